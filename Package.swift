@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The four C libraries are found through pkg-config and never vendored.
+let package = Package(
+    name: "pgk",
+    products: [
+        .executable(name: "pgk", targets: ["pgk"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CMsgPack", pkgConfig: "msgpack",
+            providers: [.apt(["libmsgpack-dev"])]),
+        .systemLibrary(
+            name: "CAvro", pkgConfig: "avro-c",
+            providers: [.apt(["libavro-dev"])]),
+        .target(
+            name: "PGKCore",
+            dependencies: ["CRdKafka", "CLibPQ", "CMsgPack", "CAvro", "Yams"]),
+        .executableTarget(name: "pgk", dependencies: ["PGKCore"]),
+        .testTarget(name: "PGKCoreTests", dependencies: ["PGKCore"]),
+    ]
+)

@@ -1,0 +1,103 @@
+/// The one value model every codec decodes into and encodes from.
+///
+/// Objects keep their key order so JSON round-trips and renders the way
+/// users wrote it.
+public enum Value: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    /// An exact number kept as its decimal text (Postgres numeric, integers
+    /// beyond Int64). JSON renders it verbatim, never through a Double.
+    case decimal(String)
+    case string(String)
+    /// Raw bytes. JSON renders them as base64.
+    case bytes([UInt8])
+    case array([Value])
+    case object(ValueObject)
+
+    public subscript(key: String) -> Value? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var int64Value: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d.rounded() == d && abs(d) < 9.2e18: return Int64(d)
+        case .decimal(let text): return Int64(text)
+        default: return nil
+        }
+    }
+}
+
+/// An ordered object. Lookups are linear, which beats hashing for the small
+/// objects that messages carry.
+public struct ValueObject: Hashable, Sendable, Sequence {
+    public private(set) var keys: [String] = []
+    public private(set) var values: [Value] = []
+
+    public init() {}
+
+    public init(_ pairs: [(String, Value)]) {
+        keys.reserveCapacity(pairs.count)
+        values.reserveCapacity(pairs.count)
+        for (key, value) in pairs { self[key] = value }
+    }
+
+    public var count: Int { keys.count }
+    public var isEmpty: Bool { keys.isEmpty }
+
+    /// Setting an existing key replaces its value in place, so a duplicate
+    /// key in JSON keeps its first position and its last value.
+    public subscript(key: String) -> Value? {
+        get {
+            guard let index = keys.firstIndex(of: key) else { return nil }
+            return values[index]
+        }
+        set {
+            if let index = keys.firstIndex(of: key) {
+                if let newValue { values[index] = newValue } else {
+                    keys.remove(at: index)
+                    values.remove(at: index)
+                }
+            } else if let newValue {
+                keys.append(key)
+                values.append(newValue)
+            }
+        }
+    }
+
+    /// Appends without checking for duplicates; for decoders that already
+    /// know the keys are unique (Avro records, pgoutput tuples).
+    public mutating func appendUnchecked(_ key: String, _ value: Value) {
+        keys.append(key)
+        values.append(value)
+    }
+
+    public func makeIterator() -> Zip2Sequence<[String], [Value]>.Iterator {
+        zip(keys, values).makeIterator()
+    }
+}
+
+extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral {
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: Value...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        self = .object(ValueObject(elements))
+    }
+}

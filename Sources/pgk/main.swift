@@ -1,0 +1,3 @@
+import PGKCore
+
+PGK.main()
