@@ -98,6 +98,13 @@ public enum ConnectionString {
             return scrubbedKeyValue(conninfo)
         }
         guard options.contains(where: { secretKeys.contains($0.key) }) else { return conninfo }
+        // Mask in place to keep the user's layout, then let libpq confirm
+        // that no password survived; if one did, rebuild from libpq's view.
+        let scrubbed = scrubbedKeyValue(conninfo)
+        if let check = parseKeyValue(scrubbed),
+           check.allSatisfy({ !secretKeys.contains($0.key) || $0.value == mask }) {
+            return scrubbed
+        }
         return options.map { key, value in
             "\(key)=\(secretKeys.contains(key) ? mask : quotedValue(value))"
         }.joined(separator: " ")
