@@ -53,9 +53,12 @@ public final class LocalPostgresCluster: @unchecked Sendable {
         baseDirectory = try LocalPostgresCluster.makeBaseDirectory(owner: account)
         currentPort = 0
         do {
+            // Before initdb, so even a crash during initdb leaves nothing behind.
+            watchdog = try ServerWatchdog(baseDirectory: baseDirectory)
             try initializeDataDirectory()
             currentPort = try freeLoopbackPort()
         } catch {
+            watchdog?.dismiss()
             LocalPostgresCluster.removeTree(baseDirectory)
             throw error
         }
@@ -147,6 +150,8 @@ public final class LocalPostgresCluster: @unchecked Sendable {
         LocalPostgresCluster.tail(of: logPath, lines: lines)
     }
 
+    var watchdogForTesting: ServerWatchdog? { lock.withLock { _ in watchdog } }
+
     // MARK: internals (called with the lock held)
 
     private var hasEverStarted = false
@@ -154,9 +159,6 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     private struct PortInUse: Error, CustomStringConvertible { var description: String }
 
     private func startLocked() throws {
-        if watchdog == nil {
-            watchdog = try ServerWatchdog(baseDirectory: baseDirectory)
-        }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw RuntimeError("cannot open \(logPath): \(errnoText())") }
         let logStart = LocalPostgresCluster.fileSize(logPath)
@@ -226,7 +228,8 @@ public final class LocalPostgresCluster: @unchecked Sendable {
         let (termination, output) = try account.run(initdb, [
             "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8",
             "--locale=C", "--no-sync",
-        ])
+        ], onSpawn: { watchdog?.track(pid: $0) })
+        watchdog?.track(pid: nil)
         guard termination.succeeded else {
             throw RuntimeError("initdb \(termination):\n\(output)")
         }

@@ -63,9 +63,10 @@ struct ServerAccount: Sendable {
                                       stdout: stdout, stderr: stderr, newProcessGroup: true)
     }
 
-    func run(_ executable: String, _ arguments: [String]) throws -> (termination: ChildProcess.Termination, output: String) {
+    func run(_ executable: String, _ arguments: [String],
+             onSpawn: (pid_t) -> Void = { _ in }) throws -> (termination: ChildProcess.Termination, output: String) {
         let (program, argv) = command(executable, arguments)
-        return try ChildProcess.run(program, argv, environment: environment)
+        return try ChildProcess.run(program, argv, environment: environment, onSpawn: onSpawn)
     }
 }
 
@@ -99,7 +100,11 @@ final class ServerWatchdog {
         if [ -n "$pg" ]; then
           kill -QUIT "$pg" 2>/dev/null
           n=0
-          while kill -0 "$pg" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+          # Stop waiting once it is gone or a zombie nobody reaps yet.
+          while kill -0 "$pg" 2>/dev/null && [ "$n" -lt 100 ] &&
+                ! grep -q '^State:[[:space:]]*Z' "/proc/$pg/status" 2>/dev/null; do
+            sleep 0.1; n=$((n+1))
+          done
           kill -KILL "$pg" 2>/dev/null
         fi
         rm -rf -- "$1"

@@ -166,10 +166,12 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs a program to completion, capturing stdout and stderr together.
-    /// Kills it if it outlives the timeout.
+    /// Kills it if it outlives the timeout. `onSpawn` learns the pid
+    /// while it runs (e.g. to hand it to a watchdog).
     public static func run(_ executable: String, _ arguments: [String],
                            environment: [String: String]? = nil,
-                           timeoutMilliseconds: Int = 120_000) throws -> (termination: Termination, output: String) {
+                           timeoutMilliseconds: Int = 120_000,
+                           onSpawn: (pid_t) -> Void = { _ in }) throws -> (termination: Termination, output: String) {
         var fds: [Int32] = [-1, -1]
         try makeCloseOnExecPipe(&fds)
         let child: ChildProcess
@@ -182,6 +184,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         close(fds[1])
         defer { close(fds[0]) }
+        onSpawn(child.pid)
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         let clock = SystemClock.shared
