@@ -31,6 +31,8 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     public let binDirectory: String
     /// The temp directory: data, server log and the unix socket live here.
     public let baseDirectory: String
+    /// For libpq's `host=` when connecting over the unix socket.
+    public var socketDirectory: String { baseDirectory }
     public var dataDirectory: String { baseDirectory + "/data" }
     /// The server's stdout and stderr, appended across restarts.
     public var logPath: String { baseDirectory + "/server.log" }
@@ -94,15 +96,19 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     public func start() throws {
         try lock.withLock { _ in
             guard !isShutDown else { throw RuntimeError("this Postgres cluster was shut down") }
-            guard server == nil else { return }
+            if let running = server {
+                if running.poll() == nil { return }
+                server = nil // it died on its own; start it again
+                watchdog?.track(pid: nil)
+            }
             var attempts = 0
             while true {
                 attempts += 1
                 do {
                     try startLocked()
                     return
-                } catch let error as PortInUse where attempts < 3 && !hasEverStarted {
-                    Log.debug("port \(currentPort) was taken (\(error)); trying another")
+                } catch is PortInUse where attempts < 3 && !hasEverStarted {
+                    Log.debug("port \(currentPort) was taken before postgres bound it; trying another")
                     currentPort = try freeLoopbackPort()
                 }
             }
@@ -156,6 +162,7 @@ public final class LocalPostgresCluster: @unchecked Sendable {
 
     private var hasEverStarted = false
 
+    /// Startup failed because the port was taken; the message has the log.
     private struct PortInUse: Error, CustomStringConvertible { var description: String }
 
     private func startLocked() throws {
@@ -185,10 +192,9 @@ public final class LocalPostgresCluster: @unchecked Sendable {
             }
             watchdog?.track(pid: nil)
             let log = LocalPostgresCluster.tail(of: logPath, lines: 30, from: logStart)
-            if log.contains("Address already in use") {
-                throw PortInUse(description: "port \(currentPort) in use")
-            }
-            throw RuntimeError("\(error)\nserver log (\(logPath)):\n\(log)")
+            let message = "\(error)\nserver log (\(logPath)):\n\(log)"
+            if log.contains("Address already in use") { throw PortInUse(description: message) }
+            throw RuntimeError(message)
         }
     }
 

@@ -80,6 +80,17 @@ import Glibc
         try cluster.start()
         #expect(cluster.port == port)
         #expect(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM t").scalar == "2")
+
+        // A server that died on its own is started again by start().
+        let pidLine = LocalPostgresCluster.tail(of: cluster.dataDirectory + "/postmaster.pid", lines: 20)
+            .split(separator: "\n").first.map(String.init) ?? ""
+        let serverPID = try #require(pid_t(pidLine))
+        #expect(kill(serverPID, SIGKILL) == 0)
+        let deadline = SystemClock.shared.nowMilliseconds + 10_000
+        while cluster.isRunning && SystemClock.shared.nowMilliseconds < deadline { usleep(20_000) }
+        #expect(!cluster.isRunning)
+        try cluster.start()
+        #expect(try PostgresConnection(conninfo: url).query("SELECT count(*) FROM t").scalar == "2")
         #expect(LocalPostgresCluster.tail(of: cluster.logPath, lines: 200).contains("database system is ready"))
     }
 
