@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Testing
 @testable import PGKCore
 
@@ -183,8 +184,77 @@ import Testing
     }
 }
 
-private extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+
+/// A one-shot HTTP peer on loopback that records the request and answers
+/// with canned bytes, to pin what the client sends and what it can parse.
+@Suite struct HTTPClientWireTests {
+    @Test func sendsBasicAuthAndReadsChunkedResponses() throws {
+        let response = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "5\r\n{\"sch\r\n" + "e\r\nema\":\"\\\"string\r\n" + "4\r\n\\\"\"}\r\n" + "0\r\n\r\n"
+        let peer = try CannedPeer(response: Array(response.utf8))
+        let client = try SchemaRegistryClient(url: "http://bob:pw%21@127.0.0.1:\(peer.port)", timeoutMilliseconds: 2000)
+        let schema = try client.schema(id: 5)
+        #expect(schema.name == "string")
+        let request = peer.request()
+        #expect(request.hasPrefix("GET /schemas/ids/5 HTTP/1.1\r\n"), "\(request)")
+        #expect(request.contains("Authorization: Basic \(Base64.encode(Array("bob:pw!".utf8)))\r\n"), "\(request)")
+        #expect(request.contains("Accept: application/vnd.schemaregistry.v1+json"), "\(request)")
+    }
+
+    @Test func postsTheSchemaAsEscapedJSON() throws {
+        let peer = try CannedPeer(response: Array("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{\"id\":3}".utf8))
+        let client = try SchemaRegistryClient(url: "http://127.0.0.1:\(peer.port)/prefix", timeoutMilliseconds: 2000)
+        #expect(try client.register(subject: "a b", schemaJSON: #"{"type": "string"}"#) == 3)
+        let request = peer.request()
+        #expect(request.hasPrefix("POST /prefix/subjects/a%20b/versions HTTP/1.1\r\n"), "\(request)")
+        #expect(request.contains("Content-Type: application/vnd.schemaregistry.v1+json\r\n"), "\(request)")
+        #expect(request.hasSuffix(#"{"schema":"{\"type\": \"string\"}"}"#), "\(request)")
+    }
+}
+
+final class CannedPeer: @unchecked Sendable {
+    let port: UInt16
+    private let listener: Int32
+    private let done = DispatchSemaphore(value: 0)
+    private var captured: [UInt8] = []
+
+    init(response: [UInt8]) throws {
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = listener
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = listen(fd, 4)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        port = UInt16(bigEndian: address.sin_port)
+        Thread.detachNewThread { [self] in
+            let connection = accept(fd, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            // Read until the head and any Content-Length body have arrived.
+            while true {
+                var pfd = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 2000) > 0 else { break }
+                let n = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                captured += buffer[..<n]
+                if case .complete = HTTPMessageParser.parse(captured, isResponse: false, atEOF: false) { break }
+            }
+            _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            close(connection)
+            done.signal()
+        }
+    }
+
+    deinit { close(listener) }
+
+    func request() -> String {
+        done.wait()
+        return String(decoding: captured, as: UTF8.self)
     }
 }

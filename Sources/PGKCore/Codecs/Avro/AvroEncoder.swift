@@ -36,6 +36,7 @@ struct AvroBinaryWriter {
             try writeInteger(value, node)
         case .float:
             guard let d = Self.number(value) else { throw mismatch(value, "float") }
+            guard Float(d).isFinite || !d.isFinite else { throw AvroFailure("\(d) is out of range for an Avro float") }
             let bits = Float(d).bitPattern
             for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(i)))) }
         case .double:

@@ -12,7 +12,7 @@ import Synchronization
 /// (an array of nulls with a block count of 2^62 spins; recursion depth is
 /// unchecked). `referenceDecode` keeps avro-c's reader available as an
 /// independent oracle for tests.
-public final class AvroSchema: @unchecked Sendable {
+public final class AvroSchema: Sendable {
     /// The schema text as given.
     public let text: String
     /// The text re-encoded as compact JSON: equal for texts that differ
