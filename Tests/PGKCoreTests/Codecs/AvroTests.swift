@@ -261,6 +261,34 @@ import Testing
         #expect(accepted > 100 && rejected > 100, "accepted \(accepted), rejected \(rejected)")
     }
 
+    /// Random bytes and flips against schemas with logical types, recursion,
+    /// maps and zero-size items: every outcome must be a value or a CodecError.
+    @Test func randomInputNeverTraps() throws {
+        let schemas = [
+            Self.everyTypeSchema,
+            #"{"type":"record","name":"Node","fields":[{"name":"v","type":{"type":"long","logicalType":"timestamp-nanos"}},{"name":"kids","type":{"type":"array","items":"Node"}}]}"#,
+            #"{"type":"map","values":{"type":"array","items":["null",{"type":"bytes","logicalType":"decimal","precision":30,"scale":4}]}}"#,
+            #"{"type":"array","items":{"type":"record","name":"Empty","fields":[]}}"#,
+            #"[{"type":"fixed","name":"U","size":16,"logicalType":"uuid"},{"type":"fixed","name":"D","size":12,"logicalType":"duration"},{"type":"int","logicalType":"time-millis"},{"type":"long","logicalType":"local-timestamp-micros"},"float"]"#,
+        ]
+        var rng = SplitMix64(seed: 7)
+        var accepted = 0
+        for text in schemas {
+            let schema = try AvroSchema(json: text)
+            // Arrays of empty records may legally hold up to a million items; fewer rounds there.
+            for _ in 0..<(schema.name == "array" ? 100 : 3000) {
+                let length = Int(rng.next() % 40)
+                let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                if let value = try? schema.decode(bytes) {
+                    accepted += 1
+                    // What decodes must encode back to bytes that decode the same.
+                    #expect(try schema.decode(schema.encode(value)).jsonText == value.jsonText, "\(text)")
+                }
+            }
+        }
+        #expect(accepted > 0)
+    }
+
     /// Decode speed for small records; set PGK_BENCH_RECORDS for a longer run.
     @Test func measuresDecodeSpeed() throws {
         let schema = try AvroSchema(json: #"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"customer","type":"string"},{"name":"amount","type":"double"},{"name":"status","type":{"type":"enum","name":"S","symbols":["NEW","PAID"]}},{"name":"note","type":["null","string"]}]}"#)
