@@ -293,7 +293,7 @@ import Testing
     @Test func measuresDecodeSpeed() throws {
         let schema = try AvroSchema(json: #"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"customer","type":"string"},{"name":"amount","type":"double"},{"name":"status","type":{"type":"enum","name":"S","symbols":["NEW","PAID"]}},{"name":"note","type":["null","string"]}]}"#)
         let bytes = try schema.encode(["id": 123_456, "customer": "customer-0042", "amount": 19.99, "status": "PAID", "note": nil])
-        let count = Int(Environment.get("PGK_BENCH_RECORDS") ?? "") ?? 100_000
+        let count = Int(TestEnvironment.get("PGK_BENCH_RECORDS") ?? "") ?? 100_000
         let start = SystemClock.shared.nowMilliseconds
         var checksum = 0
         for _ in 0..<count {

@@ -15,7 +15,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-enum Environment {
+enum TestEnvironment {
     static func get(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)
