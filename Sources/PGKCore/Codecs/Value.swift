@@ -52,6 +52,14 @@ public struct ValueObject: Hashable, Sendable, Sequence {
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// For decoders whose keys are known unique (Avro records): one shared
+    /// keys array serves every decoded record, saving an allocation each.
+    init(uniqueKeys keys: [String], values: [Value]) {
+        assert(keys.count == values.count)
+        self.keys = keys
+        self.values = values
+    }
+
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
