@@ -47,6 +47,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         self.init(code: code, message: text, operation: operation, topic: topic)
     }
 
+    /// Reads an `rd_kafka_error_t` that something else owns.
+    init(borrowing error: OpaquePointer, operation: String? = nil, topic: String? = nil) {
+        self.init(code: rd_kafka_error_code(error).rawValue,
+                  message: rd_kafka_error_string(error).map { String(cString: $0) },
+                  operation: operation, topic: topic)
+    }
+
     public var err: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: code) }
 
     public var description: String {

@@ -41,14 +41,14 @@ public struct KafkaWatermarks: Sendable, Equatable {
 
 extension KafkaHandle {
     /// Cluster metadata; for one `topic`, or all topics when nil. A topic
-    /// that does not exist comes back with an UNKNOWN_TOPIC_OR_PART error
-    /// (clients pgk creates never ask the broker to auto-create it).
+    /// that does not exist comes back with an UNKNOWN_TOPIC_OR_PART error.
+    ///
+    /// Always asks for all topics and filters: a request naming the topic
+    /// makes brokers that allow it (the mock always does) auto-create it,
+    /// and `topics describe typo` must not create `typo`.
     func metadata(topic: String?, timeoutMilliseconds: Int) throws -> KafkaClusterMetadata {
         var raw: UnsafePointer<rd_kafka_metadata>?
-        var rkt: OpaquePointer?
-        if let topic { rkt = rd_kafka_topic_new(pointer, topic, nil) }
-        defer { if let rkt { rd_kafka_topic_destroy(rkt) } }
-        let err = rd_kafka_metadata(pointer, topic == nil ? 1 : 0, rkt, &raw, Int32(clamping: timeoutMilliseconds))
+        let err = rd_kafka_metadata(pointer, 1, nil, &raw, Int32(clamping: timeoutMilliseconds))
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let raw else {
             if err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT {
                 throw unreachable(err, waitedMilliseconds: timeoutMilliseconds)
@@ -67,6 +67,7 @@ extension KafkaHandle {
         for index in 0..<Int(md.topic_cnt) {
             let topicMD = md.topics[index]
             let name = String(cString: topicMD.topic)
+            if let topic, name != topic { continue }
             var partitions: [KafkaPartitionInfo] = []
             for p in 0..<Int(topicMD.partition_cnt) {
                 let part = topicMD.partitions[p]
@@ -80,6 +81,10 @@ extension KafkaHandle {
             topics.append(KafkaTopicInfo(
                 name: name, partitions: partitions,
                 error: topicMD.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(topicMD.err, topic: name)))
+        }
+        if let topic, topics.isEmpty {
+            topics.append(KafkaTopicInfo(name: topic, partitions: [],
+                                         error: KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, topic: topic)))
         }
         topics.sort { $0.name < $1.name }
         brokers.sort { $0.id < $1.id }
