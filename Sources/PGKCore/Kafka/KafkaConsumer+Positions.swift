@@ -63,7 +63,7 @@ extension KafkaConsumer {
 
     /// Moves an assigned partition's fetch position.
     public func seek(_ partition: KafkaTopicPartition, to start: KafkaStartOffset, timeoutMilliseconds: Int = 10_000) throws {
-        let offsets = try resolveStartOffsets(handle.pointer, [partition: start], timeoutMilliseconds: timeoutMilliseconds)
+        let offsets = try resolveStartOffsets(handle.pointer, config: handle.config, [partition: start], timeoutMilliseconds: timeoutMilliseconds)
         let list = makePartitionList([KafkaPartitionOffset(topic: partition.topic, partition: partition.partition, offset: offsets[partition]!)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
         if let error = rd_kafka_seek_partitions(handle.pointer, list, Int32(clamping: timeoutMilliseconds)) {
@@ -78,13 +78,9 @@ extension KafkaConsumer {
     /// The earliest offset whose timestamp is >= the given Unix ms, per
     /// partition; -1 when no such message exists yet.
     public func offsetsForTimes(_ times: [KafkaTopicPartition: Int64], timeoutMilliseconds: Int = 10_000) throws -> [KafkaTopicPartition: Int64] {
-        let list = makePartitionList(times.map { KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_offsets_for_times(handle.pointer, list, Int32(clamping: timeoutMilliseconds))
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, operation: "look up offsets for timestamps") }
-        let (entries, errors) = readPartitionList(list)
-        if let first = errors.first { throw first }
-        return Dictionary(uniqueKeysWithValues: entries.map { ($0.topicPartition, $0.offset) })
+        // KafkaConstant.offsetEnd is -1, the "no such message" answer.
+        try resolveStartOffsets(handle.pointer, config: handle.config, times.mapValues { .timestamp($0) },
+                                timeoutMilliseconds: timeoutMilliseconds)
     }
 
     public func watermarks(topic: String, partition: Int32, timeoutMilliseconds: Int = 10_000) throws -> KafkaWatermarks {

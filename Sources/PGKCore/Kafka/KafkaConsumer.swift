@@ -38,6 +38,7 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
     var assignment: Set<KafkaTopicPartition> = []
     var rebalanceError: KafkaError?
     var timeoutMilliseconds = 10_000
+    var config = KafkaConfig(brokers: nil)
 
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
                    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
@@ -74,7 +75,7 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
                              to list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         let resolved: [KafkaTopicPartition: Int64]
         do {
-            resolved = try resolveStartOffsets(rk, starts, timeoutMilliseconds: timeoutMilliseconds)
+            resolved = try resolveStartOffsets(rk, config: config, starts, timeoutMilliseconds: timeoutMilliseconds)
         } catch {
             rebalanceError = error as? KafkaError
             return
@@ -85,32 +86,6 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
             if let offset = resolved[key] { list.pointee.elems[index].offset = offset }
         }
     }
-}
-
-/// Turns start positions into librdkafka offsets, looking timestamps up
-/// with `rd_kafka_offsets_for_times` (a timestamp past the end means "end").
-func resolveStartOffsets(_ rk: OpaquePointer, _ starts: [KafkaTopicPartition: KafkaStartOffset],
-                         timeoutMilliseconds: Int) throws -> [KafkaTopicPartition: Int64] {
-    var result: [KafkaTopicPartition: Int64] = [:]
-    var byTime: [KafkaPartitionOffset] = []
-    for (tp, start) in starts {
-        if let offset = start.librdkafkaOffset {
-            result[tp] = offset
-        } else if case .timestamp(let ms) = start {
-            byTime.append(KafkaPartitionOffset(topic: tp.topic, partition: tp.partition, offset: ms))
-        }
-    }
-    guard !byTime.isEmpty else { return result }
-    let list = makePartitionList(byTime)
-    defer { rd_kafka_topic_partition_list_destroy(list) }
-    let err = rd_kafka_offsets_for_times(rk, list, Int32(clamping: timeoutMilliseconds))
-    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, operation: "look up offsets for timestamps") }
-    let (entries, errors) = readPartitionList(list)
-    if let first = errors.first { throw first }
-    for entry in entries {
-        result[entry.topicPartition] = entry.offset < 0 ? KafkaConstant.offsetEnd : entry.offset
-    }
-    return result
 }
 
 /// A high-level consumer: group mode (`subscribe`, balanced, commits) or
@@ -153,6 +128,7 @@ public final class KafkaConsumer {
                 partitionEOF: Bool = false, verifyConnection: Bool = true) throws {
         let state = ConsumerState()
         state.timeoutMilliseconds = config.connectTimeoutMilliseconds
+        state.config = config
         var pgkDefaults = Self.builtinDefaults(partitionEOF: partitionEOF)
         let group = groupID ?? "pgk-assign-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         pgkDefaults.append(KafkaProperty(key: "group.id", value: group))
@@ -199,7 +175,7 @@ public final class KafkaConsumer {
 
     /// Assign-only mode: read exactly these partitions from these positions.
     public func assign(_ starts: [KafkaTopicPartition: KafkaStartOffset]) throws {
-        let resolved = try resolveStartOffsets(handle.pointer, starts, timeoutMilliseconds: handle.config.connectTimeoutMilliseconds)
+        let resolved = try resolveStartOffsets(handle.pointer, config: handle.config, starts, timeoutMilliseconds: handle.config.connectTimeoutMilliseconds)
         let entries = resolved.map { KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
         let list = makePartitionList(entries)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -298,7 +274,12 @@ public final class KafkaConsumer {
                 handle.destroyFlags = KafkaConstant.destroyNoConsumerClose
                 return
             }
-            _ = rd_kafka_queue_poll_callback(closeQueue, 100)
+            // Event mode: callback mode asserts on ops it cannot serve.
+            guard let event = rd_kafka_queue_poll(closeQueue, 100) else { continue }
+            if rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE {
+                state.rebalance(rk, rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event))
+            }
+            rd_kafka_event_destroy(event)
         }
     }
 }
