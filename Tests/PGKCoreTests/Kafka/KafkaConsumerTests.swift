@@ -1,0 +1,163 @@
+import CRdKafka
+import Testing
+@testable import PGKCore
+
+@Suite struct KafkaConsumerTests {
+    static func produce(_ cluster: MockKafkaCluster, _ topic: String, partition: Int32? = 0, count: Int,
+                        timestamp: ((Int) -> Int64)? = nil) throws {
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        for i in 0..<count {
+            try producer.produce(topic: topic, partition: partition, key: Array("k\(i)".utf8),
+                                 value: Array("v\(i)".utf8), timestamp: timestamp?(i))
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+    }
+
+    @Test func regexSubscriptionReceivesEveryMatchingTopic() throws {
+        let cluster = try MockKafkaCluster()
+        let prefix = KafkaTestSupport.uniqueName("rx")
+        try cluster.createTopic("\(prefix)-a", partitions: 1)
+        try cluster.createTopic("\(prefix)-b", partitions: 1)
+        try cluster.createTopic("other-\(prefix)", partitions: 1)
+        try Self.produce(cluster, "\(prefix)-a", count: 2)
+        try Self.produce(cluster, "\(prefix)-b", count: 3)
+        try Self.produce(cluster, "other-\(prefix)", count: 4)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: KafkaTestSupport.uniqueName("g"),
+                                         defaults: [("auto.offset.reset", "earliest")])
+        try consumer.subscribe(["^\(prefix)-.*"])
+        let messages = try KafkaTestSupport.consume(consumer, count: 5)
+        #expect(messages.count == 5)
+        #expect(Set(messages.map(\.topic)) == ["\(prefix)-a", "\(prefix)-b"])
+        #expect(try KafkaTestSupport.consume(consumer, count: 1, timeoutMilliseconds: 500).isEmpty)
+    }
+
+    @Test func seekByOffsetAndByTimestamp() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("seek")
+        try cluster.createTopic(topic, partitions: 1)
+        let base: Int64 = 1_700_000_000_000
+        try Self.produce(cluster, topic, count: 10, timestamp: { base + Int64($0) * 1_000 })
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try consumer.assign([tp: .beginning])
+        #expect(try KafkaTestSupport.consume(consumer, count: 10).map(\.offset) == Array(0..<10))
+        try consumer.seek(tp, to: .offset(7))
+        #expect(try KafkaTestSupport.consume(consumer, count: 1).first?.offset == 7)
+        try consumer.seek(tp, to: .timestamp(base + 3_500))
+        let afterTime = try KafkaTestSupport.consume(consumer, count: 1).first
+        #expect(afterTime?.offset == 4)
+        #expect(afterTime?.timestamp == base + 4_000)
+        #expect(try consumer.offsetsForTimes([tp: base + 2_000]) == [tp: 2])
+
+        let fromTime = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try fromTime.assign([tp: .timestamp(base + 8_000)])
+        #expect(try KafkaTestSupport.consume(fromTime, count: 2).map(\.offset) == [8, 9])
+        let fromTail = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try fromTail.assign([tp: .tail(3)])
+        #expect(try KafkaTestSupport.consume(fromTail, count: 3).map(\.offset) == [7, 8, 9])
+    }
+
+    @Test func partitionEndIsReportedForEveryDrainedPartition() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("eof")
+        try cluster.createTopic(topic, partitions: 2)
+        try Self.produce(cluster, topic, partition: 0, count: 3)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil, partitionEOF: true)
+        try consumer.assign([KafkaTopicPartition(topic: topic, partition: 0): .beginning,
+                             KafkaTopicPartition(topic: topic, partition: 1): .beginning])
+        var offsets: [Int64] = []
+        var ends: [Int32: Int64] = [:]
+        let deadline = SystemClock.shared.nowMilliseconds + 10_000
+        while ends.count < 2, SystemClock.shared.nowMilliseconds < deadline {
+            try consumer.pollBatch(maxMessages: 100, timeoutMilliseconds: 100) { record in
+                switch record {
+                case .message(let view): offsets.append(view.offset)
+                case .partitionEnd(let end): ends[end.partition] = end.offset
+                }
+            }
+        }
+        #expect(offsets == [0, 1, 2])
+        #expect(ends == [0: 3, 1: 0])
+    }
+
+    @Test func commitWritesLastProcessedPlusOneAndASecondConsumerResumesThere() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("commit")
+        let group = KafkaTestSupport.uniqueName("group")
+        try cluster.createTopic(topic, partitions: 1)
+        try Self.produce(cluster, topic, count: 10)
+        let config = KafkaTestSupport.config(cluster, [("session.timeout.ms", "3000")])
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        do {
+            let first = try KafkaConsumer(config: config, groupID: group, defaults: [("auto.offset.reset", "earliest")])
+            try first.subscribe([topic])
+            let messages = try KafkaTestSupport.consume(first, count: 5)
+            try #require(messages.count == 5)
+            try first.storeProcessed(topic: topic, partition: 0, offset: messages[4].offset)
+            try first.commit()
+            #expect(try first.committed([tp]) == [tp: 5])
+            first.close()
+        }
+        let second = try KafkaConsumer(config: config, groupID: group, defaults: [("auto.offset.reset", "earliest")])
+        try second.subscribe([topic])
+        let rest = try KafkaTestSupport.consume(second, count: 5)
+        #expect(rest.map(\.offset) == [5, 6, 7, 8, 9])
+    }
+
+    @Test func rebalanceHandlerSeesAssignmentsAndRevocationsAcrossTwoConsumers() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("rebalance")
+        let group = KafkaTestSupport.uniqueName("group")
+        try cluster.createTopic(topic, partitions: 4)
+        let config = KafkaTestSupport.config(cluster, [("heartbeat.interval.ms", "100"), ("session.timeout.ms", "3000")])
+        var firstLog: [String] = []
+        var secondLog: [String] = []
+        let first = try KafkaConsumer(config: config, groupID: group)
+        first.rebalanceHandler = KafkaRebalanceHandler(onAssign: { firstLog.append("assign \($0.count)"); return [:] },
+                                                       onRevoke: { firstLog.append("revoke \($0.count)") })
+        try first.subscribe([topic])
+        let deadline = SystemClock.shared.nowMilliseconds + 30_000
+        while first.assignment.count < 4, SystemClock.shared.nowMilliseconds < deadline {
+            _ = try first.poll(timeoutMilliseconds: 100)
+        }
+        #expect(first.assignment.count == 4)
+        let second = try KafkaConsumer(config: config, groupID: group)
+        second.rebalanceHandler = KafkaRebalanceHandler(onAssign: { secondLog.append("assign \($0.count)"); return [:] },
+                                                        onRevoke: { secondLog.append("revoke \($0.count)") })
+        try second.subscribe([topic])
+        while (first.assignment.count != 2 || second.assignment.count != 2), SystemClock.shared.nowMilliseconds < deadline {
+            _ = try first.poll(timeoutMilliseconds: 50)
+            _ = try second.poll(timeoutMilliseconds: 50)
+        }
+        #expect(first.assignment.count == 2)
+        #expect(second.assignment.count == 2)
+        #expect(first.assignment.isDisjoint(with: second.assignment))
+        #expect(firstLog.starts(with: ["assign 4", "revoke 4", "assign 2"]), "\(firstLog)")
+        #expect(secondLog.last == "assign 2", "\(secondLog)")
+        second.close()
+        #expect(secondLog.last == "revoke 2", "\(secondLog)")
+    }
+
+    @Test func rebalanceHandlerCanChooseStartOffsets() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("start")
+        try cluster.createTopic(topic, partitions: 1)
+        try Self.produce(cluster, topic, count: 10)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: KafkaTestSupport.uniqueName("g"))
+        consumer.rebalanceHandler = KafkaRebalanceHandler(onAssign: { partitions in
+            Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaStartOffset.offset(6)) })
+        })
+        try consumer.subscribe([topic])
+        #expect(try KafkaTestSupport.consume(consumer, count: 4).map(\.offset) == [6, 7, 8, 9])
+    }
+
+    @Test func consumingAMissingTopicFailsNamingIt() throws {
+        let cluster = try MockKafkaCluster()
+        let missing = KafkaTestSupport.uniqueName("absent")
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        let error = try #require(throws: KafkaError.self) { _ = try consumer.partitions(of: missing) }
+        #expect(error.name == "UNKNOWN_TOPIC_OR_PART")
+        #expect(error.topic == missing)
+    }
+}
