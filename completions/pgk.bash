@@ -3,13 +3,17 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "help completion" ;;
+    "") echo "dev help completion" ;;
+    "dev") echo "up run" ;;
   esac
 }
 
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "help") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "completion") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
   esac
@@ -18,6 +22,9 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "help") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "completion") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
   esac

@@ -6,7 +6,7 @@ function __pgk_path_is
     for token in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $token")
         switch $candidate
-            case 'help' 'completion'
+            case 'dev' 'dev up' 'dev run' 'help' 'completion'
                 set path $candidate
         end
     end
@@ -14,6 +14,7 @@ function __pgk_path_is
 end
 
 complete -c pgk -f
+complete -c pgk -n "__pgk_path_is ''" -a dev -d 'run an embedded PostgreSQL, Kafka and schema registry'
 complete -c pgk -n "__pgk_path_is ''" -a help -d 'show help for a command'
 complete -c pgk -n "__pgk_path_is ''" -a completion -d 'print a shell completion script'
 complete -c pgk -n "__pgk_path_is ''" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
@@ -22,6 +23,28 @@ complete -c pgk -n "__pgk_path_is ''" -s d -l database -r -d 'PostgreSQL conninf
 complete -c pgk -n "__pgk_path_is ''" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
 complete -c pgk -n "__pgk_path_is ''" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
 complete -c pgk -n "__pgk_path_is ''" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'dev'" -a up -d 'start the embedded stack in the foreground'
+complete -c pgk -n "__pgk_path_is 'dev'" -a run -d 'run a command against a fresh embedded stack'
+complete -c pgk -n "__pgk_path_is 'dev'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'dev'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'dev'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'dev'" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
+complete -c pgk -n "__pgk_path_is 'dev'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'dev'" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'dev up'" -l create-topic -r -d 'Pre-create a topic in the mock cluster (repeatable); auto-created topics get 4 partitions'
+complete -c pgk -n "__pgk_path_is 'dev up'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'dev up'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'dev up'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'dev up'" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
+complete -c pgk -n "__pgk_path_is 'dev up'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'dev up'" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'dev run'" -l create-topic -r -d 'Pre-create a topic in the mock cluster (repeatable); auto-created topics get 4 partitions'
+complete -c pgk -n "__pgk_path_is 'dev run'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'dev run'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'dev run'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'dev run'" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
+complete -c pgk -n "__pgk_path_is 'dev run'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'dev run'" -s q -l quiet -d 'Only errors on stderr'
 complete -c pgk -n "__pgk_path_is 'help'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
 complete -c pgk -n "__pgk_path_is 'help'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
 complete -c pgk -n "__pgk_path_is 'help'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'

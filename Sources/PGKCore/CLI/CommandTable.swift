@@ -12,6 +12,7 @@ public enum CommandTable {
         """,
         options: GlobalOptions.specs,
         subcommands: [
+            DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,
         ]

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+@Suite struct DevCommandTests {
+    @Test func runPassesTheStackAndTheExitStatus() throws {
+        let script = """
+        set -e
+        case "$PGK_BROKERS" in 127.0.0.1:*) ;; *) echo "bad brokers $PGK_BROKERS" >&2; exit 90;; esac
+        psql "$PGK_DATABASE" -Atc 'show wal_level'
+        exit 7
+        """
+        let result = try CommandRunner.pgk(["dev", "run", "--", "sh", "-c", script],
+                                           environment: ContractTests.environment, timeoutSeconds: 120)
+        #expect(result.status == 7, "stderr: \(result.stderr)")
+        #expect(result.stdout == "logical\n")
+    }
+
+    @Test func runReportsAMissingCommand() throws {
+        let result = try CommandRunner.pgk(["dev", "run", "no-such-program-xyz"], environment: ContractTests.environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("command not found: no-such-program-xyz"))
+    }
+
+    @Test func upPrintsExportsAndCleansUpOnSIGTERM() throws {
+        let output = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RepositoryPaths.binary)
+        process.arguments = ["dev", "up", "--create-topic", "wide:8"]
+        process.environment = ContractTests.environment
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The export lines arrive once everything is up.
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while text.components(separatedBy: "\n").count < 4 && Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let exports = Dictionary(uniqueKeysWithValues: text.split(separator: "\n").compactMap { line -> (String, String)? in
+            guard line.hasPrefix("export "), let eq = line.firstIndex(of: "=") else { return nil }
+            return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
+        })
+        #expect(Set(exports.keys) == ["PGK_BROKERS", "PGK_DATABASE", "PGK_REGISTRY"], "got: \(text)")
+        let database = try #require(exports["PGK_DATABASE"])
+        let connection = try PostgresConnection(conninfo: database)
+        let dataDirectory = try #require(try connection.query("SHOW data_directory").scalar)
+        let metadata = try KafkaAdmin(config: KafkaConfig(brokers: exports["PGK_BROKERS"])).metadata(topic: "wide")
+        #expect(metadata.topic("wide")?.partitions.count == 8)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory), "\(dataDirectory) was left behind")
+    }
+}
