@@ -1,14 +1,82 @@
-import CRdKafka
 import CLibPQ
-import CMsgPack
-import CAvro
-#if canImport(Glibc)
-import Glibc
-#endif
+import CRdKafka
+import Foundation
 
+/// The process entry point: parse, dispatch, map errors to exit statuses.
 public enum PGK {
-    public static func main() {
-        print(String(cString: rd_kafka_version_str()), PQlibVersion())
-        exit(0)
+    public static func main() -> Never {
+        SignalTrap.install()
+        let status = run(Array(CommandLine.arguments.dropFirst()),
+                         environment: ProcessInfo.processInfo.environment)
+        try? OutputSink.standardOutput.flush()
+        exit(status)
+    }
+
+    /// Runs one command line and returns its exit status. Tests call this
+    /// in-process with their own environment and stop token.
+    public static func run(_ arguments: [String], environment: [String: String],
+                           stop: StopToken = .process) -> Int32 {
+        let parser = ArgumentParser(root: CommandTable.root)
+        if asksForKafkaPropertyList(arguments) { return printKafkaPropertyList() }
+        do {
+            switch try parser.parse(arguments, environment: environment, stop: stop) {
+            case .help(let path):
+                try OutputSink.standardOutput.write(HelpRenderer.render(root: CommandTable.root, path: path))
+                return ExitStatus.ok
+            case .version:
+                try OutputSink.standardOutput.write(versionText + "\n")
+                return ExitStatus.ok
+            case .run(let invocation):
+                Log.level = invocation.globals.logLevel
+                let status = try invocation.command.run!(invocation)
+                try OutputSink.standardOutput.flush()
+                return status
+            }
+        } catch let error as UsageError {
+            try? OutputSink.standardOutput.flush()
+            reportUsage(error)
+            return ExitStatus.usage
+        } catch is OutputClosedError {
+            return ExitStatus.ok
+        } catch {
+            try? OutputSink.standardOutput.flush()
+            StandardError.write("pgk: error: \(error)\n")
+            return ExitStatus.failure
+        }
+    }
+
+    /// `-X list` works with or without a verb, as in kcat.
+    static func asksForKafkaPropertyList(_ arguments: [String]) -> Bool {
+        let options = arguments.prefix { $0 != "--" }
+        for (index, token) in options.enumerated() {
+            if token == "-Xlist" || token == "--kafka-property=list" { return true }
+            if (token == "-X" || token == "--kafka-property"), index + 1 < options.count,
+               options[options.startIndex + index + 1] == "list" { return true }
+        }
+        return false
+    }
+
+    static func printKafkaPropertyList() -> Int32 {
+        // librdkafka prints its own table; give it a FILE on fd 1.
+        guard let file = fdopen(dup(1), "w") else { return ExitStatus.failure }
+        rd_kafka_conf_properties_show(file)
+        fclose(file)
+        return ExitStatus.ok
+    }
+
+    static func reportUsage(_ error: UsageError) {
+        var text = "pgk: error: \(error.message)\n"
+        if let suggestion = error.suggestion {
+            text += "pgk: " + suggestion + "\n"
+        }
+        let command = (["pgk"] + error.commandPath).joined(separator: " ")
+        text += "Try '\(command) --help' for more information.\n"
+        StandardError.write(text)
+    }
+
+    public static var versionText: String {
+        let rdkafka = String(cString: rd_kafka_version_str())
+        let libpq = PQlibVersion()
+        return "pgk \(PGKVersion.number) (librdkafka \(rdkafka), libpq \(libpq / 10000).\(libpq % 100))"
     }
 }

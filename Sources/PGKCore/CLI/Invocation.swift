@@ -1,0 +1,178 @@
+/// A parsed, validated command line: what a command's `run` receives.
+///
+/// Values were checked against the spec while parsing, so the typed
+/// accessors only convert. Asking for an option the command does not
+/// declare is a programming error and traps, which the CLI tests catch.
+public struct Invocation: Sendable {
+    /// The command path without the program name, e.g. ["topics", "tail"].
+    public let path: [String]
+    public let command: CommandSpec
+    public let globals: GlobalOptions
+    public let stop: StopToken
+    /// The process environment, for commands that pass it on (`dev run`).
+    public let environment: [String: String]
+
+    let values: [String: [String]]
+    let argumentValues: [String: [String]]
+    let declared: [String: OptionSpec]
+
+    init(path: [String], command: CommandSpec, values: [String: [String]],
+         arguments: [String: [String]], declared: [String: OptionSpec],
+         environment: [String: String], stop: StopToken) {
+        self.path = path
+        self.command = command
+        self.values = values
+        self.argumentValues = arguments
+        self.declared = declared
+        self.environment = environment
+        self.stop = stop
+        self.globals = GlobalOptions(values: values)
+    }
+
+    private func raw(_ long: String) -> [String] {
+        precondition(declared[long] != nil, "pgk \(path.joined(separator: " ")) declares no option --\(long)")
+        return values[long] ?? []
+    }
+
+    /// True when the option came from the command line or the environment,
+    /// not from its default.
+    public func isSet(_ long: String) -> Bool { !raw(long).isEmpty }
+
+    public func string(_ long: String) -> String? {
+        raw(long).last ?? declared[long]?.defaultValue
+    }
+
+    public func strings(_ long: String) -> [String] {
+        let given = raw(long)
+        if given.isEmpty, let fallback = declared[long]?.defaultValue { return [fallback] }
+        return given
+    }
+
+    public func int(_ long: String) -> Int? {
+        string(long).flatMap { Int($0) }
+    }
+
+    public func flag(_ long: String) -> Bool {
+        guard let last = string(long) else { return false }
+        return last == "true"
+    }
+
+    /// A negatable flag's value, or nil when neither `--x` nor `--no-x` was given.
+    public func optionalFlag(_ long: String) -> Bool? {
+        guard let last = raw(long).last else { return nil }
+        return last == "true"
+    }
+
+    public func count(_ long: String) -> Int { raw(long).count }
+
+    /// A duration option, in milliseconds.
+    public func milliseconds(_ long: String) -> Int64? {
+        guard let text = string(long), case .value(.duration(let unit))? = declared[long]?.kind else {
+            return nil
+        }
+        return DurationText.milliseconds(text, bareUnitMilliseconds: unit)
+    }
+
+    /// `key=value` options as ordered pairs.
+    public func keyValues(_ long: String) -> [(key: String, value: String)] {
+        strings(long).map(KeyValueText.split)
+    }
+
+    public func argument(_ name: String) -> String? { arguments(name).first }
+
+    public func arguments(_ name: String) -> [String] {
+        precondition(command.arguments.contains { $0.name == name },
+                     "pgk \(path.joined(separator: " ")) declares no argument \(name)")
+        return argumentValues[name] ?? []
+    }
+
+    /// The usage error a command raises for a semantic mistake the spec
+    /// cannot express, pointing at this command's help.
+    public func usageError(_ message: String, suggestion: String? = nil) -> UsageError {
+        UsageError(message, suggestion: suggestion, commandPath: path)
+    }
+}
+
+/// The options every verb accepts.
+public struct GlobalOptions: Sendable {
+    public var brokers: String
+    /// librdkafka properties, verbatim and in order.
+    public var kafkaProperties: [(key: String, value: String)]
+    /// Nil means "let libpq use its PG* defaults".
+    public var database: String?
+    public var registry: String?
+    public var verbosity: Int
+    public var quiet: Bool
+
+    init(values: [String: [String]]) {
+        brokers = values["brokers"]?.last ?? GlobalOptions.defaultBrokers
+        kafkaProperties = (values["kafka-property"] ?? []).map(KeyValueText.split)
+        database = values["database"]?.last
+        registry = values["registry"]?.last
+        verbosity = values["verbose"]?.count ?? 0
+        quiet = values["quiet"]?.last == "true"
+    }
+
+    public init(brokers: String = GlobalOptions.defaultBrokers,
+                kafkaProperties: [(key: String, value: String)] = [],
+                database: String? = nil, registry: String? = nil) {
+        self.brokers = brokers
+        self.kafkaProperties = kafkaProperties
+        self.database = database
+        self.registry = registry
+        verbosity = 0
+        quiet = false
+    }
+
+    public static let defaultBrokers = "localhost:9092"
+
+    public var logLevel: LogLevel {
+        if quiet { return .error }
+        switch verbosity {
+        case 0: return .info
+        case 1: return .debug
+        default: return .trace
+        }
+    }
+
+    static let specs: [OptionSpec] = [
+        OptionSpec("brokers", short: "b", kind: .value(.text), valueName: "HOST:PORT",
+                   help: "Kafka bootstrap servers, comma-separated",
+                   defaultValue: defaultBrokers, isGlobal: true),
+        OptionSpec("kafka-property", short: "X", kind: .value(.setting(orWords: ["list"])), valueName: "KEY=VALUE",
+                   help: "librdkafka property, passed through verbatim (repeatable); "
+                       + "'-X list' prints every property",
+                   repeatable: true, environmentSeparator: ";", isGlobal: true),
+        OptionSpec("database", short: "d", kind: .value(.text), valueName: "CONNINFO",
+                   help: "PostgreSQL conninfo or URL; unset, libpq's PG* variables apply",
+                   environment: .variables(["PGK_DATABASE", "DATABASE_URL"]), isGlobal: true),
+        OptionSpec("registry", kind: .value(.text), valueName: "URL",
+                   help: "Confluent Schema Registry URL, for Avro", isGlobal: true),
+        OptionSpec("verbose", short: "v", kind: .counter,
+                   help: "More diagnostics on stderr (repeat for more)", isGlobal: true),
+        OptionSpec("quiet", short: "q", kind: .flag(negatable: false),
+                   help: "Only errors on stderr", isGlobal: true),
+    ]
+}
+
+enum KeyValueText {
+    static func split(_ text: String) -> (key: String, value: String) {
+        guard let eq = text.firstIndex(of: "=") else { return (text, "") }
+        return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+    }
+}
+
+enum DurationText {
+    /// `250ms`, `10s`, `1.5s`, `2m`, `1h`; a bare number is in the given unit.
+    static func milliseconds(_ text: String, bareUnitMilliseconds: Int64) -> Int64? {
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let number = Double(text.dropLast(suffix.count)), number >= 0, number.isFinite else {
+                return nil
+            }
+            return Int64((number * scale).rounded())
+        }
+        guard let number = Double(text), number >= 0, number.isFinite else { return nil }
+        return Int64((number * Double(bareUnitMilliseconds)).rounded())
+    }
+}

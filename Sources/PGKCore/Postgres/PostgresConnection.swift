@@ -1,0 +1,202 @@
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection. Blocking and synchronous: use it from one thread
+/// at a time (it may move between threads, hence @unchecked Sendable).
+public final class PostgresConnection: @unchecked Sendable {
+    /// The PGconn; owned here, freed in deinit.
+    let handle: OpaquePointer
+    /// What this connection talks to, with any password masked.
+    public let target: String
+
+    /// Connects with libpq. `conninfo` may be a key/value string, a
+    /// postgres:// URL or a bare database name; nil or empty leaves
+    /// everything to libpq's defaults (PG* environment, .pgpass, socket).
+    /// `connectTimeout` (seconds) applies unless the string or
+    /// PGCONNECT_TIMEOUT sets one, so an unreachable server fails instead
+    /// of hanging.
+    public init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
+        // Order matters: with expand_dbname, options inside the user's
+        // string override the entries before it and yield to those after.
+        var pairs: [(String, String)] = [("fallback_application_name", applicationName)]
+        if getenv("PGCONNECT_TIMEOUT") == nil {
+            pairs.append(("connect_timeout", String(connectTimeout)))
+        }
+        if let conninfo, !conninfo.isEmpty { pairs.append(("dbname", conninfo)) }
+        // Swift strings are UTF-8; every value we read and send assumes it.
+        pairs.append(("client_encoding", "UTF8"))
+
+        let connection = PostgresConnection.connect(pairs)
+        guard let connection else {
+            throw PostgresError(message: "could not connect: libpq is out of memory", connectionLost: true)
+        }
+        let target = PostgresConnection.describeTarget(conninfo: conninfo, connection: connection)
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = PQerrorMessage(connection).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
+            PQfinish(connection)
+            throw PostgresError(message: "could not connect to \(target): \(reason)",
+                                connectionLost: true, target: target)
+        }
+        handle = connection
+        self.target = target
+        PQsetNoticeReceiver(connection, { _, result in
+            guard let result else { return }
+            let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))).map { String(cString: $0) } ?? "NOTICE"
+            let text = PQresultErrorMessage(result).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
+            if severity == "WARNING" { Log.warning("postgres: \(text)") } else { Log.debug("postgres: \(text)") }
+        }, nil)
+    }
+
+    deinit { PQfinish(handle) }
+
+    private static func connect(_ pairs: [(String, String)]) -> OpaquePointer? {
+        let keys = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
+        defer { (keys + values).forEach { free($0) } }
+        let keyPointers = keys.map { UnsafePointer($0) } + [nil]
+        let valuePointers = values.map { UnsafePointer($0) } + [nil]
+        return keyPointers.withUnsafeBufferPointer { k in
+            valuePointers.withUnsafeBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+            }
+        }
+    }
+
+    static func describeTarget(conninfo: String?, connection: OpaquePointer) -> String {
+        if let conninfo, !conninfo.isEmpty { return ConnectionString.redacted(conninfo) }
+        func text(_ raw: UnsafeMutablePointer<CChar>?) -> String { raw.map { String(cString: $0) } ?? "" }
+        return "host=\(text(PQhost(connection))) port=\(text(PQport(connection))) "
+            + "dbname=\(text(PQdb(connection))) user=\(text(PQuser(connection))) (libpq defaults)"
+    }
+
+    // MARK: state
+
+    /// False once the connection broke; see `reconnect()`.
+    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Reconnects with the same parameters (PQreset), e.g. after an error
+    /// whose `isConnectionFailure` is true. Session state (LISTEN,
+    /// settings, prepared statements) is lost.
+    public func reconnect() throws {
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError(message: "could not reconnect to \(target): "
+                                + (PQerrorMessage(handle).map { PostgresError.oneLine(String(cString: $0)) } ?? ""),
+                                connectionLost: true, target: target)
+        }
+    }
+
+    public enum TransactionStatus: Sendable {
+        case idle, active, inTransaction, inFailedTransaction, unknown
+    }
+
+    public var transactionStatus: TransactionStatus {
+        switch PQtransactionStatus(handle) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_ACTIVE: return .active
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .inFailedTransaction
+        default: return .unknown
+        }
+    }
+
+    /// e.g. 150004 for 15.4 (PQserverVersion).
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    /// The database this connection is in (as libpq connected to it).
+    public var databaseName: String { PQdb(handle).map { String(cString: $0) } ?? "" }
+    public var userName: String { PQuser(handle).map { String(cString: $0) } ?? "" }
+    /// The server process serving this connection (pg_stat_activity.pid).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// The server's `server_version` text, e.g. "15.4 (Debian 15.4-1)".
+    public func serverVersionText() throws -> String {
+        try query("SHOW server_version").scalar ?? ""
+    }
+
+    public func currentDatabase() throws -> String {
+        try query("SELECT current_database()").scalar ?? ""
+    }
+
+    // MARK: statements
+
+    /// Runs one statement with text-format `$1…$n` parameters (nil is NULL).
+    public func query(_ sql: String, _ params: [String?] = []) throws -> QueryResult {
+        let result = try run(sql, params)
+        defer { PQclear(result) }
+        return QueryResult(copying: result)
+    }
+
+    /// Runs one statement for its effect.
+    @discardableResult
+    public func execute(_ sql: String, _ params: [String?] = []) throws -> (commandTag: String, rowsAffected: Int?) {
+        let result = try run(sql, params)
+        defer { PQclear(result) }
+        let tag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
+        let affected = PQcmdTuples(result).map { String(cString: $0) } ?? ""
+        return (tag, Int(affected))
+    }
+
+    /// Runs several `;`-separated statements without parameters (simple
+    /// query protocol), e.g. a DDL script. Stops at the first error.
+    public func executeScript(_ sql: String) throws {
+        try checkNoNul(sql, what: "SQL text")
+        let result = try checked(PQexec(handle, sql))
+        PQclear(result)
+    }
+
+    private func run(_ sql: String, _ params: [String?]) throws -> OpaquePointer {
+        try checkNoNul(sql, what: "SQL text")
+        for (index, param) in params.enumerated() {
+            if let param { try checkNoNul(param, what: "parameter $\(index + 1)") }
+        }
+        let copies: [UnsafeMutablePointer<CChar>?] = params.map { $0.flatMap { strdup($0) } }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { $0.map { UnsafePointer($0) } }
+        let result = pointers.withUnsafeBufferPointer { values in
+            PQexecParams(handle, sql, Int32(params.count), nil,
+                         params.isEmpty ? nil : values.baseAddress, nil, nil, 0)
+        }
+        return try checked(result)
+    }
+
+    /// Returns a successful result or throws, freeing the failed one. A
+    /// statement that unexpectedly started COPY is ended so the connection
+    /// stays usable.
+    func checked(_ result: OpaquePointer?) throws -> OpaquePointer {
+        guard let result else { throw PostgresError.fromConnection(handle, doing: "query failed") }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return result
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            PQclear(result)
+            endUnexpectedCopy()
+            throw PostgresError(message: "COPY statements must go through copyIn/copyOut",
+                                connectionLost: !isConnected)
+        default:
+            let error = PostgresError(result: result, connection: handle)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    private func checkNoNul(_ text: String, what: String) throws {
+        if text.utf8.contains(0) {
+            throw PostgresError(message: "\(what) contains a NUL byte, which PostgreSQL text cannot hold")
+        }
+    }
+
+    // MARK: identifiers
+
+    /// The identifier double-quoted by libpq (PQescapeIdentifier), exactly
+    /// as given: no case folding.
+    public func quoteIdentifier(_ name: String) throws -> String {
+        try checkNoNul(name, what: "identifier")
+        guard let quoted = PQescapeIdentifier(handle, name, name.utf8.count) else {
+            throw PostgresError.fromConnection(handle, doing: "cannot quote identifier")
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+}
