@@ -14,6 +14,7 @@ public enum CommandTable {
         subcommands: [
             BuiltinCommands.help,
             BuiltinCommands.completion,
+            TopicsCommand.spec,
         ]
     )
 }
