@@ -3,8 +3,9 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "dev help completion" ;;
+    "") echo "dev help completion topics" ;;
     "dev") echo "up run" ;;
+    "topics") echo "list describe create delete alter tail produce groups" ;;
   esac
 }
 
@@ -16,6 +17,15 @@ _pgk_options() {
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "help") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "completion") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics create") echo "--partitions --replication-factor --config --if-not-exists --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics delete") echo "--if-exists --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics alter") echo "--config --delete-config --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
   esac
 }
 
@@ -27,11 +37,27 @@ _pgk_valued_options() {
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "help") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "completion") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics create") echo " --partitions --replication-factor --config --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics delete") echo " --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics alter") echo " --config --delete-config --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
   esac
 }
 
 _pgk_values() {
   case "$1|$2" in
+    "topics list|--output"|"topics list|-o") echo "table json" ;;
+    "topics describe|--output"|"topics describe|-o") echo "table json" ;;
+    "topics tail|--packing") echo "json string raw msgpack avro" ;;
+    "topics tail|--key-packing") echo "json string raw msgpack avro" ;;
+    "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
+    "topics produce|--packing") echo "json string raw msgpack avro" ;;
+    "topics groups|--output"|"topics groups|-o") echo "table json" ;;
   esac
 }
 

@@ -15,6 +15,7 @@ public enum CommandTable {
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,
+            TopicsCommand.spec,
         ]
     )
 }

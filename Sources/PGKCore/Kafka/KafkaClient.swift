@@ -71,7 +71,7 @@ final class KafkaHandle {
         var message = "cannot reach any Kafka broker of bootstrap.servers=\(config.bootstrapServers) within \(waitedMilliseconds) ms"
         if let failure = state.brokerFailure.withLock({ $0 }) { message += " (last failure: \(failure))" }
         return KafkaError(err, message: message,
-                          hint: "check --brokers and that the broker is up; raise the bound with --connect-timeout")
+                          hint: "check the broker list (--brokers or -X bootstrap.servers), -X security settings, and that the broker is up")
     }
 
     /// Throws once the client hit a fatal error, or has had no broker for

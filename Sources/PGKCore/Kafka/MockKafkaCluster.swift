@@ -11,8 +11,15 @@ public final class MockKafkaCluster {
 
     /// `bootstrap.servers` for clients, e.g. `127.0.0.1:40123`.
     public let bootstrapServers: String
+    /// The mock's own listeners (random ports), as its metadata advertises them.
+    public let brokerAddresses: String
+    private var forwarder: LoopbackForwarder?
 
-    public init(brokers: Int = 1) throws {
+    /// - Parameter bootstrapPort: also accept clients on this fixed loopback
+    ///   port (0 picks a free one), relayed to the first broker. Clients
+    ///   still learn and use the brokers' own random ports from metadata,
+    ///   so they must run on this host.
+    public init(brokers: Int = 1, bootstrapPort: UInt16? = nil) throws {
         let conf = rd_kafka_conf_new()
         rd_kafka_conf_set_log_cb(conf) { _, _, facility, buffer in
             Log.trace("mock \(facility.map { String(cString: $0) } ?? ""): \(buffer.map { String(cString: $0) } ?? "")")
@@ -29,10 +36,30 @@ public final class MockKafkaCluster {
         }
         self.owner = owner
         self.cluster = cluster
-        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        brokerAddresses = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        guard let bootstrapPort else {
+            bootstrapServers = brokerAddresses
+            return
+        }
+        let first = brokerAddresses.split(separator: ",").first ?? ""
+        guard let colon = first.lastIndex(of: ":"), let target = UInt16(first[first.index(after: colon)...]) else {
+            rd_kafka_mock_cluster_destroy(cluster)
+            rd_kafka_destroy(owner)
+            throw RuntimeError("unexpected mock cluster address '\(brokerAddresses)'")
+        }
+        do {
+            let relay = try LoopbackForwarder(listenPort: bootstrapPort, targetPort: target)
+            forwarder = relay
+            bootstrapServers = "127.0.0.1:\(relay.port)"
+        } catch {
+            rd_kafka_mock_cluster_destroy(cluster)
+            rd_kafka_destroy(owner)
+            throw error
+        }
     }
 
     deinit {
+        forwarder?.shutdown()
         rd_kafka_mock_cluster_destroy(cluster)
         rd_kafka_destroy(owner)
     }

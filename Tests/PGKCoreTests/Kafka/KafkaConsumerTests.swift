@@ -160,4 +160,30 @@ import Testing
         #expect(error.name == "UNKNOWN_TOPIC_OR_PART")
         #expect(error.topic == missing)
     }
+
+    @Test func batchPollingServesGroupRebalancesAndMessages() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("batch-group")
+        try cluster.createTopic(topic, partitions: 3)
+        for partition in Int32(0)..<3 { try Self.produce(cluster, topic, partition: partition, count: 4) }
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: KafkaTestSupport.uniqueName("g"),
+                                         defaults: [("auto.offset.reset", "earliest")])
+        var assigned: [KafkaTopicPartition] = []
+        consumer.rebalanceHandler = KafkaRebalanceHandler(onAssign: { assigned += $0; return [:] })
+        try consumer.subscribe([topic])
+        var seen: [KafkaPartitionOffset] = []
+        let deadline = SystemClock.shared.nowMilliseconds + 20_000
+        while seen.count < 12, SystemClock.shared.nowMilliseconds < deadline {
+            try consumer.pollBatch(maxMessages: 5, timeoutMilliseconds: 100) { record in
+                if case .message(let view) = record {
+                    seen.append(KafkaPartitionOffset(topic: view.topic, partition: view.partition, offset: view.offset))
+                }
+            }
+        }
+        #expect(Set(assigned.map(\.partition)) == [0, 1, 2])
+        #expect(seen.count == 12)
+        try consumer.storeProcessed(seen)
+        try consumer.commit()
+        #expect(try consumer.committed((0..<3).map { KafkaTopicPartition(topic: topic, partition: $0) }).values.sorted() == [4, 4, 4])
+    }
 }

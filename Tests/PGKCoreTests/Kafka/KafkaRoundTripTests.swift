@@ -38,3 +38,28 @@ import Testing
         #expect(messages.map(\.offset) == [0, 1, 2])
     }
 }
+
+@Suite struct MockKafkaClusterTests {
+    @Test func aFixedBootstrapPortRelaysToTheMock() throws {
+        let cluster = try MockKafkaCluster(bootstrapPort: 0)
+        #expect(cluster.bootstrapServers != cluster.brokerAddresses)
+        #expect(cluster.bootstrapServers.hasPrefix("127.0.0.1:"))
+        let topic = KafkaTestSupport.uniqueName("relay")
+        try cluster.createTopic(topic, partitions: 2)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        for i in 0..<20 { try producer.produce(topic: topic, partition: Int32(i % 2), key: nil, value: Array("m\(i)".utf8)) }
+        try producer.flush(timeoutMilliseconds: 10_000)
+        let admin = try KafkaAdmin(config: KafkaTestSupport.config(cluster))
+        #expect(try admin.watermarks(topic: topic).map(\.watermarks.high) == [10, 10])
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try consumer.assign([KafkaTopicPartition(topic: topic, partition: 1): .beginning])
+        #expect(try KafkaTestSupport.consume(consumer, count: 10).map(\.offset) == Array(0..<10))
+    }
+
+    @Test func aTakenBootstrapPortIsAClearError() throws {
+        let first = try MockKafkaCluster(bootstrapPort: 0)
+        let port = UInt16(first.bootstrapServers.split(separator: ":").last!)!
+        let error = #expect(throws: RuntimeError.self) { _ = try MockKafkaCluster(bootstrapPort: port) }
+        #expect(error?.message.contains("cannot listen on 127.0.0.1:\(port)") == true)
+    }
+}

@@ -82,4 +82,47 @@ struct KafkaThroughputBenchmark {
         BENCH consume  kcat: \(Self.rate(Self.count, kcatConsume))  ratio pgk/kcat \(String(format: "%.2f", Double(kcatConsume) / Double(ourConsume)))
         """)
     }
+
+    /// The release `pgk topics produce|tail` binary against kcat -P|-C.
+    @Test func topicsProduceAndTailAgainstKcat() throws {
+        let pgk = RepositoryPaths.path(".build/release/pgk")
+        try #require(FileManager.default.isExecutableFile(atPath: pgk), "build it first: swift build -c release")
+        let cluster = try MockKafkaCluster()
+        let ours = KafkaTestSupport.uniqueName("bench-cli-ours")
+        let theirs = KafkaTestSupport.uniqueName("bench-cli-kcat")
+        try cluster.createTopic(ours, partitions: Self.partitions)
+        try cluster.createTopic(theirs, partitions: Self.partitions)
+        var input = Data(capacity: Self.count * 101)
+        let line = Data([UInt8](repeating: UInt8(ascii: "x"), count: 100) + [10])
+        for _ in 0..<Self.count { input.append(line) }
+        let clock = SystemClock.shared
+        let spread = "sticky.partitioning.linger.ms=0"
+
+        var t0 = clock.nowMilliseconds
+        let produced = try KafkaTestSupport.run(pgk, ["topics", "produce", ours, "-b", cluster.bootstrapServers, "-X", spread],
+                                                input: input, timeoutSeconds: 300)
+        let ourProduce = clock.nowMilliseconds - t0
+        #expect(produced.0 == 0, "\(produced.2)")
+        t0 = clock.nowMilliseconds
+        let kcatProduced = try KafkaTestSupport.run("/usr/bin/kcat", ["-P", "-b", cluster.bootstrapServers, "-t", theirs, "-X", spread],
+                                                    input: input, timeoutSeconds: 300)
+        let kcatProduce = clock.nowMilliseconds - t0
+        #expect(kcatProduced.0 == 0, "\(kcatProduced.2)")
+
+        t0 = clock.nowMilliseconds
+        let tailed = try KafkaTestSupport.run(pgk, ["topics", "tail", ours, "-b", cluster.bootstrapServers], timeoutSeconds: 300)
+        let ourTail = clock.nowMilliseconds - t0
+        #expect(tailed.1.count == Self.count * 101, "\(tailed.2)")
+        t0 = clock.nowMilliseconds
+        let kcatTailed = try KafkaTestSupport.run("/usr/bin/kcat", ["-C", "-b", cluster.bootstrapServers, "-t", ours, "-o", "beginning", "-e", "-q"],
+                                                  timeoutSeconds: 300)
+        let kcatTail = clock.nowMilliseconds - t0
+        #expect(kcatTailed.1.count == Self.count * 101)
+
+        print("""
+        BENCH-CLI messages=\(Self.count) value=100B partitions=\(Self.partitions) (whole process, stdin/stdout through files)
+        BENCH-CLI topics produce: \(Self.rate(Self.count, ourProduce))  kcat -P: \(Self.rate(Self.count, kcatProduce))  ratio \(String(format: "%.2f", Double(kcatProduce) / Double(ourProduce)))
+        BENCH-CLI topics tail:    \(Self.rate(Self.count, ourTail))  kcat -C: \(Self.rate(Self.count, kcatTail))  ratio \(String(format: "%.2f", Double(kcatTail) / Double(ourTail)))
+        """)
+    }
 }

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension TopicsCommand {
+    static let produce = CommandSpec(
+        name: "produce",
+        summary: "produce one message per input line",
+        discussion: """
+        Reads lines from stdin (or --file) and produces each as one message \
+        with an idempotent producer. Exits 1, saying how many, if any \
+        message failed delivery.
+        """,
+        arguments: [ArgumentSpec("TOPIC", help: "The topic to write to")],
+        options: [
+            .value("file", short: "F", .path, name: "FILE", help: "Read lines from FILE instead of stdin"),
+            .value("key-delimiter", short: "K", name: "DELIM",
+                   help: "Split each line at the first DELIM into key and value"),
+            .value("header", short: "H", .keyValue, name: "KEY=VALUE", help: "Header on every message (repeatable)",
+                   repeatable: true, environment: .none),
+            .flag("null-empty", short: "Z", help: "Send empty values (and keys) as NULL: empty values become tombstones"),
+            .value("partition", short: "p", .count, name: "N", help: "Write to this partition (default: the partitioner's choice)"),
+            .value("packing", .choice(TopicPayloadCodec.names), name: "PACKING",
+                   help: "Check or encode each value: raw (as is), string (UTF-8), json, msgpack, avro", default: "raw"),
+            .value("schema", name: "FILE|ID", help: "Avro schema file or registry id, for --packing avro"),
+            timeoutOption,
+        ],
+        examples: [
+            Example("printf 'k1:v1\\nk2:v2\\n' | pgk topics produce orders -K:", "Two keyed messages."),
+            Example("pgk topics produce orders -K: -Z <<< 'k1:'", "A tombstone for key k1."),
+        ],
+        run: { invocation in try TopicProduce(invocation).run() })
+}
+
+/// One `topics produce` run.
+struct TopicProduce {
+    let topic: String
+    let config: KafkaConfig
+    let keyDelimiter: [UInt8]?
+    let headers: [KafkaHeader]
+    let nullEmpty: Bool
+    let partition: Int32?
+    let packing: TopicPayloadCodec
+    let file: String?
+    let stop: StopToken
+
+    init(_ invocation: Invocation) throws {
+        topic = invocation.argument("TOPIC")!
+        config = TopicsCommand.kafkaConfig(invocation)
+        keyDelimiter = invocation.string("key-delimiter").map { Array($0.utf8) }
+        if keyDelimiter?.isEmpty == true { throw invocation.usageError("--key-delimiter must not be empty") }
+        headers = invocation.keyValues("header").map { KafkaHeader(key: $0.key, string: $0.value) }
+        nullEmpty = invocation.flag("null-empty")
+        partition = invocation.int("partition").map { Int32(clamping: $0) }
+        packing = try TopicPayloadCodec.named(invocation.string("packing")!, option: "--packing")
+        file = invocation.string("file")
+        stop = invocation.stop
+    }
+
+    func run() throws -> Int32 {
+        let fd: Int32
+        if let file {
+            fd = open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw RuntimeError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        } else {
+            fd = 0
+        }
+        defer { if fd != 0 { close(fd) } }
+        let producer = try KafkaProducer(config: config, stop: stop)
+        var reported = 0
+        var lines = 0
+        var invalid = 0
+        // Message ids count produced lines; skipped (invalid) lines shift them.
+        var skippedLines: [Int] = []
+        producer.onDelivery = { report in
+            guard let error = report.error else { return }
+            reported += 1
+            guard reported <= 5 else { return }
+            var line = Int(report.messageID)
+            for skipped in skippedLines where skipped <= line { line += 1 }
+            Log.error("line \(line): \(error)")
+        }
+        let input = LineInput(fileDescriptor: fd)
+        try input.forEachLine(stop: stop, idle: { try producer.poll() }) { line in
+            lines += 1
+            var key: UnsafeRawBufferPointer?
+            var value: UnsafeRawBufferPointer? = line
+            if let keyDelimiter, let range = firstRange(of: keyDelimiter, in: line) {
+                key = UnsafeRawBufferPointer(rebasing: line[..<range.lowerBound])
+                value = UnsafeRawBufferPointer(rebasing: line[range.upperBound...])
+            }
+            if nullEmpty {
+                if key?.isEmpty == true { key = nil }
+                if value?.isEmpty == true { value = nil }
+            }
+            if let bytes = value, packing != .raw {
+                do { try packing.validate(bytes) } catch {
+                    invalid += 1
+                    skippedLines.append(lines)
+                    if invalid <= 5 { Log.error("line \(lines): not \(packing.rawValue): \(error)") }
+                    return
+                }
+            }
+            try producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers)
+        }
+        // librdkafka fails each message by message.timeout.ms at the latest;
+        // unreachable brokers fail sooner through the client's health check.
+        try producer.flush(timeoutMilliseconds: 330_000)
+        let failed = producer.failedCount + invalid
+        Log.debug("produced \(producer.deliveredCount) of \(lines) line(s) to \(topic)")
+        if failed > 0 {
+            throw RuntimeError("\(failed) of \(lines) message(s) were not delivered to \(topic)"
+                + (invalid > 0 ? " (\(invalid) rejected by --packing \(packing.rawValue))" : ""))
+        }
+        return ExitStatus.ok
+    }
+}
