@@ -3,20 +3,15 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "dev help completion topics" ;;
-    "dev") echo "up run" ;;
+    "") echo "topics dev help completion" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
+    "dev") echo "up run" ;;
   esac
 }
 
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "help") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "completion") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -26,17 +21,17 @@ _pgk_options() {
     "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "help") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "completion") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
   esac
 }
 
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
-    "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
-    "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
-    "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
-    "help") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
-    "completion") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -46,6 +41,11 @@ _pgk_valued_options() {
     "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "help") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "completion") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
   esac
 }
 

@@ -12,10 +12,10 @@ public enum CommandTable {
         """,
         options: GlobalOptions.specs,
         subcommands: [
+            TopicsCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,
-            TopicsCommand.spec,
         ]
     )
 }
