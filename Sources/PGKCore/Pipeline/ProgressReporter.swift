@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Throughput reporting on stderr: a live line that rewrites itself when
+/// stderr is a terminal, periodic stat lines with -v, and a final summary.
+public final class ProgressReporter {
+    public typealias Counters = [(name: String, value: Int)]
+
+    private let label: String
+    private let clock: any MonotonicClock
+    private let intervalMilliseconds: Int64
+    private let live: Bool
+    private let periodic: Bool
+    private let startedAt: Int64
+    private var lastReportAt: Int64
+    private var lastUnits = 0
+    private var wroteLiveLine = false
+
+    /// `label` names the work ("sink", "outbox"); units are what the rate
+    /// counts ("msgs", "events", "rows").
+    public init(label: String, intervalMilliseconds: Int64 = 1000, clock: any MonotonicClock = SystemClock.shared,
+                live: Bool = StandardError.isTerminal && Log.enabled(.info),
+                periodic: Bool = Log.enabled(.debug)) {
+        self.label = label
+        self.clock = clock
+        self.intervalMilliseconds = intervalMilliseconds
+        self.live = live
+        self.periodic = periodic
+        startedAt = clock.nowMilliseconds
+        lastReportAt = startedAt
+    }
+
+    /// Call often; it reports at most once per interval. `units` is the
+    /// running total the rate is computed from.
+    public func tick(units: Int, unitName: String, counters: @autoclosure () -> Counters) {
+        guard live || periodic else { return }
+        let now = clock.nowMilliseconds
+        guard now - lastReportAt >= intervalMilliseconds else { return }
+        let rate = Double(units - lastUnits) * 1000 / Double(max(1, now - lastReportAt))
+        lastReportAt = now
+        lastUnits = units
+        let text = "\(label): \(units) \(unitName), \(Self.format(rate: rate)) \(unitName)/s"
+            + counters().map { ", \($0.value) \($0.name)" }.joined()
+        if live {
+            StandardError.write("\r\u{1B}[K" + text)
+            wroteLiveLine = true
+        } else {
+            Log.debug(text)
+        }
+    }
+
+    /// The final summary line, always printed unless -q.
+    public func finish(units: Int, unitName: String, counters: Counters) {
+        if wroteLiveLine { StandardError.write("\r\u{1B}[K") }
+        let seconds = Double(max(1, clock.nowMilliseconds - startedAt)) / 1000
+        let rate = Double(units) / seconds
+        Log.info("\(label): \(units) \(unitName) in \(Self.format(seconds: seconds)) (\(Self.format(rate: rate)) \(unitName)/s)"
+            + counters.map { ", \($0.value) \($0.name)" }.joined())
+    }
+
+    static func format(rate: Double) -> String {
+        if rate >= 10_000 { return "\(Int(rate / 1000))k" }
+        return String(Int(rate.rounded()))
+    }
+
+    static func format(seconds: Double) -> String {
+        seconds < 10 ? "\(Double(Int(seconds * 100)) / 100) s" : "\(Int(seconds.rounded())) s"
+    }
+}
