@@ -12,6 +12,7 @@ public enum CommandTable {
         """,
         options: GlobalOptions.specs,
         subcommands: [
+            SinkCommand.spec,
             TopicsCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,

@@ -1,0 +1,190 @@
+import Foundation
+
+/// `pgk sink`: Kafka topics into a PostgreSQL table, exactly once.
+public enum SinkCommand {
+    public static let spec = CommandSpec(
+        name: "sink",
+        summary: "write Kafka topics into a PostgreSQL table, exactly once",
+        discussion: """
+        Consumes TOPIC in a consumer group and writes each message as a row. \
+        Every batch is one transaction that also advances the group's offsets \
+        in pgk.sink_offsets, so a restart, a crash or a rebalance neither \
+        loses nor repeats a row. PostgreSQL evaluates the map (built-in json, \
+        string or columns, or a YAML map file) over the staged messages; \
+        messages it cannot store go to a dead-letter table with the reason. \
+        Postgres or broker outages are retried. SIGINT/SIGTERM write the \
+        current batch and exit 0.
+
+        Maps: json (alias JsonMap) stores the value as jsonb in 'payload', \
+        string (StringMap) as text; both add id, sinked, key, topic, \
+        partition and offset. columns makes one column per top-level field. \
+        --map NAME looks for NAME.yaml on PGK_MAPS_PATH (default \
+        ./maps:~/.config/pgk/maps); see maps/examples in the source tree.
+        """,
+        options: [
+            .value("topic", short: "t", name: "TOPIC",
+                   help: "Topic to consume (repeatable); a leading ^ makes it a regex", repeatable: true),
+            .value("table", name: "[SCHEMA.]TABLE",
+                   help: "Target table (default: the topic, non-identifier characters as _)"),
+            .value("map", aliases: ["lookup"], name: "NAME|FILE",
+                   help: "json, string, columns, or a YAML map", default: "json"),
+            .value("packing", .choice(["json", "msgpack", "avro"]), name: "FORMAT",
+                   help: "How values are encoded (avro: Confluent framing, --registry)", default: "json"),
+            .value("key-packing", .choice(KeyPacking.allCases.map(\.rawValue)), name: "FORMAT",
+                   help: "How keys are encoded; string is UTF-8 text", default: "string"),
+            .value("group", short: "g", aliases: ["consumer"], name: "GROUP",
+                   help: "Consumer group (default: pgk-sink-TABLE)"),
+            .value("offset", .choice(["earliest", "latest"], aliases: ["smallest": "earliest", "largest": "latest",
+                                                                        "beginning": "earliest", "end": "latest"]),
+                   name: "WHERE", help: "Where to start partitions with no stored offset", default: "earliest"),
+            .value("mode", .choice(SinkMode.allCases.map(\.rawValue)), name: "MODE",
+                   help: "insert, upsert, update or ignore (default: upsert with key columns)"),
+            .value("key-columns", name: "A,B", help: "Conflict and tombstone key columns (default: the map's)"),
+            .value("on-tombstone", .choice(TombstonePolicy.allCases.map(\.rawValue)), name: "ACTION",
+                   help: "Null values: delete the keyed row (default with keys), skip, fail"),
+            .flag("create", negatable: true, help: "Create the table from the map if missing (default)"),
+            .flag("evolve", help: "columns map: add columns for new fields"),
+            .flag("drop", help: "Drop the table first and forget the group's offsets"),
+            .flag("truncate", help: "Empty the table first and forget the group's offsets"),
+            .value("batch-size", .positive, name: "N", help: "Rows per transaction at most", default: "10000"),
+            .value("batch-timeout", .duration(bareUnitMilliseconds: 1), name: "MS",
+                   help: "Write a batch after this long even if not full", default: "1000"),
+            .flag("until-end", help: "Exit once every assigned partition is written to its end"),
+            .value("max-messages", .positive, name: "N", help: "Exit after N messages"),
+            .value("from-file", aliases: ["datafile"], .path, name: "FILE",
+                   help: "Read NDJSON or a JSON array from FILE (- stdin), not Kafka"),
+            .flag("dry-run", help: "Write nothing: print the DDL and the first mapped rows"),
+            .value("on-error", .choice(ErrorPolicy.allCases.map(\.rawValue)), name: "ACTION",
+                   help: "Bad messages: dead-letter, skip or fail", default: "dead-letter"),
+            .value("dead-letter", name: "TABLE|topic:NAME",
+                   help: "Where bad messages go (default: TABLE_errors)"),
+        ],
+        examples: [
+            Example("pgk sink -t orders", "Sink topic orders as jsonb into table orders, from the start."),
+            Example("pgk sink -t orders --map columns --key-columns id",
+                    "One column per field, upserting on id; tombstones delete."),
+            Example("pgk sink -t '^sensor\\..*' --table raw.sensors --map sensors.yaml",
+                    "A regex subscription through a YAML map into raw.sensors."),
+            Example("pgk sink --from-file events.ndjson --table events --dry-run",
+                    "Show the DDL and the first mapped rows of a file."),
+        ],
+        run: { invocation in try SinkCommand.run(invocation) })
+
+    static func run(_ invocation: Invocation) throws -> Int32 {
+        let settings = try self.settings(invocation)
+        var registry: SchemaRegistryClient?
+        if settings.packing == .avro || settings.keyPacking == .avro {
+            guard let url = settings.registry else {
+                throw invocation.usageError("--packing avro and --key-packing avro need --registry URL")
+            }
+            do { registry = try SchemaRegistryClient(url: url) } catch { throw invocation.usageError("\(error)") }
+        }
+        if settings.dryRun {
+            return try SinkDryRun(settings: settings, registry: registry, stop: invocation.stop).run()
+        }
+        let source = settings.fromFile ?? settings.topics.joined(separator: ", ")
+        Log.info("sink: \(source) → \(settings.table) (map \(settings.map.name), \(settings.effectiveMode.rawValue), "
+            + "group \(settings.group))")
+        let writer = BatchWriter(settings: settings, registry: registry, stop: invocation.stop)
+        try writer.open()
+        let runner = try SinkRunner(settings: settings, writer: writer, registry: registry, stop: invocation.stop)
+        do {
+            if let path = settings.fromFile {
+                try FileSinkSource(settings: settings, runner: runner, path: path, topic: settings.topics[0],
+                                   stop: invocation.stop).run()
+            } else {
+                try KafkaSinkSource(settings: settings, runner: runner, stop: invocation.stop).run()
+            }
+        } catch {
+            runner.finish()
+            throw error
+        }
+        runner.finish()
+        if let failure = runner.failure { throw failure }
+        return ExitStatus.ok
+    }
+
+    /// The validated settings; usage mistakes are UsageErrors (exit 64).
+    static func settings(_ invocation: Invocation) throws -> SinkSettings {
+        var topics = invocation.strings("topic")
+        let fromFile = invocation.string("from-file")
+        if let fromFile {
+            guard topics.count <= 1, !(topics.first?.hasPrefix("^") ?? false) else {
+                throw invocation.usageError("--from-file takes at most one plain --topic (the file's topic name)")
+            }
+            if topics.isEmpty {
+                let base = fromFile == "-" ? "stdin" : ((fromFile as NSString).lastPathComponent as NSString).deletingPathExtension
+                topics = [base]
+            }
+        } else if topics.isEmpty {
+            throw invocation.usageError("no topic: give -t/--topic (or --from-file)")
+        }
+        let table: QualifiedName
+        if let text = invocation.string("table") {
+            table = try QualifiedName.parse(text)
+        } else {
+            guard topics.count == 1, !topics[0].hasPrefix("^") else {
+                throw invocation.usageError("--table is required with several topics or a regex subscription")
+            }
+            table = QualifiedName(name: SinkSettings.defaultTable(forTopic: topics[0]))
+        }
+        let map = try MapLocator.resolve(invocation.string("map")!, environment: invocation.environment)
+        let packing = Packing(rawValue: invocation.string("packing")!)!
+        if fromFile != nil && packing != .json {
+            throw invocation.usageError("--from-file reads JSON; --packing \(packing.rawValue) is for Kafka messages")
+        }
+        let keyColumns = try invocation.string("key-columns").map { text -> [String] in
+            let names = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+                throw invocation.usageError("--key-columns needs column names separated by commas")
+            }
+            return names
+        }
+        let onError = ErrorPolicy(rawValue: invocation.string("on-error")!)!
+        var settings = SinkSettings(
+            topics: topics, table: table, map: map, packing: packing,
+            keyPacking: KeyPacking(rawValue: invocation.string("key-packing")!)!,
+            group: invocation.string("group"),
+            start: StartPosition(rawValue: invocation.string("offset")!)!,
+            mode: invocation.string("mode").flatMap(SinkMode.init(rawValue:)),
+            keyColumns: keyColumns,
+            onTombstone: invocation.string("on-tombstone").flatMap(TombstonePolicy.init(rawValue:)),
+            create: invocation.optionalFlag("create") ?? true, evolve: invocation.flag("evolve"),
+            drop: invocation.flag("drop"), truncate: invocation.flag("truncate"),
+            batchSize: invocation.int("batch-size")!,
+            batchTimeoutMilliseconds: invocation.milliseconds("batch-timeout")!,
+            untilEnd: invocation.flag("until-end"), maxMessages: invocation.int("max-messages"),
+            fromFile: fromFile, dryRun: invocation.flag("dry-run"), onError: onError,
+            database: invocation.globals.database,
+            kafka: KafkaConfig(brokers: invocation.globals.brokers,
+                               properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) }),
+            registry: invocation.globals.registry)
+        if let deadLetter = invocation.string("dead-letter") {
+            settings.deadLetter = try DeadLetterTarget.parse(deadLetter, defaultSchema: table.schema)
+        }
+        try validate(settings, invocation)
+        return settings
+    }
+
+    static func validate(_ settings: SinkSettings, _ invocation: Invocation) throws {
+        let keys = settings.conflictColumns
+        if keys.isEmpty, let mode = settings.mode, mode == .upsert || mode == .update {
+            throw invocation.usageError("--mode \(mode.rawValue) needs key columns: give --key-columns "
+                + "or use a map that declares 'conflict'")
+        }
+        if keys.isEmpty && settings.onTombstone == .delete {
+            throw invocation.usageError("--on-tombstone delete needs key columns to match keys against (--key-columns)")
+        }
+        if settings.evolve && settings.map.layout != .columns {
+            throw invocation.usageError("--evolve works with --map columns only; a declared map fixes its columns")
+        }
+        if settings.map.layout == .declared, settings.keyColumns != nil {
+            for key in keys where settings.map.column(named: key) == nil {
+                throw invocation.usageError("--key-columns names '\(key)', which map \(settings.map.name) does not have")
+            }
+        }
+        if case .table(let errors) = settings.deadLetter, errors == settings.table {
+            throw invocation.usageError("--dead-letter must not be the target table itself")
+        }
+    }
+}

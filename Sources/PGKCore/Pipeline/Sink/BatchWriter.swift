@@ -1,0 +1,231 @@
+public struct WriteStats: Sendable, Equatable {
+    public var rowsWritten = 0
+    public var rowsDeleted = 0
+    /// Rows the map's filter left out.
+    public var filtered = 0
+    public var deadLettered = 0
+    /// Bad rows dropped under `--on-error skip`.
+    public var errorsSkipped = 0
+    /// Fields without a column (columns map), by name: occurrences.
+    public var unknownFields: [String: Int] = [:]
+
+    public init() {}
+
+    public static func += (a: inout WriteStats, b: WriteStats) {
+        a.rowsWritten += b.rowsWritten
+        a.rowsDeleted += b.rowsDeleted
+        a.filtered += b.filtered
+        a.deadLettered += b.deadLettered
+        a.errorsSkipped += b.errorsSkipped
+        a.unknownFields.merge(b.unknownFields, uniquingKeysWith: +)
+    }
+}
+
+/// What became of one batch.
+public struct WriteOutcome: Sendable {
+    /// Offsets now stored (durable) per partition.
+    public var committed: [OffsetClaim] = []
+    /// Partitions whose stored offset was not what this consumer expected:
+    /// another consumer owns them now (or did). Their rows were dropped;
+    /// the value is the offset found (nil: none stored).
+    public var fenced: [KafkaTopicPartition: Int64?] = [:]
+    public var stats = WriteStats()
+    public var counters = StageCounters()
+    /// Set when the sink must stop; nothing of the batch was committed.
+    public var failure: SinkFailure?
+}
+
+/// Commits batches: one transaction each, holding the offset claims, the
+/// rows and the dead letters, so a batch is stored exactly once or not at
+/// all. Connection failures are retried with backoff on a fresh session
+/// and the same batch, which the offset claims keep exact. Runs on the
+/// writer thread and owns its connection.
+final class BatchWriter {
+    let settings: SinkSettings
+    let target: SinkTarget
+    private let deadLetters: DeadLetterWriter?
+    private let stop: StopToken
+    private var connection: PostgresConnection?
+    private var sessionReady = false
+    private var compact = false
+
+    init(settings: SinkSettings, registry: SchemaRegistryClient?, stop: StopToken) {
+        self.settings = settings
+        self.target = SinkTarget(settings: settings, registry: registry)
+        self.stop = stop
+        deadLetters = settings.onError == .deadLetter
+            ? DeadLetterWriter(target: settings.deadLetter, kafka: settings.kafka, stop: stop) : nil
+    }
+
+    /// Connects (retrying while PostgreSQL is unreachable) and sets up the
+    /// tables in one transaction.
+    func open() throws {
+        try Retry.run("connecting to PostgreSQL", stop: stop, isRetryable: { SinkFailureKind.classify($0) == .connection },
+                      onRetry: { _ in self.dropConnection() }) {
+            let connection = try connected()
+            try connection.transaction { try target.setup(connection) }
+        }
+    }
+
+    /// The live connection, after (re)connecting and preparing the session.
+    func connected() throws -> PostgresConnection {
+        let connection: PostgresConnection
+        if let existing = self.connection {
+            connection = existing
+            if !connection.isConnected {
+                sessionReady = false
+                try connection.reconnect()
+                Log.info("sink: reconnected to PostgreSQL")
+            }
+        } else {
+            connection = try PostgresConnection(conninfo: settings.database, applicationName: "pgk sink")
+            self.connection = connection
+        }
+        if !sessionReady {
+            // Batches re-plan every time; JIT compiling them costs more than it saves.
+            try connection.execute("SET jit = off")
+            try connection.execute(SinkStatements.createStaging)
+            sessionReady = true
+        }
+        return connection
+    }
+
+    private func dropConnection() {
+        connection = nil
+        sessionReady = false
+    }
+
+    func close() {
+        connection = nil
+    }
+
+    func write(_ original: StagedBatch) -> WriteOutcome {
+        var batch = original
+        var outcome = WriteOutcome()
+        var backoff = Backoff(initialMilliseconds: 250, maximumMilliseconds: 10_000)
+        while true {
+            var open: PostgresConnection?
+            do {
+                let connection = try connected()
+                open = connection
+                try connection.begin()
+                let failed = try SinkOffsetStore.claim(connection, group: settings.group, batch.claims)
+                if !failed.isEmpty {
+                    connection.rollbackQuietly()
+                    for (partition, actual) in failed {
+                        let claim = batch.claims.first { $0.topicPartition == partition }!
+                        if actual == claim.next {
+                            // An earlier attempt committed after all (its reply was lost).
+                            outcome.committed.append(claim)
+                        } else {
+                            outcome.fenced[partition] = actual
+                            Log.warning("sink: \(partition): stored offset is \(actual.map(String.init) ?? "none"), "
+                                + "expected \(claim.expected.map(String.init) ?? "none"); another consumer owns it, "
+                                + "dropping \(batch.rows.filter { batch.topicPartition(of: $0) == partition }.count) message(s)")
+                        }
+                    }
+                    batch = batch.removing(Set(failed.keys))
+                    if batch.claims.isEmpty { return outcome }
+                    continue
+                }
+                let stats = try writeRows(batch, connection)
+                try connection.commit()
+                outcome.committed += batch.claims
+                outcome.stats += stats
+                outcome.counters += batch.counters
+                return outcome
+            } catch {
+                open?.rollbackQuietly()
+                switch SinkFailureKind.classify(error) {
+                case .connection, .retryTransaction:
+                    if stop.isStopped {
+                        outcome.failure = SinkFailure("stopped while retrying a batch: \(error); "
+                            + "its \(batch.rows.count) message(s) were not stored and will be read again")
+                        return outcome
+                    }
+                    let delay = backoff.nextDelayMilliseconds()
+                    Log.warning("sink: writing a batch of \(batch.rows.count) failed, retrying in \(Retry.formatDuration(delay)): \(error)")
+                    if open.map({ !$0.isConnected }) ?? true { sessionReady = false }
+                    stop.sleep(milliseconds: delay)
+                case .statement, .row:
+                    outcome.failure = (error as? SinkFailure) ?? SinkFailure("\(error)")
+                    return outcome
+                }
+            }
+        }
+    }
+
+    /// For --dry-run: runs the setup and maps the batch in a transaction
+    /// that is rolled back, returning the DDL it ran and the mapped rows
+    /// as JSON (or why mapping failed). Nothing is written.
+    func preview(_ batch: StagedBatch) throws -> (ddl: [String], rows: [String], mappingError: Error?) {
+        let connection = try connected()
+        try connection.begin()
+        defer { connection.rollbackQuietly() }
+        try target.setup(connection)
+        var rows: [String] = []
+        do {
+            if batch.rows.contains(where: { $0.kind == .value }) {
+                let copy = try connection.copyIn(sql: SinkStatements.copyStaging)
+                try StagingCopy.stage(batch, into: copy)
+                try copy.finish()
+                _ = try target.prepare(connection, batch: batch)
+                if let statements = target.statements {
+                    rows = try connection.query(statements.preview).rows.compactMap { $0[0] }
+                }
+            }
+        } catch {
+            return (target.ddl, rows, error)
+        }
+        return (target.ddl, rows, nil)
+    }
+
+    private func writeRows(_ batch: StagedBatch, _ connection: PostgresConnection) throws -> WriteStats {
+        var stats = WriteStats()
+        var letters: [DeadLetter] = []
+        for (index, row) in batch.rows.enumerated() where row.kind == .failure {
+            letters.append(DeadLetter(row: index, error: batch.reasons[Int(row.reason)]))
+        }
+        let values = batch.rows.contains { $0.kind == .value }
+        let tombstones = batch.rows.contains { $0.kind == .tombstone }
+        if values || tombstones {
+            var written = false
+            if !tombstones, let statements = target.statements, let sql = statements.directCopy,
+               let fields = statements.plan.direct?.map(\.field) {
+                do {
+                    try connection.savepoint("pgk_direct") {
+                        let copy = try connection.copyIn(sql: sql)
+                        stats.rowsWritten += try StagingCopy.direct(batch, fields: fields, into: copy)
+                        try copy.finish()
+                    }
+                    written = true
+                } catch {
+                    guard SinkFailureKind.classify(error) == .row else { throw error }
+                    stats.rowsWritten = 0
+                    Log.debug("sink: direct COPY failed (\(error)); isolating the bad rows through staging")
+                }
+            }
+            if !written {
+                let copy = try connection.copyIn(sql: SinkStatements.copyStaging)
+                try StagingCopy.stage(batch, into: copy)
+                try copy.finish()
+                stats.unknownFields = try target.prepare(connection, batch: batch)
+                guard let statements = target.statements else {
+                    throw SinkFailure("no table to write to: \(settings.table) does not exist")
+                }
+                var isolation = RowIsolation(connection: connection, statements: statements, batch: batch,
+                                             onError: settings.onError, compact: compact || settings.effectiveMode == .update)
+                try isolation.run()
+                if isolation.sawDuplicateKeys { compact = true }
+                stats += isolation.stats
+                letters += isolation.letters
+            }
+        }
+        if let deadLetters, !letters.isEmpty {
+            letters.sort { $0.row < $1.row }
+            try deadLetters.write(letters, of: batch, connection: connection)
+            stats.deadLettered = letters.count
+        }
+        return stats
+    }
+}

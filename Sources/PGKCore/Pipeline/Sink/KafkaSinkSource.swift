@@ -1,0 +1,150 @@
+import CRdKafka
+
+/// A connection for the source thread's own lookups (stored offsets on
+/// assignment and after a fence), retried while PostgreSQL is away.
+final class OffsetLookup {
+    private let database: String?
+    private let group: String
+    private let stop: StopToken
+    private var connection: PostgresConnection?
+
+    init(database: String?, group: String, stop: StopToken) {
+        self.database = database
+        self.group = group
+        self.stop = stop
+    }
+
+    func stored(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try Retry.run("reading stored offsets", stop: stop,
+                      isRetryable: { SinkFailureKind.classify($0) == .connection },
+                      onRetry: { _ in self.connection = nil }) {
+            let connection = try self.connection ?? PostgresConnection(conninfo: database, applicationName: "pgk sink")
+            self.connection = connection
+            return try SinkOffsetStore.stored(connection, group: group, partitions: partitions)
+        }
+    }
+}
+
+/// The Kafka side of `pgk sink`: a consumer-group member that starts each
+/// assigned partition at the offset stored in PostgreSQL (`--offset` only
+/// where none is), writes its open batch before giving partitions up, and
+/// commits Kafka offsets after PostgreSQL has the rows, for information.
+final class KafkaSinkSource {
+    let settings: SinkSettings
+    let runner: SinkRunner
+    let lookup: OffsetLookup
+    let stop: StopToken
+
+    init(settings: SinkSettings, runner: SinkRunner, stop: StopToken) {
+        self.settings = settings
+        self.runner = runner
+        self.stop = stop
+        lookup = OffsetLookup(database: settings.database, group: settings.group, stop: stop)
+    }
+
+    private var fallbackStart: KafkaStartOffset { settings.start == .earliest ? .beginning : .end }
+
+    func run() throws {
+        let consumer = try KafkaConsumer(
+            config: settings.kafka, groupID: settings.group,
+            defaults: [("auto.offset.reset", settings.start.rawValue)], partitionEOF: true)
+        consumer.rebalanceHandler = KafkaRebalanceHandler(
+            onAssign: { [unowned self] partitions in self.assigned(partitions) },
+            onRevoke: { [unowned self] partitions in
+                // Runs inside poll: write what we hold before another
+                // consumer starts from the stored offsets.
+                self.runner.flush(wait: true)
+                for partition in partitions { self.runner.revoke(partition) }
+                Log.debug("sink: revoked \(partitions.map(\.description).sorted().joined(separator: ", "))")
+            })
+        runner.onCommitted = { claims in
+            do {
+                try consumer.commit(processed: claims.map {
+                    KafkaPartitionOffset(topic: $0.topicPartition.topic, partition: $0.topicPartition.partition, offset: $0.next - 1)
+                }, synchronously: false)
+            } catch {
+                Log.debug("sink: committing offsets to Kafka (informational) failed: \(error)")
+            }
+        }
+        runner.onFenced = { [unowned self] partition, stored in
+            do {
+                try consumer.seek(partition, to: stored.map { .offset($0) } ?? self.fallbackStart)
+            } catch {
+                Log.warning("sink: seeking \(partition) after losing its offsets failed: \(error)")
+            }
+        }
+        runner.extraCounters = { [("lag", Self.lag(consumer, self.runner.book))] }
+        try consumer.subscribe(settings.topics)
+        Log.debug("sink: joined group \(settings.group) for \(settings.topics.joined(separator: ", "))")
+        defer { consumer.close() }
+        try consume(consumer)
+        runner.flush(wait: true)
+    }
+
+    private func assigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] {
+        let stored: [KafkaTopicPartition: Int64]
+        do {
+            stored = try lookup.stored(partitions)
+        } catch {
+            // Only when stopping: start nowhere in particular, nothing is
+            // written before we exit anyway.
+            Log.warning("sink: cannot read stored offsets: \(error)")
+            stored = [:]
+        }
+        var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
+        for partition in partitions {
+            runner.assign(partition, stored: stored[partition])
+            starts[partition] = stored[partition].map { .offset($0) } ?? fallbackStart
+        }
+        Log.debug("sink: assigned " + partitions.sorted { $0.description < $1.description }
+            .map { "\($0)@\(stored[$0].map(String.init) ?? settings.start.rawValue)" }.joined(separator: ", "))
+        return starts
+    }
+
+    private func consume(_ consumer: KafkaConsumer) throws {
+        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 10_000)
+        while !stop.isStopped && !runner.isFailed && !runner.reachedMaxMessages {
+            let timeout = Int(min(runner.millisecondsUntilDue ?? 200, 200))
+            let room = max(1, min(10_000, settings.batchSize - runner.bufferedCount))
+            do {
+                try consumer.pollBatch(maxMessages: room, timeoutMilliseconds: timeout) { record in
+                    switch record {
+                    case .message(let view): runner.offer(view, topic: view.topic)
+                    case .partitionEnd(let end): runner.reachedEnd(end.topicPartition, nextOffset: end.offset)
+                    }
+                }
+                backoff.reset()
+            } catch let error as KafkaError {
+                if consumer.state.fatalError != nil { throw error }
+                let delay = backoff.nextDelayMilliseconds()
+                Log.warning("sink: Kafka: \(error); retrying in \(Retry.formatDuration(delay))")
+                runner.flushIfDue()
+                stop.sleep(milliseconds: delay)
+                continue
+            }
+            runner.flushIfDue()
+            if runner.book.allAtEnd && runner.bufferedCount > 0 {
+                // Caught up: write now rather than wait out --batch-timeout.
+                runner.flush(wait: false)
+            }
+            if settings.untilEnd && runner.book.allAtEnd {
+                runner.flush(wait: true)
+                if runner.book.allAtEnd && runner.isIdle { break }
+            }
+            runner.tick()
+        }
+    }
+
+    /// Messages behind the high watermark over the assigned partitions,
+    /// from librdkafka's cached watermarks (no broker round trip).
+    static func lag(_ consumer: KafkaConsumer, _ book: PartitionBook) -> Int {
+        var total: Int64 = 0
+        for slot in book.slots where slot.assigned && slot.position >= 0 {
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_get_watermark_offsets(consumer.handle.pointer, slot.topicPartition.topic,
+                                                     slot.topicPartition.partition, &low, &high)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { total += max(0, high - slot.position) }
+        }
+        return Int(total)
+    }
+}

@@ -1,0 +1,138 @@
+/// The consumer side's offset bookkeeping, per assigned partition. Pure:
+/// the Kafka loop and the file reader drive it, tests drive it directly.
+///
+/// Three positions per partition:
+/// - `stored`: what `pgk.sink_offsets` holds as far as this process knows
+///   (nil: no row yet);
+/// - `planned`: what it will hold once every batch handed to the writer
+///   commits; a new batch claims `expected = planned`;
+/// - `position`: the next offset the consumer may accept, so a message
+///   from before a seek (or a revoked partition) is never staged twice.
+public struct PartitionBook {
+    public struct Slot: Sendable {
+        public let topicPartition: KafkaTopicPartition
+        public let topicIndex: Int32
+        public var assigned = true
+        public var stored: Int64?
+        public var planned: Int64?
+        /// -1 accepts any offset (nothing known yet).
+        public var position: Int64
+        /// The open batch's last offset for this partition, -1 when none.
+        public var batchLast: Int64 = -1
+        /// Messages at or past the end of the partition, as last reported.
+        public var atEnd = false
+    }
+
+    public private(set) var slots: [Slot] = []
+    public private(set) var topics: [String] = []
+    private var slotIndex: [KafkaTopicPartition: Int] = [:]
+    private var topicIndex: [String: Int32] = [:]
+    private var lastTopic = ""
+    private var lastPartition: Int32 = -1
+    private var lastSlot = -1
+
+    public init() {}
+
+    public var assigned: [KafkaTopicPartition] { slots.filter(\.assigned).map(\.topicPartition) }
+    public var hasAssignment: Bool { slots.contains { $0.assigned } }
+    public var allAtEnd: Bool { hasAssignment && slots.allSatisfy { !$0.assigned || $0.atEnd } }
+
+    public func slot(of partition: KafkaTopicPartition) -> Slot? {
+        slotIndex[partition].map { slots[$0] }
+    }
+
+    /// Takes ownership of a partition whose stored offset is `stored`.
+    public mutating func assign(_ partition: KafkaTopicPartition, stored: Int64?) {
+        if let index = slotIndex[partition] {
+            slots[index].assigned = true
+            slots[index].stored = stored
+            slots[index].planned = stored
+            slots[index].position = stored ?? -1
+            slots[index].batchLast = -1
+            slots[index].atEnd = false
+            return
+        }
+        let topic: Int32
+        if let known = topicIndex[partition.topic] {
+            topic = known
+        } else {
+            topic = Int32(topics.count)
+            topics.append(partition.topic)
+            topicIndex[partition.topic] = topic
+        }
+        slotIndex[partition] = slots.count
+        slots.append(Slot(topicPartition: partition, topicIndex: topic, stored: stored, planned: stored,
+                          position: stored ?? -1))
+    }
+
+    public mutating func revoke(_ partition: KafkaTopicPartition) {
+        guard let index = slotIndex[partition] else { return }
+        slots[index].assigned = false
+        slots[index].batchLast = -1
+        if lastSlot == index { lastSlot = -1 }
+    }
+
+    /// The slot for a consumed message, or nil when it must be ignored: the
+    /// partition is not ours, or the offset is before the accepted position.
+    public mutating func accept(topic: String, partition: Int32, offset: Int64) -> Int? {
+        let index: Int
+        if lastSlot >= 0, partition == lastPartition, topic == lastTopic {
+            index = lastSlot
+        } else {
+            guard let found = slotIndex[KafkaTopicPartition(topic: topic, partition: partition)] else { return nil }
+            index = found
+            lastTopic = topic
+            lastPartition = partition
+            lastSlot = found
+        }
+        let slot = slots[index]
+        guard slot.assigned, offset >= slot.position else { return nil }
+        return index
+    }
+
+    public func topicIndex(ofSlot index: Int) -> Int32 { slots[index].topicIndex }
+
+    /// Notes that `offset` went into the open batch.
+    public mutating func record(slot index: Int, offset: Int64) {
+        slots[index].batchLast = offset
+        slots[index].position = offset + 1
+        slots[index].atEnd = false
+    }
+
+    public mutating func reachedEnd(_ partition: KafkaTopicPartition, nextOffset: Int64) {
+        guard let index = slotIndex[partition], slots[index].assigned else { return }
+        if slots[index].position < 0 || nextOffset >= slots[index].position { slots[index].atEnd = true }
+    }
+
+    /// Closes the open batch: one claim per partition it touched.
+    public mutating func seal() -> [OffsetClaim] {
+        var claims: [OffsetClaim] = []
+        for index in slots.indices where slots[index].batchLast >= 0 {
+            let next = slots[index].batchLast + 1
+            if slots[index].assigned {
+                claims.append(OffsetClaim(topicPartition: slots[index].topicPartition,
+                                          expected: slots[index].planned, next: next))
+                slots[index].planned = next
+            }
+            slots[index].batchLast = -1
+        }
+        return claims
+    }
+
+    /// The writer committed `next` for this partition.
+    public mutating func confirm(_ partition: KafkaTopicPartition, next: Int64) {
+        guard let index = slotIndex[partition] else { return }
+        slots[index].stored = next
+    }
+
+    /// The claim failed: another consumer moved the stored offset to
+    /// `stored`. Everything planned after it is void; read again from there.
+    public mutating func fence(_ partition: KafkaTopicPartition, stored: Int64?) {
+        guard let index = slotIndex[partition] else { return }
+        slots[index].stored = stored
+        slots[index].planned = stored
+        slots[index].position = stored ?? -1
+        slots[index].batchLast = -1
+        slots[index].atEnd = false
+    }
+}

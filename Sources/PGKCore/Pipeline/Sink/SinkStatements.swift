@@ -1,0 +1,221 @@
+/// A map bound to an existing table: what the writer executes per batch.
+public struct SinkPlan: Sendable, Equatable {
+    public struct Written: Sendable, Equatable {
+        public var column: String
+        /// The column's type as PostgreSQL formats it (format_type).
+        public var type: String
+        public var expression: String
+        public init(column: String, type: String, expression: String) {
+            self.column = column
+            self.type = type
+            self.expression = expression
+        }
+    }
+
+    public struct Key: Sendable, Equatable {
+        public var column: String
+        public var type: String
+        public init(column: String, type: String) {
+            self.column = column
+            self.type = type
+        }
+    }
+
+    public var table: QualifiedName
+    public var written: [Written]
+    /// The conflict target, which tombstones are matched on too.
+    public var keys: [Key]
+    public var mode: SinkMode
+    public var checks: [MapCheck]
+    public var filter: String?
+    public var tombstones: TombstonePolicy
+    /// Set when COPY can write the batch straight into the table.
+    public var direct: [DirectColumn]?
+
+    public init(table: QualifiedName, written: [Written], keys: [Key], mode: SinkMode, checks: [MapCheck] = [],
+                filter: String? = nil, tombstones: TombstonePolicy = .skip, direct: [DirectColumn]? = nil) {
+        self.table = table
+        self.written = written
+        self.keys = keys
+        self.mode = mode
+        self.checks = checks
+        self.filter = filter
+        self.tombstones = tombstones
+        self.direct = direct
+    }
+
+    /// Whether rows need screening (filter, checks) before the write.
+    public var screens: Bool { filter != nil || !checks.isEmpty }
+}
+
+/// The SQL for one plan. Pure: identifiers are quoted by the function the
+/// caller passes (libpq's PQescapeIdentifier in production). Statements
+/// that work on a slice of the staging table take `$1` (first ord) and
+/// `$2` (end ord, exclusive), so failing rows can be isolated by bisection.
+public struct SinkStatements: Sendable {
+    public let plan: SinkPlan
+    public let tableSQL: String
+    private let quoted: [String: String]
+
+    public static let stagingTable = "pg_temp.pgk_staging"
+    static let ordAlias = "pgk_ord__"
+
+    /// Per connection. `value` is jsonb, so map expressions see jsonb; the
+    /// decode stage guarantees every staged value is jsonb-valid, so the
+    /// COPY itself cannot fail on data. `timestamp` is computed from the
+    /// Kafka milliseconds. Rows vanish at each commit.
+    public static let createStaging = """
+        CREATE TEMP TABLE IF NOT EXISTS pgk_staging (
+            ord integer NOT NULL, key text, value jsonb, topic text NOT NULL, partition integer NOT NULL,
+            "offset" bigint NOT NULL, ts_ms bigint,
+            "timestamp" timestamptz GENERATED ALWAYS AS (to_timestamp(ts_ms / 1000.0)) STORED,
+            headers jsonb, key_is_object boolean NOT NULL DEFAULT false
+        ) ON COMMIT DELETE ROWS
+        """
+    public static let copyStaging = """
+        COPY pg_temp.pgk_staging (ord, key, value, topic, partition, "offset", ts_ms, headers, key_is_object) FROM STDIN
+        """
+    /// Created only when a batch needs bisection, dropped with the batch.
+    public static let indexStaging = "CREATE INDEX IF NOT EXISTS pgk_staging_ord ON pg_temp.pgk_staging (ord)"
+    public static let dropStagingIndex = "DROP INDEX IF EXISTS pg_temp.pgk_staging_ord"
+
+    public init(plan: SinkPlan, quote: (String) throws -> String) throws {
+        self.plan = plan
+        var names: [String: String] = [:]
+        for name in plan.written.map(\.column) + plan.keys.map(\.column) + (plan.direct?.map(\.column) ?? []) {
+            names[name] = try quote(name)
+        }
+        quoted = names
+        let name = try quote(plan.table.name)
+        tableSQL = try plan.table.schema.map { try quote($0) + "." + name } ?? name
+    }
+
+    private func q(_ column: String) -> String { quoted[column]! }
+
+    private let range = "ord >= $1 AND ord < $2"
+    private func range(_ alias: String) -> String { "\(alias).ord >= $1 AND \(alias).ord < $2" }
+
+    /// `CAST((expr) AS type)`: explicit, so `value->>'n'` fits an integer
+    /// column, and a bad value fails per row (22P02), not per statement.
+    private func cast(_ written: SinkPlan.Written) -> String {
+        "CAST((\(written.expression)) AS \(written.type))"
+    }
+
+    // MARK: screening
+
+    /// Deletes the slice's rows that the filter rejects (check index NULL)
+    /// or that fail a check (1-based check index), returning them.
+    public var screen: String? {
+        guard plan.screens else { return nil }
+        var conditions: [String] = []
+        var cases: [String] = []
+        if let filter = plan.filter {
+            conditions.append("coalesce((\(filter)), false)")
+            cases.append("WHEN NOT coalesce((\(filter)), false) THEN NULL")
+        }
+        for (index, check) in plan.checks.enumerated() {
+            conditions.append("coalesce((\(check.expression)), false)")
+            cases.append("WHEN NOT coalesce((\(check.expression)), false) THEN \(index + 1)")
+        }
+        return "DELETE FROM \(Self.stagingTable) WHERE \(range) AND value IS NOT NULL AND NOT ("
+            + conditions.joined(separator: " AND ") + ") RETURNING ord, CASE " + cases.joined(separator: " ")
+            + " END AS failed_check"
+    }
+
+    // MARK: tombstones
+
+    /// The key column's value a tombstone names: a field of a JSON object
+    /// key, else the whole key (for a single key column).
+    private func tombstoneKey(_ key: SinkPlan.Key, from alias: String) -> String {
+        let field = "(\(alias).key::jsonb ->> \(Self.literal(key.column)))"
+        let whole = plan.keys.count == 1 ? "\(alias).key" : "NULL"
+        return "CAST((CASE WHEN \(alias).key_is_object THEN \(field) ELSE \(whole) END) AS \(key.type))"
+    }
+
+    /// Deletes the table rows that the slice's tombstones name.
+    public var deleteTombstoned: String? {
+        guard plan.tombstones == .delete, !plan.keys.isEmpty else { return nil }
+        let keys = plan.keys.map { "\(tombstoneKey($0, from: "x")) AS \(q($0.column))" }.joined(separator: ", ")
+        let match = plan.keys.map { "t.\(q($0.column)) = k.\(q($0.column))" }.joined(separator: " AND ")
+        return "DELETE FROM \(tableSQL) AS t USING (SELECT DISTINCT \(keys) FROM \(Self.stagingTable) x "
+            + "WHERE \(range("x")) AND x.value IS NULL) k WHERE \(match)"
+    }
+
+    /// True when a later tombstone in the slice names this mapped row.
+    private var deletedLater: String {
+        let match = plan.keys.map { "\(tombstoneKey($0, from: "x")) = d.\(q($0.column))" }.joined(separator: " AND ")
+        return "EXISTS (SELECT 1 FROM \(Self.stagingTable) x WHERE \(range("x")) AND x.value IS NULL "
+            + "AND x.ord > d.\(Self.ordAlias) AND \(match))"
+    }
+
+    // MARK: writing
+
+    /// The write for one slice. `compact` keeps only the last row per key
+    /// (needed for upsert/update when a key repeats, and whenever
+    /// tombstones are in the slice, whose order then matters).
+    public func write(compact: Bool, tombstones: Bool) -> String {
+        let columns = plan.written.map { q($0.column) }.joined(separator: ", ")
+        let useTombstones = tombstones && plan.tombstones == .delete && !plan.keys.isEmpty
+        if !compact && !useTombstones && plan.mode != .update {
+            let values = plan.written.map(cast).joined(separator: ", ")
+            return "INSERT INTO \(tableSQL) (\(columns)) SELECT \(values) FROM \(Self.stagingTable) "
+                + "WHERE \(range) AND value IS NOT NULL" + conflictClause
+        }
+        let mapped = plan.written.map { "\(cast($0)) AS \(q($0.column))" }.joined(separator: ", ")
+        var sql = "WITH m AS (SELECT \(mapped), ord AS \(Self.ordAlias) FROM \(Self.stagingTable) "
+            + "WHERE \(range) AND value IS NOT NULL), "
+        let keyList = plan.keys.map { q($0.column) }.joined(separator: ", ")
+        let deduplicate = (plan.mode == .upsert || plan.mode == .update) && !plan.keys.isEmpty
+        if deduplicate {
+            sql += "d AS (SELECT DISTINCT ON (\(keyList)) * FROM m ORDER BY \(keyList), \(Self.ordAlias) DESC) "
+        } else {
+            sql += "d AS (SELECT * FROM m) "
+        }
+        let keep = useTombstones ? " WHERE NOT \(deletedLater)" : ""
+        if plan.mode == .update {
+            let keySet = Set(plan.keys.map(\.column))
+            let assignments = plan.written.filter { !keySet.contains($0.column) }
+                .map { "\(q($0.column)) = d.\(q($0.column))" }.joined(separator: ", ")
+            let match = plan.keys.map { "t.\(q($0.column)) = d.\(q($0.column))" }.joined(separator: " AND ")
+            return sql + "UPDATE \(tableSQL) AS t SET \(assignments) FROM d WHERE \(match)"
+                + (useTombstones ? " AND NOT \(deletedLater)" : "")
+        }
+        return sql + "INSERT INTO \(tableSQL) (\(columns)) SELECT \(columns) FROM d\(keep)"
+            + conflictClause
+    }
+
+    private var conflictClause: String {
+        let keySet = Set(plan.keys.map(\.column))
+        let target = plan.keys.isEmpty ? "" : " (" + plan.keys.map { q($0.column) }.joined(separator: ", ") + ")"
+        switch plan.mode {
+        case .insert, .update:
+            return ""
+        case .ignore:
+            return " ON CONFLICT\(target) DO NOTHING"
+        case .upsert:
+            let updates = plan.written.filter { !keySet.contains($0.column) }
+            guard !updates.isEmpty else { return " ON CONFLICT\(target) DO NOTHING" }
+            return " ON CONFLICT\(target) DO UPDATE SET "
+                + updates.map { "\(q($0.column)) = EXCLUDED.\(q($0.column))" }.joined(separator: ", ")
+        }
+    }
+
+    /// COPY straight into the table (built-in maps in insert mode).
+    public var directCopy: String? {
+        guard let direct = plan.direct else { return nil }
+        return "COPY \(tableSQL) (" + direct.map { q($0.column) }.joined(separator: ", ") + ") FROM STDIN"
+    }
+
+    /// For --dry-run: the mapped rows as JSON, cast to their column types.
+    public var preview: String {
+        let mapped = plan.written.map { "\(cast($0)) AS \(q($0.column))" }.joined(separator: ", ")
+        let filter = plan.filter.map { " AND coalesce((\($0)), false)" } ?? ""
+        return "SELECT row_to_json(r)::text FROM (SELECT \(mapped) FROM \(Self.stagingTable) "
+            + "WHERE value IS NOT NULL\(filter) ORDER BY ord) r"
+    }
+
+    /// A SQL string literal (for names we generate statements around).
+    static func literal(_ text: String) -> String {
+        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    }
+}
