@@ -209,7 +209,8 @@ public struct SinkStatements: Sendable {
     /// For --dry-run: the mapped rows as JSON, cast to their column types.
     public var preview: String {
         let mapped = plan.written.map { "\(cast($0)) AS \(q($0.column))" }.joined(separator: ", ")
-        let filter = plan.filter.map { " AND coalesce((\($0)), false)" } ?? ""
+        let conditions = (plan.filter.map { [$0] } ?? []) + plan.checks.map(\.expression)
+        let filter = conditions.map { " AND coalesce((\($0)), false)" }.joined()
         return "SELECT row_to_json(r)::text FROM (SELECT \(mapped) FROM \(Self.stagingTable) "
             + "WHERE value IS NOT NULL\(filter) ORDER BY ord) r"
     }
