@@ -16,8 +16,10 @@ struct FileMessage: SinkMessage {
 /// Reads NDJSON (streamed, one value per line; blank lines keep their
 /// index) or one JSON array (each element a record) from a file or stdin.
 enum FileRecords {
-    /// Calls `body` per record until it returns false.
-    static func read(path: String, _ body: (Int64, UnsafeRawBufferPointer) -> Bool) throws {
+    /// Calls `body` per record until it returns false. While no data
+    /// arrives (a pipe), `idle` runs every 200 ms; a stop ends the wait.
+    static func read(path: String, stop: StopToken = StopToken(), idle: () -> Void = {},
+                     _ body: (Int64, UnsafeRawBufferPointer) -> Bool) throws {
         let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RuntimeError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
@@ -26,6 +28,12 @@ enum FileRecords {
         var lineIndex: Int64 = 0
         var first = true
         while true {
+            // Regular files are always readable; pipes may make us wait.
+            if !stop.wait(fd: fd, timeoutMilliseconds: 200) {
+                if stop.isStopped { break }
+                idle()
+                continue
+            }
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -134,7 +142,7 @@ final class FileSinkSource {
         if let resume = stored[partition], resume > 0 {
             Log.info("sink: \(path): continuing at record \(resume) (stored for group \(settings.group))")
         }
-        try FileRecords.read(path: path) { offset, bytes in
+        try FileRecords.read(path: path, stop: stop, idle: { runner.flushIfDue() }) { offset, bytes in
             runner.offer(FileMessage(offset: offset, value: bytes), topic: topic)
             runner.flushIfDue()
             runner.tick()
