@@ -26,7 +26,7 @@ struct SinkDryRun {
         let failures = batch.rows.filter { $0.kind == .failure }.count
         if failures > 0 { Log.info("sink: dry run: \(failures) of \(batch.rows.count) message(s) could not be decoded") }
         if let error = preview.mappingError {
-            throw SinkFailure("dry run: mapping the messages failed: \(error)")
+            throw SinkFailure("dry run: \(error)")
         }
         return ExitStatus.ok
     }

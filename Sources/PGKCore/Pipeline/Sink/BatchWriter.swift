@@ -157,14 +157,14 @@ final class BatchWriter {
 
     /// For --dry-run: runs the setup and maps the batch in a transaction
     /// that is rolled back, returning the DDL it ran and the mapped rows
-    /// as JSON (or why mapping failed). Nothing is written.
+    /// as JSON (or why setup or mapping failed). Nothing is written.
     func preview(_ batch: StagedBatch) throws -> (ddl: [String], rows: [String], mappingError: Error?) {
         let connection = try connected()
         try connection.begin()
         defer { connection.rollbackQuietly() }
-        try target.setup(connection)
         var rows: [String] = []
         do {
+            try target.setup(connection)
             if batch.rows.contains(where: { $0.kind == .value }) {
                 let copy = try connection.copyIn(sql: SinkStatements.copyStaging)
                 try StagingCopy.stage(batch, into: copy)

@@ -17,9 +17,10 @@ final class SinkTarget {
 
     private var table: QualifiedName { settings.table }
 
+    /// Runs DDL, noting it first so --dry-run can show a statement that fails.
     private func run(_ connection: PostgresConnection, _ sql: String) throws {
-        try connection.execute(sql)
         ddl.append(sql)
+        try connection.execute(sql)
     }
 
     /// Startup work, in the caller's transaction: pgk's offsets table,
