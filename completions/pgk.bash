@@ -3,7 +3,7 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "topics dev help completion" ;;
+    "") echo "sink topics dev help completion" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
     "dev") echo "up run" ;;
   esac
@@ -12,6 +12,7 @@ _pgk_subcommands() {
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -32,6 +33,7 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -51,6 +53,13 @@ _pgk_valued_options() {
 
 _pgk_values() {
   case "$1|$2" in
+    "sink|--packing") echo "json msgpack avro" ;;
+    "sink|--key-packing") echo "string json msgpack avro" ;;
+    "sink|--offset") echo "earliest latest" ;;
+    "sink|--mode") echo "insert upsert update ignore" ;;
+    "sink|--on-tombstone") echo "delete skip fail" ;;
+    "sink|--from-file"|"sink|--datafile") echo "__files__" ;;
+    "sink|--on-error") echo "dead-letter skip fail" ;;
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;
     "topics tail|--packing") echo "json string raw msgpack avro" ;;

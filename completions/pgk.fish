@@ -6,7 +6,7 @@ function __pgk_path_is
     for token in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $token")
         switch $candidate
-            case 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'dev' 'dev up' 'dev run' 'help' 'completion'
+            case 'sink' 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'dev' 'dev up' 'dev run' 'help' 'completion'
                 set path $candidate
         end
     end
@@ -14,6 +14,7 @@ function __pgk_path_is
 end
 
 complete -c pgk -f
+complete -c pgk -n "__pgk_path_is ''" -a sink -d 'write Kafka topics into a PostgreSQL table, exactly once'
 complete -c pgk -n "__pgk_path_is ''" -a topics -d 'list, describe, create, delete, tail and produce to Kafka topics'
 complete -c pgk -n "__pgk_path_is ''" -a dev -d 'run an embedded PostgreSQL, Kafka and schema registry'
 complete -c pgk -n "__pgk_path_is ''" -a help -d 'show help for a command'
@@ -24,6 +25,35 @@ complete -c pgk -n "__pgk_path_is ''" -s d -l database -r -d 'PostgreSQL conninf
 complete -c pgk -n "__pgk_path_is ''" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
 complete -c pgk -n "__pgk_path_is ''" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
 complete -c pgk -n "__pgk_path_is ''" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'sink'" -s t -l topic -r -d 'Topic to consume (repeatable); a leading ^ makes it a regex'
+complete -c pgk -n "__pgk_path_is 'sink'" -l table -r -d 'Target table (default: the topic, non-identifier characters as _)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l map -r -d 'json, string, columns, or a YAML map'
+complete -c pgk -n "__pgk_path_is 'sink'" -l packing -r -f -a 'json msgpack avro' -d 'How values are encoded (avro: Confluent framing, --registry)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l key-packing -r -f -a 'string json msgpack avro' -d 'How keys are encoded; string is UTF-8 text'
+complete -c pgk -n "__pgk_path_is 'sink'" -s g -l group -r -d 'Consumer group (default: pgk-sink-TABLE)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l offset -r -f -a 'earliest latest' -d 'Where to start partitions with no stored offset'
+complete -c pgk -n "__pgk_path_is 'sink'" -l mode -r -f -a 'insert upsert update ignore' -d 'insert, upsert, update or ignore (default: upsert with key columns)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l key-columns -r -d 'Conflict and tombstone key columns (default: the map\'s)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l on-tombstone -r -f -a 'delete skip fail' -d 'Null values: delete the keyed row (default with keys), skip, fail'
+complete -c pgk -n "__pgk_path_is 'sink'" -l create -d 'Create the table from the map if missing (default)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l no-create -d 'Negates --create'
+complete -c pgk -n "__pgk_path_is 'sink'" -l evolve -d 'columns map: add columns for new fields'
+complete -c pgk -n "__pgk_path_is 'sink'" -l drop -d 'Drop the table first and forget the group\'s offsets'
+complete -c pgk -n "__pgk_path_is 'sink'" -l truncate -d 'Empty the table first and forget the group\'s offsets'
+complete -c pgk -n "__pgk_path_is 'sink'" -l batch-size -r -d 'Rows per transaction at most'
+complete -c pgk -n "__pgk_path_is 'sink'" -l batch-timeout -r -d 'Write a batch after this long even if not full'
+complete -c pgk -n "__pgk_path_is 'sink'" -l until-end -d 'Exit once every assigned partition is written to its end'
+complete -c pgk -n "__pgk_path_is 'sink'" -l max-messages -r -d 'Exit after N messages'
+complete -c pgk -n "__pgk_path_is 'sink'" -l from-file -r -F -d 'Read NDJSON or a JSON array from FILE (- stdin), not Kafka'
+complete -c pgk -n "__pgk_path_is 'sink'" -l dry-run -d 'Write nothing: print the DDL and the first mapped rows'
+complete -c pgk -n "__pgk_path_is 'sink'" -l on-error -r -f -a 'dead-letter skip fail' -d 'Bad messages: dead-letter, skip or fail'
+complete -c pgk -n "__pgk_path_is 'sink'" -l dead-letter -r -d 'Where bad messages go (default: TABLE_errors)'
+complete -c pgk -n "__pgk_path_is 'sink'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'sink'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'sink'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'sink'" -l registry -r -d 'Confluent Schema Registry URL, for Avro'
+complete -c pgk -n "__pgk_path_is 'sink'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'sink'" -s q -l quiet -d 'Only errors on stderr'
 complete -c pgk -n "__pgk_path_is 'topics'" -a list -d 'list topics with their partition and replica counts'
 complete -c pgk -n "__pgk_path_is 'topics'" -a describe -d 'show a topic\'s partitions, leaders, replicas, watermarks and configs'
 complete -c pgk -n "__pgk_path_is 'topics'" -a create -d 'create a topic'
