@@ -144,6 +144,43 @@ import Testing
                 == "7b2269223a22ff227d")
     }
 
+    @Test func latestStartsAtTheEndOnceThenResumesThere() throws {
+        let cluster = try MockKafkaCluster()
+        let url = try TestPostgres.freshDatabase("sink-latest")
+        let topic = KafkaTestSupport.uniqueName("late")
+        try cluster.createTopic(topic, partitions: 1)
+        try S.produce(cluster, topic, values: (0..<5).map { "\($0)" }, partition: 0)
+        let first = try S.sink(cluster, url, ["-t", topic, "--table", "late", "--offset", "largest", "--until-end"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try S.scalar(url, "SELECT count(*) FROM late") == "0")
+        #expect(try S.scalar(url, "SELECT next_offset FROM pgk.sink_offsets") == "5")
+        try S.produce(cluster, topic, values: ["5", "6", "7"], partition: 0)
+        let second = try S.sink(cluster, url, ["-t", topic, "--table", "late", "--offset", "latest", "--until-end"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try S.rows(url, "SELECT payload::text FROM late ORDER BY \"offset\"") == [["5"], ["6"], ["7"]])
+    }
+
+    @Test func deadLettersCanGoToATopic() throws {
+        let cluster = try MockKafkaCluster()
+        let url = try TestPostgres.freshDatabase("sink-dl-topic")
+        let topic = KafkaTestSupport.uniqueName("dl"), errors = KafkaTestSupport.uniqueName("dl-errors")
+        try cluster.createTopic(topic, partitions: 1)
+        try cluster.createTopic(errors, partitions: 1)
+        try S.produce(cluster, topic, values: ["{\"ok\": 1}", "bad"], keys: ["a", "b"], partition: 0)
+        let result = try S.sink(cluster, url, ["-t", topic, "--table", "dl", "--dead-letter", "topic:\(errors)", "--until-end"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try S.scalar(url, "SELECT count(*) FROM dl") == "1")
+        #expect(try S.scalar(url, "SELECT to_regclass('dl_errors')::text") == nil)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try consumer.assign([KafkaTopicPartition(topic: errors, partition: 0): .beginning])
+        let letters = try KafkaTestSupport.consume(consumer, count: 1)
+        try #require(letters.count == 1)
+        #expect(letters[0].key == Array("b".utf8) && letters[0].value == Array("bad".utf8))
+        let headers = Dictionary(letters[0].headers.map { ($0.key, String(decoding: $0.value ?? [], as: UTF8.self)) }) { $1 }
+        #expect(headers["pgk-error"]?.contains("invalid json") == true)
+        #expect(headers["pgk-topic"] == topic && headers["pgk-partition"] == "0" && headers["pgk-offset"] == "1")
+    }
+
     @Test func usageMistakesExit64() throws {
         let url = try TestPostgres.freshDatabase("sink-usage")
         for (arguments, message) in [

@@ -48,11 +48,14 @@ final class BatchWriter {
     private var connection: PostgresConnection?
     private var sessionReady = false
     private var compact = false
+    /// The staging columns the map's SQL uses.
+    private let referenced: Set<StagingField>
 
     init(settings: SinkSettings, registry: SchemaRegistryClient?, stop: StopToken) {
         self.settings = settings
         self.target = SinkTarget(settings: settings, registry: registry)
         self.stop = stop
+        referenced = StagingField.referenced(by: settings.map)
         deadLetters = settings.onError == .deadLetter
             ? DeadLetterWriter(target: settings.deadLetter, kafka: settings.kafka, stop: stop) : nil
     }
@@ -84,7 +87,7 @@ final class BatchWriter {
         if !sessionReady {
             // Batches re-plan every time; JIT compiling them costs more than it saves.
             try connection.execute("SET jit = off")
-            try connection.execute(SinkStatements.createStaging)
+            try connection.execute(SinkStatements.createStaging(timestamp: referenced.contains(.timestamp)))
             sessionReady = true
         }
         return connection
@@ -166,9 +169,7 @@ final class BatchWriter {
         do {
             try target.setup(connection)
             if batch.rows.contains(where: { $0.kind == .value }) {
-                let copy = try connection.copyIn(sql: SinkStatements.copyStaging)
-                try StagingCopy.stage(batch, into: copy)
-                try copy.finish()
+                try stage(batch, connection)
                 _ = try target.prepare(connection, batch: batch)
                 if let statements = target.statements {
                     rows = try connection.query(statements.preview).rows.compactMap { $0[0] }
@@ -178,6 +179,13 @@ final class BatchWriter {
             return (target.ddl, rows, error)
         }
         return (target.ddl, rows, nil)
+    }
+
+    private func stage(_ batch: StagedBatch, _ connection: PostgresConnection) throws {
+        let fields = StagingField.forBatch(referenced, tombstones: batch.rows.contains { $0.kind == .tombstone })
+        let copy = try connection.copyIn(sql: SinkStatements.copyStaging(fields))
+        try StagingCopy.stage(batch, fields: fields, into: copy)
+        try copy.finish()
     }
 
     private func writeRows(_ batch: StagedBatch, _ connection: PostgresConnection) throws -> WriteStats {
@@ -206,9 +214,7 @@ final class BatchWriter {
                 }
             }
             if !written {
-                let copy = try connection.copyIn(sql: SinkStatements.copyStaging)
-                try StagingCopy.stage(batch, into: copy)
-                try copy.finish()
+                try stage(batch, connection)
                 stats.unknownFields = try target.prepare(connection, batch: batch)
                 guard let statements = target.statements else {
                     throw SinkFailure("no table to write to: \(settings.table) does not exist")

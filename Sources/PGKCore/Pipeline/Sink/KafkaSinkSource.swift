@@ -49,7 +49,7 @@ final class KafkaSinkSource {
             config: settings.kafka, groupID: settings.group,
             defaults: [("auto.offset.reset", settings.start.rawValue)], partitionEOF: true)
         consumer.rebalanceHandler = KafkaRebalanceHandler(
-            onAssign: { [unowned self] partitions in self.assigned(partitions) },
+            onAssign: { [unowned self, unowned consumer] partitions in self.assigned(partitions, consumer: consumer) },
             onRevoke: { [unowned self] partitions in
                 // Runs inside poll: write what we hold before another
                 // consumer starts from the stored offsets.
@@ -81,7 +81,8 @@ final class KafkaSinkSource {
         runner.flush(wait: true)
     }
 
-    private func assigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] {
+    private func assigned(_ partitions: [KafkaTopicPartition],
+                          consumer: KafkaConsumer) -> [KafkaTopicPartition: KafkaStartOffset] {
         let stored: [KafkaTopicPartition: Int64]
         do {
             stored = try lookup.stored(partitions)
@@ -95,6 +96,14 @@ final class KafkaSinkSource {
         for partition in partitions {
             runner.assign(partition, stored: stored[partition])
             starts[partition] = stored[partition].map { .offset($0) } ?? fallbackStart
+            if stored[partition] == nil, settings.start == .latest,
+               let high = try? consumer.watermarks(topic: partition.topic, partition: partition.partition).high {
+                // Pin "latest" to an offset and store it with the next
+                // batch, so a restart continues here instead of skipping
+                // whatever arrived while it was down.
+                starts[partition] = .offset(high)
+                runner.startAt(partition, offset: high)
+            }
         }
         Log.debug("sink: assigned " + partitions.sorted { $0.description < $1.description }
             .map { "\($0)@\(stored[$0].map(String.init) ?? settings.start.rawValue)" }.joined(separator: ", "))

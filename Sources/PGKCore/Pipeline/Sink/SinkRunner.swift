@@ -86,6 +86,14 @@ final class SinkRunner {
 
     func assign(_ partition: KafkaTopicPartition, stored: Int64?) { book.assign(partition, stored: stored) }
     func revoke(_ partition: KafkaTopicPartition) { book.revoke(partition) }
+    /// Starts a partition without a stored offset at `offset`, and stores
+    /// that with the next batch.
+    func startAt(_ partition: KafkaTopicPartition, offset: Int64) {
+        guard offset > 0, let slot = book.accept(topic: partition.topic, partition: partition.partition, offset: offset - 1) else {
+            return
+        }
+        book.record(slot: slot, offset: offset - 1)
+    }
     func reachedEnd(_ partition: KafkaTopicPartition, nextOffset: Int64) {
         book.reachedEnd(partition, nextOffset: nextOffset)
     }

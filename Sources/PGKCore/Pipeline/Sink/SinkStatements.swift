@@ -62,19 +62,24 @@ public struct SinkStatements: Sendable {
 
     /// Per connection. `value` is jsonb, so map expressions see jsonb; the
     /// decode stage guarantees every staged value is jsonb-valid, so the
-    /// COPY itself cannot fail on data. `timestamp` is computed from the
-    /// Kafka milliseconds. Rows vanish at each commit.
-    public static let createStaging = """
-        CREATE TEMP TABLE IF NOT EXISTS pgk_staging (
-            ord integer NOT NULL, key text, value jsonb, topic text NOT NULL, partition integer NOT NULL,
-            "offset" bigint NOT NULL, ts_ms bigint,
-            "timestamp" timestamptz GENERATED ALWAYS AS (to_timestamp(ts_ms / 1000.0)) STORED,
-            headers jsonb, key_is_object boolean NOT NULL DEFAULT false
-        ) ON COMMIT DELETE ROWS
-        """
-    public static let copyStaging = """
-        COPY pg_temp.pgk_staging (ord, key, value, topic, partition, "offset", ts_ms, headers, key_is_object) FROM STDIN
-        """
+    /// COPY itself cannot fail on data. Rows vanish at each commit. The
+    /// `timestamp` column is only computed (from the Kafka milliseconds)
+    /// when the map uses it.
+    public static func createStaging(timestamp: Bool) -> String {
+        let computed = timestamp
+            ? "\"timestamp\" timestamptz GENERATED ALWAYS AS (to_timestamp(ts_ms::float8 / 1000)) STORED, " : ""
+        return """
+            CREATE TEMP TABLE IF NOT EXISTS pgk_staging (
+                ord integer NOT NULL, key text, value jsonb, topic text, partition integer, "offset" bigint,
+                ts_ms bigint, \(computed)headers jsonb, key_is_object boolean NOT NULL DEFAULT false
+            ) ON COMMIT DELETE ROWS
+            """
+    }
+
+    public static func copyStaging(_ fields: [StagingField]) -> String {
+        "COPY pg_temp.pgk_staging (" + fields.map(\.column).joined(separator: ", ") + ") FROM STDIN"
+    }
+
     /// Created only when a batch needs bisection, dropped with the batch.
     public static let indexStaging = "CREATE INDEX IF NOT EXISTS pgk_staging_ord ON pg_temp.pgk_staging (ord)"
     public static let dropStagingIndex = "DROP INDEX IF EXISTS pg_temp.pgk_staging_ord"
@@ -218,5 +223,54 @@ public struct SinkStatements: Sendable {
     /// A SQL string literal (for names we generate statements around).
     static func literal(_ text: String) -> String {
         "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    }
+}
+
+/// A column of the staging table that COPY fills. Only the ones a map's
+/// SQL mentions are sent: every column COPY parses costs PostgreSQL time.
+public enum StagingField: String, Sendable, CaseIterable {
+    case ord, key, value, topic, partition, offset, timestamp, headers, keyIsObject
+
+    public var column: String {
+        switch self {
+        case .offset: return "\"offset\""
+        case .timestamp: return "ts_ms"
+        case .keyIsObject: return "key_is_object"
+        default: return rawValue
+        }
+    }
+
+    /// The inputs `map`'s expressions, checks and filter refer to, found by
+    /// a conservative word scan (a false match only sends a column more).
+    public static func referenced(by map: SinkMap) -> Set<StagingField> {
+        guard map.layout == .declared else { return [.ord, .value] }
+        let texts = map.columns.compactMap(\.expression) + map.checks.map(\.expression) + (map.filter.map { [$0] } ?? [])
+        var words = Set<String>()
+        for text in texts {
+            var word = ""
+            for character in text.lowercased() {
+                if character.isLetter || character.isNumber || character == "_" {
+                    word.append(character)
+                } else if !word.isEmpty {
+                    words.insert(word)
+                    word = ""
+                }
+            }
+            if !word.isEmpty { words.insert(word) }
+        }
+        // A whole-row reference to the staging table needs every column.
+        if words.contains("pgk_staging") { return Set(allCases) }
+        var fields: Set<StagingField> = [.ord, .value]
+        for field in [StagingField.key, .topic, .partition, .offset, .timestamp, .headers] where words.contains(field.rawValue) {
+            fields.insert(field)
+        }
+        return fields
+    }
+
+    /// The columns to COPY for a batch, in a fixed order.
+    public static func forBatch(_ referenced: Set<StagingField>, tombstones: Bool) -> [StagingField] {
+        var fields = referenced
+        if tombstones { fields.formUnion([.key, .keyIsObject]) }
+        return allCases.filter { fields.contains($0) }
     }
 }

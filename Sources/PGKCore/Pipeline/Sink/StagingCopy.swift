@@ -2,22 +2,28 @@
 /// table (every value and tombstone, `ord` = row index) or, for the
 /// built-in maps, straight into the target table.
 enum StagingCopy {
-    /// Returns how many rows went in.
+    /// Returns how many rows went in. `fields` as `StagingField.forBatch`
+    /// chose them, in that order.
     @discardableResult
-    static func stage(_ batch: StagedBatch, into copy: CopyIn) throws -> Int {
+    static func stage(_ batch: StagedBatch, fields: [StagingField], into copy: CopyIn) throws -> Int {
         let topics = batch.topics.map { Array($0.utf8) }
         var count = 0
         try batch.arena.withUnsafeBufferPointer { arena in
             for (index, row) in batch.rows.enumerated() where row.kind == .value || row.kind == .tombstone {
-                appendInteger(Int64(index), to: copy)
-                append(row.key, arena, to: copy)
-                append(row.value, arena, to: copy)
-                topics[Int(row.topicIndex)].withUnsafeBufferPointer { copy.append(field: $0) }
-                appendInteger(Int64(row.partition), to: copy)
-                appendInteger(row.offset, to: copy)
-                if row.timestamp == StagedRow.noTimestamp { copy.appendNull() } else { appendInteger(row.timestamp, to: copy) }
-                append(row.headers, arena, to: copy)
-                copy.append(field: row.keyIsObject ? "t" : "f")
+                for field in fields {
+                    switch field {
+                    case .ord: appendInteger(Int64(index), to: copy)
+                    case .key: append(row.key, arena, to: copy)
+                    case .value: append(row.value, arena, to: copy)
+                    case .topic: topics[Int(row.topicIndex)].withUnsafeBufferPointer { copy.append(field: $0) }
+                    case .partition: appendInteger(Int64(row.partition), to: copy)
+                    case .offset: appendInteger(row.offset, to: copy)
+                    case .timestamp:
+                        if row.timestamp == StagedRow.noTimestamp { copy.appendNull() } else { appendInteger(row.timestamp, to: copy) }
+                    case .headers: append(row.headers, arena, to: copy)
+                    case .keyIsObject: copy.append(field: row.keyIsObject ? "t" : "f")
+                    }
+                }
                 try copy.endRow()
                 count += 1
             }
