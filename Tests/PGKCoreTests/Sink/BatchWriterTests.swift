@@ -19,7 +19,7 @@ final class WriterHarness {
         var settings = SinkSettings(topics: ["t"], table: try QualifiedName.parse(table), map: map, database: url)
         configure(&settings)
         self.settings = settings
-        writer = BatchWriter(settings: settings, registry: nil, stop: StopToken())
+        writer = BatchWriter(settings: settings, target: SinkTarget(settings: settings, registry: nil), stop: StopToken())
         try writer.open()
         stager = try RecordStager(packing: .json, keyPacking: .string, registry: nil,
                                   tombstones: settings.effectiveTombstonePolicy, keyColumns: settings.conflictColumns,

@@ -85,9 +85,15 @@ public enum SinkCommand {
         let source = settings.fromFile ?? settings.topics.joined(separator: ", ")
         Log.info("sink: \(source) → \(settings.table) (map \(settings.map.name), \(settings.effectiveMode.rawValue), "
             + "group \(settings.group))")
-        let writer = BatchWriter(settings: settings, registry: registry, stop: invocation.stop)
+        let target = SinkTarget(settings: settings, registry: registry)
+        let writer = BatchWriter(settings: settings, target: target, stop: invocation.stop)
         try writer.open()
-        let runner = try SinkRunner(settings: settings, writer: writer, registry: registry, stop: invocation.stop)
+        // A second writer overlaps one batch's COPY with the previous one's
+        // statements; not while a columns-map table is still being shaped.
+        let shaping = settings.map.layout == .columns && (settings.evolve || target.statements == nil)
+        var writers = [writer]
+        if !shaping { writers.append(BatchWriter(settings: settings, target: target, stop: invocation.stop)) }
+        let runner = try SinkRunner(settings: settings, writers: writers, registry: registry, stop: invocation.stop)
         do {
             if let path = settings.fromFile {
                 try FileSinkSource(settings: settings, runner: runner, path: path, topic: settings.topics[0],

@@ -15,7 +15,7 @@ struct SinkDryRun {
     func run() throws -> Int32 {
         let limit = settings.maxMessages ?? Self.defaultSample
         let batch = try collect(limit: limit)
-        let writer = BatchWriter(settings: settings, registry: registry, stop: stop)
+        let writer = BatchWriter(settings: settings, target: SinkTarget(settings: settings, registry: registry), stop: stop)
         let preview = try writer.preview(batch)
         var text = ""
         if preview.ddl.isEmpty { text += "-- no DDL: \(settings.table) and pgk's tables exist\n" }

@@ -51,9 +51,10 @@ final class BatchWriter {
     /// The staging columns the map's SQL uses.
     private let referenced: Set<StagingField>
 
-    init(settings: SinkSettings, registry: SchemaRegistryClient?, stop: StopToken) {
+    /// Writers of one sink share its `target`.
+    init(settings: SinkSettings, target: SinkTarget, stop: StopToken) {
         self.settings = settings
-        self.target = SinkTarget(settings: settings, registry: registry)
+        self.target = target
         self.stop = stop
         referenced = StagingField.referenced(by: settings.map)
         deadLetters = settings.onError == .deadLetter
@@ -112,6 +113,9 @@ final class BatchWriter {
                 let connection = try connected()
                 open = connection
                 try connection.begin()
+                // Before the claim, which waits for the previous batch's
+                // transaction on the other writer: this COPY overlaps it.
+                let staged = try stageAhead(batch, connection)
                 let failed = try SinkOffsetStore.claim(connection, group: settings.group, batch.claims)
                 if !failed.isEmpty {
                     connection.rollbackQuietly()
@@ -131,7 +135,7 @@ final class BatchWriter {
                     if batch.claims.isEmpty { return outcome }
                     continue
                 }
-                let stats = try writeRows(batch, connection)
+                let stats = try writeRows(batch, staged, connection)
                 try connection.commit()
                 outcome.committed += batch.claims
                 outcome.stats += stats
@@ -188,44 +192,60 @@ final class BatchWriter {
         try copy.finish()
     }
 
-    private func writeRows(_ batch: StagedBatch, _ connection: PostgresConnection) throws -> WriteStats {
+    private enum Staged {
+        case nothing
+        /// COPY put the rows straight into the table.
+        case direct(rows: Int)
+        case staging
+    }
+
+    /// The part of a batch that takes no lock another batch waits for:
+    /// COPY straight into the table (built-in maps: new rows only) or
+    /// into the staging table.
+    private func stageAhead(_ batch: StagedBatch, _ connection: PostgresConnection) throws -> Staged {
+        let tombstones = batch.rows.contains { $0.kind == .tombstone }
+        guard tombstones || batch.rows.contains(where: { $0.kind == .value }) else { return .nothing }
+        if !tombstones, let statements = target.statements, let sql = statements.directCopy,
+           let fields = statements.plan.direct?.map(\.field) {
+            do {
+                let rows = try connection.savepoint("pgk_direct") { () throws -> Int in
+                    let copy = try connection.copyIn(sql: sql)
+                    let rows = try StagingCopy.direct(batch, fields: fields, into: copy)
+                    try copy.finish()
+                    return rows
+                }
+                return .direct(rows: rows)
+            } catch {
+                guard SinkFailureKind.classify(error) == .row else { throw error }
+                Log.debug("sink: direct COPY failed (\(error)); isolating the bad rows through staging")
+            }
+        }
+        try stage(batch, connection)
+        return .staging
+    }
+
+    private func writeRows(_ batch: StagedBatch, _ staged: Staged, _ connection: PostgresConnection) throws -> WriteStats {
         var stats = WriteStats()
         var letters: [DeadLetter] = []
         for (index, row) in batch.rows.enumerated() where row.kind == .failure {
             letters.append(DeadLetter(row: index, error: batch.reasons[Int(row.reason)]))
         }
-        let values = batch.rows.contains { $0.kind == .value }
-        let tombstones = batch.rows.contains { $0.kind == .tombstone }
-        if values || tombstones {
-            var written = false
-            if !tombstones, let statements = target.statements, let sql = statements.directCopy,
-               let fields = statements.plan.direct?.map(\.field) {
-                do {
-                    try connection.savepoint("pgk_direct") {
-                        let copy = try connection.copyIn(sql: sql)
-                        stats.rowsWritten += try StagingCopy.direct(batch, fields: fields, into: copy)
-                        try copy.finish()
-                    }
-                    written = true
-                } catch {
-                    guard SinkFailureKind.classify(error) == .row else { throw error }
-                    stats.rowsWritten = 0
-                    Log.debug("sink: direct COPY failed (\(error)); isolating the bad rows through staging")
-                }
+        switch staged {
+        case .nothing:
+            break
+        case .direct(let rows):
+            stats.rowsWritten = rows
+        case .staging:
+            stats.unknownFields = try target.prepare(connection, batch: batch)
+            guard let statements = target.statements else {
+                throw SinkFailure("no table to write to: \(settings.table) does not exist")
             }
-            if !written {
-                try stage(batch, connection)
-                stats.unknownFields = try target.prepare(connection, batch: batch)
-                guard let statements = target.statements else {
-                    throw SinkFailure("no table to write to: \(settings.table) does not exist")
-                }
-                var isolation = RowIsolation(connection: connection, statements: statements, batch: batch,
-                                             onError: settings.onError, compact: compact || settings.effectiveMode == .update)
-                try isolation.run()
-                if isolation.sawDuplicateKeys { compact = true }
-                stats += isolation.stats
-                letters += isolation.letters
-            }
+            var isolation = RowIsolation(connection: connection, statements: statements, batch: batch,
+                                         onError: settings.onError, compact: compact || settings.effectiveMode == .update)
+            try isolation.run()
+            if isolation.sawDuplicateKeys { compact = true }
+            stats += isolation.stats
+            letters += isolation.letters
         }
         if let deadLetters, !letters.isEmpty {
             letters.sort { $0.row < $1.row }

@@ -57,9 +57,14 @@ final class KafkaSinkSource {
                 for partition in partitions { self.runner.revoke(partition) }
                 Log.debug("sink: revoked \(partitions.map(\.description).sorted().joined(separator: ", "))")
             })
+        var committed: [KafkaTopicPartition: Int64] = [:]
         runner.onCommitted = { claims in
+            // Outcomes may arrive out of order; Kafka's offsets only move forward.
+            let forward = claims.filter { claim in committed[claim.topicPartition].map { claim.next > $0 } ?? true }
+            for claim in forward { committed[claim.topicPartition] = claim.next }
+            guard !forward.isEmpty else { return }
             do {
-                try consumer.commit(processed: claims.map {
+                try consumer.commit(processed: forward.map {
                     KafkaPartitionOffset(topic: $0.topicPartition.topic, partition: $0.topicPartition.partition, offset: $0.next - 1)
                 }, synchronously: false)
             } catch {

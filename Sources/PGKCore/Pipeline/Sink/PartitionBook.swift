@@ -122,7 +122,8 @@ public struct PartitionBook {
     /// The writer committed `next` for this partition.
     public mutating func confirm(_ partition: KafkaTopicPartition, next: Int64) {
         guard let index = slotIndex[partition] else { return }
-        slots[index].stored = next
+        // Outcomes of parallel writers may arrive out of order.
+        slots[index].stored = max(slots[index].stored ?? next, next)
     }
 
     /// The claim failed: another consumer moved the stored offset to

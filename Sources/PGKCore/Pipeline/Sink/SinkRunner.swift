@@ -1,15 +1,20 @@
 /// Drives one sink. A source (Kafka or a file) feeds messages to `offer`
 /// on its own thread, which decodes them into the open batch; sealed
-/// batches go to the writer thread, one in flight, so decoding the next
-/// batch overlaps with PostgreSQL writing this one. Outcomes come back to
-/// the source thread, which confirms or fences offsets.
+/// batches go to writer threads, one batch each, so decoding overlaps
+/// with writing, and with two writers one batch's COPY overlaps the
+/// previous batch's statements in PostgreSQL (a second backend, a second
+/// core). The offset claims serialize their commits per partition.
+/// Outcomes come back to the source thread, oldest first, which confirms
+/// or fences offsets.
 final class SinkRunner {
     let settings: SinkSettings
     let stop: StopToken
     private(set) var book = PartitionBook()
     private var builder: BatchBuilder
     private let stager: RecordStager
-    private let worker: BackgroundWorker<StagedBatch, WriteOutcome>
+    private let workers: [BackgroundWorker<StagedBatch, WriteOutcome>]
+    /// Workers with a batch, oldest first.
+    private var inFlight: [Int] = []
     private let progress: ProgressReporter
 
     /// Messages staged (ignored ones, from revoked partitions or before
@@ -22,7 +27,10 @@ final class SinkRunner {
     /// A message was fatal (--on-error fail, --on-tombstone fail): what
     /// came before it is still written, then the sink stops.
     private var messageFailure: SinkFailure?
-    private var inFlight = false
+    private let clock: any MonotonicClock
+    private let startedAt: Int64
+    /// When the first message was staged (the group join and setup are over).
+    private var firstMessageAt: Int64?
 
     /// Called on the source thread with offsets that are now durable.
     var onCommitted: ([OffsetClaim]) -> Void = { _ in }
@@ -32,7 +40,7 @@ final class SinkRunner {
     /// Extra counters for the progress line (lag).
     var extraCounters: () -> ProgressReporter.Counters = { [] }
 
-    init(settings: SinkSettings, writer: BatchWriter, registry: SchemaRegistryClient?, stop: StopToken,
+    init(settings: SinkSettings, writers: [BatchWriter], registry: SchemaRegistryClient?, stop: StopToken,
          clock: any MonotonicClock = SystemClock.shared) throws {
         self.settings = settings
         self.stop = stop
@@ -41,16 +49,20 @@ final class SinkRunner {
         stager = try RecordStager(packing: settings.packing, keyPacking: settings.keyPacking, registry: registry,
                                   tombstones: settings.effectiveTombstonePolicy, keyColumns: settings.conflictColumns,
                                   onError: settings.onError)
-        worker = BackgroundWorker(name: "pgk sink writer") { writer.write($0) }
+        workers = writers.enumerated().map { index, writer in
+            BackgroundWorker(name: "pgk sink writer \(index)") { writer.write($0) }
+        }
         progress = ProgressReporter(label: "sink", clock: clock)
+        self.clock = clock
+        startedAt = clock.nowMilliseconds
     }
 
-    deinit { worker.shutdown() }
+    deinit { workers.forEach { $0.shutdown() } }
 
     var failure: SinkFailure? { writeFailure ?? messageFailure }
     var isFailed: Bool { failure != nil }
     var bufferedCount: Int { builder.count }
-    var isIdle: Bool { builder.isEmpty && !inFlight }
+    var isIdle: Bool { builder.isEmpty && inFlight.isEmpty }
     var millisecondsUntilDue: Int64? { builder.millisecondsUntilDue }
     var reachedMaxMessages: Bool { settings.maxMessages.map { consumed >= $0 } ?? false }
 
@@ -68,6 +80,7 @@ final class SinkRunner {
                 case .staged:
                     book.record(slot: slot, offset: message.offset)
                     consumed += 1
+                    if firstMessageAt == nil { firstMessageAt = clock.nowMilliseconds }
                 case .fatal(let reason):
                     messageFailure = SinkFailure("\(topic)[\(message.partition)] offset \(message.offset): \(reason)")
                 }
@@ -98,26 +111,38 @@ final class SinkRunner {
         book.reachedEnd(partition, nextOffset: nextOffset)
     }
 
-    /// Collects a finished batch's outcome without blocking.
+    /// Handles finished batches, oldest first, without blocking.
     func collect() {
-        if let outcome = worker.poll() { handle(outcome) }
-    }
-
-    /// Seals the open batch and hands it to the writer once the previous
-    /// one is done. With `wait`, returns only after it is committed.
-    func flush(wait: Bool) {
-        if inFlight, let previous = worker.wait() { handle(previous) }
-        inFlight = false
-        let claims = book.seal()
-        if writeFailure == nil && (!builder.isEmpty || !claims.isEmpty) {
-            let batch = builder.seal(topics: book.topics, claims: claims)
-            worker.start(batch)
-            inFlight = true
-        }
-        if wait, inFlight, let outcome = worker.wait() {
-            inFlight = false
+        while let oldest = inFlight.first, let outcome = workers[oldest].poll() {
+            inFlight.removeFirst()
             handle(outcome)
         }
+    }
+
+    /// Waits for every batch in flight.
+    func drain() {
+        while let oldest = inFlight.first {
+            inFlight.removeFirst()
+            if let outcome = workers[oldest].wait() { handle(outcome) }
+        }
+    }
+
+    /// Seals the open batch and hands it to a free writer (waiting for the
+    /// oldest batch when all are busy). With `wait`, returns only once
+    /// everything is committed.
+    func flush(wait: Bool) {
+        collect()
+        if inFlight.count == workers.count {
+            let oldest = inFlight.removeFirst()
+            if let outcome = workers[oldest].wait() { handle(outcome) }
+        }
+        let claims = book.seal()
+        if writeFailure == nil && (!builder.isEmpty || !claims.isEmpty),
+           let free = workers.indices.first(where: { !inFlight.contains($0) }) {
+            workers[free].start(builder.seal(topics: book.topics, claims: claims))
+            inFlight.append(free)
+        }
+        if wait { drain() }
         tick()
     }
 
@@ -127,7 +152,6 @@ final class SinkRunner {
     }
 
     private func handle(_ outcome: WriteOutcome) {
-        inFlight = false
         for claim in outcome.committed { book.confirm(claim.topicPartition, next: claim.next) }
         if !outcome.committed.isEmpty { onCommitted(outcome.committed) }
         for (partition, stored) in outcome.fenced {
@@ -152,9 +176,8 @@ final class SinkRunner {
 
     /// Waits for the writer, stops its thread and prints the summary.
     func finish() {
-        if inFlight, let outcome = worker.wait() { handle(outcome) }
-        inFlight = false
-        worker.shutdown()
+        drain()
+        workers.forEach { $0.shutdown() }
         var summary: ProgressReporter.Counters = [("rows written", stats.rowsWritten)]
         if stats.rowsDeleted > 0 { summary.append(("rows deleted", stats.rowsDeleted)) }
         summary.append(("dead-lettered", stats.deadLettered))
@@ -172,5 +195,11 @@ final class SinkRunner {
             Log.info("sink: fields without a column in \(settings.table), dropped: \(names)")
         }
         progress.finish(units: consumed, unitName: "msgs", counters: summary)
+        if let first = firstMessageAt {
+            let now = clock.nowMilliseconds
+            let rate = Double(consumed) * 1000 / Double(max(1, now - first))
+            Log.debug("sink: first message \(first - startedAt) ms after start; \(consumed) msgs in the "
+                + "\(now - first) ms since (\(Int(rate)) msgs/s)")
+        }
     }
 }

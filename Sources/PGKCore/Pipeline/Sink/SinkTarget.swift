@@ -1,11 +1,17 @@
-/// The target table as the writer sees it: set up (or checked) at start,
+import Foundation
+
+/// The target table as the writers see it: set up (or checked) at start,
 /// and for the columns map created from the first batch and evolved. It
 /// turns the map into a `SinkPlan` against the table's real column types.
-final class SinkTarget {
+/// Shared by the writer threads; a lock guards the plan.
+final class SinkTarget: @unchecked Sendable {
     let settings: SinkSettings
     let registry: SchemaRegistryClient?
+    private let lock = NSLock()
     private(set) var info: TableInfo?
-    private(set) var statements: SinkStatements?
+    private var plannedStatements: SinkStatements?
+    /// The statements for the current plan (nil until the table exists).
+    var statements: SinkStatements? { lock.withLock { plannedStatements } }
     /// DDL run so far (printed by --dry-run).
     private(set) var ddl: [String] = []
     private var nullsNotDistinct = true
@@ -27,6 +33,8 @@ final class SinkTarget {
     /// --drop/--truncate, the schema, the table (declared maps) and the
     /// dead-letter table.
     func setup(_ connection: PostgresConnection) throws {
+        lock.lock()
+        defer { lock.unlock() }
         nullsNotDistinct = connection.serverVersion >= 150_000
         try connection.execute(SinkOffsetStore.setupLock)
         if try connection.query("SELECT to_regclass('pgk.sink_offsets')").scalar == nil {
@@ -77,6 +85,8 @@ final class SinkTarget {
     /// or evolves a columns-map table, and counts fields without a column.
     func prepare(_ connection: PostgresConnection, batch: StagedBatch) throws -> [String: Int] {
         guard settings.map.layout == .columns else { return [:] }
+        lock.lock()
+        defer { lock.unlock() }
         if info == nil { try createColumnsTable(connection, batch: batch) }
         guard let current = info else { return [:] }
         var unknown = try unknownFields(connection, known: current.columns.map(\.name))
@@ -172,6 +182,6 @@ final class SinkTarget {
         }
         let plan = SinkPlan(table: table, written: written, keys: keys, mode: mode, checks: map.checks,
                             filter: map.filter, tombstones: settings.effectiveTombstonePolicy, direct: direct)
-        statements = try SinkStatements(plan: plan, quote: connection.quoteIdentifier)
+        plannedStatements = try SinkStatements(plan: plan, quote: connection.quoteIdentifier)
     }
 }
