@@ -86,13 +86,14 @@ public enum SinkCommand {
         Log.info("sink: \(source) → \(settings.table) (map \(settings.map.name), \(settings.effectiveMode.rawValue), "
             + "group \(settings.group))")
         let target = SinkTarget(settings: settings, registry: registry)
-        let writer = BatchWriter(settings: settings, target: target, stop: invocation.stop)
+        let turns = ClaimTurns()
+        let writer = BatchWriter(settings: settings, target: target, turns: turns, stop: invocation.stop)
         try writer.open()
         // A second writer overlaps one batch's COPY with the previous one's
         // statements; not while a columns-map table is still being shaped.
         let shaping = settings.map.layout == .columns && (settings.evolve || target.statements == nil)
         var writers = [writer]
-        if !shaping { writers.append(BatchWriter(settings: settings, target: target, stop: invocation.stop)) }
+        if !shaping { writers.append(BatchWriter(settings: settings, target: target, turns: turns, stop: invocation.stop)) }
         let runner = try SinkRunner(settings: settings, writers: writers, registry: registry, stop: invocation.stop)
         do {
             if let path = settings.fromFile {

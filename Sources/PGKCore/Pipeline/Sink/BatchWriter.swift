@@ -51,10 +51,13 @@ final class BatchWriter {
     /// The staging columns the map's SQL uses.
     private let referenced: Set<StagingField>
 
-    /// Writers of one sink share its `target`.
-    init(settings: SinkSettings, target: SinkTarget, stop: StopToken) {
+    private let turns: ClaimTurns
+
+    /// Writers of one sink share its `target` and `turns`.
+    init(settings: SinkSettings, target: SinkTarget, turns: ClaimTurns = ClaimTurns(), stop: StopToken) {
         self.settings = settings
         self.target = target
+        self.turns = turns
         self.stop = stop
         referenced = StagingField.referenced(by: settings.map)
         deadLetters = settings.onError == .deadLetter
@@ -104,6 +107,7 @@ final class BatchWriter {
     }
 
     func write(_ original: StagedBatch) -> WriteOutcome {
+        defer { turns.finished(original.sequence) }
         var batch = original
         var outcome = WriteOutcome()
         var backoff = Backoff(initialMilliseconds: 250, maximumMilliseconds: 10_000)
@@ -116,7 +120,9 @@ final class BatchWriter {
                 // Before the claim, which waits for the previous batch's
                 // transaction on the other writer: this COPY overlaps it.
                 let staged = try stageAhead(batch, connection)
+                turns.wait(for: batch.sequence)
                 let failed = try SinkOffsetStore.claim(connection, group: settings.group, batch.claims)
+                turns.finished(batch.sequence)
                 if !failed.isEmpty {
                     connection.rollbackQuietly()
                     for (partition, actual) in failed {

@@ -40,8 +40,15 @@ public enum SinkOffsetStore {
 
     /// Compare-and-set, inside the caller's transaction: each claim moves
     /// its partition from `expected` to `next`. Returns the claims that
-    /// failed, with the offset actually stored (nil: no row). Rows are
-    /// locked in a fixed order so two claimants cannot deadlock.
+    /// failed, with the offset actually stored (nil: no row).
+    ///
+    /// One INSERT … ON CONFLICT DO UPDATE … WHERE per partition, because
+    /// unlike a plain UPDATE it waits for a transaction that is writing
+    /// the same row (even inserting it) and then judges the latest
+    /// version: a claim that expects what an in-flight batch will store
+    /// waits for that batch instead of failing, and a zombie that expects
+    /// what another consumer already moved fails. Rows are locked in a
+    /// fixed order so two claimants cannot deadlock.
     public static func claim(_ connection: PostgresConnection, group: String,
                              _ claims: [OffsetClaim]) throws -> [KafkaTopicPartition: Int64?] {
         var failed: [KafkaTopicPartition: Int64?] = [:]
@@ -50,20 +57,18 @@ public enum SinkOffsetStore {
         }
         for claim in ordered {
             let tp = claim.topicPartition
-            let affected: Int?
-            if let expected = claim.expected {
-                affected = try connection.execute("""
-                    UPDATE pgk.sink_offsets SET next_offset = $4, updated_at = now()
-                    WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $5
-                    """, [group, tp.topic, String(tp.partition), String(claim.next), String(expected)]).rowsAffected
-            } else {
-                affected = try connection.execute("""
-                    INSERT INTO pgk.sink_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT DO NOTHING
-                    """, [group, tp.topic, String(tp.partition), String(claim.next)]).rowsAffected
-            }
-            if affected != 1 {
-                let actual = try connection.query(
+            let result = try connection.query("""
+                INSERT INTO pgk.sink_offsets AS o (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (group_id, topic, partition) DO UPDATE
+                    SET next_offset = EXCLUDED.next_offset, updated_at = now()
+                    WHERE o.next_offset = $5
+                RETURNING xmax = 0
+                """, [group, tp.topic, String(tp.partition), String(claim.next), claim.expected.map(String.init)])
+            // No row: the stored offset was not `expected`. A new row while
+            // something was expected: the row we expected is gone.
+            let inserted = result.scalar == "t"
+            if result.isEmpty || (inserted && claim.expected != nil) {
+                let actual = inserted ? nil : try connection.query(
                     "SELECT next_offset FROM pgk.sink_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3",
                     [group, tp.topic, String(tp.partition)]).scalar.flatMap { Int64($0) }
                 failed[tp] = .some(actual)

@@ -15,6 +15,7 @@ final class SinkRunner {
     private let workers: [BackgroundWorker<StagedBatch, WriteOutcome>]
     /// Workers with a batch, oldest first.
     private var inFlight: [Int] = []
+    private var nextSequence: UInt64 = 0
     private let progress: ProgressReporter
 
     /// Messages staged (ignored ones, from revoked partitions or before
@@ -139,7 +140,10 @@ final class SinkRunner {
         let claims = book.seal()
         if writeFailure == nil && (!builder.isEmpty || !claims.isEmpty),
            let free = workers.indices.first(where: { !inFlight.contains($0) }) {
-            workers[free].start(builder.seal(topics: book.topics, claims: claims))
+            var batch = builder.seal(topics: book.topics, claims: claims)
+            batch.sequence = nextSequence
+            nextSequence += 1
+            workers[free].start(batch)
             inFlight.append(free)
         }
         if wait { drain() }

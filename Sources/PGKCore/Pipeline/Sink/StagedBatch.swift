@@ -97,6 +97,8 @@ public struct StagedBatch: Sendable {
     /// The registry id of an Avro value schema seen in the batch (for
     /// the columns map, which can type its columns from it).
     public var avroSchemaID: Int32?
+    /// Position in the sink's sequence of batches; claims go in this order.
+    public var sequence: UInt64 = 0
 
     public init(arena: [UInt8] = [], rows: [StagedRow] = [], reasons: [String] = [], topics: [String] = [],
                 claims: [OffsetClaim] = [], counters: StageCounters = StageCounters()) {

@@ -146,7 +146,7 @@ public enum BuiltinMaps {
                 MapColumn(name: "partition", type: "integer", expression: "partition", notNull: true),
                 MapColumn(name: "offset", type: "bigint", expression: "\"offset\"", notNull: true),
             ],
-            uniques: [["topic", "partition", "offset"]],
+            uniques: [["partition", "offset", "topic"]],
             direct: [DirectColumn("key", .key), DirectColumn("payload", .value), DirectColumn("topic", .topic),
                      DirectColumn("partition", .partition), DirectColumn("offset", .offset)])
     }
