@@ -1,5 +1,3 @@
-import Foundation
-
 /// `pgk sink --dry-run`: reads the first messages (from the stored offsets,
 /// without joining the group or committing anything), then sets up and
 /// maps them in a transaction that is rolled back. Prints the DDL that a
@@ -88,18 +86,9 @@ struct SinkDryRun {
     /// The partitions of the named topics; regexes (leading ^) are matched
     /// against the cluster's topic list.
     private func partitions(_ consumer: KafkaConsumer) throws -> [KafkaTopicPartition] {
-        var names: [String] = []
-        for topic in settings.topics {
-            guard topic.hasPrefix("^") else {
-                names.append(topic)
-                continue
-            }
-            let pattern = try NSRegularExpression(pattern: topic)
-            let all = try consumer.metadata(topic: nil).topics.map(\.name)
-            names += all.filter { name in
-                pattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
-            }
-        }
+        let topics = try consumer.metadata(topic: nil).topics
+        let names = SinkTopics.resolve(settings.topics, among: topics.map(\.name))
+            + settings.topics.filter { !$0.hasPrefix("^") && !topics.map(\.name).contains($0) }
         return try names.flatMap { name in
             try consumer.partitions(of: name).map { KafkaTopicPartition(topic: name, partition: $0) }
         }

@@ -47,7 +47,8 @@ final class KafkaSinkSource {
     func run() throws {
         let consumer = try KafkaConsumer(
             config: settings.kafka, groupID: settings.group,
-            defaults: [("auto.offset.reset", settings.start.rawValue)], partitionEOF: true)
+            defaults: [("auto.offset.reset", settings.start.rawValue)] + SinkTopics.prefetchDefaults,
+            partitionEOF: true)
         consumer.rebalanceHandler = KafkaRebalanceHandler(
             onAssign: { [unowned self, unowned consumer] partitions in self.assigned(partitions, consumer: consumer) },
             onRevoke: { [unowned self] partitions in

@@ -1,0 +1,36 @@
+import Foundation
+
+/// The topics a sink subscribes to, resolved against the cluster.
+enum SinkTopics {
+    /// The existing topics that `patterns` name: exact names, or regexes
+    /// (a leading `^`) matched against the cluster's topic list.
+    static func resolve(_ patterns: [String], among names: [String]) -> [String] {
+        var result: [String] = []
+        for pattern in patterns {
+            if !pattern.hasPrefix("^") {
+                if names.contains(pattern) { result.append(pattern) }
+                continue
+            }
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
+            result += names.filter { name in
+                regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+            }
+        }
+        return Array(Set(result)).sorted()
+    }
+
+    /// How far librdkafka may read ahead. With the high-level consumer
+    /// its queued.* limits apply to the one queue all partitions feed
+    /// (not per partition, whatever the docs say), and once past them
+    /// librdkafka 2.0.2 fetches again only after about a second. A budget
+    /// of 200,000 messages (64 MiB) keeps the sink's memory bounded, well
+    /// under 200 MB with ~100-byte messages, while still holding about a
+    /// second of PostgreSQL's pace, so the pause does not starve the
+    /// writers. One fetch response is capped too, since it can overshoot.
+    /// `-X` overrides all three.
+    static let prefetchDefaults: [(String, String)] = [
+        ("queued.min.messages", "200000"),
+        ("queued.max.messages.kbytes", "65536"),
+        ("fetch.max.bytes", "16777216"),
+    ]
+}
