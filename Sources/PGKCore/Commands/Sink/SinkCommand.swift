@@ -46,7 +46,7 @@ public enum SinkCommand {
             .flag("evolve", help: "columns map: add columns for new fields"),
             .flag("drop", help: "Drop the table first and forget the group's offsets"),
             .flag("truncate", help: "Empty the table first and forget the group's offsets"),
-            .value("batch-size", .positive, name: "N", help: "Rows per transaction at most", default: "10000"),
+            .value("batch-size", .positive, name: "N", help: "Messages per transaction at most", default: "50000"),
             .value("batch-timeout", .duration(bareUnitMilliseconds: 1), name: "MS",
                    help: "Write a batch after this long even if not full", default: "1000"),
             .flag("until-end", help: "Exit once every assigned partition is written to its end"),

@@ -42,38 +42,57 @@ public enum SinkOffsetStore {
     /// its partition from `expected` to `next`. Returns the claims that
     /// failed, with the offset actually stored (nil: no row).
     ///
-    /// One INSERT … ON CONFLICT DO UPDATE … WHERE per partition, because
-    /// unlike a plain UPDATE it waits for a transaction that is writing
-    /// the same row (even inserting it) and then judges the latest
-    /// version: a claim that expects what an in-flight batch will store
-    /// waits for that batch instead of failing, and a zombie that expects
-    /// what another consumer already moved fails. Rows are locked in a
-    /// fixed order so two claimants cannot deadlock.
+    /// INSERT … ON CONFLICT DO UPDATE … WHERE, because unlike a plain
+    /// UPDATE it waits for a transaction that is writing the same row
+    /// (even inserting it) and then judges the latest version: a claim
+    /// that expects what an in-flight batch will store waits for that
+    /// batch instead of failing, and a zombie that expects what another
+    /// consumer already moved fails. Rows are locked in a fixed order so
+    /// two claimants cannot deadlock.
     public static func claim(_ connection: PostgresConnection, group: String,
                              _ claims: [OffsetClaim]) throws -> [KafkaTopicPartition: Int64?] {
-        var failed: [KafkaTopicPartition: Int64?] = [:]
+        guard !claims.isEmpty else { return [:] }
         let ordered = claims.sorted {
             ($0.topicPartition.topic, $0.topicPartition.partition) < ($1.topicPartition.topic, $1.topicPartition.partition)
         }
+        // One statement for all partitions: a round trip each would cost
+        // more than the claim itself.
+        let claimed = try connection.query("""
+            WITH claim AS (
+                SELECT * FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::bigint[])
+                    WITH ORDINALITY AS c(topic, partition, next, expected, n)
+            )
+            INSERT INTO pgk.sink_offsets AS o (group_id, topic, partition, next_offset)
+            SELECT $1, topic, partition, next FROM claim ORDER BY n
+            ON CONFLICT (group_id, topic, partition) DO UPDATE
+                SET next_offset = EXCLUDED.next_offset, updated_at = now()
+                WHERE o.next_offset = (SELECT c.expected FROM claim c
+                                       WHERE c.topic = EXCLUDED.topic AND c.partition = EXCLUDED.partition)
+            RETURNING topic, partition, xmax = 0
+            """, [group, TableDDL.textArray(ordered.map(\.topicPartition.topic)),
+                  "{" + ordered.map { String($0.topicPartition.partition) }.joined(separator: ",") + "}",
+                  "{" + ordered.map { String($0.next) }.joined(separator: ",") + "}",
+                  "{" + ordered.map { $0.expected.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"])
+        var succeeded = Set<KafkaTopicPartition>()
+        var insertedInstead = Set<KafkaTopicPartition>()
+        for row in claimed.rows {
+            guard let topic = row[0], let partition = row[1].flatMap({ Int32($0) }) else { continue }
+            let key = KafkaTopicPartition(topic: topic, partition: partition)
+            succeeded.insert(key)
+            if row[2] == "t" { insertedInstead.insert(key) }
+        }
+        // No row back: the stored offset was not `expected`. A new row
+        // while something was expected: the row we expected is gone.
+        var failed: [KafkaTopicPartition: Int64?] = [:]
         for claim in ordered {
-            let tp = claim.topicPartition
-            let result = try connection.query("""
-                INSERT INTO pgk.sink_offsets AS o (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (group_id, topic, partition) DO UPDATE
-                    SET next_offset = EXCLUDED.next_offset, updated_at = now()
-                    WHERE o.next_offset = $5
-                RETURNING xmax = 0
-                """, [group, tp.topic, String(tp.partition), String(claim.next), claim.expected.map(String.init)])
-            // No row: the stored offset was not `expected`. A new row while
-            // something was expected: the row we expected is gone.
-            let inserted = result.scalar == "t"
-            if result.isEmpty || (inserted && claim.expected != nil) {
-                let actual = inserted ? nil : try connection.query(
-                    "SELECT next_offset FROM pgk.sink_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3",
-                    [group, tp.topic, String(tp.partition)]).scalar.flatMap { Int64($0) }
-                failed[tp] = .some(actual)
+            let key = claim.topicPartition
+            if !succeeded.contains(key) || (insertedInstead.contains(key) && claim.expected != nil) {
+                failed[key] = .some(nil)
             }
         }
+        guard !failed.isEmpty else { return [:] }
+        let stored = try self.stored(connection, group: group, partitions: Array(failed.keys))
+        for key in failed.keys where !insertedInstead.contains(key) { failed[key] = .some(stored[key]) }
         return failed
     }
 

@@ -83,7 +83,7 @@ public struct SinkSettings: Sendable {
                 keyPacking: KeyPacking = .string, group: String? = nil, start: StartPosition = .earliest,
                 mode: SinkMode? = nil, keyColumns: [String]? = nil, onTombstone: TombstonePolicy? = nil,
                 create: Bool = true, evolve: Bool = false, drop: Bool = false, truncate: Bool = false,
-                batchSize: Int = 10_000, batchTimeoutMilliseconds: Int64 = 1_000, untilEnd: Bool = false,
+                batchSize: Int = 50_000, batchTimeoutMilliseconds: Int64 = 1_000, untilEnd: Bool = false,
                 maxMessages: Int? = nil, fromFile: String? = nil, dryRun: Bool = false,
                 onError: ErrorPolicy = .deadLetter, deadLetter: DeadLetterTarget? = nil,
                 database: String? = nil, kafka: KafkaConfig = KafkaConfig(brokers: nil), registry: String? = nil) {

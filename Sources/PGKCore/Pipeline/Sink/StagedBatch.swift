@@ -152,7 +152,7 @@ public struct BatchBuilder {
     /// Arena offsets are Int32; the byte limit keeps far below that.
     public static let maxBatchBytes = 256 << 20
 
-    public init(maxRows: Int, maxBytes: Int = 64 << 20, maxAgeMilliseconds: Int64,
+    public init(maxRows: Int, maxBytes: Int = 32 << 20, maxAgeMilliseconds: Int64,
                 clock: any MonotonicClock = SystemClock.shared) {
         batcher = Batcher(maxItems: maxRows, maxBytes: min(maxBytes, Self.maxBatchBytes),
                           maxAgeMilliseconds: maxAgeMilliseconds, clock: clock)
