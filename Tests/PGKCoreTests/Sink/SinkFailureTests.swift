@@ -88,4 +88,26 @@ import Testing
         #expect(written.allSatisfy { $0 > 0 } && written.reduce(0, +) == total, "rows written per instance: \(written)")
         #expect(S.log(firstLog).contains("revoked"), "the first instance never saw a rebalance")
     }
+
+    @Test func brokerDownMidRunIsWaitedOut() throws {
+        let cluster = try MockKafkaCluster()
+        let url = try TestPostgres.freshDatabase("sink-broker")
+        let total = 60_000
+        let topic = try Self.load(cluster, partitions: 8, count: total)
+        let log = try S.temporaryFile("broker.log", contents: "")
+        // A small read-ahead, so the outage really stops the flow.
+        let child = try S.spawn(cluster, url, ["-t", topic, "--table", "outage", "--batch-size", "100", "--until-end",
+                                               "-X", "queued.min.messages=2000"], log: log)
+        defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
+        #expect(S.waitUntil(seconds: 60) { Int((try? S.scalar(url, "SELECT count(*) FROM outage")) ?? "0") ?? 0 > 2_000 },
+                "\(S.log(log))")
+        cluster.setBrokersUp(false)
+        usleep(4_000_000)
+        let during = Int(try S.scalar(url, "SELECT count(*) FROM outage") ?? "0") ?? 0
+        cluster.setBrokersUp(true)
+        #expect(during < total, "the outage came too late to matter")
+        #expect(child.wait(timeoutMilliseconds: 300_000) == .exited(0), "\(S.log(log))")
+        try Self.expectExactlyOnce(url, "outage", total: total)
+        #expect(S.log(log).contains("warning"), "the outage should be logged: \(S.log(log))")
+    }
 }

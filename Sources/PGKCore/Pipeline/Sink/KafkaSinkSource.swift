@@ -58,18 +58,10 @@ final class KafkaSinkSource {
                 for partition in partitions { self.runner.revoke(partition) }
                 Log.debug("sink: revoked \(partitions.map(\.description).sorted().joined(separator: ", "))")
             })
-        var committed: [KafkaTopicPartition: Int64] = [:]
-        runner.onCommitted = { claims in
+        runner.onCommitted = { [unowned self] claims in
             // Outcomes may arrive out of order; Kafka's offsets only move forward.
-            let forward = claims.filter { claim in committed[claim.topicPartition].map { claim.next > $0 } ?? true }
-            for claim in forward { committed[claim.topicPartition] = claim.next }
-            guard !forward.isEmpty else { return }
-            do {
-                try consumer.commit(processed: forward.map {
-                    KafkaPartitionOffset(topic: $0.topicPartition.topic, partition: $0.topicPartition.partition, offset: $0.next - 1)
-                }, synchronously: false)
-            } catch {
-                Log.debug("sink: committing offsets to Kafka (informational) failed: \(error)")
+            for claim in claims where (self.kafkaPending[claim.topicPartition] ?? -1) < claim.next {
+                self.kafkaPending[claim.topicPartition] = claim.next
             }
         }
         runner.onFenced = { [unowned self] partition, stored in
@@ -82,9 +74,36 @@ final class KafkaSinkSource {
         runner.extraCounters = { [("lag", Self.lag(consumer, self.runner.book))] }
         try consumer.subscribe(settings.topics)
         Log.debug("sink: joined group \(settings.group) for \(settings.topics.joined(separator: ", "))")
-        defer { consumer.close() }
+        defer {
+            commitToKafka(consumer, force: true)
+            consumer.close()
+        }
         try consume(consumer)
         runner.flush(wait: true)
+    }
+
+    /// Offsets PostgreSQL has, not yet told to Kafka, and what Kafka has.
+    private var kafkaPending: [KafkaTopicPartition: Int64] = [:]
+    private var kafkaCommitted: [KafkaTopicPartition: Int64] = [:]
+    private var lastKafkaCommit: Int64 = 0
+
+    /// Kafka's committed offsets are only informational (pgk resumes from
+    /// PostgreSQL), so they are sent every few seconds rather than per
+    /// batch: less load, and less noise while a broker is away.
+    private func commitToKafka(_ consumer: KafkaConsumer, force: Bool = false) {
+        let now = SystemClock.shared.nowMilliseconds
+        guard force || now - lastKafkaCommit >= 5_000 else { return }
+        lastKafkaCommit = now
+        let forward = kafkaPending.filter { entry in kafkaCommitted[entry.key].map { entry.value > $0 } ?? true }
+        guard !forward.isEmpty else { return }
+        do {
+            try consumer.commit(processed: forward.map {
+                KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value - 1)
+            }, synchronously: false)
+            kafkaCommitted.merge(forward) { max($0, $1) }
+        } catch {
+            Log.debug("sink: committing offsets to Kafka (informational) failed: \(error)")
+        }
     }
 
     private func assigned(_ partitions: [KafkaTopicPartition],
@@ -138,6 +157,7 @@ final class KafkaSinkSource {
                 continue
             }
             runner.flushIfDue()
+            commitToKafka(consumer)
             if runner.book.allAtEnd && runner.bufferedCount > 0 {
                 // Caught up: write now rather than wait out --batch-timeout.
                 runner.flush(wait: false)
