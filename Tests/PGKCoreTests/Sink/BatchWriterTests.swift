@@ -124,6 +124,25 @@ final class WriterHarness {
         #expect(try harness.rows("SELECT v FROM t WHERE k = 'a'") == [["4"]])
     }
 
+    @Test func updateTouchesOnlyExistingRowsAndIgnoreKeepsThem() throws {
+        let map = SinkMap(name: "kv", origin: "test", columns: [
+            MapColumn(name: "k", type: "text", expression: "value->>'k'"),
+            MapColumn(name: "v", type: "text", expression: "value->>'v'"),
+        ], uniques: [["k"]], conflict: ["k"])
+        let update = try WriterHarness("writer-update", map: map) { $0.mode = .update }
+        try update.db.execute("INSERT INTO t VALUES ('a', '1'), ('b', '1')")
+        let updated = try update.write(Self.values(["{\"k\":\"a\",\"v\":\"2\"}", "{\"k\":\"c\",\"v\":\"3\"}",
+                                                    "{\"k\":\"a\",\"v\":\"5\"}"]))
+        #expect(updated.failure == nil && updated.stats.rowsWritten == 1)
+        #expect(try update.rows("SELECT k, v FROM t ORDER BY k") == [["a", "5"], ["b", "1"]])
+
+        let ignore = try WriterHarness("writer-ignore", map: map) { $0.mode = .ignore }
+        try ignore.db.execute("INSERT INTO t VALUES ('a', '1')")
+        let ignored = try ignore.write(Self.values(["{\"k\":\"a\",\"v\":\"9\"}", "{\"k\":\"d\",\"v\":\"4\"}"]))
+        #expect(ignored.failure == nil && ignored.stats.rowsWritten == 1 && ignored.stats.deadLettered == 0)
+        #expect(try ignore.rows("SELECT k, v FROM t ORDER BY k") == [["a", "1"], ["d", "4"]])
+    }
+
     @Test func upsertWithANullKeyColumnDoesNotDuplicate() throws {
         let map = SinkMap(name: "pair", origin: "test", columns: [
             MapColumn(name: "a", type: "text", expression: "value->>'a'"),

@@ -62,6 +62,11 @@ import Testing
         let values = ["{\"price\": 12.50, \"big\": 123456789012345678901234567890, \"s\": \"é\\n😀\", \"nested\": {\"a\": [1, {}]}}",
                       "{\"x\": NaN, \"y\": [Infinity, -Infinity]}", "true"]
         try S.produce(cluster, topic, values: values, keys: ["k1", nil, "k3"], partition: 0)
+        let dry = try S.sink(cluster, url, ["-t", topic, "--table", "js", "--dry-run", "--max-messages", "2"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("CREATE TABLE IF NOT EXISTS \"js\""))
+        #expect(dry.stdout.split(separator: "\n").filter { $0.hasPrefix("{\"key\":") }.count == 2, "\(dry.stdout)")
+        #expect(try S.scalar(url, "SELECT to_regclass('js')::text") == nil)
         let result = try S.sink(cluster, url, ["-t", topic, "--table", "js", "--until-end"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("3 NaN/Infinity as null"), "\(result.stderr)")

@@ -13,7 +13,12 @@ public enum SinkCommand {
         string or columns, or a YAML map file) over the staged messages; \
         messages it cannot store go to a dead-letter table with the reason. \
         Postgres or broker outages are retried. SIGINT/SIGTERM write the \
-        current batch and exit 0.
+        current batch and exit 0. Several instances with one --group share \
+        the partitions.
+
+        librdkafka reads ahead at most 150000 messages (48 MiB) by default; \
+        raise -X queued.min.messages and queued.max.messages.kbytes where \
+        memory allows.
 
         Maps: json (alias JsonMap) stores the value as jsonb in 'payload', \
         string (StringMap) as text; both add id, sinked, key, topic, \
