@@ -48,7 +48,7 @@ final class SinkTarget: @unchecked Sendable {
         if let schema = table.schema, try !schemaExists(connection, schema) {
             try run(connection, TableDDL.createSchema(schema, quote: connection.quoteIdentifier))
         }
-        info = try TableCatalog.inspect(connection, table)
+        info = try TableIntrospection.inspect(connection, table)
         if settings.truncate, info != nil {
             try run(connection, "TRUNCATE \(tableSQL)")
             try SinkOffsetStore.reset(connection, group: settings.group)
@@ -63,14 +63,14 @@ final class SinkTarget: @unchecked Sendable {
                                                           quote: connection.quoteIdentifier) {
                     try run(connection, statement)
                 }
-                info = try TableCatalog.inspect(connection, table)
+                info = try TableIntrospection.inspect(connection, table)
             }
         }
         if case .table(let errors) = settings.deadLetter, settings.onError == .deadLetter {
             if let schema = errors.schema, try !schemaExists(connection, schema) {
                 try run(connection, TableDDL.createSchema(schema, quote: connection.quoteIdentifier))
             }
-            if try TableCatalog.inspect(connection, errors) == nil {
+            if try TableIntrospection.inspect(connection, errors) == nil {
                 try run(connection, TableDDL.createErrors(try errors.sql(on: connection)))
             }
         }
@@ -96,7 +96,7 @@ final class SinkTarget: @unchecked Sendable {
                 try run(connection, "ALTER TABLE \(tableSQL) ADD COLUMN IF NOT EXISTS \(try connection.quoteIdentifier(name)) \(type)")
                 Log.info("sink: added column \(name) \(type) to \(table) (--evolve)")
             }
-            info = try TableCatalog.inspect(connection, table)
+            info = try TableIntrospection.inspect(connection, table)
             try plan(connection, info!)
             unknown = try unknownFields(connection, known: info!.columns.map(\.name))
         }
@@ -121,7 +121,7 @@ final class SinkTarget: @unchecked Sendable {
 
     private func createColumnsTable(_ connection: PostgresConnection, batch: StagedBatch) throws {
         try connection.execute(SinkOffsetStore.setupLock)
-        if let existing = try TableCatalog.inspect(connection, table) {
+        if let existing = try TableIntrospection.inspect(connection, table) {
             info = existing
             return try plan(connection, existing)
         }
@@ -146,7 +146,7 @@ final class SinkTarget: @unchecked Sendable {
                                                   nullsNotDistinct: nullsNotDistinct, quote: connection.quoteIdentifier) {
             try run(connection, statement)
         }
-        info = try TableCatalog.inspect(connection, table)
+        info = try TableIntrospection.inspect(connection, table)
         try plan(connection, info!)
     }
 

@@ -35,7 +35,7 @@ public struct TableInfo: Sendable, Equatable {
     public func hasUniqueKey(_ columns: [String]) -> Bool { uniqueKeys.contains(Set(columns)) }
 }
 
-public enum TableCatalog {
+public enum TableIntrospection {
     /// The table's description, or nil when it does not exist.
     public static func inspect(_ connection: PostgresConnection, _ table: QualifiedName) throws -> TableInfo? {
         let name = try table.sql(on: connection)
