@@ -53,10 +53,10 @@ _pgk_values() {
   case "$1|$2" in
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;
-    "topics tail|--packing") echo "json string raw msgpack avro" ;;
-    "topics tail|--key-packing") echo "json string raw msgpack avro" ;;
+    "topics tail|--packing") echo "json msgpack avro raw string" ;;
+    "topics tail|--key-packing") echo "json msgpack avro raw string" ;;
     "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
-    "topics produce|--packing") echo "json string raw msgpack avro" ;;
+    "topics produce|--packing") echo "json msgpack avro raw string" ;;
     "topics groups|--output"|"topics groups|-o") echo "table json" ;;
   esac
 }
