@@ -111,7 +111,7 @@ struct TopicProduce {
                 }
             }
             if let encoded {
-                try encoded.withUnsafeBytes { bytes in
+                _ = try encoded.withUnsafeBytes { bytes in
                     try producer.produce(topic: topic, partition: partition, key: key, value: bytes, headers: headers)
                 }
             } else {
