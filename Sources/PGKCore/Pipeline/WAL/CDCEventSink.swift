@@ -59,6 +59,13 @@ final class CDCEventSink {
     var hasRoom: Bool { tracker.inFlight < maxInFlight }
 
     func send(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
+        try withOptionalBytes(key) { key in
+            try withOptionalBytes(value) { value in try send(topic: topic, key: key, value: value) }
+        }
+    }
+
+    /// librdkafka copies the bytes, so the caller may reuse its buffers.
+    func send(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) throws {
         try checkFailure()
         // Registered before the produce call: its internal poll may already
         // serve acks, and an ack for an unknown id would be lost.

@@ -8,6 +8,7 @@ public final class ChangeEventEncoder {
     private let database: String
     private let clock: @Sendable () -> Int64
     private var avroCodecs: [UInt32: AvroTableCodec] = [:]
+    private var jsonWriter: EventJSONWriter
 
     struct AvroTableCodec {
         var table: TableSchema
@@ -34,10 +35,32 @@ public final class ChangeEventEncoder {
         self.registry = registry
         self.database = database
         self.clock = clock
+        jsonWriter = EventJSONWriter(format: format, database: database)
     }
 
     public func encode(_ change: RowChange) throws -> Encoded {
-        let now = clock()
+        var key: [UInt8] = []
+        var value: [UInt8] = []
+        let hasKey = try encode(change, now: clock(), key: &key, value: &value)
+        return Encoded(key: hasKey ? key : nil, value: value)
+    }
+
+    /// Replaces the contents of `key` and `value` (reused buffers); returns
+    /// false for a null key. `now` is the event's processing time (Unix ms).
+    func encode(_ change: RowChange, now: Int64, key: inout [UInt8], value: inout [UInt8]) throws -> Bool {
+        key.removeAll(keepingCapacity: true)
+        value.removeAll(keepingCapacity: true)
+        if packing == .json {
+            return jsonWriter.write(change, now: now, value: &value, key: &key)
+        }
+        let encoded = try encodeValues(change, now: now)
+        value.append(contentsOf: encoded.value)
+        if let bytes = encoded.key { key.append(contentsOf: bytes) }
+        return encoded.key != nil
+    }
+
+    /// The `Value`-based path (msgpack, avro, and the reference for JSON).
+    func encodeValues(_ change: RowChange, now: Int64) throws -> Encoded {
         switch packing {
         case .avro:
             let codec = try avroCodec(change.table)

@@ -84,6 +84,7 @@ extension WALStreamer {
         var lastData = clock.nowMilliseconds
         var lastHeartbeat = clock.nowMilliseconds
         var handled = 0
+        var receivedData = false
         while !stop.isStopped {
             if let exitTarget, !assembler.isInTransaction, sink.tracker.isIdle, sink.tracker.flushed >= exitTarget {
                 return .caughtUp
@@ -96,7 +97,7 @@ extension WALStreamer {
             }
             switch try connection.readCopyData() {
             case .data(let bytes):
-                lastData = clock.nowMilliseconds
+                receivedData = true
                 if try handle(bytes, assembler: assembler) { try sendStatus(connection, &status, force: true) }
                 handled += 1
                 if handled & 255 == 0 {
@@ -107,6 +108,10 @@ extension WALStreamer {
                 try sink.poll()
                 try sendStatus(connection, &status, force: false)
                 let now = clock.nowMilliseconds
+                if receivedData {
+                    lastData = now
+                    receivedData = false
+                }
                 if options.heartbeatMilliseconds > 0, now - lastData >= options.heartbeatMilliseconds,
                    now - lastHeartbeat >= options.heartbeatMilliseconds {
                     lastHeartbeat = now

@@ -61,6 +61,11 @@ public final class WALStreamer {
     var topicPrefix = ""
     var summary = WALRunSummary()
     var progress: ProgressReporter?
+    /// Reused for every event; librdkafka copies them.
+    var keyBuffer: [UInt8] = []
+    var valueBuffer: [UInt8] = []
+    /// Event processing time, refreshed every few events (clock reads cost).
+    var eventTime: Int64 = unixMilliseconds()
 
     public init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
         self.options = options
@@ -247,14 +252,33 @@ public final class WALStreamer {
 
     /// Encodes and produces one change (plus a tombstone after a delete).
     func emit(_ change: RowChange) throws {
-        let encoded = try encoder.encode(change)
-        try sink.send(topic: change.table.topic, key: encoded.key, value: encoded.value)
-        summary.events += 1
-        if change.operation == .delete && options.tombstones, let key = encoded.key {
-            try sink.send(topic: change.table.topic, key: key, value: nil)
+        if summary.events & 127 == 0 {
+            eventTime = unixMilliseconds()
+            progress?.tick(units: summary.events, unitName: "events",
+                           counters: [("in flight", sink.tracker.inFlight), ("transactions", summary.transactions)])
         }
-        progress?.tick(units: summary.events, unitName: "events",
-                       counters: [("in flight", sink.tracker.inFlight), ("transactions", summary.transactions)])
+        let hasKey = try encoder.encode(change, now: eventTime, key: &keyBuffer, value: &valueBuffer)
+        try keyBuffer.withUnsafeBytes { key in
+            try valueBuffer.withUnsafeBytes { value in
+                try withNonNullBase(key) { key in
+                    try withNonNullBase(value) { value in
+                        try sink.send(topic: change.table.topic, key: hasKey ? key : nil, value: value)
+                        if change.operation == .delete && options.tombstones && hasKey {
+                            try sink.send(topic: change.table.topic, key: key, value: nil)
+                        }
+                    }
+                }
+            }
+        }
+        summary.events += 1
+    }
+
+    /// An empty array's bytes may have no address; librdkafka reads
+    /// (NULL, 0) as a null value, so empty values get a real one.
+    func withNonNullBase(_ buffer: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if buffer.baseAddress != nil { return try body(buffer) }
+        var byte: UInt8 = 0
+        try withUnsafeBytes(of: &byte) { try body(UnsafeRawBufferPointer(start: $0.baseAddress, count: 0)) }
     }
 
     func createTopics(_ admin: KafkaAdmin) throws {

@@ -118,24 +118,42 @@ public enum PgValueMapper {
     /// time zone is taken as UTC (as Debezium does). `infinity` and BC
     /// dates have no RFC 3339 form and keep their text.
     static func rfc3339(_ text: ArraySlice<UInt8>, hasZone: Bool) -> String {
-        var bytes = Array(text)
-        guard bytes.count >= 19, bytes[10] == UInt8(ascii: " "), bytes[4] == UInt8(ascii: "-"),
-              !bytes.contains(UInt8(ascii: "B")) else { return string(text) }
-        bytes[10] = UInt8(ascii: "T")
-        guard hasZone else { return String(decoding: bytes, as: UTF8.self) + "Z" }
+        var out: [UInt8] = []
+        Array(text).withUnsafeBufferPointer { appendRFC3339($0, hasZone: hasZone, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The byte-level form of `rfc3339`, appending to `out`.
+    static func appendRFC3339(_ text: UnsafeBufferPointer<UInt8>, hasZone: Bool, to out: inout [UInt8]) {
+        let count = text.count
+        guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-"),
+              !text.contains(UInt8(ascii: "B")) else {
+            out.append(contentsOf: text)
+            return
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<10]))
+        out.append(UInt8(ascii: "T"))
+        guard hasZone else {
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[11..<count]))
+            out.append(UInt8(ascii: "Z"))
+            return
+        }
         // The zone starts at the last '+' or '-' after the time.
-        guard let sign = bytes[19...].lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }) else {
-            return String(decoding: bytes, as: UTF8.self)
+        var sign = count - 1
+        while sign >= 19, text[sign] != UInt8(ascii: "+"), text[sign] != UInt8(ascii: "-") { sign -= 1 }
+        guard sign >= 19 else {
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[11..<count]))
+            return
         }
-        let zone = Array(bytes[(sign + 1)...])
-        let head = String(decoding: bytes[..<sign], as: UTF8.self)
-        if zone.allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ":") }) { return head + "Z" }
-        let signText = bytes[sign] == UInt8(ascii: "+") ? "+" : "-"
-        let zoneText = String(decoding: zone, as: UTF8.self)
-        switch zone.count {
-        case 2: return head + signText + zoneText + ":00"
-        // RFC 3339 offsets have no seconds; historical LMT offsets keep them (ISO 8601).
-        default: return head + signText + zoneText
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: text[11..<sign]))
+        let zone = UnsafeBufferPointer(rebasing: text[(sign + 1)..<count])
+        if zone.allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ":") }) {
+            out.append(UInt8(ascii: "Z"))
+            return
         }
+        out.append(text[sign])
+        out.append(contentsOf: zone)
+        // RFC 3339 offsets have minutes; historical LMT offsets keep their seconds (ISO 8601).
+        if zone.count == 2 { out.append(contentsOf: ":00".utf8) }
     }
 }
