@@ -118,7 +118,7 @@ struct WALSetup {
             problems += try identityProblems(db, oids: resolved.map(\.oid))
         }
         guard problems.isEmpty else {
-            for problem in problems { Log.error("\(problem.what)\n    fix: \(problem.fix)") }
+            for problem in problems { Log.error("\(problem.what) (fix: \(problem.fix))") }
             throw RuntimeError("\(problems.count) prerequisite(s) missing; nothing was created")
         }
         try createPublication(db, exists: publicationExists, tables: resolved.map(\.sql))

@@ -18,6 +18,7 @@ extension WALStreamer {
         while true {
             let connection: ReplicationConnection
             do {
+                try reconnectSideIfNeeded()
                 connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
                 try connection.startLogical(slot: options.slot, start: max(position, sink.tracker.flushed),
                                             publications: [options.publication])
@@ -33,6 +34,7 @@ extension WALStreamer {
                 continue
             }
             slotBusyAttempts = 0
+            backoff.reset()
             Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
                 + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
             assembler.reset()
@@ -47,11 +49,17 @@ extension WALStreamer {
                     + "from \(position): \(error)")
                 try waitServingKafka(milliseconds: delay)
                 if stop.isStopped { return try finish(connection: nil) }
-                backoff.reset()
             } catch let error as PostgresError {
                 throw explain(error)
             }
         }
+    }
+
+    /// The catalog/heartbeat connection dies with the server too.
+    func reconnectSideIfNeeded() throws {
+        if side.isConnected, (try? side.query("SELECT 1")) != nil { return }
+        try side.reconnect()
+        try ReplicationConnection.applySessionSettings { try side.execute($0) }
     }
 
     /// Server errors about the slot or publication, said plainly.
@@ -148,6 +156,7 @@ extension WALStreamer {
                 summary.transactions += 1
                 sink.reached(commit.endLSN)
             case .heartbeat(let lsn)?:
+                Log.debug("heartbeat confirmed at \(lsn) once earlier events are acknowledged")
                 sink.reached(lsn)
             case nil:
                 break
@@ -189,9 +198,10 @@ extension WALStreamer {
     /// will see, so its position keeps moving and WAL does not pile up.
     func emitHeartbeat() {
         do {
-            if !side.isConnected { try side.reconnect() }
+            try reconnectSideIfNeeded()
             try side.execute("SELECT pg_logical_emit_message(false, $1, $2)",
                              [ChangeAssembler.heartbeatPrefix, options.slot])
+            Log.trace("heartbeat emitted")
         } catch {
             Log.warning("heartbeat failed: \(error)")
         }
