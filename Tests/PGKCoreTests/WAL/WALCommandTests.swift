@@ -129,3 +129,53 @@ import Testing
         Log.info("1M-row transaction: peak RSS \(peakKiB / 1024) MiB")
     }
 }
+
+extension WALCommandTests {
+    @Test func snapshotOnlyCopiesAndLeavesNoSlot() throws {
+        let fx = try WALFixture("snaponly")
+        defer { fx.close() }
+        try fx.db.executeScript("""
+            CREATE TABLE t (id int PRIMARY KEY, v text);
+            INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g;
+            CREATE PUBLICATION pgk FOR TABLE t;
+            """)
+        try fx.pgkOK("run", ["--snapshot", "only", "--format", "pg_to_brokers"])
+        let events = try fx.events(fx.topic("t"))
+        #expect(events.count == 500 && events.allSatisfy { $0["operation"] == "INSERT" })
+        #expect(Set(events.compactMap { ($0["values"]?.arrayValue?.first)?.int64Value }) == Set((1...500).map(Int64.init)))
+        #expect(try fx.scalar("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()") == "0")
+    }
+}
+
+extension Value {
+    var arrayValue: [Value]? { if case .array(let items) = self { return items } else { return nil } }
+}
+
+extension WALCommandTests {
+    @Test func snapshotHonoursRowFiltersColumnListsAndPartitionRoots() throws {
+        let fx = try WALFixture("pubshape")
+        defer { fx.close() }
+        try fx.db.executeScript("""
+            CREATE TABLE measures (id int, at date, v int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+            CREATE TABLE measures_a PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2024-07-01');
+            CREATE TABLE measures_b PARTITION OF measures FOR VALUES FROM ('2024-07-01') TO ('2025-01-01');
+            INSERT INTO measures VALUES (1, '2024-02-01', 1), (2, '2024-08-01', 2);
+            CREATE TABLE people (id int PRIMARY KEY, name text, secret text, active bool);
+            INSERT INTO people VALUES (1, 'ann', 's1', true), (2, 'bob', 's2', false);
+            CREATE PUBLICATION pgk FOR TABLE measures, people (id, name, active) WHERE (active)
+                WITH (publish_via_partition_root = true);
+            """)
+        try fx.pgkOK("run", ["--exit-when-caught-up"])
+        try fx.db.executeScript("""
+            INSERT INTO measures VALUES (3, '2024-09-01', 3);
+            INSERT INTO people VALUES (3, 'cy', 's3', true), (4, 'di', 's4', false);
+            """)
+        try fx.pgkOK("run", ["--exit-when-caught-up"])
+        let measures = try fx.events(fx.topic("measures"))
+        #expect(measures.compactMap { $0["op"]?.stringValue }.sorted() == ["c", "r", "r"], "rows of both partitions, under the root")
+        #expect(Set(measures.compactMap { $0[path: "after", "id"]?.int64Value }) == [1, 2, 3])
+        let people = try fx.events(fx.topic("people"))
+        #expect(people.compactMap { $0[path: "after", "name"]?.stringValue }.sorted() == ["ann", "cy"])
+        #expect(people.allSatisfy { $0[path: "after", "secret"] == nil }, "only the published columns")
+    }
+}

@@ -36,12 +36,10 @@ struct Snapshotter {
             let table = published.schema
             let columns = try table.columns.map { try connection.quoteIdentifier($0.name) }.joined(separator: ", ")
             let name = try QualifiedName(schema: table.schema, name: table.name).sql(on: connection)
-            let sql: String
-            if let filter = published.rowFilter, !filter.isEmpty {
-                sql = "COPY (SELECT \(columns) FROM ONLY \(name) WHERE \(filter)) TO STDOUT"
-            } else {
-                sql = "COPY (SELECT \(columns) FROM ONLY \(name)) TO STDOUT"
-            }
+            // Each published partition is listed on its own unless the root is.
+            let from = (published.isPartitioned ? "" : "ONLY ") + name
+            let filter = published.rowFilter.map { $0.isEmpty ? "" : " WHERE \($0)" } ?? ""
+            let sql = "COPY (SELECT \(columns) FROM \(from)\(filter)) TO STDOUT"
             Log.debug("snapshot: copying \(table.displayName)")
             try connection.copyOut(sql: sql) { line in
                 if stop.isStopped { throw SnapshotInterrupted() }

@@ -41,6 +41,9 @@ public final class TableCatalog {
         public var schema: TableSchema
         /// The publication's row filter (PostgreSQL 15), as SQL.
         public var rowFilter: String?
+        /// A partitioned table published through its root
+        /// (publish_via_partition_root): its rows live in the partitions.
+        public var isPartitioned = false
     }
 
     /// The tables `publication` captures, with the columns it publishes.
@@ -48,7 +51,7 @@ public final class TableCatalog {
         let hasColumnLists = connection.serverVersion >= 150000
         let extra = hasColumnLists ? ", pt.attnames::text[] AS attnames, pt.rowfilter" : ""
         let tables = try connection.query("""
-            SELECT c.oid::int8 AS oid, pt.schemaname, pt.tablename, c.relreplident\(extra)
+            SELECT c.oid::int8 AS oid, pt.schemaname, pt.tablename, c.relreplident, c.relkind\(extra)
             FROM pg_publication_tables pt
             JOIN pg_namespace n ON n.nspname = pt.schemaname
             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
@@ -91,7 +94,7 @@ public final class TableCatalog {
                                    isReplicaIdentity: column.3)
             }
             let table = try finish(relationID: oid, schema: schema, name: name, columns: columns, replicaIdentity: identity)
-            result.append(PublishedTable(schema: table, rowFilter: row["rowfilter"]))
+            result.append(PublishedTable(schema: table, rowFilter: row["rowfilter"], isPartitioned: row["relkind"] == "p"))
         }
         return result
     }

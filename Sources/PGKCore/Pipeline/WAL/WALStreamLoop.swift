@@ -89,6 +89,10 @@ extension WALStreamer {
     /// Reads and forwards until stopped, caught up, or the connection fails.
     func pump(_ connection: ReplicationConnection, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
         var status = StatusClock(interval: options.statusIntervalMilliseconds, now: clock.nowMilliseconds)
+        // While an event waits for room in Kafka, the server must still hear
+        // from us, or it drops the connection after wal_sender_timeout.
+        keepServerInformed = { [unowned self] in try sendStatus(connection, &status, force: false) }
+        defer { keepServerInformed = {} }
         var lastData = clock.nowMilliseconds
         var lastHeartbeat = clock.nowMilliseconds
         var handled = 0
@@ -148,7 +152,7 @@ extension WALStreamer {
         case .xlogData(let start, _, _, let offset):
             let message = try PgOutputDecoder.decode(bytes, offset: offset)
             let position = try assembler.handle(message, lsn: start) { change in
-                try sink.waitForRoom(stop: stop)
+                try sink.waitForRoom(stop: stop, whileWaiting: keepServerInformed)
                 try emit(change)
             }
             switch position {

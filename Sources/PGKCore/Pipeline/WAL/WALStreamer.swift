@@ -64,6 +64,8 @@ public final class WALStreamer {
     /// Reused for every event; librdkafka copies them.
     var keyBuffer: [UInt8] = []
     var valueBuffer: [UInt8] = []
+    /// Sends a standby status update when one is due (set while streaming).
+    var keepServerInformed: () throws -> Void = {}
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
 
@@ -140,6 +142,13 @@ public final class WALStreamer {
         let stateStore = SnapshotStateStore(topic: options.stateTopic, config: kafka)
         let stateKey = SnapshotStateStore.key(topicPrefix: topicPrefix, slot: options.slot)
         var existing = try slotState()
+        // A killed predecessor's walsender may hold the slot for a moment.
+        var waited = 0
+        while let slot = existing, slot.active, waited < 100, !stop.isStopped {
+            stop.sleep(milliseconds: 100)
+            waited += 1
+            existing = try slotState()
+        }
         if let slot = existing {
             try checkUsable(slot)
         }
@@ -286,8 +295,7 @@ public final class WALStreamer {
             Log.info("--create-topics: the mock cluster creates topics on first use; skipped")
             return
         }
-        let topics = try catalog.publishedTables(publication: options.publication).map(\.schema.topic)
-        guard !topics.isEmpty else { return }
+        let topics = try catalog.publishedTables(publication: options.publication).map(\.schema.topic) + [options.stateTopic]
         let outcomes = try admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: options.topicPartitions ?? -1) })
         for outcome in outcomes {
             if let error = outcome.error, error.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
