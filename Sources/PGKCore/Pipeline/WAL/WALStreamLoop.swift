@@ -229,8 +229,9 @@ extension WALStreamer {
             }
             try connection.endStreaming()
             Log.info("confirmed \(sink.tracker.flushed) to slot \(options.slot)")
-        } catch let error as PostgresError where error.isConnectionFailure {
-            Log.warning("could not send the final position: \(error)")
+        } catch let error as PostgresError {
+            // Everything acknowledged is confirmed or will be replayed: not fatal.
+            Log.warning("could not end the stream cleanly: \(error)")
         }
     }
 }
