@@ -241,3 +241,20 @@ import Testing
         }
     }
 }
+
+extension WALStreamingTests {
+    @Test func msgpackWithoutTombstones() throws {
+        let fx = try WALFixture("msgpack")
+        defer { fx.close() }
+        try fx.db.executeScript("CREATE TABLE t (id int PRIMARY KEY, raw bytea)")
+        try fx.setup("t")
+        try fx.db.executeScript("INSERT INTO t VALUES (1, '\\x0102'); DELETE FROM t;")
+        try fx.pgkOK("run", ["--snapshot", "never", "--exit-when-caught-up", "--packing", "msgpack", "--no-tombstones"])
+        let messages = try fx.messages(fx.topic("t"))
+        #expect(messages.count == 2 && messages.allSatisfy { $0.value != nil }, "no tombstone after the delete")
+        let events = try messages.map { try MsgPack.decode($0.value!) }
+        #expect(events.map { $0["op"] } == ["c", "d"])
+        #expect(events[0][path: "after", "raw"] == .bytes([1, 2]), "bytes stay bytes in msgpack")
+        #expect(try MsgPack.decode(try #require(messages[1].key)) == .object(ValueObject([("id", 1)])))
+    }
+}
