@@ -3,8 +3,10 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "topics dev help completion" ;;
+    "") echo "topics cdc dev help completion" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
+    "cdc") echo "wal" ;;
+    "cdc wal") echo "setup run status teardown" ;;
     "dev") echo "up run" ;;
   esac
 }
@@ -21,6 +23,12 @@ _pgk_options() {
     "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --state-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal teardown") echo "--slot --publication --keep-publication --topic-prefix --state-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -41,6 +49,12 @@ _pgk_valued_options() {
     "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --state-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal teardown") echo " --slot --publication --topic-prefix --state-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -58,6 +72,10 @@ _pgk_values() {
     "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
     "topics produce|--packing") echo "json msgpack avro raw string" ;;
     "topics groups|--output"|"topics groups|-o") echo "table json" ;;
+    "cdc wal run|--snapshot") echo "initial never only" ;;
+    "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
+    "cdc wal run|--packing") echo "json avro msgpack" ;;
+    "cdc wal status|--output"|"cdc wal status|-o") echo "table json" ;;
   esac
 }
 

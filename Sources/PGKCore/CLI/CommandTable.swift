@@ -13,6 +13,7 @@ public enum CommandTable {
         options: GlobalOptions.specs,
         subcommands: [
             TopicsCommand.spec,
+            CDCCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,

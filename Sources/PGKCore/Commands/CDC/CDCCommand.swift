@@ -1,0 +1,4 @@
+/// `pgk cdc`: change data capture out of PostgreSQL.
+public enum CDCCommand {
+    public static let spec = CommandSpec(name: "cdc", summary: "stream table changes to Kafka", subcommands: [WALCommands.spec])
+}
