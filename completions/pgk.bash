@@ -26,9 +26,9 @@ _pgk_options() {
     "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --state-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal teardown") echo "--slot --publication --keep-publication --topic-prefix --state-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal teardown") echo "--slot --publication --keep-publication --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -52,9 +52,9 @@ _pgk_valued_options() {
     "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --state-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --brokers -b --kafka-property -X --database -d --registry " ;;
     "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal teardown") echo " --slot --publication --topic-prefix --state-topic --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal teardown") echo " --slot --publication --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;

@@ -47,7 +47,6 @@ final class WALFixture {
         var arguments = ["cdc", "wal", verb, "-d", url, "-b", kafka.bootstrapServers, "--slot", slot,
                          "--publication", publication]
         if verb == "run" { arguments += ["--topic-prefix", prefix] }
-        if verb == "teardown" { arguments += ["--topic-prefix", prefix] }
         return arguments + extra
     }
 

@@ -30,8 +30,8 @@ public enum WALCommands {
         creates the slot exporting its snapshot, copies the captured tables \
         inside that snapshot (op "r"), then streams from the slot's consistent \
         point: no change is lost or seen twice across the boundary. Completion \
-        is recorded in --state-topic; an interrupted snapshot starts over on \
-        the next run. Topics are <prefix>.<schema>.<table>; keys are the \
+        is recorded in pgk.wal_snapshots next to the slot; an interrupted \
+        snapshot starts over on the next run. Topics are <prefix>.<schema>.<table>; keys are the \
         primary key columns. SIGINT/SIGTERM finish in-flight work, confirm \
         what Kafka acknowledged and exit 0.
         """,
@@ -53,8 +53,6 @@ public enum WALCommands {
             .value("heartbeat", .duration(bareUnitMilliseconds: 1000), name: "DURATION",
                    help: "On an idle database, emit a WAL heartbeat this often (0 = off)", default: "10s"),
             .flag("tombstones", negatable: true, help: "Follow each delete with a tombstone (default on)"),
-            .value("state-topic", name: "TOPIC", help: "Where completed snapshots are recorded",
-                   default: SnapshotStateStore.defaultTopic),
         ],
         examples: [
             Example("pgk cdc wal run --snapshot initial --exit-when-caught-up",
@@ -77,7 +75,6 @@ public enum WALCommands {
             options.exitWhenCaughtUp = invocation.flag("exit-when-caught-up")
             options.heartbeatMilliseconds = invocation.milliseconds("heartbeat") ?? 10_000
             options.tombstones = invocation.optionalFlag("tombstones") ?? true
-            options.stateTopic = invocation.string("state-topic")!
             if options.packing == .avro && invocation.globals.registry == nil {
                 throw invocation.usageError("--packing avro needs --registry URL (or PGK_REGISTRY)")
             }

@@ -33,16 +33,12 @@ extension WALCommands {
         summary: "drop the slot and the publication",
         discussion: """
         Drops the replication slot (releasing the WAL it holds) and the \
-        publication. The snapshot record in the state topic is cleared too \
-        when Kafka is reachable, so a later 'run --snapshot initial' copies \
-        the tables again.
+        publication, and forgets the slot's snapshot in pgk.wal_snapshots, \
+        so a later 'run --snapshot initial' copies the tables again.
         """,
         options: [
             slotOption, publicationOption,
             .flag("keep-publication", help: "Drop only the slot"),
-            .value("topic-prefix", name: "PREFIX", help: "Topic prefix whose snapshot record to clear (default: pgk.<database>)"),
-            .value("state-topic", name: "TOPIC", help: "Where completed snapshots are recorded",
-                   default: SnapshotStateStore.defaultTopic),
         ],
         run: { invocation in
             let slot = invocation.string("slot")!
@@ -61,27 +57,9 @@ extension WALCommands {
                 try db.execute("DROP PUBLICATION IF EXISTS \(try db.quoteIdentifier(publication))")
                 Log.info("dropped publication \(publication)")
             }
-            let prefix = try invocation.string("topic-prefix") ?? "pgk." + db.currentDatabase()
-            clearSnapshotRecord(invocation: invocation, topic: invocation.string("state-topic")!,
-                                key: SnapshotStateStore.key(topicPrefix: prefix, slot: slot))
+            try SnapshotStateStore(connection: db).clear(slot: slot)
             return ExitStatus.ok
         })
-
-    static func clearSnapshotRecord(invocation: Invocation, topic: String, key: String) {
-        do {
-            let config = KafkaConfig(brokers: invocation.globals.brokers,
-                                     properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) },
-                                     connectTimeoutMilliseconds: 5_000)
-            let producer = try KafkaProducer(config: config, stop: invocation.stop)
-            try producer.produce(topic: topic, key: Array(key.utf8), value: nil)
-            try producer.flush(timeoutMilliseconds: 10_000)
-            if producer.failedCount > 0 { throw RuntimeError(producer.failures.first.map { "\($0.error!)" } ?? "delivery failed") }
-            Log.debug("cleared the snapshot record \(key) in \(topic)")
-        } catch {
-            Log.warning("could not clear the snapshot record \(key) in \(topic): \(error); "
-                + "the next 'run --snapshot initial' for that prefix will not snapshot again")
-        }
-    }
 }
 
 /// The checks and statements behind `setup`.

@@ -1,69 +1,70 @@
-/// Remembers, in a Kafka topic, that a destination received a complete
-/// snapshot for a slot, as Debezium keeps its offsets in Kafka: the
-/// question "has this destination got the initial rows?" is about the
-/// destination. One record per `<topic prefix>/<slot>` key, last one wins.
+/// Remembers that a slot's initial snapshot reached Kafka completely, in
+/// the same database as the slot: `pgk.wal_snapshots`, one row per slot.
 ///
-/// No record means the snapshot never completed (or never ran), so
-/// `--snapshot initial` recreates the slot and snapshots again; an
-/// interrupted snapshot thus restarts cleanly.
+/// Keeping it next to the slot (not in a Kafka topic) means no retention
+/// can silently forget it, `teardown` clears both together, and `run`
+/// learns the answer with one query. The row names the topic prefix it
+/// was made for, so pointing a slot at a new destination snapshots again.
+///
+/// No row (or a row for another prefix, or for an older slot) means the
+/// snapshot never completed, so `--snapshot initial` recreates the slot and
+/// snapshots again; an interrupted snapshot thus restarts cleanly.
 struct SnapshotStateStore {
     struct Record: Equatable {
         var slot: String
-        var database: String
+        var topicPrefix: String
         var consistentPoint: LSN
-        var completedAtMilliseconds: Int64
+        var rows: Int
     }
 
-    let topic: String
-    let config: KafkaConfig
+    let connection: PostgresConnection
 
-    static let defaultTopic = "__pgk_cdc_state"
+    static let table = "pgk.wal_snapshots"
 
-    static func key(topicPrefix: String, slot: String) -> String { topicPrefix + "/" + slot }
-
-    static func encode(_ record: Record) -> [UInt8] {
-        JSON.encodeBytes([
-            "slot": .string(record.slot), "database": .string(record.database),
-            "consistent_lsn": .string(record.consistentPoint.description), "snapshot": "complete",
-            "ts_ms": .int(record.completedAtMilliseconds),
-        ])
+    /// Creates the table if needed; run before a snapshot so a missing
+    /// privilege fails before any work, not after it.
+    func prepare() throws {
+        try connection.executeScript("""
+            CREATE SCHEMA IF NOT EXISTS pgk;
+            CREATE TABLE IF NOT EXISTS \(Self.table) (
+                slot_name      text PRIMARY KEY,
+                topic_prefix   text NOT NULL,
+                consistent_lsn pg_lsn NOT NULL,
+                snapshot_rows  bigint NOT NULL,
+                completed_at   timestamptz NOT NULL DEFAULT now()
+            );
+            """)
     }
 
-    static func decode(_ bytes: [UInt8]) -> Record? {
-        guard let value = try? JSON.decode(bytes), value["snapshot"]?.stringValue == "complete",
-              let slot = value["slot"]?.stringValue, let database = value["database"]?.stringValue,
-              let point = value["consistent_lsn"]?.stringValue.flatMap(LSN.init) else { return nil }
-        return Record(slot: slot, database: database, consistentPoint: point,
-                      completedAtMilliseconds: value["ts_ms"]?.int64Value ?? 0)
-    }
-
-    /// The latest record for `key`; nil when there is none (or a tombstone).
-    func load(key: String) throws -> Record? {
-        let admin = try KafkaAdmin(config: config)
-        guard let info = try admin.metadata(topic: topic).topic(topic), info.error == nil else { return nil }
-        var ends: [KafkaTopicPartition: Int64] = [:]
-        for partition in info.partitions {
-            let marks = try admin.watermarks(topic: topic, partition: partition.id)
-            if marks.high > marks.low { ends[KafkaTopicPartition(topic: topic, partition: partition.id)] = marks.high }
+    func load(slot: String) throws -> Record? {
+        let result: QueryResult
+        do {
+            result = try connection.query("""
+                SELECT topic_prefix, consistent_lsn::text, snapshot_rows FROM \(Self.table) WHERE slot_name = $1
+                """, [slot])
+        } catch let error as PostgresError where error.sqlState == "42P01" || error.sqlState == "3F000" {
+            return nil // never set up: no snapshot recorded
         }
-        guard !ends.isEmpty else { return nil }
-        let consumer = try KafkaConsumer(config: config, groupID: nil)
-        defer { consumer.close(timeoutMilliseconds: 1000) }
-        try consumer.assign(Dictionary(uniqueKeysWithValues: ends.keys.map { ($0, KafkaStartOffset.beginning) }))
-        var latest: (offset: Int64, partition: Int32, record: Record?)?
-        var remaining = ends
-        let deadline = SystemClock.shared.nowMilliseconds + Int64(config.connectTimeoutMilliseconds)
-        while !remaining.isEmpty {
-            guard SystemClock.shared.nowMilliseconds < deadline else {
-                throw RuntimeError("could not read the snapshot state topic \(topic) within \(config.connectTimeoutMilliseconds) ms")
-            }
-            guard case .message(let message)? = try consumer.poll(timeoutMilliseconds: 100) else { continue }
-            let partition = KafkaTopicPartition(topic: message.topic, partition: message.partition)
-            if let end = remaining[partition], message.offset + 1 >= end { remaining[partition] = nil }
-            guard message.key.map({ String(decoding: $0, as: UTF8.self) }) == key else { continue }
-            // Keys hash to one partition, so offsets order its records.
-            latest = (message.offset, message.partition, message.value.flatMap(SnapshotStateStore.decode))
+        guard let row = result.rows.first, let prefix = row[0], let point = row[1].flatMap(LSN.init) else { return nil }
+        return Record(slot: slot, topicPrefix: prefix, consistentPoint: point, rows: Int(row[2] ?? "0") ?? 0)
+    }
+
+    func save(_ record: Record) throws {
+        try connection.execute("""
+            INSERT INTO \(Self.table) (slot_name, topic_prefix, consistent_lsn, snapshot_rows)
+            VALUES ($1, $2, $3::pg_lsn, $4)
+            ON CONFLICT (slot_name) DO UPDATE SET topic_prefix = excluded.topic_prefix,
+                consistent_lsn = excluded.consistent_lsn, snapshot_rows = excluded.snapshot_rows,
+                completed_at = now()
+            """, [record.slot, record.topicPrefix, record.consistentPoint.description, String(record.rows)])
+    }
+
+    /// Forgets the slot's snapshot; a missing table means nothing to forget.
+    func clear(slot: String) throws {
+        do {
+            try connection.execute("DELETE FROM \(Self.table) WHERE slot_name = $1", [slot])
+        } catch let error as PostgresError where error.sqlState == "42P01" || error.sqlState == "3F000" {
+            return
         }
-        return latest?.record
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 /// what Kafka acknowledged.
 public struct WALRunOptions: Sendable {
     public enum SnapshotMode: String, CaseIterable, Sendable {
-        /// Snapshot once per destination (recorded in the state topic), then stream.
+        /// Snapshot once per slot and topic prefix (recorded in pgk.wal_snapshots), then stream.
         case initial
         /// Stream only.
         case never
@@ -32,7 +32,6 @@ public struct WALRunOptions: Sendable {
     public var heartbeatMilliseconds: Int64 = 10_000
     public var tombstones = true
     public var statusIntervalMilliseconds: Int64 = 10_000
-    public var stateTopic = SnapshotStateStore.defaultTopic
     public var maxInFlight = 150_000
 
     public init() {}
@@ -139,8 +138,7 @@ public final class WALStreamer {
     /// Makes sure the slot exists (snapshotting if the mode asks for it) and
     /// returns where streaming starts.
     func prepareSlot() throws -> LSN {
-        let stateStore = SnapshotStateStore(topic: options.stateTopic, config: kafka)
-        let stateKey = SnapshotStateStore.key(topicPrefix: topicPrefix, slot: options.slot)
+        let stateStore = SnapshotStateStore(connection: side)
         var existing = try slotState()
         // A killed predecessor's walsender may hold the slot for a moment.
         var waited = 0
@@ -153,15 +151,17 @@ public final class WALStreamer {
             try checkUsable(slot)
         }
         if options.snapshot == .initial {
-            let record = try stateStore.load(key: stateKey)
+            let record = try stateStore.load(slot: options.slot)
             let snapshotDone: Bool
-            if let record, let slot = existing, let confirmed = slot.confirmedFlush, confirmed >= record.consistentPoint {
+            if let record, record.topicPrefix == topicPrefix, let slot = existing,
+               let confirmed = slot.confirmedFlush, confirmed >= record.consistentPoint {
                 snapshotDone = true
             } else {
                 snapshotDone = false
-                if record != nil {
-                    Log.warning("a snapshot was recorded for slot \(options.slot), but the slot is "
-                        + (existing == nil ? "gone" : "newer than that snapshot") + "; snapshotting again")
+                if let record {
+                    let reason = record.topicPrefix != topicPrefix ? "was for topic prefix \(record.topicPrefix)"
+                        : existing == nil ? "is for a slot that is gone" : "is older than the slot"
+                    Log.warning("the snapshot recorded for slot \(options.slot) \(reason); snapshotting again")
                 }
             }
             if !snapshotDone {
@@ -171,7 +171,7 @@ public final class WALStreamer {
                     existing = nil
                 }
                 return try Retry.run("snapshot", stop: stop, isRetryable: isConnectionFailure) {
-                    try createSlotWithSnapshot(store: stateStore, key: stateKey)
+                    try createSlotWithSnapshot(store: stateStore)
                 }
             }
         }
@@ -208,7 +208,9 @@ public final class WALStreamer {
     /// Creates the slot exporting its snapshot, copies the tables inside
     /// that snapshot, waits for Kafka to acknowledge every row, records the
     /// completed snapshot, and returns the consistent point to stream from.
-    func createSlotWithSnapshot(store: SnapshotStateStore, key: String) throws -> LSN {
+    func createSlotWithSnapshot(store: SnapshotStateStore) throws -> LSN {
+        try store.prepare()
+        try store.clear(slot: options.slot)
         if try slotState() != nil { try side.execute("SELECT pg_drop_replication_slot($1)", [options.slot]) }
         let replication = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
         let created = try replication.createLogicalSlot(options.slot, exportSnapshot: true)
@@ -223,10 +225,9 @@ public final class WALStreamer {
             }
             throw error
         }
-        let record = SnapshotStateStore.Record(slot: options.slot, database: database, consistentPoint: created.consistentPoint,
-                                               completedAtMilliseconds: unixMilliseconds())
-        try sink.send(topic: store.topic, key: Array(key.utf8), value: SnapshotStateStore.encode(record))
-        guard try sink.drain(timeoutMilliseconds: Int(Int32.max), stop: stop) else { throw SnapshotInterrupted() }
+        // runSnapshot returned only after Kafka acknowledged every row.
+        try store.save(SnapshotStateStore.Record(slot: options.slot, topicPrefix: topicPrefix,
+                                                 consistentPoint: created.consistentPoint, rows: summary.snapshotRows))
         sink.resetPosition(created.consistentPoint)
         Log.info("snapshot complete: \(summary.snapshotRows) row(s); streaming from \(created.consistentPoint)")
         return created.consistentPoint
@@ -295,7 +296,7 @@ public final class WALStreamer {
             Log.info("--create-topics: the mock cluster creates topics on first use; skipped")
             return
         }
-        let topics = try catalog.publishedTables(publication: options.publication).map(\.schema.topic) + [options.stateTopic]
+        let topics = try catalog.publishedTables(publication: options.publication).map(\.schema.topic)
         let outcomes = try admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: options.topicPartitions ?? -1) })
         for outcome in outcomes {
             if let error = outcome.error, error.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
