@@ -3,7 +3,9 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "topics dev help completion" ;;
+    "") echo "cdc topics dev help completion" ;;
+    "cdc") echo "outbox" ;;
+    "cdc outbox") echo "setup teardown uninstall run status" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
     "dev") echo "up run" ;;
   esac
@@ -12,6 +14,13 @@ _pgk_subcommands() {
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox setup") echo "--no-snapshot --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox teardown") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox uninstall") echo "--force --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox run") echo "--topic-prefix --topic-template --batch-size --packing --create-topics --exit-when-empty --dry-run --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox status") echo "--output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -32,6 +41,13 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox setup") echo " --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox teardown") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox uninstall") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox run") echo " --topic-prefix --topic-template --batch-size --packing --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox status") echo " --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -51,6 +67,8 @@ _pgk_valued_options() {
 
 _pgk_values() {
   case "$1|$2" in
+    "cdc outbox run|--packing") echo "json msgpack avro" ;;
+    "cdc outbox status|--output"|"cdc outbox status|-o") echo "table json" ;;
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;
     "topics tail|--packing") echo "json string raw msgpack avro" ;;

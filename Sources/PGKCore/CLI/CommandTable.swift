@@ -12,6 +12,7 @@ public enum CommandTable {
         """,
         options: GlobalOptions.specs,
         subcommands: [
+            CDCCommand.spec,
             TopicsCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,

@@ -1,0 +1,6 @@
+/// `pgk cdc`: change data capture out of PostgreSQL into Kafka.
+public enum CDCCommand {
+    public static let spec = CommandSpec(
+        name: "cdc", summary: "stream table changes to Kafka",
+        subcommands: [OutboxCommands.spec])
+}
