@@ -11,11 +11,14 @@ final class OutboxFixture: @unchecked Sendable {
     let kafka: MockKafkaCluster
     let logDirectory: String
     private var children: [ChildProcess] = []
+    private var admin: KafkaAdmin?
 
-    init(_ label: String) throws {
-        url = try TestPostgres.freshDatabase(label)
-        database = String(url.split(separator: "/").last ?? "")
-        db = try PostgresConnection(conninfo: url)
+    /// `url`: a database of the caller's (e.g. on a private cluster); by
+    /// default a fresh one on the shared test cluster.
+    init(_ label: String, url: String? = nil) throws {
+        self.url = try url ?? TestPostgres.freshDatabase(label)
+        database = String(self.url.split(separator: "/").last ?? "")
+        db = try PostgresConnection(conninfo: self.url)
         kafka = try MockKafkaCluster()
         logDirectory = NSTemporaryDirectory() + "pgk-outbox-" + KafkaTestSupport.uniqueName(label)
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -67,6 +70,14 @@ final class OutboxFixture: @unchecked Sendable {
 
     func queueDepth() throws -> Int {
         Int(try db.query("SELECT count(*) FROM pgk.outbox_events").scalar ?? "-1") ?? -1
+    }
+
+    /// Messages on `topic` so far (sum of the partitions' high watermarks).
+    func producedCount(_ topic: String) throws -> Int64 {
+        let admin = try self.admin ?? KafkaAdmin(config: KafkaTestSupport.config(kafka))
+        self.admin = admin
+        guard let info = try admin.metadata().topic(topic), info.error == nil else { return 0 }
+        return try info.partitions.reduce(0) { $0 + (try admin.watermarks(topic: topic, partition: $1.id).high) }
     }
 
     func queuedUUIDs() throws -> Set<String> {
