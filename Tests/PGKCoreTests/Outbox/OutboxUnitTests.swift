@@ -63,3 +63,31 @@ import Testing
         #expect(outcome.acknowledgedPrefix == 2 && outcome.firstFailure?.index == 2 && !outcome.allAcknowledged)
     }
 }
+
+/// The produce-with-acks stage against the in-process mock cluster.
+@Suite struct OutboxDeliveryTests {
+    /// Many tiny batches with linger.ms=0: every report is matched to its
+    /// message, even one served inside `produce` before its id was known
+    /// (a race the shipper once lost under load; timing-dependent here).
+    @Test func manyTinyBatchesAreAllAcknowledged() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("ob-delivery")
+        try cluster.createTopic(topic, partitions: 4)
+        let delivery = try OutboxDelivery(config: KafkaTestSupport.config(cluster, [("linger.ms", "0")]))
+        let clock = SystemClock.shared
+        for round in 0..<1_500 {
+            let messages = (0..<(1 + round % 3)).map { index in
+                OutboxMessage(topic: topic, key: Array("k\(round)-\(index)".utf8), value: Array("v".utf8),
+                              headers: [], timestamp: nil)
+            }
+            let stop = StopToken()
+            let started = clock.nowMilliseconds
+            let watchdog = TestThread.start { _ = stop.sleep(milliseconds: 5_000); stop.stop() }
+            let outcome = try delivery.send(messages, stop: stop, graceMilliseconds: 0)
+            stop.stop()
+            watchdog.join()
+            try #require(outcome.allAcknowledged,
+                         "round \(round): \(outcome.statuses) after \(clock.nowMilliseconds - started) ms")
+        }
+    }
+}

@@ -27,10 +27,11 @@ final class OutboxDelivery {
         }
     }
 
+    /// Reports by message id. A report can arrive while `produce` is still
+    /// running (librdkafka's queue is served from inside it), before the
+    /// caller knows that message's id, so reports are keyed, not indexed.
     private final class Tracker {
-        var firstID: UInt64 = 0
-        var statuses: [Status] = []
-        var open = 0
+        var reports: [UInt64: Status] = [:]
     }
 
     private let producer: KafkaProducer
@@ -44,10 +45,7 @@ final class OutboxDelivery {
         producer.reportSuccesses = true
         let tracker = self.tracker
         producer.onDelivery = { report in
-            let index = Int(report.messageID &- tracker.firstID)
-            guard index >= 0, index < tracker.statuses.count, tracker.statuses[index] == .pending else { return }
-            tracker.statuses[index] = report.error.map(Status.failed) ?? .acknowledged
-            tracker.open -= 1
+            tracker.reports[report.messageID] = report.error.map(Status.failed) ?? .acknowledged
         }
     }
 
@@ -55,35 +53,32 @@ final class OutboxDelivery {
     /// `stop` is requested it waits at most `graceMilliseconds` more; what
     /// is still unreported then stays `.pending`.
     func send(_ messages: [OutboxMessage], stop: StopToken, graceMilliseconds: Int) throws -> Outcome {
-        tracker.statuses = Array(repeating: .pending, count: messages.count)
-        tracker.open = messages.count
-        tracker.firstID = 0
-        for (index, message) in messages.enumerated() {
-            let id: UInt64
+        tracker.reports.removeAll(keepingCapacity: true)
+        var ids: [UInt64] = []
+        ids.reserveCapacity(messages.count)
+        var produceFailure: KafkaError?
+        for message in messages {
             do {
-                id = try producer.produce(topic: message.topic, key: message.key, value: message.value,
-                                          headers: message.headers, timestamp: message.timestamp)
+                ids.append(try producer.produce(topic: message.topic, key: message.key, value: message.value,
+                                                headers: message.headers, timestamp: message.timestamp))
             } catch let error as KafkaError {
-                // What was produced still reports into this batch's tracker,
-                // so wait for it; the rest failed here.
-                for rest in index..<messages.count { tracker.statuses[rest] = .failed(error) }
-                tracker.open -= messages.count - index
+                // What was produced still reports, so wait for it; the rest failed here.
+                produceFailure = error
                 break
             }
-            if index == 0 { tracker.firstID = id }
         }
         let clock = SystemClock.shared
         var stoppedAt: Int64?
         var lastOutageLog: Int64 = 0
-        while tracker.open > 0 {
+        while tracker.reports.count < ids.count {
             do {
                 try producer.poll(timeoutMilliseconds: 50)
             } catch let error as KafkaError where error.err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
                 let now = clock.nowMilliseconds
                 if now - lastOutageLog >= 10_000 {
                     lastOutageLog = now
-                    Log.warning("outbox: Kafka is unreachable; \(tracker.open) event(s) waiting for delivery "
-                        + "(retried until message.timeout.ms): \(error)")
+                    Log.warning("outbox: Kafka is unreachable; \(ids.count - tracker.reports.count) event(s) "
+                        + "waiting for delivery (retried until message.timeout.ms): \(error)")
                 }
             }
             if stop.isStopped {
@@ -92,7 +87,11 @@ final class OutboxDelivery {
                 if now - stoppedAt! >= Int64(graceMilliseconds) { break }
             }
         }
-        return Outcome(statuses: tracker.statuses)
+        var statuses = ids.map { tracker.reports[$0] ?? .pending }
+        if let produceFailure {
+            statuses += Array(repeating: .failed(produceFailure), count: messages.count - ids.count)
+        }
+        return Outcome(statuses: statuses)
     }
 
     /// Serves callbacks (errors, logs) between batches.
