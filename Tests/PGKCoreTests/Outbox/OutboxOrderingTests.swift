@@ -81,8 +81,14 @@ import Testing
                         case 0..<7:
                             try db.execute("UPDATE items SET qty = qty + 1, note = $2 WHERE id = $1",
                                            [String(id), "w\(worker)"])
-                        case 7..<9:
+                        case 7:
                             try db.execute("INSERT INTO items VALUES ($1, 1, 'new')", [String(next)])
+                            next += 1
+                        case 8:
+                            // A new key below every other: the row leaves the
+                            // snapshot's range, and the key-change events must
+                            // still give the consumer the whole row.
+                            try db.execute("UPDATE items SET id = $2 WHERE id = $1", [String(id), String(-next)])
                             next += 1
                         default:
                             try db.execute("DELETE FROM items WHERE id = $1", [String(id)])

@@ -12,6 +12,7 @@ final class OutboxFixture: @unchecked Sendable {
     let logDirectory: String
     private var children: [ChildProcess] = []
     private var admin: KafkaAdmin?
+    private var runs = 0
 
     /// `url`: a database of the caller's (e.g. on a private cluster); by
     /// default a fresh one on the shared test cluster.
@@ -40,10 +41,28 @@ final class OutboxFixture: @unchecked Sendable {
     /// The default topic of a table in `public`.
     func topic(_ table: String) -> String { "pgk.\(database).\(table)" }
 
-    /// Runs `pgk ARGS` to completion.
+    /// Runs `pgk ARGS` to completion. Output goes through files, not pipes:
+    /// these tests also reap children of their own, and the SIGCHLD that
+    /// brings can interrupt a Foundation pipe read (which traps).
     @discardableResult
     func pgk(_ arguments: [String], timeoutSeconds: Double = 90) throws -> CommandResult {
-        try CommandRunner.pgk(arguments, environment: environment, timeoutSeconds: timeoutSeconds)
+        runs += 1
+        let name = "run-\(runs)"
+        let child = try spawn(arguments, name: name)
+        guard let termination = child.wait(timeoutMilliseconds: Int(timeoutSeconds * 1000)) else {
+            child.send(signal: SIGKILL)
+            child.wait()
+            throw RuntimeError("pgk \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds) s; "
+                + "stderr: \(log(of: name))")
+        }
+        let stdout = (try? Data(contentsOf: URL(fileURLWithPath: logDirectory + "/\(name).out"))) ?? Data()
+        let status: Int32
+        switch termination {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        }
+        return CommandResult(status: status, stdout: String(decoding: stdout, as: UTF8.self),
+                             stderr: log(of: name), stdoutBytes: stdout)
     }
 
     /// `pgk ARGS` that must succeed.

@@ -38,10 +38,6 @@ final class OutboxEventEncoder {
         self.registry = registry
     }
 
-    func topic(for event: OutboxEvent) throws -> String {
-        try namer.topic(schema: event.schema, table: event.table)
-    }
-
     func message(for event: OutboxEvent) throws -> OutboxMessage {
         let topic = try namer.topic(schema: event.schema, table: event.table)
         return OutboxMessage(topic: topic, key: event.externalID.map { Array($0.utf8) },

@@ -63,6 +63,7 @@ public enum OutboxSchema {
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
         DECLARE
             row_data json;
+            old_row json;
             changes json;
             old_values json;
         BEGIN
@@ -72,13 +73,23 @@ public enum OutboxSchema {
                 VALUES (TG_ARGV[1], TG_ARGV[2], 'INSERT', row_data ->> TG_ARGV[0], row_data);
             ELSIF TG_OP = 'UPDATE' THEN
                 row_data := row_to_json(NEW);
+                old_row := row_to_json(OLD);
+                IF (row_data ->> TG_ARGV[0]) IS DISTINCT FROM (old_row ->> TG_ARGV[0]) THEN
+                    -- The external id changed: a keyed consumer must see the
+                    -- old key go and the whole row arrive under the new one.
+                    INSERT INTO pgk.outbox_events (schema_name, table_name, statement, external_id, data, previous)
+                    VALUES (TG_ARGV[1], TG_ARGV[2], 'DELETE', old_row ->> TG_ARGV[0], '{}', old_row),
+                           (TG_ARGV[1], TG_ARGV[2], 'INSERT', row_data ->> TG_ARGV[0], row_data, NULL);
+                    PERFORM pg_notify('pgk_outbox', '');
+                    RETURN NULL;
+                END IF;
                 -- jsonb equality is deep: hstore and jsonb columns compare as
                 -- whole values, and a no-op UPDATE finds nothing changed.
                 SELECT json_object_agg(n.key, n.value ORDER BY n.position),
                        json_object_agg(n.key, o.value ORDER BY n.position)
                   INTO changes, old_values
                   FROM json_each(row_data) WITH ORDINALITY AS n(key, value, position)
-                  LEFT JOIN json_each(row_to_json(OLD)) AS o(key, value) ON o.key = n.key
+                  LEFT JOIN json_each(old_row) AS o(key, value) ON o.key = n.key
                  WHERE o.value::jsonb IS DISTINCT FROM n.value::jsonb;
                 IF changes IS NULL THEN
                     RETURN NULL;
