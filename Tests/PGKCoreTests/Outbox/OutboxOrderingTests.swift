@@ -102,14 +102,21 @@ import Testing
                 }
             }
         }
-        defer { stop.store(true, ordering: .relaxed); writers.forEach { $0.join() } }
+        // Joined exactly once, on every path (a second pthread_join is undefined).
+        var joined = false
+        func stopWriters() {
+            guard !joined else { return }
+            joined = true
+            stop.store(true, ordering: .relaxed)
+            writers.forEach { $0.join() }
+        }
+        defer { stopWriters() }
         usleep(200_000)
         let before = writes.load(ordering: .relaxed)
         let setup = try fixture.pgkOK(["cdc", "outbox", "setup", "items", "id", "--snapshot-chunk-size", "500"])
         let during = writes.load(ordering: .relaxed) - before
         usleep(300_000)
-        stop.store(true, ordering: .relaxed)
-        writers.forEach { $0.join() }
+        stopWriters()
         #expect(failures.withLock { $0 }.isEmpty, "writers failed: \(failures.withLock { $0 })")
         #expect(during > 100, "writes continued during the snapshot (\(during) committed); \(setup.stderr)")
         #expect(slowest.load(ordering: .relaxed) < 2_000, "no write waited long for the snapshot")

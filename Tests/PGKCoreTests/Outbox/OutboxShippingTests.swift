@@ -152,6 +152,30 @@ import Testing
         #expect(value["data"] == .object(ValueObject([("id", 1), ("doc", .object(ValueObject([("a", [1, "x"])])))])))
     }
 
+    @Test func avroPackingRegistersAnEnvelopeSchemaPerTopic() throws {
+        let fixture = try OutboxFixture("ob_avro")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        try fixture.db.execute("CREATE TABLE t (id int PRIMARY KEY, name text)")
+        try fixture.pgkOK(["cdc", "outbox", "setup", "t", "id"])
+        try fixture.db.execute("INSERT INTO t VALUES (1, 'a')")
+        try fixture.db.execute("UPDATE t SET name = NULL")
+        try fixture.kafka.createTopic(fixture.topic("t"), partitions: 1)
+        let without = try fixture.pgk(["cdc", "outbox", "run", "--exit-when-empty", "--packing", "avro"])
+        #expect(without.status == 64 && without.stderr.contains("--registry"), "\(without.stderr)")
+        try fixture.pgkOK(["cdc", "outbox", "run", "--exit-when-empty", "--packing", "avro", "--registry", registry.url])
+        let client = try SchemaRegistryClient(url: registry.url)
+        #expect(try client.latest(subject: fixture.topic("t") + "-value").version == 1)
+        let decoder = AvroMessageDecoder(registry: client)
+        let values = try fixture.consume(fixture.topic("t"), atLeast: 2).map { try decoder.decode($0.value ?? []) }
+        try #require(values.count == 2)
+        #expect(values.map { $0["statement"] } == ["INSERT", "UPDATE"])
+        #expect(values.map { $0["external_id"] } == ["1", "1"])
+        #expect(try JSON.decode(values[0]["data"]?.stringValue ?? "") == .object(ValueObject([("id", 1), ("name", "a")])))
+        #expect(try JSON.decode(values[1]["previous"]?.stringValue ?? "") == .object(ValueObject([("name", "a")])))
+        #expect(values[0]["previous"] == .null)
+    }
+
     @Test func kcatReadsTheEventsAsJSON() throws {
         try KafkaInteropTests.requireKcat()
         let fixture = try OutboxFixture("ob_kcat")

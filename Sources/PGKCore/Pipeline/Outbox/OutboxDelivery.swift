@@ -49,24 +49,44 @@ final class OutboxDelivery {
         }
     }
 
-    /// Produces `messages` in order and waits for all their reports. After
-    /// `stop` is requested it waits at most `graceMilliseconds` more; what
-    /// is still unreported then stays `.pending`.
-    func send(_ messages: [OutboxMessage], stop: StopToken, graceMilliseconds: Int) throws -> Outcome {
+    private var ids: [UInt64] = []
+    private var produceFailure: KafkaError?
+    /// Messages handed to `produce` since `begin`, including failed ones.
+    private(set) var count = 0
+
+    /// Starts a batch; `produce` may then be called several times, so the
+    /// claim of the next chunk overlaps the delivery of the previous one.
+    func begin() {
         tracker.reports.removeAll(keepingCapacity: true)
-        var ids: [UInt64] = []
-        ids.reserveCapacity(messages.count)
-        var produceFailure: KafkaError?
+        ids.removeAll(keepingCapacity: true)
+        produceFailure = nil
+        count = 0
+    }
+
+    /// Queues `messages` after those already in the batch, in order. Once
+    /// one fails to queue, it and everything after it count as failed.
+    func produce(_ messages: [OutboxMessage]) {
+        count += messages.count
+        guard produceFailure == nil else { return }
         for message in messages {
             do {
                 ids.append(try producer.produce(topic: message.topic, key: message.key, value: message.value,
                                                 headers: message.headers, timestamp: message.timestamp))
             } catch let error as KafkaError {
-                // What was produced still reports, so wait for it; the rest failed here.
+                // What was queued still reports, so `finish` waits for it.
                 produceFailure = error
-                break
+                return
+            } catch {
+                produceFailure = KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "\(error)", operation: "produce")
+                return
             }
         }
+    }
+
+    /// Waits for every report of the batch. After `stop` is requested it
+    /// waits at most `graceMilliseconds` more; what is still unreported then
+    /// stays `.pending`. Statuses are in `produce` order.
+    func finish(stop: StopToken, graceMilliseconds: Int) throws -> Outcome {
         let clock = SystemClock.shared
         var stoppedAt: Int64?
         var lastOutageLog: Int64 = 0
@@ -89,12 +109,19 @@ final class OutboxDelivery {
         }
         var statuses = ids.map { tracker.reports[$0] ?? .pending }
         if let produceFailure {
-            statuses += Array(repeating: .failed(produceFailure), count: messages.count - ids.count)
+            statuses += Array(repeating: .failed(produceFailure), count: count - ids.count)
         }
         return Outcome(statuses: statuses)
     }
 
-    /// Serves callbacks (errors, logs) between batches.
+    /// One whole batch: `begin`, `produce`, `finish`.
+    func send(_ messages: [OutboxMessage], stop: StopToken, graceMilliseconds: Int) throws -> Outcome {
+        begin()
+        produce(messages)
+        return try finish(stop: stop, graceMilliseconds: graceMilliseconds)
+    }
+
+    /// Serves reports and callbacks without waiting.
     func idle() throws { try producer.poll(timeoutMilliseconds: 0) }
 
     /// Classifies a delivery failure.

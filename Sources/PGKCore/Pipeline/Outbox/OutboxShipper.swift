@@ -13,6 +13,8 @@ public struct OutboxRunOptions: Sendable {
     public var createTopics = false
     /// After SIGTERM/SIGINT, how long the batch in flight may take to be acknowledged.
     public var stopGraceMilliseconds = 30_000
+    /// Rows per claim statement within a batch.
+    static let chunkSize = 2_500
     public init() {}
 }
 
@@ -138,21 +140,35 @@ final class OutboxShipper<Queue: OutboxQueue> {
     }
 
     /// One claim → encode → produce → acknowledge → commit cycle; returns
-    /// how many items it shipped (0 when the queue was empty).
+    /// how many items it shipped (0 when the queue was empty). The batch is
+    /// claimed in chunks within its one transaction, each produced at once,
+    /// so Kafka delivers a chunk while the next is read from the database.
     private func shipOneBatch(_ db: PostgresConnection, delivery: OutboxDelivery,
                               backoff: inout Backoff) throws -> Int {
         try db.begin()
         var committed = false
         defer { if !committed { db.rollbackQuietly() } }
-        let items = try queue.claim(limit: options.batchSize, on: db)
+        delivery.begin()
+        var items: [Queue.Item] = []
+        var messages: [OutboxMessage] = []
+        let chunkSize = max(1, min(options.batchSize, OutboxRunOptions.chunkSize))
+        while items.count < options.batchSize {
+            let wanted = min(chunkSize, options.batchSize - items.count)
+            let chunk = try queue.claim(limit: wanted, on: db)
+            let encoded = try chunk.map(encode)
+            try topics.ensure(encoded.map(\.topic))
+            delivery.produce(encoded)
+            try delivery.idle()
+            items += chunk
+            messages += encoded
+            if chunk.count < wanted { break }
+        }
         guard !items.isEmpty else {
             try db.commit()
             committed = true
             return 0
         }
-        let messages = try items.map(encode)
-        try topics.ensure(messages.map(\.topic))
-        let outcome = try delivery.send(messages, stop: stop, graceMilliseconds: options.stopGraceMilliseconds)
+        let outcome = try delivery.finish(stop: stop, graceMilliseconds: options.stopGraceMilliseconds)
         if outcome.allAcknowledged {
             try db.commit()
             committed = true
