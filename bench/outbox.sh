@@ -48,17 +48,29 @@ echo "== pgk cdc outbox benchmarks ($(nproc) cores; $(date -u +%FT%TZ))"
 sql "CREATE TABLE t_plain (id bigserial PRIMARY KEY, sku text, name text, qty int, price numeric)"
 sql "CREATE TABLE t_trig (LIKE t_plain INCLUDING ALL)"
 "$PGK" -q cdc outbox setup t_trig sku --no-snapshot
-plain=(); trig=()
+# Throughput on a shared machine is noisy, so the servers' CPU per
+# transaction is measured too: backends' CPU is added to the postmaster's
+# children times when they exit (pgbench disconnects at the end).
+POSTMASTER=$(head -1 "$(sql "SHOW data_directory")/postmaster.pid")
+TICKS=$(getconf CLK_TCK)
+server_cpu_ms() { awk -v t="$TICKS" '{print ($16 + $17) * 1000 / t}' "/proc/$POSTMASTER/stat"; }
+plain=(); trig=(); plain_cpu=(); trig_cpu=()
 for _ in $(seq 1 "$ROUNDS"); do
   for table in t_plain t_trig; do
     echo "INSERT INTO $table (sku, name, qty, price) VALUES ('sku-' || random(), 'product', 3, 9.99);" >"$WORK/$table.sql"
-    tps=$("$PGBIN/pgbench" -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -f "$WORK/$table.sql" "$PGK_DATABASE" 2>/dev/null \
-      | awk '/^tps/ {print $3}')
-    if [[ $table == t_plain ]]; then plain+=("$tps"); else trig+=("$tps"); fi
+    before=$(server_cpu_ms)
+    out=$("$PGBIN/pgbench" -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -f "$WORK/$table.sql" "$PGK_DATABASE" 2>/dev/null)
+    after=$(server_cpu_ms)
+    tps=$(awk '/^tps/ {print $3}' <<<"$out")
+    count=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out")
+    cpu=$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}')
+    if [[ $table == t_plain ]]; then plain+=("$tps"); plain_cpu+=("$cpu"); else trig+=("$tps"); trig_cpu+=("$cpu"); fi
   done
 done
 p=$(printf '%s\n' "${plain[@]}" | median); t=$(printf '%s\n' "${trig[@]}" | median)
+pc=$(printf '%s\n' "${plain_cpu[@]}" | median); tc=$(printf '%s\n' "${trig_cpu[@]}" | median)
 echo "trigger overhead, 1 INSERT per transaction (pgbench, 2 clients): without ${p%.*} tps, with ${t%.*} tps, ratio $(ratio "$t" "$p") (target >= 0.5)"
+echo "  server CPU per transaction: without $pc us, with $tc us, ratio $(ratio "$pc" "$tc")"
 
 bulk_ms() {
   psql -qX "$PGK_DATABASE" -c "TRUNCATE $1" -c '\timing on' \

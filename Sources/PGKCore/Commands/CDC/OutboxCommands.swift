@@ -12,6 +12,17 @@ public enum OutboxCommands {
         acknowledgements, in commit order per row, deleting each only once \
         Kafka has it. Several 'run' processes may run: one leads, the \
         others stand by.
+
+        Each event is JSON: uuid, external_id (the id column's value, also \
+        the Kafka key), statement (INSERT, UPDATE, DELETE, SNAPSHOT or \
+        TRUNCATE), data, previous, schema, table, txid and created_at (RFC \
+        3339, UTC). data is the whole row for INSERT and SNAPSHOT, the \
+        changed columns' new values for UPDATE (compared as jsonb, so hstore \
+        and jsonb columns change as whole values; an UPDATE that changes \
+        nothing emits nothing), and {} for DELETE and TRUNCATE. previous \
+        holds the changed columns' old values for UPDATE and the whole old \
+        row for DELETE. An UPDATE of the id column arrives as a DELETE of \
+        the old key followed by an INSERT under the new one.
         """,
         subcommands: [setup, teardown, uninstall, run, status])
 

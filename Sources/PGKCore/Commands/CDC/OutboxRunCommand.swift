@@ -15,7 +15,9 @@ extension OutboxCommands {
         public). With --table it ships an application-written outbox \
         (Debezium's outbox pattern) instead: topic from the aggregate type, \
         key = aggregate id, value = the payload as JSON, headers id and type; \
-        rows are taken in the order of the table's identity or serial column.
+        rows are taken in the order of the table's identity or serial column \
+        and deleted once acknowledged. An application that runs 'NOTIFY \
+        pgk_outbox' after inserting wakes the shipper at once.
         """,
         options: [
             .value("topic-prefix", name: "PREFIX",
