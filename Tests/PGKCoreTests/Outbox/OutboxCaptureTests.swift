@@ -217,6 +217,18 @@ import Testing
         try db.execute("INSERT INTO products VALUES (1, 'a')")
     }
 
+    @Test func aDroppedIDColumnGivesNullKeysInsteadOfFailingWrites() throws {
+        let db = try Self.database("ob_dropcol")
+        try db.execute("CREATE TABLE t (id int PRIMARY KEY, code text, v text)")
+        _ = try Self.setup(db, "t", "code", snapshot: false)
+        try db.execute("ALTER TABLE t DROP COLUMN code")
+        try db.execute("INSERT INTO t VALUES (1, 'a')")
+        try db.execute("UPDATE t SET v = 'b'")
+        let events = try Self.queued(db)
+        #expect(events.map(\.statement) == ["INSERT", "UPDATE"])
+        #expect(events.map(\.externalID) == [nil, nil])
+    }
+
     @Test func applicationRolesNeedNoPrivilegesOnSchemaPgk() throws {
         let db = try Self.database("ob_definer")
         let role = "app_\(UInt32.random(in: 0...UInt32.max))"

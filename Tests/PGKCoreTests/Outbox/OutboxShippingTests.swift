@@ -138,6 +138,23 @@ import Testing
         #expect(text.contains("queue: 2 event(s)") && text.contains("public.t"), "\(text)")
     }
 
+    @Test func teardownAndUninstallFromTheCommandLine() throws {
+        let fixture = try OutboxFixture("ob_cli")
+        try fixture.db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        try fixture.pgkOK(["cdc", "outbox", "setup", "t", "id"])
+        let refused = try fixture.pgk(["cdc", "outbox", "uninstall"])
+        #expect(refused.status == 1 && refused.stderr.contains("still set up (public.t)"), "\(refused.stderr)")
+        let typo = try fixture.pgk(["cdc", "outbox", "teardown", "tt"])
+        #expect(typo.status == 0 && typo.stderr.contains("tt is not set up; nothing changed"), "\(typo.stderr)")
+        try fixture.pgkOK(["cdc", "outbox", "teardown", "t"])
+        try fixture.pgkOK(["cdc", "outbox", "uninstall"])
+        #expect(try fixture.db.query("SELECT to_regnamespace('pgk') IS NULL").scalar == "t")
+        let again = try fixture.pgkOK(["cdc", "outbox", "uninstall"])
+        #expect(again.stderr.contains("not installed"))
+        let run = try fixture.pgk(["cdc", "outbox", "run", "--exit-when-empty"])
+        #expect(run.status == 1 && run.stderr.contains("run 'pgk cdc outbox setup"), "\(run.stderr)")
+    }
+
     @Test func msgpackPackingCarriesTheSameEvent() throws {
         let fixture = try OutboxFixture("ob_msgpack")
         try fixture.db.execute("CREATE TABLE t (id int PRIMARY KEY, doc jsonb)")
