@@ -60,6 +60,7 @@ for _ in $(seq 1 "$ROUNDS"); do
     echo "INSERT INTO $table (sku, name, qty, price) VALUES ('sku-' || random(), 'product', 3, 9.99);" >"$WORK/$table.sql"
     before=$(server_cpu_ms)
     out=$("$PGBIN/pgbench" -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -f "$WORK/$table.sql" "$PGK_DATABASE" 2>/dev/null)
+    sleep 1 # until the postmaster has reaped the exited backends
     after=$(server_cpu_ms)
     tps=$(awk '/^tps/ {print $3}' <<<"$out")
     count=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out")
