@@ -185,15 +185,35 @@ import Testing
         #expect(try session.query("SHOW TimeZone").scalar == "America/New_York")
         try session.execute("INSERT INTO t VALUES (1)")
         let row = try session.query("""
-            SELECT id, uuid, txid, (extract(epoch FROM created_at) * 1000000)::int8, schema_name, table_name,
+            SELECT id, txid, (extract(epoch FROM created_at) * 1000000)::int8, schema_name, table_name,
                    statement, external_id, data, previous,
                    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
               FROM pgk.outbox_events
             """).rows[0]
-        let event = OutboxEvent(row: row)
-        #expect(event.createdAtText == row[10])
+        let event = OutboxEvent(row: row, uuids: try OutboxEventUUID.load(on: db))
+        #expect(event.createdAtText == row[9])
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(abs(event.createdAtMilliseconds - now) < 60_000, "created_at is now, not hours off")
+    }
+
+    @Test func eventUUIDsAreVersion8AndTheSameInSwiftAndSQL() throws {
+        let db = try Self.database("ob_uuid")
+        try db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        _ = try Self.setup(db, "t", "id")
+        let uuids = try OutboxEventUUID.load(on: db)
+        for id: Int64 in [1, 2, 255, 256, 1 << 40, Int64.max >> 2] {
+            let sql = try db.query("SELECT pgk.outbox_event_uuid($1)::text", [String(id)]).scalar
+            #expect(uuids.uuid(for: id) == sql)
+            let text = uuids.uuid(for: id)
+            #expect(Array(text)[14] == "8", "version 8: \(text)")
+            #expect("89ab".contains(Array(text)[19]), "RFC variant: \(text)")
+        }
+        #expect(uuids.uuid(for: 1) != uuids.uuid(for: 2))
+        // A reinstall draws a new prefix, so reused ids never reuse uuids.
+        let before = uuids.uuid(for: 1)
+        _ = try OutboxRegistry.uninstall(force: true, on: db)
+        _ = try Self.setup(db, "t", "id")
+        #expect(try OutboxEventUUID.load(on: db).uuid(for: 1) != before)
     }
 
     @Test func setupRejectsMissingTablesAndColumnsAndChangesNothing() throws {

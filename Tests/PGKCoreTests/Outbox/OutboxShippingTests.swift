@@ -15,7 +15,8 @@ import Testing
         try fixture.kafka.createTopic(fixture.topic("users"), partitions: 1)
         try fixture.pgkOK(["cdc", "outbox", "setup", "users", "uuid"])
         let queued = try fixture.db.query("""
-            SELECT uuid::text, floor(extract(epoch FROM created_at) * 1000)::int8 FROM pgk.outbox_events ORDER BY id
+            SELECT pgk.outbox_event_uuid(id)::text AS uuid, floor(extract(epoch FROM created_at) * 1000)::int8
+              FROM pgk.outbox_events ORDER BY id
             """)
         let run = try fixture.pgkOK(["cdc", "outbox", "run", "--exit-when-empty"])
         #expect(run.stdout.isEmpty)

@@ -100,7 +100,8 @@ final class OutboxFixture: @unchecked Sendable {
     }
 
     func queuedUUIDs() throws -> Set<String> {
-        Set(try db.query("SELECT uuid::text FROM pgk.outbox_events").column("uuid").compactMap { $0 })
+        Set(try db.query("SELECT pgk.outbox_event_uuid(id)::text AS uuid FROM pgk.outbox_events")
+            .column("uuid").compactMap { $0 })
     }
 
     /// Every message on `topic` from the beginning: waits until `atLeast`

@@ -48,6 +48,11 @@ import Testing
         #expect(try event.value(jsonAsText: true)["previous"] == "{\"name\":\"bart\"}")
     }
 
+    @Test func eventUUIDsFormatPrefixAndID() {
+        let uuids = OutboxEventUUID(prefix: [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF])
+        #expect(uuids.uuid(for: 0x0102) == "01234567-89ab-8def-8000-000000000102")
+    }
+
     @Test func textArraysRoundTrip() {
         let elements = ["a", "b c", "q\"uote", "back\\slash", ""]
         #expect(PostgresTextArray.parse(PostgresTextArray.literal(elements)) == elements)

@@ -106,7 +106,7 @@ struct OutboxRunCommand {
     }
 
     private func runTriggerOutbox(db: PostgresConnection) throws -> OutboxRunSummary {
-        let queue = TriggerOutboxQueue()
+        var queue = TriggerOutboxQueue()
         try queue.prepare(on: db)
         let namer = try OutboxTopicNamer(template: invocation.string("topic-template"),
                                          prefix: invocation.string("topic-prefix"), database: db.databaseName)

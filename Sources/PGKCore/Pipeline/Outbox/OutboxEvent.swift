@@ -27,18 +27,18 @@ public struct OutboxEvent: Sendable, Equatable {
     public var data: String
     public var previous: String?
 
-    /// The columns `OutboxQueries.eventColumns` selects, in that order.
-    init(row: QueryResult.Row) {
+    /// The columns `TriggerOutboxQueue.eventColumns` selects, in that order.
+    init(row: QueryResult.Row, uuids: OutboxEventUUID) {
         id = Int64(row[0] ?? "") ?? 0
-        uuid = row[1] ?? ""
-        txid = row[2] ?? "0"
-        createdAtMicros = Int64(row[3] ?? "") ?? 0
-        schema = row[4] ?? ""
-        table = row[5] ?? ""
-        statement = row[6] ?? ""
-        externalID = row[7]
-        data = row[8] ?? "{}"
-        previous = row[9]
+        uuid = uuids.uuid(for: id)
+        txid = row[1] ?? "0"
+        createdAtMicros = Int64(row[2] ?? "") ?? 0
+        schema = row[3] ?? ""
+        table = row[4] ?? ""
+        statement = row[5] ?? ""
+        externalID = row[6]
+        data = row[7] ?? "{}"
+        previous = row[8]
     }
 
     public init(id: Int64, uuid: String, txid: String, createdAtMicros: Int64, schema: String, table: String,
@@ -114,6 +114,46 @@ public struct OutboxEvent: Sendable, Equatable {
         object.appendUnchecked("txid", Int64(txid).map(Value.int) ?? .decimal(txid))
         object.appendUnchecked("created_at", .string(createdAtText))
         return .object(object)
+    }
+}
+
+/// Event uuids: a version-8 UUID made of the installation's random 8-byte
+/// prefix and the event id, as `pgk.outbox_event_uuid(id)` computes it.
+public struct OutboxEventUUID: Sendable, Equatable {
+    public let prefix: [UInt8]
+
+    public init(prefix: [UInt8]) {
+        precondition(prefix.count == 8)
+        self.prefix = prefix
+    }
+
+    /// Reads the installation's prefix.
+    static func load(on db: PostgresConnection) throws -> OutboxEventUUID {
+        let hex = try db.query("SELECT encode(uuid_prefix, 'hex') FROM pgk.outbox_install").scalar ?? ""
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
+            if let byte = UInt8(hex[index..<next], radix: 16) { bytes.append(byte) }
+            index = next
+        }
+        guard bytes.count == 8 else { throw RuntimeError("pgk.outbox_install holds no valid uuid prefix") }
+        return OutboxEventUUID(prefix: bytes)
+    }
+
+    public func uuid(for id: Int64) -> String {
+        var bytes = prefix
+        withUnsafeBytes(of: id.bigEndian) { bytes.append(contentsOf: $0) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

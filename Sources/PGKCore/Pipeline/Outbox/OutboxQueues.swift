@@ -37,14 +37,16 @@ protocol OutboxQueue {
 /// pgk's own queue, fed by the capture triggers.
 struct TriggerOutboxQueue: OutboxQueue {
     var name: String { OutboxSchema.eventsTable }
+    private(set) var uuids = OutboxEventUUID(prefix: [UInt8](repeating: 0, count: 8))
 
     static let eventColumns = """
-        id, uuid, txid, (extract(epoch FROM created_at) * 1000000)::int8, schema_name, table_name,
+        id, txid, (extract(epoch FROM created_at) * 1000000)::int8, schema_name, table_name,
         statement, external_id, data, previous
         """
 
-    func prepare(on db: PostgresConnection) throws {
+    mutating func prepare(on db: PostgresConnection) throws {
         try OutboxSchema.requireInstalled(on: db)
+        uuids = try OutboxEventUUID.load(on: db)
     }
 
     func claim(limit: Int, on db: PostgresConnection) throws -> [OutboxEvent] {
@@ -55,7 +57,7 @@ struct TriggerOutboxQueue: OutboxQueue {
                 RETURNING \(Self.eventColumns)
             )
             SELECT * FROM claimed ORDER BY id
-            """, [String(limit)]).rows.map(OutboxEvent.init(row:))
+            """, [String(limit)]).rows.map { OutboxEvent(row: $0, uuids: uuids) }
     }
 
     func delete(_ items: ArraySlice<OutboxEvent>, on db: PostgresConnection) throws {
@@ -66,7 +68,7 @@ struct TriggerOutboxQueue: OutboxQueue {
 
     func peek(after cursor: OutboxEvent?, limit: Int, on db: PostgresConnection) throws -> [OutboxEvent] {
         try db.query("SELECT \(Self.eventColumns) FROM pgk.outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
-                     [String(cursor?.id ?? 0), String(limit)]).rows.map(OutboxEvent.init(row:))
+                     [String(cursor?.id ?? 0), String(limit)]).rows.map { OutboxEvent(row: $0, uuids: uuids) }
     }
 
     func identity(of item: OutboxEvent) -> String { String(item.id) }

@@ -251,7 +251,8 @@ public enum OutboxRegistry {
             try db.executeScript("""
                 DROP FUNCTION IF EXISTS pgk.outbox_capture() CASCADE;
                 DROP FUNCTION IF EXISTS pgk.outbox_capture_truncate() CASCADE;
-                DROP TABLE IF EXISTS pgk.outbox_events, pgk.outbox_tables, pgk.outbox_migrations;
+                DROP FUNCTION IF EXISTS pgk.outbox_event_uuid(bigint);
+                DROP TABLE IF EXISTS pgk.outbox_events, pgk.outbox_tables, pgk.outbox_install, pgk.outbox_migrations;
                 """)
             // The schema goes only if nothing else (other pgk parts) lives there.
             let leftovers = try db.query("""
