@@ -3,10 +3,11 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "topics cdc dev help completion" ;;
-    "topics") echo "list describe create delete alter tail produce groups" ;;
-    "cdc") echo "wal" ;;
+    "") echo "cdc topics dev help completion" ;;
+    "cdc") echo "outbox wal" ;;
+    "cdc outbox") echo "setup teardown uninstall run status" ;;
     "cdc wal") echo "setup run status teardown" ;;
+    "topics") echo "list describe create delete alter tail produce groups" ;;
     "dev") echo "up run" ;;
   esac
 }
@@ -14,6 +15,18 @@ _pgk_subcommands() {
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox setup") echo "--no-snapshot --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox teardown") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox uninstall") echo "--force --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox run") echo "--topic-prefix --topic-template --batch-size --packing --create-topics --exit-when-empty --dry-run --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox status") echo "--output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal teardown") echo "--slot --publication --keep-publication --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -23,12 +36,6 @@ _pgk_options() {
     "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
-    "cdc wal teardown") echo "--slot --publication --keep-publication --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -40,6 +47,18 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox setup") echo " --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox teardown") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox uninstall") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox run") echo " --topic-prefix --topic-template --batch-size --packing --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox status") echo " --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal teardown") echo " --slot --publication --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -49,12 +68,6 @@ _pgk_valued_options() {
     "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
-    "cdc wal teardown") echo " --slot --publication --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -65,6 +78,12 @@ _pgk_valued_options() {
 
 _pgk_values() {
   case "$1|$2" in
+    "cdc outbox run|--packing") echo "json msgpack avro" ;;
+    "cdc outbox status|--output"|"cdc outbox status|-o") echo "table json" ;;
+    "cdc wal run|--snapshot") echo "initial never only" ;;
+    "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
+    "cdc wal run|--packing") echo "json avro msgpack" ;;
+    "cdc wal status|--output"|"cdc wal status|-o") echo "table json" ;;
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;
     "topics tail|--packing") echo "json msgpack avro raw string" ;;
@@ -72,10 +91,6 @@ _pgk_values() {
     "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
     "topics produce|--packing") echo "json msgpack avro raw string" ;;
     "topics groups|--output"|"topics groups|-o") echo "table json" ;;
-    "cdc wal run|--snapshot") echo "initial never only" ;;
-    "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
-    "cdc wal run|--packing") echo "json avro msgpack" ;;
-    "cdc wal status|--output"|"cdc wal status|-o") echo "table json" ;;
   esac
 }
 

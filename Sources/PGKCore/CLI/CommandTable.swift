@@ -12,8 +12,8 @@ public enum CommandTable {
         """,
         options: GlobalOptions.specs,
         subcommands: [
-            TopicsCommand.spec,
             CDCCommand.spec,
+            TopicsCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,
