@@ -20,7 +20,7 @@ import Testing
         try fx.kafka.createTopic(fx.topic("t"), partitions: 16)
         try fx.setup("t")
         try Self.insertRows(fx.db, "t", count: 60_000, perTransaction: 100)
-        let first = try BackgroundPGK(fx.arguments("run", ["--snapshot", "never"]))
+        let first = try BackgroundProcess.pgk(fx.arguments("run", ["--snapshot", "never"]), environment: WALFixture.environment)
         let midway = try eventually(seconds: 60) { try WALKafka.count(fx.kafka, fx.topic("t")) >= 15_000 }
         first.signal(SIGKILL)
         _ = first.wait(seconds: 10)
@@ -46,7 +46,7 @@ import Testing
             """)
         try fx.kafka.createTopic(fx.topic("items"), partitions: 32)
         try fx.setup("items")
-        let run = try BackgroundPGK(fx.arguments("run", ["--snapshot", "initial"]))
+        let run = try BackgroundProcess.pgk(fx.arguments("run", ["--snapshot", "initial"]), environment: WALFixture.environment)
 
         // Write from the start: while the slot is created, while the snapshot
         // runs, and on after it completed.
@@ -115,7 +115,7 @@ import Testing
             """)
         try fx.kafka.createTopic(fx.topic("t"), partitions: 64)
         try fx.setup("t")
-        let first = try BackgroundPGK(fx.arguments("run"))
+        let first = try BackgroundProcess.pgk(fx.arguments("run"), environment: WALFixture.environment)
         let started = try eventually(seconds: 60) { try WALKafka.count(fx.kafka, fx.topic("t")) > 1000 }
         first.signal(SIGKILL)
         _ = first.wait(seconds: 10)
@@ -141,7 +141,7 @@ import Testing
         defer { fx.close() }
         try fx.db.executeScript("CREATE TABLE quiet (id int PRIMARY KEY)")
         try fx.setup("quiet")
-        let run = try BackgroundPGK(fx.arguments("run", ["--snapshot", "never", "--heartbeat", "300ms", "-v"]))
+        let run = try BackgroundProcess.pgk(fx.arguments("run", ["--snapshot", "never", "--heartbeat", "300ms", "-v"]), environment: WALFixture.environment)
         try #require(try eventually { try fx.scalar("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [fx.slot]) == "t" },
                      "\(run.stderr)")
         let confirmedBefore = try #require(try fx.slotConfirmed())
@@ -171,7 +171,7 @@ import Testing
         defer { fx.close() }
         try fx.db.executeScript("CREATE TABLE t (id int PRIMARY KEY, v int)")
         try fx.setup("t")
-        let run = try BackgroundPGK(fx.arguments("run", ["--snapshot", "never"]))
+        let run = try BackgroundProcess.pgk(fx.arguments("run", ["--snapshot", "never"]), environment: WALFixture.environment)
         try Self.insertRows(fx.db, "t", count: 100, perTransaction: 10)
         try #require(try eventually { try WALKafka.count(fx.kafka, fx.topic("t")) == 100 }, "\(run.stderr)")
         try cluster.restart()
@@ -190,7 +190,7 @@ import Testing
         defer { fx.close() }
         try fx.db.executeScript("CREATE TABLE t (id int PRIMARY KEY, v int)")
         try fx.setup("t")
-        let run = try BackgroundPGK(fx.arguments("run", ["--snapshot", "never"]))
+        let run = try BackgroundProcess.pgk(fx.arguments("run", ["--snapshot", "never"]), environment: WALFixture.environment)
         try Self.insertRows(fx.db, "t", count: 10, perTransaction: 10)
         try #require(try eventually { try WALKafka.count(fx.kafka, fx.topic("t")) == 10 }, "\(run.stderr)")
         fx.kafka.setBrokersUp(false)

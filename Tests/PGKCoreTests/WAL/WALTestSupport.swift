@@ -127,42 +127,6 @@ enum WALKafka {
     }
 }
 
-/// `pgk` running in the background, for tests that signal or kill it.
-final class BackgroundPGK {
-    let process = Process()
-    private let errorURL: URL
-
-    init(_ arguments: [String]) throws {
-        errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("pgk-wal-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: RepositoryPaths.binary)
-        process.arguments = arguments
-        process.environment = WALFixture.environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(at: errorURL)
-    }
-
-    var stderr: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
-    var isRunning: Bool { process.isRunning }
-
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-    /// Waits for exit; nil when it did not exit in time.
-    func wait(seconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { return nil }
-        return process.terminationStatus
-    }
-}
-
 /// Polls `condition` until true or the timeout; returns its last result.
 @discardableResult
 func eventually(seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
