@@ -12,30 +12,12 @@ public final class ReplicationConnection {
     public private(set) var isStreaming = false
 
     public init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
-        var pairs: [(String, String)] = [("fallback_application_name", applicationName)]
-        if getenv("PGCONNECT_TIMEOUT") == nil { pairs.append(("connect_timeout", String(connectTimeout))) }
-        if let conninfo, !conninfo.isEmpty { pairs.append(("dbname", conninfo)) }
-        // After the user's string, so a logical walsender is what we get.
-        pairs.append(("replication", "database"))
-        pairs.append(("client_encoding", "UTF8"))
-        let keys = pairs.map { strdup($0.0) }
-        let values = pairs.map { strdup($0.1) }
-        defer { (keys + values).forEach { free($0) } }
-        let keyPointers = keys.map { UnsafePointer($0) } + [nil]
-        let valuePointers = values.map { UnsafePointer($0) } + [nil]
-        let connection = keyPointers.withUnsafeBufferPointer { k in
-            valuePointers.withUnsafeBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 1) }
-        }
-        guard let connection else {
-            throw PostgresError(message: "could not connect: libpq is out of memory", connectionLost: true)
-        }
-        let target = PostgresConnection.describeTarget(conninfo: conninfo, connection: connection)
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = PQerrorMessage(connection).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
-            PQfinish(connection)
-            throw PostgresError(message: "could not open a replication connection to \(target): \(reason)",
-                                connectionLost: true, target: target)
-        }
+        let opened = try PostgresConnection.open(
+            conninfo: conninfo, applicationName: applicationName, connectTimeout: connectTimeout,
+            // After the user's string, so a logical walsender is what we get.
+            extra: [("replication", "database")], purpose: "open a replication connection")
+        let connection = opened.handle
+        let target = opened.target
         handle = connection
         self.target = target
         try ReplicationConnection.applySessionSettings { try self.execute($0) }
