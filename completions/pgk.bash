@@ -3,7 +3,10 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "sink topics dev help completion" ;;
+    "") echo "sink cdc topics dev help completion" ;;
+    "cdc") echo "outbox wal" ;;
+    "cdc outbox") echo "setup teardown uninstall run status" ;;
+    "cdc wal") echo "setup run status teardown" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
     "dev") echo "up run" ;;
   esac
@@ -13,6 +16,18 @@ _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox setup") echo "--no-snapshot --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox teardown") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox uninstall") echo "--force --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox run") echo "--topic-prefix --topic-template --batch-size --packing --create-topics --exit-when-empty --dry-run --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc outbox status") echo "--output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "cdc wal teardown") echo "--slot --publication --keep-publication --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics list") echo "--output -o --internal --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics describe") echo "--output -o --all-configs --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -34,6 +49,18 @@ _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox setup") echo " --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox teardown") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox uninstall") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox run") echo " --topic-prefix --topic-template --batch-size --packing --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc outbox status") echo " --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry " ;;
+    "cdc wal teardown") echo " --slot --publication --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics list") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics describe") echo " --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -60,12 +87,18 @@ _pgk_values() {
     "sink|--on-tombstone") echo "delete skip fail" ;;
     "sink|--from-file"|"sink|--datafile") echo "__files__" ;;
     "sink|--on-error") echo "dead-letter skip fail" ;;
+    "cdc outbox run|--packing") echo "json msgpack avro" ;;
+    "cdc outbox status|--output"|"cdc outbox status|-o") echo "table json" ;;
+    "cdc wal run|--snapshot") echo "initial never only" ;;
+    "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
+    "cdc wal run|--packing") echo "json avro msgpack" ;;
+    "cdc wal status|--output"|"cdc wal status|-o") echo "table json" ;;
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;
-    "topics tail|--packing") echo "json string raw msgpack avro" ;;
-    "topics tail|--key-packing") echo "json string raw msgpack avro" ;;
+    "topics tail|--packing") echo "json msgpack avro raw string" ;;
+    "topics tail|--key-packing") echo "json msgpack avro raw string" ;;
     "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
-    "topics produce|--packing") echo "json string raw msgpack avro" ;;
+    "topics produce|--packing") echo "json msgpack avro raw string" ;;
     "topics groups|--output"|"topics groups|-o") echo "table json" ;;
   esac
 }

@@ -13,6 +13,7 @@ public enum CommandTable {
         options: GlobalOptions.specs,
         subcommands: [
             SinkCommand.spec,
+            CDCCommand.spec,
             TopicsCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,

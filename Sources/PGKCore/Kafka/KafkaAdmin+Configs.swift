@@ -49,10 +49,20 @@ extension KafkaAdmin {
 
     /// Sets (and removes) topic-level overrides, keeping the others.
     ///
-    /// librdkafka 2.0.2 has only the non-incremental AlterConfigs, which
-    /// replaces a topic's whole override set; so the current overrides are
-    /// read first and sent back merged with the changes.
+    /// IncrementalAlterConfigs does exactly that, when both the loaded
+    /// librdkafka (2.2+) and the broker have it; some brokers (Tansu) have
+    /// nothing else. Otherwise the replacing AlterConfigs is used, so the
+    /// current overrides are read first and sent back merged with the changes.
     public func alterTopicConfigs(_ topic: String, set changes: [(String, String)], remove: [String] = []) throws {
+        do {
+            if try incrementallyAlterTopicConfigs(topic, set: changes, remove: remove) { return }
+        } catch let error as KafkaError where error.isUnsupportedRequest {
+            Log.debug("falling back to AlterConfigs: \(error)")
+        }
+        try replaceTopicConfigs(topic, set: changes, remove: remove)
+    }
+
+    private func replaceTopicConfigs(_ topic: String, set changes: [(String, String)], remove: [String]) throws {
         var merged: [(String, String)] = []
         for entry in try describeTopicConfigs(topic) where entry.isTopicOverride {
             if remove.contains(entry.name) || changes.contains(where: { $0.0 == entry.name }) { continue }

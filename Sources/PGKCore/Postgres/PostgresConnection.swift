@@ -18,27 +18,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// PGCONNECT_TIMEOUT sets one, so an unreachable server fails instead
     /// of hanging.
     public init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
-        // Order matters: with expand_dbname, options inside the user's
-        // string override the entries before it and yield to those after.
-        var pairs: [(String, String)] = [("fallback_application_name", applicationName)]
-        if getenv("PGCONNECT_TIMEOUT") == nil {
-            pairs.append(("connect_timeout", String(connectTimeout)))
-        }
-        if let conninfo, !conninfo.isEmpty { pairs.append(("dbname", conninfo)) }
-        // Swift strings are UTF-8; every value we read and send assumes it.
-        pairs.append(("client_encoding", "UTF8"))
-
-        let connection = PostgresConnection.connect(pairs)
-        guard let connection else {
-            throw PostgresError(message: "could not connect: libpq is out of memory", connectionLost: true)
-        }
-        let target = PostgresConnection.describeTarget(conninfo: conninfo, connection: connection)
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = PQerrorMessage(connection).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
-            PQfinish(connection)
-            throw PostgresError(message: "could not connect to \(target): \(reason)",
-                                connectionLost: true, target: target)
-        }
+        let opened = try PostgresConnection.open(conninfo: conninfo, applicationName: applicationName,
+                                                 connectTimeout: connectTimeout, purpose: "connect")
+        let connection = opened.handle
+        let target = opened.target
         handle = connection
         self.target = target
         PQsetNoticeReceiver(connection, { _, result in
@@ -50,6 +33,35 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     deinit { PQfinish(handle) }
+
+    /// Opens a libpq connection or throws a redacted error. `extra` pairs
+    /// go after the user's string, so they win over it (e.g. a walsender's
+    /// `replication=database`).
+    static func open(conninfo: String?, applicationName: String, connectTimeout: Int,
+                     extra: [(String, String)] = [], purpose: String) throws -> (handle: OpaquePointer, target: String) {
+        // Order matters: with expand_dbname, options inside the user's
+        // string override the entries before it and yield to those after.
+        var pairs: [(String, String)] = [("fallback_application_name", applicationName)]
+        if getenv("PGCONNECT_TIMEOUT") == nil {
+            pairs.append(("connect_timeout", String(connectTimeout)))
+        }
+        if let conninfo, !conninfo.isEmpty { pairs.append(("dbname", conninfo)) }
+        pairs += extra
+        // Swift strings are UTF-8; every value we read and send assumes it.
+        pairs.append(("client_encoding", "UTF8"))
+
+        guard let connection = connect(pairs) else {
+            throw PostgresError(message: "could not \(purpose): libpq is out of memory", connectionLost: true)
+        }
+        let target = describeTarget(conninfo: conninfo, connection: connection)
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = PQerrorMessage(connection).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
+            PQfinish(connection)
+            throw PostgresError(message: "could not \(purpose) to \(target): \(reason)",
+                                connectionLost: true, target: target)
+        }
+        return (connection, target)
+    }
 
     private static func connect(_ pairs: [(String, String)]) -> OpaquePointer? {
         let keys = pairs.map { strdup($0.0) }

@@ -53,15 +53,8 @@ import Testing
                 Issue.record("\(check.shell) not found; the README's test command installs it")
                 continue
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: shell)
-            process.arguments = check.args + [RepositoryPaths.path(check.file)]
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus == 0, "\(check.shell) rejects \(check.file): \(message)")
+            let result = try CommandRunner.run(shell, check.args + [RepositoryPaths.path(check.file)])
+            #expect(result.status == 0, "\(check.shell) rejects \(check.file): \(result.stderr)")
         }
     }
 
@@ -72,16 +65,9 @@ import Testing
         }
         let pages = try FileManager.default.contentsOfDirectory(atPath: RepositoryPaths.path("man"))
             .filter { $0.hasSuffix(".1") }.sorted().map { RepositoryPaths.path("man/" + $0) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mandoc)
-        process.arguments = ["-T", "lint", "-W", "warning"] + pages
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(text.isEmpty && process.terminationStatus == 0, "mandoc -T lint: \(text)")
+        let result = try CommandRunner.run(mandoc, ["-T", "lint", "-W", "warning"] + pages)
+        let text = result.stdout + result.stderr
+        #expect(text.isEmpty && result.status == 0, "mandoc -T lint: \(text)")
     }
 
     func which(_ name: String) -> String? {
@@ -99,14 +85,7 @@ import Testing
             COMP_WORDS=(pgk \(quoted)); COMP_CWORD=\(words.count)
             _pgk; printf '%s\\n' "${COMPREPLY[@]}"
             """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", program]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            process.waitUntilExit()
-            return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return try CommandRunner.run("/bin/bash", ["-c", program]).stdout
                 .split(separator: "\n").map(String.init)
         }
         #expect(try complete(["comp"]) == ["completion"])

@@ -113,33 +113,15 @@ enum Python {
     }
 
     private static func execute(_ arguments: [String], input: [UInt8], timeoutSeconds: Double) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
+        let result: CommandResult
         do {
-            try process.run()
+            result = try CommandRunner.run("python3", arguments, stdin: Data(input), timeoutSeconds: timeoutSeconds)
+        } catch let error as CommandRunner.TimeoutError {
+            throw Failure(description: "python3 was killed after \(timeoutSeconds) s: \(error)")
         } catch {
             throw Failure(description: "cannot start python3 (\(error)) — install Python 3, then: \(pipHint)")
         }
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
-        defer { watchdog.cancel() }
-        // Drain both pipes on other threads so a chatty child never blocks.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data(), err = Data()
-        DispatchQueue.global().async(group: group) { out = stdout.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { err = stderr.fileHandleForReading.readDataToEndOfFile() }
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-        group.wait()
-        process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal {
-            throw Failure(description: "python3 was killed after \(timeoutSeconds) s")
-        }
-        return (process.terminationStatus, [UInt8](out), String(decoding: err, as: UTF8.self))
+        return (result.status, [UInt8](result.stdoutBytes), result.stderr)
     }
+
 }

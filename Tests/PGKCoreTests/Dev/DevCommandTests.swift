@@ -23,35 +23,25 @@ import Testing
     }
 
     @Test func upPrintsExportsAndCleansUpOnSIGTERM() throws {
-        let output = Pipe()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RepositoryPaths.binary)
-        process.arguments = ["dev", "up", "--create-topic", "wide:8"]
-        process.environment = ContractTests.environment
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let up = try BackgroundProcess.pgk(["dev", "up", "--create-topic", "wide:8"], environment: ContractTests.environment)
         // The export lines arrive once everything is up.
-        var text = ""
+        var exports: [String: String] = [:]
         let deadline = Date().addingTimeInterval(60)
-        while text.components(separatedBy: "\n").count < 4 && Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
+        while exports.count < 3 && Date() < deadline && up.isRunning {
+            usleep(50_000)
+            exports = Dictionary(uniqueKeysWithValues: up.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+                guard line.hasPrefix("export "), let eq = line.firstIndex(of: "=") else { return nil }
+                return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
+            })
         }
-        let exports = Dictionary(uniqueKeysWithValues: text.split(separator: "\n").compactMap { line -> (String, String)? in
-            guard line.hasPrefix("export "), let eq = line.firstIndex(of: "=") else { return nil }
-            return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
-        })
-        #expect(Set(exports.keys) == ["PGK_BROKERS", "PGK_DATABASE", "PGK_REGISTRY"], "got: \(text)")
+        #expect(Set(exports.keys) == ["PGK_BROKERS", "PGK_DATABASE", "PGK_REGISTRY"], "got: \(up.stdout) \(up.stderr)")
         let database = try #require(exports["PGK_DATABASE"])
         let connection = try PostgresConnection(conninfo: database)
         let dataDirectory = try #require(try connection.query("SHOW data_directory").scalar)
         let metadata = try KafkaAdmin(config: KafkaConfig(brokers: exports["PGK_BROKERS"])).metadata(topic: "wide")
         #expect(metadata.topic("wide")?.partitions.count == 8)
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        up.signal(SIGTERM)
+        #expect(up.wait(seconds: 30) == 0, "\(up.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dataDirectory), "\(dataDirectory) was left behind")
     }
 }

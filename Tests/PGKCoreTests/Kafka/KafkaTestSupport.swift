@@ -24,26 +24,9 @@ enum KafkaTestSupport {
     }
 
     /// Runs a program with `input` on stdin; returns (status, stdout, stderr).
-    /// Output goes through temporary files so no pipe can fill up.
     static func run(_ path: String, _ arguments: [String], input: Data? = nil, timeoutSeconds: Double = 60) throws -> (Int32, Data, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("pgk-run"))
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let inURL = dir.appendingPathComponent("in"), outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        try (input ?? Data()).write(to: inURL)
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return (process.terminationStatus, try Data(contentsOf: outURL), String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        let result = try CommandRunner.run(path, arguments, stdin: input ?? Data(), timeoutSeconds: timeoutSeconds)
+        return (result.status, result.stdoutBytes, result.stderr)
     }
+
 }

@@ -197,8 +197,10 @@ import Testing
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("line 2: not json"), "\(invalid.stderr)")
         #expect(invalid.stderr.contains("1 of 3 message(s) were not delivered"), "\(invalid.stderr)")
-        let pending = try Self.pgk(cluster, ["topics", "produce", topic, "--packing", "msgpack"], stdin: "{}\n")
-        #expect(pending.status == 64)
+        let msgpack = try Self.pgk(cluster, ["topics", "produce", topic, "--packing", "msgpack"], stdin: "{}\nnot json\n")
+        #expect(msgpack.status == 1)
+        #expect(msgpack.stderr.contains("line 2: not msgpack"), "\(msgpack.stderr)")
+        #expect(msgpack.stderr.contains("1 of 2 message(s) were not delivered"), "\(msgpack.stderr)")
     }
 
     @Test func kcatInteropBothWays() throws {

@@ -53,8 +53,8 @@ enum DevCommands {
         summary: "run a command against a fresh embedded stack",
         discussion: """
         Starts the stack, runs COMMAND with PGK_BROKERS, PGK_DATABASE and \
-        PGK_REGISTRY set, tears the stack down and exits with the command's \
-        status (128+N when it was killed by signal N).
+        PGK_REGISTRY set and this pgk first on PATH, tears the stack down and \
+        exits with the command's status (128+N when it was killed by signal N).
         """,
         arguments: [ArgumentSpec("COMMAND", help: "The program and its arguments", arity: .oneOrMore,
                                  completion: .command, capturesRest: true)],
@@ -74,6 +74,10 @@ enum DevCommands {
             defer { stack.shutdown() }
             var environment = invocation.environment
             for variable in stack.environment { environment[variable.name] = variable.value }
+            // Scripts run under `dev run` call this same pgk, not whichever is installed.
+            if let directory = ownDirectory() {
+                environment["PATH"] = directory + (environment["PATH"].map { ":" + $0 } ?? "")
+            }
             let child = try ChildProcess.spawn(executable, Array(words.dropFirst()), environment: environment,
                                                stdin: .inherit)
             let termination = waitForwardingStop(child, stop: invocation.stop)
@@ -105,6 +109,15 @@ enum DevCommands {
                 forwarded = true
             }
         }
+    }
+
+    static func ownDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
     }
 
     static func shellQuote(_ text: String) -> String {

@@ -1,47 +1,66 @@
-/// `--packing` / `--key-packing` for `topics tail --json` and `topics produce`.
-///
-/// TODO(lead): the codec layer (branch `codecs`: `Packing`, `MessageDecoder`,
-/// `MessageEncoder`, schema registry) had not landed on main when this was
-/// written. json, string and raw work here; msgpack and avro are accepted on
-/// the command line but fail with a usage error until this enum is replaced
-/// by `Packing.decoder(registry:)` / `Packing.encoder(registry:subject:schemaJSON:schemaID:)`
-/// (avro needs `--registry` and `--schema FILE|ID`).
-enum TopicPayloadCodec: String, CaseIterable, Sendable {
-    case json, string, raw, msgpack, avro
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    static let names = allCases.map(\.rawValue)
+/// `--packing` / `--key-packing` for `topics tail --json` and
+/// `topics produce`, on top of the codec layer's `Packing`.
+enum TopicPayloadCodec {
+    static let names = Packing.allCases.map(\.rawValue)
 
-    static func named(_ name: String, option: String) throws(UsageError) -> TopicPayloadCodec {
-        guard let codec = TopicPayloadCodec(rawValue: name) else {
-            throw UsageError("unknown \(option) '\(name)'")
-        }
-        if codec == .msgpack || codec == .avro {
-            throw UsageError("\(option) \(name) is not available in this build yet (the msgpack/avro codec layer is pending)")
-        }
-        return codec
+    static func packing(_ invocation: Invocation, _ option: String) -> Packing {
+        // The spec's choice list guarantees a known name.
+        Packing(rawValue: invocation.string(option)!)!
     }
 
-    /// Bytes to a JSON-ready value: json parsed, string as text, raw as
-    /// bytes (base64 in JSON).
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
-        switch self {
-        case .json: return try JSON.decode(Array(bytes))
-        case .string:
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw CodecError("utf-8", "not valid UTF-8")
+    /// The registry client, when any of `packings` needs one.
+    static func registry(_ invocation: Invocation, for packings: [Packing]) throws -> SchemaRegistryClient? {
+        guard packings.contains(where: \.needsRegistry) else { return nil }
+        guard let url = invocation.globals.registry else {
+            throw invocation.usageError("--packing avro needs --registry URL (or PGK_REGISTRY)")
+        }
+        return try SchemaRegistryClient(url: url)
+    }
+
+    /// Decoders for tail: a bad message is shown with an error field; a
+    /// registry outage stops the command, since every later message would
+    /// fail the same way.
+    static func decoders(_ invocation: Invocation) throws -> (value: any MessageDecoder, key: any MessageDecoder) {
+        let value = packing(invocation, "packing"), key = packing(invocation, "key-packing")
+        let registry = try registry(invocation, for: [value, key])
+        return (try value.decoder(registry: registry), try key.decoder(registry: registry))
+    }
+
+    /// The encoder for produce. Input lines are JSON for json, msgpack and
+    /// avro; raw and string lines are sent as they are.
+    static func encoder(_ invocation: Invocation, topic: String) throws -> (any MessageEncoder)? {
+        let packing = packing(invocation, "packing")
+        let registry = try registry(invocation, for: [packing])
+        switch packing {
+        case .raw, .string, .json: return nil
+        case .msgpack: return try packing.encoder()
+        case .avro:
+            guard let schema = invocation.string("schema") else {
+                throw invocation.usageError("--packing avro needs --schema FILE|ID")
             }
-            return .string(text)
-        case .raw, .msgpack, .avro: return .bytes(Array(bytes))
+            if let id = Int32(schema) { return try packing.encoder(registry: registry, schemaID: id) }
+            let text = try readFile(schema)
+            // Confluent's TopicNameStrategy: the value schema's subject is "<topic>-value".
+            return try packing.encoder(registry: registry, subject: topic + "-value", schemaJSON: text)
         }
     }
 
-    /// Checks (json, string) an input line before it is produced as is.
-    func validate(_ bytes: UnsafeRawBufferPointer) throws {
-        switch self {
-        case .json: _ = try JSON.decode(Array(bytes))
-        case .string:
-            if String(validating: bytes, as: UTF8.self) == nil { throw CodecError("utf-8", "not valid UTF-8") }
-        case .raw, .msgpack, .avro: break
+    static func readFile(_ path: String) throws -> String {
+        guard let file = fopen(path, "rb") else {
+            throw RuntimeError("cannot read schema file \(path): \(String(cString: strerror(errno)))")
         }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

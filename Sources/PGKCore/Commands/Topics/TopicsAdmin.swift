@@ -71,9 +71,10 @@ extension TopicsCommand {
         name: "alter",
         summary: "set or remove a topic's config overrides",
         discussion: """
-        Other overrides of the topic are kept: librdkafka 2.0.2 only has the \
-        replacing AlterConfigs request, so pgk reads the current overrides \
-        and sends them back merged with the change.
+        Other overrides of the topic are kept. pgk sends an \
+        IncrementalAlterConfigs request when librdkafka (2.2 or later) and \
+        the broker support it; otherwise it reads the current overrides and \
+        sends them back merged with the change in a replacing AlterConfigs.
         """,
         arguments: [ArgumentSpec("TOPIC", help: "The topic to change")],
         options: [

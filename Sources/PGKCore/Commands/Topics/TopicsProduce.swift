@@ -21,8 +21,11 @@ extension TopicsCommand {
             .flag("null-empty", short: "Z", help: "Send empty values (and keys) as NULL: empty values become tombstones"),
             .value("partition", short: "p", .count, name: "N", help: "Write to this partition (default: the partitioner's choice)"),
             .value("packing", .choice(TopicPayloadCodec.names), name: "PACKING",
-                   help: "Check or encode each value: raw (as is), string (UTF-8), json, msgpack, avro", default: "raw"),
-            .value("schema", name: "FILE|ID", help: "Avro schema file or registry id, for --packing avro"),
+                   help: "raw and string send lines as they are (string checks UTF-8); json checks "
+                       + "each line; msgpack and avro encode each JSON line",
+                   default: "raw"),
+            .value("schema", name: "FILE|ID",
+                   help: "Avro schema file (registered as TOPIC-value) or registry id, for --packing avro"),
             timeoutOption,
         ],
         examples: [
@@ -40,7 +43,8 @@ struct TopicProduce {
     let headers: [KafkaHeader]
     let nullEmpty: Bool
     let partition: Int32?
-    let packing: TopicPayloadCodec
+    let packing: Packing
+    let encoder: (any MessageEncoder)?
     let file: String?
     let stop: StopToken
 
@@ -52,7 +56,8 @@ struct TopicProduce {
         headers = invocation.keyValues("header").map { KafkaHeader(key: $0.key, string: $0.value) }
         nullEmpty = invocation.flag("null-empty")
         partition = invocation.int("partition").map { Int32(clamping: $0) }
-        packing = try TopicPayloadCodec.named(invocation.string("packing")!, option: "--packing")
+        packing = TopicPayloadCodec.packing(invocation, "packing")
+        encoder = try TopicPayloadCodec.encoder(invocation, topic: topic)
         file = invocation.string("file")
         stop = invocation.stop
     }
@@ -93,15 +98,25 @@ struct TopicProduce {
                 if key?.isEmpty == true { key = nil }
                 if value?.isEmpty == true { value = nil }
             }
-            if let bytes = value, packing != .raw {
-                do { try packing.validate(bytes) } catch {
+            var encoded: [UInt8]?
+            if let bytes = value {
+                do throws(MessageCodecError) {
+                    encoded = try encode(bytes)
+                } catch {
+                    guard case .invalid = error else { throw RuntimeError("line \(lines): \(error)") }
                     invalid += 1
                     skippedLines.append(lines)
                     if invalid <= 5 { Log.error("line \(lines): not \(packing.rawValue): \(error)") }
                     return
                 }
             }
-            try producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers)
+            if let encoded {
+                _ = try encoded.withUnsafeBytes { bytes in
+                    try producer.produce(topic: topic, partition: partition, key: key, value: bytes, headers: headers)
+                }
+            } else {
+                try producer.produce(topic: topic, partition: partition, key: key, value: value, headers: headers)
+            }
         }
         // librdkafka fails each message by message.timeout.ms at the latest;
         // unreachable brokers fail sooner through the client's health check.
@@ -113,5 +128,22 @@ struct TopicProduce {
                 + (invalid > 0 ? " (\(invalid) rejected by --packing \(packing.rawValue))" : ""))
         }
         return ExitStatus.ok
+    }
+
+    /// The bytes to send for one input line: nil keeps the line as it is
+    /// (raw; string and json once checked), else the encoded form.
+    func encode(_ line: UnsafeRawBufferPointer) throws(MessageCodecError) -> [UInt8]? {
+        switch packing {
+        case .raw: return nil
+        case .string:
+            _ = try StringMessageDecoder().decode(Array(line))
+            return nil
+        case .json:
+            _ = try JSONMessageDecoder().decode(Array(line))
+            return nil
+        case .msgpack, .avro:
+            let value = try JSONMessageDecoder().decode(Array(line))
+            return try encoder!.encode(value)
+        }
     }
 }

@@ -47,7 +47,7 @@ struct TopicTail {
     let limit: Int?
     let partitions: [Int32]
     let format: MessageFormat?
-    let json: (value: TopicPayloadCodec, key: TopicPayloadCodec)?
+    let json: (value: any MessageDecoder, key: any MessageDecoder)?
     let stop: StopToken
 
     init(_ invocation: Invocation) throws {
@@ -60,8 +60,7 @@ struct TopicTail {
         stop = invocation.stop
         if invocation.flag("json") {
             if invocation.isSet("format") { throw invocation.usageError("--json and --format exclude each other") }
-            json = (try TopicPayloadCodec.named(invocation.string("packing")!, option: "--packing"),
-                    try TopicPayloadCodec.named(invocation.string("key-packing")!, option: "--key-packing"))
+            json = try TopicPayloadCodec.decoders(invocation)
             format = nil
         } else {
             json = nil
@@ -112,7 +111,7 @@ struct TopicTail {
                     if let format {
                         format.render(message, into: &out)
                     } else if let json {
-                        badValues += TailJSON.render(message, value: json.value, key: json.key, into: &out)
+                        badValues += try TailJSON.render(message, value: json.value, key: json.key, into: &out)
                     }
                     printed += 1
                 }
@@ -136,8 +135,8 @@ struct TopicTail {
 enum TailJSON {
     /// Returns 1 when the key or value did not decode (it is then shown as
     /// text or base64 bytes with an `…_error` field), else 0.
-    static func render(_ message: KafkaMessageView, value: TopicPayloadCodec, key: TopicPayloadCodec,
-                       into out: inout [UInt8]) -> Int {
+    static func render(_ message: KafkaMessageView, value: any MessageDecoder, key: any MessageDecoder,
+                       into out: inout [UInt8]) throws -> Int {
         var object = ValueObject()
         object.appendUnchecked("topic", .string(message.topic))
         object.appendUnchecked("partition", .int(Int64(message.partition)))
@@ -152,11 +151,14 @@ enum TailJSON {
         var failed = 0
         for (field, codec, bytes) in [("key", key, message.key), ("value", value, message.value)] {
             guard let bytes else { object.appendUnchecked(field, .null); continue }
-            do {
-                object.appendUnchecked(field, try codec.decode(bytes))
+            do throws(MessageCodecError) {
+                object.appendUnchecked(field, try codec.decode(Array(bytes)))
             } catch {
+                guard case .invalid(let reason) = error else {
+                    throw RuntimeError("\(field) of \(message.topic)[\(message.partition)] at offset \(message.offset): \(error)")
+                }
                 object.appendUnchecked(field, textOrBytes(bytes))
-                object.appendUnchecked(field + "_error", .string("\(error)"))
+                object.appendUnchecked(field + "_error", .string("\(reason)"))
                 failed = 1
             }
         }

@@ -1,0 +1,311 @@
+/// A table as the catalog names it, found from what the user typed.
+public struct OutboxTableRef: Sendable, Equatable, CustomStringConvertible {
+    public var relid: UInt32
+    public var schema: String
+    public var name: String
+
+    public var qualifiedName: QualifiedName { QualifiedName(schema: schema, name: name) }
+    public var description: String { qualifiedName.description }
+}
+
+/// One row of `pgk.outbox_tables`.
+public struct OutboxRegistration: Sendable, Equatable {
+    public enum SnapshotState: String, Sendable {
+        /// Triggers attached, snapshot not (fully) taken yet: `setup` resumes it.
+        case pending
+        case done
+        /// `--no-snapshot`.
+        case skipped
+    }
+
+    public var table: OutboxTableRef
+    public var idColumn: String
+    public var snapshotState: SnapshotState
+    /// The key of the last row a committed snapshot chunk enqueued.
+    public var snapshotCursor: [String]?
+    public var snapshotRows: Int64
+    /// False when the table was dropped after registering.
+    public var tableExists: Bool
+}
+
+/// What `setup` did.
+public enum OutboxSetupOutcome: Sendable, Equatable {
+    /// Registered now; `snapshotRows` SNAPSHOT events were enqueued (0 with --no-snapshot).
+    case registered(snapshotRows: Int64)
+    /// Was registered with an unfinished snapshot, which is now complete.
+    case resumedSnapshot(snapshotRows: Int64)
+    /// Already set up: nothing changed.
+    case alreadySetUp
+}
+
+/// setup, teardown and uninstall: the objects pgk puts in a database.
+public enum OutboxRegistry {
+    /// Resolves `name` as PostgreSQL would (search_path for an unqualified
+    /// name), with no case folding; throws a clear error when it is not a table.
+    public static func resolve(_ name: QualifiedName, on db: PostgresConnection) throws -> OutboxTableRef {
+        let result = try db.query("""
+            SELECT c.oid, n.nspname, c.relname, c.relkind
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = to_regclass($1)
+            """, [try name.sql(on: db)])
+        guard let row = result.rows.first, let oid = row[0].flatMap({ UInt32($0) }) else {
+            throw RuntimeError("table \(name) does not exist in database \(db.databaseName)"
+                + " (names are case-sensitive: pgk does not fold them to lower case)")
+        }
+        guard row[3] == "r" || row[3] == "p" else {
+            throw RuntimeError("\(name) is not a table (relkind '\(row[3] ?? "")'); only tables can be set up")
+        }
+        let ref = OutboxTableRef(relid: oid, schema: row[1] ?? "", name: row[2] ?? "")
+        if ref.schema == OutboxSchema.schema {
+            throw RuntimeError("\(ref) belongs to pgk itself and cannot be set up")
+        }
+        return ref
+    }
+
+    /// Throws unless `column` is a column of `table`, naming the columns it has.
+    static func validateColumn(_ column: String, of table: OutboxTableRef, on db: PostgresConnection) throws {
+        let columns = try db.query("""
+            SELECT attname FROM pg_attribute
+             WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """, [String(table.relid)]).column("attname").compactMap { $0 }
+        guard !columns.contains(column) else { return }
+        var message = "table \(table) has no column \"\(column)\"; its columns are: "
+            + columns.joined(separator: ", ")
+        if let close = columns.first(where: { $0.lowercased() == column.lowercased() }) {
+            message += " (did you mean \"\(close)\"? names are case-sensitive)"
+        }
+        throw RuntimeError(message)
+    }
+
+    public static func registrations(on db: PostgresConnection) throws -> [OutboxRegistration] {
+        guard try OutboxSchema.installedVersion(on: db) != nil else { return [] }
+        return try db.query("""
+            SELECT r.relid, r.schema_name, r.table_name, r.id_column, r.snapshot_state,
+                   r.snapshot_cursor, r.snapshot_rows,
+                   EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid) AS table_exists
+              FROM pgk.outbox_tables r ORDER BY r.schema_name, r.table_name
+            """).rows.map(registration(from:))
+    }
+
+    static func registration(for relid: UInt32, on db: PostgresConnection) throws -> OutboxRegistration? {
+        try db.query("""
+            SELECT r.relid, r.schema_name, r.table_name, r.id_column, r.snapshot_state,
+                   r.snapshot_cursor, r.snapshot_rows, true
+              FROM pgk.outbox_tables r WHERE r.relid = $1
+            """, [String(relid)]).rows.first.map(registration(from:))
+    }
+
+    private static func registration(from row: QueryResult.Row) -> OutboxRegistration {
+        OutboxRegistration(
+            table: OutboxTableRef(relid: UInt32(row[0] ?? "") ?? 0, schema: row[1] ?? "", name: row[2] ?? ""),
+            idColumn: row[3] ?? "",
+            snapshotState: OutboxRegistration.SnapshotState(rawValue: row[4] ?? "") ?? .pending,
+            snapshotCursor: row[5].map(PostgresTextArray.parse),
+            snapshotRows: Int64(row[6] ?? "") ?? 0,
+            tableExists: row[7] == "t")
+    }
+
+    /// `pgk cdc outbox setup`: migrate, validate, register, attach the
+    /// triggers, then snapshot the existing rows (resumable). Running it
+    /// again on a set-up table warns and changes nothing.
+    public static func setup(table name: QualifiedName, idColumn: String, snapshot: Bool,
+                             chunkSize: Int = OutboxSnapshot.defaultChunkSize,
+                             on db: PostgresConnection, stop: StopToken) throws -> OutboxSetupOutcome {
+        // Validate before touching anything, so a typo changes nothing.
+        let table = try resolve(name, on: db)
+        try validateColumn(idColumn, of: table, on: db)
+        let applied = try OutboxSchema.migrate(on: db)
+        if !applied.isEmpty {
+            Log.info("outbox: installed schema pgk migration(s) \(applied.map(String.init).joined(separator: ", "))")
+        }
+
+        if let existing = try registration(for: table.relid, on: db) {
+            guard existing.idColumn == idColumn else {
+                throw RuntimeError("\(table) is already set up with id column \"\(existing.idColumn)\"; "
+                    + "run 'pgk cdc outbox teardown \(table)' first to change it")
+            }
+            guard existing.snapshotState == .pending else {
+                Log.warning("outbox: \(table) is already set up (id column \"\(idColumn)\"); nothing changed")
+                return .alreadySetUp
+            }
+            Log.info("outbox: resuming the unfinished snapshot of \(table)")
+            let rows = try OutboxSnapshot.run(existing, chunkSize: chunkSize, on: db, stop: stop)
+            return .resumedSnapshot(snapshotRows: rows)
+        }
+
+        let registered = try db.transaction {
+            // Serializes with a concurrent setup of the same table.
+            try db.execute("SELECT pg_advisory_xact_lock(\(OutboxLeadership.lockNamespace), $1::int)",
+                           [String(Int32(bitPattern: table.relid))])
+            if try registration(for: table.relid, on: db) != nil {
+                throw RuntimeError("\(table) was set up concurrently by another session")
+            }
+            let state: OutboxRegistration.SnapshotState = snapshot ? .pending : .skipped
+            try db.execute("""
+                INSERT INTO pgk.outbox_tables (relid, schema_name, table_name, id_column, snapshot_state)
+                VALUES ($1, $2, $3, $4, $5)
+                """, [String(table.relid), table.schema, table.name, idColumn, state.rawValue])
+            try attachTriggers(table, idColumn: idColumn, on: db)
+            return OutboxRegistration(table: table, idColumn: idColumn, snapshotState: state,
+                                      snapshotCursor: nil, snapshotRows: 0, tableExists: true)
+        }
+        Log.info("outbox: capturing changes to \(table) (id column \"\(idColumn)\")")
+        guard snapshot else { return .registered(snapshotRows: 0) }
+        let rows = try OutboxSnapshot.run(registered, chunkSize: chunkSize, on: db, stop: stop)
+        return .registered(snapshotRows: rows)
+    }
+
+    /// CREATE TRIGGER takes its arguments as literals; the server's
+    /// `format(%L)` quotes them, so no user text is spliced in here.
+    static func attachTriggers(_ table: OutboxTableRef, idColumn: String, on db: PostgresConnection) throws {
+        let relid = String(table.relid)
+        let statements = try db.query("""
+            SELECT format('DROP TRIGGER IF EXISTS %I ON %s', $2::text, $1::regclass),
+                   format('DROP TRIGGER IF EXISTS %I ON %s', $3::text, $1::regclass),
+                   format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+                          || 'EXECUTE FUNCTION pgk.outbox_capture(%L, %L, %L)',
+                          $2::text, $1::regclass, $4::text, $5::text, $6::text),
+                   format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+                          || 'EXECUTE FUNCTION pgk.outbox_capture_truncate(%L, %L, %L)',
+                          $3::text, $1::regclass, $4::text, $5::text, $6::text)
+            """, [relid, OutboxSchema.rowTriggerName, OutboxSchema.truncateTriggerName,
+                  idColumn, table.schema, table.name])
+        for statement in statements.rows.first?.values ?? [] {
+            if let statement { try db.execute(statement) }
+        }
+    }
+
+    /// `pgk cdc outbox teardown`: drops the triggers and the registration.
+    /// Events already queued stay and are still shipped. Returns false when
+    /// the table was not registered.
+    public static func teardown(table name: QualifiedName, on db: PostgresConnection) throws -> Bool {
+        guard try OutboxSchema.installedVersion(on: db) != nil else { return false }
+        return try db.transaction {
+            var relid: UInt32?
+            if let table = try? resolve(name, on: db) {
+                relid = table.relid
+            } else {
+                // The table may have been dropped; find its registration by name.
+                let matches = try db.query("""
+                    SELECT relid FROM pgk.outbox_tables
+                     WHERE table_name = $1 AND ($2::text IS NULL OR schema_name = $2)
+                    """, [name.name, name.schema])
+                guard matches.count <= 1 else {
+                    throw RuntimeError("\(name) matches \(matches.count) registered tables; qualify it with its schema")
+                }
+                relid = matches.rows.first?[0].flatMap { UInt32($0) }
+            }
+            guard let relid, let registered = try registration(for: relid, on: db) else { return false }
+            let exists = try db.query("SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)",
+                                      [String(relid)]).scalar == "t"
+            if exists { try detachTriggers(relid: relid, on: db) }
+            try db.execute("DELETE FROM pgk.outbox_tables WHERE relid = $1", [String(relid)])
+            Log.info("outbox: stopped capturing changes to \(registered.table)")
+            return true
+        }
+    }
+
+    static func detachTriggers(relid: UInt32, on db: PostgresConnection) throws {
+        let statements = try db.query("""
+            SELECT format('DROP TRIGGER IF EXISTS %I ON %s', $2::text, $1::oid::regclass),
+                   format('DROP TRIGGER IF EXISTS %I ON %s', $3::text, $1::oid::regclass)
+            """, [String(relid), OutboxSchema.rowTriggerName, OutboxSchema.truncateTriggerName])
+        for statement in statements.rows.first?.values ?? [] {
+            if let statement { try db.execute(statement) }
+        }
+    }
+
+    public struct UninstallOutcome: Sendable, Equatable {
+        public var wasInstalled: Bool
+        public var droppedRegistrations: Int
+        public var droppedEvents: Int64
+    }
+
+    /// `pgk cdc outbox uninstall`: drops pgk's outbox objects. Refuses while
+    /// tables are registered or events are unshipped, unless `force`.
+    public static func uninstall(force: Bool, on db: PostgresConnection) throws -> UninstallOutcome {
+        guard try OutboxSchema.installedVersion(on: db) != nil else {
+            return UninstallOutcome(wasInstalled: false, droppedRegistrations: 0, droppedEvents: 0)
+        }
+        return try db.transaction {
+            try db.execute("SELECT pg_advisory_xact_lock(\(OutboxLeadership.lockNamespace), hashtext('pgk.outbox.migrate'))")
+            let registered = try registrations(on: db)
+            let queued = Int64(try db.query("SELECT count(*) FROM pgk.outbox_events").scalar ?? "0") ?? 0
+            if !force {
+                if !registered.isEmpty {
+                    let names = registered.map { $0.table.description }.joined(separator: ", ")
+                    throw RuntimeError("\(registered.count) table(s) are still set up (\(names)); "
+                        + "run 'pgk cdc outbox teardown TABLE' for each, or pass --force")
+                }
+                if queued > 0 {
+                    throw RuntimeError("\(queued) event(s) are still queued and would be lost; "
+                        + "ship them with 'pgk cdc outbox run --exit-when-empty', or pass --force")
+                }
+            }
+            for registration in registered where registration.tableExists {
+                try detachTriggers(relid: registration.table.relid, on: db)
+            }
+            // CASCADE drops any capture trigger still pointing at the
+            // functions (e.g. a registration removed by hand), so no table
+            // is left with a trigger that would fail its writes.
+            try db.executeScript("""
+                DROP FUNCTION IF EXISTS pgk.outbox_capture() CASCADE;
+                DROP FUNCTION IF EXISTS pgk.outbox_capture_truncate() CASCADE;
+                DROP FUNCTION IF EXISTS pgk.outbox_event_uuid(bigint);
+                DROP TABLE IF EXISTS pgk.outbox_events, pgk.outbox_tables, pgk.outbox_install, pgk.outbox_migrations;
+                """)
+            // The schema goes only if nothing else (other pgk parts) lives there.
+            let leftovers = try db.query("""
+                SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgk'
+                """).scalar ?? "0"
+            let functions = try db.query("""
+                SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgk'
+                """).scalar ?? "0"
+            if leftovers == "0" && functions == "0" { try db.execute("DROP SCHEMA IF EXISTS pgk") }
+            return UninstallOutcome(wasInstalled: true, droppedRegistrations: registered.count, droppedEvents: queued)
+        }
+    }
+}
+
+/// Reads PostgreSQL's text form of a one-dimensional text[] (`{a,"b c",NULL}`).
+enum PostgresTextArray {
+    static func parse(_ text: String) -> [String] {
+        var elements: [String] = []
+        var scalars = Array(text.unicodeScalars)
+        guard scalars.first == "{", scalars.last == "}" else { return [text] }
+        scalars = Array(scalars.dropFirst().dropLast())
+        var index = 0
+        while index < scalars.count {
+            var element = String.UnicodeScalarView()
+            if scalars[index] == "\"" {
+                index += 1
+                while index < scalars.count, scalars[index] != "\"" {
+                    if scalars[index] == "\\", index + 1 < scalars.count { index += 1 }
+                    element.append(scalars[index])
+                    index += 1
+                }
+                index += 1
+            } else {
+                while index < scalars.count, scalars[index] != "," {
+                    element.append(scalars[index])
+                    index += 1
+                }
+            }
+            elements.append(String(element))
+            index += 1 // the comma
+        }
+        return elements
+    }
+
+    /// The text form of `elements` for a `text[]` parameter.
+    static func literal(_ elements: [String]) -> String {
+        "{" + elements.map { element in
+            var quoted = "\""
+            for character in element {
+                if character == "\"" || character == "\\" { quoted.append("\\") }
+                quoted.append(character)
+            }
+            return quoted + "\""
+        }.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,239 @@
+import CRdKafka
+
+/// How `pgk cdc outbox run` behaves.
+public struct OutboxRunOptions: Sendable {
+    public var batchSize = 5_000
+    /// How long to sleep without a NOTIFY before looking anyway (the safety sweep).
+    public var pollIntervalMilliseconds = 1_000
+    /// How often a standby tries to become the leader.
+    public var standbyRetryMilliseconds = 500
+    public var exitWhenEmpty = false
+    /// Print events as NDJSON on stdout; claim and delete nothing.
+    public var dryRun = false
+    public var createTopics = false
+    /// After SIGTERM/SIGINT, how long the batch in flight may take to be acknowledged.
+    public var stopGraceMilliseconds = 30_000
+    /// Rows per claim statement within a batch.
+    static let chunkSize = 2_500
+    public init() {}
+}
+
+/// What a run did.
+public struct OutboxRunSummary: Sendable, Equatable {
+    public var shipped = 0
+    public var batches = 0
+    /// Claims rolled back and retried (broker trouble, partial failures).
+    public var retriedBatches = 0
+    /// Events printed by a dry run.
+    public var previewed = 0
+}
+
+/// Connects, wins (or waits for) leadership, then loops: claim a batch,
+/// encode it, produce it, wait for every acknowledgement, commit the claim.
+/// Database and broker outages are logged and retried with backoff; what
+/// cannot succeed by retrying (a missing topic, an event that cannot be
+/// encoded, a missing table) ends the run with an error naming it.
+final class OutboxShipper<Queue: OutboxQueue> {
+    private var queue: Queue
+    private let conninfo: String?
+    private let kafka: KafkaConfig
+    private let options: OutboxRunOptions
+    private let stop: StopToken
+    private let encode: (Queue.Item) throws -> OutboxMessage
+    private let preview: (Queue.Item) throws -> [UInt8]
+    private let output: OutputSink
+    private let topics: OutboxTopicChecker
+    private var delivery: OutboxDelivery?
+    private var summary = OutboxRunSummary()
+    private var progress: ProgressReporter?
+
+    init(queue: Queue, conninfo: String?, kafka: KafkaConfig, options: OutboxRunOptions, stop: StopToken,
+         output: OutputSink = .standardOutput,
+         encode: @escaping (Queue.Item) throws -> OutboxMessage,
+         preview: @escaping (Queue.Item) throws -> [UInt8]) {
+        self.queue = queue
+        self.conninfo = conninfo
+        self.kafka = kafka
+        self.options = options
+        self.stop = stop
+        self.output = output
+        self.encode = encode
+        self.preview = preview
+        topics = OutboxTopicChecker(config: kafka, createTopics: options.createTopics)
+    }
+
+    func run() throws -> OutboxRunSummary {
+        var backoff = Backoff(initialMilliseconds: 250, maximumMilliseconds: 15_000)
+        let progress = ProgressReporter(label: options.dryRun ? "outbox dry run" : "outbox")
+        self.progress = progress
+        defer {
+            progress.finish(units: options.dryRun ? summary.previewed : summary.shipped, unitName: "events",
+                            counters: options.dryRun ? [] : [("batches", summary.batches), ("retried", summary.retriedBatches)])
+        }
+        while !stop.isStopped {
+            do {
+                let db = try PostgresConnection(conninfo: conninfo, applicationName: "pgk cdc outbox")
+                try queue.prepare(on: db)
+                if options.dryRun {
+                    try db.listen(OutboxSchema.notifyChannel)
+                    try previewLoop(db)
+                    return summary
+                }
+                guard try becomeLeader(db) else { return summary }
+                // LISTEN before the first claim, so no NOTIFY can fall between.
+                try db.listen(OutboxSchema.notifyChannel)
+                backoff.reset()
+                if try leaderLoop(db, backoff: &backoff) { return summary }
+            } catch {
+                guard isRetryable(error), !stop.isStopped else { throw error }
+                if error is KafkaError { delivery = nil } // a fresh producer after fatal client errors
+                let delay = backoff.nextDelayMilliseconds()
+                Log.warning("outbox: \(error); retrying in \(Retry.formatDuration(delay))")
+                stop.sleep(milliseconds: delay)
+            }
+        }
+        return summary
+    }
+
+    private func isRetryable(_ error: Error) -> Bool {
+        switch error {
+        case let error as PostgresError: return error.isConnectionFailure
+        case let error as KafkaError: return OutboxDelivery.kind(of: error) == .retryable
+        case let error as RegistryError: return error.isRetryable
+        default: return false
+        }
+    }
+
+    /// Waits as a standby until this process holds the queue's lock; false
+    /// when it should end instead (stopped, or --exit-when-empty and empty).
+    private func becomeLeader(_ db: PostgresConnection) throws -> Bool {
+        var announced = false
+        while !stop.isStopped {
+            if try OutboxLeadership.tryAcquire(queue: queue.name, on: db) {
+                Log.info("outbox: leading \(queue.name) (backend \(db.backendPID))")
+                return true
+            }
+            if !announced {
+                announced = true
+                let holder = try OutboxLeadership.holder(queue: queue.name, on: db)
+                Log.info("outbox: standing by; another shipper leads \(queue.name)"
+                    + (holder.map { " (backend \($0.pid), \($0.applicationName))" } ?? ""))
+            }
+            if options.exitWhenEmpty, try queue.pendingCount(on: db) == 0 { return false }
+            stop.sleep(milliseconds: options.standbyRetryMilliseconds)
+        }
+        return false
+    }
+
+    /// Ships until stopped; true when the run is over (stopped or drained).
+    private func leaderLoop(_ db: PostgresConnection, backoff: inout Backoff) throws -> Bool {
+        while !stop.isStopped {
+            let delivery = try self.delivery ?? OutboxDelivery(config: kafka)
+            self.delivery = delivery
+            try delivery.idle()
+            let shipped = try shipOneBatch(db, delivery: delivery, backoff: &backoff)
+            if shipped > 0 { continue }
+            if options.exitWhenEmpty { return true }
+            _ = try db.waitForNotifications(timeoutMilliseconds: options.pollIntervalMilliseconds, stop: stop)
+        }
+        return true
+    }
+
+    /// One claim → encode → produce → acknowledge → commit cycle; returns
+    /// how many items it shipped (0 when the queue was empty). The batch is
+    /// claimed in chunks within its one transaction, each produced at once,
+    /// so Kafka delivers a chunk while the next is read from the database.
+    private func shipOneBatch(_ db: PostgresConnection, delivery: OutboxDelivery,
+                              backoff: inout Backoff) throws -> Int {
+        try db.begin()
+        var committed = false
+        defer { if !committed { db.rollbackQuietly() } }
+        delivery.begin()
+        var items: [Queue.Item] = []
+        var messages: [OutboxMessage] = []
+        let chunkSize = max(1, min(options.batchSize, OutboxRunOptions.chunkSize))
+        while items.count < options.batchSize {
+            let wanted = min(chunkSize, options.batchSize - items.count)
+            let chunk = try queue.claim(limit: wanted, on: db)
+            let encoded = try chunk.map(encode)
+            try topics.ensure(encoded.map(\.topic))
+            delivery.produce(encoded)
+            try delivery.idle()
+            items += chunk
+            messages += encoded
+            if chunk.count < wanted { break }
+        }
+        guard !items.isEmpty else {
+            try db.commit()
+            committed = true
+            return 0
+        }
+        let outcome = try delivery.finish(stop: stop, graceMilliseconds: options.stopGraceMilliseconds)
+        if outcome.allAcknowledged {
+            try db.commit()
+            committed = true
+            record(items.count)
+            backoff.reset()
+            return items.count
+        }
+        // Keep only the acknowledged prefix deleted; everything from the
+        // first unacknowledged item on is shipped again, in order.
+        db.rollbackQuietly()
+        committed = true
+        let prefix = outcome.acknowledgedPrefix
+        try queue.delete(items[..<prefix], on: db)
+        record(prefix)
+        summary.retriedBatches += 1
+        guard let failure = outcome.firstFailure else {
+            // Stopped before every report arrived; the rest ships next run.
+            Log.warning("outbox: stopping with \(items.count - prefix) event(s) unacknowledged; they stay queued")
+            return prefix
+        }
+        let message = messages[failure.index]
+        switch OutboxDelivery.kind(of: failure.error) {
+        case .unknownTopic:
+            throw OutboxMissingTopicError(topic: message.topic)
+        case .permanent:
+            throw RuntimeError("Kafka rejected \(queue.describe(items[failure.index])) for topic \(message.topic): "
+                + "\(failure.error)")
+        case .retryable:
+            let delay = backoff.nextDelayMilliseconds()
+            Log.warning("outbox: \(items.count - prefix) event(s) not delivered (\(failure.error)); "
+                + "retrying in \(Retry.formatDuration(delay))")
+            stop.sleep(milliseconds: delay)
+            return prefix
+        }
+    }
+
+    private func record(_ count: Int) {
+        guard count > 0 else { return }
+        summary.shipped += count
+        summary.batches += 1
+        progress?.tick(units: summary.shipped, unitName: "events", counters: [("batches", summary.batches)])
+    }
+
+    /// --dry-run: prints every queued item once, in shipping order, as it
+    /// becomes visible; deletes nothing. Each pass pages through the whole
+    /// queue, so an item committed late below earlier ones is still printed.
+    private func previewLoop(_ db: PostgresConnection) throws {
+        var printed = Set<String>()
+        while !stop.isStopped {
+            var fresh = 0
+            var cursor: Queue.Item?
+            while true {
+                let page = try queue.peek(after: cursor, limit: options.batchSize, on: db)
+                for item in page where printed.insert(queue.identity(of: item)).inserted {
+                    try output.write(try preview(item) + [UInt8(ascii: "\n")])
+                    fresh += 1
+                }
+                cursor = page.last
+                if page.count < options.batchSize { break }
+            }
+            try output.flush()
+            summary.previewed += fresh
+            if fresh == 0 && options.exitWhenEmpty { return }
+            if fresh > 0 && options.exitWhenEmpty { continue }
+            _ = try db.waitForNotifications(timeoutMilliseconds: options.pollIntervalMilliseconds, stop: stop)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import CRdKafka
+
+/// Chooses the topic for an event from a template with `{database}`,
+/// `{schema}`, `{table}` and, for an application outbox, `{aggregatetype}`.
+///
+/// Without a template the topic is the prefix (default `pgk.<database>.`)
+/// plus the table name, with the schema in front for tables outside
+/// `public` (`pgk.shop.inventory.items`), so same-named tables in two
+/// schemas never share a topic. Substituted names keep their case;
+/// characters Kafka does not allow in topic names become `_`.
+public struct OutboxTopicNamer: Sendable {
+    public static let placeholders = ["database", "schema", "table", "aggregatetype"]
+
+    public let template: String
+    public let database: String
+    private var cache: [String: String] = [:]
+
+    /// - Parameters:
+    ///   - prefix: used only without a template.
+    public init(template: String?, prefix: String?, database: String,
+                allowed: [String] = ["database", "schema", "table"]) throws {
+        self.database = database
+        if let template {
+            for name in OutboxTopicNamer.placeholderNames(in: template) where !allowed.contains(name) {
+                throw UsageError("--topic-template: unknown placeholder {\(name)}; use "
+                    + allowed.map { "{\($0)}" }.joined(separator: ", "))
+            }
+            self.template = template
+        } else {
+            let head = prefix ?? "pgk.\(OutboxTopicNamer.sanitize(database))."
+            self.template = OutboxTopicNamer.escapeBraces(head) + "{qualified}"
+        }
+    }
+
+    static func placeholderNames(in template: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    /// Prefixes are literal text; keep a brace in one from acting as a placeholder.
+    private static func escapeBraces(_ text: String) -> String {
+        text.replacing("{", with: "{lbrace}")
+    }
+
+    /// The topic for a table's events (cached per table).
+    public mutating func topic(schema: String, table: String) throws -> String {
+        let cacheKey = schema + "\u{0}" + table
+        if let known = cache[cacheKey] { return known }
+        let topic = try render(["schema": schema, "table": table])
+        cache[cacheKey] = topic
+        return topic
+    }
+
+    /// The topic for an application outbox row.
+    public func topic(schema: String, table: String, aggregateType: String) throws -> String {
+        try render(["schema": schema, "table": table, "aggregatetype": aggregateType])
+    }
+
+    private func render(_ values: [String: String]) throws -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { rest = rest[open...]; break }
+            let name = String(rest[rest.index(after: open)..<close])
+            switch name {
+            case "database": out += OutboxTopicNamer.sanitize(database)
+            case "lbrace": out += "{"
+            case "qualified":
+                let schema = values["schema"] ?? "public"
+                let table = OutboxTopicNamer.sanitize(values["table"] ?? "")
+                out += schema == "public" ? table : OutboxTopicNamer.sanitize(schema) + "." + table
+            default: out += OutboxTopicNamer.sanitize(values[name] ?? "")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        try OutboxTopicNamer.validate(out)
+        return out
+    }
+
+    /// Kafka topic names: 1–249 of `[A-Za-z0-9._-]`, not `.` or `..`.
+    static func validate(_ topic: String) throws {
+        let legal = topic.utf8.allSatisfy { OutboxTopicNamer.isLegal($0) }
+        guard !topic.isEmpty, topic.utf8.count <= 249, legal, topic != ".", topic != ".." else {
+            throw RuntimeError("'\(topic)' is not a valid Kafka topic name "
+                + "(1 to 249 of the characters a-z A-Z 0-9 . _ -); check --topic-prefix/--topic-template")
+        }
+    }
+
+    static func isLegal(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func sanitize(_ name: String) -> String {
+        String(decoding: name.utf8.map { isLegal($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
+    }
+}
+
+/// A topic that does not exist and was not to be created.
+public struct OutboxMissingTopicError: Error, CustomStringConvertible, Sendable {
+    public var topic: String
+    public var description: String {
+        "Kafka topic '\(topic)' does not exist; create it (pgk topics create \(topic)) "
+            + "or run with --create-topics"
+    }
+}
+
+/// Makes sure each topic exists before the first event goes to it:
+/// creates it with `--create-topics`, or fails naming it. Brokers that
+/// cannot create topics through the admin API (the embedded mock) create
+/// them on first produce instead, which is accepted with --create-topics.
+final class OutboxTopicChecker {
+    private let config: KafkaConfig
+    private let createTopics: Bool
+    private var admin: KafkaAdmin?
+    private var known: Set<String> = []
+
+    init(config: KafkaConfig, createTopics: Bool) {
+        self.config = config
+        self.createTopics = createTopics
+    }
+
+    func ensure(_ topics: some Sequence<String>) throws {
+        let missing = Set(topics).subtracting(known)
+        guard !missing.isEmpty else { return }
+        let admin = try self.admin ?? KafkaAdmin(config: config)
+        self.admin = admin
+        let metadata = try admin.metadata()
+        for topic in missing.sorted() {
+            if let info = metadata.topic(topic), info.error == nil {
+                known.insert(topic)
+                continue
+            }
+            guard createTopics else { throw OutboxMissingTopicError(topic: topic) }
+            try create(topic, with: admin)
+            known.insert(topic)
+        }
+    }
+
+    private func create(_ topic: String, with admin: KafkaAdmin) throws {
+        do {
+            let outcomes = try admin.createTopics([KafkaNewTopic(name: topic)])
+            if let error = outcomes.first?.error, error.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+                throw error
+            }
+            Log.info("outbox: created topic \(topic)")
+        } catch let error as KafkaError where OutboxTopicChecker.unsupported.contains(error.code) {
+            Log.info("outbox: the broker cannot create topics through the admin API; "
+                + "\(topic) will be auto-created on first produce (\(error.name))")
+        }
+    }
+
+    static let unsupported: Set<Int32> = [RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue,
+                                          RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue,
+                                          RD_KAFKA_RESP_ERR_INVALID_REQUEST.rawValue]
+}

@@ -1,0 +1,64 @@
+/// A captured table as the pipeline needs it: columns with their value
+/// mapping, the Kafka key columns and the topic. Immutable and shared by
+/// reference: every event of the table points at it.
+public final class TableSchema: Sendable, Equatable {
+    public struct Column: Sendable, Equatable {
+        public let name: String
+        public var typeOID: UInt32
+        public var typeModifier: Int32
+        /// `format_type` without the modifier, e.g. "character varying".
+        public var typeName: String
+        public var kind: PgValueKind
+        /// Part of the replica identity: sent in old-key tuples.
+        public var isReplicaIdentity: Bool
+    }
+
+    /// The table's OID (pgoutput's relation id).
+    public let relationID: UInt32
+    public let schema: String
+    public let name: String
+    public let columns: [Column]
+    /// `d` default, `n` nothing, `f` full, `i` index.
+    public let replicaIdentity: UInt8
+    /// Columns whose values form the Kafka key, in key order; empty means
+    /// a null key (no primary key and no --key-columns).
+    public let keyColumnIndexes: [Int]
+    public let topic: String
+
+    public init(relationID: UInt32, schema: String, name: String, columns: [Column], replicaIdentity: UInt8,
+                keyColumnIndexes: [Int], topic: String) {
+        self.relationID = relationID
+        self.schema = schema
+        self.name = name
+        self.columns = columns
+        self.replicaIdentity = replicaIdentity
+        self.keyColumnIndexes = keyColumnIndexes
+        self.topic = topic
+    }
+
+    public static func == (lhs: TableSchema, rhs: TableSchema) -> Bool {
+        lhs === rhs || (lhs.relationID == rhs.relationID && lhs.schema == rhs.schema && lhs.name == rhs.name
+            && lhs.columns == rhs.columns && lhs.replicaIdentity == rhs.replicaIdentity
+            && lhs.keyColumnIndexes == rhs.keyColumnIndexes && lhs.topic == rhs.topic)
+    }
+
+    /// `schema.table`, unquoted, as pg_to_brokers names tables.
+    public var qualifiedName: String { schema + "." + name }
+    public var displayName: String { QualifiedName(schema: schema, name: name).description }
+}
+
+/// How Kafka topics are named: `<prefix>.<schema>.<table>`, with
+/// characters Kafka does not allow replaced by `_` (as Debezium does).
+public enum CDCTopicNaming {
+    public static func topic(prefix: String, schema: String, table: String) -> String {
+        sanitize(prefix + "." + schema + "." + table)
+    }
+
+    public static func sanitize(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.unicodeScalars.map { scalar in
+            let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || scalar == "." || scalar == "_" || scalar == "-")
+            return allowed ? scalar : "_"
+        }))
+    }
+}

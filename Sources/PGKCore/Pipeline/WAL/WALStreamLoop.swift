@@ -1,0 +1,237 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The streaming half of `WALStreamer`, following pg_recvlogical's loop:
+/// read CopyData without blocking, poll the socket up to the next
+/// deadline, answer keepalives, send standby status updates with the
+/// position Kafka acknowledged, and reconnect with backoff when the server
+/// goes away.
+extension WALStreamer {
+    enum StreamEnd { case stopped, caughtUp }
+
+    func stream(from start: LSN, exitTarget: LSN?) throws {
+        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
+        var slotBusyAttempts = 0
+        let assembler = ChangeAssembler { [unowned self] relation in try catalog.schema(for: relation) }
+        var position = start
+        while true {
+            let connection: ReplicationConnection
+            do {
+                try reconnectSideIfNeeded()
+                connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
+                try connection.startLogical(slot: options.slot, start: max(position, sink.tracker.flushed),
+                                            publications: [options.publication])
+            } catch let error as PostgresError {
+                let explained = explain(error)
+                let busy = error.sqlState == "55006"
+                if busy { slotBusyAttempts += 1 }
+                guard error.isConnectionFailure || (busy && slotBusyAttempts < 10), !stop.isStopped else { throw explained }
+                let delay = backoff.nextDelayMilliseconds()
+                Log.warning("starting replication failed, retrying in \(Retry.formatDuration(delay)): \(explained)")
+                try waitServingKafka(milliseconds: delay)
+                if stop.isStopped { return try finish(connection: nil) }
+                continue
+            }
+            slotBusyAttempts = 0
+            backoff.reset()
+            Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
+                + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
+            assembler.reset()
+            do {
+                let end = try pump(connection, assembler: assembler, exitTarget: exitTarget)
+                summary.caughtUp = end == .caughtUp
+                return try finish(connection: connection)
+            } catch let error as PostgresError where error.isConnectionFailure && !stop.isStopped {
+                position = sink.tracker.flushed
+                let delay = backoff.nextDelayMilliseconds()
+                Log.warning("replication connection lost, reconnecting in \(Retry.formatDuration(delay)) "
+                    + "from \(position): \(error)")
+                try waitServingKafka(milliseconds: delay)
+                if stop.isStopped { return try finish(connection: nil) }
+            } catch let error as PostgresError {
+                throw explain(error)
+            }
+        }
+    }
+
+    /// The catalog/heartbeat connection dies with the server too.
+    func reconnectSideIfNeeded() throws {
+        if side.isConnected, (try? side.query("SELECT 1")) != nil { return }
+        try side.reconnect()
+        try ReplicationConnection.applySessionSettings { try side.execute($0) }
+    }
+
+    /// Server errors about the slot or publication, said plainly.
+    func explain(_ error: PostgresError) -> Error {
+        switch error.sqlState {
+        case "42704" where error.message.contains("publication"):
+            return WALError.publicationMissing(publication: options.publication)
+        case "42704":
+            return WALError.slotMissing(slot: options.slot)
+        case "55000" where error.message.contains("can no longer get changes") || error.message.contains("invalidated"):
+            return WALError.slotInvalidated(slot: options.slot, detail: error.message)
+        case "55006":
+            return WALError.slotInUse(slot: options.slot, pid: error.message.split(separator: " ").last.map(String.init) ?? "?")
+        default:
+            return error
+        }
+    }
+
+    /// Sleeps while still serving delivery reports.
+    func waitServingKafka(milliseconds: Int) throws {
+        let deadline = clock.nowMilliseconds + Int64(milliseconds)
+        while clock.nowMilliseconds < deadline && !stop.isStopped {
+            try sink.poll(timeoutMilliseconds: min(100, Int(deadline - clock.nowMilliseconds)))
+        }
+    }
+
+    /// Reads and forwards until stopped, caught up, or the connection fails.
+    func pump(_ connection: ReplicationConnection, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
+        var status = StatusClock(interval: options.statusIntervalMilliseconds, now: clock.nowMilliseconds)
+        // While an event waits for room in Kafka, the server must still hear
+        // from us, or it drops the connection after wal_sender_timeout.
+        keepServerInformed = { [unowned self] in try sendStatus(connection, &status, force: false) }
+        defer { keepServerInformed = {} }
+        var lastData = clock.nowMilliseconds
+        var lastHeartbeat = clock.nowMilliseconds
+        var handled = 0
+        var receivedData = false
+        while !stop.isStopped {
+            if let exitTarget, !assembler.isInTransaction, sink.tracker.isIdle, sink.tracker.flushed >= exitTarget {
+                return .caughtUp
+            }
+            if !sink.hasRoom {
+                // Backpressure: Kafka is behind; keep the server informed meanwhile.
+                try sink.poll(timeoutMilliseconds: 10)
+                try sendStatus(connection, &status, force: false)
+                continue
+            }
+            switch try connection.readCopyData() {
+            case .data(let bytes):
+                receivedData = true
+                if try handle(bytes, assembler: assembler) { try sendStatus(connection, &status, force: true) }
+                handled += 1
+                if handled & 255 == 0 {
+                    try sink.poll()
+                    try sendStatus(connection, &status, force: false)
+                }
+            case .none:
+                try sink.poll()
+                try sendStatus(connection, &status, force: false)
+                let now = clock.nowMilliseconds
+                if receivedData {
+                    lastData = now
+                    receivedData = false
+                }
+                if options.heartbeatMilliseconds > 0, now - lastData >= options.heartbeatMilliseconds,
+                   now - lastHeartbeat >= options.heartbeatMilliseconds {
+                    lastHeartbeat = now
+                    emitHeartbeat()
+                }
+                var wait = sink.tracker.inFlight > 0 ? 5 : min(500, Int(max(1, status.nextDue - now)))
+                if options.heartbeatMilliseconds > 0 {
+                    wait = min(wait, Int(max(1, lastHeartbeat + options.heartbeatMilliseconds - now)))
+                }
+                _ = stop.wait(fd: connection.socket, timeoutMilliseconds: wait)
+            case .ended:
+                throw PostgresError(message: "the server ended the replication stream", connectionLost: true)
+            }
+        }
+        return .stopped
+    }
+
+    /// Handles one CopyData message; true when the server asked for a reply.
+    func handle(_ bytes: [UInt8], assembler: ChangeAssembler) throws -> Bool {
+        switch try ReplicationMessage.parse(bytes) {
+        case .keepalive(let walEnd, _, let replyRequested):
+            // Everything before walEnd was sent; if no transaction is open
+            // the slot can move there once Kafka has what came before.
+            if !assembler.isInTransaction { sink.reached(walEnd) }
+            return replyRequested
+        case .xlogData(let start, _, _, let offset):
+            let message = try PgOutputDecoder.decode(bytes, offset: offset)
+            let position = try assembler.handle(message, lsn: start) { change in
+                try sink.waitForRoom(stop: stop, whileWaiting: keepServerInformed)
+                try emit(change)
+            }
+            switch position {
+            case .committed(let commit)?:
+                summary.transactions += 1
+                sink.reached(commit.endLSN)
+            case .heartbeat(let lsn)?:
+                Log.debug("heartbeat confirmed at \(lsn) once earlier events are acknowledged")
+                sink.reached(lsn)
+            case nil:
+                break
+            }
+            return false
+        }
+    }
+
+    struct StatusClock {
+        let interval: Int64
+        var lastSent: Int64
+        var lastFlushed = LSN.zero
+        init(interval: Int64, now: Int64) {
+            self.interval = interval
+            lastSent = now
+        }
+        var nextDue: Int64 { lastSent + min(interval, 1000) }
+    }
+
+    /// Sends the flush position when asked (`force`), when it moved and a
+    /// second passed, or every status interval.
+    func sendStatus(_ connection: ReplicationConnection, _ status: inout StatusClock, force: Bool) throws {
+        let now = clock.nowMilliseconds
+        let flushed = sink.tracker.flushed
+        let moved = flushed != status.lastFlushed
+        guard force || (moved && now - status.lastSent >= 1000) || now - status.lastSent >= status.interval else {
+            _ = try connection.flushOutput()
+            return
+        }
+        // 0/0 means "nothing yet" to the server; never report below the slot.
+        guard flushed > .zero else { return }
+        try connection.sendStandbyStatus(write: flushed, flush: flushed, apply: flushed)
+        status.lastSent = now
+        status.lastFlushed = flushed
+        summary.flushed = flushed
+    }
+
+    /// On an idle database, a tiny non-transactional WAL message the slot
+    /// will see, so its position keeps moving and WAL does not pile up.
+    func emitHeartbeat() {
+        do {
+            try reconnectSideIfNeeded()
+            try side.execute("SELECT pg_logical_emit_message(false, $1, $2)",
+                             [ChangeAssembler.heartbeatPrefix, options.slot])
+            Log.trace("heartbeat emitted")
+        } catch {
+            Log.warning("heartbeat failed: \(error)")
+        }
+    }
+
+    /// After a stop or catching up: wait for Kafka's acks (bounded), send
+    /// the final position, end the stream.
+    func finish(connection: ReplicationConnection?) throws -> Void {
+        let drained = try sink.drain(timeoutMilliseconds: 30_000)
+        if !drained {
+            Log.warning("\(sink.tracker.inFlight) event(s) not acknowledged by Kafka after 30 s; "
+                + "they are not confirmed and will be sent again by the next run")
+            sink.producerStop.stop()
+        }
+        summary.flushed = sink.tracker.flushed
+        guard let connection else { return }
+        do {
+            if sink.tracker.flushed > .zero {
+                let flushed = sink.tracker.flushed
+                try connection.sendStandbyStatus(write: flushed, flush: flushed, apply: flushed)
+            }
+            try connection.endStreaming()
+            Log.info("confirmed \(sink.tracker.flushed) to slot \(options.slot)")
+        } catch let error as PostgresError {
+            // Everything acknowledged is confirmed or will be replayed: not fatal.
+            Log.warning("could not end the stream cleanly: \(error)")
+        }
+    }
+}
