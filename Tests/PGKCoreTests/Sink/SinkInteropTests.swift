@@ -78,7 +78,7 @@ import Testing
         var tables: [String] = []
         for file in ["admit_1", "research_1"] {
             let topic = KafkaTestSupport.uniqueName(file)
-            let csv = try String(contentsOfFile: RepositoryPaths.path("../shared/data/students/\(file).csv"), encoding: .utf8)
+            let csv = try String(contentsOfFile: RepositoryPaths.shared("data/students/\(file).csv"), encoding: .utf8)
             let lines = csv.split(whereSeparator: \.isNewline).map(String.init)
             let header = lines[0].split(separator: ",").map(String.init)
             let messages = lines.dropFirst().map { line -> String in

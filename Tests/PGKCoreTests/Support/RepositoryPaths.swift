@@ -16,6 +16,25 @@ enum RepositoryPaths {
 
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
+    /// A file of the shared test data: `$PGK_SHARED_DIR` or `../shared`
+    /// beside the repository, as on developer machines and in CI.
+    static func shared(_ relative: String) throws -> String {
+        let base = ProcessInfo.processInfo.environment["PGK_SHARED_DIR"]
+            ?? root.deletingLastPathComponent().appendingPathComponent("shared").path
+        let file = base + "/" + relative
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw MissingSharedData(path: file)
+        }
+        return file
+    }
+
+    struct MissingSharedData: Error, CustomStringConvertible {
+        var path: String
+        var description: String {
+            "shared test data not found at \(path); clone pgk next to shared/ or set PGK_SHARED_DIR"
+        }
+    }
+
     /// The built `pgk` binary next to the test bundle (debug or release).
     static var binary: String {
         let candidates = [".build/debug/pgk", ".build/release/pgk"].map(path)

@@ -213,7 +213,7 @@ import Testing
             CREATE TABLE research (student_id INTEGER, rating INTEGER, research INTEGER, PRIMARY KEY (student_id));
             """)
         func load(_ table: String, _ file: String) throws {
-            let lines = try String(contentsOfFile: "/work/shared/data/students/\(file)", encoding: .utf8)
+            let lines = try String(contentsOfFile: RepositoryPaths.shared("data/students/\(file)"), encoding: .utf8)
                 .split(separator: "\n").dropFirst()
             let copy = try fx.db.copyIn(sql: "COPY \(table) FROM STDIN")
             for line in lines { try copy.appendRow(line.split(separator: ",").map { String($0) }) }
