@@ -90,11 +90,9 @@ struct OutboxRunCommand {
 
     func run() throws -> Int32 {
         // The first connection names the database for topics and checks the
-        // queue; outages at start are retried like any later one.
-        let db = try Retry.run("connect to PostgreSQL", stop: invocation.stop,
-                               isRetryable: { ($0 as? PostgresError)?.isConnectionFailure == true }) {
-            try OutboxCommands.connect(invocation)
-        }
+        // queue. An unreachable database at startup is an error, not a wait
+        // (a typo should not look like a hang); later outages are retried.
+        let db = try OutboxCommands.connect(invocation)
         let summary: OutboxRunSummary
         if let table = invocation.string("table") {
             summary = try runApplicationOutbox(try QualifiedName.parse(table), db: db)

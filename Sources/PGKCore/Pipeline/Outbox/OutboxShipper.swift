@@ -70,10 +70,18 @@ final class OutboxShipper<Queue: OutboxQueue> {
             progress.finish(units: options.dryRun ? summary.previewed : summary.shipped, unitName: "events",
                             counters: options.dryRun ? [] : [("batches", summary.batches), ("retried", summary.retriedBatches)])
         }
+        // Until the first start succeeds, nothing has been shipped: an
+        // unreachable database or broker is a mistake to report, not an
+        // outage to wait out.
+        var started = false
         while !stop.isStopped {
             do {
                 let db = try PostgresConnection(conninfo: conninfo, applicationName: "pgk cdc outbox")
                 try queue.prepare(on: db)
+                if !started && !options.dryRun {
+                    _ = try KafkaAdmin(config: kafka) // fails within the connect timeout when no broker answers
+                }
+                started = true
                 if options.dryRun {
                     try db.listen(OutboxSchema.notifyChannel)
                     try previewLoop(db)
@@ -85,7 +93,7 @@ final class OutboxShipper<Queue: OutboxQueue> {
                 backoff.reset()
                 if try leaderLoop(db, backoff: &backoff) { return summary }
             } catch {
-                guard isRetryable(error), !stop.isStopped else { throw error }
+                guard started, isRetryable(error), !stop.isStopped else { throw error }
                 if error is KafkaError { delivery = nil } // a fresh producer after fatal client errors
                 let delay = backoff.nextDelayMilliseconds()
                 Log.warning("outbox: \(error); retrying in \(Retry.formatDuration(delay))")

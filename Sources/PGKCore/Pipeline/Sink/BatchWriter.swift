@@ -64,14 +64,12 @@ final class BatchWriter {
             ? DeadLetterWriter(target: settings.deadLetter, kafka: settings.kafka, stop: stop) : nil
     }
 
-    /// Connects (retrying while PostgreSQL is unreachable) and sets up the
-    /// tables in one transaction.
+    /// Connects and sets up the tables in one transaction. An unreachable
+    /// database at startup is an error (a typo should not look like a
+    /// hang); outages once running are retried by `write`.
     func open() throws {
-        try Retry.run("connecting to PostgreSQL", stop: stop, isRetryable: { SinkFailureKind.classify($0) == .connection },
-                      onRetry: { _ in self.dropConnection() }) {
-            let connection = try connected()
-            try connection.transaction { try target.setup(connection) }
-        }
+        let connection = try connected()
+        try connection.transaction { try target.setup(connection) }
     }
 
     /// The live connection, after (re)connecting and preparing the session.
@@ -95,11 +93,6 @@ final class BatchWriter {
             sessionReady = true
         }
         return connection
-    }
-
-    private func dropConnection() {
-        connection = nil
-        sessionReady = false
     }
 
     func close() {
