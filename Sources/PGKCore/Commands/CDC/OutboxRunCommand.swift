@@ -107,6 +107,7 @@ struct OutboxRunCommand {
 
     private func runTriggerOutbox(db: PostgresConnection) throws -> OutboxRunSummary {
         var queue = TriggerOutboxQueue()
+        queue.upgradesSchema = !options.dryRun
         try queue.prepare(on: db)
         let namer = try OutboxTopicNamer(template: invocation.string("topic-template"),
                                          prefix: invocation.string("topic-prefix"), database: db.databaseName)
