@@ -17,7 +17,9 @@ extension OutboxCommands {
         key = aggregate id, value = the payload as JSON, headers id and type; \
         rows are taken in the order of the table's identity or serial column \
         and deleted once acknowledged. An application that runs 'NOTIFY \
-        pgk_outbox' after inserting wakes the shipper at once.
+        pgk_outbox' after inserting wakes the shipper at once. An outbox \
+        installed by an older pgk is upgraded first (not with --dry-run), \
+        which needs the rights setup needs.
         """,
         options: [
             .value("topic-prefix", name: "PREFIX",
