@@ -125,4 +125,24 @@ import Testing
         let keys = try fixture.consume(fixture.topic("t"), atLeast: 3).map { try ShippedEvent($0).key }
         #expect(keys == ["1", "2", "3"])
     }
+
+    @Test func runWithoutTheRightsToUpgradeStopsAndSaysSo() throws {
+        let fixture = try OutboxFixture("ob_upgraderights")
+        try fixture.db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        try Self.installVersion1(fixture.db, tables: ["t"])
+        let role = "shipper_\(UInt32.random(in: 0...UInt32.max))"
+        try fixture.db.execute("CREATE ROLE \(role) LOGIN")
+        defer { _ = try? fixture.db.execute("DROP OWNED BY \(role)"); _ = try? fixture.db.execute("DROP ROLE \(role)") }
+        try fixture.db.execute("GRANT USAGE ON SCHEMA pgk TO \(role)")
+        try fixture.db.execute("GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA pgk TO \(role)")
+        let url = fixture.url.replacingOccurrences(of: "postgres@", with: "\(role)@")
+        try #require(url != fixture.url, "the test URL names its user: \(fixture.url)")
+
+        let run = try fixture.pgk(["-d", url, "cdc", "outbox", "run", "--exit-when-empty"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("upgrading pgk's outbox schema from version 1 to 2 failed"), "\(run.stderr)")
+        #expect(run.stderr.contains("as the owner of the set-up tables"), "\(run.stderr)")
+        #expect(try OutboxSchema.installedVersion(on: fixture.db) == 1, "nothing half-done")
+        #expect(try OutboxRegistry.registrations(on: fixture.db).map(\.capture) == [.row])
+    }
 }
