@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks for `pgk cdc outbox` on the embedded stack (release build):
-#   1. trigger overhead: INSERT throughput with the capture trigger / without
-#      (pgbench, one INSERT per transaction; and a bulk INSERT ... SELECT)
+#   1. trigger overhead: INSERT throughput with the capture triggers / without
+#      (pgbench, one INSERT per transaction; a bulk INSERT ... SELECT; a bulk
+#      DELETE), next to the row trigger pgk used before schema version 2
 #   2. shipping rate from a pre-filled queue (PGK_BENCH_EVENTS, default 1M),
 #      next to the bare DELETE ... RETURNING claim rate on the same queue
 #   3. commit-to-Kafka latency p50/p99 at 1k events/s
@@ -45,44 +46,62 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 echo "== pgk cdc outbox benchmarks ($(nproc) cores; $(date -u +%FT%TZ))"
 
 # --- 1. trigger overhead --------------------------------------------------
+# t_trig is set up by pgk (INSERT captured per statement); t_row has the row
+# trigger for everything, as pgk attached it before schema version 2 (and
+# still does on partitioned tables), for comparison in the same run.
 sql "CREATE TABLE t_plain (id bigserial PRIMARY KEY, sku text, name text, qty int, price numeric)"
 sql "CREATE TABLE t_trig (LIKE t_plain INCLUDING ALL)"
+sql "CREATE TABLE t_row (LIKE t_plain INCLUDING ALL)"
 "$PGK" -q cdc outbox setup t_trig sku --no-snapshot
+"$PGK" -q cdc outbox setup t_row sku --no-snapshot
+sql "DROP TRIGGER pgk_outbox_capture_insert ON t_row; DROP TRIGGER pgk_outbox_partition_guard ON t_row;
+     DROP TRIGGER pgk_outbox_capture ON t_row;
+     CREATE TRIGGER pgk_outbox_capture AFTER INSERT OR UPDATE OR DELETE ON t_row FOR EACH ROW
+     EXECUTE FUNCTION pgk.outbox_capture('sku', 'public', 't_row')"
 # Throughput on a shared machine is noisy, so the servers' CPU per
 # transaction is measured too: backends' CPU is added to the postmaster's
 # children times when they exit (pgbench disconnects at the end).
 POSTMASTER=$(head -1 "$(sql "SHOW data_directory")/postmaster.pid")
 TICKS=$(getconf CLK_TCK)
 server_cpu_ms() { awk -v t="$TICKS" '{print ($16 + $17) * 1000 / t}' "/proc/$POSTMASTER/stat"; }
-plain=(); trig=(); plain_cpu=(); trig_cpu=()
+declare -A tps cpu
 for _ in $(seq 1 "$ROUNDS"); do
-  for table in t_plain t_trig; do
+  for table in t_plain t_trig t_row; do
     echo "INSERT INTO $table (sku, name, qty, price) VALUES ('sku-' || random(), 'product', 3, 9.99);" >"$WORK/$table.sql"
     before=$(server_cpu_ms)
     out=$("$PGBIN/pgbench" -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -f "$WORK/$table.sql" "$PGK_DATABASE" 2>/dev/null)
     sleep 1 # until the postmaster has reaped the exited backends
     after=$(server_cpu_ms)
-    tps=$(awk '/^tps/ {print $3}' <<<"$out")
     count=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out")
-    cpu=$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}')
-    if [[ $table == t_plain ]]; then plain+=("$tps"); plain_cpu+=("$cpu"); else trig+=("$tps"); trig_cpu+=("$cpu"); fi
+    tps[$table]+="$(awk '/^tps/ {print $3}' <<<"$out") "
+    cpu[$table]+="$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}') "
   done
 done
-p=$(printf '%s\n' "${plain[@]}" | median); t=$(printf '%s\n' "${trig[@]}" | median)
-pc=$(printf '%s\n' "${plain_cpu[@]}" | median); tc=$(printf '%s\n' "${trig_cpu[@]}" | median)
-echo "trigger overhead, 1 INSERT per transaction (pgbench, 2 clients): without ${p%.*} tps, with ${t%.*} tps, ratio $(ratio "$t" "$p") (target >= 0.5)"
-echo "  server CPU per transaction: without $pc us, with $tc us, ratio $(ratio "$pc" "$tc")"
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+p=$(med "${tps[t_plain]}"); t=$(med "${tps[t_trig]}"); r=$(med "${tps[t_row]}")
+pc=$(med "${cpu[t_plain]}"); tc=$(med "${cpu[t_trig]}"); rc=$(med "${cpu[t_row]}")
+echo "trigger overhead, 1 INSERT per transaction (pgbench, 2 clients): without ${p%.*} tps, with ${t%.*} tps, ratio $(ratio "$t" "$p") (target >= 0.5); row trigger ${r%.*} tps, ratio $(ratio "$r" "$p")"
+echo "  server CPU per transaction: without $pc us, with $tc us, ratio $(ratio "$pc" "$tc"); row trigger $rc us, ratio $(ratio "$pc" "$rc")"
 
 bulk_ms() {
-  psql -qX "$PGK_DATABASE" -c "TRUNCATE $1" -c '\timing on' \
+  psql -qX "$PGK_DATABASE" -c "TRUNCATE $1" -c "TRUNCATE pgk.outbox_events" -c '\timing on' \
     -c "INSERT INTO $1 (sku, name, qty, price) SELECT 'sku-' || i, 'product ' || i, i % 100, i * 1.5 FROM generate_series(1, 100000) i" \
     | awk '/^Time/ {print $2}'
 }
-plain=(); trig=()
-for _ in $(seq 1 "$ROUNDS"); do plain+=("$(bulk_ms t_plain)"); trig+=("$(bulk_ms t_trig)"); done
-p=$(printf '%s\n' "${plain[@]}" | median); t=$(printf '%s\n' "${trig[@]}" | median)
-echo "trigger overhead, bulk INSERT ... SELECT of 100k rows: without $p ms, with $t ms, ratio $(ratio "$p" "$t")"
+delete_ms() {
+  psql -qX "$PGK_DATABASE" -c "TRUNCATE pgk.outbox_events" -c '\timing on' -c "DELETE FROM $1" | awk '/^Time/ {print $2}'
+}
+declare -A bulk deletes
+for _ in $(seq 1 "$ROUNDS"); do
+  for table in t_plain t_trig t_row; do bulk[$table]+="$(bulk_ms $table) "; done
+  for table in t_plain t_trig; do deletes[$table]+="$(delete_ms $table) "; done
+done
+p=$(med "${bulk[t_plain]}"); t=$(med "${bulk[t_trig]}"); r=$(med "${bulk[t_row]}")
+echo "trigger overhead, bulk INSERT ... SELECT of 100k rows: without $p ms, with $t ms, ratio $(ratio "$p" "$t"); row trigger $r ms, ratio $(ratio "$p" "$r")"
+p=$(med "${deletes[t_plain]}"); t=$(med "${deletes[t_trig]}")
+echo "trigger overhead, bulk DELETE of 100k rows (captured per row): without $p ms, with $t ms, ratio $(ratio "$p" "$t")"
 "$PGK" -q cdc outbox teardown t_trig
+"$PGK" -q cdc outbox teardown t_row
 sql "TRUNCATE pgk.outbox_events"
 
 # --- 2. shipping rate ------------------------------------------------------

@@ -39,20 +39,29 @@ import Testing
             """, [table]).scalar ?? "-1") ?? -1
     }
 
-    @Test func setupCreatesExactlyOneCaptureTriggerAndIsIdempotent() throws {
+    static func triggers(_ db: PostgresConnection, _ table: String) throws -> [String] {
+        try db.query("""
+            SELECT tgname || CASE WHEN (tgtype & 1) = 1 THEN ' row' ELSE ' statement' END AS t
+              FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal ORDER BY tgname
+            """, [table]).column("t").compactMap { $0 }
+    }
+
+    @Test func setupAttachesTheCaptureTriggersOnceAndIsIdempotent() throws {
         let db = try Self.database("ob_setup")
         try db.execute("CREATE TABLE products (id bigserial PRIMARY KEY, sku text, name text)")
         try db.execute("INSERT INTO products (sku, name) VALUES ('CM01-R', 'Red Coffee Mug')")
         #expect(try Self.setup(db, "products", "sku") == .registered(snapshotRows: 1))
-        let rowTriggers = try db.query("""
-            SELECT tgname FROM pg_trigger WHERE tgrelid = 'products'::regclass AND NOT tgisinternal
-               AND (tgtype & 1) = 1 ORDER BY tgname
-            """).column("tgname")
-        #expect(rowTriggers == ["pgk_outbox_capture"], "one row-level capture trigger")
-        #expect(try Self.triggerCount(db, "products") == 2, "plus the statement-level TRUNCATE trigger")
+        let expected = ["pgk_outbox_capture row", "pgk_outbox_capture_insert statement",
+                        "pgk_outbox_partition_guard row", "pgk_outbox_truncate statement"]
+        #expect(try Self.triggers(db, "products") == expected)
+        #expect(try db.query("""
+            SELECT pg_get_triggerdef(oid) FROM pg_trigger
+             WHERE tgrelid = 'products'::regclass AND tgname = 'pgk_outbox_capture_insert'
+            """).scalar?.contains("REFERENCING NEW TABLE AS pgk_inserted FOR EACH STATEMENT") == true)
+        #expect(try OutboxRegistry.registrations(on: db).map(\.capture) == [.statement])
 
         #expect(try Self.setup(db, "products", "sku") == .alreadySetUp)
-        #expect(try Self.triggerCount(db, "products") == 2)
+        #expect(try Self.triggers(db, "products") == expected)
         #expect(try Self.queued(db).count == 1, "a second setup must not snapshot again")
         #expect(try OutboxSchema.migrate(on: db).isEmpty, "migrations run once")
         #expect(try OutboxSchema.installedVersion(on: db) == OutboxSchema.latestVersion)
@@ -267,7 +276,10 @@ import Testing
             try db.execute("DELETE FROM orders WHERE id = 7")
         }
         #expect(try Self.queued(db).map(\.statement) == ["INSERT", "UPDATE", "DELETE"])
-        #expect(try db.query("SELECT prosecdef FROM pg_proc WHERE oid = 'pgk.outbox_capture'::regproc").scalar == "t")
+        for function in ["pgk.outbox_capture", "pgk.outbox_capture_inserts", "pgk.outbox_capture_truncate"] {
+            #expect(try db.query("SELECT prosecdef AND proconfig @> '{\"search_path=pg_catalog, pg_temp\"}' FROM pg_proc WHERE oid = $1::regproc",
+                                 [function]).scalar == "t", "\(function) runs as its owner with a fixed search_path")
+        }
     }
 
     @Test func snapshotResumesAfterAnInterruption() throws {

@@ -135,8 +135,15 @@ import Testing
         guard case .array(let tables)? = status["tables"] else { Issue.record("no tables"); return }
         #expect(tables.count == 1)
         #expect(tables.first?["table"] == "t" && tables.first?["snapshot"] == "done" && tables.first?["queued"] == 2)
+        #expect(tables.first?["capture"] == "statement")
         let text = try fixture.pgkOK(["cdc", "outbox", "status"]).stdout
         #expect(text.contains("queue: 2 event(s)") && text.contains("public.t"), "\(text)")
+        #expect(text.contains("CAPTURE") && text.contains("statement"), "\(text)")
+        // A capture trigger dropped by hand shows up.
+        try fixture.db.execute("DROP TRIGGER pgk_outbox_capture ON t")
+        let broken = try JSON.decode(try fixture.pgkOK(["cdc", "outbox", "status", "--output", "json"]).stdout)
+        guard case .array(let after)? = broken["tables"] else { Issue.record("no tables"); return }
+        #expect(after.first?["capture"] == "missing")
     }
 
     @Test func teardownAndUninstallFromTheCommandLine() throws {

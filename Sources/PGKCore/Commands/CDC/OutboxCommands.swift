@@ -7,8 +7,8 @@ public enum OutboxCommands {
         discussion: """
         For databases where logical replication and extensions are not \
         available. 'setup' installs schema pgk (an event queue and SECURITY \
-        DEFINER trigger functions; versioned migrations) and attaches a \
-        trigger to the table; 'run' ships the queued events to Kafka with \
+        DEFINER trigger functions; versioned migrations) and attaches \
+        triggers to the table; 'run' ships the queued events to Kafka with \
         acknowledgements, in commit order per row, deleting each only once \
         Kafka has it. Several 'run' processes may run: one leads, the \
         others stand by.
@@ -36,15 +36,25 @@ public enum OutboxCommands {
 
     static let setup = CommandSpec(
         name: "setup",
-        summary: "install the outbox, attach the capture trigger and snapshot the table",
+        summary: "install the outbox, attach the capture triggers and snapshot the table",
         discussion: """
         Installs or migrates pgk's objects in schema pgk, checks that TABLE \
-        and ID_COLUMN exist, attaches the trigger, then enqueues a SNAPSHOT \
+        and ID_COLUMN exist, attaches the triggers, then enqueues a SNAPSHOT \
         event for every existing row in primary-key chunks that lock only \
         their own rows, so writes continue meanwhile. An interrupted snapshot \
         resumes when setup runs again; on a table already set up it warns and \
         changes nothing. Names are case-sensitive and may be \
         schema-qualified and quoted: 'Shop."Order Lines"'.
+
+        INSERTs are captured once per statement (a transition table; COPY \
+        too), UPDATE and DELETE per row. Partitioned tables, partitions and \
+        inheritance children are captured entirely per row; set up the \
+        partitioned table, and partitions made later are captured too. A \
+        table captured per statement cannot be attached as a partition or \
+        made an inheritance child until it is torn down (its trigger \
+        pgk_outbox_partition_guard makes PostgreSQL refuse), and setup warns \
+        when the table has AFTER INSERT triggers of its own: they run \
+        before pgk queues the statement's INSERT events.
         """,
         arguments: [
             ArgumentSpec("TABLE", help: "The table, optionally schema-qualified"),
@@ -78,7 +88,7 @@ public enum OutboxCommands {
 
     static let teardown = CommandSpec(
         name: "teardown",
-        summary: "stop capturing a table: drop its trigger and registration",
+        summary: "stop capturing a table: drop its triggers and registration",
         discussion: "Events already queued for the table stay queued and are still shipped.",
         arguments: [ArgumentSpec("TABLE", help: "The table, optionally schema-qualified")],
         examples: [Example("pgk cdc outbox teardown products", "Stop capturing products.")],

@@ -17,7 +17,9 @@ extension OutboxCommands {
         key = aggregate id, value = the payload as JSON, headers id and type; \
         rows are taken in the order of the table's identity or serial column \
         and deleted once acknowledged. An application that runs 'NOTIFY \
-        pgk_outbox' after inserting wakes the shipper at once.
+        pgk_outbox' after inserting wakes the shipper at once. An outbox \
+        installed by an older pgk is upgraded first (not with --dry-run), \
+        which needs the rights setup needs.
         """,
         options: [
             .value("topic-prefix", name: "PREFIX",
@@ -105,6 +107,7 @@ struct OutboxRunCommand {
 
     private func runTriggerOutbox(db: PostgresConnection) throws -> OutboxRunSummary {
         var queue = TriggerOutboxQueue()
+        queue.upgradesSchema = !options.dryRun
         try queue.prepare(on: db)
         let namer = try OutboxTopicNamer(template: invocation.string("topic-template"),
                                          prefix: invocation.string("topic-prefix"), database: db.databaseName)

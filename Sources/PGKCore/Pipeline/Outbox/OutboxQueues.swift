@@ -38,6 +38,9 @@ protocol OutboxQueue {
 struct TriggerOutboxQueue: OutboxQueue {
     var name: String { OutboxSchema.eventsTable }
     private(set) var uuids = OutboxEventUUID(prefix: [UInt8](repeating: 0, count: 8))
+    /// Migrates an older installation on prepare (false for a dry run,
+    /// which changes nothing and reads an older queue as it is).
+    var upgradesSchema = true
 
     static let eventColumns = """
         id, txid, (extract(epoch FROM created_at) * 1000000)::int8, schema_name, table_name,
@@ -45,7 +48,7 @@ struct TriggerOutboxQueue: OutboxQueue {
         """
 
     mutating func prepare(on db: PostgresConnection) throws {
-        try OutboxSchema.requireInstalled(on: db)
+        try OutboxSchema.requireInstalled(on: db, upgrade: upgradesSchema)
         uuids = try OutboxEventUUID.load(on: db)
     }
 

@@ -26,6 +26,18 @@ public struct OutboxRegistration: Sendable, Equatable {
     public var snapshotRows: Int64
     /// False when the table was dropped after registering.
     public var tableExists: Bool
+    /// How its changes are captured, read from the triggers it has.
+    public var capture: Capture
+
+    public enum Capture: String, Sendable {
+        /// INSERT per statement (transition table), UPDATE and DELETE per row.
+        case statement
+        /// Everything per row: partitioned tables, partitions, inheritance
+        /// children, and tables set up by pgk before schema version 2.
+        case row
+        /// No capture trigger found (dropped by hand, or the table is gone).
+        case missing
+    }
 }
 
 /// What `setup` did.
@@ -82,7 +94,8 @@ public enum OutboxRegistry {
         return try db.query("""
             SELECT r.relid, r.schema_name, r.table_name, r.id_column, r.snapshot_state,
                    r.snapshot_cursor, r.snapshot_rows,
-                   EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid) AS table_exists
+                   EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid) AS table_exists,
+                   \(captureSQL)
               FROM pgk.outbox_tables r ORDER BY r.schema_name, r.table_name
             """).rows.map(registration(from:))
     }
@@ -90,10 +103,19 @@ public enum OutboxRegistry {
     static func registration(for relid: UInt32, on db: PostgresConnection) throws -> OutboxRegistration? {
         try db.query("""
             SELECT r.relid, r.schema_name, r.table_name, r.id_column, r.snapshot_state,
-                   r.snapshot_cursor, r.snapshot_rows, true
+                   r.snapshot_cursor, r.snapshot_rows, true, \(captureSQL)
               FROM pgk.outbox_tables r WHERE r.relid = $1
             """, [String(relid)]).rows.first.map(registration(from:))
     }
+
+    /// The capture mode from the triggers the table has.
+    private static let captureSQL = """
+        CASE WHEN NOT EXISTS (SELECT 1 FROM pg_trigger t
+                               WHERE t.tgrelid = r.relid AND t.tgname = '\(OutboxSchema.rowTriggerName)') THEN 'missing'
+             WHEN EXISTS (SELECT 1 FROM pg_trigger t
+                           WHERE t.tgrelid = r.relid AND t.tgname = '\(OutboxSchema.insertTriggerName)') THEN 'statement'
+             ELSE 'row' END AS capture
+        """
 
     private static func registration(from row: QueryResult.Row) -> OutboxRegistration {
         OutboxRegistration(
@@ -102,7 +124,8 @@ public enum OutboxRegistry {
             snapshotState: OutboxRegistration.SnapshotState(rawValue: row[4] ?? "") ?? .pending,
             snapshotCursor: row[5].map(PostgresTextArray.parse),
             snapshotRows: Int64(row[6] ?? "") ?? 0,
-            tableExists: row[7] == "t")
+            tableExists: row[7] == "t",
+            capture: OutboxRegistration.Capture(rawValue: row[8] ?? "") ?? .missing)
     }
 
     /// `pgk cdc outbox setup`: migrate, validate, register, attach the
@@ -145,34 +168,46 @@ public enum OutboxRegistry {
                 INSERT INTO pgk.outbox_tables (relid, schema_name, table_name, id_column, snapshot_state)
                 VALUES ($1, $2, $3, $4, $5)
                 """, [String(table.relid), table.schema, table.name, idColumn, state.rawValue])
-            try attachTriggers(table, idColumn: idColumn, on: db)
+            let capture = try attachTriggers(table, on: db)
             return OutboxRegistration(table: table, idColumn: idColumn, snapshotState: state,
-                                      snapshotCursor: nil, snapshotRows: 0, tableExists: true)
+                                      snapshotCursor: nil, snapshotRows: 0, tableExists: true, capture: capture)
         }
-        Log.info("outbox: capturing changes to \(table) (id column \"\(idColumn)\")")
+        Log.info("outbox: capturing changes to \(table) (id column \"\(idColumn)\"; "
+            + (registered.capture == .statement ? "INSERT per statement, UPDATE and DELETE per row)" : "per row)"))
+        if registered.capture == .statement {
+            let triggers = try afterInsertTriggers(on: table, db: db)
+            if !triggers.isEmpty {
+                Log.warning("outbox: \(table) has AFTER INSERT trigger(s) \(triggers.joined(separator: ", ")); "
+                    + "they run before pgk queues a statement's INSERT events, so a change one of them makes to "
+                    + "the rows just inserted would be queued before the INSERT itself (do that in a BEFORE trigger)")
+            }
+        }
         guard snapshot else { return .registered(snapshotRows: 0) }
         let rows = try OutboxSnapshot.run(registered, chunkSize: chunkSize, on: db, stop: stop)
         return .registered(snapshotRows: rows)
     }
 
-    /// CREATE TRIGGER takes its arguments as literals; the server's
-    /// `format(%L)` quotes them, so no user text is spliced in here.
-    static func attachTriggers(_ table: OutboxTableRef, idColumn: String, on db: PostgresConnection) throws {
-        let relid = String(table.relid)
-        let statements = try db.query("""
-            SELECT format('DROP TRIGGER IF EXISTS %I ON %s', $2::text, $1::regclass),
-                   format('DROP TRIGGER IF EXISTS %I ON %s', $3::text, $1::regclass),
-                   format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
-                          || 'EXECUTE FUNCTION pgk.outbox_capture(%L, %L, %L)',
-                          $2::text, $1::regclass, $4::text, $5::text, $6::text),
-                   format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
-                          || 'EXECUTE FUNCTION pgk.outbox_capture_truncate(%L, %L, %L)',
-                          $3::text, $1::regclass, $4::text, $5::text, $6::text)
-            """, [relid, OutboxSchema.rowTriggerName, OutboxSchema.truncateTriggerName,
-                  idColumn, table.schema, table.name])
-        for statement in statements.rows.first?.values ?? [] {
-            if let statement { try db.execute(statement) }
-        }
+    /// (Re)creates the table's capture triggers from its registration; the
+    /// server-side function chooses per-statement INSERT capture where it is
+    /// sound (see `OutboxSchema.version2`) and quotes every argument itself.
+    @discardableResult
+    static func attachTriggers(_ table: OutboxTableRef, on db: PostgresConnection) throws -> OutboxRegistration.Capture {
+        let mode = try db.query("SELECT pgk.outbox_attach_capture($1::oid)", [String(table.relid)]).scalar
+        return OutboxRegistration.Capture(rawValue: mode ?? "") ?? .missing
+    }
+
+    /// The application's own AFTER INSERT triggers on `table`. With INSERTs
+    /// captured per statement they all run before the INSERT events are
+    /// queued, which matters only if one changes the rows just inserted.
+    static func afterInsertTriggers(on table: OutboxTableRef, db: PostgresConnection) throws -> [String] {
+        // tgtype bits: 2 BEFORE, 4 INSERT, 64 INSTEAD OF.
+        try db.query("""
+            SELECT tgname FROM pg_trigger
+             WHERE tgrelid = $1 AND NOT tgisinternal AND (tgtype & 4) <> 0 AND (tgtype & 66) = 0
+               AND tgname <> ALL ($2::text[])
+             ORDER BY tgname
+            """, [String(table.relid), PostgresTextArray.literal(OutboxSchema.triggerNames)])
+            .column("tgname").compactMap { $0 }
     }
 
     /// `pgk cdc outbox teardown`: drops the triggers and the registration.
@@ -205,12 +240,14 @@ public enum OutboxRegistry {
         }
     }
 
+    /// Drops every trigger any version of pgk attached (on a partitioned
+    /// table this drops the partitions' clones too).
     static func detachTriggers(relid: UInt32, on db: PostgresConnection) throws {
         let statements = try db.query("""
-            SELECT format('DROP TRIGGER IF EXISTS %I ON %s', $2::text, $1::oid::regclass),
-                   format('DROP TRIGGER IF EXISTS %I ON %s', $3::text, $1::oid::regclass)
-            """, [String(relid), OutboxSchema.rowTriggerName, OutboxSchema.truncateTriggerName])
-        for statement in statements.rows.first?.values ?? [] {
+            SELECT format('DROP TRIGGER IF EXISTS %I ON %s', name, $1::oid::regclass) AS command
+              FROM unnest($2::text[]) AS name
+            """, [String(relid), PostgresTextArray.literal(OutboxSchema.triggerNames)])
+        for statement in statements.column("command") {
             if let statement { try db.execute(statement) }
         }
     }
@@ -250,7 +287,9 @@ public enum OutboxRegistry {
             // is left with a trigger that would fail its writes.
             try db.executeScript("""
                 DROP FUNCTION IF EXISTS pgk.outbox_capture() CASCADE;
+                DROP FUNCTION IF EXISTS pgk.outbox_capture_inserts() CASCADE;
                 DROP FUNCTION IF EXISTS pgk.outbox_capture_truncate() CASCADE;
+                DROP FUNCTION IF EXISTS pgk.outbox_attach_capture(oid);
                 DROP FUNCTION IF EXISTS pgk.outbox_event_uuid(bigint);
                 DROP TABLE IF EXISTS pgk.outbox_events, pgk.outbox_tables, pgk.outbox_install, pgk.outbox_migrations;
                 """)

@@ -8,8 +8,15 @@ public enum OutboxSchema {
     public static let notifyChannel = "pgk_outbox"
     public static let eventsTable = "pgk.outbox_events"
     public static let tablesTable = "pgk.outbox_tables"
+    /// Per row: UPDATE and DELETE, and INSERT where it cannot be per statement.
     public static let rowTriggerName = "pgk_outbox_capture"
+    /// Per statement, with transition table `pgk_inserted` (since version 2).
+    public static let insertTriggerName = "pgk_outbox_capture_insert"
+    /// Never fires; keeps a table captured per statement from becoming a
+    /// partition or an inheritance child (see `version2`).
+    public static let partitionGuardTriggerName = "pgk_outbox_partition_guard"
     public static let truncateTriggerName = "pgk_outbox_truncate"
+    static let triggerNames = [rowTriggerName, insertTriggerName, partitionGuardTriggerName, truncateTriggerName]
 
     struct Migration {
         var version: Int
@@ -19,6 +26,7 @@ public enum OutboxSchema {
 
     static let migrations: [Migration] = [
         Migration(version: 1, description: "event queue, registrations, capture triggers", sql: version1),
+        Migration(version: 2, description: "INSERT captured per statement", sql: version2),
     ]
 
     public static var latestVersion: Int { migrations.last!.version }
@@ -147,9 +155,10 @@ public enum OutboxSchema {
         return try db.query("SELECT max(version) FROM pgk.outbox_migrations").scalar.flatMap { Int($0) }
     }
 
-    /// Applies the migrations not yet applied; returns their versions.
+    /// Applies the migrations not yet applied (up to `target`, for tests of
+    /// upgrades); returns their versions.
     @discardableResult
-    public static func migrate(on db: PostgresConnection) throws -> [Int] {
+    public static func migrate(on db: PostgresConnection, upTo target: Int = latestVersion) throws -> [Int] {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(OutboxLeadership.lockNamespace), hashtext('pgk.outbox.migrate'))")
             try db.executeScript("""
@@ -167,7 +176,7 @@ public enum OutboxSchema {
                     + "(\(latestVersion)); upgrade pgk")
             }
             var ran: [Int] = []
-            for migration in migrations where !applied.contains(migration.version) {
+            for migration in migrations where !applied.contains(migration.version) && migration.version <= target {
                 try db.executeScript(migration.sql)
                 try db.execute("INSERT INTO pgk.outbox_migrations (version, description) VALUES ($1, $2)",
                                [String(migration.version), migration.description])
@@ -177,16 +186,39 @@ public enum OutboxSchema {
         }
     }
 
+    /// The oldest version whose queue this pgk can read and ship as is.
+    static let oldestShippableVersion = 1
+
     /// Throws a clear error unless the outbox is installed at a version
-    /// this pgk can use.
-    static func requireInstalled(on db: PostgresConnection) throws {
+    /// this pgk can use. With `upgrade`, an older installation is migrated
+    /// (which re-attaches the capture triggers: it needs the rights setup
+    /// needs); without it, one whose queue this pgk can read is accepted.
+    static func requireInstalled(on db: PostgresConnection, upgrade: Bool = false) throws {
         guard let version = try installedVersion(on: db) else {
             throw RuntimeError("pgk's outbox is not installed in database \(db.databaseName); "
                 + "run 'pgk cdc outbox setup TABLE ID_COLUMN' first")
         }
-        if version < latestVersion {
+        if version < latestVersion && upgrade {
+            let applied: [Int]
+            do {
+                applied = try migrate(on: db)
+            } catch let error as PostgresError where !error.isConnectionFailure {
+                throw RuntimeError("upgrading pgk's outbox schema from version \(version) to \(latestVersion) "
+                    + "failed: \(error); run 'pgk cdc outbox setup TABLE ID_COLUMN' as the owner of the set-up tables")
+            }
+            if !applied.isEmpty {
+                Log.info("outbox: upgraded schema pgk to version \(latestVersion) "
+                    + "(migration(s) \(applied.map(String.init).joined(separator: ", ")))")
+            }
+            return
+        }
+        if version < oldestShippableVersion {
             throw RuntimeError("pgk's outbox schema is at version \(version) but this pgk needs \(latestVersion); "
                 + "run 'pgk cdc outbox setup' for any table to migrate it")
+        }
+        if version < latestVersion {
+            Log.debug("outbox: schema pgk is at version \(version) (this pgk's is \(latestVersion)); "
+                + "'pgk cdc outbox setup' or 'run' upgrades it")
         }
         if version > latestVersion {
             throw RuntimeError("pgk's outbox schema is at version \(version), newer than this pgk understands "

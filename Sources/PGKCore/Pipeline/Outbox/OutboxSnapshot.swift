@@ -104,10 +104,11 @@ public enum OutboxSnapshot {
         }
         let descending = key.indices.map { "chunk.pgk_k\($0) DESC" }.joined(separator: ", ")
         // The external id is `row_to_json(row) ->> column`, exactly as in
-        // the trigger, so a row's key is the same text in both.
+        // the triggers, so a row's key is the same text in both. `t.*`, not
+        // `t`: a column named t would otherwise be taken instead of the row.
         let sql = """
             WITH chunk AS (
-                SELECT row_to_json(t) AS data\(selectKey) FROM \(tableSQL) t
+                SELECT row_to_json(t.*) AS data\(selectKey) FROM \(tableSQL) t
                 \(whereClause) \(orderBy) \(limitClause) FOR SHARE OF t
             ), queued AS (
                 INSERT INTO pgk.outbox_events (schema_name, table_name, statement, external_id, data)

@@ -71,6 +71,7 @@ public struct OutboxStatusReport: Sendable {
                 ("schema", .string(registration.table.schema)),
                 ("table", .string(registration.table.name)),
                 ("id_column", .string(registration.idColumn)),
+                ("capture", .string(registration.capture.rawValue)),
                 ("snapshot", .string(registration.snapshotState.rawValue)),
                 ("snapshot_rows", .int(registration.snapshotRows)),
                 ("queued", .int(table.queued)),
@@ -98,10 +99,10 @@ public struct OutboxStatusReport: Sendable {
             var snapshot = registration.snapshotState.rawValue
             if registration.snapshotState != .skipped { snapshot += " (\(registration.snapshotRows) rows)" }
             return [registration.table.description + (registration.tableExists ? "" : " (dropped)"),
-                    registration.idColumn, snapshot, String(table.queued)]
+                    registration.idColumn, registration.capture.rawValue, snapshot, String(table.queued)]
         }
         return lines.joined(separator: "\n") + "\n\n"
-            + TextTable(headers: ["TABLE", "ID COLUMN", "SNAPSHOT", "QUEUED"]).render(rows)
+            + TextTable(headers: ["TABLE", "ID COLUMN", "CAPTURE", "SNAPSHOT", "QUEUED"]).render(rows)
     }
 
     static func formatAge(_ seconds: Double) -> String {
