@@ -198,9 +198,12 @@ import Testing
         guard case .object(let object) = event else { return }
         #expect(object.keys == ["fields", "values", "types", "table_name", "operation", "transaction_id"])
 
+        // TRUNCATE has no key, so it may land on another partition than the
+        // INSERT: the two are not ordered relative to each other (as in Debezium).
         let odd = try fx.events(fx.topic("odd"))
-        #expect(odd.map { $0["operation"] } == ["INSERT", "TRUNCATE"])
-        #expect(odd[0]["values"] == [1, ["a", "b c"], "1 day 02:00:00"] && odd[0]["types"] == ["integer", "text[]", "interval"])
+        #expect(odd.compactMap { $0["operation"]?.stringValue }.sorted() == ["INSERT", "TRUNCATE"])
+        let insert = try #require(odd.first { $0["operation"] == "INSERT" })
+        #expect(insert["values"] == [1, ["a", "b c"], "1 day 02:00:00"] && insert["types"] == ["integer", "text[]", "interval"])
     }
 
     /// Seed 004's demo: the students database through Debezium, here through pgk.
