@@ -60,9 +60,10 @@ timed_psql() { local t0 t1; t0=$(now); psql "$@"; t1=$(now); awk -v a="$t0" -v b
 # tables; the report shows medians (the machine is shared, so single runs
 # are noisy).
 rounds=${PGK_BENCH_ROUNDS:-3}
+read -r -a read_ahead <<< "${PGK_BENCH_READ_AHEAD:--X queued.min.messages=1000000 -X queued.max.messages.kbytes=131072}"
 for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds…" >&2
-  psql -c "DROP TABLE IF EXISTS copy_jsonb, copy_shaped, upsert_sql, sink_json, sink_json_errors, upsert_sink, upsert_sink_errors"
+  psql -c "DROP TABLE IF EXISTS copy_jsonb, copy_shaped, upsert_sql, sink_json, sink_json_errors, upsert_sink, upsert_sink_errors, lean_sink, lean_sink_errors, json_ra, json_ra_errors, lean_ra, lean_ra_errors"
   psql -c "CREATE TABLE copy_jsonb (payload jsonb)"
   copy_s=$(timed_psql -c "\\copy copy_jsonb (payload) FROM '$work/values.ndjson'")
   check_count copy_jsonb "$N"
@@ -73,17 +74,26 @@ for round in $(seq 1 "$rounds"); do
   shaped_s=$(timed_psql -c "\\copy copy_shaped (key, payload, topic, partition, \"offset\") FROM '$work/shaped.tsv'")
   read -r json_wall json_steady json_n < <(timed_sink sink_json "bench-json-$round" -t sinkbench --map json)
   check_count sink_json "$N"
+  read -r lean_wall lean_steady lean_n < <(timed_sink lean_sink "bench-lean-$round" -t sinkbench --map maps/examples/payload-only.yaml)
+  check_count lean_sink "$N"
+  # The same two with librdkafka reading further ahead (more memory): 2.0.2
+  # pauses a partition for 1 s whenever its queue passes these limits.
+  read -r jra_wall jra_steady jra_n < <(timed_sink json_ra "bench-json-ra-$round" -t sinkbench --map json "${read_ahead[@]}")
+  check_count json_ra "$N"
+  read -r lra_wall lra_steady lra_n < <(timed_sink lean_ra "bench-lean-ra-$round" -t sinkbench --map maps/examples/payload-only.yaml "${read_ahead[@]}")
+  check_count lean_ra "$N"
   psql -c "CREATE TABLE upsert_sql (id bigint PRIMARY KEY, name text, price numeric, qty integer, tags jsonb, active boolean)"
   sql_s=$(timed_psql -c "SET jit = off" -c "$upsert_sql")
   check_count upsert_sql "$N"
   read -r yaml_wall yaml_steady yaml_n < <(timed_sink upsert_sink "bench-yaml-$round" -t sinkbench --map bench/sink-map.yaml)
   check_count upsert_sink "$N"
-  echo "$(rate "$N" "$copy_s") $(rate "$N" "$shaped_s") $(rate "$N" "$json_wall") $(rate "$json_n" "$json_steady") $(rate "$N" "$sql_s") $(rate "$N" "$yaml_wall") $(rate "$yaml_n" "$yaml_steady")" >> "$work/rates"
+  echo "$(rate "$N" "$copy_s") $(rate "$N" "$shaped_s") $(rate "$N" "$json_wall") $(rate "$json_n" "$json_steady") $(rate "$N" "$sql_s") $(rate "$N" "$yaml_wall") $(rate "$yaml_n" "$yaml_steady") $(rate "$N" "$lean_wall") $(rate "$lean_n" "$lean_steady") $(rate "$jra_n" "$jra_steady") $(rate "$lra_n" "$lra_steady")" >> "$work/rates"
   echo "  rates: $(tail -1 "$work/rates")" >&2
 done
 median() { cut -d' ' -f"$1" "$work/rates" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 copy_rate=$(median 1); shaped_rate=$(median 2); json_rate=$(median 3); json_steady_rate=$(median 4)
 sql_rate=$(median 5); yaml_rate=$(median 6); yaml_steady_rate=$(median 7)
+lean_rate=$(median 8); lean_steady_rate=$(median 9); jra_steady_rate=$(median 10); lra_steady_rate=$(median 11)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cat <<REPORT
 
@@ -93,12 +103,19 @@ median of $rounds rounds                                  msgs/s
   psql \\copy into a json-map-shaped table (reference)  $shaped_rate
   pgk sink --map json, wall clock (incl. group join)    $json_rate
   pgk sink --map json, steady (first commit to end)     $json_steady_rate
+  pgk sink payload-only map (jsonb table), wall clock   $lean_rate
+  pgk sink payload-only map (jsonb table), steady       $lean_steady_rate
+  with ${read_ahead[*]}:
+    pgk sink --map json, steady                         $jra_steady_rate
+    pgk sink payload-only map, steady                   $lra_steady_rate
   INSERT … SELECT … ON CONFLICT from jsonb staging       $sql_rate
   pgk sink YAML map upsert, wall clock                  $yaml_rate
   pgk sink YAML map upsert, steady                      $yaml_steady_rate
 
   json map / psql \\copy:            $(ratio "$json_rate" "$copy_rate") wall, $(ratio "$json_steady_rate" "$copy_rate") steady   (target >= 0.6)
   json map / shaped \\copy:          $(ratio "$json_rate" "$shaped_rate") wall, $(ratio "$json_steady_rate" "$shaped_rate") steady
+  payload-only map / psql \\copy:    $(ratio "$lean_rate" "$copy_rate") wall, $(ratio "$lean_steady_rate" "$copy_rate") steady   (same table shape)
+  with the deeper read-ahead, steady: json map $(ratio "$jra_steady_rate" "$copy_rate"), payload-only map $(ratio "$lra_steady_rate" "$copy_rate")
   YAML upsert / SQL upsert:         $(ratio "$yaml_rate" "$sql_rate") wall, $(ratio "$yaml_steady_rate" "$sql_rate") steady   (target >= 0.6)
 REPORT
 

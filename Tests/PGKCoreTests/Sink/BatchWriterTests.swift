@@ -71,6 +71,44 @@ final class WriterHarness {
         #expect(next.committed.first?.expected == 3 && next.committed.first?.next == 4)
     }
 
+    /// A map of bare fields into columns of the staging types is COPYed
+    /// straight in, with the same rows and dead letters as through staging.
+    @Test func bareFieldMapCopiesDirectly() throws {
+        let map = SinkMap(name: "lean", origin: "test", columns: [
+            MapColumn(name: "doc", type: "jsonb", expression: "value"),
+            MapColumn(name: "k", type: "text", expression: " key "),
+            MapColumn(name: "o", type: "bigint", expression: "\"offset\""),
+        ])
+        let harness = try WriterHarness("writer-bare", map: map)
+        let outcome = try harness.write(Self.values(["{\"a\": 1.50}", "not json", "[1, 2]"], key: { "k\($0)" }))
+        #expect(harness.writer.target.statements?.plan.direct == [
+            DirectColumn("doc", .value), DirectColumn("k", .key), DirectColumn("o", .offset)])
+        #expect(outcome.failure == nil && outcome.stats.rowsWritten == 2 && outcome.stats.deadLettered == 1)
+        #expect(try harness.rows("SELECT doc::text, k, o FROM t ORDER BY o") == [
+            ["{\"a\": 1.50}", "k0", "0"], ["[1, 2]", "k2", "2"]])
+        #expect(try harness.rows("SELECT \"offset\" FROM t_errors") == [["1"]])
+    }
+
+    /// A cast or an expression keeps the staged path: a jsonb value written
+    /// to a text column is jsonb's text, not the message's bytes.
+    @Test func bareFieldsNeedTheStagingTypes() throws {
+        let written = { (type: String, expression: String) in
+            [SinkPlan.Written(column: "c", type: type, expression: expression)] }
+        #expect(DirectColumn.bare(written("jsonb", "value")) == [DirectColumn("c", .value)])
+        #expect(DirectColumn.bare(written("integer", "partition")) == [DirectColumn("c", .partition)])
+        #expect(DirectColumn.bare(written("text", "value")) == nil)
+        #expect(DirectColumn.bare(written("json", "value")) == nil)
+        #expect(DirectColumn.bare(written("bigint", "partition")) == nil)
+        #expect(DirectColumn.bare(written("jsonb", "value->'a'")) == nil)
+        #expect(DirectColumn.bare(written("timestamptz", "\"timestamp\"")) == nil)
+        #expect(DirectColumn.bare([]) == nil)
+        let harness = try WriterHarness("writer-bare-text", map: SinkMap(name: "m", origin: "test", columns: [
+            MapColumn(name: "doc", type: "text", expression: "value")]))
+        _ = try harness.write(Self.values(["{\"b\":1,   \"a\":2}"]))
+        #expect(harness.writer.target.statements?.plan.direct == nil)
+        #expect(try harness.rows("SELECT doc FROM t") == [["{\"a\": 2, \"b\": 1}"]])
+    }
+
     @Test func badRowsAreIsolatedAndDeadLetteredWithTheirReason() throws {
         let map = SinkMap(name: "m", origin: "test", columns: [
             MapColumn(name: "id", type: "integer", expression: "value->>'id'", primaryKey: true),

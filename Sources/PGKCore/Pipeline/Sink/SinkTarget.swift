@@ -175,7 +175,7 @@ final class SinkTarget: @unchecked Sendable {
         if mode == .update && written.allSatisfy({ keys.map(\.column).contains($0.column) }) {
             throw RuntimeError("--mode update: map \(map.name) writes no column besides the key columns")
         }
-        let direct = map.direct.flatMap { columns -> [DirectColumn]? in
+        let direct = (map.direct ?? DirectColumn.bare(written)).flatMap { columns -> [DirectColumn]? in
             guard mode == .insert, map.checks.isEmpty, map.filter == nil,
                   columns.allSatisfy({ writtenNames.contains($0.column) }) else { return nil }
             return columns

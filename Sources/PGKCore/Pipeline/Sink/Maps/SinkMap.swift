@@ -114,6 +114,30 @@ public struct DirectColumn: Sendable, Equatable {
     }
 }
 
+extension DirectColumn {
+    /// The staging column each field is COPYed into, and its type.
+    private static let bareFields: [String: (field: Field, type: String)] = [
+        "key": (.key, "text"), "value": (.value, "jsonb"), "topic": (.topic, "text"),
+        "partition": (.partition, "integer"), "\"offset\"": (.offset, "bigint"),
+    ]
+
+    /// The direct columns of a map whose every written column is a bare
+    /// staging field into a column of the staging column's own type: the
+    /// staged `INSERT … SELECT CAST(field AS type)` cannot change such a
+    /// value, so a plain COPY writes the same rows, without the staging
+    /// round trip. Nil when any column needs an expression or a cast.
+    public static func bare(_ written: [SinkPlan.Written]) -> [DirectColumn]? {
+        guard !written.isEmpty else { return nil }
+        var columns: [DirectColumn] = []
+        for column in written {
+            let expression = column.expression.trimmingCharacters(in: .whitespaces)
+            guard let bare = bareFields[expression], bare.type == column.type else { return nil }
+            columns.append(DirectColumn(column.column, bare.field))
+        }
+        return columns
+    }
+}
+
 public enum BuiltinMaps {
     /// Names and dbsink's class names.
     public static let names: [String: String] = [
