@@ -109,14 +109,30 @@ public final class KafkaConsumer {
     /// - `queued.min.messages`/`queued.max.messages.kbytes` at their maxima,
     ///   because librdkafka 2.0.2 backs a partition off for a fixed 1000 ms
     ///   whenever its fetch queue passes either limit, which stalls any
-    ///   consumer feeding a slower stage (see shared/ENVIRONMENT.md).
-    static func builtinDefaults(partitionEOF: Bool) -> [KafkaProperty] {
-        [KafkaProperty(key: "enable.auto.commit", value: "false"),
-         KafkaProperty(key: "enable.auto.offset.store", value: "false"),
-         KafkaProperty(key: "queued.min.messages", value: "10000000"),
-         KafkaProperty(key: "queued.max.messages.kbytes", value: "2097151"),
-         KafkaProperty(key: "enable.partition.eof", value: partitionEOF ? "true" : "false")]
+    ///   consumer feeding a slower stage (see shared/ENVIRONMENT.md);
+    /// - where librdkafka has it (2.2.0 on), `fetch.queue.backoff.ms=10`,
+    ///   so that a partition is fetched again 10 ms after its queue
+    ///   drains rather than a second later. With a bounded read-ahead
+    ///   (the sink's) on librdkafka 2.16 this took a sink from 0.25M to
+    ///   0.5–0.64M msgs/s at the same memory.
+    static func builtinDefaults(partitionEOF: Bool,
+                                libraryVersion: Int = Int(rd_kafka_version())) -> [KafkaProperty] {
+        var defaults = [
+            KafkaProperty(key: "enable.auto.commit", value: "false"),
+            KafkaProperty(key: "enable.auto.offset.store", value: "false"),
+            KafkaProperty(key: "queued.min.messages", value: "10000000"),
+            KafkaProperty(key: "queued.max.messages.kbytes", value: "2097151"),
+            KafkaProperty(key: "enable.partition.eof", value: partitionEOF ? "true" : "false"),
+        ]
+        if libraryVersion >= fetchQueueBackoffSince {
+            defaults.append(KafkaProperty(key: "fetch.queue.backoff.ms", value: "10"))
+        }
+        return defaults
     }
+
+    /// librdkafka's version number (0xMMmmrrxx) for 2.2.0, the first with
+    /// `fetch.queue.backoff.ms`.
+    static let fetchQueueBackoffSince = 0x0202_0000
 
     /// - Parameters:
     ///   - groupID: the consumer group for `subscribe`/commits; nil for

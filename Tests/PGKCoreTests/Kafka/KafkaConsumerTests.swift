@@ -13,6 +13,22 @@ import Testing
         try producer.flush(timeoutMilliseconds: 10_000)
     }
 
+    /// librdkafka before 2.2.0 rejects the property; from 2.2.0 on it
+    /// replaces the one-second pause after a full fetch queue.
+    @Test func fetchQueueBackoffIsSetOnlyWhereLibrdkafkaHasIt() throws {
+        func backoff(_ version: Int) -> String? {
+            KafkaConsumer.builtinDefaults(partitionEOF: false, libraryVersion: version)
+                .first { $0.key == "fetch.queue.backoff.ms" }?.value
+        }
+        #expect(backoff(0x0200_02ff) == nil)        // Debian's 2.0.2
+        #expect(backoff(0x0201_01ff) == nil)
+        #expect(backoff(0x0202_00ff) == "10")
+        #expect(backoff(0x0210_00ff) == "10")       // the confluent-kafka wheel's 2.16
+        // The linked library accepts pgk's defaults either way.
+        let cluster = try MockKafkaCluster()
+        _ = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: "g-defaults")
+    }
+
     @Test func regexSubscriptionReceivesEveryMatchingTopic() throws {
         let cluster = try MockKafkaCluster()
         let prefix = KafkaTestSupport.uniqueName("rx")
