@@ -58,15 +58,7 @@ public final class KafkaAdmin {
         }
     }
 
-    /// The cluster id the brokers report, or nil if none arrived in time.
-    public func clusterID() -> String? {
-        guard let raw = rd_kafka_clusterid(handle.pointer, Int32(clamping: timeoutMilliseconds)) else { return nil }
-        defer { rd_kafka_mem_free(handle.pointer, raw) }
-        return String(cString: raw)
-    }
-
-    /// librdkafka's mock cluster names itself "mockCluster…".
-    var isMockCluster: Bool { clusterID()?.hasPrefix("mockCluster") == true }
+    var isMockCluster: Bool { PGKCore.isMockCluster(handle.pointer, timeoutMilliseconds: timeoutMilliseconds) }
 
     public func createTopics(_ topics: [KafkaNewTopic], validateOnly: Bool = false) throws -> [KafkaTopicOutcome] {
         var newTopics: [OpaquePointer?] = []

@@ -11,7 +11,6 @@ class KafkaClientState: @unchecked Sendable {
     var fatalError: KafkaError?
     /// Monotonic ms when librdkafka reported all brokers down, cleared on traffic.
     var allBrokersDownSince: Int64?
-    var lastError: KafkaError?
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
@@ -41,8 +40,7 @@ final class KafkaHandle {
         var errbuf = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(type, conf, &errbuf, errbuf.count) else {
             let reason = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw KafkaError.local(RD_KAFKA_RESP_ERR__INVALID_ARG, reason,
-                                   operation: "create Kafka client")
+            throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG, message: reason, operation: "create Kafka client")
         }
         native.markConsumed()
         self.pointer = rk
@@ -87,9 +85,6 @@ final class KafkaHandle {
         if err == RD_KAFKA_RESP_ERR_NO_ERROR { state.noteTraffic(); return }
         throw unreachable(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, waitedMilliseconds: bound)
     }
-
-    /// The client's name, e.g. `rdkafka#producer-1`, for diagnostics.
-    var name: String { String(cString: rd_kafka_name(pointer)) }
 }
 
 private let kafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { rk, code, reason, opaque in
@@ -105,7 +100,6 @@ private let kafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
         Log.error("Kafka: \(error)")
         return
     }
-    state.lastError = error
     if error.err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
         if state.allBrokersDownSince == nil { state.allBrokersDownSince = SystemClock.shared.nowMilliseconds }
         Log.warning("Kafka: \(error)")

@@ -43,15 +43,6 @@ public struct KafkaConfig: Sendable {
         for property in properties { try native.set(property.key, property.value, source: "-X") }
         return native
     }
-
-    /// Prints librdkafka's own property table (for `-X list`) to stdout.
-    public static func printPropertyTable() {
-        // A private FILE on a duplicate of fd 1: Swift 6 forbids touching
-        // the global `stdout` pointer.
-        guard let file = fdopen(dup(1), "w") else { return }
-        rd_kafka_conf_properties_show(file)
-        fclose(file)
-    }
 }
 
 public struct KafkaProperty: Sendable, Equatable {

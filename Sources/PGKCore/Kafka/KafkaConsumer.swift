@@ -37,7 +37,7 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
     var rebalanceHandler: KafkaRebalanceHandler?
     var assignment: Set<KafkaTopicPartition> = []
     var rebalanceError: KafkaError?
-    var timeoutMilliseconds = 10_000
+    /// For resolving start offsets inside the rebalance callback.
     var config = KafkaConfig(brokers: nil)
 
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
@@ -75,7 +75,7 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
                              to list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         let resolved: [KafkaTopicPartition: Int64]
         do {
-            resolved = try resolveStartOffsets(rk, config: config, starts, timeoutMilliseconds: timeoutMilliseconds)
+            resolved = try resolveStartOffsets(rk, config: config, starts, timeoutMilliseconds: config.connectTimeoutMilliseconds)
         } catch {
             rebalanceError = error as? KafkaError
             return
@@ -143,7 +143,6 @@ public final class KafkaConsumer {
     public init(config: KafkaConfig, groupID: String?, defaults: [(String, String)] = [],
                 partitionEOF: Bool = false, verifyConnection: Bool = true) throws {
         let state = ConsumerState()
-        state.timeoutMilliseconds = config.connectTimeoutMilliseconds
         state.config = config
         var pgkDefaults = Self.builtinDefaults(partitionEOF: partitionEOF)
         let group = groupID ?? "pgk-assign-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

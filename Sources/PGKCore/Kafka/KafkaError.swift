@@ -70,14 +70,6 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-extension KafkaError {
-    /// An error pgk raises itself that has no librdkafka code of its own.
-    static func local(_ err: rd_kafka_resp_err_t, _ message: String, operation: String? = nil,
-                      hint: String? = nil) -> KafkaError {
-        KafkaError(err, message: message, operation: operation, hint: hint)
-    }
-}
-
 /// The librdkafka macros Swift cannot import (they contain casts).
 enum KafkaConstant {
     static let partitionUnassigned: Int32 = -1

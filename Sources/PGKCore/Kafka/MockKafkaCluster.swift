@@ -79,11 +79,6 @@ public final class MockKafkaCluster {
         rd_kafka_mock_push_request_errors_array(cluster, apiKey, count, &errors)
     }
 
-    /// Makes metadata report `error` for `topic` (e.g. TOPIC_AUTHORIZATION_FAILED).
-    public func setTopicError(_ topic: String, _ error: rd_kafka_resp_err_t) {
-        rd_kafka_mock_topic_set_error(cluster, topic, error)
-    }
-
     /// Takes every broker down (`up: false`) or back up.
     public func setBrokersUp(_ up: Bool) {
         if up { _ = rd_kafka_mock_broker_set_up(cluster, -1) } else { _ = rd_kafka_mock_broker_set_down(cluster, -1) }

@@ -74,7 +74,7 @@ extension TopicsCommand {
                         record["source"] = .string(entry.source)
                         return record
                     }
-            } catch let error as KafkaError where error.name == "_UNSUPPORTED_FEATURE" {
+            } catch let error as KafkaError where error.err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE {
                 configNote = "configs are not available: \(error)"
             }
             let format = outputFormat(invocation)
