@@ -61,6 +61,7 @@ final class WriterHarness {
         let harness = try WriterHarness("writer-json")
         let outcome = try harness.write(Self.values(["{\"a\": 1.50, \"b\": [true, null]}", "{\"n\": NaN}", "\"s\""],
                                                     key: { "k\($0)" }))
+        #expect(harness.writer.target.statements?.plan.direct != nil)
         #expect(outcome.failure == nil && outcome.stats.rowsWritten == 3 && outcome.counters.nonFinite == 1)
         #expect(outcome.committed == [OffsetClaim(topicPartition: KafkaTopicPartition(topic: "t", partition: 0), expected: nil, next: 3)])
         #expect(try harness.rows("SELECT key, payload::text, topic, partition, \"offset\" FROM t ORDER BY id") == [

@@ -152,7 +152,7 @@ import Testing
             + "WHEN NOT coalesce((value->>'kind' = 'a'), false) THEN NULL WHEN NOT coalesce((value ? 'id'), false) THEN 1 "
             + "END AS failed_check")
         #expect(SinkStatements.literal("it's") == "'it''s'")
-        #expect(TableDDL.textArray(["a", "b\"c", "d\\e"]) == "{\"a\",\"b\\\"c\",\"d\\\\e\"}")
+        #expect(PostgresTextArray.literal(["a", "b\"c", "d\\e"]) == "{\"a\",\"b\\\"c\",\"d\\\\e\"}")
     }
 
     @Test func tableDDLAddsTheConflictConstraint() throws {

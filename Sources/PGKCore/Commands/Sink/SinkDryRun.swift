@@ -32,9 +32,7 @@ struct SinkDryRun {
     private func collect(limit: Int) throws -> StagedBatch {
         var book = PartitionBook()
         var builder = BatchBuilder(maxRows: max(limit, 1), maxAgeMilliseconds: 0)
-        let stager = try RecordStager(packing: settings.packing, keyPacking: settings.keyPacking, registry: registry,
-                                      tombstones: settings.effectiveTombstonePolicy, keyColumns: settings.conflictColumns,
-                                      onError: .deadLetter)
+        let stager = try RecordStager(settings: settings, registry: registry, onError: .deadLetter)
         let lookup = OffsetLookup(database: settings.database, group: settings.group, stop: stop)
         func offer<M: SinkMessage>(_ message: M, topic: String) throws {
             guard builder.count < limit, let slot = book.accept(topic: topic, partition: message.partition,

@@ -33,7 +33,6 @@ public struct PartitionBook {
 
     public init() {}
 
-    public var assigned: [KafkaTopicPartition] { slots.filter(\.assigned).map(\.topicPartition) }
     public var hasAssignment: Bool { slots.contains { $0.assigned } }
     public var allAtEnd: Bool { hasAssignment && slots.allSatisfy { !$0.assigned || $0.atEnd } }
 
@@ -45,11 +44,7 @@ public struct PartitionBook {
     public mutating func assign(_ partition: KafkaTopicPartition, stored: Int64?) {
         if let index = slotIndex[partition] {
             slots[index].assigned = true
-            slots[index].stored = stored
-            slots[index].planned = stored
-            slots[index].position = stored ?? -1
-            slots[index].batchLast = -1
-            slots[index].atEnd = false
+            fence(partition, stored: stored)  // the same fresh start
             return
         }
         let topic: Int32

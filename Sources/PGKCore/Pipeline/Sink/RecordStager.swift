@@ -54,6 +54,15 @@ public struct RecordStager: Sendable {
         self.includeHeaders = includeHeaders
     }
 
+    /// The stager for a sink: headers are rendered only when the map
+    /// refers to them (rendering them is per-message work otherwise thrown away).
+    init(settings: SinkSettings, registry: SchemaRegistryClient?, onError: ErrorPolicy) throws {
+        try self.init(packing: settings.packing, keyPacking: settings.keyPacking, registry: registry,
+                      tombstones: settings.effectiveTombstonePolicy, keyColumns: settings.conflictColumns,
+                      onError: onError,
+                      includeHeaders: StagingField.referenced(by: settings.map).contains(.headers))
+    }
+
     public func stage<M: SinkMessage>(_ message: M, topicIndex: Int32,
                                       into builder: inout BatchBuilder) throws(RegistryError) -> Outcome {
         let arenaStart = builder.arenaCount
@@ -93,10 +102,8 @@ public struct RecordStager: Sendable {
             }
             if let problem { return reject(&row, "as JSON: \(problem)", arenaStart: arenaStart, builder: &builder) }
             builder.counters.nonFinite += Self.countNonFinite(decoded)
-            if builder.avroSchemaID == nil, value.count >= 5, value[0] == 0,
-               valueDecoder is AvroMessageDecoder {
-                builder.avroSchemaID = Int32(bitPattern: UInt32(value[1]) << 24 | UInt32(value[2]) << 16
-                                             | UInt32(value[3]) << 8 | UInt32(value[4]))
+            if builder.avroSchemaID == nil, valueDecoder is AvroMessageDecoder {
+                builder.avroSchemaID = try? ConfluentFrame.parse(value.assumingMemoryBound(to: UInt8.self)).schemaID
             }
             row.value = json.withUnsafeBytes { builder.store($0) }
         } else {

@@ -69,7 +69,7 @@ public enum SinkOffsetStore {
                 WHERE o.next_offset = (SELECT c.expected FROM claim c
                                        WHERE c.topic = EXCLUDED.topic AND c.partition = EXCLUDED.partition)
             RETURNING topic, partition, xmax = 0
-            """, [group, TableDDL.textArray(ordered.map(\.topicPartition.topic)),
+            """, [group, PostgresTextArray.literal(ordered.map(\.topicPartition.topic)),
                   "{" + ordered.map { String($0.topicPartition.partition) }.joined(separator: ",") + "}",
                   "{" + ordered.map { String($0.next) }.joined(separator: ",") + "}",
                   "{" + ordered.map { $0.expected.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"])

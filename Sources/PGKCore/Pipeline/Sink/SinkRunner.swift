@@ -47,9 +47,7 @@ final class SinkRunner {
         self.stop = stop
         builder = BatchBuilder(maxRows: settings.batchSize, maxAgeMilliseconds: settings.batchTimeoutMilliseconds,
                                clock: clock)
-        stager = try RecordStager(packing: settings.packing, keyPacking: settings.keyPacking, registry: registry,
-                                  tombstones: settings.effectiveTombstonePolicy, keyColumns: settings.conflictColumns,
-                                  onError: settings.onError)
+        stager = try RecordStager(settings: settings, registry: registry, onError: settings.onError)
         workers = writers.enumerated().map { index, writer in
             BackgroundWorker(name: "pgk sink writer \(index)") { writer.write($0) }
         }

@@ -105,7 +105,7 @@ final class SinkTarget: @unchecked Sendable {
 
     private func unknownFields(_ connection: PostgresConnection, known: [String]) throws -> [String: Int] {
         var result: [String: Int] = [:]
-        for row in try connection.query(ColumnsLayout.unknownFieldsQuery, [TableDDL.textArray(known)]).rows {
+        for row in try connection.query(ColumnsLayout.unknownFieldsQuery, [PostgresTextArray.literal(known)]).rows {
             if let name = row[0], let count = row[1].flatMap({ Int($0) }) { result[name] = count }
         }
         return result

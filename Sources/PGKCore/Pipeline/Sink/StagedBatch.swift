@@ -121,12 +121,6 @@ public struct StagedBatch: Sendable {
         bytes(span).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    public func withBytes<T>(_ span: ByteSpan, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
-        try arena.withUnsafeBufferPointer { all in
-            try body(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.start + max(0, span.count))]))
-        }
-    }
-
     public func topicPartition(of row: StagedRow) -> KafkaTopicPartition {
         KafkaTopicPartition(topic: topics[Int(row.topicIndex)], partition: row.partition)
     }
@@ -149,12 +143,11 @@ public struct BatchBuilder {
     public var counters = StageCounters()
     public var avroSchemaID: Int32?
 
-    /// Arena offsets are Int32; the byte limit keeps far below that.
-    public static let maxBatchBytes = 256 << 20
+    /// Arena offsets are Int32; this byte limit keeps far below that.
+    static let maxBatchBytes = 32 << 20
 
-    public init(maxRows: Int, maxBytes: Int = 32 << 20, maxAgeMilliseconds: Int64,
-                clock: any MonotonicClock = SystemClock.shared) {
-        batcher = Batcher(maxItems: maxRows, maxBytes: min(maxBytes, Self.maxBatchBytes),
+    public init(maxRows: Int, maxAgeMilliseconds: Int64, clock: any MonotonicClock = SystemClock.shared) {
+        batcher = Batcher(maxItems: maxRows, maxBytes: Self.maxBatchBytes,
                           maxAgeMilliseconds: maxAgeMilliseconds, clock: clock)
         arena.reserveCapacity(min(maxRows * 160, 16 << 20))
     }

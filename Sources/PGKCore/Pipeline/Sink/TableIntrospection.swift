@@ -128,16 +128,4 @@ public enum TableDDL {
         )
         """
     }
-
-    /// A PostgreSQL array literal of text, for `= ANY($1::text[])`.
-    public static func textArray(_ items: [String]) -> String {
-        "{" + items.map { item in
-            var escaped = "\""
-            for character in item {
-                if character == "\"" || character == "\\" { escaped.append("\\") }
-                escaped.append(character)
-            }
-            return escaped + "\""
-        }.joined(separator: ",") + "}"
-    }
 }
