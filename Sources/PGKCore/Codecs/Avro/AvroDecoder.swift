@@ -241,7 +241,7 @@ struct AvroBinaryReader {
             }
             return .decimal(AvroDecimal.text(unscaled: slice, scale: scale))
         case .uuid? where slice.count == 16:
-            return .string(Self.uuidText(slice))
+            return .string(UUIDText.format(slice))
         case .duration? where slice.count == 12:
             func le32(_ i: Int) -> Value {
                 .int(Int64(slice[i]) | Int64(slice[i + 1]) << 8 | Int64(slice[i + 2]) << 16 | Int64(slice[i + 3]) << 24)
@@ -252,18 +252,6 @@ struct AvroBinaryReader {
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func uuidText(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// Values outside what the logical type can mean (a time of day past
     /// midnight) keep their plain integer rather than failing the message.

@@ -145,15 +145,7 @@ public struct OutboxEventUUID: Sendable, Equatable {
         withUnsafeBytes(of: id.bigEndian) { bytes.append(contentsOf: $0) }
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return bytes.withUnsafeBufferPointer { UUIDText.format($0) }
     }
 }
 

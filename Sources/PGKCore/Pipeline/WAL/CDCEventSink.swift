@@ -12,7 +12,6 @@ final class CDCEventSink {
     /// The first failed delivery, if any.
     private(set) var failure: KafkaDeliveryReport?
     let maxInFlight: Int
-    private(set) var messages = 0
     private var nextID: UInt64 = 1
     /// Stops waits inside the producer only when pgk gives up on draining;
     /// SIGINT must not abort a produce whose message is half-accounted.
@@ -74,7 +73,6 @@ final class CDCEventSink {
         let id = try producer.produce(topic: topic, key: key, value: value)
         precondition(id == nextID, "producer message ids are not consecutive")
         nextID += 1
-        messages += 1
     }
 
     /// Serves delivery reports for up to `timeoutMilliseconds`.

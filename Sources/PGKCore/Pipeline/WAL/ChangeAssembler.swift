@@ -14,7 +14,6 @@ final class ChangeAssembler {
     private let resolve: (PgOutputRelation) throws -> TableSchema
     private(set) var relations: [UInt32: TableSchema] = [:]
     private(set) var transaction: PgOutputBegin?
-    private(set) var otherMessages = 0
 
     init(resolve: @escaping (PgOutputRelation) throws -> TableSchema) {
         self.resolve = resolve
@@ -53,7 +52,6 @@ final class ChangeAssembler {
             if !transactional && prefix == ChangeAssembler.heartbeatPrefix && transaction == nil {
                 return .heartbeat(messageLSN)
             }
-            otherMessages += 1
         }
         return nil
     }

@@ -246,7 +246,7 @@ struct EventJSONWriter {
             var converted: [UInt8] = []
             converted.reserveCapacity(text.count + 2)
             PgValueMapper.appendRFC3339(text, hasZone: kind == .timestamptz, to: &converted)
-            converted.withUnsafeBufferPointer { appendEscapedContent($0, to: &out) }
+            converted.withUnsafeBufferPointer { JSONWriter.appendEscaped($0, to: &out) }
             out.append(UInt8(ascii: "\""))
         case .numeric, .text, .json:
             appendEscaped(text, to: &out)
@@ -271,11 +271,7 @@ struct EventJSONWriter {
 
     static func appendEscaped(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        appendEscapedContent(text, to: &out)
-        out.append(UInt8(ascii: "\""))
-    }
-
-    static func appendEscapedContent(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         JSONWriter.appendEscaped(text, to: &out)
+        out.append(UInt8(ascii: "\""))
     }
 }

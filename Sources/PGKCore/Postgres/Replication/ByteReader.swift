@@ -14,7 +14,6 @@ struct ByteReader {
     }
 
     var remaining: Int { bytes.count - offset }
-    var isAtEnd: Bool { offset >= bytes.count }
 
     func fail(_ reason: String) -> CodecError { CodecError(format, reason, offset: offset) }
 

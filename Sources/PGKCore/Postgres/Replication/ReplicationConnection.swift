@@ -58,22 +58,6 @@ public final class ReplicationConnection {
         }
     }
 
-    public struct SystemIdentity: Sendable {
-        public var systemID: String
-        public var timeline: Int
-        public var walPosition: LSN
-        public var database: String?
-    }
-
-    public func identifySystem() throws -> SystemIdentity {
-        let row = try execute("IDENTIFY_SYSTEM")
-        guard let first = row.rows.first, let system = first["systemid"], let position = first["xlogpos"].flatMap(LSN.init) else {
-            throw PostgresError(message: "IDENTIFY_SYSTEM returned no usable row")
-        }
-        return SystemIdentity(systemID: system, timeline: first["timeline"].flatMap { Int($0) } ?? 0,
-                              walPosition: position, database: first["dbname"])
-    }
-
     public struct CreatedSlot: Sendable {
         public var name: String
         /// Changes committed after this point are streamed; everything
