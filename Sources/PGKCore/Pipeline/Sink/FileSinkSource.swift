@@ -30,7 +30,9 @@ enum FileRecords {
         while true {
             // Regular files are always readable; pipes may make us wait.
             if !stop.wait(fd: fd, timeoutMilliseconds: 200) {
-                if stop.isStopped { break }
+                // A stop leaves a partial last line unread: only the end
+                // of the input completes it.
+                if stop.isStopped { return }
                 idle()
                 continue
             }
