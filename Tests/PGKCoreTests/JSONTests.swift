@@ -61,8 +61,13 @@ import Testing
     }
 
     @Test func depthLimitStopsRunawayNesting() {
-        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let limit = JSON.ReadOptions().maxDepth
+        let deep = String(repeating: "[", count: limit + 1) + String(repeating: "]", count: limit + 1)
         #expect(throws: CodecError.self) { try JSON.decode(deep) }
+        var shallow = JSON.ReadOptions()
+        shallow.maxDepth = 3
+        #expect(throws: CodecError.self) { try JSON.decode("[[[[]]]]", options: shallow) }
+        #expect(throws: Never.self) { try JSON.decode("[[[]]]", options: shallow) }
     }
 
     @Test func base64RoundTrip() {

@@ -19,9 +19,8 @@ public enum JSONScanner {
         public var isObject = false
     }
 
-    /// Deeper documents are refused: PostgreSQL's recursive JSON parser
-    /// fails with "stack depth limit exceeded" somewhere past 5,000 levels.
-    public static let maxDepth = 2_000
+    /// Deeper documents are refused, here and by `JSON.decode` alike (see `JSONLexer.maxDepth`).
+    public static let maxDepth = JSONLexer.maxDepth
     /// numeric's limits: 16,383 digits after the decimal point, and a
     /// decimal weight below 131,072 (NUMERIC_DSCALE_MAX, NUMERIC_WEIGHT_MAX).
     static let maxScale = 16_383
@@ -56,8 +55,7 @@ public enum JSONScanner {
     /// BOM dropped and every NaN/Infinity token replaced by `null`.
     public static func appendNormalized(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let input = bytes.bindMemory(to: UInt8.self)
-        var index = 0
-        if input.count >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF { index = 3 }
+        var index = JSONLexer.byteOrderMarkLength(input)
         var runStart = index
         var inString = false
         while index < input.count {
@@ -93,8 +91,7 @@ public enum JSONScanner {
 }
 
 private struct Scanner {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+    var lexer: JSONLexer
     var summary = JSONScanner.Summary()
     /// One entry per open container: true for an object.
     var stack: [Bool] = []
@@ -103,304 +100,106 @@ private struct Scanner {
     var elementStart = 0
     var topLevelIsArray = false
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    func fail(_ reason: String, at position: Int? = nil) -> CodecError {
-        CodecError("json", reason, offset: position ?? index)
-    }
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { lexer = JSONLexer(bytes) }
 
     mutating func run() throws(CodecError) {
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-            index = 3
-            summary.needsRewrite = true
-        }
-        skipWhitespace()
-        guard index < bytes.count else { throw fail("empty input") }
-        summary.isObject = bytes[index] == UInt8(ascii: "{")
-        topLevelIsArray = bytes[index] == UInt8(ascii: "[")
+        if try lexer.beginDocument() { summary.needsRewrite = true }
+        summary.isObject = lexer.next(is: UInt8(ascii: "{"))
+        topLevelIsArray = lexer.next(is: UInt8(ascii: "["))
         var expectingValue = true
         while true {
             if expectingValue {
                 let element = elements != nil && stack.count == 1
                 if element {
-                    skipWhitespace()
-                    elementStart = index
+                    lexer.skipWhitespace()
+                    elementStart = lexer.index
                 }
                 expectingValue = try value()
-                if element && !expectingValue && stack.count == 1 { elements!.append(elementStart..<index) }
+                if element && !expectingValue && stack.count == 1 { elements!.append(elementStart..<lexer.index) }
                 continue
             }
             // After a complete value: close containers or go to the next element.
-            skipWhitespace()
             guard let isObject = stack.last else { break }
-            guard index < bytes.count else { throw fail(isObject ? "unterminated object" : "unterminated array") }
-            let byte = bytes[index]
-            if byte == UInt8(ascii: ",") {
-                index += 1
+            if try lexer.closeOrContinue(object: isObject) {
+                stack.removeLast()
+                if elements != nil && stack.count == 1 { elements!.append(elementStart..<lexer.index) }
+            } else {
                 if isObject { try memberName() }
                 expectingValue = true
-            } else if byte == UInt8(ascii: isObject ? "}" : "]") {
-                index += 1
-                stack.removeLast()
-                if elements != nil && stack.count == 1 { elements!.append(elementStart..<index) }
-            } else {
-                throw fail(isObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array")
             }
         }
-        if index < bytes.count { throw fail("unexpected data after the JSON value") }
+        try lexer.endDocument()
     }
 
     /// Reads one value, or opens a container. Returns true when a value is
     /// still expected (a container was opened and is not empty).
     mutating func value() throws(CodecError) -> Bool {
-        skipWhitespace()
-        guard index < bytes.count else { throw fail("unexpected end of input") }
-        let byte = bytes[index]
-        switch byte {
-        case UInt8(ascii: "{"):
-            try open(object: true)
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                stack.removeLast()
-                return false
-            }
+        switch try lexer.nextValueToken() {
+        case .objectStart:
+            if try lexer.openContainer(object: true) { return false }
+            stack.append(true)
             try memberName()
             return true
-        case UInt8(ascii: "["):
-            try open(object: false)
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                stack.removeLast()
-                return false
-            }
+        case .arrayStart:
+            if try lexer.openContainer(object: false) { return false }
+            stack.append(false)
             return true
-        case UInt8(ascii: "\""): try string()
-        case UInt8(ascii: "t"): try literal("true")
-        case UInt8(ascii: "f"): try literal("false")
-        case UInt8(ascii: "n"): try literal("null")
-        case UInt8(ascii: "N"): try nonFinite("NaN", start: index)
-        case UInt8(ascii: "I"): try nonFinite("Infinity", start: index)
-        case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "I"):
-            index += 1
-            try nonFinite("Infinity", start: index - 1)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
-        default:
-            throw fail("unexpected character \(Self.describe(byte))")
+        case .string: try string()
+        case .number: try number()
+        case .true, .false, .null: break
+        case .nonFinite:
+            summary.nonFiniteCount += 1
+            summary.needsRewrite = true
         }
         return false
     }
 
-    mutating func open(object: Bool) throws(CodecError) {
-        guard stack.count < JSONScanner.maxDepth else {
-            throw fail("nesting deeper than \(JSONScanner.maxDepth) levels")
-        }
-        stack.append(object)
-        index += 1
-    }
-
     /// `"name" :` inside an object.
     mutating func memberName() throws(CodecError) {
-        skipWhitespace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+        try lexer.expectMemberName()
         try string()
-        skipWhitespace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
-        index += 1
-    }
-
-    @inline(__always) mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default: return
-            }
-        }
-    }
-
-    mutating func literal(_ word: StaticString) throws(CodecError) {
-        let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw fail("truncated literal") }
-        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
-            throw fail("invalid literal")
-        }
-        index += count
-    }
-
-    mutating func nonFinite(_ word: StaticString, start: Int) throws(CodecError) {
-        try literal(word)
-        summary.nonFiniteCount += 1
-        summary.needsRewrite = true
+        try lexer.expectNameSeparator()
     }
 
     mutating func string() throws(CodecError) {
-        let start = index
-        index += 1
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte >= 0x20 && byte < 0x80 && byte != 0x22 && byte != 0x5C {
-                index += 1
-                continue
-            }
-            switch byte {
-            case 0x22:
-                index += 1
-                return
-            case 0x5C:
-                try escape()
-            case 0x80...:
-                try multibyte()
-            default:
-                throw fail("unescaped control character in string")
-            }
-        }
-        throw fail("unterminated string", at: start)
+        var rules = JsonbStringRules()
+        _ = try lexer.lexString(into: &rules)
     }
 
-    mutating func escape() throws(CodecError) {
-        let start = index
-        index += 1
-        guard index < bytes.count else { throw fail("unterminated string") }
-        switch bytes[index] {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            index += 1
-        case UInt8(ascii: "u"):
-            index += 1
-            let unit = try hex4()
-            if unit == 0 {
-                throw fail("\\u0000 cannot be stored in jsonb", at: start)
-            }
-            if (0xDC00..<0xE000).contains(unit) { throw fail("unpaired low surrogate in \\u escape", at: start) }
-            if (0xD800..<0xDC00).contains(unit) {
-                guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw fail("unpaired high surrogate in \\u escape", at: start)
-                }
-                index += 2
-                let low = try hex4()
-                guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid low surrogate in \\u escape", at: start) }
-            }
-        default:
-            throw fail("invalid escape \\\(Self.describe(bytes[index]))", at: start)
-        }
-    }
-
-    mutating func hex4() throws(CodecError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 48)
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 87)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 55)
-            default: throw fail("invalid hex digit in \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
-
-    /// One UTF-8 sequence of 2–4 bytes: no overlong forms, no surrogates,
-    /// nothing past U+10FFFF.
-    mutating func multibyte() throws(CodecError) {
-        let start = index
-        let lead = bytes[index]
-        let length: Int
-        var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lower = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upper = 0x9F
-        case 0xF0: length = 4; lower = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upper = 0x8F
-        default: throw CodecError("utf-8", "invalid UTF-8 lead byte \(Self.describe(lead))", offset: start)
-        }
-        guard index + length <= bytes.count else { throw CodecError("utf-8", "truncated UTF-8 sequence", offset: start) }
-        let second = bytes[index + 1]
-        guard second >= lower && second <= upper else {
-            throw CodecError("utf-8", "invalid UTF-8 sequence", offset: start)
-        }
-        for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 {
-            throw CodecError("utf-8", "invalid UTF-8 sequence", offset: start)
-        }
-        index += length
-    }
-
-    /// RFC 8259 number syntax, then numeric's range as jsonb stores it:
-    /// the display scale (fraction digits minus exponent) and the weight
+    /// The number's syntax, then numeric's range as jsonb stores it: the
+    /// display scale (fraction digits minus exponent) and the weight
     /// (position of the leading digit) must fit.
     mutating func number() throws(CodecError) {
-        let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number", at: start) }
-        var integerDigits = 0
-        var significantInteger = 0
-        var sawNonZero = false
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < bytes.count, isDigit(bytes[index]) { throw fail("leading zeros are not allowed", at: start) }
-            integerDigits = 1
-        } else {
-            while index < bytes.count, isDigit(bytes[index]) {
-                index += 1
-                integerDigits += 1
-            }
-            significantInteger = integerDigits
-            sawNonZero = true
-        }
-        var fractionDigits = 0
-        var leadingFractionZeros = 0
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("expected digits after '.'") }
-            while index < bytes.count, isDigit(bytes[index]) {
-                if !sawNonZero {
-                    if bytes[index] == UInt8(ascii: "0") { leadingFractionZeros += 1 } else { sawNonZero = true }
-                }
-                index += 1
-                fractionDigits += 1
-            }
-        }
-        var exponent = 0
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            var negative = false
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-                negative = bytes[index] == UInt8(ascii: "-")
-                index += 1
-            }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("expected digits in exponent") }
-            while index < bytes.count, isDigit(bytes[index]) {
-                // Saturate: anything this large is out of range anyway.
-                if exponent < 10_000_000 { exponent = exponent * 10 + Int(bytes[index] - 48) }
-                index += 1
-            }
-            if negative { exponent = -exponent }
-        }
-        let scale = fractionDigits - exponent
+        let number = try lexer.lexNumber()
+        let scale = number.fractionDigits.count - number.exponent
         if scale > JSONScanner.maxScale {
-            throw fail("number has more than \(JSONScanner.maxScale) digits after the decimal point, beyond jsonb's numeric", at: start)
+            throw lexer.fail("number has more than \(JSONScanner.maxScale) digits after the decimal point, beyond jsonb's numeric",
+                             at: number.start)
         }
-        if sawNonZero {
-            let weight = (significantInteger > 0 ? significantInteger - 1 : -(leadingFractionZeros + 1)) + exponent
-            if weight > JSONScanner.maxWeight {
-                throw fail("number is too large for jsonb's numeric", at: start)
-            }
+        guard let leadingDigitPosition = leadingDigitPosition(number) else { return } // zero has no weight
+        if leadingDigitPosition + number.exponent > JSONScanner.maxWeight {
+            throw lexer.fail("number is too large for jsonb's numeric", at: number.start)
         }
-        _ = integerDigits
     }
 
-    @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte &- 48 < 10 }
+    /// The power of ten of the first non-zero digit, before the exponent;
+    /// nil when every digit is zero.
+    func leadingDigitPosition(_ number: JSONNumberToken) -> Int? {
+        // Without leading zeros, only a lone "0" integer part can be zero.
+        if lexer.bytes[number.integerDigits.lowerBound] != UInt8(ascii: "0") { return number.integerDigits.count - 1 }
+        for index in number.fractionDigits where lexer.bytes[index] != UInt8(ascii: "0") {
+            return -(index - number.fractionDigits.lowerBound + 1)
+        }
+        return nil
+    }
+}
 
-    static func describe(_ byte: UInt8) -> String {
-        if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-        return "0x" + String(byte, radix: 16, uppercase: true)
+/// jsonb has no place for U+0000 (its text is C strings), escaped or not.
+private struct JsonbStringRules: JSONStringContent {
+    func appendRaw(_ run: UnsafeBufferPointer<UInt8>) {}
+
+    func appendEscaped(_ scalar: UInt32, at offset: Int) throws(CodecError) {
+        if scalar == 0 { throw CodecError("json", "\\u0000 cannot be stored in jsonb", offset: offset) }
     }
 }
 
@@ -415,25 +214,11 @@ public enum TextCheck {
             let byte = input[index]
             if byte == 0 { return CodecError("text", "contains a NUL byte, which PostgreSQL text cannot hold", offset: index) }
             if byte < 0x80 { index += 1; continue }
-            let length: Int
-            var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
-            switch byte {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
-            default: return CodecError("utf-8", "invalid UTF-8 lead byte", offset: index)
+            do throws(CodecError) {
+                index += try UTF8Validation.sequenceLength(input, at: index)
+            } catch {
+                return error
             }
-            guard index + length <= input.count, input[index + 1] >= lower, input[index + 1] <= upper else {
-                return CodecError("utf-8", "invalid UTF-8 sequence", offset: index)
-            }
-            for offset in 2..<length where input[index + offset] & 0xC0 != 0x80 {
-                return CodecError("utf-8", "invalid UTF-8 sequence", offset: index)
-            }
-            index += length
         }
         return nil
     }
