@@ -7,7 +7,8 @@ import CRdKafka
 /// plus the table name, with the schema in front for tables outside
 /// `public` (`pgk.shop.inventory.items`), so same-named tables in two
 /// schemas never share a topic. Substituted names keep their case;
-/// characters Kafka does not allow in topic names become `_`.
+/// characters Kafka does not allow in topic names become `_`
+/// (`TopicName.sanitize`).
 public struct OutboxTopicNamer: Sendable {
     public static let placeholders = ["database", "schema", "table", "aggregatetype"]
 
@@ -27,7 +28,7 @@ public struct OutboxTopicNamer: Sendable {
             }
             self.template = template
         } else {
-            let head = prefix ?? "pgk.\(OutboxTopicNamer.sanitize(database))."
+            let head = prefix ?? "pgk.\(TopicName.sanitize(database))."
             self.template = OutboxTopicNamer.escapeBraces(head) + "{qualified}"
         }
     }
@@ -70,42 +71,19 @@ public struct OutboxTopicNamer: Sendable {
             guard let close = rest[open...].firstIndex(of: "}") else { rest = rest[open...]; break }
             let name = String(rest[rest.index(after: open)..<close])
             switch name {
-            case "database": out += OutboxTopicNamer.sanitize(database)
+            case "database": out += TopicName.sanitize(database)
             case "lbrace": out += "{"
             case "qualified":
                 let schema = values["schema"] ?? "public"
-                let table = OutboxTopicNamer.sanitize(values["table"] ?? "")
-                out += schema == "public" ? table : OutboxTopicNamer.sanitize(schema) + "." + table
-            default: out += OutboxTopicNamer.sanitize(values[name] ?? "")
+                let table = TopicName.sanitize(values["table"] ?? "")
+                out += schema == "public" ? table : TopicName.sanitize(schema) + "." + table
+            default: out += TopicName.sanitize(values[name] ?? "")
             }
             rest = rest[rest.index(after: close)...]
         }
         out += rest
-        try OutboxTopicNamer.validate(out)
+        try TopicName.validate(out, hint: "check --topic-prefix/--topic-template")
         return out
-    }
-
-    /// Kafka topic names: 1–249 of `[A-Za-z0-9._-]`, not `.` or `..`.
-    static func validate(_ topic: String) throws {
-        let legal = topic.utf8.allSatisfy { OutboxTopicNamer.isLegal($0) }
-        guard !topic.isEmpty, topic.utf8.count <= 249, legal, topic != ".", topic != ".." else {
-            throw RuntimeError("'\(topic)' is not a valid Kafka topic name "
-                + "(1 to 249 of the characters a-z A-Z 0-9 . _ -); check --topic-prefix/--topic-template")
-        }
-    }
-
-    static func isLegal(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    static func sanitize(_ name: String) -> String {
-        String(decoding: name.utf8.map { isLegal($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
     }
 }
 

@@ -109,9 +109,11 @@ public final class TableCatalog {
             }
             keyIndexes.append(index)
         }
+        let topic = CDCTopicNaming.topic(prefix: topicPrefix, schema: schema, table: name)
+        // Sanitizing leaves only the length to check: fail here, naming the table, not at the first produce.
+        try TopicName.validate(topic, hint: "the topic for \(QualifiedName(schema: schema, name: name)); check --topic-prefix")
         return TableSchema(relationID: relationID, schema: schema, name: name, columns: columns,
-                           replicaIdentity: replicaIdentity, keyColumnIndexes: keyIndexes,
-                           topic: CDCTopicNaming.topic(prefix: topicPrefix, schema: schema, table: name))
+                           replicaIdentity: replicaIdentity, keyColumnIndexes: keyIndexes, topic: topic)
     }
 
     /// Primary key column names in key order; empty when there is none.

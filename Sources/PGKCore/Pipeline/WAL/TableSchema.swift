@@ -51,14 +51,6 @@ public final class TableSchema: Sendable, Equatable {
 /// characters Kafka does not allow replaced by `_` (as Debezium does).
 public enum CDCTopicNaming {
     public static func topic(prefix: String, schema: String, table: String) -> String {
-        sanitize(prefix + "." + schema + "." + table)
-    }
-
-    public static func sanitize(_ name: String) -> String {
-        String(String.UnicodeScalarView(name.unicodeScalars.map { scalar in
-            let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                || scalar == "." || scalar == "_" || scalar == "-")
-            return allowed ? scalar : "_"
-        }))
+        TopicName.sanitize(prefix + "." + schema + "." + table)
     }
 }
