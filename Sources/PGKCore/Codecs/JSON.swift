@@ -64,7 +64,7 @@ public extension Value {
 struct JSONReader {
     private var lexer: JSONLexer
     private let options: JSON.ReadOptions
-    /// Reused for every string that has escapes.
+    /// Reused for every string that has escapes; empty between strings.
     private var unescaped = UnescapedBytes()
     private(set) var nonFiniteCount = 0
 
@@ -118,11 +118,13 @@ struct JSONReader {
     }
 
     private mutating func readString() throws(CodecError) -> String {
-        unescaped.bytes.removeAll(keepingCapacity: true)
         let token = try lexer.lexString(into: &unescaped)
         // The lexer has validated the UTF-8, so decoding cannot repair anything.
-        if token.hasEscapes { return String(decoding: unescaped.bytes, as: UTF8.self) }
-        return String(decoding: UnsafeBufferPointer(rebasing: lexer.bytes[token.content]), as: UTF8.self)
+        guard token.hasEscapes else {
+            return String(decoding: UnsafeBufferPointer(rebasing: lexer.bytes[token.content]), as: UTF8.self)
+        }
+        defer { unescaped.bytes.removeAll(keepingCapacity: true) }
+        return String(decoding: unescaped.bytes, as: UTF8.self)
     }
 
     private mutating func readNumber() throws(CodecError) -> Value {
@@ -136,6 +138,10 @@ struct JSONReader {
     /// nil when the integer does not fit an Int64.
     private func int64(_ number: JSONNumberToken) -> Int64? {
         var magnitude: UInt64 = 0
+        if number.integerDigits.count <= 18 { // cannot overflow: skip the checks
+            for index in number.integerDigits { magnitude = magnitude &* 10 &+ UInt64(lexer.bytes[index] &- 48) }
+            return number.isNegative ? -Int64(magnitude) : Int64(magnitude)
+        }
         for index in number.integerDigits {
             let (shifted, o1) = magnitude.multipliedReportingOverflow(by: 10)
             let (sum, o2) = shifted.addingReportingOverflow(UInt64(lexer.bytes[index] - 48))
