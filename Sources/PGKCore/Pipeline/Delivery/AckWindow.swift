@@ -1,81 +1,117 @@
-/// Decides which LSN may be confirmed to the server: the highest position
-/// such that every event produced before it has a Kafka delivery ack.
+/// Which items handed downstream are safely delivered, when the
+/// acknowledgements come back in any order (across Kafka partitions, or
+/// from parallel writers).
 ///
-/// Events get consecutive ids (the producer's message ids). Positions
-/// (transaction ends, idle keepalives, heartbeats) are recorded with the id
-/// of the last event produced before them. Acks arrive in any order across
-/// partitions; `deliveredBelow` is the first id not yet acknowledged, and
-/// a position becomes flushable once all ids up to its last event are below
-/// it. Pure and single-threaded; tested with hand-fed acks.
-public struct FlushTracker: Sendable {
-    /// The highest LSN safe to confirm; never moves backwards.
-    public private(set) var flushed: LSN
-    /// First event id not yet acknowledged: ids below it are all delivered.
+/// Items get consecutive ids as they are produced. `deliveredBelow` is the
+/// first id not yet acknowledged: every item before it is delivered, so
+/// that prefix may be committed (outbox rows deleted, offsets stored).
+/// Positions (a transaction's end LSN, a source offset) are attached to the
+/// last item produced before them and become `flushed` once that item and
+/// all before it are acknowledged: that is the position safe to confirm
+/// upstream. A failed item blocks the prefix for good; the first failure
+/// (lowest id) is kept for the caller to act on.
+///
+/// Pure and single-threaded; tested with hand-fed acks.
+public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendable {
+    /// The id the first item of this window gets.
+    public let firstID: UInt64
+    /// The id the next produced item gets.
+    public private(set) var nextID: UInt64
+    /// First id not yet acknowledged: ids below it are all delivered.
     public private(set) var deliveredBelow: UInt64
-    /// Events produced and not yet acknowledged.
+    /// Items produced and not yet acknowledged or failed.
     public private(set) var inFlight = 0
+    /// The highest position safe to confirm; never moves backwards. nil
+    /// until the first one is reached (or given at the start).
+    public private(set) var flushed: Position?
+    /// The failed item with the lowest id, if any.
+    public private(set) var firstFailure: (id: UInt64, error: Failure)?
 
-    /// Ack flags for ids from `deliveredBelow` on (index 0 = deliveredBelow).
-    private var acked: [Bool] = []
-    private var ackedHead = 0
-    /// Positions waiting for their events, in production order.
-    private var positions: [(lastEventID: UInt64, lsn: LSN)] = []
+    private enum Slot { case pending, acknowledged, failed }
+    /// Slots for ids from `deliveredBelow` on (index `slotsHead` = deliveredBelow).
+    private var slots: [Slot] = []
+    private var slotsHead = 0
+    /// Positions waiting for their items, in production order.
+    private var positions: [(lastItemID: UInt64, position: Position)] = []
     private var positionsHead = 0
-    private var lastProducedID: UInt64
 
-    /// `firstEventID` is the id the producer gives its first message.
-    public init(flushed: LSN, firstEventID: UInt64 = 1) {
+    /// `firstID` is at least 1 (the id before it marks "nothing produced").
+    public init(firstID: UInt64 = 1, flushed: Position? = nil) {
+        precondition(firstID > 0, "ids start at 1")
+        self.firstID = firstID
+        nextID = firstID
+        deliveredBelow = firstID
         self.flushed = flushed
-        deliveredBelow = firstEventID
-        lastProducedID = firstEventID - 1
     }
 
+    /// Items acknowledged without a gap from the first one.
+    public var acknowledgedPrefix: Int { Int(deliveredBelow - firstID) }
+    /// Items produced into this window.
+    public var producedCount: Int { Int(nextID - firstID) }
+    public var allAcknowledged: Bool { deliveredBelow == nextID }
     public var pendingPositions: Int { positions.count - positionsHead }
+    /// Nothing in flight and no position waiting: everything is settled.
     public var isIdle: Bool { inFlight == 0 && pendingPositions == 0 }
 
-    /// Record an event handed to the producer; ids must be consecutive.
-    public mutating func produced(id: UInt64) {
-        precondition(id == lastProducedID + 1, "event ids must be consecutive (got \(id) after \(lastProducedID))")
-        lastProducedID = id
-        acked.append(false)
+    /// Records an item handed downstream and returns its id.
+    @discardableResult
+    public mutating func produce() -> UInt64 {
+        let id = nextID
+        nextID += 1
+        slots.append(.pending)
         inFlight += 1
+        return id
     }
 
-    /// Record a delivery ack.
-    public mutating func delivered(id: UInt64) {
-        guard id >= deliveredBelow, id <= lastProducedID else { return }
-        let index = ackedHead + Int(id - deliveredBelow)
-        guard !acked[index] else { return }
-        acked[index] = true
-        inFlight -= 1
-        guard id == deliveredBelow else { return }
-        while ackedHead < acked.count, acked[ackedHead] {
-            ackedHead += 1
+    /// Records a delivery ack. Duplicate and unknown ids are ignored.
+    public mutating func acknowledge(_ id: UInt64) {
+        guard settle(id, as: .acknowledged), id == deliveredBelow else { return }
+        while slotsHead < slots.count, slots[slotsHead] == .acknowledged {
+            slotsHead += 1
             deliveredBelow += 1
         }
-        if ackedHead > 4096 && ackedHead * 2 > acked.count {
-            acked.removeFirst(ackedHead)
-            ackedHead = 0
+        if slotsHead > 4096 && slotsHead * 2 > slots.count {
+            slots.removeFirst(slotsHead)
+            slotsHead = 0
         }
         advance()
     }
 
-    /// Record a position (a transaction's end LSN, or an idle keepalive's
-    /// WAL end): confirmable once everything produced so far is delivered.
-    public mutating func reached(_ lsn: LSN) {
-        guard lsn > flushed else { return }
-        if let last = positions.last, positionsHead < positions.count, last.lastEventID == lastProducedID {
-            // Same events as the previous position: keep only the later LSN.
-            if lsn > last.lsn { positions[positions.count - 1].lsn = lsn }
+    /// Records a failed delivery: the prefix stops before it for good.
+    public mutating func fail(_ id: UInt64, _ error: Failure) {
+        guard settle(id, as: .failed) else { return }
+        if firstFailure.map({ id < $0.id }) ?? true { firstFailure = (id, error) }
+    }
+
+    /// Records a position reached after everything produced so far: it is
+    /// flushable once all of that is acknowledged (at once if nothing is
+    /// in flight).
+    public mutating func reached(_ position: Position) {
+        if let flushed, position <= flushed { return }
+        let lastItemID = nextID - 1
+        if positionsHead < positions.count, let last = positions.last, last.lastItemID == lastItemID {
+            // Same items as the previous position: keep only the later one.
+            if position > last.position { positions[positions.count - 1].position = position }
         } else {
-            positions.append((lastProducedID, lsn))
+            positions.append((lastItemID, position))
         }
         advance()
+    }
+
+    /// Marks a pending slot; false for unknown ids and repeated reports.
+    private mutating func settle(_ id: UInt64, as state: Slot) -> Bool {
+        guard id >= deliveredBelow, id < nextID else { return false }
+        let index = slotsHead + Int(id - deliveredBelow)
+        guard slots[index] == .pending else { return false }
+        slots[index] = state
+        inFlight -= 1
+        return true
     }
 
     private mutating func advance() {
-        while positionsHead < positions.count, positions[positionsHead].lastEventID < deliveredBelow {
-            if positions[positionsHead].lsn > flushed { flushed = positions[positionsHead].lsn }
+        while positionsHead < positions.count, positions[positionsHead].lastItemID < deliveredBelow {
+            let position = positions[positionsHead].position
+            if flushed.map({ position > $0 }) ?? true { flushed = position }
             positionsHead += 1
         }
         if positionsHead > 1024 && positionsHead * 2 > positions.count {
