@@ -46,11 +46,6 @@ final class CDCEventSink {
 
     func reached(_ lsn: LSN) { producer.reached(lsn) }
 
-    func send(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
-        try checkFailure()
-        try producer.produce(topic: topic, key: key, value: value)
-    }
-
     /// librdkafka copies the bytes, so the caller may reuse its buffers.
     func send(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) throws {
         try checkFailure()
