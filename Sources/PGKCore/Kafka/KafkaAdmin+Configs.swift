@@ -56,7 +56,7 @@ extension KafkaAdmin {
     public func alterTopicConfigs(_ topic: String, set changes: [(String, String)], remove: [String] = []) throws {
         do {
             if try incrementallyAlterTopicConfigs(topic, set: changes, remove: remove) { return }
-        } catch let error as KafkaError where error.isUnsupportedRequest {
+        } catch let error as KafkaError where error.kind == .unsupported {
             Log.debug("falling back to AlterConfigs: \(error)")
         }
         try replaceTopicConfigs(topic, set: changes, remove: remove)

@@ -75,8 +75,3 @@ extension KafkaAdmin {
         return true
     }
 }
-
-extension KafkaError {
-    /// The broker (or librdkafka for it) does not implement the request.
-    var isUnsupportedRequest: Bool { KafkaAdmin.unsupportedRequestCodes.contains(code) }
-}

@@ -173,7 +173,7 @@ public final class KafkaAdmin {
 
     func requestFailure(api: String, err: rd_kafka_resp_err_t, text: String?) -> KafkaError {
         let original = KafkaError(err, message: text)
-        if Self.unsupportedRequestCodes.contains(err.rawValue) {
+        if KafkaErrorKind(err) == .unsupported {
             var hint: String? = nil
             if isMockCluster {
                 hint = "the embedded mock cluster (librdkafka's, as used by `pgk dev`) does not implement \(api)"
@@ -189,11 +189,6 @@ public final class KafkaAdmin {
         }
         return KafkaError(err, message: text, operation: api)
     }
-
-    /// Request-level errors that mean "this broker does not implement it".
-    static let unsupportedRequestCodes: Set<Int32> = [RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue,
-                                                      RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue,
-                                                      RD_KAFKA_RESP_ERR_INVALID_REQUEST.rawValue]
 
     static let mockAlternatives: [String: String] = [
         "CreateTopics": "topics are auto-created (4 partitions) on first produce",

@@ -87,6 +87,14 @@ extension KafkaConsumer {
         try handle.watermarks(topic: topic, partition: partition, timeoutMilliseconds: timeoutMilliseconds)
     }
 
+    /// The high watermark librdkafka last saw for the partition, without a
+    /// broker round trip; nil when it has none yet.
+    public func cachedHighWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = 0, high: Int64 = 0
+        let err = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     public func metadata(topic: String?, timeoutMilliseconds: Int = 10_000) throws -> KafkaClusterMetadata {
         try handle.metadata(topic: topic, timeoutMilliseconds: timeoutMilliseconds)
     }

@@ -68,6 +68,8 @@ public final class KafkaProducer {
     public var failedCount: Int { state.failed }
     /// The first (up to 100) failed deliveries.
     public var failures: [KafkaDeliveryReport] { state.failures }
+    /// The id the next `produce` call takes; ids are consecutive.
+    public var nextMessageID: UInt64 { nextID }
     /// Messages produced but not yet reported (queued, in flight, or awaiting poll).
     public var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
 
@@ -78,9 +80,11 @@ public final class KafkaProducer {
     public func produce(topic: String, partition: Int32? = nil,
                         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                         headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws -> UInt64 {
-        let rkt = try topicHandle(topic)
+        // Every call takes an id, even one that fails, so callers can
+        // number their messages in step with the producer.
         let id = nextID
         nextID &+= 1
+        let rkt = try topicHandle(topic)
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(id))
         let target = partition ?? KafkaConstant.partitionUnassigned
         while true {

@@ -89,7 +89,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// Reconnects with the same parameters (PQreset), e.g. after an error
-    /// whose `isConnectionFailure` is true. Session state (LISTEN,
+    /// whose `isTransient` is true. Session state (LISTEN,
     /// settings, prepared statements) is lost.
     public func reconnect() throws {
         PQreset(handle)

@@ -95,7 +95,7 @@ public final class CopyIn {
             throw PostgresError.fromConnection(connection.handle, doing: "aborting COPY failed")
         }
         let outcome = connection.drainResults()
-        if let error = outcome.error, error.isConnectionFailure { throw error }
+        if let error = outcome.error, error.isTransient { throw error }
     }
 }
 

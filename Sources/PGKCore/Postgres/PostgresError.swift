@@ -38,11 +38,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// dropped, could not be made (class 08), or the server is shutting
     /// down or restarting (57P01 admin_shutdown, 57P02 crash_shutdown,
     /// 57P03 cannot_connect_now).
-    public var isConnectionFailure: Bool {
+    public var isTransient: Bool {
         if connectionLost { return true }
         guard let state = sqlState else { return false }
         return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
     }
+
+    /// A serialization failure or deadlock: the transaction may succeed
+    /// when run again (the connection itself is fine).
+    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
     public var description: String {
         var head = ""

@@ -38,7 +38,7 @@ extension PostgresConnection {
     /// arrive, `stop` is stopped, or the timeout passes; returns what
     /// arrived (empty on timeout or stop). Notifications that came in
     /// during earlier commands are returned at once. Throws when the
-    /// connection breaks (`isConnectionFailure`).
+    /// connection breaks (`isTransient`).
     public func waitForNotifications(timeoutMilliseconds: Int, stop: StopToken) throws -> [PostgresNotification] {
         var received = takeNotifications()
         if !received.isEmpty { return received }

@@ -41,7 +41,7 @@ import Testing
             _ = try client.schema(id: 42)
             Issue.record("found schema 42 in an empty registry")
         } catch {
-            #expect(error.isNotFound && !error.isRetryable)
+            #expect(error.isNotFound && !error.isTransient)
             #expect(error.kind == .registry(status: 404, code: 40403))
             #expect(error.description.contains("unknown schema id 42"), "\(error)")
             #expect(error.description.contains("40403"), "\(error)")
@@ -112,7 +112,7 @@ import Testing
             _ = try SchemaRegistryClient(url: server.url, timeoutMilliseconds: 2000).schema(id: 1)
             Issue.record("a stopped server answered")
         } catch {
-            #expect(error.isRetryable)
+            #expect(error.isTransient)
             #expect(error.kind == .unreachable, "\(error)")
         }
     }
@@ -141,7 +141,7 @@ import Testing
         } catch {
             let elapsed = SystemClock.shared.nowMilliseconds - start
             #expect(elapsed >= 250 && elapsed < 2000, "\(elapsed) ms")
-            #expect(error.kind == .timeout && error.isRetryable)
+            #expect(error.kind == .timeout && error.isTransient)
             #expect(error.description.contains("127.0.0.1:\(port)"), "\(error)")
             #expect(error.description.contains("300 ms"), "\(error)")
             #expect(!error.description.contains("s3cret"), "\(error)")

@@ -54,6 +54,60 @@ import Testing
         #expect(attempts == 1)
     }
 
+    @Test func withoutJitterTheDelaysDoubleExactly() {
+        var backoff = Backoff(initialMilliseconds: 100, maximumMilliseconds: 1000, jitter: 0)
+        #expect((0..<6).map { _ in backoff.nextDelayMilliseconds() } == [100, 200, 400, 800, 1000, 1000])
+    }
+
+    /// The pauses run on an injected sleeper: a manual clock moves, no
+    /// real time passes.
+    @Test func retryPausesOnTheInjectedClock() throws {
+        struct Flaky: Error {}
+        let clock = ManualClock()
+        var slept: [Int] = []
+        var retry = Retry(stop: StopToken(), backoff: Backoff(initialMilliseconds: 100, maximumMilliseconds: 1000, jitter: 0),
+                          sleep: { slept.append($0); clock.advance(milliseconds: Int64($0)) })
+        var attempts = 0
+        var retries = 0
+        let value = try retry.run("flaky thing", isRetryable: { $0 is Flaky }, onRetry: { _ in retries += 1 }) { () throws -> Int in
+            attempts += 1
+            if attempts < 5 { throw Flaky() }
+            return 7
+        }
+        #expect(value == 7 && attempts == 5 && retries == 4)
+        #expect(slept == [100, 200, 400, 800] && clock.nowMilliseconds == 1500)
+        retry.reset()
+        #expect(try retry.pause { "again in \($0)" } && slept.last == 100)
+    }
+
+    @Test func aStopDuringThePauseRethrowsTheLastError() throws {
+        struct Flaky: Error {}
+        let stop = StopToken()
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 1, jitter: 0), sleep: { _ in stop.stop() })
+        var attempts = 0
+        #expect(throws: Flaky.self) {
+            try retry.run("stopped thing", isRetryable: { _ in true }) { () throws -> Int in
+                attempts += 1
+                throw Flaky()
+            }
+        }
+        #expect(attempts == 1)
+        #expect(try !retry.pause { "no wait in \($0)" }, "stopped: no pause, the caller gives up")
+    }
+
+    @Test func transientErrorsAreClassifiedInOnePlace() {
+        struct Other: Error {}
+        #expect(Retry.isTransient(PostgresError(message: "gone", connectionLost: true)))
+        #expect(Retry.isTransient(PostgresError(message: "shutting down", sqlState: "57P01")))
+        #expect(!Retry.isTransient(PostgresError(message: "duplicate key", sqlState: "23505")))
+        #expect(!Retry.isTransient(PostgresError(message: "serialization", sqlState: "40001")))
+        #expect(PostgresError(message: "deadlock", sqlState: "40P01").isSerializationFailure)
+        #expect(Retry.isTransient(KafkaError.unknownTopic("t", operation: "x")) == false)
+        #expect(Retry.isTransient(RegistryError(.timeout, url: "http://r", "slow")))
+        #expect(!Retry.isTransient(RegistryError(.registry(status: 404, code: 40403), url: "http://r", "no such id")))
+        #expect(!Retry.isTransient(Other()))
+    }
+
     @Test func aStopEndsTheRetryLoop() {
         struct Flaky: Error {}
         let stop = StopToken()

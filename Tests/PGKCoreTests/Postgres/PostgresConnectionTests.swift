@@ -56,7 +56,7 @@ import Glibc
             #expect(!error.description.contains("hunter2"))
             #expect(error.description.hasPrefix("could not connect to postgresql://postgres:***@127.0.0.1:\(port)/nowhere: "))
             #expect(error.description.contains("refused"))
-            #expect(error.isConnectionFailure)
+            #expect(error.isTransient)
         }
     }
 
@@ -195,7 +195,7 @@ import Glibc
             #expect(error.constraintName == "items_pk")
             #expect(error.tableName == "items")
             #expect(error.schemaName == "public")
-            #expect(!error.isConnectionFailure)
+            #expect(!error.isTransient)
             #expect(error.description == #"ERROR 23505: duplicate key value violates unique constraint "items_pk" (DETAIL: Key (id)=(1) already exists.)"#)
         }
         #expect(try connection.query("SELECT count(*) FROM items").scalar == "1")
@@ -346,7 +346,7 @@ import Glibc
             _ = try victim.query("SELECT 1")
             Issue.record("query on a terminated connection succeeded")
         } catch let error as PostgresError {
-            #expect(error.isConnectionFailure, "\(error)")
+            #expect(error.isTransient, "\(error)")
         }
         #expect(!victim.isConnected)
         try victim.reconnect()

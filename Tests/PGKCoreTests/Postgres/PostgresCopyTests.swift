@@ -66,7 +66,7 @@ import Testing
             #expect(error.context?.contains("line 3") == true, "\(error)")
             #expect(error.context?.contains("column v") == true, "\(error)")
             #expect(error.description.contains("CONTEXT: COPY numbers, line 3, column v"))
-            #expect(!error.isConnectionFailure)
+            #expect(!error.isTransient)
         }
         #expect(db.transactionStatus == .idle)
         #expect(try db.query("SELECT count(*) FROM numbers").scalar == "0")

@@ -101,7 +101,7 @@ import Glibc
             _ = try listener.waitForNotifications(timeoutMilliseconds: 20_000, stop: StopToken())
             Issue.record("waiting on a terminated connection returned normally")
         } catch let error as PostgresError {
-            #expect(error.isConnectionFailure, "\(error)")
+            #expect(error.isTransient, "\(error)")
         }
         #expect(clock.nowMilliseconds - started < 5_000)
     }

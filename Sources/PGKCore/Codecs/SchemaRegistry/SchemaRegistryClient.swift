@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A failure talking to the schema registry, as opposed to a bad message.
-/// `isRetryable` tells a pipeline to back off and retry rather than
+/// `isTransient` tells a pipeline to back off and retry rather than
 /// dead-letter; `isNotFound` marks ids, subjects or versions the registry
 /// does not know.
 public struct RegistryError: Error, CustomStringConvertible, Sendable {
@@ -32,7 +32,7 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "schema registry \(url): \(message)" }
 
-    public var isRetryable: Bool {
+    public var isTransient: Bool {
         switch kind {
         case .unreachable, .timeout: return true
         case .registry(let status, _): return status >= 500 || status == 408 || status == 429

@@ -1,5 +1,3 @@
-import CRdKafka
-
 extension TopicsCommand {
     static let create = CommandSpec(
         name: "create",
@@ -30,7 +28,7 @@ extension TopicsCommand {
                 configs: invocation.keyValues("config").map { ($0.key, $0.value) })
             for outcome in try admin.createTopics([request]) {
                 guard let error = outcome.error else { continue }
-                if ifNotExists, error.err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+                if ifNotExists, error.kind == .topicAlreadyExists {
                     Log.info("topic \(topic) already exists")
                     return ExitStatus.ok
                 }
@@ -54,7 +52,7 @@ extension TopicsCommand {
             var failed = 0
             for outcome in try admin.deleteTopics(topics) {
                 if let error = outcome.error {
-                    if invocation.flag("if-exists"), error.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { continue }
+                    if invocation.flag("if-exists"), error.kind == .unknownTopic { continue }
                     Log.error(error.description)
                     failed += 1
                 } else {

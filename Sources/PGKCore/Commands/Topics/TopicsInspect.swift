@@ -1,5 +1,3 @@
-import CRdKafka
-
 extension TopicsCommand {
     static let list = CommandSpec(
         name: "list", aliases: ["ls"],
@@ -45,7 +43,7 @@ extension TopicsCommand {
             let topic = invocation.argument("TOPIC")!
             let admin = try KafkaAdmin(config: kafkaConfig(invocation))
             guard let info = try admin.metadata(topic: topic).topic(topic) else {
-                throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, operation: "describe topic", topic: topic)
+                throw KafkaError.unknownTopic(topic, operation: "describe topic")
             }
             if let error = info.error { throw error }
             var partitions: [ValueObject] = []
@@ -74,7 +72,7 @@ extension TopicsCommand {
                         record["source"] = .string(entry.source)
                         return record
                     }
-            } catch let error as KafkaError where error.err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE {
+            } catch let error as KafkaError where error.kind == .unsupported {
                 configNote = "configs are not available: \(error)"
             }
             let format = outputFormat(invocation)

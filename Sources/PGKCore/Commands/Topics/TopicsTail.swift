@@ -1,5 +1,3 @@
-import CRdKafka
-
 extension TopicsCommand {
     static let tail = CommandSpec(
         name: "tail",
@@ -74,9 +72,9 @@ struct TopicTail {
         let existing = try consumer.partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
         let chosen = partitions.isEmpty ? existing : partitions
         for partition in chosen where !existing.contains(partition) {
-            throw KafkaError(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
-                             message: "topic \(topic) has no partition \(partition) (it has \(existing.count))",
-                             operation: "tail", topic: topic, partition: partition)
+            throw KafkaError.unknownPartition(partition, of: topic,
+                                              message: "topic \(topic) has no partition \(partition) (it has \(existing.count))",
+                                              operation: "tail")
         }
         // The end to stop at, fixed now so a busy topic still ends.
         var endAtStart: [Int32: Int64] = [:]

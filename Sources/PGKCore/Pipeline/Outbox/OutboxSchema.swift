@@ -202,7 +202,7 @@ public enum OutboxSchema {
             let applied: [Int]
             do {
                 applied = try migrate(on: db)
-            } catch let error as PostgresError where !error.isConnectionFailure {
+            } catch let error as PostgresError where !error.isTransient {
                 throw RuntimeError("upgrading pgk's outbox schema from version \(version) to \(latestVersion) "
                     + "failed: \(error); run 'pgk cdc outbox setup TABLE ID_COLUMN' as the owner of the set-up tables")
             }

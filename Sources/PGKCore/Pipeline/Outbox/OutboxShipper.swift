@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// How `pgk cdc outbox run` behaves.
 public struct OutboxRunOptions: Sendable {
     public var batchSize = 5_000
@@ -63,7 +61,7 @@ final class OutboxShipper<Queue: OutboxQueue> {
     }
 
     func run() throws -> OutboxRunSummary {
-        var backoff = Backoff(initialMilliseconds: 250, maximumMilliseconds: 15_000)
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 250, maximumMilliseconds: 15_000))
         let progress = ProgressReporter(label: options.dryRun ? "outbox dry run" : "outbox")
         self.progress = progress
         defer {
@@ -90,26 +88,15 @@ final class OutboxShipper<Queue: OutboxQueue> {
                 guard try becomeLeader(db) else { return summary }
                 // LISTEN before the first claim, so no NOTIFY can fall between.
                 try db.listen(OutboxSchema.notifyChannel)
-                backoff.reset()
-                if try leaderLoop(db, backoff: &backoff) { return summary }
+                retry.reset()
+                if try leaderLoop(db, retry: &retry) { return summary }
             } catch {
-                guard started, isRetryable(error), !stop.isStopped else { throw error }
+                guard started, Retry.isTransient(error), !stop.isStopped else { throw error }
                 if error is KafkaError { delivery = nil } // a fresh producer after fatal client errors
-                let delay = backoff.nextDelayMilliseconds()
-                Log.warning("outbox: \(error); retrying in \(Retry.formatDuration(delay))")
-                stop.sleep(milliseconds: delay)
+                _ = try retry.pause { "outbox: \(error); retrying in \($0)" }
             }
         }
         return summary
-    }
-
-    private func isRetryable(_ error: Error) -> Bool {
-        switch error {
-        case let error as PostgresError: return error.isConnectionFailure
-        case let error as KafkaError: return OutboxDelivery.kind(of: error) == .retryable
-        case let error as RegistryError: return error.isRetryable
-        default: return false
-        }
     }
 
     /// Waits as a standby until this process holds the queue's lock; false
@@ -134,12 +121,12 @@ final class OutboxShipper<Queue: OutboxQueue> {
     }
 
     /// Ships until stopped; true when the run is over (stopped or drained).
-    private func leaderLoop(_ db: PostgresConnection, backoff: inout Backoff) throws -> Bool {
+    private func leaderLoop(_ db: PostgresConnection, retry: inout Retry) throws -> Bool {
         while !stop.isStopped {
             let delivery = try self.delivery ?? OutboxDelivery(config: kafka)
             self.delivery = delivery
             try delivery.idle()
-            let shipped = try shipOneBatch(db, delivery: delivery, backoff: &backoff)
+            let shipped = try shipOneBatch(db, delivery: delivery, retry: &retry)
             if shipped > 0 { continue }
             if options.exitWhenEmpty { return true }
             _ = try db.waitForNotifications(timeoutMilliseconds: options.pollIntervalMilliseconds, stop: stop)
@@ -152,7 +139,7 @@ final class OutboxShipper<Queue: OutboxQueue> {
     /// claimed in chunks within its one transaction, each produced at once,
     /// so Kafka delivers a chunk while the next is read from the database.
     private func shipOneBatch(_ db: PostgresConnection, delivery: OutboxDelivery,
-                              backoff: inout Backoff) throws -> Int {
+                              retry: inout Retry) throws -> Int {
         try db.begin()
         var committed = false
         defer { if !committed { db.rollbackQuietly() } }
@@ -181,7 +168,7 @@ final class OutboxShipper<Queue: OutboxQueue> {
             try db.commit()
             committed = true
             record(items.count)
-            backoff.reset()
+            retry.reset()
             return items.count
         }
         // Keep only the acknowledged prefix deleted; everything from the
@@ -198,19 +185,13 @@ final class OutboxShipper<Queue: OutboxQueue> {
             return prefix
         }
         let message = messages[failure.index]
-        switch OutboxDelivery.kind(of: failure.error) {
-        case .unknownTopic:
-            throw OutboxMissingTopicError(topic: message.topic)
-        case .permanent:
+        if failure.error.kind == .unknownTopic { throw OutboxMissingTopicError(topic: message.topic) }
+        guard failure.error.isTransient else {
             throw RuntimeError("Kafka rejected \(queue.describe(items[failure.index])) for topic \(message.topic): "
                 + "\(failure.error)")
-        case .retryable:
-            let delay = backoff.nextDelayMilliseconds()
-            Log.warning("outbox: \(items.count - prefix) event(s) not delivered (\(failure.error)); "
-                + "retrying in \(Retry.formatDuration(delay))")
-            stop.sleep(milliseconds: delay)
-            return prefix
         }
+        _ = try retry.pause { "outbox: \(items.count - prefix) event(s) not delivered (\(failure.error)); retrying in \($0)" }
+        return prefix
     }
 
     private func record(_ count: Int) {

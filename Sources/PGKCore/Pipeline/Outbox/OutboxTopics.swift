@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// Chooses the topic for an event from a template with `{database}`,
 /// `{schema}`, `{table}` and, for an application outbox, `{aggregatetype}`.
 ///
@@ -131,17 +129,13 @@ final class OutboxTopicChecker {
     private func create(_ topic: String, with admin: KafkaAdmin) throws {
         do {
             let outcomes = try admin.createTopics([KafkaNewTopic(name: topic)])
-            if let error = outcomes.first?.error, error.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+            if let error = outcomes.first?.error, error.kind != .topicAlreadyExists {
                 throw error
             }
             Log.info("outbox: created topic \(topic)")
-        } catch let error as KafkaError where OutboxTopicChecker.unsupported.contains(error.code) {
+        } catch let error as KafkaError where error.kind == .unsupported {
             Log.info("outbox: the broker cannot create topics through the admin API; "
                 + "\(topic) will be auto-created on first produce (\(error.name))")
         }
     }
-
-    static let unsupported: Set<Int32> = [RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue,
-                                          RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue,
-                                          RD_KAFKA_RESP_ERR_INVALID_REQUEST.rawValue]
 }

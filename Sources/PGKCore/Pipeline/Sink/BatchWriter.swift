@@ -103,7 +103,7 @@ final class BatchWriter {
         defer { turns.finished(original.sequence) }
         var batch = original
         var outcome = WriteOutcome()
-        var backoff = Backoff(initialMilliseconds: 250, maximumMilliseconds: 10_000)
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 250, maximumMilliseconds: 10_000))
         while true {
             var open: PostgresConnection?
             do {
@@ -149,10 +149,9 @@ final class BatchWriter {
                             + "its \(batch.rows.count) message(s) were not stored and will be read again")
                         return outcome
                     }
-                    let delay = backoff.nextDelayMilliseconds()
-                    Log.warning("sink: writing a batch of \(batch.rows.count) failed, retrying in \(Retry.formatDuration(delay)): \(error)")
                     if open.map({ !$0.isConnected }) ?? true { sessionReady = false }
-                    stop.sleep(milliseconds: delay)
+                    // A stop during the pause leaves one last attempt, which ends as above if it fails.
+                    _ = try? retry.pause { "sink: writing a batch of \(batch.rows.count) failed, retrying in \($0): \(error)" }
                 case .statement, .row:
                     outcome.failure = (error as? SinkFailure) ?? SinkFailure("\(error)")
                     return outcome

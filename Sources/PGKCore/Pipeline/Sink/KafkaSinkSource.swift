@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// A connection for the source thread's own lookups (stored offsets on
 /// assignment and after a fence), retried while PostgreSQL is away.
 final class OffsetLookup {
@@ -136,7 +134,7 @@ final class KafkaSinkSource {
     }
 
     private func consume(_ consumer: KafkaConsumer) throws {
-        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 10_000)
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 500, maximumMilliseconds: 10_000))
         while !stop.isStopped && !runner.isFailed && !runner.reachedMaxMessages {
             let timeout = Int(min(runner.millisecondsUntilDue ?? 200, 200))
             let room = max(1, min(10_000, settings.batchSize - runner.bufferedCount))
@@ -147,13 +145,12 @@ final class KafkaSinkSource {
                     case .partitionEnd(let end): runner.reachedEnd(end.topicPartition, nextOffset: end.offset)
                     }
                 }
-                backoff.reset()
+                retry.reset()
             } catch let error as KafkaError {
                 if consumer.state.fatalError != nil { throw error }
-                let delay = backoff.nextDelayMilliseconds()
-                Log.warning("sink: Kafka: \(error); retrying in \(Retry.formatDuration(delay))")
+                // Written before the pause: a due batch must not wait out the outage.
                 runner.flushIfDue()
-                stop.sleep(milliseconds: delay)
+                _ = try retry.pause { "sink: Kafka: \(error); retrying in \($0)" }
                 continue
             }
             runner.flushIfDue()
@@ -175,10 +172,10 @@ final class KafkaSinkSource {
     static func lag(_ consumer: KafkaConsumer, _ book: PartitionBook) -> Int {
         var total: Int64 = 0
         for slot in book.slots where slot.assigned && slot.position >= 0 {
-            var low: Int64 = 0, high: Int64 = 0
-            let err = rd_kafka_get_watermark_offsets(consumer.handle.pointer, slot.topicPartition.topic,
-                                                     slot.topicPartition.partition, &low, &high)
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { total += max(0, high - slot.position) }
+            if let high = consumer.cachedHighWatermark(topic: slot.topicPartition.topic,
+                                                       partition: slot.topicPartition.partition) {
+                total += max(0, high - slot.position)
+            }
         }
         return Int(total)
     }

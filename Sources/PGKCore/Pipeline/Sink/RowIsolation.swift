@@ -13,9 +13,9 @@ public enum SinkFailureKind: Sendable, Equatable {
     public static func classify(_ error: Error) -> SinkFailureKind {
         if error is KafkaError { return .connection }
         guard let error = error as? PostgresError else { return .statement }
-        if error.isConnectionFailure { return .connection }
+        if error.isTransient { return .connection }
+        if error.isSerializationFailure { return .retryTransaction }
         guard let state = error.sqlState else { return .statement }
-        if state == "40001" || state == "40P01" { return .retryTransaction }
         let statementClasses = ["42", "0A", "53", "55", "57", "58", "25", "26", "3D", "3F", "F0", "HV", "0B", "2B", "2D", "40"]
         if statementClasses.contains(String(state.prefix(2))) || state == "XX001" || state == "XX002" || state == "54001" {
             return .statement

@@ -1,5 +1,6 @@
-/// The producer side of the WAL pipeline: every message goes through
-/// here, so the flush tracker sees each one and its delivery ack.
+/// The producer side of the WAL pipeline: every change event goes through
+/// here, so its acknowledgement window decides which LSN may be confirmed
+/// to the server (the highest one with every event before it acknowledged).
 ///
 /// Defaults (all overridable with -X): acks=all with the idempotent
 /// producer, and `message.timeout.ms=0` (retry forever) so a broker outage
@@ -7,15 +8,7 @@
 /// when keys spread events over many partitions (half the broker CPU of 5 ms). A failed delivery is fatal: the
 /// run stops without confirming past it, and the next run replays it.
 final class CDCEventSink {
-    let producer: KafkaProducer
-    private(set) var tracker: FlushTracker
-    /// The first failed delivery, if any.
-    private(set) var failure: KafkaDeliveryReport?
-    let maxInFlight: Int
-    private var nextID: UInt64 = 1
-    /// Stops waits inside the producer only when pgk gives up on draining;
-    /// SIGINT must not abort a produce whose message is half-accounted.
-    let producerStop = StopToken()
+    private let producer: AcknowledgedProducer<LSN>
 
     static let defaults: [(String, String)] = [
         ("acks", "all"),
@@ -31,48 +24,32 @@ final class CDCEventSink {
         // the client's health check after the connect timeout.
         var patient = config
         patient.connectTimeoutMilliseconds = Int(Int32.max)
-        producer = try KafkaProducer(config: patient, defaults: CDCEventSink.defaults, stop: producerStop,
-                                     verifyConnection: false)
-        tracker = FlushTracker(flushed: .zero)
-        self.maxInFlight = maxInFlight
-        producer.reportSuccesses = true
-        producer.onDelivery = { [unowned self] report in
-            if report.error == nil {
-                tracker.delivered(id: report.messageID)
-            } else if failure == nil {
-                failure = report
-            }
-        }
+        producer = try AcknowledgedProducer(config: patient, defaults: CDCEventSink.defaults,
+                                            maxInFlight: maxInFlight, flushed: .zero)
     }
+
+    /// The highest LSN safe to confirm: Kafka acknowledged everything before it.
+    var flushed: LSN { producer.window.flushed ?? .zero }
+    var inFlight: Int { producer.window.inFlight }
+    /// Nothing in flight and no position waiting for acknowledgements.
+    var isIdle: Bool { producer.window.isIdle }
+    var hasRoom: Bool { producer.hasRoom }
+    /// Stops waits inside the producer; only when pgk gives up on draining.
+    var producerStop: StopToken { producer.producerStop }
 
     /// Starts tracking from `flushed` (the position streaming starts at).
     func resetPosition(_ flushed: LSN) {
-        if flushed > tracker.flushed {
-            var fresh = FlushTracker(flushed: flushed, firstEventID: nextID)
-            precondition(tracker.inFlight == 0, "cannot move the flush position with events in flight")
-            swap(&fresh, &tracker)
-        }
+        guard flushed > self.flushed else { return }
+        precondition(inFlight == 0, "cannot move the flush position with events in flight")
+        producer.restartWindow(flushed: flushed)
     }
 
-    func reached(_ lsn: LSN) { tracker.reached(lsn) }
-
-    var hasRoom: Bool { tracker.inFlight < maxInFlight }
-
-    func send(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
-        try withOptionalBytes(key) { key in
-            try withOptionalBytes(value) { value in try send(topic: topic, key: key, value: value) }
-        }
-    }
+    func reached(_ lsn: LSN) { producer.reached(lsn) }
 
     /// librdkafka copies the bytes, so the caller may reuse its buffers.
     func send(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) throws {
         try checkFailure()
-        // Registered before the produce call: its internal poll may already
-        // serve acks, and an ack for an unknown id would be lost.
-        tracker.produced(id: nextID)
-        let id = try producer.produce(topic: topic, key: key, value: value)
-        precondition(id == nextID, "producer message ids are not consecutive")
-        nextID += 1
+        try producer.produce(topic: topic, key: key, value: value)
     }
 
     /// Serves delivery reports for up to `timeoutMilliseconds`.
@@ -83,8 +60,8 @@ final class CDCEventSink {
 
     /// Blocks (polling) until there is room for more events.
     func waitForRoom(stop: StopToken, whileWaiting: () throws -> Void = {}) throws {
-        while !hasRoom && !stop.isStopped {
-            try poll(timeoutMilliseconds: 10)
+        try producer.waitForRoom(stop: stop) {
+            try checkFailure()
             try whileWaiting()
         }
     }
@@ -92,19 +69,12 @@ final class CDCEventSink {
     /// Waits until every event is acknowledged, or `timeoutMilliseconds` passed.
     @discardableResult
     func drain(timeoutMilliseconds: Int, stop: StopToken? = nil) throws -> Bool {
-        let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
-        while tracker.inFlight > 0 {
-            if let stop, stop.isStopped { return false }
-            if SystemClock.shared.nowMilliseconds >= deadline { return false }
-            try poll(timeoutMilliseconds: 10)
-        }
-        return true
+        try producer.drain(timeoutMilliseconds: timeoutMilliseconds, stop: stop, afterPoll: checkFailure)
     }
 
     func checkFailure() throws {
-        guard let failure else { return }
-        let reason = failure.error.map { String(describing: $0) } ?? "unknown error"
-        throw WALError.delivery("Kafka did not accept a change event (\(reason)); nothing after the last "
+        guard let failure = producer.window.firstFailure else { return }
+        throw WALError.delivery("Kafka did not accept a change event (\(failure.error)); nothing after the last "
             + "acknowledged transaction was confirmed to PostgreSQL, so the next run re-sends it")
     }
 }

@@ -11,7 +11,9 @@ extension WALStreamer {
     enum StreamEnd { case stopped, caughtUp }
 
     func stream(from start: LSN, exitTarget: LSN?) throws {
-        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
+        // Kafka's delivery reports are still served while waiting to reconnect.
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000),
+                          sleep: { try self.waitServingKafka(milliseconds: $0) })
         var slotBusyAttempts = 0
         let assembler = ChangeAssembler { [unowned self] relation in try catalog.schema(for: relation) }
         var position = start
@@ -20,21 +22,20 @@ extension WALStreamer {
             do {
                 try reconnectSideIfNeeded()
                 connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
-                try connection.startLogical(slot: options.slot, start: max(position, sink.tracker.flushed),
+                try connection.startLogical(slot: options.slot, start: max(position, sink.flushed),
                                             publications: [options.publication])
             } catch let error as PostgresError {
                 let explained = explain(error)
                 let busy = error.sqlState == "55006"
                 if busy { slotBusyAttempts += 1 }
-                guard error.isConnectionFailure || (busy && slotBusyAttempts < 10), !stop.isStopped else { throw explained }
-                let delay = backoff.nextDelayMilliseconds()
-                Log.warning("starting replication failed, retrying in \(Retry.formatDuration(delay)): \(explained)")
-                try waitServingKafka(milliseconds: delay)
-                if stop.isStopped { return try finish(connection: nil) }
+                guard error.isTransient || (busy && slotBusyAttempts < 10), !stop.isStopped else { throw explained }
+                guard try retry.pause({ "starting replication failed, retrying in \($0): \(explained)" }) else {
+                    return try finish(connection: nil)
+                }
                 continue
             }
             slotBusyAttempts = 0
-            backoff.reset()
+            retry.reset()
             Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
                 + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
             assembler.reset()
@@ -42,13 +43,10 @@ extension WALStreamer {
                 let end = try pump(connection, assembler: assembler, exitTarget: exitTarget)
                 summary.caughtUp = end == .caughtUp
                 return try finish(connection: connection)
-            } catch let error as PostgresError where error.isConnectionFailure && !stop.isStopped {
-                position = sink.tracker.flushed
-                let delay = backoff.nextDelayMilliseconds()
-                Log.warning("replication connection lost, reconnecting in \(Retry.formatDuration(delay)) "
-                    + "from \(position): \(error)")
-                try waitServingKafka(milliseconds: delay)
-                if stop.isStopped { return try finish(connection: nil) }
+            } catch let error as PostgresError where error.isTransient && !stop.isStopped {
+                position = sink.flushed
+                guard try retry.pause({ "replication connection lost, reconnecting in \($0) from \(position): \(error)" })
+                else { return try finish(connection: nil) }
             } catch let error as PostgresError {
                 throw explain(error)
             }
@@ -98,7 +96,7 @@ extension WALStreamer {
         var handled = 0
         var receivedData = false
         while !stop.isStopped {
-            if let exitTarget, !assembler.isInTransaction, sink.tracker.isIdle, sink.tracker.flushed >= exitTarget {
+            if let exitTarget, !assembler.isInTransaction, sink.isIdle, sink.flushed >= exitTarget {
                 return .caughtUp
             }
             if !sink.hasRoom {
@@ -129,7 +127,7 @@ extension WALStreamer {
                     lastHeartbeat = now
                     emitHeartbeat()
                 }
-                var wait = sink.tracker.inFlight > 0 ? 5 : min(500, Int(max(1, status.nextDue - now)))
+                var wait = sink.inFlight > 0 ? 5 : min(500, Int(max(1, status.nextDue - now)))
                 if options.heartbeatMilliseconds > 0 {
                     wait = min(wait, Int(max(1, lastHeartbeat + options.heartbeatMilliseconds - now)))
                 }
@@ -184,7 +182,7 @@ extension WALStreamer {
     /// second passed, or every status interval.
     func sendStatus(_ connection: ReplicationConnection, _ status: inout StatusClock, force: Bool) throws {
         let now = clock.nowMilliseconds
-        let flushed = sink.tracker.flushed
+        let flushed = sink.flushed
         let moved = flushed != status.lastFlushed
         guard force || (moved && now - status.lastSent >= 1000) || now - status.lastSent >= status.interval else {
             _ = try connection.flushOutput()
@@ -216,19 +214,19 @@ extension WALStreamer {
     func finish(connection: ReplicationConnection?) throws -> Void {
         let drained = try sink.drain(timeoutMilliseconds: 30_000)
         if !drained {
-            Log.warning("\(sink.tracker.inFlight) event(s) not acknowledged by Kafka after 30 s; "
+            Log.warning("\(sink.inFlight) event(s) not acknowledged by Kafka after 30 s; "
                 + "they are not confirmed and will be sent again by the next run")
             sink.producerStop.stop()
         }
-        summary.flushed = sink.tracker.flushed
+        summary.flushed = sink.flushed
         guard let connection else { return }
         do {
-            if sink.tracker.flushed > .zero {
-                let flushed = sink.tracker.flushed
+            if sink.flushed > .zero {
+                let flushed = sink.flushed
                 try connection.sendStandbyStatus(write: flushed, flush: flushed, apply: flushed)
             }
             try connection.endStreaming()
-            Log.info("confirmed \(sink.tracker.flushed) to slot \(options.slot)")
+            Log.info("confirmed \(sink.flushed) to slot \(options.slot)")
         } catch let error as PostgresError {
             // Everything acknowledged is confirmed or will be replayed: not fatal.
             Log.warning("could not end the stream cleanly: \(error)")

@@ -1,4 +1,3 @@
-import CRdKafka
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -103,7 +102,7 @@ public final class WALStreamer {
         }
         let start = try prepareSlot()
         try stream(from: start, exitTarget: target)
-        summary.flushed = sink.tracker.flushed
+        summary.flushed = sink.flushed
         return summary
     }
 
@@ -202,7 +201,7 @@ public final class WALStreamer {
     }
 
     func isConnectionFailure(_ error: Error) -> Bool {
-        (error as? PostgresError)?.isConnectionFailure == true
+        (error as? PostgresError)?.isTransient == true
     }
 
     /// Creates the slot exporting its snapshot, copies the tables inside
@@ -265,7 +264,7 @@ public final class WALStreamer {
         if summary.events & 127 == 0 {
             eventTime = unixMilliseconds()
             progress?.tick(units: summary.events, unitName: "events",
-                           counters: [("in flight", sink.tracker.inFlight), ("transactions", summary.transactions)])
+                           counters: [("in flight", sink.inFlight), ("transactions", summary.transactions)])
         }
         let hasKey = try encoder.encode(change, now: eventTime, key: &keyBuffer, value: &valueBuffer)
         try keyBuffer.withUnsafeBytes { key in
@@ -299,7 +298,7 @@ public final class WALStreamer {
         let topics = try catalog.publishedTables(publication: options.publication).map(\.schema.topic)
         let outcomes = try admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: options.topicPartitions ?? -1) })
         for outcome in outcomes {
-            if let error = outcome.error, error.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+            if let error = outcome.error, error.kind != .topicAlreadyExists {
                 throw error
             }
         }
