@@ -41,7 +41,7 @@ final class SinkRunner {
     /// Extra counters for the progress line (lag).
     var extraCounters: () -> ProgressReporter.Counters = { [] }
 
-    init(settings: SinkSettings, writers: [BatchWriter], registry: SchemaRegistryClient?, stop: StopToken,
+    init(settings: SinkSettings, writers: [any BatchWriting], registry: SchemaRegistryClient?, stop: StopToken,
          clock: any MonotonicClock = SystemClock.shared) throws {
         self.settings = settings
         self.stop = stop
@@ -158,14 +158,18 @@ final class SinkRunner {
         if !outcome.committed.isEmpty { onCommitted(outcome.committed) }
         for (partition, stored) in outcome.fenced {
             book.fence(partition, stored: stored)
-            builder.remove { row in
-                row.partition == partition.partition && book.topics[Int(row.topicIndex)] == partition.topic
-            }
+            dropStaged(partition)
             onFenced(partition, stored)
         }
         stats += outcome.stats
         counters += outcome.counters
         if let error = outcome.failure, writeFailure == nil { writeFailure = error }
+    }
+
+    private func dropStaged(_ partition: KafkaTopicPartition) {
+        builder.remove { row in
+            row.partition == partition.partition && book.topics[Int(row.topicIndex)] == partition.topic
+        }
     }
 
     func tick() {
