@@ -142,6 +142,23 @@ final class ScriptedBatchWriter: BatchWriting, @unchecked Sendable {
         #expect(harness.committed == [OffsetClaim(topicPartition: Self.p1, expected: nil, next: 1)])
     }
 
+    @Test func revokeMidBatchDropsItsStagedMessagesAndClaimsNothingForIt() throws {
+        let writer = ScriptedBatchWriter()
+        let harness = try Harness([writer])
+        harness.offer(partition: 0, offsets: 0...2)
+        harness.offer(partition: 1, offsets: 0...1)
+        harness.runner.revoke(Self.p0)
+        #expect(harness.runner.bufferedCount == 2)
+        harness.offer(partition: 0, offsets: 3...4)  // no longer ours
+        harness.runner.flush(wait: true)
+
+        let batch = try #require(writer.batches.first)
+        #expect(Self.partitions(of: batch) == [1])
+        #expect(batch.claims == [OffsetClaim(topicPartition: Self.p1, expected: nil, next: 2)])
+        #expect(harness.committed.map(\.topicPartition) == [Self.p1])
+        #expect(harness.runner.book.slot(of: Self.p0)?.stored == nil)
+    }
+
     @Test func outcomesConfirmOldestFirstEvenWhenALaterWriterFinishesFirst() throws {
         let slow = ScriptedBatchWriter(holding: true)
         let fast = ScriptedBatchWriter()

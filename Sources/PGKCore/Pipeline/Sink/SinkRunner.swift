@@ -97,7 +97,13 @@ final class SinkRunner {
     }
 
     func assign(_ partition: KafkaTopicPartition, stored: Int64?) { book.assign(partition, stored: stored) }
-    func revoke(_ partition: KafkaTopicPartition) { book.revoke(partition) }
+    /// Another consumer gets the partition: its messages still in the open
+    /// batch are dropped (the source writes before giving partitions up, so
+    /// normally there are none), and no claim is made for it.
+    func revoke(_ partition: KafkaTopicPartition) {
+        book.revoke(partition)
+        dropStaged(partition)
+    }
     /// Starts a partition without a stored offset at `offset`, and stores
     /// that with the next batch.
     func startAt(_ partition: KafkaTopicPartition, offset: Int64) {
