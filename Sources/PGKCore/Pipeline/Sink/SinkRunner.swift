@@ -41,7 +41,7 @@ final class SinkRunner {
     /// Extra counters for the progress line (lag).
     var extraCounters: () -> ProgressReporter.Counters = { [] }
 
-    init(settings: SinkSettings, writers: [BatchWriter], registry: SchemaRegistryClient?, stop: StopToken,
+    init(settings: SinkSettings, writers: [any BatchWriting], registry: SchemaRegistryClient?, stop: StopToken,
          clock: any MonotonicClock = SystemClock.shared) throws {
         self.settings = settings
         self.stop = stop
@@ -97,7 +97,13 @@ final class SinkRunner {
     }
 
     func assign(_ partition: KafkaTopicPartition, stored: Int64?) { book.assign(partition, stored: stored) }
-    func revoke(_ partition: KafkaTopicPartition) { book.revoke(partition) }
+    /// Another consumer gets the partition: its messages still in the open
+    /// batch are dropped (the source writes before giving partitions up, so
+    /// normally there are none), and no claim is made for it.
+    func revoke(_ partition: KafkaTopicPartition) {
+        book.revoke(partition)
+        dropStaged(partition)
+    }
     /// Starts a partition without a stored offset at `offset`, and stores
     /// that with the next batch.
     func startAt(_ partition: KafkaTopicPartition, offset: Int64) {
@@ -158,14 +164,18 @@ final class SinkRunner {
         if !outcome.committed.isEmpty { onCommitted(outcome.committed) }
         for (partition, stored) in outcome.fenced {
             book.fence(partition, stored: stored)
-            builder.remove { row in
-                row.partition == partition.partition && book.topics[Int(row.topicIndex)] == partition.topic
-            }
+            dropStaged(partition)
             onFenced(partition, stored)
         }
         stats += outcome.stats
         counters += outcome.counters
         if let error = outcome.failure, writeFailure == nil { writeFailure = error }
+    }
+
+    private func dropStaged(_ partition: KafkaTopicPartition) {
+        builder.remove { row in
+            row.partition == partition.partition && book.topics[Int(row.topicIndex)] == partition.topic
+        }
     }
 
     func tick() {
