@@ -13,15 +13,13 @@ extension WALStreamer {
     func stream(from start: LSN, exitTarget: LSN?) throws {
         var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
         var slotBusyAttempts = 0
-        let assembler = ChangeAssembler { [unowned self] relation in try catalog.schema(for: relation) }
+        let assembler = ChangeAssembler { [unowned self] relation in try sideDatabase.schema(for: relation) }
         var position = start
         while true {
-            let connection: ReplicationConnection
+            let connection: any ReplicationStream
             do {
-                try reconnectSideIfNeeded()
-                connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
-                try connection.startLogical(slot: options.slot, start: max(position, sink.tracker.flushed),
-                                            publications: [options.publication])
+                try sideDatabase.reconnectIfNeeded()
+                connection = try openReplicationStream(max(position, sink.flushed))
             } catch let error as PostgresError {
                 let explained = explain(error)
                 let busy = error.sqlState == "55006"
@@ -43,7 +41,7 @@ extension WALStreamer {
                 summary.caughtUp = end == .caughtUp
                 return try finish(connection: connection)
             } catch let error as PostgresError where error.isConnectionFailure && !stop.isStopped {
-                position = sink.tracker.flushed
+                position = sink.flushed
                 let delay = backoff.nextDelayMilliseconds()
                 Log.warning("replication connection lost, reconnecting in \(Retry.formatDuration(delay)) "
                     + "from \(position): \(error)")
@@ -53,13 +51,6 @@ extension WALStreamer {
                 throw explain(error)
             }
         }
-    }
-
-    /// The catalog/heartbeat connection dies with the server too.
-    func reconnectSideIfNeeded() throws {
-        if side.isConnected, (try? side.query("SELECT 1")) != nil { return }
-        try side.reconnect()
-        try ReplicationConnection.applySessionSettings { try side.execute($0) }
     }
 
     /// Server errors about the slot or publication, said plainly.
@@ -87,7 +78,7 @@ extension WALStreamer {
     }
 
     /// Reads and forwards until stopped, caught up, or the connection fails.
-    func pump(_ connection: ReplicationConnection, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
+    func pump(_ connection: any ReplicationStream, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
         var status = StatusClock(interval: options.statusIntervalMilliseconds, now: clock.nowMilliseconds)
         // While an event waits for room in Kafka, the server must still hear
         // from us, or it drops the connection after wal_sender_timeout.
@@ -98,7 +89,7 @@ extension WALStreamer {
         var handled = 0
         var receivedData = false
         while !stop.isStopped {
-            if let exitTarget, !assembler.isInTransaction, sink.tracker.isIdle, sink.tracker.flushed >= exitTarget {
+            if let exitTarget, !assembler.isInTransaction, sink.isIdle, sink.flushed >= exitTarget {
                 return .caughtUp
             }
             if !sink.hasRoom {
@@ -129,11 +120,11 @@ extension WALStreamer {
                     lastHeartbeat = now
                     emitHeartbeat()
                 }
-                var wait = sink.tracker.inFlight > 0 ? 5 : min(500, Int(max(1, status.nextDue - now)))
+                var wait = sink.inFlight > 0 ? 5 : min(500, Int(max(1, status.nextDue - now)))
                 if options.heartbeatMilliseconds > 0 {
                     wait = min(wait, Int(max(1, lastHeartbeat + options.heartbeatMilliseconds - now)))
                 }
-                _ = stop.wait(fd: connection.socket, timeoutMilliseconds: wait)
+                _ = connection.waitForData(timeoutMilliseconds: wait, stop: stop)
             case .ended:
                 throw PostgresError(message: "the server ended the replication stream", connectionLost: true)
             }
@@ -182,9 +173,9 @@ extension WALStreamer {
 
     /// Sends the flush position when asked (`force`), when it moved and a
     /// second passed, or every status interval.
-    func sendStatus(_ connection: ReplicationConnection, _ status: inout StatusClock, force: Bool) throws {
+    func sendStatus(_ connection: any ReplicationStream, _ status: inout StatusClock, force: Bool) throws {
         let now = clock.nowMilliseconds
-        let flushed = sink.tracker.flushed
+        let flushed = sink.flushed
         let moved = flushed != status.lastFlushed
         guard force || (moved && now - status.lastSent >= 1000) || now - status.lastSent >= status.interval else {
             _ = try connection.flushOutput()
@@ -202,9 +193,7 @@ extension WALStreamer {
     /// will see, so its position keeps moving and WAL does not pile up.
     func emitHeartbeat() {
         do {
-            try reconnectSideIfNeeded()
-            try side.execute("SELECT pg_logical_emit_message(false, $1, $2)",
-                             [ChangeAssembler.heartbeatPrefix, options.slot])
+            try sideDatabase.emitHeartbeat(slot: options.slot)
             Log.trace("heartbeat emitted")
         } catch {
             Log.warning("heartbeat failed: \(error)")
@@ -213,22 +202,22 @@ extension WALStreamer {
 
     /// After a stop or catching up: wait for Kafka's acks (bounded), send
     /// the final position, end the stream.
-    func finish(connection: ReplicationConnection?) throws -> Void {
+    func finish(connection: (any ReplicationStream)?) throws -> Void {
         let drained = try sink.drain(timeoutMilliseconds: 30_000)
         if !drained {
-            Log.warning("\(sink.tracker.inFlight) event(s) not acknowledged by Kafka after 30 s; "
+            Log.warning("\(sink.inFlight) event(s) not acknowledged by Kafka after 30 s; "
                 + "they are not confirmed and will be sent again by the next run")
-            sink.producerStop.stop()
+            sink.abandonDeliveries()
         }
-        summary.flushed = sink.tracker.flushed
+        summary.flushed = sink.flushed
         guard let connection else { return }
         do {
-            if sink.tracker.flushed > .zero {
-                let flushed = sink.tracker.flushed
+            if sink.flushed > .zero {
+                let flushed = sink.flushed
                 try connection.sendStandbyStatus(write: flushed, flush: flushed, apply: flushed)
             }
             try connection.endStreaming()
-            Log.info("confirmed \(sink.tracker.flushed) to slot \(options.slot)")
+            Log.info("confirmed \(sink.flushed) to slot \(options.slot)")
         } catch let error as PostgresError {
             // Everything acknowledged is confirmed or will be replayed: not fatal.
             Log.warning("could not end the stream cleanly: \(error)")

@@ -50,11 +50,15 @@ public final class WALStreamer {
     let kafka: KafkaConfig
     let registryURL: String?
     let stop: StopToken
-    let clock = SystemClock.shared
+    let clock: any MonotonicClock
 
     var side: PostgresConnection!
     var catalog: TableCatalog!
-    var sink: CDCEventSink!
+    /// What streaming uses of `side` and `catalog`; tests give a fake.
+    var sideDatabase: (any StreamingDatabase)!
+    var sink: (any WALEventSink)!
+    /// Connects and starts streaming the slot from an LSN; tests script fakes.
+    var openReplicationStream: (LSN) throws -> any ReplicationStream
     var encoder: ChangeEventEncoder!
     var database = ""
     var topicPrefix = ""
@@ -68,11 +72,21 @@ public final class WALStreamer {
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
 
-    public init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
+    public convenience init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
+        self.init(options: options, kafka: kafka, registryURL: registryURL, stop: stop, clock: SystemClock.shared)
+    }
+
+    init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken, clock: any MonotonicClock) {
         self.options = options
         self.kafka = kafka
         self.registryURL = registryURL
         self.stop = stop
+        self.clock = clock
+        openReplicationStream = { start in
+            let connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
+            try connection.startLogical(slot: options.slot, start: start, publications: [options.publication])
+            return connection
+        }
     }
 
     public func run() throws -> WALRunSummary {
@@ -82,6 +96,7 @@ public final class WALStreamer {
         database = try side.currentDatabase()
         topicPrefix = options.topicPrefix ?? "pgk." + database
         catalog = TableCatalog(connection: side, topicPrefix: topicPrefix, keyOverrides: options.keyColumns)
+        sideDatabase = SideConnection(connection: side, catalog: catalog)
         guard try side.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publication]).count == 1 else {
             throw WALError.publicationMissing(publication: options.publication)
         }
@@ -103,7 +118,7 @@ public final class WALStreamer {
         }
         let start = try prepareSlot()
         try stream(from: start, exitTarget: target)
-        summary.flushed = sink.tracker.flushed
+        summary.flushed = sink.flushed
         return summary
     }
 
@@ -265,7 +280,7 @@ public final class WALStreamer {
         if summary.events & 127 == 0 {
             eventTime = unixMilliseconds()
             progress?.tick(units: summary.events, unitName: "events",
-                           counters: [("in flight", sink.tracker.inFlight), ("transactions", summary.transactions)])
+                           counters: [("in flight", sink.inFlight), ("transactions", summary.transactions)])
         }
         let hasKey = try encoder.encode(change, now: eventTime, key: &keyBuffer, value: &valueBuffer)
         try keyBuffer.withUnsafeBytes { key in
