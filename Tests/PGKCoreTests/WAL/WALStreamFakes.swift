@@ -185,6 +185,13 @@ enum WALMessages {
             + insertions(from: start, ids: ids)
     }
 
+    /// The non-transactional message a heartbeat writes to the WAL.
+    static func heartbeat(at lsn: LSN) -> ScriptedReplicationStream.Step {
+        var message = MessageBytes("M").byte(0).int64(lsn.value).string(ChangeAssembler.heartbeatPrefix).int32(3)
+        message.bytes += Array("pgk".utf8)
+        return xlog(lsn, message)
+    }
+
     private static func relation(at lsn: LSN) -> ScriptedReplicationStream.Step {
         xlog(lsn, MessageBytes("R").int32(16_384).string("public").string("t").char("d").int16(1)
             .byte(1).string("id").int32(23).int32(UInt32(bitPattern: -1)))

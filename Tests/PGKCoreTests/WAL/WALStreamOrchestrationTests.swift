@@ -175,4 +175,22 @@ import Testing
         #expect(harness.sink.sentCount == 1 && !harness.stop.isStopped)
         #expect(harness.stream.flushes.last == LSN(0x200) && harness.stream.ended)
     }
+
+    @Test func idleDatabaseGetsAHeartbeatWhoseMessageMovesTheSlot() throws {
+        let harness = try Harness { $0.heartbeatMilliseconds = 10_000 }
+        var heartbeatsAfterQuietSpell = 0
+        harness.connection([
+            .idle(milliseconds: 9_000),
+            .run { #expect(harness.database.heartbeats == 0) },
+            .idle(milliseconds: 1_500),
+            .run { heartbeatsAfterQuietSpell = harness.database.heartbeats },
+            WALMessages.heartbeat(at: LSN(0x700)),
+            .idle(milliseconds: 1_000),
+        ])
+        try harness.run()
+
+        #expect(heartbeatsAfterQuietSpell == 1)
+        #expect(harness.database.heartbeats == 1, "data arrived since: no second heartbeat yet")
+        #expect(harness.stream.flushes.contains(LSN(0x700)))
+    }
 }
