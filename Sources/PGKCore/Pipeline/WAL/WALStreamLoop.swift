@@ -15,15 +15,13 @@ extension WALStreamer {
         var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000),
                           sleep: { try self.waitServingKafka(milliseconds: $0) })
         var slotBusyAttempts = 0
-        let assembler = ChangeAssembler { [unowned self] relation in try catalog.schema(for: relation) }
+        let assembler = ChangeAssembler { [unowned self] relation in try sideDatabase.schema(for: relation) }
         var position = start
         while true {
-            let connection: ReplicationConnection
+            let connection: any ReplicationStream
             do {
-                try reconnectSideIfNeeded()
-                connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
-                try connection.startLogical(slot: options.slot, start: max(position, sink.flushed),
-                                            publications: [options.publication])
+                try sideDatabase.reconnectIfNeeded()
+                connection = try openReplicationStream(max(position, sink.flushed))
             } catch let error as PostgresError {
                 let explained = explain(error)
                 let busy = error.sqlState == "55006"
@@ -53,13 +51,6 @@ extension WALStreamer {
         }
     }
 
-    /// The catalog/heartbeat connection dies with the server too.
-    func reconnectSideIfNeeded() throws {
-        if side.isConnected, (try? side.query("SELECT 1")) != nil { return }
-        try side.reconnect()
-        try ReplicationConnection.applySessionSettings { try side.execute($0) }
-    }
-
     /// Server errors about the slot or publication, said plainly.
     func explain(_ error: PostgresError) -> Error {
         switch error.sqlState {
@@ -85,7 +76,7 @@ extension WALStreamer {
     }
 
     /// Reads and forwards until stopped, caught up, or the connection fails.
-    func pump(_ connection: ReplicationConnection, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
+    func pump(_ connection: any ReplicationStream, assembler: ChangeAssembler, exitTarget: LSN?) throws -> StreamEnd {
         var status = StatusClock(interval: options.statusIntervalMilliseconds, now: clock.nowMilliseconds)
         // While an event waits for room in Kafka, the server must still hear
         // from us, or it drops the connection after wal_sender_timeout.
@@ -131,7 +122,7 @@ extension WALStreamer {
                 if options.heartbeatMilliseconds > 0 {
                     wait = min(wait, Int(max(1, lastHeartbeat + options.heartbeatMilliseconds - now)))
                 }
-                _ = stop.wait(fd: connection.socket, timeoutMilliseconds: wait)
+                _ = connection.waitForData(timeoutMilliseconds: wait, stop: stop)
             case .ended:
                 throw PostgresError(message: "the server ended the replication stream", connectionLost: true)
             }
@@ -180,7 +171,7 @@ extension WALStreamer {
 
     /// Sends the flush position when asked (`force`), when it moved and a
     /// second passed, or every status interval.
-    func sendStatus(_ connection: ReplicationConnection, _ status: inout StatusClock, force: Bool) throws {
+    func sendStatus(_ connection: any ReplicationStream, _ status: inout StatusClock, force: Bool) throws {
         let now = clock.nowMilliseconds
         let flushed = sink.flushed
         let moved = flushed != status.lastFlushed
@@ -200,9 +191,7 @@ extension WALStreamer {
     /// will see, so its position keeps moving and WAL does not pile up.
     func emitHeartbeat() {
         do {
-            try reconnectSideIfNeeded()
-            try side.execute("SELECT pg_logical_emit_message(false, $1, $2)",
-                             [ChangeAssembler.heartbeatPrefix, options.slot])
+            try sideDatabase.emitHeartbeat(slot: options.slot)
             Log.trace("heartbeat emitted")
         } catch {
             Log.warning("heartbeat failed: \(error)")
@@ -211,12 +200,12 @@ extension WALStreamer {
 
     /// After a stop or catching up: wait for Kafka's acks (bounded), send
     /// the final position, end the stream.
-    func finish(connection: ReplicationConnection?) throws -> Void {
+    func finish(connection: (any ReplicationStream)?) throws -> Void {
         let drained = try sink.drain(timeoutMilliseconds: 30_000)
         if !drained {
             Log.warning("\(sink.inFlight) event(s) not acknowledged by Kafka after 30 s; "
                 + "they are not confirmed and will be sent again by the next run")
-            sink.producerStop.stop()
+            sink.abandonDeliveries()
         }
         summary.flushed = sink.flushed
         guard let connection else { return }

@@ -49,11 +49,15 @@ public final class WALStreamer {
     let kafka: KafkaConfig
     let registryURL: String?
     let stop: StopToken
-    let clock = SystemClock.shared
+    let clock: any MonotonicClock
 
     var side: PostgresConnection!
     var catalog: TableCatalog!
-    var sink: CDCEventSink!
+    /// What streaming uses of `side` and `catalog`; tests give a fake.
+    var sideDatabase: (any StreamingDatabase)!
+    var sink: (any WALEventSink)!
+    /// Connects and starts streaming the slot from an LSN; tests script fakes.
+    var openReplicationStream: (LSN) throws -> any ReplicationStream
     var encoder: ChangeEventEncoder!
     var database = ""
     var topicPrefix = ""
@@ -67,11 +71,21 @@ public final class WALStreamer {
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
 
-    public init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
+    public convenience init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
+        self.init(options: options, kafka: kafka, registryURL: registryURL, stop: stop, clock: SystemClock.shared)
+    }
+
+    init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken, clock: any MonotonicClock) {
         self.options = options
         self.kafka = kafka
         self.registryURL = registryURL
         self.stop = stop
+        self.clock = clock
+        openReplicationStream = { start in
+            let connection = try ReplicationConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
+            try connection.startLogical(slot: options.slot, start: start, publications: [options.publication])
+            return connection
+        }
     }
 
     public func run() throws -> WALRunSummary {
@@ -81,6 +95,7 @@ public final class WALStreamer {
         database = try side.currentDatabase()
         topicPrefix = options.topicPrefix ?? "pgk." + database
         catalog = TableCatalog(connection: side, topicPrefix: topicPrefix, keyOverrides: options.keyColumns)
+        sideDatabase = SideConnection(connection: side, catalog: catalog)
         guard try side.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publication]).count == 1 else {
             throw WALError.publicationMissing(publication: options.publication)
         }
@@ -169,7 +184,7 @@ public final class WALStreamer {
                     try side.execute("SELECT pg_drop_replication_slot($1)", [options.slot])
                     existing = nil
                 }
-                return try Retry.run("snapshot", stop: stop, isRetryable: isConnectionFailure) {
+                return try Retry.run("snapshot", stop: stop) {
                     try createSlotWithSnapshot(store: stateStore)
                 }
             }
@@ -198,10 +213,6 @@ public final class WALStreamer {
             throw RuntimeError("replication slot \(options.slot) belongs to database \(slotDatabase), not \(database)")
         }
         if slot.active { throw WALError.slotInUse(slot: options.slot, pid: slot.activePID ?? "?") }
-    }
-
-    func isConnectionFailure(_ error: Error) -> Bool {
-        (error as? PostgresError)?.isTransient == true
     }
 
     /// Creates the slot exporting its snapshot, copies the tables inside
