@@ -139,30 +139,22 @@ struct SchemaCompiler {
     }
 
     private mutating func compileObjectApplicators(_ b: inout KeywordBuilder, draft: SchemaDialect.Draft) throws(SchemaError) {
-        var pass = PropertyPass()
-        var used = false
-        if b.object["properties"] != nil {
-            for (name, schema) in try subschemaMap(&b, "properties") {
-                pass.lookup[name] = pass.names.count
-                pass.names.append(name)
-                pass.schemas.append(schema)
-            }
-            used = true
-        }
+        var properties: [(String, Int)] = []
+        var patterns: [(regex: SchemaRegex, schema: Int)] = []
+        var additional: Int?
+        if b.object["properties"] != nil { properties = try subschemaMap(&b, "properties") }
         if b.object["patternProperties"] != nil {
             for (pattern, schema) in try subschemaMap(&b, "patternProperties") {
                 guard let regex = SchemaRegex(pattern) else {
                     throw b.error("patternProperties", "invalid regular expression '\(pattern)'")
                 }
-                pass.patterns.append((regex, schema))
+                patterns.append((regex, schema))
             }
-            used = true
         }
-        if b.object["additionalProperties"] != nil {
-            pass.additional = try subschema(&b, "additionalProperties")
-            used = true
+        if b.object["additionalProperties"] != nil { additional = try subschema(&b, "additionalProperties") }
+        if !properties.isEmpty || !patterns.isEmpty || additional != nil {
+            b.objectKeywords.append(.properties(PropertyPass(properties: properties, patterns: patterns, additional: additional)))
         }
-        if used { b.objectKeywords.append(.properties(pass)) }
         if b.object["propertyNames"] != nil { b.objectKeywords.append(.propertyNames(try subschema(&b, "propertyNames"))) }
         let dependentKeyword = draft == .draft7 ? "dependencies" : "dependentSchemas"
         if case .object(let map)? = b.object[dependentKeyword] {

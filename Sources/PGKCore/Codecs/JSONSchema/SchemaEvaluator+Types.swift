@@ -96,7 +96,7 @@ extension SchemaEvaluator {
                     if !collecting { return false }
                 }
             } else if matched && tracking {
-                local.properties.insert(key)
+                local.addProperty(key)
             }
         }
         if tracking && pass.additional != nil { local.allProperties = true }
@@ -135,7 +135,7 @@ extension SchemaEvaluator {
                     var ignored = EvaluatedParts()
                     if e.evaluate(schema, item, track: false, into: &ignored) {
                         count += 1
-                        if tracking { local.items.insert(i) }
+                        if tracking { local.addItem(i) }
                     }
                 }
             }
@@ -215,7 +215,7 @@ extension SchemaEvaluator {
     mutating func unevaluated(_ node: SchemaNode, _ instance: Value, _ local: inout EvaluatedParts) -> Bool {
         var valid = true
         if let schema = node.unevaluatedProperties, case .object(let object) = instance, !local.allProperties {
-            for (key, value) in object where !local.properties.contains(key) {
+            for (key, value) in object where !local.evaluated(property: key) {
                 if !child(schema, value, .key(key), parent: node, keyword: "unevaluatedProperties") {
                     valid = false
                     if !collecting { return false }
@@ -226,7 +226,7 @@ extension SchemaEvaluator {
         if let schema = node.unevaluatedItems, case .array(let items) = instance, !local.allItems {
             var i = local.itemPrefix
             while i < items.count {
-                if !local.items.contains(i), !child(schema, items[i], .index(i), parent: node, keyword: "unevaluatedItems") {
+                if !local.evaluated(item: i), !child(schema, items[i], .index(i), parent: node, keyword: "unevaluatedItems") {
                     valid = false
                     if !collecting { return false }
                 }

@@ -3,18 +3,34 @@
 /// read. Only gathered below schemas that use those two keywords.
 struct EvaluatedParts {
     var allProperties = false
-    var properties: Set<String> = []
+    /// nil until something is added, so untracked runs never touch a set.
+    var properties: Set<String>?
     var allItems = false
     /// Items before this index were evaluated (prefixItems).
     var itemPrefix = 0
     /// Items `contains` matched.
-    var items: Set<Int> = []
+    var items: Set<Int>?
+
+    mutating func addProperty(_ name: String) {
+        if properties == nil { properties = [name] } else { properties!.insert(name) }
+    }
+
+    mutating func addItem(_ index: Int) {
+        if items == nil { items = [index] } else { items!.insert(index) }
+    }
+
+    func evaluated(property name: String) -> Bool { allProperties || properties?.contains(name) == true }
+    func evaluated(item index: Int) -> Bool { allItems || index < itemPrefix || items?.contains(index) == true }
 
     mutating func merge(_ other: EvaluatedParts) {
-        if other.allProperties { allProperties = true } else if !allProperties { properties.formUnion(other.properties) }
+        if other.allProperties { allProperties = true } else if !allProperties, let names = other.properties {
+            if properties == nil { properties = names } else { properties!.formUnion(names) }
+        }
         if other.allItems { allItems = true } else if !allItems {
             itemPrefix = max(itemPrefix, other.itemPrefix)
-            items.formUnion(other.items)
+            if let indexes = other.items {
+                if items == nil { items = indexes } else { items!.formUnion(indexes) }
+            }
         }
     }
 }
@@ -33,6 +49,8 @@ struct SchemaEvaluator {
     var path: [InstancePathStep] = []
     /// Resources entered, outermost first (only for `$dynamicRef`).
     var scope: [Int] = []
+    /// Nested schema evaluations; a bound that stops `$ref` cycles that never
+    /// move into the instance (and instances nested absurdly deep).
     var depth = 0
     static let maxDepth = 400
 
@@ -50,7 +68,10 @@ struct SchemaEvaluator {
     /// Validates `instance` against node `index`. When `track` is set, the
     /// parts it evaluated are merged into `parts` if it passes.
     mutating func evaluate(_ index: Int, _ instance: Value, track: Bool, into parts: inout EvaluatedParts) -> Bool {
-        let node = graph.nodes[index]
+        evaluate(node: graph.nodes[index], instance, track: track, into: &parts)
+    }
+
+    mutating func evaluate(node: SchemaNode, _ instance: Value, track: Bool, into parts: inout EvaluatedParts) -> Bool {
         if let constant = node.constant {
             if !constant { report(node, "false", "no value is valid here") }
             return constant
@@ -58,7 +79,7 @@ struct SchemaEvaluator {
         depth += 1
         defer { depth -= 1 }
         if depth > SchemaEvaluator.maxDepth {
-            report(node, "$ref", "schema recursion deeper than \(SchemaEvaluator.maxDepth) without consuming the instance")
+            report(node, "$ref", "evaluation nested deeper than \(SchemaEvaluator.maxDepth) levels (a $ref cycle?)")
             return false
         }
         var entered = false
@@ -96,12 +117,13 @@ struct SchemaEvaluator {
     mutating func child(_ index: Int, _ value: Value, _ step: InstancePathStep, parent: SchemaNode, keyword: String) -> Bool {
         if collecting { path.append(step) }
         defer { if collecting { path.removeLast() } }
-        if graph.nodes[index].constant == false {
+        let node = graph.nodes[index]
+        if node.constant == false {
             report(parent, keyword, "false")
             return false
         }
         var ignored = EvaluatedParts()
-        return evaluate(index, value, track: false, into: &ignored)
+        return evaluate(node: node, value, track: false, into: &ignored)
     }
 
     /// Runs `body` without reporting, for subschemas that only decide.

@@ -57,13 +57,24 @@ final class SchemaRegex: @unchecked Sendable {
 }
 
 /// `properties`, `patternProperties` and `additionalProperties` of one
-/// schema, run as a single pass over the instance's keys.
-struct PropertyPass: Sendable {
-    var names: [String] = []
-    var schemas: [Int] = []
-    var lookup: [String: Int] = [:]
-    var patterns: [(regex: SchemaRegex, schema: Int)] = []
-    var additional: Int?
+/// schema, run as a single pass over the instance's keys. A class, so the
+/// keyword enum stays small and cheap to copy.
+final class PropertyPass: Sendable {
+    let names: [String]
+    let schemas: [Int]
+    let lookup: [String: Int]
+    let patterns: [(regex: SchemaRegex, schema: Int)]
+    let additional: Int?
+
+    init(properties: [(String, Int)], patterns: [(regex: SchemaRegex, schema: Int)], additional: Int?) {
+        names = properties.map(\.0)
+        schemas = properties.map(\.1)
+        var lookup: [String: Int] = [:]
+        for (i, name) in names.enumerated() where lookup[name] == nil { lookup[name] = i }
+        self.lookup = lookup
+        self.patterns = patterns
+        self.additional = additional
+    }
 
     /// The `properties` entry for `key`; instance keys usually come in the
     /// schema's order, so the position is tried before hashing.
