@@ -305,6 +305,9 @@ enum ValueValidator {
         switch kind {
         case .text, .path:
             return raw
+        case .parsed(let check):
+            if let reason = check(raw) { throw UsageError("invalid value '\(raw)' for \(source): \(reason)") }
+            return raw
         case .integer(let range):
             guard let number = Int64(raw) else { throw invalid(describe(range)) }
             guard range.contains(number) else { throw invalid(describe(range)) }

@@ -101,6 +101,8 @@ public enum ValueKind: Sendable {
     /// `key=value`, or one of a few reserved words (`-X list`).
     case setting(orWords: [String])
     case path
+    /// Text with its own syntax; `check` returns why a value is wrong.
+    case parsed(check: @Sendable (String) -> String?)
 
     public static func choice(_ words: [String]) -> ValueKind { .choice(words, aliases: [:]) }
     public static let keyValue = ValueKind.setting(orWords: [])

@@ -29,6 +29,9 @@ public struct Invocation: Sendable {
         self.globals = GlobalOptions(values: values)
     }
 
+    /// What the command line or the environment gave, without the default.
+    func given(_ long: String) -> [String] { raw(long) }
+
     private func raw(_ long: String) -> [String] {
         precondition(declared[long] != nil, "pgk \(path.joined(separator: " ")) declares no option --\(long)")
         return values[long] ?? []
