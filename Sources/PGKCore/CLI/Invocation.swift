@@ -1,8 +1,9 @@
 /// A parsed, validated command line: what a command's `run` receives.
 ///
-/// Values were checked against the spec while parsing, so the typed
-/// accessors only convert. Asking for an option the command does not
-/// declare is a programming error and traps, which the CLI tests catch.
+/// Values were checked against the spec while parsing; commands read them
+/// through their typed `Option` handles (`invocation[SinkCommand.Options.topic]`),
+/// which only convert. Asking for an option the command does not declare
+/// is a programming error and traps, which the CLI tests catch.
 public struct Invocation: Sendable {
     /// The command path without the program name, e.g. ["topics", "tail"].
     public let path: [String]
@@ -35,50 +36,6 @@ public struct Invocation: Sendable {
     private func raw(_ long: String) -> [String] {
         precondition(declared[long] != nil, "pgk \(path.joined(separator: " ")) declares no option --\(long)")
         return values[long] ?? []
-    }
-
-    /// True when the option came from the command line or the environment,
-    /// not from its default.
-    public func isSet(_ long: String) -> Bool { !raw(long).isEmpty }
-
-    public func string(_ long: String) -> String? {
-        raw(long).last ?? declared[long]?.defaultValue
-    }
-
-    public func strings(_ long: String) -> [String] {
-        let given = raw(long)
-        if given.isEmpty, let fallback = declared[long]?.defaultValue { return [fallback] }
-        return given
-    }
-
-    public func int(_ long: String) -> Int? {
-        string(long).flatMap { Int($0) }
-    }
-
-    public func flag(_ long: String) -> Bool {
-        guard let last = string(long) else { return false }
-        return last == "true"
-    }
-
-    /// A negatable flag's value, or nil when neither `--x` nor `--no-x` was given.
-    public func optionalFlag(_ long: String) -> Bool? {
-        guard let last = raw(long).last else { return nil }
-        return last == "true"
-    }
-
-    public func count(_ long: String) -> Int { raw(long).count }
-
-    /// A duration option, in milliseconds.
-    public func milliseconds(_ long: String) -> Int64? {
-        guard let text = string(long), case .value(.duration(let unit))? = declared[long]?.kind else {
-            return nil
-        }
-        return DurationText.milliseconds(text, bareUnitMilliseconds: unit)
-    }
-
-    /// `key=value` options as ordered pairs.
-    public func keyValues(_ long: String) -> [(key: String, value: String)] {
-        strings(long).map(KeyValueText.split)
     }
 
     public func argument(_ name: String) -> String? { arguments(name).first }

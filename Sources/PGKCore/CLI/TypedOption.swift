@@ -136,19 +136,21 @@ extension Option where Value == Int64? {
 /// An enum whose raw values are the words an option accepts.
 typealias OptionChoice = RawRepresentable & CaseIterable & Sendable
 
-private func choiceKind<E: OptionChoice>(_: E.Type, aliases: [String: String]) -> ValueKind
+/// `only` narrows the accepted words to some of the cases (sink takes
+/// three of the five packings).
+private func choiceKind<E: OptionChoice>(_: E.Type, aliases: [String: String], only: [E]?) -> ValueKind
 where E.RawValue == String {
-    .choice(E.allCases.map(\.rawValue), aliases: aliases)
+    .choice((only ?? Array(E.allCases)).map(\.rawValue), aliases: aliases)
 }
 
 extension Option {
     /// One of `E`'s cases, with a default.
     static func choice<E: OptionChoice>(_ long: String, short: Character? = nil, _: E.Type = E.self,
                                         aliases: [String: String] = [:], name: String, help: String,
-                                        default defaultValue: E,
+                                        default defaultValue: E, only: [E]? = nil,
                                         environment: OptionSpec.Environment = .automatic) -> Option<E>
     where E.RawValue == String {
-        let spec = OptionSpec.value(long, short: short, choiceKind(E.self, aliases: aliases), name: name,
+        let spec = OptionSpec.value(long, short: short, choiceKind(E.self, aliases: aliases, only: only), name: name,
                                     help: help, default: defaultValue.rawValue, environment: environment)
         return Option<E>(spec) { given in given.last.map { converted(E(rawValue: $0), $0, spec) } ?? defaultValue }
     }
@@ -156,8 +158,9 @@ extension Option {
     /// One of `E`'s cases, or nil when not given.
     static func choice<E: OptionChoice>(_ long: String, short: Character? = nil, _: E.Type = E.self,
                                         aliases: [String: String] = [:], name: String,
-                                        help: String) -> Option<E?> where E.RawValue == String {
-        let spec = OptionSpec.value(long, short: short, choiceKind(E.self, aliases: aliases), name: name, help: help)
+                                        help: String, only: [E]? = nil) -> Option<E?> where E.RawValue == String {
+        let spec = OptionSpec.value(long, short: short, choiceKind(E.self, aliases: aliases, only: only),
+                                    name: name, help: help)
         return Option<E?>(spec) { given in given.last.map { converted(E(rawValue: $0), $0, spec) } }
     }
 }
@@ -170,17 +173,30 @@ extension Option {
     /// usage error naming the option, and again here on checked text.
     static func parsed<T: Sendable>(_ long: String, short: Character? = nil, name: String, help: String,
                                     environment: OptionSpec.Environment = .automatic,
-                                    _ parse: @escaping @Sendable (String) throws -> T) -> Option<T?> {
+                                    _ parse: @escaping @Sendable (String) throws -> T) -> Option where Value == T? {
         let spec = OptionSpec.value(long, short: short, .parsed(check: checker(parse)), name: name, help: help,
                                     environment: environment)
-        return Option<T?>(spec) { given in given.last.map { converted(try? parse($0), $0, spec) } }
+        return Option(spec) { given in given.last.map { converted(try? parse($0), $0, spec) } }
+    }
+
+    /// A value with its own syntax and a default (given as text, so help
+    /// shows it as the user would type it).
+    static func parsed(_ long: String, short: Character? = nil, name: String, help: String,
+                       default defaultText: String,
+                       _ parse: @escaping @Sendable (String) throws -> Value) -> Option {
+        let spec = OptionSpec.value(long, short: short, .parsed(check: checker(parse)), name: name, help: help,
+                                    default: defaultText)
+        return Option(spec) { given in
+            let text = given.last ?? defaultText
+            return converted(try? parse(text), text, spec)
+        }
     }
 
     /// A repeatable value with its own syntax.
     static func parsedList<T: Sendable>(_ long: String, name: String, help: String,
-                                        _ parse: @escaping @Sendable (String) throws -> T) -> Option<[T]> {
+                                        _ parse: @escaping @Sendable (String) throws -> T) -> Option where Value == [T] {
         let spec = OptionSpec.value(long, .parsed(check: checker(parse)), name: name, help: help, repeatable: true)
-        return Option<[T]>(spec) { given in given.map { converted(try? parse($0), $0, spec) } }
+        return Option(spec) { given in given.map { converted(try? parse($0), $0, spec) } }
     }
 
     private static func checker<T>(_ parse: @escaping @Sendable (String) throws -> T) -> @Sendable (String) -> String? {
@@ -202,5 +218,25 @@ extension Invocation {
     /// declare traps, which the CLI tests catch.
     subscript<Value>(_ option: Option<Value>) -> Value {
         option.value(given: given(option.spec.long))
+    }
+}
+
+extension Option where Value == [(key: String, value: String)] {
+    /// Repeatable `KEY=VALUE` settings, in order.
+    static func keyValues(_ long: String, short: Character? = nil, name: String = "KEY=VALUE", help: String,
+                          environment: OptionSpec.Environment = .automatic) -> Option {
+        let spec = OptionSpec.value(long, short: short, .keyValue, name: name, help: help, repeatable: true,
+                                    environment: environment)
+        return Option(spec) { $0.map(KeyValueText.split) }
+    }
+}
+
+extension Option where Value == [Int] {
+    /// A repeatable count (0 or more), e.g. partition numbers.
+    static func integers(_ long: String, short: Character? = nil, _ range: ClosedRange<Int64> = 0...Int64.max,
+                         name: String = "N", help: String, environment: OptionSpec.Environment = .none) -> Option {
+        let spec = OptionSpec.value(long, short: short, .integer(range), name: name, help: help, repeatable: true,
+                                    environment: environment)
+        return Option(spec) { given in given.map { converted(Int($0), $0, spec) } }
     }
 }

@@ -3,9 +3,8 @@
 public enum OutputFormat: String, CaseIterable, Sendable {
     case table, json
 
-    public static let option = OptionSpec.value(
-        "output", short: "o", .choice(OutputFormat.allCases.map(\.rawValue)), name: "FORMAT",
-        help: "Output format", default: OutputFormat.table.rawValue)
+    static let option: Option<OutputFormat> = .choice("output", short: "o", name: "FORMAT", help: "Output format",
+                                                      default: .table)
 
     public func render(_ records: [ValueObject], columns: [String]) -> String {
         switch self {

@@ -1,6 +1,22 @@
 import Testing
 @testable import PGKCore
 
+/// The fixture's options, read back through their typed handles.
+enum Fixture {
+    static let count: Option<Int?> = .integer("count", short: "n", 1...Int64.max, help: "count")
+    static let follow: Option<Bool> = .flag("follow", short: "f", help: "follow")
+    static let offset: Option<String> = .text("offset", short: "o", name: "OFFSET", help: "offset",
+                                              default: "beginning")
+    static let packing: Option<Packing> = .choice("packing", aliases: ["mp": "msgpack"], name: "P", help: "packing",
+                                                  default: .json, only: [.json, .msgpack])
+    static let header: Option<[(key: String, value: String)]> = .keyValues("header", short: "H", name: "K=V",
+                                                                            help: "header")
+    static let timeout: Option<Int64?> = .duration("timeout", bareUnitMilliseconds: 1, name: "T", help: "timeout")
+    static let topic: Option<[String]> = .list("topic", short: "t", name: "TOPIC", help: "topic", required: true)
+    static let map: Option<String> = .text("map", aliases: ["lookup"], name: "MAP", help: "map", default: "json")
+    static let create: Option<Bool?> = .negatableFlag("create", help: "create")
+}
+
 /// A small tree that exercises every parser feature without depending on
 /// the real verbs.
 let fixtureRoot = CommandSpec(
@@ -12,22 +28,15 @@ let fixtureRoot = CommandSpec(
                 name: "tail", summary: "tail a topic",
                 arguments: [ArgumentSpec("TOPIC", help: "topic")],
                 options: [
-                    .value("count", short: "n", .positive, name: "N", help: "count"),
-                    .flag("follow", short: "f", help: "follow"),
-                    .value("offset", short: "o", name: "OFFSET", help: "offset", default: "beginning"),
-                    .value("packing", .choice(["json", "msgpack"], aliases: ["mp": "msgpack"]), name: "P",
-                           help: "packing", default: "json"),
-                    .value("header", short: "H", .keyValue, name: "K=V", help: "header", repeatable: true),
-                    .value("timeout", .duration(bareUnitMilliseconds: 1), name: "T", help: "timeout"),
+                    Fixture.count.spec, Fixture.follow.spec, Fixture.offset.spec, Fixture.packing.spec,
+                    Fixture.header.spec, Fixture.timeout.spec,
                 ],
                 run: { _ in 0 }),
         ]),
         CommandSpec(
             name: "sink", summary: "sink",
             options: [
-                .value("topic", short: "t", name: "TOPIC", help: "topic", repeatable: true, required: true),
-                .value("map", aliases: ["lookup"], name: "MAP", help: "map", default: "json"),
-                .flag("create", negatable: true, help: "create"),
+                Fixture.topic.spec, Fixture.map.spec, Fixture.create.spec,
             ],
             run: { _ in 0 }),
         CommandSpec(
@@ -58,15 +67,15 @@ let fixtureRoot = CommandSpec(
     @Test func acceptsEveryValueSpelling() throws {
         for args in [["--count=5"], ["--count", "5"], ["-n", "5"], ["-n5"]] {
             let parsed = try invocation(["topics", "tail", "T"] + args)
-            #expect(parsed.int("count") == 5, "\(args)")
+            #expect(parsed[Fixture.count] == 5, "\(args)")
         }
     }
 
     @Test func bundlesShortFlagsWithATrailingValue() throws {
         let parsed = try invocation(["topics", "tail", "-fvvn7", "T"])
-        #expect(parsed.flag("follow"))
+        #expect(parsed[Fixture.follow])
         #expect(parsed.globals.verbosity == 2)
-        #expect(parsed.int("count") == 7)
+        #expect(parsed[Fixture.count] == 7)
         #expect(parsed.argument("TOPIC") == "T")
     }
 
@@ -79,23 +88,23 @@ let fixtureRoot = CommandSpec(
     }
 
     @Test func optionValuesMayStartWithADash() throws {
-        #expect(try invocation(["topics", "tail", "T", "-o", "-10"]).string("offset") == "-10")
+        #expect(try invocation(["topics", "tail", "T", "-o", "-10"])[Fixture.offset] == "-10")
     }
 
     @Test func defaultsApplyAndIsSetTellsThemApart() throws {
         let parsed = try invocation(["topics", "tail", "T"])
-        #expect(parsed.string("offset") == "beginning")
-        #expect(!parsed.isSet("offset"))
+        #expect(parsed[Fixture.offset] == "beginning")
+        #expect(parsed.given("offset").isEmpty)
     }
 
     @Test func repeatableOptionsAccumulateAndOthersKeepTheLast() throws {
         let parsed = try invocation(["topics", "tail", "T", "-H", "a=1", "-Hb=2", "-n", "1", "-n", "2"])
-        #expect(parsed.keyValues("header").map(\.key) == ["a", "b"])
-        #expect(parsed.int("count") == 2)
+        #expect(parsed[Fixture.header].map(\.key) == ["a", "b"])
+        #expect(parsed[Fixture.count] == 2)
     }
 
     @Test func choicesResolveAliases() throws {
-        #expect(try invocation(["topics", "tail", "T", "--packing", "mp"]).string("packing") == "msgpack")
+        #expect(try invocation(["topics", "tail", "T", "--packing", "mp"])[Fixture.packing] == .msgpack)
         let error = usageError(["topics", "tail", "T", "--packing", "jsn"])
         #expect(error?.message.contains("expected one of json, msgpack") == true)
         #expect(error?.suggestion == "did you mean 'json'?")
@@ -107,8 +116,8 @@ let fixtureRoot = CommandSpec(
     }
 
     @Test func durationsAcceptUnits() throws {
-        #expect(try invocation(["topics", "tail", "T", "--timeout", "2s"]).milliseconds("timeout") == 2000)
-        #expect(try invocation(["topics", "tail", "T", "--timeout", "250"]).milliseconds("timeout") == 250)
+        #expect(try invocation(["topics", "tail", "T", "--timeout", "2s"])[Fixture.timeout] == 2000)
+        #expect(try invocation(["topics", "tail", "T", "--timeout", "250"])[Fixture.timeout] == 250)
         #expect(usageError(["topics", "tail", "T", "--timeout", "soon"]) != nil)
     }
 
@@ -173,13 +182,13 @@ let fixtureRoot = CommandSpec(
     @Test func environmentFallsBackPerOption() throws {
         let env = ["PGK_TOPIC": "a,b", "PGK_MAP": "StringMap", "PGK_CREATE": "no", "PGK_BROKERS": "envhost:1"]
         let parsed = try invocation(["sink"], env: env)
-        #expect(parsed.strings("topic") == ["a", "b"])
-        #expect(parsed.string("map") == "StringMap")
-        #expect(parsed.optionalFlag("create") == false)
+        #expect(parsed[Fixture.topic] == ["a", "b"])
+        #expect(parsed[Fixture.map] == "StringMap")
+        #expect(parsed[Fixture.create] == false)
         #expect(parsed.globals.brokers == "envhost:1")
         let cli = try invocation(["sink", "-t", "c", "--create"], env: env)
-        #expect(cli.strings("topic") == ["c"])
-        #expect(cli.optionalFlag("create") == true)
+        #expect(cli[Fixture.topic] == ["c"])
+        #expect(cli[Fixture.create] == true)
     }
 
     @Test func databaseFallsBackToDatabaseURL() throws {
@@ -200,9 +209,9 @@ let fixtureRoot = CommandSpec(
 
     @Test func aliasesAndNegationsWork() throws {
         let parsed = try invocation(["sink", "-t", "x", "--lookup", "StringMap", "--no-create"])
-        #expect(parsed.string("map") == "StringMap")
-        #expect(parsed.optionalFlag("create") == false)
-        #expect(try invocation(["sink", "-t", "x"]).optionalFlag("create") == nil)
+        #expect(parsed[Fixture.map] == "StringMap")
+        #expect(parsed[Fixture.create] == false)
+        #expect(try invocation(["sink", "-t", "x"])[Fixture.create] == nil)
     }
 
     @Test func versionOnlyAtTheRoot() throws {

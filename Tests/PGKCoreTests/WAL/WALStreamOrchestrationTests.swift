@@ -23,7 +23,7 @@ import Testing
             options.heartbeatMilliseconds = 0
             configure(&options)
             sink = FakeEventSink(clock: clock)
-            streamer = WALStreamer(options: options, kafka: KafkaConfig(brokers: nil), registryURL: nil, stop: stop,
+            streamer = WALStreamer(options: options, kafka: KafkaConfig(brokers: nil), registry: nil, stop: stop,
                                    clock: clock)
             streamer.sink = sink
             streamer.sideDatabase = database

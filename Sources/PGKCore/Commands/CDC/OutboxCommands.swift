@@ -34,6 +34,12 @@ public enum OutboxCommands {
         try QualifiedName.parse(invocation.argument("TABLE")!)
     }
 
+    static let noSnapshot: Option<Bool> = .flag("no-snapshot", help: "Do not enqueue SNAPSHOT events for existing rows")
+    static let snapshotChunkSize: Option<Int> = .integer("snapshot-chunk-size", 1...Int64.max, name: "ROWS",
+                                                         help: "Rows per snapshot transaction",
+                                                         default: OutboxSnapshot.defaultChunkSize)
+    static let force: Option<Bool> = .flag("force", help: "Tear down every table and drop queued events too")
+
     static let setup = CommandSpec(
         name: "setup",
         summary: "install the outbox, attach the capture triggers and snapshot the table",
@@ -61,9 +67,7 @@ public enum OutboxCommands {
             ArgumentSpec("ID_COLUMN", help: "The column whose value is the Kafka key (external_id)"),
         ],
         options: [
-            .flag("no-snapshot", help: "Do not enqueue SNAPSHOT events for existing rows"),
-            .value("snapshot-chunk-size", .positive, name: "ROWS",
-                   help: "Rows per snapshot transaction", default: String(OutboxSnapshot.defaultChunkSize)),
+            noSnapshot.spec, snapshotChunkSize.spec,
         ],
         examples: [
             Example("pgk cdc outbox setup products sku", "Capture products, keyed by sku (pg2kafka.setup)."),
@@ -74,8 +78,8 @@ public enum OutboxCommands {
             let table = try tableName(invocation)
             let outcome = try OutboxRegistry.setup(
                 table: table, idColumn: invocation.argument("ID_COLUMN")!,
-                snapshot: !invocation.flag("no-snapshot"),
-                chunkSize: invocation.int("snapshot-chunk-size") ?? OutboxSnapshot.defaultChunkSize,
+                snapshot: !invocation[noSnapshot],
+                chunkSize: invocation[snapshotChunkSize],
                 on: db, stop: invocation.stop)
             switch outcome {
             case .registered(let rows), .resumedSnapshot(let rows):
@@ -110,10 +114,10 @@ public enum OutboxCommands {
         up or events are still queued, unless --force, which also drops the \
         triggers of every set-up table.
         """,
-        options: [.flag("force", help: "Tear down every table and drop queued events too")],
+        options: [force.spec],
         run: { invocation in
             let db = try connect(invocation)
-            let outcome = try OutboxRegistry.uninstall(force: invocation.flag("force"), on: db)
+            let outcome = try OutboxRegistry.uninstall(force: invocation[force], on: db)
             if !outcome.wasInstalled {
                 Log.info("outbox: not installed in database \(db.databaseName); nothing to do")
             } else {
@@ -126,12 +130,12 @@ public enum OutboxCommands {
     static let status = CommandSpec(
         name: "status",
         summary: "show set-up tables, queue depth and the oldest unshipped event",
-        options: [OutputFormat.option],
+        options: [OutputFormat.option.spec],
         examples: [Example("pgk cdc outbox status -o json", "The same as JSON, for monitoring.")],
         run: { invocation in
             let db = try connect(invocation)
             let report = try OutboxStatusReport.collect(on: db)
-            let format = OutputFormat(rawValue: invocation.string("output") ?? "table") ?? .table
+            let format = invocation[OutputFormat.option]
             try OutputSink.standardOutput.write(report.render(format))
             return ExitStatus.ok
         })

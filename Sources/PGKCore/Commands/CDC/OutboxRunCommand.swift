@@ -21,37 +21,7 @@ extension OutboxCommands {
         installed by an older pgk is upgraded first (not with --dry-run), \
         which needs the rights setup needs.
         """,
-        options: [
-            .value("topic-prefix", name: "PREFIX",
-                   help: "Topic prefix before the table name (default: pgk.<database>.)"),
-            .value("topic-template", name: "TEMPLATE",
-                   help: "Topic name from {database} {schema} {table}; with --table also "
-                       + "{aggregatetype} (default there: outbox.event.{aggregatetype})"),
-            .value("batch-size", .integer(1...1_000_000), name: "N", help: "Events per claim and produce batch",
-                   default: "5000"),
-            .value("packing", .choice(["json", "msgpack", "avro"]), name: "PACKING",
-                   help: "Value encoding: json, msgpack, or avro (needs --registry)", default: "json"),
-            .flag("create-topics", help: "Create missing topics instead of failing"),
-            .flag("exit-when-empty", help: "Exit 0 once the queue is drained"),
-            .flag("dry-run", help: "Print events as NDJSON on stdout; ship and delete nothing"),
-            .value("poll-interval", .duration(bareUnitMilliseconds: 1_000), name: "DURATION",
-                   help: "Look for events this often even without a NOTIFY", default: "1s"),
-            .value("table", name: "TABLE", help: "Ship this application-written outbox table instead",
-                   environment: .none),
-            .value("event-id-column", name: "COLUMN", help: "With --table: the event id (header 'id')",
-                   default: "id", environment: .none),
-            .value("aggregate-type-column", name: "COLUMN", help: "With --table: the aggregate type (topic)",
-                   default: "aggregatetype", environment: .none),
-            .value("aggregate-id-column", name: "COLUMN", help: "With --table: the aggregate id (key)",
-                   default: "aggregateid", environment: .none),
-            .value("event-type-column", name: "COLUMN", help: "With --table: the event type (header 'type')",
-                   default: "type", environment: .none),
-            .value("payload-column", name: "COLUMN", help: "With --table: the payload (value)",
-                   default: "payload", environment: .none),
-            .value("order-column", name: "COLUMN",
-                   help: "With --table: the insert-order column (default: its identity column)",
-                   environment: .none),
-        ],
+        options: RunOptions.all,
         examples: [
             Example("pgk cdc outbox run --create-topics", "Ship to pgk.<database>.<table>, creating topics."),
             Example("pgk cdc outbox run --dry-run --exit-when-empty", "Print what is queued; change nothing."),
@@ -62,6 +32,7 @@ extension OutboxCommands {
 
 /// One `pgk cdc outbox run`.
 struct OutboxRunCommand {
+    private typealias RunOptions = OutboxCommands.RunOptions
     let invocation: Invocation
     let options: OutboxRunOptions
     let packing: Packing
@@ -70,22 +41,21 @@ struct OutboxRunCommand {
     init(_ invocation: Invocation) throws {
         self.invocation = invocation
         var options = OutboxRunOptions()
-        options.batchSize = invocation.int("batch-size") ?? options.batchSize
-        options.pollIntervalMilliseconds = Int(invocation.milliseconds("poll-interval") ?? 1_000)
-        options.exitWhenEmpty = invocation.flag("exit-when-empty")
-        options.dryRun = invocation.flag("dry-run")
-        options.createTopics = invocation.flag("create-topics")
+        options.batchSize = invocation[RunOptions.batchSize]
+        options.pollIntervalMilliseconds = Int(invocation[RunOptions.pollInterval])
+        options.exitWhenEmpty = invocation[RunOptions.exitWhenEmpty]
+        options.dryRun = invocation[RunOptions.dryRun]
+        options.createTopics = invocation[RunOptions.createTopics]
         self.options = options
-        packing = Packing(rawValue: invocation.string("packing") ?? "json") ?? .json
-        kafka = KafkaConfig(brokers: invocation.globals.brokers,
-                            properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) })
-        if invocation.isSet("table") && invocation.isSet("topic-prefix") {
+        packing = invocation[RunOptions.packing]
+        kafka = invocation.kafkaConfig
+        let applicationOutbox = invocation[RunOptions.table] != nil
+        if applicationOutbox && invocation[RunOptions.topicPrefix] != nil {
             throw invocation.usageError("--topic-prefix does not apply to --table; use --topic-template")
         }
-        if !invocation.isSet("table") {
-            for option in ["event-id-column", "aggregate-type-column", "aggregate-id-column", "event-type-column",
-                           "payload-column", "order-column"] where invocation.isSet(option) {
-                throw invocation.usageError("--\(option) only applies with --table")
+        if !applicationOutbox {
+            for option in RunOptions.applicationColumns where !invocation.given(option.long).isEmpty {
+                throw invocation.usageError("--\(option.long) only applies with --table")
             }
         }
     }
@@ -96,8 +66,8 @@ struct OutboxRunCommand {
         // (a typo should not look like a hang); later outages are retried.
         let db = try OutboxCommands.connect(invocation)
         let summary: OutboxRunSummary
-        if let table = invocation.string("table") {
-            summary = try runApplicationOutbox(try QualifiedName.parse(table), db: db)
+        if let table = invocation[RunOptions.table] {
+            summary = try runApplicationOutbox(table, db: db)
         } else {
             summary = try runTriggerOutbox(db: db)
         }
@@ -109,9 +79,9 @@ struct OutboxRunCommand {
         var queue = TriggerOutboxQueue()
         queue.upgradesSchema = !options.dryRun
         try queue.prepare(on: db)
-        let namer = try OutboxTopicNamer(template: invocation.string("topic-template"),
-                                         prefix: invocation.string("topic-prefix"), database: db.databaseName)
-        let registry = try invocation.globals.registry.map { try SchemaRegistryClient(url: $0) }
+        let namer = try OutboxTopicNamer(template: invocation[RunOptions.topicTemplate],
+                                         prefix: invocation[RunOptions.topicPrefix], database: db.databaseName)
+        let registry = try invocation.registryClient(for: [packing])
         let encoder = try OutboxEventEncoder(packing: packing, namer: namer, registry: registry)
         let shipper = OutboxShipper(queue: queue, conninfo: invocation.globals.database, kafka: kafka,
                                     options: options, stop: invocation.stop,
@@ -121,15 +91,15 @@ struct OutboxRunCommand {
 
     private func runApplicationOutbox(_ table: QualifiedName, db: PostgresConnection) throws -> OutboxRunSummary {
         var columns = ApplicationOutboxColumns()
-        columns.id = invocation.string("event-id-column") ?? columns.id
-        columns.aggregateType = invocation.string("aggregate-type-column") ?? columns.aggregateType
-        columns.aggregateID = invocation.string("aggregate-id-column") ?? columns.aggregateID
-        columns.type = invocation.string("event-type-column") ?? columns.type
-        columns.payload = invocation.string("payload-column") ?? columns.payload
-        columns.order = invocation.string("order-column")
+        columns.id = invocation[RunOptions.eventIDColumn]
+        columns.aggregateType = invocation[RunOptions.aggregateTypeColumn]
+        columns.aggregateID = invocation[RunOptions.aggregateIDColumn]
+        columns.type = invocation[RunOptions.eventTypeColumn]
+        columns.payload = invocation[RunOptions.payloadColumn]
+        columns.order = invocation[RunOptions.orderColumn]
         var queue = ApplicationOutboxQueue(table: table, columns: columns)
         try queue.prepare(on: db)
-        let namer = try OutboxTopicNamer(template: invocation.string("topic-template") ?? "outbox.event.{aggregatetype}",
+        let namer = try OutboxTopicNamer(template: invocation[RunOptions.topicTemplate] ?? "outbox.event.{aggregatetype}",
                                          prefix: nil, database: db.databaseName,
                                          allowed: OutboxTopicNamer.placeholders)
         let encoder = try ApplicationOutboxEncoder(packing: packing, namer: namer, table: queue.table!,

@@ -19,8 +19,9 @@ public enum WALCommands {
             Example("pgk cdc wal status -o json", "The slot's position, lag and publication tables."),
         ])
 
-    static let slotOption = OptionSpec.value("slot", name: "NAME", help: "Replication slot name", default: "pgk")
-    static let publicationOption = OptionSpec.value("publication", name: "NAME", help: "Publication name", default: "pgk")
+    static let slotOption: Option<String> = .text("slot", name: "NAME", help: "Replication slot name", default: "pgk")
+    static let publicationOption: Option<String> = .text("publication", name: "NAME", help: "Publication name",
+                                                         default: "pgk")
 
     static let run = CommandSpec(
         name: "run",
@@ -35,25 +36,7 @@ public enum WALCommands {
         primary key columns. SIGINT/SIGTERM finish in-flight work, confirm \
         what Kafka acknowledged and exit 0.
         """,
-        options: [
-            slotOption, publicationOption,
-            .value("snapshot", .choice(WALRunOptions.SnapshotMode.allCases.map(\.rawValue)), name: "MODE",
-                   help: "initial: snapshot once, then stream; never: stream only; only: snapshot and exit",
-                   default: "initial"),
-            .value("topic-prefix", name: "PREFIX", help: "Topic prefix (default: pgk.<database>)"),
-            .value("format", .choice(ChangeEventFormat.allCases.map(\.rawValue)), name: "FORMAT",
-                   help: "Event shape: debezium or pg_to_brokers", default: "debezium"),
-            .value("packing", .choice(["json", "avro", "msgpack"]), name: "PACKING",
-                   help: "Encoding; avro registers schemas in --registry", default: "json"),
-            .value("key-columns", name: "TABLE:COL,...",
-                   help: "Key columns for a table without a primary key (repeatable)", repeatable: true),
-            .flag("create-topics", help: "Create the table topics first (real brokers; the mock auto-creates)"),
-            .value("topic-partitions", .positive, name: "N", help: "Partitions for --create-topics"),
-            .flag("exit-when-caught-up", help: "Exit 0 once everything up to the server's WAL position at start is acknowledged"),
-            .value("heartbeat", .duration(bareUnitMilliseconds: 1000), name: "DURATION",
-                   help: "On an idle database, emit a WAL heartbeat this often (0 = off)", default: "10s"),
-            .flag("tombstones", negatable: true, help: "Follow each delete with a tombstone (default on)"),
-        ],
+        options: RunOptions.all,
         examples: [
             Example("pgk cdc wal run --snapshot initial --exit-when-caught-up",
                     "Copy the tables and everything committed so far, then exit."),
@@ -63,24 +46,23 @@ public enum WALCommands {
         run: { invocation in
             var options = WALRunOptions()
             options.conninfo = invocation.globals.database
-            options.slot = invocation.string("slot")!
-            options.publication = invocation.string("publication")!
-            options.snapshot = WALRunOptions.SnapshotMode(rawValue: invocation.string("snapshot")!)!
-            options.topicPrefix = invocation.string("topic-prefix")
-            options.format = ChangeEventFormat(rawValue: invocation.string("format")!)!
-            options.packing = Packing(rawValue: invocation.string("packing")!)!
-            options.keyColumns = try parseKeyColumns(invocation.strings("key-columns"), invocation: invocation)
-            options.createTopics = invocation.flag("create-topics")
-            options.topicPartitions = invocation.int("topic-partitions")
-            options.exitWhenCaughtUp = invocation.flag("exit-when-caught-up")
-            options.heartbeatMilliseconds = invocation.milliseconds("heartbeat") ?? 10_000
-            options.tombstones = invocation.optionalFlag("tombstones") ?? true
-            if options.packing == .avro && invocation.globals.registry == nil {
-                throw invocation.usageError("--packing avro needs --registry URL (or PGK_REGISTRY)")
-            }
-            let kafka = KafkaConfig(brokers: invocation.globals.brokers,
-                                    properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) })
-            let streamer = WALStreamer(options: options, kafka: kafka, registryURL: invocation.globals.registry,
+            options.slot = invocation[slotOption]
+            options.publication = invocation[publicationOption]
+            options.snapshot = invocation[RunOptions.snapshot]
+            options.topicPrefix = invocation[RunOptions.topicPrefix]
+            options.format = invocation[RunOptions.format]
+            options.packing = invocation[RunOptions.packing]
+            // A table given twice: the later entry wins.
+            options.keyColumns = Dictionary(invocation[RunOptions.keyColumns].map { ($0.table, $0.columns) },
+                                            uniquingKeysWith: { $1 })
+            options.createTopics = invocation[RunOptions.createTopics]
+            options.topicPartitions = invocation[RunOptions.topicPartitions]
+            options.exitWhenCaughtUp = invocation[RunOptions.exitWhenCaughtUp]
+            options.heartbeatMilliseconds = invocation[RunOptions.heartbeat]
+            options.tombstones = invocation[RunOptions.tombstones] ?? true
+            let registry = try invocation.registryClient(for: [options.packing])
+            let kafka = invocation.kafkaConfig
+            let streamer = WALStreamer(options: options, kafka: kafka, registry: registry,
                                        stop: invocation.stop)
             do {
                 _ = try streamer.run()
@@ -91,22 +73,18 @@ public enum WALCommands {
         })
 
     /// `schema.table:col1,col2` (the table part as in --tables).
-    static func parseKeyColumns(_ values: [String], invocation: Invocation) throws -> [QualifiedName: [String]] {
-        var result: [QualifiedName: [String]] = [:]
-        for value in values {
-            guard let colon = value.lastIndex(of: ":") else {
-                throw invocation.usageError("--key-columns \(value): expected TABLE:COLUMN[,COLUMN...]")
-            }
-            var table = try QualifiedName.parse(String(value[..<colon]))
-            if table.schema == nil { table.schema = "public" }
-            let columns = value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false).map {
-                String($0.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-            }
-            guard !columns.isEmpty, !columns.contains(where: \.isEmpty) else {
-                throw invocation.usageError("--key-columns \(value): no column names after ':'")
-            }
-            result[table] = columns
+    @Sendable static func parseKeyColumns(_ value: String) throws -> (table: QualifiedName, columns: [String]) {
+        guard let colon = value.lastIndex(of: ":") else {
+            throw UsageError("expected TABLE:COLUMN[,COLUMN...]")
         }
-        return result
+        var table = try QualifiedName.parse(String(value[..<colon]))
+        if table.schema == nil { table.schema = "public" }
+        let columns = value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+        }
+        guard !columns.isEmpty, !columns.contains(where: \.isEmpty) else {
+            throw UsageError("no column names after ':'")
+        }
+        return (table, columns)
     }
 }

@@ -1,6 +1,14 @@
 /// `pgk cdc wal setup` and `teardown`: the publication and the slot, with
 /// every prerequisite checked and explained before anything is created.
 extension WALCommands {
+    static let tablesOption: Option<[[QualifiedName]]> = .parsedList(
+        "tables", name: "TABLE,...", help: "Tables to capture (schema.table; repeatable)") { text in
+            try text.split(separator: ",").map { try QualifiedName.parse(String($0)) }
+        }
+    static let allTablesOption: Option<Bool> = .flag(
+        "all-tables", help: "Capture every table, including future ones (superuser only)")
+    static let keepPublicationOption: Option<Bool> = .flag("keep-publication", help: "Drop only the slot")
+
     static let setup = CommandSpec(
         name: "setup",
         summary: "check prerequisites, create the publication and the slot",
@@ -13,17 +21,15 @@ extension WALCommands {
         gets the missing --tables added.
         """,
         options: [
-            slotOption, publicationOption,
-            .value("tables", name: "TABLE,...", help: "Tables to capture (schema.table; repeatable)", repeatable: true),
-            .flag("all-tables", help: "Capture every table, including future ones (superuser only)"),
+            slotOption.spec, publicationOption.spec, tablesOption.spec, allTablesOption.spec,
         ],
         examples: [Example("pgk cdc wal setup --tables admission,research", "Capture two tables in the search path.")],
         run: { invocation in
-            let tables = try invocation.strings("tables").flatMap { $0.split(separator: ",") }.map { try QualifiedName.parse(String($0)) }
-            let allTables = invocation.flag("all-tables")
+            let tables = invocation[tablesOption].flatMap { $0 }
+            let allTables = invocation[allTablesOption]
             if allTables && !tables.isEmpty { throw invocation.usageError("give --tables or --all-tables, not both") }
-            let setup = WALSetup(conninfo: invocation.globals.database, slot: invocation.string("slot")!,
-                                 publication: invocation.string("publication")!, tables: tables, allTables: allTables)
+            let setup = WALSetup(conninfo: invocation.globals.database, slot: invocation[slotOption],
+                                 publication: invocation[publicationOption], tables: tables, allTables: allTables)
             try setup.run(invocation: invocation)
             return ExitStatus.ok
         })
@@ -36,13 +42,10 @@ extension WALCommands {
         publication, and forgets the slot's snapshot in pgk.wal_snapshots, \
         so a later 'run --snapshot initial' copies the tables again.
         """,
-        options: [
-            slotOption, publicationOption,
-            .flag("keep-publication", help: "Drop only the slot"),
-        ],
+        options: [slotOption.spec, publicationOption.spec, keepPublicationOption.spec],
         run: { invocation in
-            let slot = invocation.string("slot")!
-            let publication = invocation.string("publication")!
+            let slot = invocation[slotOption]
+            let publication = invocation[publicationOption]
             try ReplicationConnection.validateSlotName(slot)
             let db = try PostgresConnection(conninfo: invocation.globals.database, applicationName: "pgk-cdc")
             let active = try db.query("SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = $1", [slot])
@@ -53,7 +56,7 @@ extension WALCommands {
             } else {
                 Log.info("replication slot \(slot) does not exist")
             }
-            if !invocation.flag("keep-publication") {
+            if !invocation[keepPublicationOption] {
                 try db.execute("DROP PUBLICATION IF EXISTS \(try db.quoteIdentifier(publication))")
                 Log.info("dropped publication \(publication)")
             }

@@ -9,14 +9,13 @@ extension WALCommands {
         LSN to the server's current position. wal_status 'lost' means the \
         slot was invalidated and can no longer stream.
         """,
-        options: [slotOption, publicationOption, OutputFormat.option],
+        options: [slotOption.spec, publicationOption.spec, OutputFormat.option.spec],
         examples: [Example("pgk cdc wal status -o json | jq .slot.lag_bytes", "The slot's lag in bytes.")],
         run: { invocation in
             let db = try PostgresConnection(conninfo: invocation.globals.database, applicationName: "pgk-cdc")
-            let report = try WALStatusReport.collect(db, slot: invocation.string("slot")!,
-                                                     publication: invocation.string("publication")!)
-            let format = OutputFormat(rawValue: invocation.string("output") ?? "table") ?? .table
-            try OutputSink.standardOutput.write(report.render(format))
+            let report = try WALStatusReport.collect(db, slot: invocation[slotOption],
+                                                     publication: invocation[publicationOption])
+            try OutputSink.standardOutput.write(report.render(invocation[OutputFormat.option]))
             return ExitStatus.ok
         })
 }

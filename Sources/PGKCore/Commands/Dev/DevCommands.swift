@@ -4,10 +4,13 @@ import Glibc
 
 /// `pgk dev up` and `pgk dev run`: try pgk with nothing else running.
 enum DevCommands {
-    static let topicOption = OptionSpec.value(
+    static let createTopic: Option<[(name: String, partitions: Int)]> = .parsedList(
         "create-topic", name: "NAME[:PARTITIONS]",
-        help: "Pre-create a topic in the mock cluster (repeatable); auto-created topics get 4 partitions",
-        repeatable: true)
+        help: "Pre-create a topic in the mock cluster (repeatable); auto-created topics get 4 partitions") { text in
+            guard let topic = DevStack.parseTopic(text) else { throw UsageError("expected NAME or NAME:PARTITIONS") }
+            return topic
+        }
+    static var topicOption: OptionSpec { createTopic.spec }
 
     static let spec = CommandSpec(
         name: "dev",
@@ -89,12 +92,7 @@ enum DevCommands {
 
     static func startStack(_ invocation: Invocation) throws -> DevStack {
         var options = DevStack.Options()
-        for text in invocation.strings("create-topic") {
-            guard let topic = DevStack.parseTopic(text) else {
-                throw invocation.usageError("invalid --create-topic '\(text)': expected NAME or NAME:PARTITIONS")
-            }
-            options.topics.append(topic)
-        }
+        options.topics = invocation[createTopic]
         return try DevStack(options: options)
     }
 

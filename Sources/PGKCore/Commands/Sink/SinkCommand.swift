@@ -26,44 +26,7 @@ public enum SinkCommand {
         --map NAME looks for NAME.yaml on PGK_MAPS_PATH (default \
         ./maps:~/.config/pgk/maps); see maps/examples in the source tree.
         """,
-        options: [
-            .value("topic", short: "t", name: "TOPIC",
-                   help: "Topic to consume (repeatable); a leading ^ makes it a regex", repeatable: true),
-            .value("table", name: "[SCHEMA.]TABLE",
-                   help: "Target table (default: the topic, non-identifier characters as _)"),
-            .value("map", aliases: ["lookup"], name: "NAME|FILE",
-                   help: "json, string, columns, or a YAML map", default: "json"),
-            .value("packing", .choice(["json", "msgpack", "avro"]), name: "FORMAT",
-                   help: "How values are encoded (avro: Confluent framing, --registry)", default: "json"),
-            .value("key-packing", .choice(KeyPacking.allCases.map(\.rawValue)), name: "FORMAT",
-                   help: "How keys are encoded; string is UTF-8 text", default: "string"),
-            .value("group", short: "g", aliases: ["consumer"], name: "GROUP",
-                   help: "Consumer group (default: pgk-sink-TABLE)"),
-            .value("offset", .choice(["earliest", "latest"], aliases: ["smallest": "earliest", "largest": "latest",
-                                                                        "beginning": "earliest", "end": "latest"]),
-                   name: "WHERE", help: "Where to start partitions with no stored offset", default: "earliest"),
-            .value("mode", .choice(SinkMode.allCases.map(\.rawValue)), name: "MODE",
-                   help: "insert, upsert, update or ignore (default: upsert with key columns)"),
-            .value("key-columns", name: "A,B", help: "Conflict and tombstone key columns (default: the map's)"),
-            .value("on-tombstone", .choice(TombstonePolicy.allCases.map(\.rawValue)), name: "ACTION",
-                   help: "Null values: delete the keyed row (default with keys), skip, fail"),
-            .flag("create", negatable: true, help: "Create the table from the map if missing (default)"),
-            .flag("evolve", help: "columns map: add columns for new fields"),
-            .flag("drop", help: "Drop the table first and forget the group's offsets"),
-            .flag("truncate", help: "Empty the table first and forget the group's offsets"),
-            .value("batch-size", .positive, name: "N", help: "Messages per transaction at most", default: "50000"),
-            .value("batch-timeout", .duration(bareUnitMilliseconds: 1), name: "MS",
-                   help: "Write a batch after this long even if not full", default: "1000"),
-            .flag("until-end", help: "Exit once every assigned partition is written to its end"),
-            .value("max-messages", .positive, name: "N", help: "Exit after N messages"),
-            .value("from-file", aliases: ["datafile"], .path, name: "FILE",
-                   help: "Read NDJSON or a JSON array from FILE (- stdin), not Kafka"),
-            .flag("dry-run", help: "Write nothing: print the DDL and the first mapped rows"),
-            .value("on-error", .choice(ErrorPolicy.allCases.map(\.rawValue)), name: "ACTION",
-                   help: "Bad messages: dead-letter, skip or fail", default: "dead-letter"),
-            .value("dead-letter", name: "TABLE|topic:NAME",
-                   help: "Where bad messages go (default: TABLE_errors)"),
-        ],
+        options: Options.all,
         examples: [
             Example("pgk sink -t orders", "Sink topic orders as jsonb into table orders, from the start."),
             Example("pgk sink -t orders --map columns --key-columns id",
@@ -77,13 +40,8 @@ public enum SinkCommand {
 
     static func run(_ invocation: Invocation) throws -> Int32 {
         let settings = try self.settings(invocation)
-        var registry: SchemaRegistryClient?
-        if settings.packing == .avro || settings.keyPacking == .avro {
-            guard let url = settings.registry else {
-                throw invocation.usageError("--packing avro and --key-packing avro need --registry URL")
-            }
-            do { registry = try SchemaRegistryClient(url: url) } catch { throw invocation.usageError("\(error)") }
-        }
+        let registry = try invocation.registryClient(
+            for: [settings.packing] + (settings.keyPacking == .avro ? [.avro] : []))
         if settings.dryRun {
             return try SinkDryRun(settings: settings, registry: registry, stop: invocation.stop).run()
         }
@@ -118,8 +76,8 @@ public enum SinkCommand {
 
     /// The validated settings; usage mistakes are UsageErrors (exit 64).
     static func settings(_ invocation: Invocation) throws -> SinkSettings {
-        var topics = invocation.strings("topic")
-        let fromFile = invocation.string("from-file")
+        var topics = invocation[Options.topic]
+        let fromFile = invocation[Options.fromFile]
         if let fromFile {
             guard topics.count <= 1, !(topics.first?.hasPrefix("^") ?? false) else {
                 throw invocation.usageError("--from-file takes at most one plain --topic (the file's topic name)")
@@ -132,46 +90,37 @@ public enum SinkCommand {
             throw invocation.usageError("no topic: give -t/--topic (or --from-file)")
         }
         let table: QualifiedName
-        if let text = invocation.string("table") {
-            table = try QualifiedName.parse(text)
+        if let given = invocation[Options.table] {
+            table = given
         } else {
             guard topics.count == 1, !topics[0].hasPrefix("^") else {
                 throw invocation.usageError("--table is required with several topics or a regex subscription")
             }
             table = QualifiedName(name: SinkSettings.defaultTable(forTopic: topics[0]))
         }
-        let map = try MapLocator.resolve(invocation.string("map")!, environment: invocation.environment)
-        let packing = Packing(rawValue: invocation.string("packing")!)!
+        let map = try MapLocator.resolve(invocation[Options.map], environment: invocation.environment)
+        let packing = invocation[Options.packing]
         if fromFile != nil && packing != .json {
             throw invocation.usageError("--from-file reads JSON; --packing \(packing.rawValue) is for Kafka messages")
         }
-        let keyColumns = try invocation.string("key-columns").map { text -> [String] in
-            let names = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
-                throw invocation.usageError("--key-columns needs column names separated by commas")
-            }
-            return names
-        }
-        let onError = ErrorPolicy(rawValue: invocation.string("on-error")!)!
         var settings = SinkSettings(
             topics: topics, table: table, map: map, packing: packing,
-            keyPacking: KeyPacking(rawValue: invocation.string("key-packing")!)!,
-            group: invocation.string("group"),
-            start: StartPosition(rawValue: invocation.string("offset")!)!,
-            mode: invocation.string("mode").flatMap(SinkMode.init(rawValue:)),
-            keyColumns: keyColumns,
-            onTombstone: invocation.string("on-tombstone").flatMap(TombstonePolicy.init(rawValue:)),
-            create: invocation.optionalFlag("create") ?? true, evolve: invocation.flag("evolve"),
-            drop: invocation.flag("drop"), truncate: invocation.flag("truncate"),
-            batchSize: invocation.int("batch-size")!,
-            batchTimeoutMilliseconds: invocation.milliseconds("batch-timeout")!,
-            untilEnd: invocation.flag("until-end"), maxMessages: invocation.int("max-messages"),
-            fromFile: fromFile, dryRun: invocation.flag("dry-run"), onError: onError,
+            keyPacking: invocation[Options.keyPacking],
+            group: invocation[Options.group],
+            start: invocation[Options.offset],
+            mode: invocation[Options.mode],
+            keyColumns: invocation[Options.keyColumns],
+            onTombstone: invocation[Options.onTombstone],
+            create: invocation[Options.create] ?? true, evolve: invocation[Options.evolve],
+            drop: invocation[Options.drop], truncate: invocation[Options.truncate],
+            batchSize: invocation[Options.batchSize],
+            batchTimeoutMilliseconds: invocation[Options.batchTimeout],
+            untilEnd: invocation[Options.untilEnd], maxMessages: invocation[Options.maxMessages],
+            fromFile: fromFile, dryRun: invocation[Options.dryRun], onError: invocation[Options.onError],
             database: invocation.globals.database,
-            kafka: KafkaConfig(brokers: invocation.globals.brokers,
-                               properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) }),
+            kafka: invocation.kafkaConfig,
             registry: invocation.globals.registry)
-        if let deadLetter = invocation.string("dead-letter") {
+        if let deadLetter = invocation[Options.deadLetter] {
             settings.deadLetter = try DeadLetterTarget.parse(deadLetter, defaultSchema: table.schema)
         }
         try validate(settings, invocation)

@@ -5,43 +5,25 @@ import Glibc
 /// `--packing` / `--key-packing` for `topics tail --json` and
 /// `topics produce`, on top of the codec layer's `Packing`.
 enum TopicPayloadCodec {
-    static let names = Packing.allCases.map(\.rawValue)
-
-    static func packing(_ invocation: Invocation, _ option: String) -> Packing {
-        // The spec's choice list guarantees a known name.
-        Packing(rawValue: invocation.string(option)!)!
-    }
-
-    /// The registry client, when any of `packings` needs one.
-    static func registry(_ invocation: Invocation, for packings: [Packing]) throws -> SchemaRegistryClient? {
-        guard packings.contains(where: \.needsRegistry) else { return nil }
-        guard let url = invocation.globals.registry else {
-            throw invocation.usageError("--packing avro needs --registry URL (or PGK_REGISTRY)")
-        }
-        return try SchemaRegistryClient(url: url)
-    }
-
     /// Decoders for tail: a bad message is shown with an error field; a
     /// registry outage stops the command, since every later message would
     /// fail the same way.
-    static func decoders(_ invocation: Invocation) throws -> (value: any MessageDecoder, key: any MessageDecoder) {
-        let value = packing(invocation, "packing"), key = packing(invocation, "key-packing")
-        let registry = try registry(invocation, for: [value, key])
+    static func decoders(_ invocation: Invocation, value: Packing,
+                         key: Packing) throws -> (value: any MessageDecoder, key: any MessageDecoder) {
+        let registry = try invocation.registryClient(for: [value, key])
         return (try value.decoder(registry: registry), try key.decoder(registry: registry))
     }
 
     /// The encoder for produce. Input lines are JSON for json, msgpack and
     /// avro; raw and string lines are sent as they are.
-    static func encoder(_ invocation: Invocation, topic: String) throws -> (any MessageEncoder)? {
-        let packing = packing(invocation, "packing")
-        let registry = try registry(invocation, for: [packing])
+    static func encoder(_ invocation: Invocation, packing: Packing, schema: String?,
+                        topic: String) throws -> (any MessageEncoder)? {
+        let registry = try invocation.registryClient(for: [packing])
         switch packing {
         case .raw, .string, .json: return nil
         case .msgpack: return try packing.encoder()
         case .avro:
-            guard let schema = invocation.string("schema") else {
-                throw invocation.usageError("--packing avro needs --schema FILE|ID")
-            }
+            guard let schema else { throw invocation.usageError("--packing avro needs --schema FILE|ID") }
             if let id = Int32(schema) { return try packing.encoder(registry: registry, schemaID: id) }
             let text = try readFile(schema)
             // Confluent's TopicNameStrategy: the value schema's subject is "<topic>-value".

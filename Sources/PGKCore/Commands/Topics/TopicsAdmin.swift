@@ -1,31 +1,49 @@
 extension TopicsCommand {
+    enum CreateOptions {
+        static let partitions: Option<Int?> = .integer(
+            "partitions", 1...Int64.max, help: "Partition count (default: the broker's num.partitions)")
+        static let replicationFactor: Option<Int?> = .integer(
+            "replication-factor", 1...Int64.max,
+            help: "Replicas per partition (default: the broker's default.replication.factor)")
+        static let config: Option<[(key: String, value: String)]> = .keyValues(
+            "config", help: "Topic config, e.g. retention.ms=86400000 (repeatable)", environment: .none)
+        static let ifNotExists: Option<Bool> = .flag(
+            "if-not-exists", help: "Succeed without change when the topic already exists")
+    }
+
+    enum AlterOptions {
+        static let config: Option<[(key: String, value: String)]> = .keyValues(
+            "config", help: "Config to set (repeatable)", environment: .none)
+        static let deleteConfig: Option<[String]> = .list(
+            "delete-config", name: "KEY", help: "Override to remove (repeatable)", environment: .none)
+    }
+
+    static let ifExists: Option<Bool> = .flag("if-exists", help: "Succeed for topics that do not exist")
+    static let groupTopics: Option<[String]> = .list(
+        "topic", name: "TOPIC", help: "Only these topics (repeatable)", environment: .none)
+
     static let create = CommandSpec(
         name: "create",
         summary: "create a topic",
         arguments: [ArgumentSpec("TOPIC", help: "The topic to create")],
         options: [
-            .value("partitions", .positive, name: "N", help: "Partition count (default: the broker's num.partitions)"),
-            .value("replication-factor", .positive, name: "N",
-                   help: "Replicas per partition (default: the broker's default.replication.factor)"),
-            .value("config", .keyValue, name: "KEY=VALUE", help: "Topic config, e.g. retention.ms=86400000 (repeatable)",
-                   repeatable: true, environment: .none),
-            .flag("if-not-exists", help: "Succeed without change when the topic already exists"),
-            timeoutOption,
+            CreateOptions.partitions.spec, CreateOptions.replicationFactor.spec, CreateOptions.config.spec,
+            CreateOptions.ifNotExists.spec, timeoutOption,
         ],
         examples: [Example("pgk topics create orders --partitions 12 --config cleanup.policy=compact",
                            "A compacted topic with 12 partitions.")],
         run: { invocation in
             let topic = invocation.argument("TOPIC")!
             let admin = try KafkaAdmin(config: kafkaConfig(invocation))
-            let ifNotExists = invocation.flag("if-not-exists")
+            let ifNotExists = invocation[CreateOptions.ifNotExists]
             if ifNotExists, try admin.metadata(topic: topic).topic(topic)?.error == nil {
                 Log.info("topic \(topic) already exists")
                 return ExitStatus.ok
             }
             let request = KafkaNewTopic(
-                name: topic, partitions: invocation.int("partitions") ?? -1,
-                replicationFactor: invocation.int("replication-factor") ?? -1,
-                configs: invocation.keyValues("config").map { ($0.key, $0.value) })
+                name: topic, partitions: invocation[CreateOptions.partitions] ?? -1,
+                replicationFactor: invocation[CreateOptions.replicationFactor] ?? -1,
+                configs: invocation[CreateOptions.config].map { ($0.key, $0.value) })
             for outcome in try admin.createTopics([request]) {
                 guard let error = outcome.error else { continue }
                 if ifNotExists, error.kind == .topicAlreadyExists {
@@ -43,8 +61,7 @@ extension TopicsCommand {
         summary: "delete topics",
         arguments: [ArgumentSpec("TOPIC", help: "Topics to delete", arity: .oneOrMore)],
         options: [
-            .flag("if-exists", help: "Succeed for topics that do not exist"),
-            timeoutOption,
+            ifExists.spec, timeoutOption,
         ],
         run: { invocation in
             let topics = invocation.arguments("TOPIC")
@@ -52,7 +69,7 @@ extension TopicsCommand {
             var failed = 0
             for outcome in try admin.deleteTopics(topics) {
                 if let error = outcome.error {
-                    if invocation.flag("if-exists"), error.kind == .unknownTopic { continue }
+                    if invocation[ifExists], error.kind == .unknownTopic { continue }
                     Log.error(error.description)
                     failed += 1
                 } else {
@@ -76,17 +93,13 @@ extension TopicsCommand {
         """,
         arguments: [ArgumentSpec("TOPIC", help: "The topic to change")],
         options: [
-            .value("config", .keyValue, name: "KEY=VALUE", help: "Config to set (repeatable)",
-                   repeatable: true, environment: .none),
-            .value("delete-config", name: "KEY", help: "Override to remove (repeatable)",
-                   repeatable: true, environment: .none),
-            timeoutOption,
+            AlterOptions.config.spec, AlterOptions.deleteConfig.spec, timeoutOption,
         ],
         examples: [Example("pgk topics alter orders --config retention.ms=3600000", "Keep an hour of data.")],
         run: { invocation in
             let topic = invocation.argument("TOPIC")!
-            let changes = invocation.keyValues("config").map { ($0.key, $0.value) }
-            let removals = invocation.strings("delete-config")
+            let changes = invocation[AlterOptions.config].map { ($0.key, $0.value) }
+            let removals = invocation[AlterOptions.deleteConfig]
             if changes.isEmpty && removals.isEmpty {
                 throw invocation.usageError("nothing to change: give --config KEY=VALUE or --delete-config KEY")
             }
@@ -105,14 +118,14 @@ extension TopicsCommand {
         """,
         arguments: [ArgumentSpec("GROUP", help: "One consumer group", arity: .optional)],
         options: [
-            .value("topic", name: "TOPIC", help: "Only these topics (repeatable)", repeatable: true, environment: .none),
-            OutputFormat.option,
+            groupTopics.spec,
+            OutputFormat.option.spec,
             timeoutOption,
         ],
         examples: [Example("pgk topics groups orders-sink", "Per-partition lag of one group.")],
         run: { invocation in
             let admin = try KafkaAdmin(config: kafkaConfig(invocation))
-            let topics = invocation.strings("topic")
+            let topics = invocation[groupTopics]
             let names = try invocation.argument("GROUP").map { [$0] } ?? admin.listGroups().map(\.name)
             var records: [ValueObject] = []
             for group in names {

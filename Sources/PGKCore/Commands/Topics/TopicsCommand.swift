@@ -12,18 +12,19 @@ public enum TopicsCommand {
         """,
         subcommands: [list, describe, create, delete, alter, tail, produce, groups])
 
-    static let timeoutOption = OptionSpec.value(
-        "timeout", .duration(bareUnitMilliseconds: 1_000), name: "DURATION",
+    static let timeout: Option<Int64> = .duration(
+        "timeout", bareUnitMilliseconds: 1_000,
         help: "Give up on unreachable brokers and slow requests after this long", default: "10s")
+    static var timeoutOption: OptionSpec { timeout.spec }
 
     static func kafkaConfig(_ invocation: Invocation) -> KafkaConfig {
-        KafkaConfig(brokers: invocation.globals.brokers,
-                    properties: invocation.globals.kafkaProperties.map { ($0.key, $0.value) },
-                    connectTimeoutMilliseconds: Int(invocation.milliseconds("timeout") ?? 10_000))
+        var config = invocation.kafkaConfig
+        config.connectTimeoutMilliseconds = Int(invocation[timeout])
+        return config
     }
 
     static func outputFormat(_ invocation: Invocation) -> OutputFormat {
-        OutputFormat(rawValue: invocation.string("output") ?? "table") ?? .table
+        invocation[OutputFormat.option]
     }
 
     static func write(_ text: String) throws {

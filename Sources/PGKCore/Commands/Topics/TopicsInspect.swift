@@ -1,16 +1,20 @@
 extension TopicsCommand {
+    static let includeInternal: Option<Bool> = .flag(
+        "internal", help: "Include internal topics such as __consumer_offsets")
+    static let allConfigs: Option<Bool> = .flag("all-configs", help: "List every config, including broker defaults")
+
     static let list = CommandSpec(
         name: "list", aliases: ["ls"],
         summary: "list topics with their partition and replica counts",
         options: [
-            OutputFormat.option,
-            .flag("internal", help: "Include internal topics such as __consumer_offsets"),
+            OutputFormat.option.spec,
+            includeInternal.spec,
             timeoutOption,
         ],
         examples: [Example("pgk topics list -o json | jq -r '.[].topic'", "Topic names, one a line.")],
         run: { invocation in
             let admin = try KafkaAdmin(config: kafkaConfig(invocation))
-            let includeInternal = invocation.flag("internal")
+            let includeInternal = invocation[includeInternal]
             let records = try admin.metadata().topics
                 .filter { includeInternal || !$0.name.hasPrefix("__") }
                 .map { topic -> ValueObject in
@@ -35,8 +39,8 @@ extension TopicsCommand {
         """,
         arguments: [ArgumentSpec("TOPIC", help: "The topic to describe")],
         options: [
-            OutputFormat.option,
-            .flag("all-configs", help: "List every config, including broker defaults"),
+            OutputFormat.option.spec,
+            allConfigs.spec,
             timeoutOption,
         ],
         run: { invocation in
@@ -62,7 +66,7 @@ extension TopicsCommand {
             var configs: [ValueObject]?
             var configNote: String?
             do {
-                let all = invocation.flag("all-configs")
+                let all = invocation[allConfigs]
                 configs = try admin.describeTopicConfigs(topic)
                     .filter { all || $0.isTopicOverride }
                     .map { entry in

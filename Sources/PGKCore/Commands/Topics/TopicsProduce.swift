@@ -13,20 +13,9 @@ extension TopicsCommand {
         """,
         arguments: [ArgumentSpec("TOPIC", help: "The topic to write to")],
         options: [
-            .value("file", short: "F", .path, name: "FILE", help: "Read lines from FILE instead of stdin"),
-            .value("key-delimiter", short: "K", name: "DELIM",
-                   help: "Split each line at the first DELIM into key and value"),
-            .value("header", short: "H", .keyValue, name: "KEY=VALUE", help: "Header on every message (repeatable)",
-                   repeatable: true, environment: .none),
-            .flag("null-empty", short: "Z", help: "Send empty values (and keys) as NULL: empty values become tombstones"),
-            .value("partition", short: "p", .count, name: "N", help: "Write to this partition (default: the partitioner's choice)"),
-            .value("packing", .choice(TopicPayloadCodec.names), name: "PACKING",
-                   help: "raw and string send lines as they are (string checks UTF-8); json checks "
-                       + "each line; msgpack and avro encode each JSON line",
-                   default: "raw"),
-            .value("schema", name: "FILE|ID",
-                   help: "Avro schema file (registered as TOPIC-value) or registry id, for --packing avro"),
-            timeoutOption,
+            ProduceOptions.file.spec, ProduceOptions.keyDelimiter.spec, ProduceOptions.header.spec,
+            ProduceOptions.nullEmpty.spec, ProduceOptions.partition.spec, ProduceOptions.packing.spec,
+            ProduceOptions.schema.spec, timeoutOption,
         ],
         examples: [
             Example("printf 'k1:v1\\nk2:v2\\n' | pgk topics produce orders -K:", "Two keyed messages."),
@@ -37,6 +26,7 @@ extension TopicsCommand {
 
 /// One `topics produce` run.
 struct TopicProduce {
+    private typealias ProduceOptions = TopicsCommand.ProduceOptions
     let topic: String
     let config: KafkaConfig
     let keyDelimiter: [UInt8]?
@@ -51,14 +41,15 @@ struct TopicProduce {
     init(_ invocation: Invocation) throws {
         topic = invocation.argument("TOPIC")!
         config = TopicsCommand.kafkaConfig(invocation)
-        keyDelimiter = invocation.string("key-delimiter").map { Array($0.utf8) }
+        keyDelimiter = invocation[ProduceOptions.keyDelimiter].map { Array($0.utf8) }
         if keyDelimiter?.isEmpty == true { throw invocation.usageError("--key-delimiter must not be empty") }
-        headers = invocation.keyValues("header").map { KafkaHeader(key: $0.key, string: $0.value) }
-        nullEmpty = invocation.flag("null-empty")
-        partition = invocation.int("partition").map { Int32(clamping: $0) }
-        packing = TopicPayloadCodec.packing(invocation, "packing")
-        encoder = try TopicPayloadCodec.encoder(invocation, topic: topic)
-        file = invocation.string("file")
+        headers = invocation[ProduceOptions.header].map { KafkaHeader(key: $0.key, string: $0.value) }
+        nullEmpty = invocation[ProduceOptions.nullEmpty]
+        partition = invocation[ProduceOptions.partition].map { Int32(clamping: $0) }
+        packing = invocation[ProduceOptions.packing]
+        encoder = try TopicPayloadCodec.encoder(invocation, packing: packing,
+                                                schema: invocation[ProduceOptions.schema], topic: topic)
+        file = invocation[ProduceOptions.file]
         stop = invocation.stop
     }
 

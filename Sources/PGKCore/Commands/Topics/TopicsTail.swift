@@ -12,18 +12,8 @@ extension TopicsCommand {
         """,
         arguments: [ArgumentSpec("TOPIC", help: "The topic to read")],
         options: [
-            .value("count", short: "n", .positive, name: "N", help: "Stop after N messages"),
-            .flag("follow", short: "f", help: "Keep waiting for new messages"),
-            .value("offset", short: "o", name: "OFFSET", help: "Where to start: " + OffsetSpec.help,
-                   default: "beginning"),
-            .value("partition", short: "p", .count, name: "N", help: "Only this partition (repeatable)",
-                   repeatable: true, environment: .none),
-            .value("format", name: "FORMAT", help: "kcat-style output format (default '%s\\n')"),
-            .flag("json", help: "One JSON object per message: topic, partition, offset, timestamp, headers, key, value"),
-            .value("packing", .choice(TopicPayloadCodec.names), name: "PACKING",
-                   help: "How values are decoded for --json", default: "json"),
-            .value("key-packing", .choice(TopicPayloadCodec.names), name: "PACKING",
-                   help: "How keys are decoded for --json", default: "string"),
+            TailOptions.count.spec, TailOptions.follow.spec, TailOptions.offset.spec, TailOptions.partition.spec,
+            TailOptions.format.spec, TailOptions.json.spec, TailOptions.packing.spec, TailOptions.keyPacking.spec,
             timeoutOption,
         ],
         examples: [
@@ -38,6 +28,7 @@ extension TopicsCommand {
 /// One `topics tail` run: reads assigned partitions in batches and renders
 /// each message straight from librdkafka's memory into a large buffer.
 struct TopicTail {
+    private typealias TailOptions = TopicsCommand.TailOptions
     let topic: String
     let config: KafkaConfig
     let start: KafkaStartOffset
@@ -51,18 +42,21 @@ struct TopicTail {
     init(_ invocation: Invocation) throws {
         topic = invocation.argument("TOPIC")!
         config = TopicsCommand.kafkaConfig(invocation)
-        start = try OffsetSpec.parse(invocation.string("offset") ?? "beginning")
-        follow = invocation.flag("follow")
-        limit = invocation.int("count")
-        partitions = invocation.strings("partition").compactMap { Int32($0) }
+        start = invocation[TailOptions.offset]
+        follow = invocation[TailOptions.follow]
+        limit = invocation[TailOptions.count]
+        partitions = invocation[TailOptions.partition].map { Int32(clamping: $0) }
         stop = invocation.stop
-        if invocation.flag("json") {
-            if invocation.isSet("format") { throw invocation.usageError("--json and --format exclude each other") }
-            json = try TopicPayloadCodec.decoders(invocation)
+        if invocation[TailOptions.json] {
+            if invocation[TailOptions.format] != nil {
+                throw invocation.usageError("--json and --format exclude each other")
+            }
+            json = try TopicPayloadCodec.decoders(invocation, value: invocation[TailOptions.packing],
+                                                  key: invocation[TailOptions.keyPacking])
             format = nil
         } else {
             json = nil
-            format = try invocation.string("format").map { (text) throws(UsageError) in try MessageFormat(text) } ?? .valueLines
+            format = invocation[TailOptions.format] ?? .valueLines
         }
     }
 

@@ -37,7 +37,7 @@ public enum DeadLetterTarget: Sendable, Equatable {
     }
 }
 
-public enum StartPosition: String, Sendable {
+public enum StartPosition: String, Sendable, CaseIterable {
     case earliest, latest
 }
 

@@ -47,7 +47,7 @@ public struct WALRunSummary: Sendable {
 public final class WALStreamer {
     let options: WALRunOptions
     let kafka: KafkaConfig
-    let registryURL: String?
+    let registry: SchemaRegistryClient?
     let stop: StopToken
     let clock: any MonotonicClock
 
@@ -71,14 +71,14 @@ public final class WALStreamer {
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
 
-    public convenience init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken) {
-        self.init(options: options, kafka: kafka, registryURL: registryURL, stop: stop, clock: SystemClock.shared)
+    public convenience init(options: WALRunOptions, kafka: KafkaConfig, registry: SchemaRegistryClient?, stop: StopToken) {
+        self.init(options: options, kafka: kafka, registry: registry, stop: stop, clock: SystemClock.shared)
     }
 
-    init(options: WALRunOptions, kafka: KafkaConfig, registryURL: String?, stop: StopToken, clock: any MonotonicClock) {
+    init(options: WALRunOptions, kafka: KafkaConfig, registry: SchemaRegistryClient?, stop: StopToken, clock: any MonotonicClock) {
         self.options = options
         self.kafka = kafka
-        self.registryURL = registryURL
+        self.registry = registry
         self.stop = stop
         self.clock = clock
         openReplicationStream = { start in
@@ -99,7 +99,6 @@ public final class WALStreamer {
         guard try side.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publication]).count == 1 else {
             throw WALError.publicationMissing(publication: options.publication)
         }
-        let registry = try registryURL.map { url throws -> SchemaRegistryClient in try SchemaRegistryClient(url: url) }
         encoder = try ChangeEventEncoder(format: options.format, packing: options.packing, registry: registry, database: database)
         let admin = try KafkaAdmin(config: kafka) // fails fast when no broker is reachable
         sink = try CDCEventSink(config: kafka, maxInFlight: options.maxInFlight)
