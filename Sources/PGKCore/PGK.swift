@@ -13,33 +13,36 @@ public enum PGK {
     }
 
     /// Runs one command line and returns its exit status. Tests call this
-    /// in-process with their own environment and stop token.
+    /// in-process with their own environment, stop token and output.
     public static func run(_ arguments: [String], environment: [String: String],
-                           stop: StopToken = .process) -> Int32 {
+                           stop: StopToken = .process, output: OutputSink = .standardOutput) -> Int32 {
         let parser = ArgumentParser(root: CommandTable.root)
         if asksForKafkaPropertyList(arguments) { return printKafkaPropertyList() }
         do {
-            switch try parser.parse(arguments, environment: environment, stop: stop) {
+            switch try parser.parse(arguments, environment: environment, stop: stop, output: output) {
             case .help(let path):
-                try OutputSink.standardOutput.write(HelpRenderer.render(root: CommandTable.root, path: path))
+                try output.write(HelpRenderer.render(root: CommandTable.root, path: path))
+                try output.flush()
                 return ExitStatus.ok
             case .version:
-                try OutputSink.standardOutput.write(versionText + "\n")
+                try output.write(versionText + "\n")
+                try output.flush()
                 return ExitStatus.ok
             case .run(let invocation):
+                // Diagnostics stay process-wide (one stderr); -v/-q set their level.
                 Log.level = invocation.globals.logLevel
                 let status = try invocation.command.run!(invocation)
-                try OutputSink.standardOutput.flush()
+                try output.flush()
                 return status
             }
         } catch let error as UsageError {
-            try? OutputSink.standardOutput.flush()
+            try? output.flush()
             reportUsage(error)
             return ExitStatus.usage
         } catch is OutputClosedError {
             return ExitStatus.ok
         } catch {
-            try? OutputSink.standardOutput.flush()
+            try? output.flush()
             StandardError.write("pgk: error: \(error)\n")
             return ExitStatus.failure
         }

@@ -17,7 +17,7 @@ public struct ArgumentParser: Sendable {
     public init(root: CommandSpec) { self.root = root }
 
     public func parse(_ arguments: [String], environment: [String: String] = [:],
-                      stop: StopToken = .process) throws(UsageError) -> ParseOutcome {
+                      stop: StopToken = .process, output: OutputSink = .standardOutput) throws(UsageError) -> ParseOutcome {
         var state = ParseState(root: root)
         do {
             try state.consume(arguments)
@@ -31,7 +31,7 @@ public struct ArgumentParser: Sendable {
         }
         if state.helpRequested { return .help(path: state.names) }
         if state.versionRequested { return .version }
-        return .run(try state.finish(environment: environment, stop: stop))
+        return .run(try state.finish(environment: environment, stop: stop, output: output))
     }
 }
 
@@ -224,7 +224,8 @@ private struct ParseState {
         }
     }
 
-    mutating func finish(environment: [String: String], stop: StopToken) throws(UsageError) -> Invocation {
+    mutating func finish(environment: [String: String], stop: StopToken,
+                         output: OutputSink) throws(UsageError) -> Invocation {
         if current.isGroup && current.run == nil {
             let list = current.subcommands.map(\.name).joined(separator: ", ")
             throw usage("'\(pathText)' needs a command: \(list)")
@@ -241,7 +242,7 @@ private struct ParseState {
         var declared: [String: OptionSpec] = [:]
         for option in options { declared[option.long] = option }
         return Invocation(path: names, command: current, values: values, arguments: arguments,
-                          declared: declared, environment: environment, stop: stop)
+                          declared: declared, environment: environment, stop: stop, output: output)
     }
 
     mutating func applyEnvironment(_ option: OptionSpec, _ environment: [String: String]) throws(UsageError) {

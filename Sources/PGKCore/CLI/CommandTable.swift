@@ -40,7 +40,7 @@ enum BuiltinCommands {
                     suggestion: Suggestions.closest(to: unknown, among: candidates).map { "did you mean '\($0)'?" },
                     commandPath: ["help"])
             }
-            try OutputSink.standardOutput.write(HelpRenderer.render(root: CommandTable.root, path: words))
+            try invocation.output.write(HelpRenderer.render(root: CommandTable.root, path: words))
             return ExitStatus.ok
         })
 
@@ -61,7 +61,7 @@ enum BuiltinCommands {
                     suggestion: Suggestions.closest(to: name, among: CompletionRenderer.Shell.allCases.map(\.rawValue))
                         .map { "did you mean '\($0)'?" })
             }
-            try OutputSink.standardOutput.write(CompletionRenderer.render(shell, root: CommandTable.root))
+            try invocation.output.write(CompletionRenderer.render(shell, root: CommandTable.root))
             return ExitStatus.ok
         })
 }

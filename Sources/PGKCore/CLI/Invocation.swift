@@ -12,6 +12,8 @@ public struct Invocation: Sendable {
     public let stop: StopToken
     /// The process environment, for commands that pass it on (`dev run`).
     public let environment: [String: String]
+    /// Where data goes: stdout for the process, a file in in-process tests.
+    public let output: OutputSink
 
     let values: [String: [String]]
     let argumentValues: [String: [String]]
@@ -19,7 +21,7 @@ public struct Invocation: Sendable {
 
     init(path: [String], command: CommandSpec, values: [String: [String]],
          arguments: [String: [String]], declared: [String: OptionSpec],
-         environment: [String: String], stop: StopToken) {
+         environment: [String: String], stop: StopToken, output: OutputSink = .standardOutput) {
         self.path = path
         self.command = command
         self.values = values
@@ -27,6 +29,7 @@ public struct Invocation: Sendable {
         self.declared = declared
         self.environment = environment
         self.stop = stop
+        self.output = output
         self.globals = GlobalOptions(values: values)
     }
 

@@ -8,14 +8,30 @@ import Testing
     /// A clean environment, so a developer's PGK_* variables cannot change results.
     static let environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
 
+    /// Every command in-process (fast); the binary itself is checked below.
     @Test(arguments: CommandTable.root.allCommands().map(\.path))
     func helpGoesToStdoutWithStatusZero(path: [String]) throws {
+        let result = try InProcessPGK.run(path + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("Usage: " + (["pgk"] + path).joined(separator: " ")))
+        let viaHelp = try InProcessPGK.run(["help"] + path)
+        #expect(viaHelp.status == 0)
+        #expect(viaHelp.stdout == result.stdout)
+    }
+
+    @Test(arguments: [["sink"], ["cdc", "wal", "run"], ["topics"]])
+    func theBinaryPrintsHelpOnStdoutOnly(path: [String]) throws {
         let result = try CommandRunner.pgk(path + ["--help"], environment: Self.environment)
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty, "stderr: \(result.stderr)")
-        #expect(result.stdout.hasPrefix("Usage: " + (["pgk"] + path).joined(separator: " ")))
-        let viaHelp = try CommandRunner.pgk(["help"] + path, environment: Self.environment)
-        #expect(viaHelp.stdout == result.stdout)
+        #expect(result.stdout == (try InProcessPGK.run(path + ["--help"])).stdout)
+    }
+
+    @Test(arguments: CommandTable.root.leaves().map(\.path))
+    func badOptionExits64InProcessWithNothingOnStdout(path: [String]) throws {
+        let result = try InProcessPGK.run(path + ["--quiett"])
+        #expect(result.status == 64)
+        #expect(result.stdout.isEmpty)
     }
 
     @Test(arguments: CommandTable.root.leaves().map(\.path))

@@ -127,8 +127,9 @@ import Testing
         try cluster.createTopic(topic, partitions: 2)
         try Self.produce(cluster, topic, (0..<7).map { (nil, "m\($0)") }, partition: 1)
 
-        let list = try Self.pgk(cluster, ["topics", "list", "-o", "json"])
-        #expect(list.status == 0, "\(list.stderr)")
+        // In-process: the same dispatch as the binary, output captured.
+        let list = try InProcessPGK.run(["topics", "list", "-o", "json", "-b", cluster.bootstrapServers])
+        #expect(list.status == 0)
         let topics = try JSON.decode(list.stdout)
         #expect(array(topics)?.contains { $0["topic"] == .string(topic) && $0["partitions"] == .int(2) && $0["replicas"] == .int(1) } == true)
 
@@ -138,7 +139,8 @@ import Testing
         #expect(describe.stdout.contains("PARTITION  LEADER  REPLICAS  ISR  LOW  HIGH  MESSAGES"))
         #expect(describe.stderr.contains("configs are not available"), "\(describe.stderr)")
         #expect(describe.stderr.contains("does not support DescribeConfigs"), "\(describe.stderr)")
-        let describeJSON = try JSON.decode(try Self.pgk(cluster, ["topics", "describe", topic, "-o", "json"]).stdout)
+        let describeJSON = try JSON.decode(
+            try InProcessPGK.run(["topics", "describe", topic, "-o", "json", "-b", cluster.bootstrapServers]).stdout)
         #expect(array(describeJSON["partitions"])?.map { $0["high"] } == [.int(0), .int(7)])
         #expect(describeJSON["configs"] == .null)
 

@@ -136,7 +136,7 @@ public enum OutboxCommands {
             let db = try connect(invocation)
             let report = try OutboxStatusReport.collect(on: db)
             let format = invocation[OutputFormat.option]
-            try OutputSink.standardOutput.write(report.render(format))
+            try invocation.output.write(report.render(format))
             return ExitStatus.ok
         })
 }

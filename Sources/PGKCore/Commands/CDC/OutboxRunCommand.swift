@@ -84,7 +84,7 @@ struct OutboxRunCommand {
         let registry = try invocation.registryClient(for: [packing])
         let encoder = try OutboxEventEncoder(packing: packing, namer: namer, registry: registry)
         let shipper = OutboxShipper(queue: queue, conninfo: invocation.globals.database, kafka: kafka,
-                                    options: options, stop: invocation.stop,
+                                    options: options, stop: invocation.stop, output: invocation.output,
                                     encode: encoder.message(for:), preview: { $0.jsonBytes })
         return try shipper.run()
     }
@@ -105,7 +105,7 @@ struct OutboxRunCommand {
         let encoder = try ApplicationOutboxEncoder(packing: packing, namer: namer, table: queue.table!,
                                                    payloadIsJSON: queue.payloadIsJSON)
         let shipper = OutboxShipper(queue: queue, conninfo: invocation.globals.database, kafka: kafka,
-                                    options: options, stop: invocation.stop,
+                                    options: options, stop: invocation.stop, output: invocation.output,
                                     encode: encoder.message(for:), preview: encoder.previewLine(for:))
         return try shipper.run()
     }

@@ -15,7 +15,7 @@ extension WALCommands {
             let db = try PostgresConnection(conninfo: invocation.globals.database, applicationName: "pgk-cdc")
             let report = try WALStatusReport.collect(db, slot: invocation[slotOption],
                                                      publication: invocation[publicationOption])
-            try OutputSink.standardOutput.write(report.render(invocation[OutputFormat.option]))
+            try invocation.output.write(report.render(invocation[OutputFormat.option]))
             return ExitStatus.ok
         })
 }

@@ -37,8 +37,8 @@ enum DevCommands {
             let stack = try startStack(invocation)
             defer { stack.shutdown() }
             let exports = stack.environment.map { "export \($0.name)=\(shellQuote($0.value))" }
-            try OutputSink.standardOutput.write(exports.joined(separator: "\n") + "\n")
-            try OutputSink.standardOutput.flush()
+            try invocation.output.write(exports.joined(separator: "\n") + "\n")
+            try invocation.output.flush()
             Log.info("dev: PostgreSQL in \(stack.postgres.baseDirectory), Kafka at \(stack.kafka.bootstrapServers), "
                 + "registry at \(stack.registry.url); Ctrl-C stops and removes everything")
             while !invocation.stop.isStopped {

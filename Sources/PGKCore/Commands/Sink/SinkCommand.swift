@@ -43,7 +43,7 @@ public enum SinkCommand {
         let registry = try invocation.registryClient(
             for: [settings.packing] + (settings.keyPacking == .avro ? [.avro] : []))
         if settings.dryRun {
-            return try SinkDryRun(settings: settings, registry: registry, stop: invocation.stop).run()
+            return try SinkDryRun(settings: settings, registry: registry, stop: invocation.stop, output: invocation.output).run()
         }
         let source = settings.fromFile ?? settings.topics.joined(separator: ", ")
         Log.info("sink: \(source) → \(settings.table) (map \(settings.map.name), \(settings.effectiveMode.rawValue), "

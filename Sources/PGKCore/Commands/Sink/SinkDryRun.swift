@@ -6,6 +6,7 @@ struct SinkDryRun {
     let settings: SinkSettings
     let registry: SchemaRegistryClient?
     let stop: StopToken
+    let output: OutputSink
 
     /// How many messages to map when --max-messages is not given.
     static let defaultSample = 10
@@ -19,8 +20,8 @@ struct SinkDryRun {
         if preview.ddl.isEmpty { text += "-- no DDL: \(settings.table) and pgk's tables exist\n" }
         for statement in preview.ddl { text += statement + ";\n" }
         for row in preview.rows { text += row + "\n" }
-        try OutputSink.standardOutput.write(text)
-        try OutputSink.standardOutput.flush()
+        try output.write(text)
+        try output.flush()
         let failures = batch.rows.filter { $0.kind == .failure }.count
         if failures > 0 { Log.info("sink: dry run: \(failures) of \(batch.rows.count) message(s) could not be decoded") }
         if let error = preview.mappingError {

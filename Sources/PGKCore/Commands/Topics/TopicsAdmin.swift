@@ -140,7 +140,7 @@ extension TopicsCommand {
                     records.append(record)
                 }
             }
-            try write(outputFormat(invocation).render(records, columns: ["group", "topic", "partition", "committed", "high", "lag"]))
+            try write(outputFormat(invocation).render(records, columns: ["group", "topic", "partition", "committed", "high", "lag"]), invocation)
             return ExitStatus.ok
         })
 }

@@ -27,7 +27,7 @@ public enum TopicsCommand {
         invocation[OutputFormat.option]
     }
 
-    static func write(_ text: String) throws {
-        try OutputSink.standardOutput.write(text)
+    static func write(_ text: String, _ invocation: Invocation) throws {
+        try invocation.output.write(text)
     }
 }

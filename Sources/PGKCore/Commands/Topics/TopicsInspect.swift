@@ -25,7 +25,7 @@ extension TopicsCommand {
                     record["error"] = topic.error.map { .string($0.description) } ?? .null
                     return record
                 }
-            try write(outputFormat(invocation).render(records, columns: ["topic", "partitions", "replicas", "error"]))
+            try write(outputFormat(invocation).render(records, columns: ["topic", "partitions", "replicas", "error"]), invocation)
             return ExitStatus.ok
         })
 
@@ -87,16 +87,16 @@ extension TopicsCommand {
                 document["partitions"] = .array(partitions.map(Value.object))
                 document["configs"] = configs.map { .array($0.map(Value.object)) } ?? .null
                 if let configNote { document["configs_error"] = .string(configNote) }
-                try write(JSON.encode(.object(document)) + "\n")
+                try write(JSON.encode(.object(document)) + "\n", invocation)
             case .table:
-                try write("Topic: \(topic)  Partitions: \(info.partitions.count)\n")
-                try write(format.render(partitions, columns: ["partition", "leader", "replicas", "isr", "low", "high", "messages"]))
+                try write("Topic: \(topic)  Partitions: \(info.partitions.count)\n", invocation)
+                try write(format.render(partitions, columns: ["partition", "leader", "replicas", "isr", "low", "high", "messages"]), invocation)
                 if let configs {
-                    try write("\n")
+                    try write("\n", invocation)
                     if configs.isEmpty {
-                        try write("No topic-level config overrides (--all-configs lists defaults).\n")
+                        try write("No topic-level config overrides (--all-configs lists defaults).\n", invocation)
                     } else {
-                        try write(format.render(configs, columns: ["name", "value", "source"]))
+                        try write(format.render(configs, columns: ["name", "value", "source"]), invocation)
                     }
                 }
             }

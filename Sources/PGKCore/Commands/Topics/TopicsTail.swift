@@ -38,8 +38,10 @@ struct TopicTail {
     let format: MessageFormat?
     let json: (value: any MessageDecoder, key: any MessageDecoder)?
     let stop: StopToken
+    let output: OutputSink
 
     init(_ invocation: Invocation) throws {
+        output = invocation.output
         topic = invocation.argument("TOPIC")!
         config = TopicsCommand.kafkaConfig(invocation)
         start = invocation[TailOptions.offset]
@@ -85,7 +87,7 @@ struct TopicTail {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
         var badValues = 0
-        let sink = OutputSink.standardOutput
+        let sink = output
         while !stop.isStopped {
             if !follow && pending.isEmpty { break }
             if let limit, printed >= limit { break }
