@@ -21,39 +21,26 @@ fail() { echo "bench/topics: $*" >&2; exit 1; }
 command -v kcat >/dev/null || fail "kcat not found (scripts/install-deps --test)"
 (( size >= 30 )) || fail "SIZE must be at least 30 bytes"
 
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-  swift build -c release >&2 || fail "release build failed"
-fi
 pgk="$PWD/.build/release/pgk"
-[[ -x "$pgk" ]] || fail "no release build at $pgk (run without SKIP_BUILD)"
+# The body runs inside `pgk dev run`, which starts the mock cluster with the
+# topics pre-created and removes it on exit.
+if [[ -z "${PGK_BENCH_IN_DEV:-}" ]]; then
+  if [[ -z "${SKIP_BUILD:-}" ]]; then
+    swift build -c release >&2 || fail "release build failed"
+  fi
+  [[ -x "$pgk" ]] || fail "no release build at $pgk (run without SKIP_BUILD)"
+  # One fresh topic per produce run and producer, so every count is exact.
+  topic_args=()
+  for ((run = 1; run <= runs; run++)); do
+    for producer in pgk kcat kcat-idempotent; do topic_args+=(--create-topic "bench-$producer-$run:$partitions"); done
+  done
+  PGK_BENCH_IN_DEV=1 exec "$pgk" -q dev run "${topic_args[@]}" -- "$PWD/bench/$(basename "$0")" "$@"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgk-bench-topics.XXXXXX")
-dev_pid=""
-cleanup() {
-  if [[ -n "$dev_pid" ]] && kill -0 "$dev_pid" 2>/dev/null; then
-    kill -TERM "$dev_pid"
-    wait "$dev_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-
-# One fresh topic per produce run and producer, so every count is exact.
 producers=(pgk kcat kcat-idempotent)
-topic_args=()
-for ((run = 1; run <= runs; run++)); do
-  for producer in "${producers[@]}"; do topic_args+=(--create-topic "bench-$producer-$run:$partitions"); done
-done
-"$pgk" dev up "${topic_args[@]}" >"$work/dev.out" 2>"$work/dev.err" &
-dev_pid=$!
-for _ in $(seq 600); do
-  grep -q '^export PGK_BROKERS=' "$work/dev.out" 2>/dev/null && break
-  kill -0 "$dev_pid" 2>/dev/null || fail "pgk dev up exited: $(cat "$work/dev.err")"
-  sleep 0.1
-done
-grep -q '^export PGK_BROKERS=' "$work/dev.out" || fail "pgk dev up printed no PGK_BROKERS within 60 s"
-eval "$(grep '^export ' "$work/dev.out")"
 brokers=$PGK_BROKERS
 
 # Unique lines of exactly SIZE bytes plus the newline: small JSON objects.

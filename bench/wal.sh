@@ -20,21 +20,15 @@ TXNS=$((ROWS / TXN_ROWS))
 # ~330-byte events, ~5 MiB kept per mock partition: room for every event.
 PARTITIONS=$(( ROWS / 10000 + 8 ))
 
-swift build -c release --product pgk >/dev/null
 PGK=$PWD/.build/release/pgk
+# The body runs inside `pgk dev run` (PostgreSQL, mock Kafka, topics created).
+if [[ -z "${PGK_BENCH_IN_DEV:-}" ]]; then
+    swift build -c release --product pgk >/dev/null
+    PGK_BENCH_IN_DEV=1 exec "$PGK" -q dev run --create-topic "pgk.bench.public.one_txn:$PARTITIONS" \
+        --create-topic "pgk.bench.public.many_txns:$PARTITIONS" -- "$PWD/bench/$(basename "$0")" "$@"
+fi
 work=$(mktemp -d)
-cleanup() {
-    [[ -n "${dev_pid:-}" ]] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$PGK" dev up --create-topic "pgk.bench.public.one_txn:$PARTITIONS" \
-    --create-topic "pgk.bench.public.many_txns:$PARTITIONS" >"$work/env" 2>"$work/dev.log" &
-dev_pid=$!
-for _ in $(seq 1 100); do grep -q PGK_REGISTRY "$work/env" 2>/dev/null && break; sleep 0.2; done
-# shellcheck disable=SC1091
-source "$work/env"
+trap 'rm -rf "$work"' EXIT
 # The server's bin directory, as LocalPostgresCluster finds it (Debian layout).
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1"
