@@ -145,12 +145,6 @@ public final class LocalPostgresCluster: @unchecked Sendable {
 
     /// Creates a database and returns its URL; the name is used exactly.
     @discardableResult
-    public func createDatabase(_ name: String) throws -> String {
-        let connection = try PostgresConnection(conninfo: url)
-        try connection.execute("CREATE DATABASE \(try connection.quoteIdentifier(name))")
-        return url(database: name)
-    }
-
     /// The last `lines` lines of the server log, for error messages.
     public func logTail(lines: Int = 30) -> String {
         LocalPostgresCluster.tail(of: logPath, lines: lines)

@@ -75,14 +75,6 @@ extension KafkaConsumer {
         }
     }
 
-    /// The earliest offset whose timestamp is >= the given Unix ms, per
-    /// partition; -1 when no such message exists yet.
-    public func offsetsForTimes(_ times: [KafkaTopicPartition: Int64], timeoutMilliseconds: Int = 10_000) throws -> [KafkaTopicPartition: Int64] {
-        // KafkaConstant.offsetEnd is -1, the "no such message" answer.
-        try resolveStartOffsets(handle.pointer, config: handle.config, times.mapValues { .timestamp($0) },
-                                timeoutMilliseconds: timeoutMilliseconds)
-    }
-
     public func watermarks(topic: String, partition: Int32, timeoutMilliseconds: Int = 10_000) throws -> KafkaWatermarks {
         try handle.watermarks(topic: topic, partition: partition, timeoutMilliseconds: timeoutMilliseconds)
     }

@@ -165,17 +165,6 @@ public enum CopyTextDecoder {
         return fields
     }
 
-    /// The fields of one row as strings; throws on invalid UTF-8.
-    public static func decodeRow(_ line: [UInt8]) throws -> [String?] {
-        try decodeFields(line).enumerated().map { column, field in
-            guard let field else { return nil }
-            guard let text = String(validating: field, as: UTF8.self) else {
-                throw CodecError("utf-8", "COPY field \(column + 1) is not valid UTF-8")
-            }
-            return text
-        }
-    }
-
     private static func hexDigit(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")

@@ -123,10 +123,6 @@ public final class PostgresConnection: @unchecked Sendable {
     public var backendPID: Int32 { PQbackendPID(handle) }
 
     /// The server's `server_version` text, e.g. "15.4 (Debian 15.4-1)".
-    public func serverVersionText() throws -> String {
-        try query("SHOW server_version").scalar ?? ""
-    }
-
     public func currentDatabase() throws -> String {
         try query("SELECT current_database()").scalar ?? ""
     }

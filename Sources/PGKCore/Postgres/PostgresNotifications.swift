@@ -29,11 +29,6 @@ extension PostgresConnection {
 
     public func unlistenAll() throws { try execute("UNLISTEN *") }
 
-    /// NOTIFY through pg_notify, so channel and payload are parameters.
-    public func notify(_ channel: String, payload: String = "") throws {
-        try execute("SELECT pg_notify($1, $2)", [channel, payload])
-    }
-
     /// Blocks in poll() on the connection's socket until notifications
     /// arrive, `stop` is stopped, or the timeout passes; returns what
     /// arrived (empty on timeout or stop). Notifications that came in
