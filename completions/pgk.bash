@@ -91,7 +91,7 @@ _pgk_values() {
     "cdc outbox status|--output"|"cdc outbox status|-o") echo "table json" ;;
     "cdc wal run|--snapshot") echo "initial never only" ;;
     "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
-    "cdc wal run|--packing") echo "json avro msgpack" ;;
+    "cdc wal run|--packing") echo "json msgpack avro" ;;
     "cdc wal status|--output"|"cdc wal status|-o") echo "table json" ;;
     "topics list|--output"|"topics list|-o") echo "table json" ;;
     "topics describe|--output"|"topics describe|-o") echo "table json" ;;

@@ -148,7 +148,7 @@ complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l publication -r -d 'Publicati
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l snapshot -r -f -a 'initial never only' -d 'initial: snapshot once, then stream; never: stream only; only: snapshot and exit'
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l topic-prefix -r -d 'Topic prefix (default: pgk.<database>)'
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l format -r -f -a 'debezium pg_to_brokers' -d 'Event shape: debezium or pg_to_brokers'
-complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l packing -r -f -a 'json avro msgpack' -d 'Encoding; avro registers schemas in --registry'
+complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l packing -r -f -a 'json msgpack avro' -d 'Encoding; avro registers schemas in --registry'
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l key-columns -r -d 'Key columns for a table without a primary key (repeatable)'
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l create-topics -d 'Create the table topics first (real brokers; the mock auto-creates)'
 complete -c pgk -n "__pgk_path_is 'cdc wal run'" -l topic-partitions -r -d 'Partitions for --create-topics'

@@ -3,6 +3,18 @@ public enum Packing: String, CaseIterable, Sendable {
     case json, msgpack, avro, raw, string
 
     public var needsRegistry: Bool { self == .avro }
+
+    /// What change events (outbox, WAL) can be encoded as; the CLI offers only these.
+    static let eventPackings: [Packing] = [.json, .msgpack, .avro]
+
+    /// The event encoders' precondition. The CLI has checked it already
+    /// (option choices, `Invocation.registryClient`); this guards other callers.
+    func checkEventEncoding(registry: SchemaRegistryClient?) throws(UsageError) {
+        guard Packing.eventPackings.contains(self) else {
+            throw UsageError("--packing must be json, msgpack or avro for change events")
+        }
+        if needsRegistry && registry == nil { throw UsageError("--packing avro needs --registry URL (or PGK_REGISTRY)") }
+    }
 }
 
 /// Why a message could not be decoded or encoded. The two cases call for

@@ -11,7 +11,7 @@ extension OutboxCommands {
                                                      help: "Events per claim and produce batch", default: 5000)
         static let packing: Option<Packing> = .choice("packing", name: "PACKING",
                                                       help: "Value encoding: json, msgpack, or avro (needs --registry)",
-                                                      default: .json, only: [.json, .msgpack, .avro])
+                                                      default: .json, only: Packing.eventPackings)
         static let createTopics: Option<Bool> = .flag("create-topics", help: "Create missing topics instead of failing")
         static let exitWhenEmpty: Option<Bool> = .flag("exit-when-empty", help: "Exit 0 once the queue is drained")
         static let dryRun: Option<Bool> = .flag("dry-run",

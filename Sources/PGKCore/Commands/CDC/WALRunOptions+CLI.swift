@@ -12,7 +12,7 @@ extension WALCommands {
                                                                default: .debezium)
         static let packing: Option<Packing> = .choice("packing", name: "PACKING",
                                                       help: "Encoding; avro registers schemas in --registry",
-                                                      default: .json, only: [.json, .avro, .msgpack])
+                                                      default: .json, only: Packing.eventPackings)
         static let keyColumns: Option<[(table: QualifiedName, columns: [String])]> = .parsedList(
             "key-columns", name: "TABLE:COL,...", help: "Key columns for a table without a primary key (repeatable)",
             WALCommands.parseKeyColumns)

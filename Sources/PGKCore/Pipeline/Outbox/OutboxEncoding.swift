@@ -27,12 +27,7 @@ final class OutboxEventEncoder {
     private var avroEncoders: [String: any MessageEncoder] = [:]
 
     init(packing: Packing, namer: OutboxTopicNamer, registry: SchemaRegistryClient?) throws {
-        guard [.json, .msgpack, .avro].contains(packing) else {
-            throw UsageError("--packing must be json, msgpack or avro")
-        }
-        if packing == .avro && registry == nil {
-            throw UsageError("--packing avro needs a schema registry (--registry URL)")
-        }
+        try packing.checkEventEncoding(registry: registry)
         self.packing = packing
         self.namer = namer
         self.registry = registry

@@ -24,12 +24,7 @@ public final class ChangeEventEncoder {
 
     public init(format: ChangeEventFormat, packing: Packing, registry: SchemaRegistryClient?, database: String,
                 clock: @escaping @Sendable () -> Int64 = { unixMilliseconds() }) throws {
-        guard [.json, .msgpack, .avro].contains(packing) else {
-            throw UsageError("--packing must be json, msgpack or avro for change events")
-        }
-        if packing == .avro && registry == nil {
-            throw UsageError("--packing avro needs a schema registry (--registry or PGK_REGISTRY)")
-        }
+        try packing.checkEventEncoding(registry: registry)
         self.format = format
         self.packing = packing
         self.registry = registry
