@@ -72,27 +72,23 @@ final class SinkRunner {
         guard failure == nil, !reachedMaxMessages,
               let slot = book.accept(topic: topic, partition: message.partition, offset: message.offset) else { return }
         let topicIndex = book.topicIndex(ofSlot: slot)
-        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
-        while true {
-            do throws(RegistryError) {
-                switch try stager.stage(message, topicIndex: topicIndex, into: &builder) {
-                case .staged:
-                    book.record(slot: slot, offset: message.offset)
-                    consumed += 1
-                    if firstMessageAt == nil { firstMessageAt = clock.nowMilliseconds }
-                case .fatal(let reason):
-                    messageFailure = SinkFailure("\(topic)[\(message.partition)] offset \(message.offset): \(reason)")
-                }
-                return
-            } catch {
-                if stop.isStopped {
-                    messageFailure = SinkFailure("stopped while the schema registry was unreachable: \(error)")
-                    return
-                }
-                let delay = backoff.nextDelayMilliseconds()
-                Log.warning("sink: schema registry unavailable, retrying in \(Retry.formatDuration(delay)): \(error)")
-                stop.sleep(milliseconds: delay)
+        // The stager throws only registry outages (the message is still
+        // valid), so every thrown error is worth waiting out.
+        var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000))
+        do {
+            let outcome = try retry.run("sink: schema registry lookup", isRetryable: { _ in true }) {
+                try stager.stage(message, topicIndex: topicIndex, into: &builder)
             }
+            switch outcome {
+            case .staged:
+                book.record(slot: slot, offset: message.offset)
+                consumed += 1
+                if firstMessageAt == nil { firstMessageAt = clock.nowMilliseconds }
+            case .fatal(let reason):
+                messageFailure = SinkFailure("\(topic)[\(message.partition)] offset \(message.offset): \(reason)")
+            }
+        } catch {
+            messageFailure = SinkFailure("stopped while the schema registry was unreachable: \(error)")
         }
     }
 
