@@ -14,7 +14,7 @@ public enum PGK {
 
     /// Runs one command line and returns its exit status. Tests call this
     /// in-process with their own environment, stop token and output.
-    public static func run(_ arguments: [String], environment: [String: String],
+    static func run(_ arguments: [String], environment: [String: String],
                            stop: StopToken = .process, output: OutputSink = .standardOutput) -> Int32 {
         let parser = ArgumentParser(root: CommandTable.root)
         if asksForKafkaPropertyList(arguments) { return printKafkaPropertyList() }
@@ -77,7 +77,7 @@ public enum PGK {
         StandardError.write(text)
     }
 
-    public static var versionText: String {
+    static var versionText: String {
         let rdkafka = String(cString: rd_kafka_version_str())
         let libpq = PQlibVersion()
         return "pgk \(PGKVersion.number) (librdkafka \(rdkafka), libpq \(libpq / 10000).\(libpq % 100))"

@@ -1,5 +1,5 @@
 /// What a command line asks for.
-public enum ParseOutcome: Sendable {
+enum ParseOutcome: Sendable {
     case run(Invocation)
     /// `--help`/`-h` anywhere before `--`, for the deepest command resolved.
     case help(path: [String])
@@ -11,12 +11,12 @@ public enum ParseOutcome: Sendable {
 /// Accepts `--name=value`, `--name value`, `-n value`, `-nvalue`, bundled
 /// short flags, `--`, repeatable options, choices and typed values. Global
 /// options are accepted before or after the verb.
-public struct ArgumentParser: Sendable {
-    public let root: CommandSpec
+struct ArgumentParser: Sendable {
+    let root: CommandSpec
 
-    public init(root: CommandSpec) { self.root = root }
+    init(root: CommandSpec) { self.root = root }
 
-    public func parse(_ arguments: [String], environment: [String: String] = [:],
+    func parse(_ arguments: [String], environment: [String: String] = [:],
                       stop: StopToken = .process, output: OutputSink = .standardOutput) throws(UsageError) -> ParseOutcome {
         var state = ParseState(root: root)
         do {

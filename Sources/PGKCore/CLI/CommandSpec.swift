@@ -1,24 +1,24 @@
 /// The declarative command table. One tree of `CommandSpec` values drives
 /// parsing, `--help`, the man pages, the shell completions and the `PGK_*`
 /// environment fallbacks, so they can never disagree.
-public struct CommandSpec: Sendable {
-    public typealias Runner = @Sendable (Invocation) throws -> Int32
+struct CommandSpec: Sendable {
+    typealias Runner = @Sendable (Invocation) throws -> Int32
 
-    public var name: String
-    public var aliases: [String]
+    var name: String
+    var aliases: [String]
     /// One line, lower case, no trailing period: shown in command lists and
     /// as the man page's NAME description.
-    public var summary: String
+    var summary: String
     /// Paragraphs shown under the usage line and in DESCRIPTION.
-    public var discussion: String
-    public var arguments: [ArgumentSpec]
-    public var options: [OptionSpec]
-    public var subcommands: [CommandSpec]
-    public var examples: [Example]
+    var discussion: String
+    var arguments: [ArgumentSpec]
+    var options: [OptionSpec]
+    var subcommands: [CommandSpec]
+    var examples: [Example]
     /// Nil for a group whose work is done by its subcommands.
-    public var run: Runner?
+    var run: Runner?
 
-    public init(
+    init(
         name: String, aliases: [String] = [], summary: String, discussion: String = "",
         arguments: [ArgumentSpec] = [], options: [OptionSpec] = [],
         subcommands: [CommandSpec] = [], examples: [Example] = [], run: Runner? = nil
@@ -34,34 +34,34 @@ public struct CommandSpec: Sendable {
         self.run = run
     }
 
-    public var isGroup: Bool { !subcommands.isEmpty }
+    var isGroup: Bool { !subcommands.isEmpty }
 
-    public func subcommand(named name: String) -> CommandSpec? {
+    func subcommand(named name: String) -> CommandSpec? {
         subcommands.first { $0.name == name || $0.aliases.contains(name) }
     }
 }
 
-public struct Example: Sendable {
-    public var command: String
-    public var explanation: String
-    public init(_ command: String, _ explanation: String) {
+struct Example: Sendable {
+    var command: String
+    var explanation: String
+    init(_ command: String, _ explanation: String) {
         self.command = command
         self.explanation = explanation
     }
 }
 
-public struct ArgumentSpec: Sendable {
-    public enum Arity: Sendable { case one, optional, oneOrMore, zeroOrMore }
+struct ArgumentSpec: Sendable {
+    enum Arity: Sendable { case one, optional, oneOrMore, zeroOrMore }
 
-    public var name: String
-    public var help: String
-    public var arity: Arity
-    public var completion: CompletionHint
+    var name: String
+    var help: String
+    var arity: Arity
+    var completion: CompletionHint
     /// Once this argument starts, every later token is taken verbatim, so
     /// `pgk dev run psql -c 'select 1'` needs no `--`.
-    public var capturesRest: Bool
+    var capturesRest: Bool
 
-    public init(_ name: String, help: String, arity: Arity = .one,
+    init(_ name: String, help: String, arity: Arity = .one,
                 completion: CompletionHint = .none, capturesRest: Bool = false) {
         self.name = name
         self.help = help
@@ -83,13 +83,13 @@ public struct ArgumentSpec: Sendable {
     }
 }
 
-public enum CompletionHint: Sendable, Equatable {
+enum CompletionHint: Sendable, Equatable {
     case none, file, directory, command
 }
 
 /// What an option's value must look like. Values are validated while
 /// parsing, so commands read already-checked data.
-public enum ValueKind: Sendable {
+enum ValueKind: Sendable {
     case text
     case integer(ClosedRange<Int64>)
     /// Allowed words, plus aliases that map onto them (dbsink's
@@ -104,14 +104,14 @@ public enum ValueKind: Sendable {
     /// Text with its own syntax; `check` returns why a value is wrong.
     case parsed(check: @Sendable (String) -> String?)
 
-    public static func choice(_ words: [String]) -> ValueKind { .choice(words, aliases: [:]) }
-    public static let keyValue = ValueKind.setting(orWords: [])
-    public static let count = ValueKind.integer(0...Int64.max)
-    public static let positive = ValueKind.integer(1...Int64.max)
+    static func choice(_ words: [String]) -> ValueKind { .choice(words, aliases: [:]) }
+    static let keyValue = ValueKind.setting(orWords: [])
+    static let count = ValueKind.integer(0...Int64.max)
+    static let positive = ValueKind.integer(1...Int64.max)
 }
 
-public struct OptionSpec: Sendable {
-    public enum Kind: Sendable {
+struct OptionSpec: Sendable {
+    enum Kind: Sendable {
         /// A boolean switch. `negatable` also accepts `--no-NAME`.
         case flag(negatable: Bool)
         /// A switch counted each time it appears (`-vvv`).
@@ -120,7 +120,7 @@ public struct OptionSpec: Sendable {
     }
 
     /// Where the environment fallback comes from.
-    public enum Environment: Sendable, Equatable {
+    enum Environment: Sendable, Equatable {
         /// `PGK_` + the long name in upper snake case.
         case automatic
         /// These variables, first set wins (e.g. PGK_DATABASE, DATABASE_URL).
@@ -128,25 +128,25 @@ public struct OptionSpec: Sendable {
         case none
     }
 
-    public var long: String
-    public var short: Character?
+    var long: String
+    var short: Character?
     /// Other long names accepted, for users migrating from other tools.
-    public var aliases: [String]
-    public var kind: Kind
-    public var valueName: String
-    public var help: String
-    public var defaultValue: String?
-    public var repeatable: Bool
-    public var required: Bool
-    public var environment: Environment
+    var aliases: [String]
+    var kind: Kind
+    var valueName: String
+    var help: String
+    var defaultValue: String?
+    var repeatable: Bool
+    var required: Bool
+    var environment: Environment
     /// Separator for a repeatable option given through the environment.
-    public var environmentSeparator: Character
+    var environmentSeparator: Character
     /// Global options belong to the root and are accepted on every command,
     /// before or after the verb.
-    public var isGlobal: Bool
-    public var completion: CompletionHint
+    var isGlobal: Bool
+    var completion: CompletionHint
 
-    public init(
+    init(
         _ long: String, short: Character? = nil, aliases: [String] = [], kind: Kind,
         valueName: String = "VALUE", help: String, defaultValue: String? = nil,
         repeatable: Bool = false, required: Bool = false,
@@ -168,14 +168,14 @@ public struct OptionSpec: Sendable {
         self.completion = completion
     }
 
-    public static func flag(_ long: String, short: Character? = nil, aliases: [String] = [],
+    static func flag(_ long: String, short: Character? = nil, aliases: [String] = [],
                             negatable: Bool = false, help: String,
                             environment: Environment = .automatic) -> OptionSpec {
         OptionSpec(long, short: short, aliases: aliases, kind: .flag(negatable: negatable),
                    help: help, environment: environment)
     }
 
-    public static func value(_ long: String, short: Character? = nil, aliases: [String] = [],
+    static func value(_ long: String, short: Character? = nil, aliases: [String] = [],
                              _ kind: ValueKind = .text, name: String, help: String,
                              default defaultValue: String? = nil, repeatable: Bool = false,
                              required: Bool = false, environment: Environment = .automatic,
@@ -188,18 +188,18 @@ public struct OptionSpec: Sendable {
                           environment: environment, completion: hint)
     }
 
-    public var takesValue: Bool {
+    var takesValue: Bool {
         if case .value = kind { return true }
         return false
     }
 
-    public var isNegatable: Bool {
+    var isNegatable: Bool {
         if case .flag(let negatable) = kind { return negatable }
         return false
     }
 
     /// The variables consulted when the option is not on the command line.
-    public var environmentVariables: [String] {
+    var environmentVariables: [String] {
         switch environment {
         case .automatic: return ["PGK_" + String(long.uppercased().map { $0 == "-" ? "_" : $0 })]
         case .variables(let names): return names
@@ -208,7 +208,7 @@ public struct OptionSpec: Sendable {
     }
 
     /// Choices including aliases, for completions.
-    public var choiceWords: [String] {
+    var choiceWords: [String] {
         if case .value(.choice(let words, _)) = kind { return words }
         return []
     }

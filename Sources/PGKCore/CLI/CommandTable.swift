@@ -1,6 +1,6 @@
 /// The whole command tree. Verbs add themselves here, and nowhere else.
-public enum CommandTable {
-    public static let root: CommandSpec = CommandSpec(
+enum CommandTable {
+    static let root: CommandSpec = CommandSpec(
         name: "pgk",
         summary: "move data between PostgreSQL and Kafka",
         discussion: """

@@ -1,8 +1,8 @@
 /// Shell completion scripts generated from the command table.
-public enum CompletionRenderer {
-    public enum Shell: String, CaseIterable, Sendable { case bash, zsh, fish }
+enum CompletionRenderer {
+    enum Shell: String, CaseIterable, Sendable { case bash, zsh, fish }
 
-    public static func render(_ shell: Shell, root: CommandSpec) -> String {
+    static func render(_ shell: Shell, root: CommandSpec) -> String {
         switch shell {
         case .bash: return bash(root)
         case .zsh: return ZshCompletion.render(root)
@@ -10,7 +10,7 @@ public enum CompletionRenderer {
         }
     }
 
-    public static func fileName(_ shell: Shell) -> String {
+    static func fileName(_ shell: Shell) -> String {
         switch shell {
         case .bash: return "pgk.bash"
         case .zsh: return "_pgk"

@@ -1,11 +1,11 @@
 import Foundation
 
 /// `--help` text for any command path, wrapped to 80 columns.
-public enum HelpRenderer {
-    public static let width = 80
+enum HelpRenderer {
+    static let width = 80
     static let optionColumn = 28
 
-    public static func render(root: CommandSpec, path: [String]) -> String {
+    static func render(root: CommandSpec, path: [String]) -> String {
         let chain = CommandSpec.chain(root: root, path: path)
         let command = chain.last!
         let fullName = (["pgk"] + path).joined(separator: " ")
@@ -97,7 +97,7 @@ public enum HelpRenderer {
 
 extension CommandSpec {
     /// The specs from the root down to `path`; unknown names stop the walk.
-    public static func chain(root: CommandSpec, path: [String]) -> [CommandSpec] {
+    static func chain(root: CommandSpec, path: [String]) -> [CommandSpec] {
         var chain = [root]
         for name in path {
             guard let next = chain.last!.subcommand(named: name) else { break }
@@ -107,13 +107,13 @@ extension CommandSpec {
     }
 
     /// Every leaf command with its path, depth first.
-    public func leaves(path: [String] = []) -> [(path: [String], spec: CommandSpec)] {
+    func leaves(path: [String] = []) -> [(path: [String], spec: CommandSpec)] {
         if !isGroup { return [(path, self)] }
         return subcommands.flatMap { $0.leaves(path: path + [$0.name]) }
     }
 
     /// Every command (groups and leaves) with its path, depth first.
-    public func allCommands(path: [String] = []) -> [(path: [String], spec: CommandSpec)] {
+    func allCommands(path: [String] = []) -> [(path: [String], spec: CommandSpec)] {
         [(path, self)] + subcommands.flatMap { $0.allCommands(path: path + [$0.name]) }
     }
 }

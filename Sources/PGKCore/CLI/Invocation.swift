@@ -4,16 +4,16 @@
 /// through their typed `Option` handles (`invocation[SinkCommand.Options.topic]`),
 /// which only convert. Asking for an option the command does not declare
 /// is a programming error and traps, which the CLI tests catch.
-public struct Invocation: Sendable {
+struct Invocation: Sendable {
     /// The command path without the program name, e.g. ["topics", "tail"].
-    public let path: [String]
-    public let command: CommandSpec
-    public let globals: GlobalOptions
-    public let stop: StopToken
+    let path: [String]
+    let command: CommandSpec
+    let globals: GlobalOptions
+    let stop: StopToken
     /// The process environment, for commands that pass it on (`dev run`).
-    public let environment: [String: String]
+    let environment: [String: String]
     /// Where data goes: stdout for the process, a file in in-process tests.
-    public let output: OutputSink
+    let output: OutputSink
 
     let values: [String: [String]]
     let argumentValues: [String: [String]]
@@ -41,9 +41,9 @@ public struct Invocation: Sendable {
         return values[long] ?? []
     }
 
-    public func argument(_ name: String) -> String? { arguments(name).first }
+    func argument(_ name: String) -> String? { arguments(name).first }
 
-    public func arguments(_ name: String) -> [String] {
+    func arguments(_ name: String) -> [String] {
         precondition(command.arguments.contains { $0.name == name },
                      "pgk \(path.joined(separator: " ")) declares no argument \(name)")
         return argumentValues[name] ?? []
@@ -51,21 +51,21 @@ public struct Invocation: Sendable {
 
     /// The usage error a command raises for a semantic mistake the spec
     /// cannot express, pointing at this command's help.
-    public func usageError(_ message: String, suggestion: String? = nil) -> UsageError {
+    func usageError(_ message: String, suggestion: String? = nil) -> UsageError {
         UsageError(message, suggestion: suggestion, commandPath: path)
     }
 }
 
 /// The options every verb accepts.
-public struct GlobalOptions: Sendable {
-    public var brokers: String
+struct GlobalOptions: Sendable {
+    var brokers: String
     /// librdkafka properties, verbatim and in order.
-    public var kafkaProperties: [(key: String, value: String)]
+    var kafkaProperties: [(key: String, value: String)]
     /// Nil means "let libpq use its PG* defaults".
-    public var database: String?
-    public var registry: String?
-    public var verbosity: Int
-    public var quiet: Bool
+    var database: String?
+    var registry: String?
+    var verbosity: Int
+    var quiet: Bool
 
     init(values: [String: [String]]) {
         brokers = values["brokers"]?.last ?? GlobalOptions.defaultBrokers
@@ -76,7 +76,7 @@ public struct GlobalOptions: Sendable {
         quiet = values["quiet"]?.last == "true"
     }
 
-    public init(brokers: String = GlobalOptions.defaultBrokers,
+    init(brokers: String = GlobalOptions.defaultBrokers,
                 kafkaProperties: [(key: String, value: String)] = [],
                 database: String? = nil, registry: String? = nil) {
         self.brokers = brokers
@@ -87,9 +87,9 @@ public struct GlobalOptions: Sendable {
         quiet = false
     }
 
-    public static let defaultBrokers = "localhost:9092"
+    static let defaultBrokers = "localhost:9092"
 
-    public var logLevel: LogLevel {
+    var logLevel: LogLevel {
         if quiet { return .error }
         switch verbosity {
         case 0: return .info

@@ -2,8 +2,8 @@ import Foundation
 
 /// mdoc(7) pages: `pgk.1` plus one page per leaf command, named
 /// `pgk-topics-tail.1` the way git names its pages.
-public enum ManPageRenderer {
-    public static func pages(root: CommandSpec) -> [(fileName: String, text: String)] {
+enum ManPageRenderer {
+    static func pages(root: CommandSpec) -> [(fileName: String, text: String)] {
         [("pgk.1", rootPage(root))] + root.leaves().map { leaf in
             ("pgk-" + leaf.path.joined(separator: "-") + ".1", leafPage(root: root, path: leaf.path, command: leaf.spec))
         }

@@ -1,13 +1,13 @@
 /// Confluent's wire format: magic byte 0, a 4-byte big-endian schema id,
 /// then the Avro (or other) payload.
-public enum ConfluentFrame {
-    public static let headerSize = 5
+enum ConfluentFrame {
+    static let headerSize = 5
 
-    public static func parse(_ bytes: [UInt8]) throws(CodecError) -> (schemaID: Int32, payloadOffset: Int) {
+    static func parse(_ bytes: [UInt8]) throws(CodecError) -> (schemaID: Int32, payloadOffset: Int) {
         try bytes.withUnsafeBufferPointer { (buffer) throws(CodecError) in try parse(buffer) }
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(CodecError) -> (schemaID: Int32, payloadOffset: Int) {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(CodecError) -> (schemaID: Int32, payloadOffset: Int) {
         guard bytes.count >= headerSize else {
             throw CodecError("confluent", "message of \(bytes.count) bytes is shorter than the 5-byte schema registry header", offset: 0)
         }
@@ -21,13 +21,13 @@ public enum ConfluentFrame {
         return (Int32(bitPattern: id), headerSize)
     }
 
-    public static func frame(schemaID: Int32, payload: [UInt8]) -> [UInt8] {
+    static func frame(schemaID: Int32, payload: [UInt8]) -> [UInt8] {
         var out = header(schemaID: schemaID)
         out.append(contentsOf: payload)
         return out
     }
 
-    public static func header(schemaID: Int32) -> [UInt8] {
+    static func header(schemaID: Int32) -> [UInt8] {
         let id = UInt32(bitPattern: schemaID)
         return [0, UInt8(id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
     }

@@ -4,36 +4,36 @@ import Glibc
 
 /// JSON text ⇄ `Value`, byte-level and allocation-light, because sinks and
 /// tails run it once per message.
-public enum JSON {
-    public struct ReadOptions: Sendable {
+enum JSON {
+    struct ReadOptions: Sendable {
         /// Accept Python's `NaN`, `Infinity` and `-Infinity` tokens and turn
         /// them into null, as dbsink did; `ReadResult.nonFiniteCount` counts
         /// them. When false they are a syntax error.
-        public var nonFiniteAsNull = false
+        var nonFiniteAsNull = false
         /// Keep non-integer numbers as `.decimal(text)` so they re-render
         /// exactly as written instead of through a Double.
-        public var preserveNumberText = false
-        public var maxDepth = JSONLexer.maxDepth
-        public init(nonFiniteAsNull: Bool = false, preserveNumberText: Bool = false) {
+        var preserveNumberText = false
+        var maxDepth = JSONLexer.maxDepth
+        init(nonFiniteAsNull: Bool = false, preserveNumberText: Bool = false) {
             self.nonFiniteAsNull = nonFiniteAsNull
             self.preserveNumberText = preserveNumberText
         }
     }
 
-    public struct ReadResult: Sendable {
-        public var value: Value
-        public var nonFiniteCount: Int
+    struct ReadResult: Sendable {
+        var value: Value
+        var nonFiniteCount: Int
     }
 
-    public static func decode(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws(CodecError) -> Value {
+    static func decode(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws(CodecError) -> Value {
         try read(bytes, options: options).value
     }
 
-    public static func decode(_ text: String, options: ReadOptions = ReadOptions()) throws(CodecError) -> Value {
+    static func decode(_ text: String, options: ReadOptions = ReadOptions()) throws(CodecError) -> Value {
         try read(Array(text.utf8), options: options).value
     }
 
-    public static func read(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws(CodecError) -> ReadResult {
+    static func read(_ bytes: [UInt8], options: ReadOptions = ReadOptions()) throws(CodecError) -> ReadResult {
         try bytes.withUnsafeBufferPointer { (buffer) throws(CodecError) -> ReadResult in
             var reader = JSONReader(buffer, options: options)
             let value = try reader.readDocument()
@@ -41,21 +41,21 @@ public enum JSON {
         }
     }
 
-    public static func encode(_ value: Value, pretty: Bool = false) -> String {
+    static func encode(_ value: Value, pretty: Bool = false) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128)
         JSONWriter.write(value, into: &out, pretty: pretty)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func encodeBytes(_ value: Value) -> [UInt8] {
+    static func encodeBytes(_ value: Value) -> [UInt8] {
         var out: [UInt8] = []
         JSONWriter.write(value, into: &out)
         return out
     }
 }
 
-public extension Value {
+extension Value {
     /// Compact JSON text.
     var jsonText: String { JSON.encode(self) }
 }

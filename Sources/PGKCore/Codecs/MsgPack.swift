@@ -12,8 +12,8 @@ import CMsgPack
 ///   any other extension becomes `{"ext_type": n, "data": .bytes}`
 ///   (JSON shows data as base64), which `encode` turns back into an ext.
 /// - msgpack-c nests at most 32 containers; deeper input is rejected.
-public enum MsgPack {
-    public static func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
+enum MsgPack {
+    static func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
         guard !bytes.isEmpty else { throw CodecError("msgpack", "empty input", offset: 0) }
         var unpacked = msgpack_unpacked()
         msgpack_unpacked_init(&unpacked)
@@ -41,7 +41,7 @@ public enum MsgPack {
         }
     }
 
-    public static func encode(_ value: Value) -> [UInt8] {
+    static func encode(_ value: Value) -> [UInt8] {
         var buffer = msgpack_sbuffer()
         msgpack_sbuffer_init(&buffer)
         defer { msgpack_sbuffer_destroy(&buffer) }

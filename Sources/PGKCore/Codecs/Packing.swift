@@ -1,8 +1,8 @@
 /// How message bytes are packed, as named on the command line (`--packing`).
-public enum Packing: String, CaseIterable, Sendable {
+enum Packing: String, CaseIterable, Sendable {
     case json, msgpack, avro, raw, string
 
-    public var needsRegistry: Bool { self == .avro }
+    var needsRegistry: Bool { self == .avro }
 
     /// What change events (outbox, WAL) can be encoded as; the CLI offers only these.
     static let eventPackings: [Packing] = [.json, .msgpack, .avro]
@@ -19,7 +19,7 @@ public enum Packing: String, CaseIterable, Sendable {
 
 /// Why a message could not be decoded or encoded. The two cases call for
 /// opposite handling, so a pipeline must switch on them:
-public enum MessageCodecError: Error, CustomStringConvertible, Sendable {
+enum MessageCodecError: Error, CustomStringConvertible, Sendable {
     /// The message (or value) itself is bad: dead-letter or skip it;
     /// retrying can never help.
     case invalid(CodecError)
@@ -27,7 +27,7 @@ public enum MessageCodecError: Error, CustomStringConvertible, Sendable {
     /// never dead-letter, the message may be fine.
     case registry(RegistryError)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .invalid(let error): return error.description
         case .registry(let error): return error.description
@@ -35,15 +35,15 @@ public enum MessageCodecError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-public protocol MessageDecoder: Sendable {
+protocol MessageDecoder: Sendable {
     func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value
 }
 
-public protocol MessageEncoder: Sendable {
+protocol MessageEncoder: Sendable {
     func encode(_ value: Value) throws(MessageCodecError) -> [UInt8]
 }
 
-public extension Packing {
+extension Packing {
     /// `registry` is required for avro only.
     func decoder(registry: SchemaRegistryClient? = nil, jsonOptions: JSON.ReadOptions = JSON.ReadOptions()) throws(UsageError) -> any MessageDecoder {
         switch self {
@@ -58,31 +58,31 @@ public extension Packing {
     }
 }
 
-public struct JSONMessageDecoder: MessageDecoder {
-    public var options: JSON.ReadOptions
-    public init(options: JSON.ReadOptions = JSON.ReadOptions()) { self.options = options }
-    public func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
+struct JSONMessageDecoder: MessageDecoder {
+    var options: JSON.ReadOptions
+    init(options: JSON.ReadOptions = JSON.ReadOptions()) { self.options = options }
+    func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
         do { return try JSON.decode(bytes, options: options) } catch { throw .invalid(error) }
     }
 }
 
-public struct MsgPackMessageDecoder: MessageDecoder {
-    public init() {}
-    public func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
+struct MsgPackMessageDecoder: MessageDecoder {
+    init() {}
+    func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
         do { return try MsgPack.decode(bytes) } catch { throw .invalid(error) }
     }
 }
 
 /// Bytes as they are; never fails.
-public struct RawMessageDecoder: MessageDecoder {
-    public init() {}
-    public func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value { .bytes(bytes) }
+struct RawMessageDecoder: MessageDecoder {
+    init() {}
+    func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value { .bytes(bytes) }
 }
 
 /// UTF-8 text, validated.
-public struct StringMessageDecoder: MessageDecoder {
-    public init() {}
-    public func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
+struct StringMessageDecoder: MessageDecoder {
+    init() {}
+    func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             let offset = Self.firstInvalidOffset(bytes)
             throw .invalid(CodecError("utf-8", "message is not valid UTF-8", offset: offset))
@@ -107,11 +107,11 @@ public struct StringMessageDecoder: MessageDecoder {
 /// Confluent-framed Avro: the frame's schema id is looked up (and cached)
 /// through the registry. An id the registry does not know makes the
 /// message invalid; an unreachable registry is a registry error.
-public struct AvroMessageDecoder: MessageDecoder {
-    public let registry: SchemaRegistryClient
-    public init(registry: SchemaRegistryClient) { self.registry = registry }
+struct AvroMessageDecoder: MessageDecoder {
+    let registry: SchemaRegistryClient
+    init(registry: SchemaRegistryClient) { self.registry = registry }
 
-    public func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
+    func decode(_ bytes: [UInt8]) throws(MessageCodecError) -> Value {
         try bytes.withUnsafeBufferPointer { (buffer) throws(MessageCodecError) -> Value in
             let header: (schemaID: Int32, payloadOffset: Int)
             do throws(CodecError) { header = try ConfluentFrame.parse(buffer) } catch { throw .invalid(error) }
@@ -138,7 +138,7 @@ public struct AvroMessageDecoder: MessageDecoder {
 
 // MARK: encoders
 
-public extension Packing {
+extension Packing {
     /// For avro, either `schemaID` (an existing registered schema) or
     /// `subject` + `schemaJSON` (registered on first use) is required.
     func encoder(registry: SchemaRegistryClient? = nil, subject: String? = nil, schemaJSON: String? = nil,
@@ -159,20 +159,20 @@ public extension Packing {
     }
 }
 
-public struct JSONMessageEncoder: MessageEncoder {
-    public init() {}
-    public func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] { JSON.encodeBytes(value) }
+struct JSONMessageEncoder: MessageEncoder {
+    init() {}
+    func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] { JSON.encodeBytes(value) }
 }
 
-public struct MsgPackMessageEncoder: MessageEncoder {
-    public init() {}
-    public func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] { MsgPack.encode(value) }
+struct MsgPackMessageEncoder: MessageEncoder {
+    init() {}
+    func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] { MsgPack.encode(value) }
 }
 
 /// `.bytes` as they are, `.string` as UTF-8; anything else is not raw data.
-public struct RawMessageEncoder: MessageEncoder {
-    public init() {}
-    public func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
+struct RawMessageEncoder: MessageEncoder {
+    init() {}
+    func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
         switch value {
         case .bytes(let bytes): return bytes
         case .string(let text): return Array(text.utf8)
@@ -183,9 +183,9 @@ public struct RawMessageEncoder: MessageEncoder {
 
 /// `.string` as its UTF-8; other values as their JSON text, so a number or
 /// an object still becomes readable text.
-public struct StringMessageEncoder: MessageEncoder {
-    public init() {}
-    public func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
+struct StringMessageEncoder: MessageEncoder {
+    init() {}
+    func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
         switch value {
         case .string(let text): return Array(text.utf8)
         case .bytes(let bytes):
@@ -201,23 +201,23 @@ public struct StringMessageEncoder: MessageEncoder {
 /// Avro in the Confluent frame. With `.register` the schema is registered
 /// under the subject on first use (the client caches it); with `.id` the
 /// schema is fetched by id.
-public struct AvroMessageEncoder: MessageEncoder {
-    public enum Source: Sendable {
+struct AvroMessageEncoder: MessageEncoder {
+    enum Source: Sendable {
         case register(subject: String, schemaJSON: String)
         case id(Int32)
     }
 
-    public let registry: SchemaRegistryClient
-    public let source: Source
-    public let options: AvroEncodeOptions
+    let registry: SchemaRegistryClient
+    let source: Source
+    let options: AvroEncodeOptions
 
-    public init(registry: SchemaRegistryClient, source: Source, options: AvroEncodeOptions = AvroEncodeOptions()) {
+    init(registry: SchemaRegistryClient, source: Source, options: AvroEncodeOptions = AvroEncodeOptions()) {
         self.registry = registry
         self.source = source
         self.options = options
     }
 
-    public func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
+    func encode(_ value: Value) throws(MessageCodecError) -> [UInt8] {
         let id: Int32
         let schema: AvroSchema
         do {

@@ -2,7 +2,7 @@
 ///
 /// Objects keep their key order so JSON round-trips and renders the way
 /// users wrote it.
-public enum Value: Hashable, Sendable {
+enum Value: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -16,19 +16,19 @@ public enum Value: Hashable, Sendable {
     case array([Value])
     case object(ValueObject)
 
-    public subscript(key: String) -> Value? {
+    subscript(key: String) -> Value? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var isNull: Bool { if case .null = self { return true } else { return false } }
+    var isNull: Bool { if case .null = self { return true } else { return false } }
 
-    public var stringValue: String? {
+    var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    public var int64Value: Int64? {
+    var int64Value: Int64? {
         switch self {
         case .int(let i): return i
         case .double(let d) where d.rounded() == d && abs(d) < 9.2e18: return Int64(d)
@@ -40,13 +40,13 @@ public enum Value: Hashable, Sendable {
 
 /// An ordered object. Lookups are linear, which beats hashing for the small
 /// objects that messages carry.
-public struct ValueObject: Hashable, Sendable, Sequence {
-    public private(set) var keys: [String] = []
-    public private(set) var values: [Value] = []
+struct ValueObject: Hashable, Sendable, Sequence {
+    private(set) var keys: [String] = []
+    private(set) var values: [Value] = []
 
-    public init() {}
+    init() {}
 
-    public init(_ pairs: [(String, Value)]) {
+    init(_ pairs: [(String, Value)]) {
         keys.reserveCapacity(pairs.count)
         values.reserveCapacity(pairs.count)
         for (key, value) in pairs { self[key] = value }
@@ -60,12 +60,12 @@ public struct ValueObject: Hashable, Sendable, Sequence {
         self.values = values
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    var count: Int { keys.count }
+    var isEmpty: Bool { keys.isEmpty }
 
     /// Setting an existing key replaces its value in place, so a duplicate
     /// key in JSON keeps its first position and its last value.
-    public subscript(key: String) -> Value? {
+    subscript(key: String) -> Value? {
         get {
             guard let index = keys.firstIndex(of: key) else { return nil }
             return values[index]
@@ -85,12 +85,12 @@ public struct ValueObject: Hashable, Sendable, Sequence {
 
     /// Appends without checking for duplicates; for decoders that already
     /// know the keys are unique (Avro records, pgoutput tuples).
-    public mutating func appendUnchecked(_ key: String, _ value: Value) {
+    mutating func appendUnchecked(_ key: String, _ value: Value) {
         keys.append(key)
         values.append(value)
     }
 
-    public func makeIterator() -> Zip2Sequence<[String], [Value]>.Iterator {
+    func makeIterator() -> Zip2Sequence<[String], [Value]>.Iterator {
         zip(keys, values).makeIterator()
     }
 }
@@ -99,13 +99,13 @@ extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral {
-    public init(nilLiteral: ()) { self = .null }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(floatLiteral value: Double) { self = .double(value) }
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(arrayLiteral elements: Value...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, Value)...) {
+    init(nilLiteral: ()) { self = .null }
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(integerLiteral value: Int64) { self = .int(value) }
+    init(floatLiteral value: Double) { self = .double(value) }
+    init(stringLiteral value: String) { self = .string(value) }
+    init(arrayLiteral elements: Value...) { self = .array(elements) }
+    init(dictionaryLiteral elements: (String, Value)...) {
         self = .object(ValueObject(elements))
     }
 }

@@ -12,32 +12,32 @@ import Synchronization
 /// directory. If this process dies without that (crash, SIGKILL, a second
 /// Ctrl-C), a small watchdog process notices and does the same; see
 /// `ServerWatchdog` for why it is not PR_SET_PDEATHSIG.
-public final class LocalPostgresCluster: @unchecked Sendable {
-    public struct Options: Sendable {
+final class LocalPostgresCluster: @unchecked Sendable {
+    struct Options: Sendable {
         /// Where initdb and postgres live; nil means `locateBinaries()`.
-        public var binDirectory: String?
+        var binDirectory: String?
         /// Extra postgresql.conf settings; they win over the defaults.
-        public var settings: [String: String]
+        var settings: [String: String]
         /// How long `start()` waits for the server to accept connections.
-        public var startTimeoutSeconds: Int
+        var startTimeoutSeconds: Int
 
-        public init(binDirectory: String? = nil, settings: [String: String] = [:], startTimeoutSeconds: Int = 60) {
+        init(binDirectory: String? = nil, settings: [String: String] = [:], startTimeoutSeconds: Int = 60) {
             self.binDirectory = binDirectory
             self.settings = settings
             self.startTimeoutSeconds = startTimeoutSeconds
         }
     }
 
-    public let binDirectory: String
+    let binDirectory: String
     /// The temp directory: data, server log and the unix socket live here.
-    public let baseDirectory: String
+    let baseDirectory: String
     /// For libpq's `host=` when connecting over the unix socket.
-    public var socketDirectory: String { baseDirectory }
-    public var dataDirectory: String { baseDirectory + "/data" }
+    var socketDirectory: String { baseDirectory }
+    var dataDirectory: String { baseDirectory + "/data" }
     /// The server's stdout and stderr, appended across restarts.
-    public var logPath: String { baseDirectory + "/server.log" }
+    var logPath: String { baseDirectory + "/server.log" }
     /// TCP port on 127.0.0.1; stays the same across `restart()`.
-    public var port: Int { lock.withLock { _ in currentPort } }
+    var port: Int { lock.withLock { _ in currentPort } }
 
     private let options: Options
     private let account: ServerAccount
@@ -48,7 +48,7 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     private var isShutDown = false
 
     /// Creates the directory and runs initdb. Call `start()` next.
-    public init(options: Options = Options()) throws {
+    init(options: Options = Options()) throws {
         self.options = options
         binDirectory = try options.binDirectory ?? LocalPostgresCluster.locateBinaries()
         account = try ServerAccount.current()
@@ -67,7 +67,7 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     }
 
     /// Convenience: a new cluster, already running.
-    public static func started(options: Options = Options()) throws -> LocalPostgresCluster {
+    static func started(options: Options = Options()) throws -> LocalPostgresCluster {
         let cluster = try LocalPostgresCluster(options: options)
         do {
             try cluster.start()
@@ -81,19 +81,19 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     deinit { shutdown() }
 
     /// postgresql://postgres@127.0.0.1:PORT/postgres
-    public var url: String { url(database: "postgres") }
+    var url: String { url(database: "postgres") }
 
-    public func url(database: String) -> String {
+    func url(database: String) -> String {
         "postgresql://postgres@127.0.0.1:\(port)/\(percentEncodedPathSegment(database))"
     }
 
-    public var isRunning: Bool { lock.withLock { _ in server != nil && server?.poll() == nil } }
+    var isRunning: Bool { lock.withLock { _ in server != nil && server?.poll() == nil } }
 
     // MARK: lifecycle
 
     /// Starts the server and waits until it accepts connections. A first
     /// start retries on a new port if the chosen one was taken meanwhile.
-    public func start() throws {
+    func start() throws {
         try lock.withLock { _ in
             guard !isShutDown else { throw RuntimeError("this Postgres cluster was shut down") }
             if let running = server {
@@ -117,12 +117,12 @@ public final class LocalPostgresCluster: @unchecked Sendable {
 
     /// Stops the server: fast shutdown (SIGINT: clean checkpoint) or
     /// immediate (SIGQUIT: crash-like; the next start runs recovery).
-    public func stop(immediate: Bool = false) throws {
+    func stop(immediate: Bool = false) throws {
         try lock.withLock { _ in try stopLocked(immediate: immediate) }
     }
 
     /// Stops and starts again with the same port and data.
-    public func restart(immediate: Bool = false) throws {
+    func restart(immediate: Bool = false) throws {
         try lock.withLock { _ in
             guard !isShutDown else { throw RuntimeError("this Postgres cluster was shut down") }
             try stopLocked(immediate: immediate)
@@ -132,7 +132,7 @@ public final class LocalPostgresCluster: @unchecked Sendable {
 
     /// Stops the server (immediately: the data is thrown away anyway) and
     /// deletes the directory. Safe to call more than once.
-    public func shutdown() {
+    func shutdown() {
         lock.withLock { _ in
             guard !isShutDown else { return }
             isShutDown = true
@@ -146,7 +146,7 @@ public final class LocalPostgresCluster: @unchecked Sendable {
     /// Creates a database and returns its URL; the name is used exactly.
     @discardableResult
     /// The last `lines` lines of the server log, for error messages.
-    public func logTail(lines: Int = 30) -> String {
+    func logTail(lines: Int = 30) -> String {
         LocalPostgresCluster.tail(of: logPath, lines: lines)
     }
 
@@ -267,7 +267,7 @@ extension LocalPostgresCluster {
     /// The directory holding `initdb` and `postgres`: `PGK_PG_BINDIR`, then
     /// `pg_config --bindir`, then `initdb` on PATH, then the highest
     /// `/usr/lib/postgresql/*/bin` (Debian's layout).
-    public static func locateBinaries() throws -> String {
+    static func locateBinaries() throws -> String {
         func hasServer(_ directory: String) -> Bool {
             access(directory + "/initdb", X_OK) == 0 && access(directory + "/postgres", X_OK) == 0
         }

@@ -15,16 +15,16 @@ import Synchronization
 ///     GET  /schemas/ids/{id}/versions         GET  /schemas/ids/{id}/subjects
 ///     POST /subjects/{s}/versions  (register) POST /subjects/{s}  (look up)
 ///     GET  /config[/{s}]  (always NONE: compatibility is not checked)
-public final class SchemaRegistryServer: Sendable {
+final class SchemaRegistryServer: Sendable {
     /// "http://127.0.0.1:PORT".
-    public let url: String
-    public let port: UInt16
+    let url: String
+    let port: UInt16
     private let store = RegistryStore()
     private let token = StopToken()
     private let thread = Mutex<pthread_t?>(nil)
 
     /// `port` 0 picks a free port; read `url` or `port` afterwards.
-    public init(host: String = "127.0.0.1", port: UInt16 = 0) throws(RuntimeError) {
+    init(host: String = "127.0.0.1", port: UInt16 = 0) throws(RuntimeError) {
         let (fd, bound) = try Self.listen(host: host, port: port)
         self.port = bound
         url = "http://" + (host.contains(":") ? "[\(host)]" : host) + ":\(bound)"
@@ -48,7 +48,7 @@ public final class SchemaRegistryServer: Sendable {
 
     /// Stops accepting, closes every connection and joins the thread.
     /// Idempotent.
-    public func stop() {
+    func stop() {
         token.stop()
         if let handle = thread.withLock({ handle in defer { handle = nil }; return handle }) {
             pthread_join(handle, nil)
@@ -56,11 +56,11 @@ public final class SchemaRegistryServer: Sendable {
     }
 
     /// Registers without HTTP (for seeding `pgk dev`); same ids as POST.
-    public func register(subject: String, schemaJSON: String) throws(CodecError) -> Int32 {
+    func register(subject: String, schemaJSON: String) throws(CodecError) -> Int32 {
         try store.register(subject: subject, schemaJSON: schemaJSON)
     }
 
-    public var subjects: [String] { store.subjects }
+    var subjects: [String] { store.subjects }
 
     private static func listen(host: String, port: UInt16) throws(RuntimeError) -> (Int32, UInt16) {
         var hints = addrinfo()

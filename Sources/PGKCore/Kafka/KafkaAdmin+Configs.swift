@@ -1,21 +1,21 @@
 import CRdKafka
 
-public struct KafkaConfigEntry: Sendable, Equatable {
-    public var name: String
+struct KafkaConfigEntry: Sendable, Equatable {
+    var name: String
     /// nil when unset or sensitive.
-    public var value: String?
+    var value: String?
     /// librdkafka's source name, e.g. DYNAMIC_TOPIC_CONFIG or DEFAULT_CONFIG.
-    public var source: String
-    public var isDefault: Bool
-    public var isReadOnly: Bool
-    public var isSensitive: Bool
+    var source: String
+    var isDefault: Bool
+    var isReadOnly: Bool
+    var isSensitive: Bool
     /// Set on the topic itself (not inherited from the broker or defaults).
-    public var isTopicOverride: Bool { source == "DYNAMIC_TOPIC_CONFIG" }
+    var isTopicOverride: Bool { source == "DYNAMIC_TOPIC_CONFIG" }
 }
 
 extension KafkaAdmin {
     /// Every config entry of `topic`, as the broker reports it.
-    public func describeTopicConfigs(_ topic: String) throws -> [KafkaConfigEntry] {
+    func describeTopicConfigs(_ topic: String) throws -> [KafkaConfigEntry] {
         var resources: [OpaquePointer?] = [rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)]
         defer { rd_kafka_ConfigResource_destroy(resources[0]) }
         return try request(api: "DescribeConfigs", operation: RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, start: { options, queue in
@@ -53,7 +53,7 @@ extension KafkaAdmin {
     /// librdkafka (2.2+) and the broker have it; some brokers (Tansu) have
     /// nothing else. Otherwise the replacing AlterConfigs is used, so the
     /// current overrides are read first and sent back merged with the changes.
-    public func alterTopicConfigs(_ topic: String, set changes: [(String, String)], remove: [String] = []) throws {
+    func alterTopicConfigs(_ topic: String, set changes: [(String, String)], remove: [String] = []) throws {
         do {
             if try incrementallyAlterTopicConfigs(topic, set: changes, remove: remove) { return }
         } catch let error as KafkaError where error.kind == .unsupported {

@@ -1,35 +1,35 @@
 import CRdKafka
 
-public struct KafkaGroupMember: Sendable, Equatable {
-    public var memberID: String
-    public var clientID: String
-    public var clientHost: String
+struct KafkaGroupMember: Sendable, Equatable {
+    var memberID: String
+    var clientID: String
+    var clientHost: String
 }
 
-public struct KafkaGroupSummary: Sendable, Equatable {
-    public var name: String
-    public var state: String
-    public var protocolType: String
-    public var protocolName: String
-    public var members: [KafkaGroupMember]
-    public var error: KafkaError?
+struct KafkaGroupSummary: Sendable, Equatable {
+    var name: String
+    var state: String
+    var protocolType: String
+    var protocolName: String
+    var members: [KafkaGroupMember]
+    var error: KafkaError?
 }
 
 /// A group's position in one partition against the partition's end.
-public struct KafkaPartitionLag: Sendable, Equatable {
-    public var topic: String
-    public var partition: Int32
+struct KafkaPartitionLag: Sendable, Equatable {
+    var topic: String
+    var partition: Int32
     /// The committed next offset to read; nil when the group has none.
-    public var committed: Int64?
-    public var low: Int64
-    public var high: Int64
+    var committed: Int64?
+    var low: Int64
+    var high: Int64
     /// high − committed; nil without a commit.
-    public var lag: Int64? { committed.map { max(0, high - $0) } }
+    var lag: Int64? { committed.map { max(0, high - $0) } }
 }
 
 extension KafkaAdmin {
     /// All consumer groups the brokers know (ListGroups + DescribeGroups).
-    public func listGroups() throws -> [KafkaGroupSummary] {
+    func listGroups() throws -> [KafkaGroupSummary] {
         var list: UnsafePointer<rd_kafka_group_list>?
         let err = rd_kafka_list_groups(handle.pointer, nil, &list, Int32(clamping: timeoutMilliseconds))
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__PARTIAL, let list else {
@@ -57,7 +57,7 @@ extension KafkaAdmin {
 
     /// Committed offsets of `group` (all its partitions, or those of
     /// `topics`), each with the partition's watermarks and the lag.
-    public func groupLag(_ group: String, topics: [String]? = nil) throws -> [KafkaPartitionLag] {
+    func groupLag(_ group: String, topics: [String]? = nil) throws -> [KafkaPartitionLag] {
         var committed: [KafkaPartitionOffset]
         do {
             committed = try listGroupOffsets(group)

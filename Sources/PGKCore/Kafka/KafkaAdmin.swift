@@ -1,20 +1,20 @@
 import CRdKafka
 
 /// One topic's outcome in a multi-topic admin call.
-public struct KafkaTopicOutcome: Sendable, Equatable {
-    public var topic: String
+struct KafkaTopicOutcome: Sendable, Equatable {
+    var topic: String
     /// nil on success.
-    public var error: KafkaError?
+    var error: KafkaError?
 }
 
-public struct KafkaNewTopic: Sendable {
-    public var name: String
+struct KafkaNewTopic: Sendable {
+    var name: String
     /// -1 lets the broker choose (num.partitions).
-    public var partitions: Int
+    var partitions: Int
     /// -1 lets the broker choose (default.replication.factor).
-    public var replicationFactor: Int
-    public var configs: [KafkaProperty]
-    public init(name: String, partitions: Int = -1, replicationFactor: Int = -1, configs: [(String, String)] = []) {
+    var replicationFactor: Int
+    var configs: [KafkaProperty]
+    init(name: String, partitions: Int = -1, replicationFactor: Int = -1, configs: [(String, String)] = []) {
         self.name = name
         self.partitions = partitions
         self.replicationFactor = replicationFactor
@@ -25,14 +25,14 @@ public struct KafkaNewTopic: Sendable {
 /// Cluster administration: metadata, topics, configs, groups, watermarks.
 /// Calls the broker lacks (the mock cluster has no CreateTopics,
 /// DeleteTopics or DescribeConfigs) fail at once with a message saying so.
-public final class KafkaAdmin {
+final class KafkaAdmin {
     let handle: KafkaHandle
     /// Bounds each admin request and wait.
-    public var timeoutMilliseconds: Int
+    var timeoutMilliseconds: Int
     private var knownBrokerIDs: Set<Int32>?
     private var knownController: Int32?
 
-    public init(config: KafkaConfig, verifyConnection: Bool = true) throws {
+    init(config: KafkaConfig, verifyConnection: Bool = true) throws {
         // A producer handle never joins groups; it must not auto-create topics
         // merely because `topics describe` asked about one.
         let native = try config.makeNative(defaults: [KafkaProperty(key: "allow.auto.create.topics", value: "false")])
@@ -43,16 +43,16 @@ public final class KafkaAdmin {
 
     /// Brokers and topics (one topic, or all when nil). Internal topics
     /// such as `__consumer_offsets` are included when the broker lists them.
-    public func metadata(topic: String? = nil) throws -> KafkaClusterMetadata {
+    func metadata(topic: String? = nil) throws -> KafkaClusterMetadata {
         try handle.metadata(topic: topic, timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    public func watermarks(topic: String, partition: Int32) throws -> KafkaWatermarks {
+    func watermarks(topic: String, partition: Int32) throws -> KafkaWatermarks {
         try handle.watermarks(topic: topic, partition: partition, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Watermarks of every partition of `topic`, in partition order.
-    public func watermarks(topic: String) throws -> [(partition: Int32, watermarks: KafkaWatermarks)] {
+    func watermarks(topic: String) throws -> [(partition: Int32, watermarks: KafkaWatermarks)] {
         try handle.partitions(of: topic, timeoutMilliseconds: timeoutMilliseconds).map { partition in
             (partition, try watermarks(topic: topic, partition: partition))
         }
@@ -60,7 +60,7 @@ public final class KafkaAdmin {
 
     var isMockCluster: Bool { PGKCore.isMockCluster(handle.pointer, timeoutMilliseconds: timeoutMilliseconds) }
 
-    public func createTopics(_ topics: [KafkaNewTopic], validateOnly: Bool = false) throws -> [KafkaTopicOutcome] {
+    func createTopics(_ topics: [KafkaNewTopic], validateOnly: Bool = false) throws -> [KafkaTopicOutcome] {
         var newTopics: [OpaquePointer?] = []
         defer { for nt in newTopics { rd_kafka_NewTopic_destroy(nt) } }
         for topic in topics {
@@ -91,7 +91,7 @@ public final class KafkaAdmin {
         })
     }
 
-    public func deleteTopics(_ names: [String]) throws -> [KafkaTopicOutcome] {
+    func deleteTopics(_ names: [String]) throws -> [KafkaTopicOutcome] {
         var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
         defer { for d in deletions { rd_kafka_DeleteTopic_destroy(d) } }
         return try request(api: "DeleteTopics", operation: RD_KAFKA_ADMIN_OP_DELETETOPICS, withOperationTimeout: true,

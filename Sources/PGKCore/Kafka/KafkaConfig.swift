@@ -8,16 +8,16 @@ import Glibc
 ///
 /// pgk never mirrors librdkafka properties in Swift; it only sets a few
 /// defaults of its own, which the user's properties always override.
-public struct KafkaConfig: Sendable {
+struct KafkaConfig: Sendable {
     /// Comma-separated `host:port` list for `bootstrap.servers`, or nil when
     /// the user sets it through a property.
-    public var brokers: String?
+    var brokers: String?
     /// librdkafka properties in the order given; later ones win.
-    public var properties: [KafkaProperty]
+    var properties: [KafkaProperty]
     /// How long a client may fail to reach any broker before pgk gives up.
-    public var connectTimeoutMilliseconds: Int
+    var connectTimeoutMilliseconds: Int
 
-    public init(brokers: String?, properties: [(String, String)] = [],
+    init(brokers: String?, properties: [(String, String)] = [],
                 connectTimeoutMilliseconds: Int = 10_000) {
         self.brokers = brokers
         self.properties = properties.map { KafkaProperty(key: $0.0, value: $0.1) }
@@ -25,12 +25,12 @@ public struct KafkaConfig: Sendable {
     }
 
     /// The value the user set for `key`, if any (last one wins, as in librdkafka).
-    public func userValue(_ key: String) -> String? {
+    func userValue(_ key: String) -> String? {
         properties.last(where: { $0.key == key })?.value
     }
 
     /// `bootstrap.servers` as it will reach librdkafka, for messages.
-    public var bootstrapServers: String {
+    var bootstrapServers: String {
         userValue("bootstrap.servers") ?? userValue("metadata.broker.list") ?? brokers ?? "(none)"
     }
 
@@ -45,20 +45,20 @@ public struct KafkaConfig: Sendable {
     }
 }
 
-public struct KafkaProperty: Sendable, Equatable {
-    public var key: String
-    public var value: String
-    public init(key: String, value: String) { self.key = key; self.value = value }
+struct KafkaProperty: Sendable, Equatable {
+    var key: String
+    var value: String
+    init(key: String, value: String) { self.key = key; self.value = value }
 }
 
 /// A configuration property librdkafka refused.
-public struct KafkaConfigError: Error, CustomStringConvertible, Sendable {
-    public var property: String
-    public var value: String
-    public var source: String
+struct KafkaConfigError: Error, CustomStringConvertible, Sendable {
+    var property: String
+    var value: String
+    var source: String
     /// librdkafka's own explanation.
-    public var reason: String
-    public var description: String {
+    var reason: String
+    var description: String {
         "invalid Kafka property \(property)=\(value) (\(source)): \(reason)"
     }
 }

@@ -3,12 +3,12 @@ import CRdKafka
 extension KafkaConsumer {
     /// Records that `offset` of `topic`/`partition` is fully processed; the
     /// next commit writes `offset + 1`, the position to resume from.
-    public func storeProcessed(topic: String, partition: Int32, offset: Int64) throws {
+    func storeProcessed(topic: String, partition: Int32, offset: Int64) throws {
         try storeProcessed([KafkaPartitionOffset(topic: topic, partition: partition, offset: offset)])
     }
 
     /// Batch form of `storeProcessed(topic:partition:offset:)`.
-    public func storeProcessed(_ processed: [KafkaPartitionOffset]) throws {
+    func storeProcessed(_ processed: [KafkaPartitionOffset]) throws {
         guard !processed.isEmpty else { return }
         let list = makePartitionList(processed.map { KafkaPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset + 1) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -23,7 +23,7 @@ extension KafkaConsumer {
     }
 
     /// Commits the stored offsets. With nothing stored this is a no-op.
-    public func commit(synchronously: Bool = true) throws {
+    func commit(synchronously: Bool = true) throws {
         let err = rd_kafka_commit(handle.pointer, nil, synchronously ? 0 : 1)
         if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
         throw KafkaError(err, operation: "commit offsets", hint: groupID.map { "group \($0)" })
@@ -31,7 +31,7 @@ extension KafkaConsumer {
 
     /// Commits exactly these positions: each entry is the LAST PROCESSED
     /// offset, so `offset + 1` is written.
-    public func commit(processed: [KafkaPartitionOffset], synchronously: Bool = true) throws {
+    func commit(processed: [KafkaPartitionOffset], synchronously: Bool = true) throws {
         guard !processed.isEmpty else { return }
         let list = makePartitionList(processed.map { KafkaPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset + 1) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -46,7 +46,7 @@ extension KafkaConsumer {
 
     /// The group's committed positions (next offset to read); partitions
     /// without a commit are left out.
-    public func committed(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int = 10_000) throws -> [KafkaTopicPartition: Int64] {
+    func committed(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int = 10_000) throws -> [KafkaTopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }
         let list = makePartitionList(partitions.map { KafkaPartitionOffset(topic: $0.topic, partition: $0.partition, offset: KafkaConstant.offsetInvalid) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -62,7 +62,7 @@ extension KafkaConsumer {
     }
 
     /// Moves an assigned partition's fetch position.
-    public func seek(_ partition: KafkaTopicPartition, to start: KafkaStartOffset, timeoutMilliseconds: Int = 10_000) throws {
+    func seek(_ partition: KafkaTopicPartition, to start: KafkaStartOffset, timeoutMilliseconds: Int = 10_000) throws {
         let offsets = try resolveStartOffsets(handle.pointer, config: handle.config, [partition: start], timeoutMilliseconds: timeoutMilliseconds)
         let list = makePartitionList([KafkaPartitionOffset(topic: partition.topic, partition: partition.partition, offset: offsets[partition]!)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -75,24 +75,24 @@ extension KafkaConsumer {
         }
     }
 
-    public func watermarks(topic: String, partition: Int32, timeoutMilliseconds: Int = 10_000) throws -> KafkaWatermarks {
+    func watermarks(topic: String, partition: Int32, timeoutMilliseconds: Int = 10_000) throws -> KafkaWatermarks {
         try handle.watermarks(topic: topic, partition: partition, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// The high watermark librdkafka last saw for the partition, without a
     /// broker round trip; nil when it has none yet.
-    public func cachedHighWatermark(topic: String, partition: Int32) -> Int64? {
+    func cachedHighWatermark(topic: String, partition: Int32) -> Int64? {
         var low: Int64 = 0, high: Int64 = 0
         let err = rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high)
         return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
     }
 
-    public func metadata(topic: String?, timeoutMilliseconds: Int = 10_000) throws -> KafkaClusterMetadata {
+    func metadata(topic: String?, timeoutMilliseconds: Int = 10_000) throws -> KafkaClusterMetadata {
         try handle.metadata(topic: topic, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// Partition ids of an existing topic; throws UNKNOWN_TOPIC_OR_PART otherwise.
-    public func partitions(of topic: String, timeoutMilliseconds: Int = 10_000) throws -> [Int32] {
+    func partitions(of topic: String, timeoutMilliseconds: Int = 10_000) throws -> [Int32] {
         try handle.partitions(of: topic, timeoutMilliseconds: timeoutMilliseconds)
     }
 }

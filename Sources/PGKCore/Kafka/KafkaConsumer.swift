@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// What a consumer poll yields besides nothing.
-public enum KafkaConsumerEvent: Sendable, Equatable {
+enum KafkaConsumerEvent: Sendable, Equatable {
     case message(KafkaMessage)
     /// The consumer reached the current end of a partition (needs
     /// `partitionEOF: true`); `offset` is the next offset to arrive.
@@ -12,21 +12,21 @@ public enum KafkaConsumerEvent: Sendable, Equatable {
 }
 
 /// A batch element: a borrowed message or an end-of-partition marker.
-public enum KafkaConsumerRecord {
+enum KafkaConsumerRecord {
     case message(KafkaMessageView)
     case partitionEnd(KafkaPartitionOffset)
 }
 
 /// Lets the caller act on group rebalances, on the polling thread:
 /// flush a sink before partitions are revoked, or choose start offsets.
-public struct KafkaRebalanceHandler {
+struct KafkaRebalanceHandler {
     /// Partitions newly assigned; return explicit start positions for any
     /// of them (the rest resume from the committed offset).
-    public var onAssign: ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset]
+    var onAssign: ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset]
     /// Partitions about to be taken away (or lost): commit what is done.
-    public var onRevoke: ([KafkaTopicPartition]) -> Void
+    var onRevoke: ([KafkaTopicPartition]) -> Void
 
-    public init(onAssign: @escaping ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] = { _ in [:] },
+    init(onAssign: @escaping ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] = { _ in [:] },
                 onRevoke: @escaping ([KafkaTopicPartition]) -> Void = { _ in }) {
         self.onAssign = onAssign
         self.onRevoke = onRevoke
@@ -94,7 +94,7 @@ final class ConsumerState: KafkaClientState, @unchecked Sendable {
 /// Offsets are stored and committed only when the caller says so, and the
 /// committed value is always "last processed offset + 1". Not thread-safe:
 /// one thread polls; rebalance callbacks run inside its polls.
-public final class KafkaConsumer {
+final class KafkaConsumer {
     let handle: KafkaHandle
     let state: ConsumerState
     private let queue: OpaquePointer
@@ -102,7 +102,7 @@ public final class KafkaConsumer {
     private var batchCapacity: Int
     private var topicNames = TopicNameCache()
     private var closed = false
-    public let groupID: String?
+    let groupID: String?
 
     /// pgk's defaults, all overridable with `-X`:
     /// - offsets are stored/committed explicitly (no auto commit/store);
@@ -140,7 +140,7 @@ public final class KafkaConsumer {
     ///   - defaults: caller defaults (e.g. `auto.offset.reset=earliest`)
     ///     applied after pgk's and before the user's `-X` properties.
     ///   - partitionEOF: report `.partitionEnd` when a partition is drained.
-    public init(config: KafkaConfig, groupID: String?, defaults: [(String, String)] = [],
+    init(config: KafkaConfig, groupID: String?, defaults: [(String, String)] = [],
                 partitionEOF: Bool = false, verifyConnection: Bool = true) throws {
         let state = ConsumerState()
         state.config = config
@@ -166,16 +166,16 @@ public final class KafkaConsumer {
         batch.deallocate()
     }
 
-    public var rebalanceHandler: KafkaRebalanceHandler? {
+    var rebalanceHandler: KafkaRebalanceHandler? {
         get { state.rebalanceHandler }
         set { state.rebalanceHandler = newValue }
     }
 
     /// Partitions currently assigned (by the group or by `assign`).
-    public var assignment: Set<KafkaTopicPartition> { state.assignment }
+    var assignment: Set<KafkaTopicPartition> { state.assignment }
 
     /// Joins the group for `topics`; names starting with `^` are regexes.
-    public func subscribe(_ topics: [String]) throws {
+    func subscribe(_ topics: [String]) throws {
         guard groupID != nil else {
             throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG, message: "subscribe needs a consumer group id",
                              operation: "subscribe")
@@ -189,7 +189,7 @@ public final class KafkaConsumer {
     }
 
     /// Assign-only mode: read exactly these partitions from these positions.
-    public func assign(_ starts: [KafkaTopicPartition: KafkaStartOffset]) throws {
+    func assign(_ starts: [KafkaTopicPartition: KafkaStartOffset]) throws {
         let resolved = try resolveStartOffsets(handle.pointer, config: handle.config, starts, timeoutMilliseconds: handle.config.connectTimeoutMilliseconds)
         let entries = resolved.map { KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
         let list = makePartitionList(entries)
@@ -201,7 +201,7 @@ public final class KafkaConsumer {
 
     /// Waits up to `timeoutMilliseconds` for one message or partition end,
     /// copying the message out of librdkafka's memory.
-    public func poll(timeoutMilliseconds: Int) throws -> KafkaConsumerEvent? {
+    func poll(timeoutMilliseconds: Int) throws -> KafkaConsumerEvent? {
         guard let raw = rd_kafka_consumer_poll(handle.pointer, Int32(clamping: timeoutMilliseconds)) else {
             try checkState()
             return nil
@@ -218,7 +218,7 @@ public final class KafkaConsumer {
     /// hands each to `body` while still in librdkafka's memory (no copies).
     /// Returns how many records were handed over.
     @discardableResult
-    public func pollBatch(maxMessages: Int, timeoutMilliseconds: Int,
+    func pollBatch(maxMessages: Int, timeoutMilliseconds: Int,
                           _ body: (KafkaConsumerRecord) throws -> Void) throws -> Int {
         if maxMessages > batchCapacity {
             batch.deallocate()
@@ -270,7 +270,7 @@ public final class KafkaConsumer {
     /// Leaves the group (revoking partitions through the rebalance handler)
     /// within `timeoutMilliseconds`; past that, the handle is destroyed
     /// without the group handshake rather than hanging.
-    public func close(timeoutMilliseconds: Int = 10_000) {
+    func close(timeoutMilliseconds: Int = 10_000) {
         guard !closed else { return }
         closed = true
         let rk = handle.pointer

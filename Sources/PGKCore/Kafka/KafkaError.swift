@@ -2,23 +2,23 @@ import CRdKafka
 
 /// A Kafka failure, named the way librdkafka names it (`rd_kafka_err2name`)
 /// plus what pgk was doing and, where known, topic/partition/offset.
-public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
+struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The `rd_kafka_resp_err_t` value; negative codes are client-side
     /// ("local") errors, positive ones come from the broker.
-    public var code: Int32
+    var code: Int32
     /// librdkafka's symbolic name, e.g. `_TRANSPORT` or `UNKNOWN_TOPIC_OR_PART`.
-    public var name: String
+    var name: String
     /// librdkafka's (or our) human-readable explanation.
-    public var message: String
+    var message: String
     /// What pgk was doing, e.g. "produce" or "create topic orders".
-    public var operation: String?
-    public var topic: String?
-    public var partition: Int32?
-    public var offset: Int64?
+    var operation: String?
+    var topic: String?
+    var partition: Int32?
+    var offset: Int64?
     /// What the user can do about it.
-    public var hint: String?
+    var hint: String?
 
-    public init(code: Int32, message: String? = nil, operation: String? = nil,
+    init(code: Int32, message: String? = nil, operation: String? = nil,
                 topic: String? = nil, partition: Int32? = nil, offset: Int64? = nil,
                 hint: String? = nil) {
         let err = rd_kafka_resp_err_t(rawValue: code)
@@ -32,7 +32,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         self.hint = hint
     }
 
-    public init(_ err: rd_kafka_resp_err_t, message: String? = nil, operation: String? = nil,
+    init(_ err: rd_kafka_resp_err_t, message: String? = nil, operation: String? = nil,
                 topic: String? = nil, partition: Int32? = nil, offset: Int64? = nil,
                 hint: String? = nil) {
         self.init(code: err.rawValue, message: message, operation: operation, topic: topic,
@@ -54,9 +54,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
                   operation: operation, topic: topic)
     }
 
-    public var err: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: code) }
+    var err: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: code) }
 
-    public var description: String {
+    var description: String {
         var text = ""
         if let operation { text += operation + ": " }
         text += message + " [" + name + "]"

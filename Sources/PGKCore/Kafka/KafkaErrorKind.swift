@@ -2,7 +2,7 @@ import CRdKafka
 
 /// What a Kafka failure means to pgk, so that pipelines and commands
 /// decide on it without librdkafka's C error codes.
-public enum KafkaErrorKind: Sendable, Equatable {
+enum KafkaErrorKind: Sendable, Equatable {
     /// The topic or partition does not exist.
     case unknownTopic
     case topicAlreadyExists
@@ -33,10 +33,10 @@ public enum KafkaErrorKind: Sendable, Equatable {
 }
 
 extension KafkaError {
-    public var kind: KafkaErrorKind { KafkaErrorKind(err) }
+    var kind: KafkaErrorKind { KafkaErrorKind(err) }
 
     /// True when retrying (with a fresh client, after a pause) may succeed.
-    public var isTransient: Bool {
+    var isTransient: Bool {
         switch kind {
         case .allBrokersDown, .timedOut, .transport, .leaderUnavailable, .purged, .throttled, .fatal:
             return true
@@ -47,17 +47,17 @@ extension KafkaError {
     }
 
     /// A failure pgk raises itself that has no more specific code.
-    public static func failure(message: String, operation: String? = nil) -> KafkaError {
+    static func failure(message: String, operation: String? = nil) -> KafkaError {
         KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: message, operation: operation)
     }
 
     /// A topic pgk looked for and did not find.
-    public static func unknownTopic(_ topic: String, operation: String) -> KafkaError {
+    static func unknownTopic(_ topic: String, operation: String) -> KafkaError {
         KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, operation: operation, topic: topic)
     }
 
     /// A partition the user named that the topic does not have.
-    public static func unknownPartition(_ partition: Int32, of topic: String, message: String,
+    static func unknownPartition(_ partition: Int32, of topic: String, message: String,
                                         operation: String) -> KafkaError {
         KafkaError(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, message: message, operation: operation,
                    topic: topic, partition: partition)

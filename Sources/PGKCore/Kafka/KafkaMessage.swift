@@ -3,27 +3,27 @@ import CRdKafka
 import Glibc
 #endif
 
-public struct KafkaTopicPartition: Hashable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public init(topic: String, partition: Int32) { self.topic = topic; self.partition = partition }
-    public var description: String { "\(topic)[\(partition)]" }
+struct KafkaTopicPartition: Hashable, Sendable, CustomStringConvertible {
+    var topic: String
+    var partition: Int32
+    init(topic: String, partition: Int32) { self.topic = topic; self.partition = partition }
+    var description: String { "\(topic)[\(partition)]" }
 }
 
 /// A partition with an offset: a start position, a committed position
 /// (next offset to read) or a watermark, depending on context.
-public struct KafkaPartitionOffset: Hashable, Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public init(topic: String, partition: Int32, offset: Int64) {
+struct KafkaPartitionOffset: Hashable, Sendable {
+    var topic: String
+    var partition: Int32
+    var offset: Int64
+    init(topic: String, partition: Int32, offset: Int64) {
         self.topic = topic; self.partition = partition; self.offset = offset
     }
-    public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }
 
 /// Where to start reading a partition.
-public enum KafkaStartOffset: Hashable, Sendable {
+enum KafkaStartOffset: Hashable, Sendable {
     case beginning
     case end
     /// The group's committed offset (falls back to auto.offset.reset).
@@ -49,32 +49,32 @@ public enum KafkaStartOffset: Hashable, Sendable {
     }
 }
 
-public struct KafkaHeader: Hashable, Sendable {
-    public var key: String
+struct KafkaHeader: Hashable, Sendable {
+    var key: String
     /// nil is a header with a null value, distinct from an empty one.
-    public var value: [UInt8]?
-    public init(key: String, value: [UInt8]?) { self.key = key; self.value = value }
-    public init(key: String, string: String) { self.key = key; self.value = Array(string.utf8) }
+    var value: [UInt8]?
+    init(key: String, value: [UInt8]?) { self.key = key; self.value = value }
+    init(key: String, string: String) { self.key = key; self.value = Array(string.utf8) }
 }
 
-public enum KafkaTimestampType: Sendable {
+enum KafkaTimestampType: Sendable {
     case notAvailable, createTime, logAppendTime
 }
 
 /// A consumed message copied out of librdkafka's memory.
-public struct KafkaMessage: Sendable, Equatable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var key: [UInt8]?
+struct KafkaMessage: Sendable, Equatable {
+    var topic: String
+    var partition: Int32
+    var offset: Int64
+    var key: [UInt8]?
     /// nil is a tombstone.
-    public var value: [UInt8]?
-    public var headers: [KafkaHeader]
+    var value: [UInt8]?
+    var headers: [KafkaHeader]
     /// Unix milliseconds, nil when the message carries none.
-    public var timestamp: Int64?
-    public var timestampType: KafkaTimestampType
+    var timestamp: Int64?
+    var timestampType: KafkaTimestampType
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
+    init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
                 headers: [KafkaHeader] = [], timestamp: Int64? = nil,
                 timestampType: KafkaTimestampType = .createTime) {
         self.topic = topic; self.partition = partition; self.offset = offset
@@ -86,31 +86,31 @@ public struct KafkaMessage: Sendable, Equatable {
 /// A message still in librdkafka's memory. Valid only inside the closure
 /// that receives it: the batch is destroyed afterwards. Reading through a
 /// view avoids per-message allocations on the hot path.
-public struct KafkaMessageView {
+struct KafkaMessageView {
     let raw: UnsafeMutablePointer<rd_kafka_message_t>
-    public let topic: String
+    let topic: String
 
-    public var partition: Int32 { raw.pointee.partition }
-    public var offset: Int64 { raw.pointee.offset }
+    var partition: Int32 { raw.pointee.partition }
+    var offset: Int64 { raw.pointee.offset }
 
-    public var key: UnsafeRawBufferPointer? {
+    var key: UnsafeRawBufferPointer? {
         guard let key = raw.pointee.key else { return nil }
         return UnsafeRawBufferPointer(start: key, count: raw.pointee.key_len)
     }
 
     /// nil for a tombstone.
-    public var value: UnsafeRawBufferPointer? {
+    var value: UnsafeRawBufferPointer? {
         guard let payload = raw.pointee.payload else { return nil }
         return UnsafeRawBufferPointer(start: payload, count: raw.pointee.len)
     }
 
-    public var timestamp: Int64? {
+    var timestamp: Int64? {
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let value = rd_kafka_message_timestamp(raw, &type)
         return type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : value
     }
 
-    public var timestampType: KafkaTimestampType {
+    var timestampType: KafkaTimestampType {
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         _ = rd_kafka_message_timestamp(raw, &type)
         switch type {
@@ -120,14 +120,14 @@ public struct KafkaMessageView {
         }
     }
 
-    public var hasHeaders: Bool {
+    var hasHeaders: Bool {
         var headers: OpaquePointer?
         return rd_kafka_message_headers(raw, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR
             && headers.map { rd_kafka_header_cnt($0) > 0 } == true
     }
 
     /// Visits headers in order without copying them.
-    public func forEachHeader(_ body: (_ name: UnsafePointer<CChar>, _ value: UnsafeRawBufferPointer?) throws -> Void) rethrows {
+    func forEachHeader(_ body: (_ name: UnsafePointer<CChar>, _ value: UnsafeRawBufferPointer?) throws -> Void) rethrows {
         var headers: OpaquePointer?
         guard rd_kafka_message_headers(raw, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return }
         var index = 0
@@ -142,7 +142,7 @@ public struct KafkaMessageView {
         }
     }
 
-    public var headers: [KafkaHeader] {
+    var headers: [KafkaHeader] {
         var result: [KafkaHeader] = []
         forEachHeader { name, value in
             result.append(KafkaHeader(key: String(cString: name), value: value.map { Array($0) }))
@@ -151,7 +151,7 @@ public struct KafkaMessageView {
     }
 
     /// Copies the message out of librdkafka's memory.
-    public func copy() -> KafkaMessage {
+    func copy() -> KafkaMessage {
         KafkaMessage(topic: topic, partition: partition, offset: offset,
                      key: key.map { Array($0) }, value: value.map { Array($0) },
                      headers: headers, timestamp: timestamp, timestampType: timestampType)

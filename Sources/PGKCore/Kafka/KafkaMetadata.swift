@@ -1,42 +1,42 @@
 import CRdKafka
 
-public struct KafkaBrokerInfo: Sendable, Equatable {
-    public var id: Int32
-    public var host: String
-    public var port: Int32
+struct KafkaBrokerInfo: Sendable, Equatable {
+    var id: Int32
+    var host: String
+    var port: Int32
 }
 
-public struct KafkaPartitionInfo: Sendable, Equatable {
-    public var id: Int32
+struct KafkaPartitionInfo: Sendable, Equatable {
+    var id: Int32
     /// -1 when the partition has no leader.
-    public var leader: Int32
-    public var replicas: [Int32]
-    public var inSyncReplicas: [Int32]
-    public var error: KafkaError?
+    var leader: Int32
+    var replicas: [Int32]
+    var inSyncReplicas: [Int32]
+    var error: KafkaError?
 }
 
-public struct KafkaTopicInfo: Sendable, Equatable {
-    public var name: String
-    public var partitions: [KafkaPartitionInfo]
-    public var error: KafkaError?
+struct KafkaTopicInfo: Sendable, Equatable {
+    var name: String
+    var partitions: [KafkaPartitionInfo]
+    var error: KafkaError?
 }
 
-public struct KafkaClusterMetadata: Sendable, Equatable {
-    public var brokers: [KafkaBrokerInfo]
-    public var topics: [KafkaTopicInfo]
+struct KafkaClusterMetadata: Sendable, Equatable {
+    var brokers: [KafkaBrokerInfo]
+    var topics: [KafkaTopicInfo]
     /// The broker that answered.
-    public var originatingBrokerID: Int32
-    public var originatingBrokerName: String
+    var originatingBrokerID: Int32
+    var originatingBrokerName: String
 
-    public func topic(_ name: String) -> KafkaTopicInfo? { topics.first { $0.name == name } }
+    func topic(_ name: String) -> KafkaTopicInfo? { topics.first { $0.name == name } }
 }
 
-public struct KafkaWatermarks: Sendable, Equatable {
+struct KafkaWatermarks: Sendable, Equatable {
     /// The first offset still stored.
-    public var low: Int64
+    var low: Int64
     /// The offset the next message will get ("end of partition").
-    public var high: Int64
-    public var messageCount: Int64 { max(0, high - low) }
+    var high: Int64
+    var messageCount: Int64 { max(0, high - low) }
 }
 
 extension KafkaHandle {

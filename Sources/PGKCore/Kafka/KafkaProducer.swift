@@ -1,12 +1,12 @@
 import CRdKafka
 
 /// The outcome of one produced message, matched to `produce`'s return value.
-public struct KafkaDeliveryReport: Sendable {
-    public var messageID: UInt64
-    public var partition: Int32
-    public var offset: Int64
+struct KafkaDeliveryReport: Sendable {
+    var messageID: UInt64
+    var partition: Int32
+    var offset: Int64
     /// nil when the broker acknowledged the message.
-    public var error: KafkaError?
+    var error: KafkaError?
 }
 
 final class ProducerState: KafkaClientState, @unchecked Sendable {
@@ -23,7 +23,7 @@ final class ProducerState: KafkaClientState, @unchecked Sendable {
 ///
 /// Not thread-safe: one thread produces, polls and flushes. Delivery reports
 /// run on that thread inside `produce`, `poll` and `flush`.
-public final class KafkaProducer {
+final class KafkaProducer {
     private let handle: KafkaHandle
     private let state: ProducerState
     private let stop: StopToken
@@ -37,7 +37,7 @@ public final class KafkaProducer {
     ///   - stop: ends waits for queue space (backpressure) and flushes early.
     ///   - verifyConnection: fetch metadata first, so an unreachable broker
     ///     fails within `config.connectTimeoutMilliseconds` instead of at flush.
-    public init(config: KafkaConfig, defaults: [(String, String)] = [], stop: StopToken = .process,
+    init(config: KafkaConfig, defaults: [(String, String)] = [], stop: StopToken = .process,
                 verifyConnection: Bool = true) throws {
         let state = ProducerState()
         let native = try config.makeNative(defaults: [KafkaProperty(key: "enable.idempotence", value: "true")]
@@ -55,29 +55,29 @@ public final class KafkaProducer {
 
     /// Called for every failed message, and for successes when
     /// `reportSuccesses` is true, on the thread that produces/polls.
-    public var onDelivery: ((KafkaDeliveryReport) -> Void)? {
+    var onDelivery: ((KafkaDeliveryReport) -> Void)? {
         get { state.onDelivery }
         set { state.onDelivery = newValue }
     }
-    public var reportSuccesses: Bool {
+    var reportSuccesses: Bool {
         get { state.reportSuccesses }
         set { state.reportSuccesses = newValue }
     }
 
-    public var deliveredCount: Int { state.delivered }
-    public var failedCount: Int { state.failed }
+    var deliveredCount: Int { state.delivered }
+    var failedCount: Int { state.failed }
     /// The first (up to 100) failed deliveries.
-    public var failures: [KafkaDeliveryReport] { state.failures }
+    var failures: [KafkaDeliveryReport] { state.failures }
     /// The id the next `produce` call takes; ids are consecutive.
-    public var nextMessageID: UInt64 { nextID }
+    var nextMessageID: UInt64 { nextID }
     /// Messages produced but not yet reported (queued, in flight, or awaiting poll).
-    public var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+    var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
 
     /// Queues one message and returns its ID, which its delivery report
     /// carries. A nil value is a tombstone. `partition` nil lets the
     /// partitioner choose. Waits (polling) while librdkafka's queue is full.
     @discardableResult
-    public func produce(topic: String, partition: Int32? = nil,
+    func produce(topic: String, partition: Int32? = nil,
                         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                         headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws -> UInt64 {
         // Every call takes an id, even one that fails, so callers can
@@ -119,7 +119,7 @@ public final class KafkaProducer {
     }
 
     @discardableResult
-    public func produce(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
+    func produce(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
                         headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws -> UInt64 {
         try withOptionalBytes(key) { keyBuffer in
             try withOptionalBytes(value) { valueBuffer in
@@ -186,7 +186,7 @@ public final class KafkaProducer {
 
     /// Serves delivery reports; returns how many events were served.
     @discardableResult
-    public func poll(timeoutMilliseconds: Int = 0) throws -> Int {
+    func poll(timeoutMilliseconds: Int = 0) throws -> Int {
         let served = Int(rd_kafka_poll(handle.pointer, Int32(clamping: timeoutMilliseconds)))
         try handle.checkHealth()
         return served
@@ -195,7 +195,7 @@ public final class KafkaProducer {
     /// Waits until every queued message is delivered or failed. Throws when
     /// messages remain after the timeout (saying how many), when stopped,
     /// or when no broker is reachable for longer than the connect timeout.
-    public func flush(timeoutMilliseconds: Int) throws {
+    func flush(timeoutMilliseconds: Int) throws {
         let clock = SystemClock.shared
         let deadline = clock.nowMilliseconds + Int64(timeoutMilliseconds)
         while true {

@@ -4,7 +4,7 @@ import Glibc
 
 /// What `MessageFormat` needs from a message; both the zero-copy
 /// `KafkaMessageView` and the owned `KafkaMessage` provide it.
-public protocol FormattableMessage {
+protocol FormattableMessage {
     var topic: String { get }
     var partition: Int32 { get }
     var offset: Int64 { get }
@@ -21,18 +21,18 @@ public protocol FormattableMessage {
 /// `%K` key length, `%S` value length, `%T` timestamp (ms, -1 if none),
 /// `%h` headers as `name=value,…`, `%%` a percent sign; `\n`, `\t`, `\r`,
 /// `\\` escapes. Null keys and values print as nothing, lengths as -1.
-public struct MessageFormat: Sendable, Equatable {
-    public enum Token: Sendable, Equatable {
+struct MessageFormat: Sendable, Equatable {
+    enum Token: Sendable, Equatable {
         case literal([UInt8])
         case topic, partition, offset, key, value, keyLength, valueLength, timestamp, headers
     }
 
-    public let tokens: [Token]
+    let tokens: [Token]
 
     /// kcat's default: the value and a newline.
-    public static let valueLines = try! MessageFormat("%s\\n")
+    static let valueLines = try! MessageFormat("%s\\n")
 
-    public init(_ text: String) throws(UsageError) {
+    init(_ text: String) throws(UsageError) {
         var tokens: [Token] = []
         var literal: [UInt8] = []
         func flush() {
@@ -85,7 +85,7 @@ public struct MessageFormat: Sendable, Equatable {
         self.tokens = tokens
     }
 
-    public func render<M: FormattableMessage>(_ message: M, into out: inout [UInt8]) {
+    func render<M: FormattableMessage>(_ message: M, into out: inout [UInt8]) {
         for token in tokens {
             switch token {
             case .literal(let bytes): out.append(contentsOf: bytes)
@@ -130,9 +130,9 @@ public struct MessageFormat: Sendable, Equatable {
 }
 
 extension KafkaMessageView: FormattableMessage {
-    public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R { try body(key) }
-    public func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R { try body(value) }
-    public func forEachHeaderBytes(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+    func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R { try body(key) }
+    func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R { try body(value) }
+    func forEachHeaderBytes(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
         forEachHeader { name, value in
             body(UnsafeRawBufferPointer(start: name, count: strlen(name)), value)
         }
@@ -140,15 +140,15 @@ extension KafkaMessageView: FormattableMessage {
 }
 
 extension KafkaMessage: FormattableMessage {
-    public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         guard let key else { return try body(nil) }
         return try key.withUnsafeBytes { try body($0) }
     }
-    public func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         guard let value else { return try body(nil) }
         return try value.withUnsafeBytes { try body($0) }
     }
-    public func forEachHeaderBytes(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+    func forEachHeaderBytes(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
         for header in headers {
             var name = header.key
             name.withUTF8 { nameBytes in

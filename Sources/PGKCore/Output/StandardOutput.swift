@@ -5,21 +5,21 @@ import Synchronization
 
 /// Downstream closed the pipe (`pgk topics tail T | head`). Commands stop
 /// quietly and the process exits 0, as kcat and cat do.
-public struct OutputClosedError: Error, CustomStringConvertible, Sendable {
-    public var description: String { "stdout was closed" }
+struct OutputClosedError: Error, CustomStringConvertible, Sendable {
+    var description: String { "stdout was closed" }
 }
 
 /// A large buffered writer for data on a file descriptor. Tail-style
 /// commands write millions of short lines; one write(2) per line would
 /// cost more than decoding them.
-public final class OutputSink: Sendable {
-    public static let standardOutput = OutputSink(fileDescriptor: 1)
+final class OutputSink: Sendable {
+    static let standardOutput = OutputSink(fileDescriptor: 1)
 
     private let fileDescriptor: Int32
     private let capacity: Int
     private let buffer: Mutex<[UInt8]>
 
-    public init(fileDescriptor: Int32, capacity: Int = 256 * 1024) {
+    init(fileDescriptor: Int32, capacity: Int = 256 * 1024) {
         self.fileDescriptor = fileDescriptor
         self.capacity = capacity
         var initial: [UInt8] = []
@@ -27,18 +27,18 @@ public final class OutputSink: Sendable {
         buffer = Mutex(initial)
     }
 
-    public var isTerminal: Bool { isatty(fileDescriptor) != 0 }
+    var isTerminal: Bool { isatty(fileDescriptor) != 0 }
 
-    public func write(_ text: String) throws {
+    func write(_ text: String) throws {
         var text = text
         try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
         let ok = buffer.withLock { pending in
             pending.append(contentsOf: bytes)
             return pending.count < capacity || drain(&pending)
@@ -46,7 +46,7 @@ public final class OutputSink: Sendable {
         if !ok { throw OutputClosedError() }
     }
 
-    public func flush() throws {
+    func flush() throws {
         if !buffer.withLock({ drain(&$0) }) { throw OutputClosedError() }
     }
 

@@ -1,12 +1,12 @@
 /// `--output table|json` for listing commands: build records once, render
 /// either as an aligned table (psql/rpk style) or as a JSON array.
-public enum OutputFormat: String, CaseIterable, Sendable {
+enum OutputFormat: String, CaseIterable, Sendable {
     case table, json
 
     static let option: Option<OutputFormat> = .choice("output", short: "o", name: "FORMAT", help: "Output format",
                                                       default: .table)
 
-    public func render(_ records: [ValueObject], columns: [String]) -> String {
+    func render(_ records: [ValueObject], columns: [String]) -> String {
         switch self {
         case .json:
             return JSON.encode(.array(records.map(Value.object))) + "\n"
@@ -17,13 +17,13 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     }
 }
 
-public struct TextTable: Sendable {
-    public var headers: [String]
+struct TextTable: Sendable {
+    var headers: [String]
 
-    public init(headers: [String]) { self.headers = headers }
+    init(headers: [String]) { self.headers = headers }
 
     /// Left-aligned text, right-aligned numbers, two spaces between columns.
-    public func render(_ rows: [[String]]) -> String {
+    func render(_ rows: [[String]]) -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -50,7 +50,7 @@ public struct TextTable: Sendable {
     }
 
     /// A value as a table cell: strings bare, null empty, the rest as JSON.
-    public static func cell(_ value: Value) -> String {
+    static func cell(_ value: Value) -> String {
         switch value {
         case .null: return ""
         case .string(let text): return text

@@ -12,7 +12,7 @@ import Glibc
 ///     worker.start(next)
 ///     …
 ///     worker.shutdown()
-public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
+final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var thread = pthread_t()
@@ -23,7 +23,7 @@ public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     private var started = false
     private let body: (Job) -> Output
 
-    public init(name: String, body: @escaping (Job) -> Output) {
+    init(name: String, body: @escaping (Job) -> Output) {
         self.body = body
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
@@ -64,14 +64,14 @@ public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     }
 
     /// True while a job is queued or running.
-    public var isBusy: Bool {
+    var isBusy: Bool {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return busy
     }
 
     /// Hands a job over. Call `wait()` first: only one job may be in flight.
-    public func start(_ next: Job) {
+    func start(_ next: Job) {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         precondition(!busy && !stopping, "BackgroundWorker.start while busy or stopped")
@@ -82,7 +82,7 @@ public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
 
     /// Blocks until the job in flight (if any) is done and returns its
     /// output; nil when there was none to collect.
-    public func wait() -> Output? {
+    func wait() -> Output? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         while busy { pthread_cond_wait(&condition, &mutex) }
@@ -93,7 +93,7 @@ public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
 
     /// The finished job's output, without blocking; nil while it runs or
     /// when there is nothing to collect.
-    public func poll() -> Output? {
+    func poll() -> Output? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         guard !busy else { return nil }
@@ -103,7 +103,7 @@ public final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     }
 
     /// Waits for the job in flight, then ends the thread.
-    public func shutdown() {
+    func shutdown() {
         pthread_mutex_lock(&mutex)
         while busy { pthread_cond_wait(&condition, &mutex) }
         stopping = true

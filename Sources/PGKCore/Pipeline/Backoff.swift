@@ -1,15 +1,15 @@
 /// Exponential backoff with jitter, for reconnecting to a broker or a
 /// database that went away. Outages are retried, logged and survived;
 /// only the caller decides what is not retryable.
-public struct Backoff: Sendable {
-    public var initialMilliseconds: Int
-    public var maximumMilliseconds: Int
+struct Backoff: Sendable {
+    var initialMilliseconds: Int
+    var maximumMilliseconds: Int
     /// The random spread, as a fraction of the delay, so several instances
     /// don't retry in lockstep; 0 makes delays exact (for tests).
-    public var jitter: Double
-    public private(set) var attempt = 0
+    var jitter: Double
+    private(set) var attempt = 0
 
-    public init(initialMilliseconds: Int = 250, maximumMilliseconds: Int = 30_000, jitter: Double = 0.2) {
+    init(initialMilliseconds: Int = 250, maximumMilliseconds: Int = 30_000, jitter: Double = 0.2) {
         self.initialMilliseconds = initialMilliseconds
         self.maximumMilliseconds = maximumMilliseconds
         self.jitter = jitter
@@ -17,7 +17,7 @@ public struct Backoff: Sendable {
 
     /// The next pause: doubling from the initial value up to the maximum,
     /// give or take `jitter`.
-    public mutating func nextDelayMilliseconds() -> Int {
+    mutating func nextDelayMilliseconds() -> Int {
         let exponent = min(attempt, 20)
         attempt += 1
         let base = min(maximumMilliseconds, initialMilliseconds << exponent)
@@ -25,24 +25,24 @@ public struct Backoff: Sendable {
         return max(1, min(maximumMilliseconds, base + spread))
     }
 
-    public mutating func reset() { attempt = 0 }
+    mutating func reset() { attempt = 0 }
 }
 
 /// The one retry policy: a failure that may go away (`isTransient`) is
 /// logged and retried after a backoff pause; a stop request ends the wait.
 /// Loops with a shape of their own (a batch transaction, a replication
 /// reconnect) keep a `Retry` and call `pause`; single calls use `run`.
-public struct Retry {
+struct Retry {
     /// Waits between attempts. By default the stop token's interruptible
     /// sleep; tests pass one that advances a `ManualClock`, the WAL one that
     /// keeps serving Kafka's delivery reports meanwhile.
-    public typealias Sleep = (_ milliseconds: Int) throws -> Void
+    typealias Sleep = (_ milliseconds: Int) throws -> Void
 
-    public private(set) var backoff: Backoff
-    public let stop: StopToken
+    private(set) var backoff: Backoff
+    let stop: StopToken
     private let sleep: Sleep
 
-    public init(stop: StopToken, backoff: Backoff = Backoff(), sleep: Sleep? = nil) {
+    init(stop: StopToken, backoff: Backoff = Backoff(), sleep: Sleep? = nil) {
         self.stop = stop
         self.backoff = backoff
         self.sleep = sleep ?? { _ = stop.sleep(milliseconds: $0) }
@@ -50,7 +50,7 @@ public struct Retry {
 
     /// True when retrying may succeed: a broken database connection, an
     /// unreachable broker or schema registry.
-    public static func isTransient(_ error: Error) -> Bool {
+    static func isTransient(_ error: Error) -> Bool {
         switch error {
         case let error as PostgresError: return error.isTransient
         case let error as KafkaError: return error.isTransient
@@ -60,11 +60,11 @@ public struct Retry {
     }
 
     /// After a success: the next failure pauses briefly again.
-    public mutating func reset() { backoff.reset() }
+    mutating func reset() { backoff.reset() }
 
     /// Logs `describe(delay)` and waits the next backoff delay. False when
     /// stopped, before or during the wait: the caller gives up then.
-    public mutating func pause(_ describe: (_ delay: String) -> String) throws -> Bool {
+    mutating func pause(_ describe: (_ delay: String) -> String) throws -> Bool {
         if stop.isStopped { return false }
         let delay = backoff.nextDelayMilliseconds()
         Log.warning(describe(Retry.formatDuration(delay)))
@@ -76,7 +76,7 @@ public struct Retry {
     /// accepts after a pause and a log line naming `what` failed. A stop
     /// request ends the wait and rethrows the last error. `onRetry` runs
     /// before each new attempt (to drop a broken connection, say).
-    public mutating func run<T>(_ what: String, isRetryable: (Error) -> Bool = Retry.isTransient,
+    mutating func run<T>(_ what: String, isRetryable: (Error) -> Bool = Retry.isTransient,
                                 onRetry: (Error) -> Void = { _ in }, _ body: () throws -> T) throws -> T {
         while true {
             do {
@@ -91,7 +91,7 @@ public struct Retry {
     }
 
     /// `run` with a fresh policy.
-    public static func run<T>(_ what: String, stop: StopToken, backoff: Backoff = Backoff(),
+    static func run<T>(_ what: String, stop: StopToken, backoff: Backoff = Backoff(),
                               isRetryable: (Error) -> Bool = Retry.isTransient, onRetry: (Error) -> Void = { _ in },
                               _ body: () throws -> T) throws -> T {
         var retry = Retry(stop: stop, backoff: backoff)

@@ -4,8 +4,8 @@ import Glibc
 
 /// Throughput reporting on stderr: a live line that rewrites itself when
 /// stderr is a terminal, periodic stat lines with -v, and a final summary.
-public final class ProgressReporter {
-    public typealias Counters = [(name: String, value: Int)]
+final class ProgressReporter {
+    typealias Counters = [(name: String, value: Int)]
 
     private let label: String
     private let clock: any MonotonicClock
@@ -19,7 +19,7 @@ public final class ProgressReporter {
 
     /// `label` names the work ("sink", "outbox"); units are what the rate
     /// counts ("msgs", "events", "rows").
-    public init(label: String, intervalMilliseconds: Int64 = 1000, clock: any MonotonicClock = SystemClock.shared,
+    init(label: String, intervalMilliseconds: Int64 = 1000, clock: any MonotonicClock = SystemClock.shared,
                 live: Bool = StandardError.isTerminal && Log.enabled(.info),
                 periodic: Bool = Log.enabled(.debug)) {
         self.label = label
@@ -33,7 +33,7 @@ public final class ProgressReporter {
 
     /// Call often; it reports at most once per interval. `units` is the
     /// running total the rate is computed from.
-    public func tick(units: Int, unitName: String, counters: @autoclosure () -> Counters) {
+    func tick(units: Int, unitName: String, counters: @autoclosure () -> Counters) {
         guard live || periodic else { return }
         let now = clock.nowMilliseconds
         guard now - lastReportAt >= intervalMilliseconds else { return }
@@ -51,7 +51,7 @@ public final class ProgressReporter {
     }
 
     /// The final summary line, always printed unless -q.
-    public func finish(units: Int, unitName: String, counters: Counters) {
+    func finish(units: Int, unitName: String, counters: Counters) {
         if wroteLiveLine { StandardError.write("\r\u{1B}[K") }
         let seconds = Double(max(1, clock.nowMilliseconds - startedAt)) / 1000
         let rate = Double(units) / seconds

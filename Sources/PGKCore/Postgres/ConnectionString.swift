@@ -6,17 +6,17 @@ import Glibc
 /// Connection targets as users type them: a libpq key/value string
 /// (`host=db user=me password=x`) or a URL (`postgresql://me:x@db/app`).
 /// Parsing is libpq's; this only makes them safe to print.
-public enum ConnectionString {
+enum ConnectionString {
     static let mask = "***"
     private static let secretKeys: Set<String> = ["password", "sslpassword"]
 
-    public static func isURL(_ text: String) -> Bool {
+    static func isURL(_ text: String) -> Bool {
         text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
     }
 
     /// The text with every password replaced by `***`, in URL userinfo,
     /// URL query (`?password=`) and key/value (`password=`) forms.
-    public static func redacted(_ conninfoOrURL: String) -> String {
+    static func redacted(_ conninfoOrURL: String) -> String {
         isURL(conninfoOrURL) ? redactedURL(conninfoOrURL) : redactedKeyValue(conninfoOrURL)
     }
 

@@ -2,26 +2,26 @@
 /// by newline, NULL as `\N`, and backslash, tab, newline, carriage return,
 /// backspace, form feed and vertical tab backslash-escaped. Bytes go
 /// straight into one growing buffer; no per-field allocation.
-public struct CopyTextEncoder: Sendable {
-    public private(set) var buffer: [UInt8]
+struct CopyTextEncoder: Sendable {
+    private(set) var buffer: [UInt8]
     /// Rows completed with `endRow` since creation or the last `removeAll`.
-    public private(set) var rowCount = 0
+    private(set) var rowCount = 0
     private var fieldsInRow = 0
 
-    public init(reservingCapacity capacity: Int = 0) {
+    init(reservingCapacity capacity: Int = 0) {
         buffer = []
         buffer.reserveCapacity(capacity)
     }
 
-    public var byteCount: Int { buffer.count }
+    var byteCount: Int { buffer.count }
 
-    public mutating func appendNull() {
+    mutating func appendNull() {
         startField()
         buffer.append(backslash)
         buffer.append(UInt8(ascii: "N"))
     }
 
-    public mutating func append(field: String?) {
+    mutating func append(field: String?) {
         guard let field else { return appendNull() }
         startField()
         let done: Void? = field.utf8.withContiguousStorageIfAvailable { appendEscaped($0) }
@@ -29,29 +29,29 @@ public struct CopyTextEncoder: Sendable {
     }
 
     /// A field given as UTF-8 bytes (e.g. a JSON document as received).
-    public mutating func append(field bytes: UnsafeBufferPointer<UInt8>) {
+    mutating func append(field bytes: UnsafeBufferPointer<UInt8>) {
         startField()
         appendEscaped(bytes)
     }
 
-    public mutating func append(field bytes: [UInt8]) {
+    mutating func append(field bytes: [UInt8]) {
         startField()
         bytes.withUnsafeBufferPointer { appendEscaped($0) }
     }
 
-    public mutating func endRow() {
+    mutating func endRow() {
         buffer.append(UInt8(ascii: "\n"))
         fieldsInRow = 0
         rowCount += 1
     }
 
-    public mutating func appendRow(_ fields: [String?]) {
+    mutating func appendRow(_ fields: [String?]) {
         for field in fields { append(field: field) }
         endRow()
     }
 
     /// Empties the buffer (after it was sent), keeping its capacity.
-    public mutating func removeAll() {
+    mutating func removeAll() {
         buffer.removeAll(keepingCapacity: true)
         rowCount = 0
         fieldsInRow = 0
@@ -98,9 +98,9 @@ private let backslash = UInt8(ascii: "\\")
 /// Decodes rows in COPY's text format, as `COPY … TO STDOUT` sends them:
 /// the inverse of `CopyTextEncoder`, plus the octal (`\123`) and hex
 /// (`\x4A`) escapes the server accepts.
-public enum CopyTextDecoder {
+enum CopyTextDecoder {
     /// The fields of one row; a trailing newline is optional. nil is NULL.
-    public static func decodeFields(_ line: [UInt8]) throws -> [[UInt8]?] {
+    static func decodeFields(_ line: [UInt8]) throws -> [[UInt8]?] {
         var end = line.count
         if end > 0, line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
         var fields: [[UInt8]?] = []

@@ -5,11 +5,11 @@ import Glibc
 
 /// One libpq connection. Blocking and synchronous: use it from one thread
 /// at a time (it may move between threads, hence @unchecked Sendable).
-public final class PostgresConnection: @unchecked Sendable {
+final class PostgresConnection: @unchecked Sendable {
     /// The PGconn; owned here, freed in deinit.
     let handle: OpaquePointer
     /// What this connection talks to, with any password masked.
-    public let target: String
+    let target: String
 
     /// Connects with libpq. `conninfo` may be a key/value string, a
     /// postgres:// URL or a bare database name; nil or empty leaves
@@ -17,7 +17,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// `connectTimeout` (seconds) applies unless the string or
     /// PGCONNECT_TIMEOUT sets one, so an unreachable server fails instead
     /// of hanging.
-    public init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
+    init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
         let opened = try PostgresConnection.open(conninfo: conninfo, applicationName: applicationName,
                                                  connectTimeout: connectTimeout, purpose: "connect")
         let connection = opened.handle
@@ -86,12 +86,12 @@ public final class PostgresConnection: @unchecked Sendable {
     // MARK: state
 
     /// False once the connection broke; see `reconnect()`.
-    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+    var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// Reconnects with the same parameters (PQreset), e.g. after an error
     /// whose `isTransient` is true. Session state (LISTEN,
     /// settings, prepared statements) is lost.
-    public func reconnect() throws {
+    func reconnect() throws {
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError(message: "could not reconnect to \(target): "
@@ -100,11 +100,11 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    public enum TransactionStatus: Sendable {
+    enum TransactionStatus: Sendable {
         case idle, active, inTransaction, inFailedTransaction, unknown
     }
 
-    public var transactionStatus: TransactionStatus {
+    var transactionStatus: TransactionStatus {
         switch PQtransactionStatus(handle) {
         case PQTRANS_IDLE: return .idle
         case PQTRANS_ACTIVE: return .active
@@ -115,22 +115,22 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// e.g. 150004 for 15.4 (PQserverVersion).
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    var serverVersion: Int { Int(PQserverVersion(handle)) }
     /// The database this connection is in (as libpq connected to it).
-    public var databaseName: String { PQdb(handle).map { String(cString: $0) } ?? "" }
-    public var userName: String { PQuser(handle).map { String(cString: $0) } ?? "" }
+    var databaseName: String { PQdb(handle).map { String(cString: $0) } ?? "" }
+    var userName: String { PQuser(handle).map { String(cString: $0) } ?? "" }
     /// The server process serving this connection (pg_stat_activity.pid).
-    public var backendPID: Int32 { PQbackendPID(handle) }
+    var backendPID: Int32 { PQbackendPID(handle) }
 
     /// The server's `server_version` text, e.g. "15.4 (Debian 15.4-1)".
-    public func currentDatabase() throws -> String {
+    func currentDatabase() throws -> String {
         try query("SELECT current_database()").scalar ?? ""
     }
 
     // MARK: statements
 
     /// Runs one statement with text-format `$1…$n` parameters (nil is NULL).
-    public func query(_ sql: String, _ params: [String?] = []) throws -> QueryResult {
+    func query(_ sql: String, _ params: [String?] = []) throws -> QueryResult {
         let result = try run(sql, params)
         defer { PQclear(result) }
         return QueryResult(copying: result)
@@ -138,7 +138,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one statement for its effect.
     @discardableResult
-    public func execute(_ sql: String, _ params: [String?] = []) throws -> (commandTag: String, rowsAffected: Int?) {
+    func execute(_ sql: String, _ params: [String?] = []) throws -> (commandTag: String, rowsAffected: Int?) {
         let result = try run(sql, params)
         defer { PQclear(result) }
         let tag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
@@ -148,7 +148,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs several `;`-separated statements without parameters (simple
     /// query protocol), e.g. a DDL script. Stops at the first error.
-    public func executeScript(_ sql: String) throws {
+    func executeScript(_ sql: String) throws {
         try checkNoNul(sql, what: "SQL text")
         let result = try checked(PQexec(handle, sql))
         PQclear(result)
@@ -199,7 +199,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// The identifier double-quoted by libpq (PQescapeIdentifier), exactly
     /// as given: no case folding.
-    public func quoteIdentifier(_ name: String) throws -> String {
+    func quoteIdentifier(_ name: String) throws -> String {
         try checkNoNul(name, what: "identifier")
         guard let quoted = PQescapeIdentifier(handle, name, name.utf8.count) else {
             throw PostgresError.fromConnection(handle, doing: "cannot quote identifier")

@@ -7,14 +7,14 @@ import Glibc
 /// buffer that is sent whenever it passes `flushThreshold`. End it with
 /// `finish()` (commit the COPY) or `abort(reason:)`; either way the
 /// connection is usable afterwards. Dropping an unfinished CopyIn aborts.
-public final class CopyIn {
-    public static let flushThreshold = 256 * 1024
+final class CopyIn {
+    static let flushThreshold = 256 * 1024
 
-    public let connection: PostgresConnection
+    let connection: PostgresConnection
     private var encoder = CopyTextEncoder(reservingCapacity: CopyIn.flushThreshold + 64 * 1024)
     private var isOpen = true
     /// Rows completed with `endRow`/`appendRow` so far.
-    public private(set) var rowsAppended = 0
+    private(set) var rowsAppended = 0
 
     init(connection: PostgresConnection, sql: String) throws {
         self.connection = connection
@@ -39,24 +39,24 @@ public final class CopyIn {
         if isOpen { try? abort(reason: "pgk: COPY abandoned") }
     }
 
-    public func append(field: String?) { encoder.append(field: field) }
-    public func appendNull() { encoder.appendNull() }
-    public func append(field bytes: [UInt8]) { encoder.append(field: bytes) }
-    public func append(field bytes: UnsafeBufferPointer<UInt8>) { encoder.append(field: bytes) }
+    func append(field: String?) { encoder.append(field: field) }
+    func appendNull() { encoder.appendNull() }
+    func append(field bytes: [UInt8]) { encoder.append(field: bytes) }
+    func append(field bytes: UnsafeBufferPointer<UInt8>) { encoder.append(field: bytes) }
 
-    public func endRow() throws {
+    func endRow() throws {
         encoder.endRow()
         rowsAppended += 1
         if encoder.byteCount >= CopyIn.flushThreshold { try flush() }
     }
 
-    public func appendRow(_ fields: [String?]) throws {
+    func appendRow(_ fields: [String?]) throws {
         for field in fields { encoder.append(field: field) }
         try endRow()
     }
 
     /// Sends what is buffered. Called by `endRow` past the threshold.
-    public func flush() throws {
+    func flush() throws {
         guard isOpen else { throw PostgresError(message: "COPY already ended") }
         guard encoder.byteCount > 0 else { return }
         let sent = encoder.buffer.withUnsafeBufferPointer { bytes in
@@ -75,7 +75,7 @@ public final class CopyIn {
     /// anywhere in the stream surfaces here as a PostgresError whose
     /// `context` names the line and column.
     @discardableResult
-    public func finish() throws -> Int {
+    func finish() throws -> Int {
         try flush()
         isOpen = false
         guard PQputCopyEnd(connection.handle, nil) == 1 else {
@@ -88,7 +88,7 @@ public final class CopyIn {
 
     /// Ends the COPY without storing anything; the server reports `reason`
     /// in its log. Throws only when the connection itself failed.
-    public func abort(reason: String) throws {
+    func abort(reason: String) throws {
         guard isOpen else { return }
         isOpen = false
         guard PQputCopyEnd(connection.handle, reason) == 1 else {
@@ -101,12 +101,12 @@ public final class CopyIn {
 
 extension PostgresConnection {
     /// Starts `COPY … FROM STDIN` (text format, the default).
-    public func copyIn(sql: String) throws -> CopyIn {
+    func copyIn(sql: String) throws -> CopyIn {
         try CopyIn(connection: self, sql: sql)
     }
 
     /// Starts `COPY table (columns…) FROM STDIN` with quoted identifiers.
-    public func copyIn(into table: QualifiedName, columns: [String]) throws -> CopyIn {
+    func copyIn(into table: QualifiedName, columns: [String]) throws -> CopyIn {
         let columnList = try columns.map { try quoteIdentifier($0) }.joined(separator: ", ")
         return try copyIn(sql: "COPY \(try table.sql(on: self)) (\(columnList)) FROM STDIN")
     }
@@ -116,7 +116,7 @@ extension PostgresConnection {
     /// throws, the COPY is cancelled, the connection drained, and the error
     /// rethrown. Returns the number of rows.
     @discardableResult
-    public func copyOut(sql: String, onRow: ([UInt8]) throws -> Void) throws -> Int {
+    func copyOut(sql: String, onRow: ([UInt8]) throws -> Void) throws -> Int {
         let result = PQexec(handle, sql)
         guard let result, PQresultStatus(result) == PGRES_COPY_OUT else {
             let checked = try checked(result)
@@ -149,7 +149,7 @@ extension PostgresConnection {
 
     /// Asks the server to cancel this connection's current statement.
     /// Best effort: it may already have finished.
-    public func cancelRunningQuery() {
+    func cancelRunningQuery() {
         guard let cancel = PQgetCancel(handle) else { return }
         var message = [CChar](repeating: 0, count: 256)
         _ = PQcancel(cancel, &message, Int32(message.count))

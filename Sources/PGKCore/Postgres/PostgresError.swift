@@ -2,30 +2,30 @@ import CLibPQ
 
 /// A failure reported by the server (with a SQLSTATE) or by libpq itself
 /// (connection refused, connection lost, protocol misuse; no SQLSTATE).
-public struct PostgresError: Error, CustomStringConvertible, Sendable {
+struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// "ERROR", "FATAL", "PANIC"; nil for errors that libpq raised itself.
-    public var severity: String?
+    var severity: String?
     /// The five-character SQLSTATE, e.g. "23505"; nil for libpq's own errors.
-    public var sqlState: String?
-    public var message: String
-    public var detail: String?
-    public var hint: String?
+    var sqlState: String?
+    var message: String
+    var detail: String?
+    var hint: String?
     /// Where it happened, e.g. `COPY t, line 3, column a: "x"`.
-    public var context: String?
+    var context: String?
     /// 1-based character offset into the statement, for syntax errors.
-    public var statementPosition: Int?
-    public var schemaName: String?
-    public var tableName: String?
-    public var columnName: String?
-    public var constraintName: String?
+    var statementPosition: Int?
+    var schemaName: String?
+    var tableName: String?
+    var columnName: String?
+    var constraintName: String?
     /// True when the connection was found broken (PQstatus CONNECTION_BAD)
     /// at the time of the error, whatever the error says.
-    public var connectionLost: Bool
+    var connectionLost: Bool
     /// What the caller was talking to, already redacted; set on connect
     /// errors (whose message names it too).
-    public var target: String?
+    var target: String?
 
-    public init(message: String, sqlState: String? = nil, severity: String? = nil,
+    init(message: String, sqlState: String? = nil, severity: String? = nil,
                 connectionLost: Bool = false, target: String? = nil) {
         self.message = message
         self.sqlState = sqlState
@@ -38,7 +38,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// dropped, could not be made (class 08), or the server is shutting
     /// down or restarting (57P01 admin_shutdown, 57P02 crash_shutdown,
     /// 57P03 cannot_connect_now).
-    public var isTransient: Bool {
+    var isTransient: Bool {
         if connectionLost { return true }
         guard let state = sqlState else { return false }
         return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
@@ -46,9 +46,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     /// A serialization failure or deadlock: the transaction may succeed
     /// when run again (the connection itself is fine).
-    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
+    var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
-    public var description: String {
+    var description: String {
         var head = ""
         if let severity { head += severity }
         if let sqlState { head += (severity == nil ? "" : " ") + sqlState }

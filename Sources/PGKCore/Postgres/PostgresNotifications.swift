@@ -4,13 +4,13 @@ import Glibc
 #endif
 
 /// One NOTIFY as received on a LISTENing connection.
-public struct PostgresNotification: Sendable, Equatable {
-    public var channel: String
-    public var payload: String
+struct PostgresNotification: Sendable, Equatable {
+    var channel: String
+    var payload: String
     /// The backend that sent it (the notifier's pg_backend_pid()).
-    public var senderPID: Int32
+    var senderPID: Int32
 
-    public init(channel: String, payload: String, senderPID: Int32) {
+    init(channel: String, payload: String, senderPID: Int32) {
         self.channel = channel
         self.payload = payload
         self.senderPID = senderPID
@@ -19,22 +19,22 @@ public struct PostgresNotification: Sendable, Equatable {
 
 extension PostgresConnection {
     /// LISTEN on `channel`, exactly as spelled (quoted identifier).
-    public func listen(_ channel: String) throws {
+    func listen(_ channel: String) throws {
         try execute("LISTEN \(try quoteIdentifier(channel))")
     }
 
-    public func unlisten(_ channel: String) throws {
+    func unlisten(_ channel: String) throws {
         try execute("UNLISTEN \(try quoteIdentifier(channel))")
     }
 
-    public func unlistenAll() throws { try execute("UNLISTEN *") }
+    func unlistenAll() throws { try execute("UNLISTEN *") }
 
     /// Blocks in poll() on the connection's socket until notifications
     /// arrive, `stop` is stopped, or the timeout passes; returns what
     /// arrived (empty on timeout or stop). Notifications that came in
     /// during earlier commands are returned at once. Throws when the
     /// connection breaks (`isTransient`).
-    public func waitForNotifications(timeoutMilliseconds: Int, stop: StopToken) throws -> [PostgresNotification] {
+    func waitForNotifications(timeoutMilliseconds: Int, stop: StopToken) throws -> [PostgresNotification] {
         var received = takeNotifications()
         if !received.isEmpty { return received }
         let clock = SystemClock.shared

@@ -1,16 +1,16 @@
 import CLibPQ
 
 extension PostgresConnection {
-    public func begin() throws { try execute("BEGIN") }
-    public func commit() throws { try execute("COMMIT") }
-    public func rollback() throws { try execute("ROLLBACK") }
+    func begin() throws { try execute("BEGIN") }
+    func commit() throws { try execute("COMMIT") }
+    func rollback() throws { try execute("ROLLBACK") }
 
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when
     /// it throws (the body's error is rethrown). Called inside an open
     /// transaction it nests as a savepoint instead.
     ///
     /// `throws` rather than `rethrows`: BEGIN and COMMIT can fail too.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    func transaction<T>(_ body: () throws -> T) throws -> T {
         if transactionStatus == .inTransaction || transactionStatus == .inFailedTransaction {
             return try savepoint("pgk_nested_transaction", body)
         }
@@ -34,7 +34,7 @@ extension PostgresConnection {
     /// Runs `body` under `SAVEPOINT name` inside the current transaction:
     /// RELEASE when it returns, ROLLBACK TO when it throws, leaving the
     /// outer transaction usable.
-    public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
         let quoted = try quoteIdentifier(name)
         try execute("SAVEPOINT \(quoted)")
         let value: T

@@ -1,11 +1,11 @@
 /// A table (or other relation) name as a user gave it, optionally with a
 /// schema. Names are kept exactly: `--table MyCoolTable` means the table
 /// "MyCoolTable", not "mycooltable" (dbsink and SQLAlchemy behaved so).
-public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
-    public var schema: String?
-    public var name: String
+struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
+    var schema: String?
+    var name: String
 
-    public init(schema: String? = nil, name: String) {
+    init(schema: String? = nil, name: String) {
         self.schema = schema
         self.name = name
     }
@@ -17,7 +17,7 @@ public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
     /// part and are concatenated. Everything after the first unquoted dot
     /// is the name, so `a.b.c` is schema `a`, table `b.c`. No case folding
     /// and no trimming.
-    public static func parse(_ text: String) throws -> QualifiedName {
+    static func parse(_ text: String) throws -> QualifiedName {
         var parts: [String] = []
         // Unicode scalars, not Characters: a quote followed by a combining
         // mark must still count as a quote.
@@ -66,7 +66,7 @@ public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The quoted SQL form, e.g. `"MySchema"."MyTable"`, via libpq.
-    public func sql(on connection: PostgresConnection) throws -> String {
+    func sql(on connection: PostgresConnection) throws -> String {
         let quotedName = try connection.quoteIdentifier(name)
         guard let schema else { return quotedName }
         return try connection.quoteIdentifier(schema) + "." + quotedName
@@ -74,7 +74,7 @@ public struct QualifiedName: Hashable, Sendable, CustomStringConvertible {
 
     /// A form `parse` reads back to the same value, quoting only parts that
     /// need it; for messages and for command lines.
-    public var description: String {
+    var description: String {
         guard let schema else { return QualifiedName.displayPart(name) }
         return QualifiedName.displayPart(schema) + "." + QualifiedName.displayPart(name)
     }

@@ -3,44 +3,44 @@ import CLibPQ
 /// The rows of one statement, copied out of libpq (text format) so the
 /// PGresult can be freed at once. Values are the server's text output;
 /// NULL is nil.
-public struct QueryResult: Sendable {
-    public let columnNames: [String]
+struct QueryResult: Sendable {
+    let columnNames: [String]
     /// Type OIDs per column (e.g. 23 int4, 25 text, 3802 jsonb).
-    public let columnTypes: [UInt32]
-    public let rows: [Row]
+    let columnTypes: [UInt32]
+    let rows: [Row]
     /// e.g. "INSERT 0 3", "SELECT 2", "CREATE TABLE".
-    public let commandTag: String
+    let commandTag: String
     /// Rows touched by INSERT/UPDATE/DELETE/MERGE/SELECT/COPY/MOVE/FETCH;
     /// nil for other commands.
-    public let rowsAffected: Int?
+    let rowsAffected: Int?
 
-    public struct Row: Sendable {
-        public let values: [String?]
+    struct Row: Sendable {
+        let values: [String?]
         let columnIndex: [String: Int]
 
-        public subscript(index: Int) -> String? { values[index] }
+        subscript(index: Int) -> String? { values[index] }
         /// nil both for SQL NULL and for a column the row does not have;
         /// use `has(column:)` when the difference matters.
-        public subscript(column: String) -> String? {
+        subscript(column: String) -> String? {
             columnIndex[column].flatMap { values[$0] }
         }
-        public func has(column: String) -> Bool { columnIndex[column] != nil }
+        func has(column: String) -> Bool { columnIndex[column] != nil }
     }
 
-    public var count: Int { rows.count }
-    public var isEmpty: Bool { rows.isEmpty }
+    var count: Int { rows.count }
+    var isEmpty: Bool { rows.isEmpty }
     /// First column of the first row; nil when there is none or it is NULL.
-    public var scalar: String? { rows.first.flatMap { $0.values.first ?? nil } }
+    var scalar: String? { rows.first.flatMap { $0.values.first ?? nil } }
 
-    public func index(ofColumn name: String) -> Int? { columnNames.firstIndex(of: name) }
+    func index(ofColumn name: String) -> Int? { columnNames.firstIndex(of: name) }
 
     /// Every row's value in one column; empty when there is no such column.
-    public func column(_ name: String) -> [String?] {
+    func column(_ name: String) -> [String?] {
         guard let index = index(ofColumn: name) else { return [] }
         return rows.map { $0.values[index] }
     }
 
-    public init(columnNames: [String], columnTypes: [UInt32], values: [[String?]],
+    init(columnNames: [String], columnTypes: [UInt32], values: [[String?]],
                 commandTag: String, rowsAffected: Int?) {
         self.columnNames = columnNames
         self.columnTypes = columnTypes

@@ -1,14 +1,14 @@
 /// RFC 4648 base64, used to render bytes in JSON (bytea, raw keys).
-public enum Base64 {
+enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    public static func encode(_ bytes: [UInt8]) -> String {
+    static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         encode(bytes, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
         out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var i = 0
         while i + 3 <= bytes.count {
@@ -30,7 +30,7 @@ public enum Base64 {
     }
 
     /// Decodes standard base64, ignoring whitespace. Returns nil on bad input.
-    public static func decode(_ text: String) -> [UInt8]? {
+    static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer: UInt32 = 0
         var bits = 0

@@ -8,8 +8,8 @@ import Synchronization
 /// descriptors passed explicitly; every other descriptor is closed, so
 /// pipes that signal EOF to their readers are never leaked into it.
 /// The owner must reap it (`wait`/`poll`); dropping it does not kill it.
-public final class ChildProcess: @unchecked Sendable {
-    public enum Redirect: Sendable {
+final class ChildProcess: @unchecked Sendable {
+    enum Redirect: Sendable {
         case inherit
         case null
         /// Opened in the child; `append` false truncates.
@@ -18,12 +18,12 @@ public final class ChildProcess: @unchecked Sendable {
         case descriptor(Int32)
     }
 
-    public enum Termination: Equatable, Sendable, CustomStringConvertible {
+    enum Termination: Equatable, Sendable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        public var succeeded: Bool { self == .exited(0) }
-        public var description: String {
+        var succeeded: Bool { self == .exited(0) }
+        var description: String {
             switch self {
             case .exited(let status): return "exited with status \(status)"
             case .signaled(let signal): return "killed by signal \(signal)"
@@ -31,8 +31,8 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    public let pid: pid_t
-    public let executable: String
+    let pid: pid_t
+    let executable: String
     private let termination = Mutex<Termination?>(nil)
 
     private init(pid: pid_t, executable: String) {
@@ -44,7 +44,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// `environment` nil inherits ours. `extraDescriptors` maps a child
     /// descriptor number (3, 4, …) to one of ours. `newProcessGroup` keeps
     /// a terminal's Ctrl-C from reaching the child directly.
-    public static func spawn(_ executable: String, _ arguments: [String],
+    static func spawn(_ executable: String, _ arguments: [String],
                              environment: [String: String]? = nil,
                              stdin: Redirect = .null, stdout: Redirect = .inherit, stderr: Redirect = .inherit,
                              extraDescriptors: [Int32: Int32] = [:],
@@ -123,14 +123,14 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends `signal` unless the process was already reaped (its pid may
     /// belong to someone else by then).
-    public func send(signal: Int32) {
+    func send(signal: Int32) {
         termination.withLock { done in
             if done == nil { _ = kill(pid, signal) }
         }
     }
 
     /// The termination if the process has ended; never blocks.
-    public func poll() -> Termination? {
+    func poll() -> Termination? {
         termination.withLock { done in
             if let done { return done }
             var status: Int32 = 0
@@ -147,7 +147,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits up to `timeoutMilliseconds` (nil: forever) for the process to
     /// end. Returns nil if it is still running.
     @discardableResult
-    public func wait(timeoutMilliseconds: Int? = nil) -> Termination? {
+    func wait(timeoutMilliseconds: Int? = nil) -> Termination? {
         let clock = SystemClock.shared
         let deadline = timeoutMilliseconds.map { clock.nowMilliseconds + Int64($0) }
         var pause: UInt32 = 1_000
@@ -168,7 +168,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Runs a program to completion, capturing stdout and stderr together.
     /// Kills it if it outlives the timeout. `onSpawn` learns the pid
     /// while it runs (e.g. to hand it to a watchdog).
-    public static func run(_ executable: String, _ arguments: [String],
+    static func run(_ executable: String, _ arguments: [String],
                            environment: [String: String]? = nil,
                            timeoutMilliseconds: Int = 120_000,
                            onSpawn: (pid_t) -> Void = { _ in }) throws -> (termination: Termination, output: String) {
@@ -210,7 +210,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// The first executable `name` on PATH, or nil.
-    public static func findExecutable(_ name: String, path: String? = nil) -> String? {
+    static func findExecutable(_ name: String, path: String? = nil) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
         let searchPath = path ?? (getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin")
         for directory in searchPath.split(separator: ":") where !directory.isEmpty {
@@ -220,7 +220,7 @@ public final class ChildProcess: @unchecked Sendable {
         return nil
     }
 
-    public static func currentEnvironment() -> [String: String] {
+    static func currentEnvironment() -> [String: String] {
         var result: [String: String] = [:]
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
         while let pointer = entry?.pointee {

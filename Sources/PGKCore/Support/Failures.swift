@@ -1,34 +1,34 @@
 /// Process exit statuses. Kept to the BSD sysexits subset that users of
 /// psql and kcat already script against.
-public enum ExitStatus {
-    public static let ok: Int32 = 0
+enum ExitStatus {
+    static let ok: Int32 = 0
     /// A runtime failure: a broker, database, codec or I/O error.
-    public static let failure: Int32 = 1
+    static let failure: Int32 = 1
     /// EX_USAGE: the command line was wrong.
-    public static let usage: Int32 = 64
+    static let usage: Int32 = 64
 }
 
 /// A command-line mistake. Exits 64 after printing a hint.
-public struct UsageError: Error, CustomStringConvertible, Sendable {
-    public var message: String
+struct UsageError: Error, CustomStringConvertible, Sendable {
+    var message: String
     /// "did you mean …" text, when a close match exists.
-    public var suggestion: String?
+    var suggestion: String?
     /// The command path whose help the user should read, e.g. ["sink"].
-    public var commandPath: [String]
+    var commandPath: [String]
 
-    public init(_ message: String, suggestion: String? = nil, commandPath: [String] = []) {
+    init(_ message: String, suggestion: String? = nil, commandPath: [String] = []) {
         self.message = message
         self.suggestion = suggestion
         self.commandPath = commandPath
     }
 
-    public var description: String { message }
+    var description: String { message }
 }
 
 /// A runtime failure that has no more specific type. Layers define their
 /// own errors (PostgresError, KafkaError, CodecError) that say what failed.
-public struct RuntimeError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+struct RuntimeError: Error, CustomStringConvertible, Sendable {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }

@@ -9,17 +9,17 @@ import Glibc
 /// deadline. One connection per request (registry calls are cached and
 /// rare). Limits: http:// only, no proxies, and name resolution
 /// (getaddrinfo) is not covered by the deadline.
-public struct HTTPClient: Sendable {
-    public let endpoint: HTTPEndpoint
-    public var timeoutMilliseconds: Int
+struct HTTPClient: Sendable {
+    let endpoint: HTTPEndpoint
+    var timeoutMilliseconds: Int
 
-    public init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int = 10_000) {
+    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int = 10_000) {
         self.endpoint = endpoint
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
     /// `path` is appended to the endpoint's base path and must start with "/".
-    public func request(_ method: String, _ path: String, body: [UInt8]? = nil,
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil,
                         headers extra: [(String, String)] = []) throws(HTTPError) -> HTTPMessage {
         let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
         let url = endpoint.description + path
@@ -121,18 +121,18 @@ public struct HTTPClient: Sendable {
 /// A parsed `http://[user[:password]@]host[:port][/base]` URL. The
 /// password only lives in the Authorization header value; `description`
 /// shows `user:***@`, so errors and logs never leak it.
-public struct HTTPEndpoint: Sendable, CustomStringConvertible {
-    public let host: String
-    public let port: UInt16
+struct HTTPEndpoint: Sendable, CustomStringConvertible {
+    let host: String
+    let port: UInt16
     /// Path prefix without a trailing slash, "" for none.
-    public let basePath: String
+    let basePath: String
     let authorization: String?
     /// The URL with the password replaced by ***.
-    public let description: String
+    let description: String
 
     var hostHeader: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
 
-    public init(_ url: String) throws(HTTPError) {
+    init(_ url: String) throws(HTTPError) {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else {
             throw HTTPError(.invalidURL, url: "", "'\(Self.redactGuess(url))' is not an http:// URL")
         }
@@ -193,8 +193,8 @@ public struct HTTPEndpoint: Sendable, CustomStringConvertible {
     }
 }
 
-public struct HTTPError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
+struct HTTPError: Error, CustomStringConvertible, Sendable {
+    enum Kind: Sendable, Equatable {
         case invalidURL
         /// Resolution, connection or socket failure: worth retrying.
         case unreachable
@@ -203,16 +203,16 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
         case protocolError
     }
 
-    public var kind: Kind
+    var kind: Kind
     /// Redacted URL of the request.
-    public var url: String
-    public var message: String
+    var url: String
+    var message: String
 
-    public init(_ kind: Kind, url: String, _ message: String) {
+    init(_ kind: Kind, url: String, _ message: String) {
         self.kind = kind
         self.url = url
         self.message = message
     }
 
-    public var description: String { url.isEmpty ? message : "\(url): \(message)" }
+    var description: String { url.isEmpty ? message : "\(url): \(message)" }
 }

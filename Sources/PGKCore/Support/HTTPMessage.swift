@@ -3,17 +3,17 @@ import Glibc
 #endif
 
 /// One parsed HTTP/1.1 message, request or response.
-public struct HTTPMessage: Sendable {
+struct HTTPMessage: Sendable {
     /// Request: [method, target, version]; response: [version, status, reason].
-    public var startLine: [String]
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    var startLine: [String]
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
 
-    public func header(_ name: String) -> String? {
+    func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    public var status: Int { startLine.count > 1 ? Int(startLine[1]) ?? 0 : 0 }
+    var status: Int { startLine.count > 1 ? Int(startLine[1]) ?? 0 : 0 }
 }
 
 /// Parses HTTP/1.1 messages out of a byte buffer that grows as data

@@ -4,27 +4,27 @@ import Glibc
 import Synchronization
 
 /// Diagnostics go to stderr; stdout is reserved for data.
-public enum LogLevel: Int, Comparable, Sendable {
+enum LogLevel: Int, Comparable, Sendable {
     case error = 0, warning, info, debug, trace
-    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+    static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
-public enum Log {
+enum Log {
     private static let state = Mutex<LogLevel>(.info)
 
     /// `-q` gives .error, the default .info, `-v` .debug, `-vv` .trace.
-    public static var level: LogLevel {
+    static var level: LogLevel {
         get { state.withLock { $0 } }
         set { state.withLock { $0 = newValue } }
     }
 
-    public static func enabled(_ level: LogLevel) -> Bool { level <= Log.level }
+    static func enabled(_ level: LogLevel) -> Bool { level <= Log.level }
 
-    public static func error(_ message: @autoclosure () -> String) { emit(.error, message) }
-    public static func warning(_ message: @autoclosure () -> String) { emit(.warning, message) }
-    public static func info(_ message: @autoclosure () -> String) { emit(.info, message) }
-    public static func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }
-    public static func trace(_ message: @autoclosure () -> String) { emit(.trace, message) }
+    static func error(_ message: @autoclosure () -> String) { emit(.error, message) }
+    static func warning(_ message: @autoclosure () -> String) { emit(.warning, message) }
+    static func info(_ message: @autoclosure () -> String) { emit(.info, message) }
+    static func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }
+    static func trace(_ message: @autoclosure () -> String) { emit(.trace, message) }
 
     private static func emit(_ level: LogLevel, _ message: () -> String) {
         guard enabled(level) else { return }
@@ -40,9 +40,9 @@ public enum Log {
 
 /// Unbuffered, whole-line writes to stderr, so lines from several threads
 /// never interleave mid-line.
-public enum StandardError {
+enum StandardError {
     private static let lock = Mutex<Void>(())
-    public static func write(_ text: String) {
+    static func write(_ text: String) {
         lock.withLock { _ in
             var bytes = Array(text.utf8)
             var offset = 0
@@ -55,5 +55,5 @@ public enum StandardError {
             }
         }
     }
-    public static var isTerminal: Bool { isatty(2) != 0 }
+    static var isTerminal: Bool { isatty(2) != 0 }
 }

@@ -5,30 +5,30 @@ import Synchronization
 
 /// Time as pipeline stages see it. Stages take a clock so tests can drive
 /// batching deadlines with a `ManualClock` instead of sleeping.
-public protocol MonotonicClock: AnyObject, Sendable {
+protocol MonotonicClock: AnyObject, Sendable {
     /// Milliseconds on a monotonic timeline with an arbitrary origin.
     var nowMilliseconds: Int64 { get }
 }
 
-public final class SystemClock: MonotonicClock {
-    public static let shared = SystemClock()
-    public init() {}
-    public var nowMilliseconds: Int64 {
+final class SystemClock: MonotonicClock {
+    static let shared = SystemClock()
+    init() {}
+    var nowMilliseconds: Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 
-public final class ManualClock: MonotonicClock {
+final class ManualClock: MonotonicClock {
     private let now = Atomic<Int64>(0)
-    public init(start: Int64 = 0) { now.store(start, ordering: .relaxed) }
-    public var nowMilliseconds: Int64 { now.load(ordering: .relaxed) }
-    public func advance(milliseconds: Int64) { now.add(milliseconds, ordering: .relaxed) }
+    init(start: Int64 = 0) { now.store(start, ordering: .relaxed) }
+    var nowMilliseconds: Int64 { now.load(ordering: .relaxed) }
+    func advance(milliseconds: Int64) { now.add(milliseconds, ordering: .relaxed) }
 }
 
 /// Wall-clock time in milliseconds since the Unix epoch.
-public func unixMilliseconds() -> Int64 {
+func unixMilliseconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

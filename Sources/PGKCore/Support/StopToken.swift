@@ -8,12 +8,12 @@ import Synchronization
 /// It also owns a pipe whose read end becomes readable once the token is
 /// stopped, so a loop blocked in `poll()` on a socket can include
 /// `wakeDescriptor` and wake at once instead of waiting out its timeout.
-public final class StopToken: @unchecked Sendable {
+final class StopToken: @unchecked Sendable {
     private let flag = Atomic<Bool>(false)
     private let pipeRead: Int32
     private let pipeWrite: Int32
 
-    public init() {
+    init() {
         var fds: [Int32] = [-1, -1]
         if pipe(&fds) != 0 {
             fatalError("pipe failed: \(String(cString: strerror(errno)))")
@@ -32,14 +32,14 @@ public final class StopToken: @unchecked Sendable {
     }
 
     /// The token that SIGINT and SIGTERM stop, once `installSignalHandlers` ran.
-    public static let process = StopToken()
+    static let process = StopToken()
 
-    public var isStopped: Bool { flag.load(ordering: .acquiring) }
+    var isStopped: Bool { flag.load(ordering: .acquiring) }
 
     /// Readable once the token is stopped. Never read from it.
-    public var wakeDescriptor: Int32 { pipeRead }
+    var wakeDescriptor: Int32 { pipeRead }
 
-    public func stop() {
+    func stop() {
         if !flag.exchange(true, ordering: .acquiringAndReleasing) {
             var byte: UInt8 = 1
             _ = write(pipeWrite, &byte, 1)
@@ -49,7 +49,7 @@ public final class StopToken: @unchecked Sendable {
     /// Sleeps up to `milliseconds`, returning early when stopped.
     /// Returns true when the full time elapsed without a stop.
     @discardableResult
-    public func sleep(milliseconds: Int) -> Bool {
+    func sleep(milliseconds: Int) -> Bool {
         if isStopped { return false }
         var pfd = pollfd(fd: pipeRead, events: Int16(POLLIN), revents: 0)
         _ = poll(&pfd, 1, Int32(clamping: milliseconds))
@@ -58,7 +58,7 @@ public final class StopToken: @unchecked Sendable {
 
     /// Waits until `fd` has `events` ready, the token stops, or the timeout
     /// passes. Returns true when `fd` is ready.
-    public func wait(fd: Int32, events: Int16 = Int16(POLLIN), timeoutMilliseconds: Int) -> Bool {
+    func wait(fd: Int32, events: Int16 = Int16(POLLIN), timeoutMilliseconds: Int) -> Bool {
         if isStopped { return false }
         var fds = [pollfd(fd: fd, events: events, revents: 0),
                    pollfd(fd: pipeRead, events: Int16(POLLIN), revents: 0)]
@@ -74,10 +74,10 @@ public final class StopToken: @unchecked Sendable {
 // and write(2) on the process token's pipe.
 nonisolated(unsafe) private var signalCount: Int32 = 0
 
-public enum SignalTrap {
+enum SignalTrap {
     /// Routes SIGINT and SIGTERM to `StopToken.process`. A second signal
     /// while stopping exits at once, as users expect from Ctrl-C twice.
-    public static func install() {
+    static func install() {
         _ = StopToken.process // force creation before any signal arrives
         let handler: @convention(c) (Int32) -> Void = { _ in
             signalCount += 1

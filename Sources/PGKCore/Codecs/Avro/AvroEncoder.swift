@@ -1,10 +1,10 @@
-public struct AvroEncodeOptions: Sendable {
+struct AvroEncodeOptions: Sendable {
     /// Strings given for `bytes`/`fixed` fields are base64 (how pgk's JSON
     /// renders bytes) instead of raw UTF-8 text. Off by default: guessing
     /// would silently corrupt text that happens to look like base64.
-    public var bytesAsBase64: Bool
+    var bytesAsBase64: Bool
 
-    public init(bytesAsBase64: Bool = false) {
+    init(bytesAsBase64: Bool = false) {
         self.bytesAsBase64 = bytesAsBase64
     }
 }

@@ -12,19 +12,19 @@ import Synchronization
 /// (an array of nulls with a block count of 2^62 spins; recursion depth is
 /// unchecked). `referenceDecode` keeps avro-c's reader available as an
 /// independent oracle for tests.
-public final class AvroSchema: Sendable {
+final class AvroSchema: Sendable {
     /// The schema text as given.
-    public let text: String
+    let text: String
     /// The text re-encoded as compact JSON: equal for texts that differ
     /// only in whitespace; what the registries compare.
-    public let normalizedText: String
+    let normalizedText: String
     let tree: AvroTree
     private let native: AvroNativeSchema
 
     /// Full name of a named root type ("com.acme.Order"), else the type name.
-    public var name: String { tree.nodes[tree.root].name }
+    var name: String { tree.nodes[tree.root].name }
 
-    public init(json text: String) throws(CodecError) {
+    init(json text: String) throws(CodecError) {
         let document: Value
         do {
             document = try JSON.decode(text)
@@ -38,13 +38,13 @@ public final class AvroSchema: Sendable {
     }
 
     /// Decodes exactly one datum; bytes left over are an error.
-    public func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
+    func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
         try bytes.withUnsafeBufferPointer { (buffer) throws(CodecError) -> Value in try decode(buffer) }
     }
 
     /// Decodes `buffer`, e.g. the payload behind a Confluent frame header;
     /// offsets in errors are relative to its start.
-    public func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(CodecError) -> Value {
+    func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(CodecError) -> Value {
         let root = tree.root
         return try tree.nodes.withUnsafeBufferPointer { (nodes) throws(CodecError) -> Value in
             var reader = AvroBinaryReader(bytes: buffer, nodes: nodes)
@@ -52,7 +52,7 @@ public final class AvroSchema: Sendable {
         }
     }
 
-    public func encode(_ value: Value, options: AvroEncodeOptions = AvroEncodeOptions()) throws(CodecError) -> [UInt8] {
+    func encode(_ value: Value, options: AvroEncodeOptions = AvroEncodeOptions()) throws(CodecError) -> [UInt8] {
         var out: [UInt8] = []
         try encode(value, appendingTo: &out, options: options)
         return out
@@ -60,7 +60,7 @@ public final class AvroSchema: Sendable {
 
     /// Appends the encoding to `out` (after a frame header, say); on error
     /// `out` is left as it was.
-    public func encode(_ value: Value, appendingTo out: inout [UInt8], options: AvroEncodeOptions = AvroEncodeOptions()) throws(CodecError) {
+    func encode(_ value: Value, appendingTo out: inout [UInt8], options: AvroEncodeOptions = AvroEncodeOptions()) throws(CodecError) {
         let root = tree.root
         let start = out.count
         try tree.nodes.withUnsafeBufferPointer { (nodes) throws(CodecError) in

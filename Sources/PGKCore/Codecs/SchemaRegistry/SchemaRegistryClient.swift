@@ -4,8 +4,8 @@ import Synchronization
 /// `isTransient` tells a pipeline to back off and retry rather than
 /// dead-letter; `isNotFound` marks ids, subjects or versions the registry
 /// does not know.
-public struct RegistryError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
+struct RegistryError: Error, CustomStringConvertible, Sendable {
+    enum Kind: Sendable, Equatable {
         /// No connection, a broken one, or a malformed HTTP exchange.
         case unreachable
         case timeout
@@ -19,20 +19,20 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
         case invalidURL
     }
 
-    public var kind: Kind
+    var kind: Kind
     /// The registry URL, password redacted.
-    public var url: String
-    public var message: String
+    var url: String
+    var message: String
 
-    public init(_ kind: Kind, url: String, _ message: String) {
+    init(_ kind: Kind, url: String, _ message: String) {
         self.kind = kind
         self.url = url
         self.message = message
     }
 
-    public var description: String { "schema registry \(url): \(message)" }
+    var description: String { "schema registry \(url): \(message)" }
 
-    public var isTransient: Bool {
+    var isTransient: Bool {
         switch kind {
         case .unreachable, .timeout: return true
         case .registry(let status, _): return status >= 500 || status == 408 || status == 429
@@ -40,7 +40,7 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    public var isNotFound: Bool {
+    var isNotFound: Bool {
         if case .registry(404, _) = kind { return true }
         return false
     }
@@ -50,16 +50,16 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
 /// it from a worker thread, never from Swift's cooperative pool. Schemas
 /// are cached forever by id (ids are immutable), registrations by
 /// subject and schema text; both caches are safe to share across threads.
-public final class SchemaRegistryClient: Sendable {
-    public let endpoint: HTTPEndpoint
+final class SchemaRegistryClient: Sendable {
+    let endpoint: HTTPEndpoint
     private let http: HTTPClient
     private let schemasByID = Mutex<[Int32: AvroSchema]>([:])
     private let registered = Mutex<[String: Int32]>([:])
 
-    public static let contentType = "application/vnd.schemaregistry.v1+json"
+    static let contentType = "application/vnd.schemaregistry.v1+json"
 
     /// `url`: `http://[user:password@]host:port[/prefix]`.
-    public init(url: String, timeoutMilliseconds: Int = 10_000) throws(RegistryError) {
+    init(url: String, timeoutMilliseconds: Int = 10_000) throws(RegistryError) {
         do {
             endpoint = try HTTPEndpoint(url)
         } catch {
@@ -69,7 +69,7 @@ public final class SchemaRegistryClient: Sendable {
     }
 
     /// `GET /schemas/ids/{id}`.
-    public func schema(id: Int32) throws(RegistryError) -> AvroSchema {
+    func schema(id: Int32) throws(RegistryError) -> AvroSchema {
         if let cached = schemasByID.withLock({ $0[id] }) { return cached }
         let body = try call("GET", "/schemas/ids/\(id)", notFound: "unknown schema id \(id)")
         if case .string(let type)? = body["schemaType"], type != "AVRO" {
@@ -86,7 +86,7 @@ public final class SchemaRegistryClient: Sendable {
 
     /// `POST /subjects/{subject}/versions`; the schema is parsed locally
     /// first so a typo fails here, with avro-c's message, not in the registry.
-    public func register(subject: String, schemaJSON: String) throws(RegistryError) -> Int32 {
+    func register(subject: String, schemaJSON: String) throws(RegistryError) -> Int32 {
         let key = subject + "\u{0}" + schemaJSON
         if let cached = registered.withLock({ $0[key] }) { return cached }
         let schema = try parse(schemaJSON, what: "the schema for subject \(subject)")
@@ -103,7 +103,7 @@ public final class SchemaRegistryClient: Sendable {
 
     /// `GET /subjects/{subject}/versions/latest`; never cached, since the
     /// latest version moves, but the schema lands in the id cache.
-    public func latest(subject: String) throws(RegistryError) -> (id: Int32, version: Int, schema: AvroSchema) {
+    func latest(subject: String) throws(RegistryError) -> (id: Int32, version: Int, schema: AvroSchema) {
         let path = "/subjects/\(PercentEncoding.encode(subject))/versions/latest"
         let body = try call("GET", path, notFound: "unknown subject '\(subject)'")
         guard let id = body["id"]?.int64Value, let id32 = Int32(exactly: id),

@@ -1,7 +1,7 @@
 /// `pgk cdc outbox`: trigger-fed outbox → Kafka, for databases without WAL
 /// access or extensions (hosted PostgreSQL). Replaces pg2kafka.
-public enum OutboxCommands {
-    public static let spec = CommandSpec(
+enum OutboxCommands {
+    static let spec = CommandSpec(
         name: "outbox",
         summary: "capture changes with triggers into an outbox and ship them to Kafka",
         discussion: """

@@ -1,6 +1,6 @@
 /// `pgk cdc wal`: logical replication (pgoutput) to Kafka.
-public enum WALCommands {
-    public static let spec = CommandSpec(
+enum WALCommands {
+    static let spec = CommandSpec(
         name: "wal",
         summary: "capture changes from the write-ahead log through a logical replication slot",
         discussion: """

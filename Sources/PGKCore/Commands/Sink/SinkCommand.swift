@@ -1,8 +1,8 @@
 import Foundation
 
 /// `pgk sink`: Kafka topics into a PostgreSQL table, exactly once.
-public enum SinkCommand {
-    public static let spec = CommandSpec(
+enum SinkCommand {
+    static let spec = CommandSpec(
         name: "sink",
         summary: "write Kafka topics into a PostgreSQL table, exactly once",
         discussion: """

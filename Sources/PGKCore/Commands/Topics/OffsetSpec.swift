@@ -2,10 +2,10 @@
 /// `beginning`, `end`, `stored`, `N` (absolute), `-N` (N before the end of
 /// each partition), `@<unix-ms>` or `@<RFC 3339 time>` (first message at
 /// or after that time).
-public enum OffsetSpec {
-    public static let help = "beginning, end, stored, N, -N (N from the end), @UNIX_MS or @RFC3339 time"
+enum OffsetSpec {
+    static let help = "beginning, end, stored, N, -N (N from the end), @UNIX_MS or @RFC3339 time"
 
-    public static func parse(_ text: String) throws(UsageError) -> KafkaStartOffset {
+    static func parse(_ text: String) throws(UsageError) -> KafkaStartOffset {
         switch text {
         case "beginning", "earliest", "start": return .beginning
         case "end", "latest": return .end
@@ -29,8 +29,8 @@ public enum OffsetSpec {
 
 /// RFC 3339 timestamps (`2024-05-01T12:00:00Z`, `…12:00:00.250+02:00`),
 /// parsed by hand so the core needs no Foundation.
-public enum RFC3339 {
-    public static func milliseconds(_ text: String) -> Int64? {
+enum RFC3339 {
+    static func milliseconds(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         var i = 0
         func number(_ digits: Int) -> Int64? {

@@ -1,6 +1,6 @@
 /// `pgk topics`: topic administration plus tail and produce.
-public enum TopicsCommand {
-    public static let spec = CommandSpec(
+enum TopicsCommand {
+    static let spec = CommandSpec(
         name: "topics",
         summary: "list, describe, create, delete, tail and produce to Kafka topics",
         discussion: """

@@ -12,20 +12,20 @@
 /// (lowest id) is kept for the caller to act on.
 ///
 /// Pure and single-threaded; tested with hand-fed acks.
-public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendable {
+struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendable {
     /// The id the first item of this window gets.
-    public let firstID: UInt64
+    let firstID: UInt64
     /// The id the next produced item gets.
-    public private(set) var nextID: UInt64
+    private(set) var nextID: UInt64
     /// First id not yet acknowledged: ids below it are all delivered.
-    public private(set) var deliveredBelow: UInt64
+    private(set) var deliveredBelow: UInt64
     /// Items produced and not yet acknowledged or failed.
-    public private(set) var inFlight = 0
+    private(set) var inFlight = 0
     /// The highest position safe to confirm; never moves backwards. nil
     /// until the first one is reached (or given at the start).
-    public private(set) var flushed: Position?
+    private(set) var flushed: Position?
     /// The failed item with the lowest id, if any.
-    public private(set) var firstFailure: (id: UInt64, error: Failure)?
+    private(set) var firstFailure: (id: UInt64, error: Failure)?
 
     private enum Slot { case pending, acknowledged, failed }
     /// Slots for ids from `deliveredBelow` on (index `slotsHead` = deliveredBelow).
@@ -36,7 +36,7 @@ public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendab
     private var positionsHead = 0
 
     /// `firstID` is at least 1 (the id before it marks "nothing produced").
-    public init(firstID: UInt64 = 1, flushed: Position? = nil) {
+    init(firstID: UInt64 = 1, flushed: Position? = nil) {
         precondition(firstID > 0, "ids start at 1")
         self.firstID = firstID
         nextID = firstID
@@ -45,17 +45,17 @@ public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendab
     }
 
     /// Items acknowledged without a gap from the first one.
-    public var acknowledgedPrefix: Int { Int(deliveredBelow - firstID) }
+    var acknowledgedPrefix: Int { Int(deliveredBelow - firstID) }
     /// Items produced into this window.
-    public var producedCount: Int { Int(nextID - firstID) }
-    public var allAcknowledged: Bool { deliveredBelow == nextID }
-    public var pendingPositions: Int { positions.count - positionsHead }
+    var producedCount: Int { Int(nextID - firstID) }
+    var allAcknowledged: Bool { deliveredBelow == nextID }
+    var pendingPositions: Int { positions.count - positionsHead }
     /// Nothing in flight and no position waiting: everything is settled.
-    public var isIdle: Bool { inFlight == 0 && pendingPositions == 0 }
+    var isIdle: Bool { inFlight == 0 && pendingPositions == 0 }
 
     /// Records an item handed downstream and returns its id.
     @discardableResult
-    public mutating func produce() -> UInt64 {
+    mutating func produce() -> UInt64 {
         let id = nextID
         nextID += 1
         slots.append(.pending)
@@ -64,7 +64,7 @@ public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendab
     }
 
     /// Records a delivery ack. Duplicate and unknown ids are ignored.
-    public mutating func acknowledge(_ id: UInt64) {
+    mutating func acknowledge(_ id: UInt64) {
         guard settle(id, as: .acknowledged), id == deliveredBelow else { return }
         while slotsHead < slots.count, slots[slotsHead] == .acknowledged {
             slotsHead += 1
@@ -78,7 +78,7 @@ public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendab
     }
 
     /// Records a failed delivery: the prefix stops before it for good.
-    public mutating func fail(_ id: UInt64, _ error: Failure) {
+    mutating func fail(_ id: UInt64, _ error: Failure) {
         guard settle(id, as: .failed) else { return }
         if firstFailure.map({ id < $0.id }) ?? true { firstFailure = (id, error) }
     }
@@ -86,7 +86,7 @@ public struct AckWindow<Position: Comparable & Sendable, Failure: Error>: Sendab
     /// Records a position reached after everything produced so far: it is
     /// flushable once all of that is acknowledged (at once if nothing is
     /// in flight).
-    public mutating func reached(_ position: Position) {
+    mutating func reached(_ position: Position) {
         if let flushed, position <= flushed { return }
         let lastItemID = nextID - 1
         if positionsHead < positions.count, let last = positions.last, last.lastItemID == lastItemID {

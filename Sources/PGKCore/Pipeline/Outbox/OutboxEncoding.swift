@@ -1,20 +1,20 @@
 /// A Kafka message ready to produce.
-public struct OutboxMessage: Sendable, Equatable {
-    public var topic: String
+struct OutboxMessage: Sendable, Equatable {
+    var topic: String
     /// nil: no key (the external id or aggregate id was NULL).
-    public var key: [UInt8]?
+    var key: [UInt8]?
     /// nil: a tombstone (an application outbox row with a NULL payload).
-    public var value: [UInt8]?
-    public var headers: [KafkaHeader]
+    var value: [UInt8]?
+    var headers: [KafkaHeader]
     /// Unix milliseconds; nil lets the producer stamp it.
-    public var timestamp: Int64?
+    var timestamp: Int64?
 }
 
 /// An item that can never be encoded (retrying cannot help).
-public struct OutboxEncodingError: Error, CustomStringConvertible, Sendable {
-    public var item: String
-    public var reason: String
-    public var description: String { "cannot encode \(item): \(reason)" }
+struct OutboxEncodingError: Error, CustomStringConvertible, Sendable {
+    var item: String
+    var reason: String
+    var description: String { "cannot encode \(item): \(reason)" }
 }
 
 /// The encode stage for trigger-captured events: topic from the namer,

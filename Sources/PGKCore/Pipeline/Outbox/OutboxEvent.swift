@@ -11,21 +11,21 @@
 /// `data` is the full row for INSERT and SNAPSHOT, the changed columns'
 /// new values for UPDATE, `{}` for DELETE and TRUNCATE; `previous` is the
 /// changed columns' old values for UPDATE and the full old row for DELETE.
-public struct OutboxEvent: Sendable, Equatable {
-    public var id: Int64
-    public var uuid: String
+struct OutboxEvent: Sendable, Equatable {
+    var id: Int64
+    var uuid: String
     /// The writing transaction's xid8, as decimal text.
-    public var txid: String
+    var txid: String
     /// When the change was made (clock_timestamp()), microseconds since 1970 UTC.
-    public var createdAtMicros: Int64
-    public var schema: String
-    public var table: String
-    public var statement: String
+    var createdAtMicros: Int64
+    var schema: String
+    var table: String
+    var statement: String
     /// The id column's value as `row_to_json(row) ->> column`; nil when NULL.
-    public var externalID: String?
+    var externalID: String?
     /// JSON text as PostgreSQL produced it.
-    public var data: String
-    public var previous: String?
+    var data: String
+    var previous: String?
 
     /// The columns `TriggerOutboxQueue.eventColumns` selects, in that order.
     init(row: QueryResult.Row, uuids: OutboxEventUUID) {
@@ -41,7 +41,7 @@ public struct OutboxEvent: Sendable, Equatable {
         previous = row[8]
     }
 
-    public init(id: Int64, uuid: String, txid: String, createdAtMicros: Int64, schema: String, table: String,
+    init(id: Int64, uuid: String, txid: String, createdAtMicros: Int64, schema: String, table: String,
                 statement: String, externalID: String?, data: String, previous: String?) {
         self.id = id
         self.uuid = uuid
@@ -57,19 +57,19 @@ public struct OutboxEvent: Sendable, Equatable {
 
     /// RFC 3339 in UTC with microseconds, computed from the instant, so the
     /// server's TimeZone setting cannot skew it.
-    public var createdAtText: String {
+    var createdAtText: String {
         let (seconds, micros) = CivilTime.split(createdAtMicros, unitsPerSecond: 1_000_000)
         return CivilTime.formatTimestamp(seconds: seconds, fraction: micros, fractionDigits: 6)
     }
 
-    public var createdAtMilliseconds: Int64 {
+    var createdAtMilliseconds: Int64 {
         let (seconds, micros) = CivilTime.split(createdAtMicros, unitsPerSecond: 1_000_000)
         return seconds * 1000 + micros / 1000
     }
 
     /// The JSON envelope. PostgreSQL's JSON for `data` and `previous` is
     /// spliced in (whitespace removed) rather than parsed and re-encoded.
-    public var jsonBytes: [UInt8] {
+    var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(data.utf8.count + (previous?.utf8.count ?? 0) + 256)
         func raw(_ text: StaticString) {
@@ -119,10 +119,10 @@ public struct OutboxEvent: Sendable, Equatable {
 
 /// Event uuids: a version-8 UUID made of the installation's random 8-byte
 /// prefix and the event id, as `pgk.outbox_event_uuid(id)` computes it.
-public struct OutboxEventUUID: Sendable, Equatable {
-    public let prefix: [UInt8]
+struct OutboxEventUUID: Sendable, Equatable {
+    let prefix: [UInt8]
 
-    public init(prefix: [UInt8]) {
+    init(prefix: [UInt8]) {
         precondition(prefix.count == 8)
         self.prefix = prefix
     }
@@ -140,7 +140,7 @@ public struct OutboxEventUUID: Sendable, Equatable {
         return OutboxEventUUID(prefix: bytes)
     }
 
-    public func uuid(for id: Int64) -> String {
+    func uuid(for id: Int64) -> String {
         var bytes = prefix
         withUnsafeBytes(of: id.bigEndian) { bytes.append(contentsOf: $0) }
         bytes[6] = (bytes[6] & 0x0F) | 0x80
@@ -151,18 +151,18 @@ public struct OutboxEventUUID: Sendable, Equatable {
 
 /// One row of an application-written outbox table (the Debezium outbox
 /// pattern), as claimed for shipping.
-public struct ApplicationOutboxRow: Sendable, Equatable {
+struct ApplicationOutboxRow: Sendable, Equatable {
     /// The row's ctid, to delete it by after a partial failure.
-    public var ctid: String
+    var ctid: String
     /// The ordering column's value, as text.
-    public var order: String
-    public var id: String?
-    public var aggregateType: String?
-    public var aggregateID: String?
-    public var type: String?
-    public var payload: String?
+    var order: String
+    var id: String?
+    var aggregateType: String?
+    var aggregateID: String?
+    var type: String?
+    var payload: String?
 
-    public init(ctid: String, order: String, id: String?, aggregateType: String?, aggregateID: String?,
+    init(ctid: String, order: String, id: String?, aggregateType: String?, aggregateID: String?,
                 type: String?, payload: String?) {
         self.ctid = ctid
         self.order = order

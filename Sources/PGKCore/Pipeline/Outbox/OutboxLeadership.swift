@@ -4,22 +4,22 @@
 /// network failure) releases the lock and rolls back the open claim at
 /// once; a standby polling for the lock takes over within its retry
 /// interval.
-public enum OutboxLeadership {
+enum OutboxLeadership {
     /// The first key of pgk's advisory locks ("pgk1").
-    public static let lockNamespace: Int32 = 0x7067_6B31
+    static let lockNamespace: Int32 = 0x7067_6B31
 
     static func tryAcquire(queue: String, on db: PostgresConnection) throws -> Bool {
         try db.query("SELECT pg_try_advisory_lock(\(lockNamespace), hashtext($1))", [queue]).scalar == "t"
     }
 
-    public struct Holder: Sendable, Equatable {
-        public var pid: Int32
-        public var applicationName: String
-        public var clientAddress: String?
+    struct Holder: Sendable, Equatable {
+        var pid: Int32
+        var applicationName: String
+        var clientAddress: String?
     }
 
     /// The backend currently leading `queue`, if any.
-    public static func holder(queue: String, on db: PostgresConnection) throws -> Holder? {
+    static func holder(queue: String, on db: PostgresConnection) throws -> Holder? {
         let row = try db.query("""
             SELECT a.pid, a.application_name, a.client_addr::text
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid

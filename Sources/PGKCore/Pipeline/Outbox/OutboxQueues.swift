@@ -86,15 +86,15 @@ struct TriggerOutboxQueue: OutboxQueue {
 }
 
 /// Column names of an application outbox (Debezium's defaults).
-public struct ApplicationOutboxColumns: Sendable, Equatable {
-    public var id = "id"
-    public var aggregateType = "aggregatetype"
-    public var aggregateID = "aggregateid"
-    public var type = "type"
-    public var payload = "payload"
+struct ApplicationOutboxColumns: Sendable, Equatable {
+    var id = "id"
+    var aggregateType = "aggregatetype"
+    var aggregateID = "aggregateid"
+    var type = "type"
+    var payload = "payload"
     /// nil: the table's one identity or serial column.
-    public var order: String?
-    public init() {}
+    var order: String?
+    init() {}
 }
 
 /// A table the application inserts events into itself (the transactional

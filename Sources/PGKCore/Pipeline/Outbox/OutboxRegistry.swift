@@ -1,16 +1,16 @@
 /// A table as the catalog names it, found from what the user typed.
-public struct OutboxTableRef: Sendable, Equatable, CustomStringConvertible {
-    public var relid: UInt32
-    public var schema: String
-    public var name: String
+struct OutboxTableRef: Sendable, Equatable, CustomStringConvertible {
+    var relid: UInt32
+    var schema: String
+    var name: String
 
-    public var qualifiedName: QualifiedName { QualifiedName(schema: schema, name: name) }
-    public var description: String { qualifiedName.description }
+    var qualifiedName: QualifiedName { QualifiedName(schema: schema, name: name) }
+    var description: String { qualifiedName.description }
 }
 
 /// One row of `pgk.outbox_tables`.
-public struct OutboxRegistration: Sendable, Equatable {
-    public enum SnapshotState: String, Sendable {
+struct OutboxRegistration: Sendable, Equatable {
+    enum SnapshotState: String, Sendable {
         /// Triggers attached, snapshot not (fully) taken yet: `setup` resumes it.
         case pending
         case done
@@ -18,18 +18,18 @@ public struct OutboxRegistration: Sendable, Equatable {
         case skipped
     }
 
-    public var table: OutboxTableRef
-    public var idColumn: String
-    public var snapshotState: SnapshotState
+    var table: OutboxTableRef
+    var idColumn: String
+    var snapshotState: SnapshotState
     /// The key of the last row a committed snapshot chunk enqueued.
-    public var snapshotCursor: [String]?
-    public var snapshotRows: Int64
+    var snapshotCursor: [String]?
+    var snapshotRows: Int64
     /// False when the table was dropped after registering.
-    public var tableExists: Bool
+    var tableExists: Bool
     /// How its changes are captured, read from the triggers it has.
-    public var capture: Capture
+    var capture: Capture
 
-    public enum Capture: String, Sendable {
+    enum Capture: String, Sendable {
         /// INSERT per statement (transition table), UPDATE and DELETE per row.
         case statement
         /// Everything per row: partitioned tables, partitions, inheritance
@@ -41,7 +41,7 @@ public struct OutboxRegistration: Sendable, Equatable {
 }
 
 /// What `setup` did.
-public enum OutboxSetupOutcome: Sendable, Equatable {
+enum OutboxSetupOutcome: Sendable, Equatable {
     /// Registered now; `snapshotRows` SNAPSHOT events were enqueued (0 with --no-snapshot).
     case registered(snapshotRows: Int64)
     /// Was registered with an unfinished snapshot, which is now complete.
@@ -51,10 +51,10 @@ public enum OutboxSetupOutcome: Sendable, Equatable {
 }
 
 /// setup, teardown and uninstall: the objects pgk puts in a database.
-public enum OutboxRegistry {
+enum OutboxRegistry {
     /// Resolves `name` as PostgreSQL would (search_path for an unqualified
     /// name), with no case folding; throws a clear error when it is not a table.
-    public static func resolve(_ name: QualifiedName, on db: PostgresConnection) throws -> OutboxTableRef {
+    static func resolve(_ name: QualifiedName, on db: PostgresConnection) throws -> OutboxTableRef {
         let result = try db.query("""
             SELECT c.oid, n.nspname, c.relname, c.relkind
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -89,7 +89,7 @@ public enum OutboxRegistry {
         throw RuntimeError(message)
     }
 
-    public static func registrations(on db: PostgresConnection) throws -> [OutboxRegistration] {
+    static func registrations(on db: PostgresConnection) throws -> [OutboxRegistration] {
         guard try OutboxSchema.installedVersion(on: db) != nil else { return [] }
         return try db.query("""
             SELECT r.relid, r.schema_name, r.table_name, r.id_column, r.snapshot_state,
@@ -131,7 +131,7 @@ public enum OutboxRegistry {
     /// `pgk cdc outbox setup`: migrate, validate, register, attach the
     /// triggers, then snapshot the existing rows (resumable). Running it
     /// again on a set-up table warns and changes nothing.
-    public static func setup(table name: QualifiedName, idColumn: String, snapshot: Bool,
+    static func setup(table name: QualifiedName, idColumn: String, snapshot: Bool,
                              chunkSize: Int = OutboxSnapshot.defaultChunkSize,
                              on db: PostgresConnection, stop: StopToken) throws -> OutboxSetupOutcome {
         // Validate before touching anything, so a typo changes nothing.
@@ -213,7 +213,7 @@ public enum OutboxRegistry {
     /// `pgk cdc outbox teardown`: drops the triggers and the registration.
     /// Events already queued stay and are still shipped. Returns false when
     /// the table was not registered.
-    public static func teardown(table name: QualifiedName, on db: PostgresConnection) throws -> Bool {
+    static func teardown(table name: QualifiedName, on db: PostgresConnection) throws -> Bool {
         guard try OutboxSchema.installedVersion(on: db) != nil else { return false }
         return try db.transaction {
             var relid: UInt32?
@@ -252,15 +252,15 @@ public enum OutboxRegistry {
         }
     }
 
-    public struct UninstallOutcome: Sendable, Equatable {
-        public var wasInstalled: Bool
-        public var droppedRegistrations: Int
-        public var droppedEvents: Int64
+    struct UninstallOutcome: Sendable, Equatable {
+        var wasInstalled: Bool
+        var droppedRegistrations: Int
+        var droppedEvents: Int64
     }
 
     /// `pgk cdc outbox uninstall`: drops pgk's outbox objects. Refuses while
     /// tables are registered or events are unshipped, unless `force`.
-    public static func uninstall(force: Bool, on db: PostgresConnection) throws -> UninstallOutcome {
+    static func uninstall(force: Bool, on db: PostgresConnection) throws -> UninstallOutcome {
         guard try OutboxSchema.installedVersion(on: db) != nil else {
             return UninstallOutcome(wasInstalled: false, droppedRegistrations: 0, droppedEvents: 0)
         }

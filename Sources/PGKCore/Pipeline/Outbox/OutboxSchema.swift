@@ -2,20 +2,20 @@
 /// numbered migrations. Each migration runs once, in order, inside one
 /// transaction under an advisory lock, so concurrent `setup` runs cannot
 /// race and a failed upgrade leaves nothing half-done.
-public enum OutboxSchema {
-    public static let schema = "pgk"
+enum OutboxSchema {
+    static let schema = "pgk"
     /// The channel the triggers NOTIFY and the shipper LISTENs on.
-    public static let notifyChannel = "pgk_outbox"
-    public static let eventsTable = "pgk.outbox_events"
-    public static let tablesTable = "pgk.outbox_tables"
+    static let notifyChannel = "pgk_outbox"
+    static let eventsTable = "pgk.outbox_events"
+    static let tablesTable = "pgk.outbox_tables"
     /// Per row: UPDATE and DELETE, and INSERT where it cannot be per statement.
-    public static let rowTriggerName = "pgk_outbox_capture"
+    static let rowTriggerName = "pgk_outbox_capture"
     /// Per statement, with transition table `pgk_inserted` (since version 2).
-    public static let insertTriggerName = "pgk_outbox_capture_insert"
+    static let insertTriggerName = "pgk_outbox_capture_insert"
     /// Never fires; keeps a table captured per statement from becoming a
     /// partition or an inheritance child (see `version2`).
-    public static let partitionGuardTriggerName = "pgk_outbox_partition_guard"
-    public static let truncateTriggerName = "pgk_outbox_truncate"
+    static let partitionGuardTriggerName = "pgk_outbox_partition_guard"
+    static let truncateTriggerName = "pgk_outbox_truncate"
     static let triggerNames = [rowTriggerName, insertTriggerName, partitionGuardTriggerName, truncateTriggerName]
 
     struct Migration {
@@ -29,7 +29,7 @@ public enum OutboxSchema {
         Migration(version: 2, description: "INSERT captured per statement", sql: version2),
     ]
 
-    public static var latestVersion: Int { migrations.last!.version }
+    static var latestVersion: Int { migrations.last!.version }
 
     /// Why the queue's id comes from a CACHE 1 sequence and nothing else:
     /// two writers of the same row are serialized by its row lock, so the
@@ -149,7 +149,7 @@ public enum OutboxSchema {
         """
 
     /// The installed version, or nil when pgk's outbox is not installed.
-    public static func installedVersion(on db: PostgresConnection) throws -> Int? {
+    static func installedVersion(on db: PostgresConnection) throws -> Int? {
         let exists = try db.query("SELECT to_regclass('pgk.outbox_migrations') IS NOT NULL").scalar == "t"
         guard exists else { return nil }
         return try db.query("SELECT max(version) FROM pgk.outbox_migrations").scalar.flatMap { Int($0) }
@@ -158,7 +158,7 @@ public enum OutboxSchema {
     /// Applies the migrations not yet applied (up to `target`, for tests of
     /// upgrades); returns their versions.
     @discardableResult
-    public static func migrate(on db: PostgresConnection, upTo target: Int = latestVersion) throws -> [Int] {
+    static func migrate(on db: PostgresConnection, upTo target: Int = latestVersion) throws -> [Int] {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(OutboxLeadership.lockNamespace), hashtext('pgk.outbox.migrate'))")
             try db.executeScript("""

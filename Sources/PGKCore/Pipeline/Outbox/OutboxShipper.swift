@@ -1,29 +1,29 @@
 /// How `pgk cdc outbox run` behaves.
-public struct OutboxRunOptions: Sendable {
-    public var batchSize = 5_000
+struct OutboxRunOptions: Sendable {
+    var batchSize = 5_000
     /// How long to sleep without a NOTIFY before looking anyway (the safety sweep).
-    public var pollIntervalMilliseconds = 1_000
+    var pollIntervalMilliseconds = 1_000
     /// How often a standby tries to become the leader.
-    public var standbyRetryMilliseconds = 500
-    public var exitWhenEmpty = false
+    var standbyRetryMilliseconds = 500
+    var exitWhenEmpty = false
     /// Print events as NDJSON on stdout; claim and delete nothing.
-    public var dryRun = false
-    public var createTopics = false
+    var dryRun = false
+    var createTopics = false
     /// After SIGTERM/SIGINT, how long the batch in flight may take to be acknowledged.
-    public var stopGraceMilliseconds = 30_000
+    var stopGraceMilliseconds = 30_000
     /// Rows per claim statement within a batch.
     static let chunkSize = 2_500
-    public init() {}
+    init() {}
 }
 
 /// What a run did.
-public struct OutboxRunSummary: Sendable, Equatable {
-    public var shipped = 0
-    public var batches = 0
+struct OutboxRunSummary: Sendable, Equatable {
+    var shipped = 0
+    var batches = 0
     /// Claims rolled back and retried (broker trouble, partial failures).
-    public var retriedBatches = 0
+    var retriedBatches = 0
     /// Events printed by a dry run.
-    public var previewed = 0
+    var previewed = 0
 }
 
 /// Connects, wins (or waits for) leadership, then loops: claim a batch,

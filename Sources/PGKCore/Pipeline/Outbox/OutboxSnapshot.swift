@@ -9,8 +9,8 @@
 ///
 /// Progress is stored with each chunk: an interrupted snapshot resumes
 /// where it stopped when `setup` runs again.
-public enum OutboxSnapshot {
-    public static let defaultChunkSize = 5_000
+enum OutboxSnapshot {
+    static let defaultChunkSize = 5_000
 
     struct KeyColumn {
         var name: String
@@ -33,7 +33,7 @@ public enum OutboxSnapshot {
     /// Runs (or resumes) the snapshot; returns the total number of SNAPSHOT
     /// events enqueued for the table. Stopping leaves it resumable.
     @discardableResult
-    public static func run(_ registration: OutboxRegistration, chunkSize: Int = defaultChunkSize,
+    static func run(_ registration: OutboxRegistration, chunkSize: Int = defaultChunkSize,
                            on db: PostgresConnection, stop: StopToken) throws -> Int64 {
         precondition(chunkSize > 0)
         let table = registration.table

@@ -1,22 +1,22 @@
 /// `pgk cdc outbox status`: what is set up, how much is queued, how old
 /// the oldest unshipped event is, and which backend leads the shipping.
-public struct OutboxStatusReport: Sendable {
-    public struct TableStatus: Sendable {
-        public var registration: OutboxRegistration
+struct OutboxStatusReport: Sendable {
+    struct TableStatus: Sendable {
+        var registration: OutboxRegistration
         /// Events of this table still queued.
-        public var queued: Int64
+        var queued: Int64
     }
 
-    public var database: String
+    var database: String
     /// nil: the outbox is not installed.
-    public var schemaVersion: Int?
-    public var tables: [TableStatus] = []
-    public var queueDepth: Int64 = 0
-    public var oldestEventAgeSeconds: Double?
-    public var oldestEventCreatedAt: String?
-    public var leader: OutboxLeadership.Holder?
+    var schemaVersion: Int?
+    var tables: [TableStatus] = []
+    var queueDepth: Int64 = 0
+    var oldestEventAgeSeconds: Double?
+    var oldestEventCreatedAt: String?
+    var leader: OutboxLeadership.Holder?
 
-    public static func collect(on db: PostgresConnection) throws -> OutboxStatusReport {
+    static func collect(on db: PostgresConnection) throws -> OutboxStatusReport {
         var report = OutboxStatusReport(database: db.databaseName,
                                         schemaVersion: try OutboxSchema.installedVersion(on: db))
         guard report.schemaVersion != nil else { return report }
@@ -45,7 +45,7 @@ public struct OutboxStatusReport: Sendable {
         return report
     }
 
-    public func render(_ format: OutputFormat) -> String {
+    func render(_ format: OutputFormat) -> String {
         switch format {
         case .json: return JSON.encode(jsonValue) + "\n"
         case .table: return text

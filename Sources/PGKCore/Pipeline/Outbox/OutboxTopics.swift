@@ -7,16 +7,16 @@
 /// schemas never share a topic. Substituted names keep their case;
 /// characters Kafka does not allow in topic names become `_`
 /// (`TopicName.sanitize`).
-public struct OutboxTopicNamer: Sendable {
-    public static let placeholders = ["database", "schema", "table", "aggregatetype"]
+struct OutboxTopicNamer: Sendable {
+    static let placeholders = ["database", "schema", "table", "aggregatetype"]
 
-    public let template: String
-    public let database: String
+    let template: String
+    let database: String
     private var cache: [String: String] = [:]
 
     /// - Parameters:
     ///   - prefix: used only without a template.
-    public init(template: String?, prefix: String?, database: String,
+    init(template: String?, prefix: String?, database: String,
                 allowed: [String] = ["database", "schema", "table"]) throws {
         self.database = database
         if let template {
@@ -48,7 +48,7 @@ public struct OutboxTopicNamer: Sendable {
     }
 
     /// The topic for a table's events (cached per table).
-    public mutating func topic(schema: String, table: String) throws -> String {
+    mutating func topic(schema: String, table: String) throws -> String {
         let cacheKey = schema + "\u{0}" + table
         if let known = cache[cacheKey] { return known }
         let topic = try render(["schema": schema, "table": table])
@@ -57,7 +57,7 @@ public struct OutboxTopicNamer: Sendable {
     }
 
     /// The topic for an application outbox row.
-    public func topic(schema: String, table: String, aggregateType: String) throws -> String {
+    func topic(schema: String, table: String, aggregateType: String) throws -> String {
         try render(["schema": schema, "table": table, "aggregatetype": aggregateType])
     }
 
@@ -86,9 +86,9 @@ public struct OutboxTopicNamer: Sendable {
 }
 
 /// A topic that does not exist and was not to be created.
-public struct OutboxMissingTopicError: Error, CustomStringConvertible, Sendable {
-    public var topic: String
-    public var description: String {
+struct OutboxMissingTopicError: Error, CustomStringConvertible, Sendable {
+    var topic: String
+    var description: String {
         "Kafka topic '\(topic)' does not exist; create it (pgk topics create \(topic)) "
             + "or run with --create-topics"
     }

@@ -1,17 +1,17 @@
-public struct WriteStats: Sendable, Equatable {
-    public var rowsWritten = 0
-    public var rowsDeleted = 0
+struct WriteStats: Sendable, Equatable {
+    var rowsWritten = 0
+    var rowsDeleted = 0
     /// Rows the map's filter left out.
-    public var filtered = 0
-    public var deadLettered = 0
+    var filtered = 0
+    var deadLettered = 0
     /// Bad rows dropped under `--on-error skip`.
-    public var errorsSkipped = 0
+    var errorsSkipped = 0
     /// Fields without a column (columns map), by name: occurrences.
-    public var unknownFields: [String: Int] = [:]
+    var unknownFields: [String: Int] = [:]
 
-    public init() {}
+    init() {}
 
-    public static func += (a: inout WriteStats, b: WriteStats) {
+    static func += (a: inout WriteStats, b: WriteStats) {
         a.rowsWritten += b.rowsWritten
         a.rowsDeleted += b.rowsDeleted
         a.filtered += b.filtered
@@ -22,17 +22,17 @@ public struct WriteStats: Sendable, Equatable {
 }
 
 /// What became of one batch.
-public struct WriteOutcome: Sendable {
+struct WriteOutcome: Sendable {
     /// Offsets now stored (durable) per partition.
-    public var committed: [OffsetClaim] = []
+    var committed: [OffsetClaim] = []
     /// Partitions whose stored offset was not what this consumer expected:
     /// another consumer owns them now (or did). Their rows were dropped;
     /// the value is the offset found (nil: none stored).
-    public var fenced: [KafkaTopicPartition: Int64?] = [:]
-    public var stats = WriteStats()
-    public var counters = StageCounters()
+    var fenced: [KafkaTopicPartition: Int64?] = [:]
+    var stats = WriteStats()
+    var counters = StageCounters()
     /// Set when the sink must stop; nothing of the batch was committed.
-    public var failure: SinkFailure?
+    var failure: SinkFailure?
 }
 
 /// Commits batches: one transaction each, holding the offset claims, the

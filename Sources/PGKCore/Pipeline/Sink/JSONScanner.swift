@@ -7,32 +7,32 @@
 /// range, nesting deep enough to exhaust the server's stack). Python's
 /// `NaN`, `Infinity` and `-Infinity` are accepted and rewritten to `null`
 /// (dbsink did the same), as is a leading byte-order mark dropped.
-public enum JSONScanner {
+enum JSONScanner {
     /// What a successful scan found.
-    public struct Summary: Sendable, Equatable {
+    struct Summary: Sendable, Equatable {
         /// NaN/Infinity tokens that `normalize` turns into null.
-        public var nonFiniteCount = 0
+        var nonFiniteCount = 0
         /// True when `normalize` must run (non-finite tokens or a BOM);
         /// otherwise the input bytes are already what jsonb accepts.
-        public var needsRewrite = false
+        var needsRewrite = false
         /// The document's top-level value is an object.
-        public var isObject = false
+        var isObject = false
     }
 
     /// Deeper documents are refused, here and by `JSON.decode` alike (see `JSONLexer.maxDepth`).
-    public static let maxDepth = JSONLexer.maxDepth
+    static let maxDepth = JSONLexer.maxDepth
     /// numeric's limits: 16,383 digits after the decimal point, and a
     /// decimal weight below 131,072 (NUMERIC_DSCALE_MAX, NUMERIC_WEIGHT_MAX).
     static let maxScale = 16_383
     static let maxWeight = 131_071
 
-    public static func scan(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> Summary {
+    static func scan(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> Summary {
         var scanner = Scanner(bytes.bindMemory(to: UInt8.self))
         try scanner.run()
         return scanner.summary
     }
 
-    public static func scan(_ bytes: [UInt8]) throws(CodecError) -> Summary {
+    static func scan(_ bytes: [UInt8]) throws(CodecError) -> Summary {
         let result = bytes.withUnsafeBytes { raw -> Result<Summary, CodecError> in
             do throws(CodecError) { return .success(try scan(raw)) } catch { return .failure(error) }
         }
@@ -41,7 +41,7 @@ public enum JSONScanner {
 
     /// The byte ranges of the elements of a top-level JSON array (each
     /// checked like `scan`); throws when the document is not an array.
-    public static func topLevelElements(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> [Range<Int>] {
+    static func topLevelElements(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> [Range<Int>] {
         var scanner = Scanner(bytes.bindMemory(to: UInt8.self))
         scanner.elements = []
         try scanner.run()
@@ -53,7 +53,7 @@ public enum JSONScanner {
 
     /// Appends the jsonb-ready form of an already scanned document: the
     /// BOM dropped and every NaN/Infinity token replaced by `null`.
-    public static func appendNormalized(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    static func appendNormalized(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let input = bytes.bindMemory(to: UInt8.self)
         var index = JSONLexer.byteOrderMarkLength(input)
         var runStart = index
@@ -205,9 +205,9 @@ private struct JsonbStringRules: JSONStringContent {
 
 /// Whether bytes can be stored in a PostgreSQL text column: valid UTF-8
 /// and no NUL byte.
-public enum TextCheck {
+enum TextCheck {
     /// nil when fine, otherwise why not (with the byte offset).
-    public static func problem(_ bytes: UnsafeRawBufferPointer) -> CodecError? {
+    static func problem(_ bytes: UnsafeRawBufferPointer) -> CodecError? {
         let input = bytes.bindMemory(to: UInt8.self)
         var index = 0
         while index < input.count {

@@ -8,40 +8,40 @@
 ///   commits; a new batch claims `expected = planned`;
 /// - `position`: the next offset the consumer may accept, so a message
 ///   from before a seek (or a revoked partition) is never staged twice.
-public struct PartitionBook {
-    public struct Slot: Sendable {
-        public let topicPartition: KafkaTopicPartition
-        public let topicIndex: Int32
-        public var assigned = true
-        public var stored: Int64?
-        public var planned: Int64?
+struct PartitionBook {
+    struct Slot: Sendable {
+        let topicPartition: KafkaTopicPartition
+        let topicIndex: Int32
+        var assigned = true
+        var stored: Int64?
+        var planned: Int64?
         /// -1 accepts any offset (nothing known yet).
-        public var position: Int64
+        var position: Int64
         /// The open batch's last offset for this partition, -1 when none.
-        public var batchLast: Int64 = -1
+        var batchLast: Int64 = -1
         /// Messages at or past the end of the partition, as last reported.
-        public var atEnd = false
+        var atEnd = false
     }
 
-    public private(set) var slots: [Slot] = []
-    public private(set) var topics: [String] = []
+    private(set) var slots: [Slot] = []
+    private(set) var topics: [String] = []
     private var slotIndex: [KafkaTopicPartition: Int] = [:]
     private var topicIndex: [String: Int32] = [:]
     private var lastTopic = ""
     private var lastPartition: Int32 = -1
     private var lastSlot = -1
 
-    public init() {}
+    init() {}
 
-    public var hasAssignment: Bool { slots.contains { $0.assigned } }
-    public var allAtEnd: Bool { hasAssignment && slots.allSatisfy { !$0.assigned || $0.atEnd } }
+    var hasAssignment: Bool { slots.contains { $0.assigned } }
+    var allAtEnd: Bool { hasAssignment && slots.allSatisfy { !$0.assigned || $0.atEnd } }
 
-    public func slot(of partition: KafkaTopicPartition) -> Slot? {
+    func slot(of partition: KafkaTopicPartition) -> Slot? {
         slotIndex[partition].map { slots[$0] }
     }
 
     /// Takes ownership of a partition whose stored offset is `stored`.
-    public mutating func assign(_ partition: KafkaTopicPartition, stored: Int64?) {
+    mutating func assign(_ partition: KafkaTopicPartition, stored: Int64?) {
         if let index = slotIndex[partition] {
             slots[index].assigned = true
             fence(partition, stored: stored)  // the same fresh start
@@ -60,7 +60,7 @@ public struct PartitionBook {
                           position: stored ?? -1))
     }
 
-    public mutating func revoke(_ partition: KafkaTopicPartition) {
+    mutating func revoke(_ partition: KafkaTopicPartition) {
         guard let index = slotIndex[partition] else { return }
         slots[index].assigned = false
         slots[index].batchLast = -1
@@ -69,7 +69,7 @@ public struct PartitionBook {
 
     /// The slot for a consumed message, or nil when it must be ignored: the
     /// partition is not ours, or the offset is before the accepted position.
-    public mutating func accept(topic: String, partition: Int32, offset: Int64) -> Int? {
+    mutating func accept(topic: String, partition: Int32, offset: Int64) -> Int? {
         let index: Int
         if lastSlot >= 0, partition == lastPartition, topic == lastTopic {
             index = lastSlot
@@ -85,22 +85,22 @@ public struct PartitionBook {
         return index
     }
 
-    public func topicIndex(ofSlot index: Int) -> Int32 { slots[index].topicIndex }
+    func topicIndex(ofSlot index: Int) -> Int32 { slots[index].topicIndex }
 
     /// Notes that `offset` went into the open batch.
-    public mutating func record(slot index: Int, offset: Int64) {
+    mutating func record(slot index: Int, offset: Int64) {
         slots[index].batchLast = offset
         slots[index].position = offset + 1
         slots[index].atEnd = false
     }
 
-    public mutating func reachedEnd(_ partition: KafkaTopicPartition, nextOffset: Int64) {
+    mutating func reachedEnd(_ partition: KafkaTopicPartition, nextOffset: Int64) {
         guard let index = slotIndex[partition], slots[index].assigned else { return }
         if slots[index].position < 0 || nextOffset >= slots[index].position { slots[index].atEnd = true }
     }
 
     /// Closes the open batch: one claim per partition it touched.
-    public mutating func seal() -> [OffsetClaim] {
+    mutating func seal() -> [OffsetClaim] {
         var claims: [OffsetClaim] = []
         for index in slots.indices where slots[index].batchLast >= 0 {
             let next = slots[index].batchLast + 1
@@ -115,7 +115,7 @@ public struct PartitionBook {
     }
 
     /// The writer committed `next` for this partition.
-    public mutating func confirm(_ partition: KafkaTopicPartition, next: Int64) {
+    mutating func confirm(_ partition: KafkaTopicPartition, next: Int64) {
         guard let index = slotIndex[partition] else { return }
         // Outcomes of parallel writers may arrive out of order.
         slots[index].stored = max(slots[index].stored ?? next, next)
@@ -123,7 +123,7 @@ public struct PartitionBook {
 
     /// The claim failed: another consumer moved the stored offset to
     /// `stored`. Everything planned after it is void; read again from there.
-    public mutating func fence(_ partition: KafkaTopicPartition, stored: Int64?) {
+    mutating func fence(_ partition: KafkaTopicPartition, stored: Int64?) {
         guard let index = slotIndex[partition] else { return }
         slots[index].stored = stored
         slots[index].planned = stored

@@ -1,6 +1,6 @@
 /// A consumed message as the decode stage reads it: a Kafka message still
 /// in librdkafka's memory, a line of a file, or a test's fake.
-public protocol SinkMessage {
+protocol SinkMessage {
     var partition: Int32 { get }
     var offset: Int64 { get }
     /// Unix milliseconds.
@@ -13,7 +13,7 @@ public protocol SinkMessage {
 }
 
 extension KafkaMessageView: SinkMessage {
-    public func visitHeaders(_ body: (String, UnsafeRawBufferPointer?) -> Void) {
+    func visitHeaders(_ body: (String, UnsafeRawBufferPointer?) -> Void) {
         forEachHeader { name, value in body(String(cString: name), value) }
     }
 }
@@ -21,8 +21,8 @@ extension KafkaMessageView: SinkMessage {
 /// The decode stage: message bytes → a staged row (or a failure with its
 /// reason), written into the batch's arena. Pure apart from the Avro
 /// registry lookups, whose outages it throws so the caller can retry.
-public struct RecordStager: Sendable {
-    public enum Outcome: Sendable, Equatable {
+struct RecordStager: Sendable {
+    enum Outcome: Sendable, Equatable {
         case staged(StagedRow.Kind)
         /// `--on-error fail` or `--on-tombstone fail` hit this message.
         case fatal(String)
@@ -37,7 +37,7 @@ public struct RecordStager: Sendable {
     let onError: ErrorPolicy
     let includeHeaders: Bool
 
-    public init(packing: Packing, keyPacking: KeyPacking, registry: SchemaRegistryClient?,
+    init(packing: Packing, keyPacking: KeyPacking, registry: SchemaRegistryClient?,
                 tombstones: TombstonePolicy, keyColumns: [String], onError: ErrorPolicy,
                 includeHeaders: Bool = true) throws {
         valueDecoder = packing == .json ? nil : try packing.decoder(registry: registry)
@@ -63,7 +63,7 @@ public struct RecordStager: Sendable {
                       includeHeaders: StagingField.referenced(by: settings.map).contains(.headers))
     }
 
-    public func stage<M: SinkMessage>(_ message: M, topicIndex: Int32,
+    func stage<M: SinkMessage>(_ message: M, topicIndex: Int32,
                                       into builder: inout BatchBuilder) throws(RegistryError) -> Outcome {
         let arenaStart = builder.arenaCount
         var row = StagedRow(kind: .value, topicIndex: topicIndex, partition: message.partition,

@@ -1,5 +1,5 @@
 /// What a failed statement means for the batch.
-public enum SinkFailureKind: Sendable, Equatable {
+enum SinkFailureKind: Sendable, Equatable {
     /// The connection broke or the server is restarting: reconnect, retry.
     case connection
     /// Serialization failure or deadlock: roll back and retry the batch.
@@ -10,7 +10,7 @@ public enum SinkFailureKind: Sendable, Equatable {
     /// Some row's data is bad (cast, constraint, check…): isolate it.
     case row
 
-    public static func classify(_ error: Error) -> SinkFailureKind {
+    static func classify(_ error: Error) -> SinkFailureKind {
         if error is KafkaError { return .connection }
         guard let error = error as? PostgresError else { return .statement }
         if error.isTransient { return .connection }
@@ -25,9 +25,9 @@ public enum SinkFailureKind: Sendable, Equatable {
 }
 
 /// A failure that ends the sink (exit 1); the batch was rolled back.
-public struct SinkFailure: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+struct SinkFailure: Error, CustomStringConvertible, Sendable {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs the set-based statements over a batch's staging rows, and when

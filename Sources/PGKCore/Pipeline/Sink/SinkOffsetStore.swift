@@ -1,8 +1,8 @@
 /// `pgk.sink_offsets`: the next offset to read per group and partition,
 /// advanced in the same transaction as the rows. This, not Kafka's
 /// committed offsets, is where a sink resumes from.
-public enum SinkOffsetStore {
-    public static let setupStatements = [
+enum SinkOffsetStore {
+    static let setupStatements = [
         "CREATE SCHEMA IF NOT EXISTS pgk",
         """
         CREATE TABLE IF NOT EXISTS pgk.sink_offsets (
@@ -18,10 +18,10 @@ public enum SinkOffsetStore {
 
     /// Serializes concurrent setups (two sinks starting at once would
     /// otherwise race on CREATE … IF NOT EXISTS).
-    public static let setupLock = "SELECT pg_advisory_xact_lock(7086013740214550123)"
+    static let setupLock = "SELECT pg_advisory_xact_lock(7086013740214550123)"
 
     /// The stored offsets of `group`; all its partitions, or just these.
-    public static func stored(_ connection: PostgresConnection, group: String,
+    static func stored(_ connection: PostgresConnection, group: String,
                               partitions: [KafkaTopicPartition]? = nil) throws -> [KafkaTopicPartition: Int64] {
         // Before the first real run (e.g. --dry-run) the table may not exist.
         guard try connection.query("SELECT to_regclass('pgk.sink_offsets')").scalar != nil else { return [:] }
@@ -49,7 +49,7 @@ public enum SinkOffsetStore {
     /// batch instead of failing, and a zombie that expects what another
     /// consumer already moved fails. Rows are locked in a fixed order so
     /// two claimants cannot deadlock.
-    public static func claim(_ connection: PostgresConnection, group: String,
+    static func claim(_ connection: PostgresConnection, group: String,
                              _ claims: [OffsetClaim]) throws -> [KafkaTopicPartition: Int64?] {
         guard !claims.isEmpty else { return [:] }
         let ordered = claims.sorted {
@@ -97,7 +97,7 @@ public enum SinkOffsetStore {
     }
 
     /// Forgets where `group` was (for --drop and --truncate, which start over).
-    public static func reset(_ connection: PostgresConnection, group: String) throws {
+    static func reset(_ connection: PostgresConnection, group: String) throws {
         try connection.execute("DELETE FROM pgk.sink_offsets WHERE group_id = $1", [group])
     }
 }

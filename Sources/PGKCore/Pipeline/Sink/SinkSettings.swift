@@ -1,5 +1,5 @@
 /// How rows are written when a message maps to a row that may exist.
-public enum SinkMode: String, Sendable, CaseIterable {
+enum SinkMode: String, Sendable, CaseIterable {
     /// Plain INSERT; a conflicting row is a bad message (dead letter).
     case insert
     /// INSERT … ON CONFLICT (key columns) DO UPDATE.
@@ -10,22 +10,22 @@ public enum SinkMode: String, Sendable, CaseIterable {
     case ignore
 }
 
-public enum TombstonePolicy: String, Sendable, CaseIterable {
+enum TombstonePolicy: String, Sendable, CaseIterable {
     case delete, skip, fail
 }
 
-public enum ErrorPolicy: String, Sendable, CaseIterable {
+enum ErrorPolicy: String, Sendable, CaseIterable {
     case deadLetter = "dead-letter"
     case skip, fail
 }
 
 /// Where bad messages go under `--on-error dead-letter`.
-public enum DeadLetterTarget: Sendable, Equatable {
+enum DeadLetterTarget: Sendable, Equatable {
     case table(QualifiedName)
     case topic(String)
 
     /// `TABLE` or `topic:NAME`; an unqualified table lands in `schema`.
-    public static func parse(_ text: String, defaultSchema schema: String?) throws -> DeadLetterTarget {
+    static func parse(_ text: String, defaultSchema schema: String?) throws -> DeadLetterTarget {
         if text.hasPrefix("topic:") {
             let name = String(text.dropFirst("topic:".count))
             guard !name.isEmpty else { throw UsageError("--dead-letter topic: needs a topic name") }
@@ -37,49 +37,49 @@ public enum DeadLetterTarget: Sendable, Equatable {
     }
 }
 
-public enum StartPosition: String, Sendable, CaseIterable {
+enum StartPosition: String, Sendable, CaseIterable {
     case earliest, latest
 }
 
 /// How message keys become the `key` text.
-public enum KeyPacking: String, Sendable, CaseIterable {
+enum KeyPacking: String, Sendable, CaseIterable {
     /// UTF-8 text as is; invalid UTF-8 is a bad message.
     case string
     case json, msgpack, avro
 }
 
 /// Everything `pgk sink` was asked to do, already validated.
-public struct SinkSettings: Sendable {
-    public var topics: [String]
-    public var table: QualifiedName
-    public var map: SinkMap
-    public var packing: Packing
-    public var keyPacking: KeyPacking
-    public var group: String
-    public var start: StartPosition
+struct SinkSettings: Sendable {
+    var topics: [String]
+    var table: QualifiedName
+    var map: SinkMap
+    var packing: Packing
+    var keyPacking: KeyPacking
+    var group: String
+    var start: StartPosition
     /// nil: upsert when there are key columns, otherwise insert.
-    public var mode: SinkMode?
+    var mode: SinkMode?
     /// `--key-columns`, overriding the map's conflict columns.
-    public var keyColumns: [String]?
+    var keyColumns: [String]?
     /// nil: delete when there are key columns, otherwise skip.
-    public var onTombstone: TombstonePolicy?
-    public var create: Bool
-    public var evolve: Bool
-    public var drop: Bool
-    public var truncate: Bool
-    public var batchSize: Int
-    public var batchTimeoutMilliseconds: Int64
-    public var untilEnd: Bool
-    public var maxMessages: Int?
-    public var fromFile: String?
-    public var dryRun: Bool
-    public var onError: ErrorPolicy
-    public var deadLetter: DeadLetterTarget
-    public var database: String?
-    public var kafka: KafkaConfig
-    public var registry: String?
+    var onTombstone: TombstonePolicy?
+    var create: Bool
+    var evolve: Bool
+    var drop: Bool
+    var truncate: Bool
+    var batchSize: Int
+    var batchTimeoutMilliseconds: Int64
+    var untilEnd: Bool
+    var maxMessages: Int?
+    var fromFile: String?
+    var dryRun: Bool
+    var onError: ErrorPolicy
+    var deadLetter: DeadLetterTarget
+    var database: String?
+    var kafka: KafkaConfig
+    var registry: String?
 
-    public init(topics: [String], table: QualifiedName, map: SinkMap, packing: Packing = .json,
+    init(topics: [String], table: QualifiedName, map: SinkMap, packing: Packing = .json,
                 keyPacking: KeyPacking = .string, group: String? = nil, start: StartPosition = .earliest,
                 mode: SinkMode? = nil, keyColumns: [String]? = nil, onTombstone: TombstonePolicy? = nil,
                 create: Bool = true, evolve: Bool = false, drop: Bool = false, truncate: Bool = false,
@@ -116,24 +116,24 @@ public struct SinkSettings: Sendable {
 
     /// Deterministic, so a restarted sink resumes where it stopped (dbsink's
     /// random default silently skipped what was produced while it was down).
-    public static func defaultGroup(for table: QualifiedName) -> String {
+    static func defaultGroup(for table: QualifiedName) -> String {
         "pgk-sink-" + table.description
     }
 
     /// The table a topic sinks into by default: the topic name with every
     /// character that is not a letter, digit or underscore replaced by `_`.
-    public static func defaultTable(forTopic topic: String) -> String {
+    static func defaultTable(forTopic topic: String) -> String {
         String(topic.unicodeScalars.map { scalar -> Character in
             scalar == "_" || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
         })
     }
 
     /// The conflict target in force: `--key-columns`, else the map's.
-    public var conflictColumns: [String] { keyColumns ?? map.conflict }
+    var conflictColumns: [String] { keyColumns ?? map.conflict }
 
-    public var effectiveMode: SinkMode { mode ?? (conflictColumns.isEmpty ? .insert : .upsert) }
+    var effectiveMode: SinkMode { mode ?? (conflictColumns.isEmpty ? .insert : .upsert) }
 
-    public var effectiveTombstonePolicy: TombstonePolicy {
+    var effectiveTombstonePolicy: TombstonePolicy {
         onTombstone ?? (conflictColumns.isEmpty ? .skip : .delete)
     }
 }

@@ -1,38 +1,38 @@
 /// A map bound to an existing table: what the writer executes per batch.
-public struct SinkPlan: Sendable, Equatable {
-    public struct Written: Sendable, Equatable {
-        public var column: String
+struct SinkPlan: Sendable, Equatable {
+    struct Written: Sendable, Equatable {
+        var column: String
         /// The column's type as PostgreSQL formats it (format_type).
-        public var type: String
-        public var expression: String
-        public init(column: String, type: String, expression: String) {
+        var type: String
+        var expression: String
+        init(column: String, type: String, expression: String) {
             self.column = column
             self.type = type
             self.expression = expression
         }
     }
 
-    public struct Key: Sendable, Equatable {
-        public var column: String
-        public var type: String
-        public init(column: String, type: String) {
+    struct Key: Sendable, Equatable {
+        var column: String
+        var type: String
+        init(column: String, type: String) {
             self.column = column
             self.type = type
         }
     }
 
-    public var table: QualifiedName
-    public var written: [Written]
+    var table: QualifiedName
+    var written: [Written]
     /// The conflict target, which tombstones are matched on too.
-    public var keys: [Key]
-    public var mode: SinkMode
-    public var checks: [MapCheck]
-    public var filter: String?
-    public var tombstones: TombstonePolicy
+    var keys: [Key]
+    var mode: SinkMode
+    var checks: [MapCheck]
+    var filter: String?
+    var tombstones: TombstonePolicy
     /// Set when COPY can write the batch straight into the table.
-    public var direct: [DirectColumn]?
+    var direct: [DirectColumn]?
 
-    public init(table: QualifiedName, written: [Written], keys: [Key], mode: SinkMode, checks: [MapCheck] = [],
+    init(table: QualifiedName, written: [Written], keys: [Key], mode: SinkMode, checks: [MapCheck] = [],
                 filter: String? = nil, tombstones: TombstonePolicy = .skip, direct: [DirectColumn]? = nil) {
         self.table = table
         self.written = written
@@ -45,19 +45,19 @@ public struct SinkPlan: Sendable, Equatable {
     }
 
     /// Whether rows need screening (filter, checks) before the write.
-    public var screens: Bool { filter != nil || !checks.isEmpty }
+    var screens: Bool { filter != nil || !checks.isEmpty }
 }
 
 /// The SQL for one plan. Pure: identifiers are quoted by the function the
 /// caller passes (libpq's PQescapeIdentifier in production). Statements
 /// that work on a slice of the staging table take `$1` (first ord) and
 /// `$2` (end ord, exclusive), so failing rows can be isolated by bisection.
-public struct SinkStatements: Sendable {
-    public let plan: SinkPlan
-    public let tableSQL: String
+struct SinkStatements: Sendable {
+    let plan: SinkPlan
+    let tableSQL: String
     private let quoted: [String: String]
 
-    public static let stagingTable = "pg_temp.pgk_staging"
+    static let stagingTable = "pg_temp.pgk_staging"
     static let ordAlias = "pgk_ord__"
 
     /// Per connection. `value` is jsonb, so map expressions see jsonb; the
@@ -65,7 +65,7 @@ public struct SinkStatements: Sendable {
     /// COPY itself cannot fail on data. Rows vanish at each commit. The
     /// `timestamp` column is only computed (from the Kafka milliseconds)
     /// when the map uses it.
-    public static func createStaging(timestamp: Bool) -> String {
+    static func createStaging(timestamp: Bool) -> String {
         let computed = timestamp
             ? "\"timestamp\" timestamptz GENERATED ALWAYS AS (to_timestamp(ts_ms::float8 / 1000)) STORED, " : ""
         return """
@@ -76,15 +76,15 @@ public struct SinkStatements: Sendable {
             """
     }
 
-    public static func copyStaging(_ fields: [StagingField]) -> String {
+    static func copyStaging(_ fields: [StagingField]) -> String {
         "COPY pg_temp.pgk_staging (" + fields.map(\.column).joined(separator: ", ") + ") FROM STDIN"
     }
 
     /// Created only when a batch needs bisection, dropped with the batch.
-    public static let indexStaging = "CREATE INDEX IF NOT EXISTS pgk_staging_ord ON pg_temp.pgk_staging (ord)"
-    public static let dropStagingIndex = "DROP INDEX IF EXISTS pg_temp.pgk_staging_ord"
+    static let indexStaging = "CREATE INDEX IF NOT EXISTS pgk_staging_ord ON pg_temp.pgk_staging (ord)"
+    static let dropStagingIndex = "DROP INDEX IF EXISTS pg_temp.pgk_staging_ord"
 
-    public init(plan: SinkPlan, quote: (String) throws -> String) throws {
+    init(plan: SinkPlan, quote: (String) throws -> String) throws {
         self.plan = plan
         var names: [String: String] = [:]
         for name in plan.written.map(\.column) + plan.keys.map(\.column) + (plan.direct?.map(\.column) ?? []) {
@@ -110,7 +110,7 @@ public struct SinkStatements: Sendable {
 
     /// Deletes the slice's rows that the filter rejects (check index NULL)
     /// or that fail a check (1-based check index), returning them.
-    public var screen: String? {
+    var screen: String? {
         guard plan.screens else { return nil }
         var conditions: [String] = []
         var cases: [String] = []
@@ -138,7 +138,7 @@ public struct SinkStatements: Sendable {
     }
 
     /// Deletes the table rows that the slice's tombstones name.
-    public var deleteTombstoned: String? {
+    var deleteTombstoned: String? {
         guard plan.tombstones == .delete, !plan.keys.isEmpty else { return nil }
         let keys = plan.keys.map { "\(tombstoneKey($0, from: "x")) AS \(q($0.column))" }.joined(separator: ", ")
         let match = plan.keys.map { "t.\(q($0.column)) = k.\(q($0.column))" }.joined(separator: " AND ")
@@ -158,7 +158,7 @@ public struct SinkStatements: Sendable {
     /// The write for one slice. `compact` keeps only the last row per key
     /// (needed for upsert/update when a key repeats, and whenever
     /// tombstones are in the slice, whose order then matters).
-    public func write(compact: Bool, tombstones: Bool) -> String {
+    func write(compact: Bool, tombstones: Bool) -> String {
         let columns = plan.written.map { q($0.column) }.joined(separator: ", ")
         let useTombstones = tombstones && plan.tombstones == .delete && !plan.keys.isEmpty
         if !compact && !useTombstones && plan.mode != .update {
@@ -206,13 +206,13 @@ public struct SinkStatements: Sendable {
     }
 
     /// COPY straight into the table (built-in maps in insert mode).
-    public var directCopy: String? {
+    var directCopy: String? {
         guard let direct = plan.direct else { return nil }
         return "COPY \(tableSQL) (" + direct.map { q($0.column) }.joined(separator: ", ") + ") FROM STDIN"
     }
 
     /// For --dry-run: the mapped rows as JSON, cast to their column types.
-    public var preview: String {
+    var preview: String {
         let mapped = plan.written.map { "\(cast($0)) AS \(q($0.column))" }.joined(separator: ", ")
         let conditions = (plan.filter.map { [$0] } ?? []) + plan.checks.map(\.expression)
         let filter = conditions.map { " AND coalesce((\($0)), false)" }.joined()
@@ -228,10 +228,10 @@ public struct SinkStatements: Sendable {
 
 /// A column of the staging table that COPY fills. Only the ones a map's
 /// SQL mentions are sent: every column COPY parses costs PostgreSQL time.
-public enum StagingField: String, Sendable, CaseIterable {
+enum StagingField: String, Sendable, CaseIterable {
     case ord, key, value, topic, partition, offset, timestamp, headers, keyIsObject
 
-    public var column: String {
+    var column: String {
         switch self {
         case .offset: return "\"offset\""
         case .timestamp: return "ts_ms"
@@ -242,7 +242,7 @@ public enum StagingField: String, Sendable, CaseIterable {
 
     /// The inputs `map`'s expressions, checks and filter refer to, found by
     /// a conservative word scan (a false match only sends a column more).
-    public static func referenced(by map: SinkMap) -> Set<StagingField> {
+    static func referenced(by map: SinkMap) -> Set<StagingField> {
         guard map.layout == .declared else { return [.ord, .value] }
         let texts = map.columns.compactMap(\.expression) + map.checks.map(\.expression) + (map.filter.map { [$0] } ?? [])
         var words = Set<String>()
@@ -268,7 +268,7 @@ public enum StagingField: String, Sendable, CaseIterable {
     }
 
     /// The columns to COPY for a batch, in a fixed order.
-    public static func forBatch(_ referenced: Set<StagingField>, tombstones: Bool) -> [StagingField] {
+    static func forBatch(_ referenced: Set<StagingField>, tombstones: Bool) -> [StagingField] {
         var fields = referenced
         if tombstones { fields.formUnion([.key, .keyIsObject]) }
         return allCases.filter { fields.contains($0) }

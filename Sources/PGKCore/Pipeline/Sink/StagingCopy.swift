@@ -84,14 +84,14 @@ enum StagingCopy {
 }
 
 /// Why a staged row did not make it into the table.
-public struct DeadLetter: Sendable, Equatable {
+struct DeadLetter: Sendable, Equatable {
     /// Index into the batch's rows.
-    public var row: Int
-    public var error: String
-    public var sqlState: String?
-    public var check: String?
+    var row: Int
+    var error: String
+    var sqlState: String?
+    var check: String?
 
-    public init(row: Int, error: String, sqlState: String? = nil, check: String? = nil) {
+    init(row: Int, error: String, sqlState: String? = nil, check: String? = nil) {
         self.row = row
         self.error = error
         self.sqlState = sqlState

@@ -1,9 +1,9 @@
 /// Turns row changes into Kafka key and value bytes in the chosen format
 /// and packing. Avro schemas are generated per table and registered under
 /// `<topic>-key` / `<topic>-value` (TopicNameStrategy) on first use.
-public final class ChangeEventEncoder {
-    public let format: ChangeEventFormat
-    public let packing: Packing
+final class ChangeEventEncoder {
+    let format: ChangeEventFormat
+    let packing: Packing
     private let registry: SchemaRegistryClient?
     private let database: String
     private let clock: @Sendable () -> Int64
@@ -17,12 +17,12 @@ public final class ChangeEventEncoder {
         var value: AvroMessageEncoder
     }
 
-    public struct Encoded {
-        public var key: [UInt8]?
-        public var value: [UInt8]
+    struct Encoded {
+        var key: [UInt8]?
+        var value: [UInt8]
     }
 
-    public init(format: ChangeEventFormat, packing: Packing, registry: SchemaRegistryClient?, database: String,
+    init(format: ChangeEventFormat, packing: Packing, registry: SchemaRegistryClient?, database: String,
                 clock: @escaping @Sendable () -> Int64 = { unixMilliseconds() }) throws {
         try packing.checkEventEncoding(registry: registry)
         self.format = format
@@ -33,7 +33,7 @@ public final class ChangeEventEncoder {
         jsonWriter = EventJSONWriter(format: format, database: database)
     }
 
-    public func encode(_ change: RowChange) throws -> Encoded {
+    func encode(_ change: RowChange) throws -> Encoded {
         var key: [UInt8] = []
         var value: [UInt8] = []
         let hasKey = try encode(change, now: clock(), key: &key, value: &value)

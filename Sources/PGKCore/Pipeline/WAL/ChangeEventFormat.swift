@@ -1,5 +1,5 @@
 /// The shape of the event values pgk produces.
-public enum ChangeEventFormat: String, CaseIterable, Sendable {
+enum ChangeEventFormat: String, CaseIterable, Sendable {
     /// `{before, after, source, op, ts_ms}` as Debezium's PostgreSQL connector.
     case debezium
     /// `{fields, values, types, table_name, operation, transaction_id}` as pg_to_brokers.
@@ -17,12 +17,12 @@ public enum ChangeEventFormat: String, CaseIterable, Sendable {
         }
     }
 
-    public func value(for change: RowChange, database: String, now: Int64) -> Value {
+    func value(for change: RowChange, database: String, now: Int64) -> Value {
         value(for: change, database: database, now: now, rendering: nil, names: nil)
     }
 
     /// The event key: the key columns as an object; nil for a null key.
-    public func key(for change: RowChange) -> Value? {
+    func key(for change: RowChange) -> Value? {
         ChangeEventFormat.key(for: change, rendering: .json, names: nil)
     }
 

@@ -1,29 +1,29 @@
 /// One captured change, before formatting.
-public struct RowChange: Sendable {
-    public enum Operation: String, Sendable {
+struct RowChange: Sendable {
+    enum Operation: String, Sendable {
         case create = "c", update = "u", delete = "d", read = "r", truncate = "t"
     }
 
     /// Debezium's `source.snapshot`: "false", "true", or "last" for the
     /// final row of a snapshot.
-    public enum SnapshotMarker: String, Sendable {
+    enum SnapshotMarker: String, Sendable {
         case no = "false", yes = "true", last = "last"
     }
 
-    public var table: TableSchema
-    public var operation: Operation
+    var table: TableSchema
+    var operation: Operation
     /// The old row or its replica-identity key, when the server sent it.
-    public var before: TupleData?
-    public var beforeIsKeyOnly: Bool
-    public var after: TupleData?
+    var before: TupleData?
+    var beforeIsKeyOnly: Bool
+    var after: TupleData?
     /// The LSN of the change (the consistent point for snapshot rows).
-    public var lsn: LSN
-    public var transactionID: UInt32?
+    var lsn: LSN
+    var transactionID: UInt32?
     /// Commit time (snapshot time for snapshot rows), Unix ms.
-    public var commitTimeMilliseconds: Int64
-    public var snapshot: SnapshotMarker
+    var commitTimeMilliseconds: Int64
+    var snapshot: SnapshotMarker
 
-    public init(table: TableSchema, operation: Operation, before: TupleData? = nil, beforeIsKeyOnly: Bool = false,
+    init(table: TableSchema, operation: Operation, before: TupleData? = nil, beforeIsKeyOnly: Bool = false,
                 after: TupleData? = nil, lsn: LSN, transactionID: UInt32?, commitTimeMilliseconds: Int64,
                 snapshot: SnapshotMarker = .no) {
         self.table = table

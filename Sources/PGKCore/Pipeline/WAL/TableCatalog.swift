@@ -1,8 +1,8 @@
 /// Reads what pgoutput's Relation messages do not say from the catalog,
 /// on a normal connection: primary keys, type names, domains, user-defined
 /// array types, and the tables a publication captures.
-public final class TableCatalog {
-    public let connection: PostgresConnection
+final class TableCatalog {
+    let connection: PostgresConnection
     private let topicPrefix: String
     /// `schema.table` → key columns given with --key-columns.
     private let keyOverrides: [QualifiedName: [String]]
@@ -17,14 +17,14 @@ public final class TableCatalog {
         var baseType: UInt32
     }
 
-    public init(connection: PostgresConnection, topicPrefix: String, keyOverrides: [QualifiedName: [String]] = [:]) {
+    init(connection: PostgresConnection, topicPrefix: String, keyOverrides: [QualifiedName: [String]] = [:]) {
         self.connection = connection
         self.topicPrefix = topicPrefix
         self.keyOverrides = keyOverrides
     }
 
     /// The table behind a Relation message.
-    public func schema(for relation: PgOutputRelation) throws -> TableSchema {
+    func schema(for relation: PgOutputRelation) throws -> TableSchema {
         let namespace = relation.namespace.isEmpty ? "pg_catalog" : relation.namespace
         try loadTypes(relation.columns.map(\.typeOID))
         let columns = relation.columns.map { column in
@@ -37,17 +37,17 @@ public final class TableCatalog {
     }
 
     /// A published table, for the snapshot.
-    public struct PublishedTable: Sendable {
-        public var schema: TableSchema
+    struct PublishedTable: Sendable {
+        var schema: TableSchema
         /// The publication's row filter (PostgreSQL 15), as SQL.
-        public var rowFilter: String?
+        var rowFilter: String?
         /// A partitioned table published through its root
         /// (publish_via_partition_root): its rows live in the partitions.
-        public var isPartitioned = false
+        var isPartitioned = false
     }
 
     /// The tables `publication` captures, with the columns it publishes.
-    public func publishedTables(publication: String) throws -> [PublishedTable] {
+    func publishedTables(publication: String) throws -> [PublishedTable] {
         let hasColumnLists = connection.serverVersion >= 150000
         let extra = hasColumnLists ? ", pt.attnames::text[] AS attnames, pt.rowfilter" : ""
         let tables = try connection.query("""
@@ -117,7 +117,7 @@ public final class TableCatalog {
     }
 
     /// Primary key column names in key order; empty when there is none.
-    public func primaryKeyColumns(_ relationID: UInt32) throws -> [String] {
+    func primaryKeyColumns(_ relationID: UInt32) throws -> [String] {
         try connection.query("""
             SELECT a.attname FROM pg_index i
             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)

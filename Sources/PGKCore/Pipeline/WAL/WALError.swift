@@ -1,5 +1,5 @@
 /// Failures of the WAL pipeline that need their own explanation.
-public enum WALError: Error, CustomStringConvertible, Sendable {
+enum WALError: Error, CustomStringConvertible, Sendable {
     case slotMissing(slot: String)
     case slotInvalidated(slot: String, detail: String)
     case publicationMissing(publication: String)
@@ -8,7 +8,7 @@ public enum WALError: Error, CustomStringConvertible, Sendable {
     case delivery(String)
     case protocolViolation(String)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .slotMissing(let slot):
             return "replication slot \(slot) does not exist (hint: run 'pgk cdc wal setup --slot \(slot)', "

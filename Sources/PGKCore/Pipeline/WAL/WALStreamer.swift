@@ -5,8 +5,8 @@ import Glibc
 /// `pgk cdc wal run`: streams a publication's changes from a logical slot
 /// to Kafka, after an optional snapshot, confirming to PostgreSQL only
 /// what Kafka acknowledged.
-public struct WALRunOptions: Sendable {
-    public enum SnapshotMode: String, CaseIterable, Sendable {
+struct WALRunOptions: Sendable {
+    enum SnapshotMode: String, CaseIterable, Sendable {
         /// Snapshot once per slot and topic prefix (recorded in pgk.wal_snapshots), then stream.
         case initial
         /// Stream only.
@@ -15,36 +15,36 @@ public struct WALRunOptions: Sendable {
         case only
     }
 
-    public var conninfo: String?
-    public var slot = "pgk"
-    public var publication = "pgk"
-    public var snapshot = SnapshotMode.initial
+    var conninfo: String?
+    var slot = "pgk"
+    var publication = "pgk"
+    var snapshot = SnapshotMode.initial
     /// nil: `pgk.<database>`.
-    public var topicPrefix: String?
-    public var format = ChangeEventFormat.debezium
-    public var packing = Packing.json
-    public var keyColumns: [QualifiedName: [String]] = [:]
-    public var createTopics = false
-    public var topicPartitions: Int?
-    public var exitWhenCaughtUp = false
+    var topicPrefix: String?
+    var format = ChangeEventFormat.debezium
+    var packing = Packing.json
+    var keyColumns: [QualifiedName: [String]] = [:]
+    var createTopics = false
+    var topicPartitions: Int?
+    var exitWhenCaughtUp = false
     /// 0 turns heartbeats off.
-    public var heartbeatMilliseconds: Int64 = 10_000
-    public var tombstones = true
-    public var statusIntervalMilliseconds: Int64 = 10_000
-    public var maxInFlight = 150_000
+    var heartbeatMilliseconds: Int64 = 10_000
+    var tombstones = true
+    var statusIntervalMilliseconds: Int64 = 10_000
+    var maxInFlight = 150_000
 
-    public init() {}
+    init() {}
 }
 
-public struct WALRunSummary: Sendable {
-    public var snapshotRows = 0
-    public var events = 0
-    public var transactions = 0
-    public var flushed = LSN.zero
-    public var caughtUp = false
+struct WALRunSummary: Sendable {
+    var snapshotRows = 0
+    var events = 0
+    var transactions = 0
+    var flushed = LSN.zero
+    var caughtUp = false
 }
 
-public final class WALStreamer {
+final class WALStreamer {
     let options: WALRunOptions
     let kafka: KafkaConfig
     let registry: SchemaRegistryClient?
@@ -71,7 +71,7 @@ public final class WALStreamer {
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
 
-    public convenience init(options: WALRunOptions, kafka: KafkaConfig, registry: SchemaRegistryClient?, stop: StopToken) {
+    convenience init(options: WALRunOptions, kafka: KafkaConfig, registry: SchemaRegistryClient?, stop: StopToken) {
         self.init(options: options, kafka: kafka, registry: registry, stop: stop, clock: SystemClock.shared)
     }
 
@@ -88,7 +88,7 @@ public final class WALStreamer {
         }
     }
 
-    public func run() throws -> WALRunSummary {
+    func run() throws -> WALRunSummary {
         try ReplicationConnection.validateSlotName(options.slot)
         side = try PostgresConnection(conninfo: options.conninfo, applicationName: "pgk-cdc")
         try ReplicationConnection.applySessionSettings { try side.execute($0) }

@@ -1,14 +1,14 @@
 /// Parses PostgreSQL's array text form (`array_out`): `{1,2,NULL}`,
 /// `{"a b","c\"d"}`, nested `{{1,2},{3,4}}`, an optional dimension prefix
 /// `[0:1]={7,8}`, and non-comma delimiters (`;` for box arrays).
-public enum PgArrayText {
-    public indirect enum Node: Sendable, Equatable {
+enum PgArrayText {
+    indirect enum Node: Sendable, Equatable {
         /// An element's text; nil is NULL (an unquoted `NULL`).
         case element(String?)
         case array([Node])
     }
 
-    public static func parse(_ text: some Collection<UInt8>, delimiter: UInt8 = UInt8(ascii: ",")) throws(CodecError) -> Node {
+    static func parse(_ text: some Collection<UInt8>, delimiter: UInt8 = UInt8(ascii: ",")) throws(CodecError) -> Node {
         var parser = Parser(bytes: Array(text), delimiter: delimiter)
         return try parser.document()
     }

@@ -1,9 +1,9 @@
 /// Decodes pgoutput messages (protocol version 1). Never traps: a short
 /// or malformed message is a CodecError with the byte offset.
-public enum PgOutputDecoder {
+enum PgOutputDecoder {
     /// Decodes the plugin message that starts at `offset` of `bytes` (the
     /// XLogData payload). Tuples keep `bytes` as their storage.
-    public static func decode(_ bytes: [UInt8], offset: Int = 0) throws(CodecError) -> PgOutputMessage {
+    static func decode(_ bytes: [UInt8], offset: Int = 0) throws(CodecError) -> PgOutputMessage {
         var reader = ByteReader(bytes, offset: offset, format: "pgoutput message")
         let tag = try reader.byte("the message type")
         switch tag {

@@ -1,7 +1,7 @@
 /// One message of the pgoutput logical decoding plugin (protocol version 1),
 /// as sent inside XLogData. See "Logical Replication Message Formats" in
 /// the PostgreSQL manual.
-public enum PgOutputMessage: Sendable {
+enum PgOutputMessage: Sendable {
     case begin(PgOutputBegin)
     case commit(PgOutputCommit)
     case origin(lsn: LSN, name: String)
@@ -18,53 +18,53 @@ public enum PgOutputMessage: Sendable {
     case message(transactional: Bool, lsn: LSN, prefix: String, content: [UInt8])
 }
 
-public struct PgOutputBegin: Sendable, Equatable {
+struct PgOutputBegin: Sendable, Equatable {
     /// The LSN of the commit record of this transaction.
-    public var finalLSN: LSN
+    var finalLSN: LSN
     /// Commit time, µs since 2000-01-01 UTC.
-    public var commitTime: Int64
-    public var xid: UInt32
+    var commitTime: Int64
+    var xid: UInt32
 }
 
-public struct PgOutputCommit: Sendable, Equatable {
-    public var flags: UInt8
-    public var commitLSN: LSN
+struct PgOutputCommit: Sendable, Equatable {
+    var flags: UInt8
+    var commitLSN: LSN
     /// The end of the commit record: confirming it as flushed means this
     /// transaction is never sent again.
-    public var endLSN: LSN
-    public var commitTime: Int64
+    var endLSN: LSN
+    var commitTime: Int64
 }
 
-public struct PgOutputRelation: Sendable, Equatable {
-    public struct Column: Sendable, Equatable {
+struct PgOutputRelation: Sendable, Equatable {
+    struct Column: Sendable, Equatable {
         /// Part of the replica identity (the key pgoutput sends for old rows).
-        public var isKey: Bool
-        public var name: String
-        public var typeOID: UInt32
-        public var typeModifier: Int32
+        var isKey: Bool
+        var name: String
+        var typeOID: UInt32
+        var typeModifier: Int32
     }
 
-    public var id: UInt32
+    var id: UInt32
     /// Empty for pg_catalog, as pgoutput sends it.
-    public var namespace: String
-    public var name: String
+    var namespace: String
+    var name: String
     /// `d` default, `n` nothing, `f` full, `i` index.
-    public var replicaIdentity: UInt8
-    public var columns: [Column]
+    var replicaIdentity: UInt8
+    var columns: [Column]
 }
 
-public struct PgOutputType: Sendable, Equatable {
-    public var oid: UInt32
-    public var namespace: String
-    public var name: String
+struct PgOutputType: Sendable, Equatable {
+    var oid: UInt32
+    var namespace: String
+    var name: String
 }
 
 /// The columns of one row as pgoutput sends them: each is NULL, an
 /// unchanged TOASTed value the server did not send, or the value's text
 /// form. All values share one byte buffer (the message payload), so
 /// decoding a row allocates only the column table.
-public struct TupleData: Sendable, Equatable {
-    public enum Column: Sendable, Equatable {
+struct TupleData: Sendable, Equatable {
+    enum Column: Sendable, Equatable {
         case null
         /// An unchanged TOASTed value: the server did not send it.
         case unchangedToast
@@ -73,16 +73,16 @@ public struct TupleData: Sendable, Equatable {
         case binary(Range<Int>)
     }
 
-    public var storage: [UInt8]
-    public var columns: [Column]
+    var storage: [UInt8]
+    var columns: [Column]
 
-    public init(storage: [UInt8], columns: [Column]) {
+    init(storage: [UInt8], columns: [Column]) {
         self.storage = storage
         self.columns = columns
     }
 
     /// Builds a tuple from separate text values (nil is NULL), e.g. a COPY row.
-    public init(textValues: [[UInt8]?]) {
+    init(textValues: [[UInt8]?]) {
         var storage: [UInt8] = []
         storage.reserveCapacity(textValues.reduce(0) { $0 + ($1?.count ?? 0) })
         var columns: [Column] = []
@@ -96,11 +96,11 @@ public struct TupleData: Sendable, Equatable {
         self.init(storage: storage, columns: columns)
     }
 
-    public var count: Int { columns.count }
+    var count: Int { columns.count }
 
     /// The text of column `index`, or nil when it is NULL, unchanged TOAST
     /// or missing.
-    public func text(at index: Int) -> String? {
+    func text(at index: Int) -> String? {
         guard index < columns.count else { return nil }
         switch columns[index] {
         case .text(let range), .binary(let range): return String(decoding: storage[range], as: UTF8.self)

@@ -1,6 +1,6 @@
 /// How a column's text value becomes JSON, decided once per column from
 /// its type OID (domains resolved to their base type).
-public indirect enum PgValueKind: Sendable, Equatable {
+indirect enum PgValueKind: Sendable, Equatable {
     /// int2, int4, int8, oid: JSON numbers.
     case integer
     /// float4, float8: numbers, except NaN and ±Infinity as strings.
@@ -22,7 +22,7 @@ public indirect enum PgValueKind: Sendable, Equatable {
 
     /// The kinds of the built-in types; nil for types the catalog must
     /// resolve (user types, domains, arrays of those).
-    public static func builtin(oid: UInt32) -> PgValueKind? {
+    static func builtin(oid: UInt32) -> PgValueKind? {
         if let scalar = scalarKinds[oid] { return scalar }
         if let element = arrayElements[oid] {
             return .array(element: scalarKinds[element] ?? .text,
@@ -56,13 +56,13 @@ public indirect enum PgValueKind: Sendable, Equatable {
 }
 
 /// OIDs of built-in types (stable across PostgreSQL versions).
-public enum PgTypeOID {
-    public static let bool: UInt32 = 16, bytea: UInt32 = 17, char: UInt32 = 18, name: UInt32 = 19
-    public static let int8: UInt32 = 20, int2: UInt32 = 21, int4: UInt32 = 23, text: UInt32 = 25, oid: UInt32 = 26
-    public static let json: UInt32 = 114, xml: UInt32 = 142, point: UInt32 = 600, box: UInt32 = 603
-    public static let float4: UInt32 = 700, float8: UInt32 = 701, money: UInt32 = 790
-    public static let macaddr: UInt32 = 829, inet: UInt32 = 869, cidr: UInt32 = 650
-    public static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
-    public static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
-    public static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, uuid: UInt32 = 2950, jsonb: UInt32 = 3802
+enum PgTypeOID {
+    static let bool: UInt32 = 16, bytea: UInt32 = 17, char: UInt32 = 18, name: UInt32 = 19
+    static let int8: UInt32 = 20, int2: UInt32 = 21, int4: UInt32 = 23, text: UInt32 = 25, oid: UInt32 = 26
+    static let json: UInt32 = 114, xml: UInt32 = 142, point: UInt32 = 600, box: UInt32 = 603
+    static let float4: UInt32 = 700, float8: UInt32 = 701, money: UInt32 = 790
+    static let macaddr: UInt32 = 829, inet: UInt32 = 869, cidr: UInt32 = 650
+    static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
+    static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
+    static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, uuid: UInt32 = 2950, jsonb: UInt32 = 3802
 }

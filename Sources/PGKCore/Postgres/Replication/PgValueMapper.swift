@@ -1,8 +1,8 @@
 /// Turns a column's text form (as pgoutput and COPY send it, with the
 /// session settings pgk sets: DateStyle ISO, TimeZone UTC, bytea hex) into
 /// a `Value`. Never fails: text it cannot interpret stays a string.
-public enum PgValueMapper {
-    public static func value(_ kind: PgValueKind, _ text: ArraySlice<UInt8>) -> Value {
+enum PgValueMapper {
+    static func value(_ kind: PgValueKind, _ text: ArraySlice<UInt8>) -> Value {
         switch kind {
         case .integer:
             return integer(text).map(Value.int) ?? .string(string(text))

@@ -6,12 +6,12 @@ import Glibc
 /// A walsender connection (`replication=database`): replication commands
 /// over the simple query protocol, then CopyBoth streaming. One thread
 /// uses it at a time; the PGconn is owned here and freed in deinit.
-public final class ReplicationConnection {
+final class ReplicationConnection {
     let handle: OpaquePointer
-    public let target: String
-    public private(set) var isStreaming = false
+    let target: String
+    private(set) var isStreaming = false
 
-    public init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
+    init(conninfo: String?, applicationName: String = "pgk", connectTimeout: Int = 10) throws {
         let opened = try PostgresConnection.open(
             conninfo: conninfo, applicationName: applicationName, connectTimeout: connectTimeout,
             // After the user's string, so a logical walsender is what we get.
@@ -35,16 +35,16 @@ public final class ReplicationConnection {
         try run("SET extra_float_digits = 1")
     }
 
-    public var socket: Int32 { PQsocket(handle) }
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
-    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+    var socket: Int32 { PQsocket(handle) }
+    var serverVersion: Int { Int(PQserverVersion(handle)) }
+    var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
     // MARK: commands
 
     /// Runs one command with the simple query protocol (the only one a
     /// walsender accepts) and copies out its rows.
     @discardableResult
-    public func execute(_ command: String) throws -> QueryResult {
+    func execute(_ command: String) throws -> QueryResult {
         precondition(!isStreaming, "replication commands cannot run while streaming")
         guard let result = PQexec(handle, command) else {
             throw PostgresError.fromConnection(handle, doing: "replication command failed")
@@ -58,18 +58,18 @@ public final class ReplicationConnection {
         }
     }
 
-    public struct CreatedSlot: Sendable {
-        public var name: String
+    struct CreatedSlot: Sendable {
+        var name: String
         /// Changes committed after this point are streamed; everything
         /// before is in the exported snapshot.
-        public var consistentPoint: LSN
+        var consistentPoint: LSN
         /// For `SET TRANSACTION SNAPSHOT`; valid until this connection runs
         /// its next command.
-        public var snapshotName: String?
+        var snapshotName: String?
     }
 
     /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput …`.
-    public func createLogicalSlot(_ name: String, temporary: Bool = false, exportSnapshot: Bool) throws -> CreatedSlot {
+    func createLogicalSlot(_ name: String, temporary: Bool = false, exportSnapshot: Bool) throws -> CreatedSlot {
         try ReplicationConnection.validateSlotName(name)
         let command = "CREATE_REPLICATION_SLOT \(name)\(temporary ? " TEMPORARY" : "") LOGICAL pgoutput "
             + (exportSnapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT")
@@ -80,7 +80,7 @@ public final class ReplicationConnection {
         return CreatedSlot(name: row["slot_name"] ?? name, consistentPoint: point, snapshotName: row["snapshot_name"])
     }
 
-    public func dropSlot(_ name: String, wait: Bool = true) throws {
+    func dropSlot(_ name: String, wait: Bool = true) throws {
         try ReplicationConnection.validateSlotName(name)
         try execute("DROP_REPLICATION_SLOT \(name)\(wait ? " WAIT" : "")")
     }
@@ -88,7 +88,7 @@ public final class ReplicationConnection {
     /// Slot names are what the server accepts: lower-case letters, digits
     /// and underscores, at most 63 bytes; checked here because replication
     /// commands cannot take parameters.
-    public static func validateSlotName(_ name: String) throws {
+    static func validateSlotName(_ name: String) throws {
         let valid = !name.isEmpty && name.utf8.count <= 63 && name.utf8.allSatisfy {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
                 || $0 == UInt8(ascii: "_")
@@ -100,7 +100,7 @@ public final class ReplicationConnection {
 
     /// Switches to CopyBoth streaming of `slot` from `start` (the server
     /// starts at the slot's confirmed position when that is later).
-    public func startLogical(slot: String, start: LSN, publications: [String], messages: Bool = true) throws {
+    func startLogical(slot: String, start: LSN, publications: [String], messages: Bool = true) throws {
         try ReplicationConnection.validateSlotName(slot)
         let names = try publications.map { try quoteIdentifier($0) }.joined(separator: ",")
         var command = "START_REPLICATION SLOT \(slot) LOGICAL \(start) (proto_version '1', publication_names "
@@ -122,7 +122,7 @@ public final class ReplicationConnection {
 
     // MARK: streaming
 
-    public enum CopyRead {
+    enum CopyRead {
         case data([UInt8])
         /// Nothing buffered; wait for the socket.
         case none
@@ -131,7 +131,7 @@ public final class ReplicationConnection {
     }
 
     /// Returns the next CopyData message without blocking.
-    public func readCopyData() throws -> CopyRead {
+    func readCopyData() throws -> CopyRead {
         var consumed = false
         while true {
             var buffer: UnsafeMutablePointer<CChar>?
@@ -177,7 +177,7 @@ public final class ReplicationConnection {
     }
 
     /// Queues a standby status update and tries to send it.
-    public func sendStandbyStatus(write: LSN, flush: LSN, apply: LSN) throws {
+    func sendStandbyStatus(write: LSN, flush: LSN, apply: LSN) throws {
         let message = ReplicationMessage.standbyStatus(write: write, flush: flush, apply: apply)
         let queued = message.withUnsafeBytes { raw in
             PQputCopyData(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(raw.count))
@@ -190,7 +190,7 @@ public final class ReplicationConnection {
 
     /// Sends queued output; true when everything went out.
     @discardableResult
-    public func flushOutput() throws -> Bool {
+    func flushOutput() throws -> Bool {
         let rc = PQflush(handle)
         if rc < 0 { throw PostgresError.fromConnection(handle, doing: "sending to the server failed") }
         return rc == 0
@@ -199,7 +199,7 @@ public final class ReplicationConnection {
     /// Ends streaming from our side (CopyDone) and waits, bounded by the
     /// socket timeout, for the server to finish; the connection can then
     /// run commands again.
-    public func endStreaming(timeoutMilliseconds: Int = 10_000) throws {
+    func endStreaming(timeoutMilliseconds: Int = 10_000) throws {
         guard isStreaming else { return }
         guard PQputCopyEnd(handle, nil) == 1 else {
             throw PostgresError.fromConnection(handle, doing: "ending the replication stream failed")

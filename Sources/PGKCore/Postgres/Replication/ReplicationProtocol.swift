@@ -1,6 +1,6 @@
 /// The streaming-replication sub-protocol carried in CopyData messages
 /// once START_REPLICATION switched the connection to CopyBoth mode.
-public enum ReplicationMessage: Sendable, Equatable {
+enum ReplicationMessage: Sendable, Equatable {
     /// 'w': a piece of WAL data; for logical replication one output-plugin
     /// message. `start` is the LSN of the change it describes.
     case xlogData(start: LSN, walEnd: LSN, sendTime: Int64, payloadOffset: Int)
@@ -9,7 +9,7 @@ public enum ReplicationMessage: Sendable, Equatable {
 
     /// Parses one CopyData payload. XLogData's plugin message stays in the
     /// caller's buffer from `payloadOffset` on, so nothing is copied.
-    public static func parse(_ bytes: [UInt8]) throws(CodecError) -> ReplicationMessage {
+    static func parse(_ bytes: [UInt8]) throws(CodecError) -> ReplicationMessage {
         var reader = ByteReader(bytes, format: "replication message")
         let kind = try reader.byte("the message type")
         switch kind {
@@ -30,7 +30,7 @@ public enum ReplicationMessage: Sendable, Equatable {
 
     /// 'r': the standby status update that tells the server how far the
     /// client has written, flushed (made durable) and applied.
-    public static func standbyStatus(write: LSN, flush: LSN, apply: LSN, clock: PostgresClock = .system,
+    static func standbyStatus(write: LSN, flush: LSN, apply: LSN, clock: PostgresClock = .system,
                                      replyRequested: Bool = false) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "r")]
         out.reserveCapacity(34)
@@ -48,19 +48,19 @@ func describeTag(_ byte: UInt8) -> String {
 }
 
 /// PostgreSQL timestamps: microseconds since 2000-01-01 00:00:00 UTC.
-public struct PostgresClock: Sendable {
+struct PostgresClock: Sendable {
     /// Seconds between the Unix epoch and PostgreSQL's epoch.
-    public static let epochOffsetSeconds: Int64 = 946_684_800
+    static let epochOffsetSeconds: Int64 = 946_684_800
 
     let now: @Sendable () -> Int64
 
-    public static let system = PostgresClock { PGKCore.unixMilliseconds() * 1000 }
+    static let system = PostgresClock { PGKCore.unixMilliseconds() * 1000 }
 
     /// Microseconds since the PostgreSQL epoch.
-    public func nowMicroseconds() -> Int64 { now() - PostgresClock.epochOffsetSeconds * 1_000_000 }
+    func nowMicroseconds() -> Int64 { now() - PostgresClock.epochOffsetSeconds * 1_000_000 }
 
     /// A PostgreSQL timestamp (µs since 2000-01-01) as Unix milliseconds.
-    public static func unixMilliseconds(fromPostgresMicroseconds value: Int64) -> Int64 {
+    static func unixMilliseconds(fromPostgresMicroseconds value: Int64) -> Int64 {
         value / 1000 + epochOffsetSeconds * 1000
     }
 }

@@ -2,12 +2,12 @@
 /// Column types come from the table when it exists, else from the Avro
 /// schema, else from the values of the first batch (inferred in SQL over
 /// the staged jsonb). Fields without a column are dropped and counted.
-public enum ColumnsLayout {
+enum ColumnsLayout {
     /// A value that is not a JSON object has no fields to map.
-    public static let objectCheck = MapCheck(name: "value_is_object", expression: "jsonb_typeof(value) = 'object'")
+    static let objectCheck = MapCheck(name: "value_is_object", expression: "jsonb_typeof(value) = 'object'")
 
     /// The declared map that the columns layout means for this table.
-    public static func resolve(_ base: SinkMap, table: TableInfo) -> SinkMap {
+    static func resolve(_ base: SinkMap, table: TableInfo) -> SinkMap {
         var map = base
         map.layout = .declared
         map.columns = table.columns.map { column in
@@ -20,7 +20,7 @@ public enum ColumnsLayout {
 
     /// How a top-level field becomes a value for this column; nil for
     /// columns that are never written (identity, generated).
-    public static func expression(for column: TableInfo.Column) -> String? {
+    static func expression(for column: TableInfo.Column) -> String? {
         guard !column.identity, !column.generated else { return nil }
         let field = SinkStatements.literal(column.name)
         let value: String
@@ -43,7 +43,7 @@ public enum ColumnsLayout {
 
     /// The fields of the staged values and the JSON types seen per field
     /// (nulls left out), in order of first appearance.
-    public static let inferenceQuery = """
+    static let inferenceQuery = """
         SELECT e.key,
                coalesce(string_agg(DISTINCT jsonb_typeof(e.value), ',') FILTER (WHERE jsonb_typeof(e.value) <> 'null'), ''),
                coalesce(bool_and(e.value::text ~ '^-?[0-9]{1,18}$') FILTER (WHERE jsonb_typeof(e.value) = 'number'), true)
@@ -53,14 +53,14 @@ public enum ColumnsLayout {
         """
 
     /// Fields of the staged values that are not in `$1` (a text array).
-    public static let unknownFieldsQuery = """
+    static let unknownFieldsQuery = """
         SELECT k, count(*) FROM pg_temp.pgk_staging s, jsonb_object_keys(s.value) k
         WHERE jsonb_typeof(s.value) = 'object' AND NOT (k = ANY($1::text[]))
         GROUP BY k ORDER BY k
         """
 
     /// The column type for a field's JSON types.
-    public static func inferredType(kinds: Set<String>, integral: Bool) -> String {
+    static func inferredType(kinds: Set<String>, integral: Bool) -> String {
         switch kinds {
         case []: return "text"
         case ["number"]: return integral ? "bigint" : "double precision"
@@ -72,7 +72,7 @@ public enum ColumnsLayout {
 
     /// Columns from an Avro record schema (Confluent registry text);
     /// nil when the schema is not a record.
-    public static func avroColumns(schemaJSON: String) -> [MapColumn]? {
+    static func avroColumns(schemaJSON: String) -> [MapColumn]? {
         guard let schema = try? JSON.decode(schemaJSON), schema["type"]?.stringValue == "record",
               case .array(let fields)? = schema["fields"] else { return nil }
         return fields.compactMap { field -> MapColumn? in

@@ -3,13 +3,13 @@ import Yams
 
 /// A YAML map file that could not be used; `description` names the file
 /// and, when known, the line and column.
-public struct MapFileError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var line: Int?
-    public var column: Int?
-    public var message: String
+struct MapFileError: Error, CustomStringConvertible, Sendable {
+    var path: String
+    var line: Int?
+    var column: Int?
+    var message: String
 
-    public var description: String {
+    var description: String {
         var place = path
         if let line { place += ":\(line)" + (column.map { ":\($0)" } ?? "") }
         return "map \(place): \(message)"
@@ -35,8 +35,8 @@ public struct MapFileError: Error, CustomStringConvertible, Sendable {
 ///     conflict: [name, time]        # upsert conflict target
 ///     checks: [{name: has_name, expression: "value ? 'name'"}]
 ///     filter: value->>'kind' = 'feature'
-public enum MapFile {
-    public static func load(path: String) throws -> SinkMap {
+enum MapFile {
+    static func load(path: String) throws -> SinkMap {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MapFileError(path: path, message: "cannot read the file")
         }
@@ -47,7 +47,7 @@ public enum MapFile {
         return try parse(text, path: path, name: name)
     }
 
-    public static func parse(_ text: String, path: String, name: String) throws -> SinkMap {
+    static func parse(_ text: String, path: String, name: String) throws -> SinkMap {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -255,10 +255,10 @@ private struct Reader {
 /// Finds `--map NAME|FILE`: a built-in first, then a file path, then
 /// `NAME.yaml` (or `.yml`) in each directory of PGK_MAPS_PATH
 /// (default `./maps:~/.config/pgk/maps`).
-public enum MapLocator {
-    public static let defaultSearchPath = "./maps:~/.config/pgk/maps"
+enum MapLocator {
+    static let defaultSearchPath = "./maps:~/.config/pgk/maps"
 
-    public static func resolve(_ name: String, environment: [String: String]) throws -> SinkMap {
+    static func resolve(_ name: String, environment: [String: String]) throws -> SinkMap {
         if let builtin = BuiltinMaps.named(name) { return builtin }
         let manager = FileManager.default
         if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
