@@ -80,6 +80,14 @@ extension Option where Value == Bool {
     }
 }
 
+extension Option where Value == Bool {
+    /// A flag that destroys data. It is read from the command line only: a
+    /// forgotten `export PGK_DROP=1` must not drop a table on every run.
+    static func destructiveFlag(_ long: String, help: String) -> Option {
+        flag(long, help: help + " (command line only)", environment: .none)
+    }
+}
+
 extension Option where Value == Bool? {
     /// `--x` / `--no-x`; nil when neither was given.
     static func negatableFlag(_ long: String, help: String) -> Option {

@@ -66,6 +66,17 @@ import Testing
         #expect(wal[WALCommands.RunOptions.tombstones] == nil)
     }
 
+    @Test func destructiveFlagsIgnoreTheEnvironment() throws {
+        let env = ["PGK_DROP": "1", "PGK_TRUNCATE": "true", "PGK_FORCE": "yes", "PGK_EVOLVE": "1"]
+        let sink = try invocation(["sink", "-t", "x"], env: env)
+        #expect(sink[SinkCommand.Options.drop] == false)
+        #expect(sink[SinkCommand.Options.truncate] == false)
+        #expect(sink[SinkCommand.Options.evolve] == true, "non-destructive flags still read the environment")
+        #expect(try invocation(["cdc", "outbox", "uninstall"], env: env)[OutboxCommands.force] == false)
+        #expect(try invocation(["sink", "-t", "x", "--drop"])[SinkCommand.Options.drop] == true)
+        #expect(SinkCommand.Options.drop.spec.environmentVariables.isEmpty)
+    }
+
     @Test func anOutboxPackingTypoIsAUsageErrorNotJSON() {
         #expect(usageMessage(["cdc", "outbox", "run", "--packing", "avor"])?.contains("expected one of") == true)
     }

@@ -38,7 +38,7 @@ enum OutboxCommands {
     static let snapshotChunkSize: Option<Int> = .integer("snapshot-chunk-size", 1...Int64.max, name: "ROWS",
                                                          help: "Rows per snapshot transaction",
                                                          default: OutboxSnapshot.defaultChunkSize)
-    static let force: Option<Bool> = .flag("force", help: "Tear down every table and drop queued events too")
+    static let force: Option<Bool> = .destructiveFlag("force", help: "Tear down every table and drop queued events too")
 
     static let setup = CommandSpec(
         name: "setup",

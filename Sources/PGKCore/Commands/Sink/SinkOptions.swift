@@ -31,8 +31,9 @@ extension SinkCommand {
                                                help: "Null values: delete the keyed row (default with keys), skip, fail")
         static let create: Option<Bool?> = .negatableFlag("create", help: "Create the table from the map if missing (default)")
         static let evolve: Option<Bool> = .flag("evolve", help: "columns map: add columns for new fields")
-        static let drop: Option<Bool> = .flag("drop", help: "Drop the table first and forget the group's offsets")
-        static let truncate: Option<Bool> = .flag("truncate", help: "Empty the table first and forget the group's offsets")
+        static let drop: Option<Bool> = .destructiveFlag("drop", help: "Drop the table first and forget the group's offsets")
+        static let truncate: Option<Bool> = .destructiveFlag(
+            "truncate", help: "Empty the table first and forget the group's offsets")
         static let batchSize: Option<Int> = .integer("batch-size", 1...Int64.max,
                                               help: "Messages per transaction at most", default: 50_000)
         static let batchTimeout: Option<Int64> = .duration("batch-timeout", bareUnitMilliseconds: 1, name: "MS",
