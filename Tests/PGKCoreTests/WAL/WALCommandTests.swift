@@ -33,6 +33,43 @@ import Testing
         #expect(usage.status == 64 && usage.stderr.contains("--tables or --all-tables"), "\(usage.stderr)")
     }
 
+    @Test func allTablesNeverCapturesPgksOwnSchema() throws {
+        let fx = try WALFixture("alltables")
+        defer { fx.close() }
+        try fx.db.executeScript("""
+            CREATE TABLE orders (id int PRIMARY KEY);
+            INSERT INTO orders VALUES (1);
+            CREATE SCHEMA IF NOT EXISTS pgk;
+            CREATE TABLE pgk.bookkeeping (id int PRIMARY KEY);
+            INSERT INTO pgk.bookkeeping VALUES (1);
+            """)
+        try fx.pgkOK("setup", ["--all-tables"])
+        // The snapshot records itself in pgk.wal_snapshots; the second run
+        // streams changes to both schemas.
+        try fx.pgkOK("run", ["--exit-when-caught-up"])
+        try fx.db.executeScript("INSERT INTO orders VALUES (2); INSERT INTO pgk.bookkeeping VALUES (2)")
+        try fx.pgkOK("run", ["--exit-when-caught-up"])
+        #expect(try WALKafka.count(fx.kafka, fx.topic("orders")) == 2)
+        let topics = try KafkaAdmin(config: KafkaConfig(brokers: fx.kafka.bootstrapServers)).metadata(topic: nil)
+            .topics.map(\.name)
+        #expect(!topics.contains { $0.hasPrefix(fx.prefix + ".pgk.") }, "pgk's own tables became topics: \(topics)")
+    }
+
+    @Test func theFirstRunAfterSetupSaysWhatItDoes() throws {
+        let fx = try WALFixture("firstrun")
+        defer { fx.close() }
+        try fx.db.executeScript("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+        try fx.setup("t")
+        let run = try fx.pgkOK("run", ["--exit-when-caught-up"])
+        #expect(!run.stderr.contains("recreating"), "\(run.stderr)")
+        #expect(run.stderr.contains("setup creates it without one"), "\(run.stderr)")
+        let line = try #require(run.stderr.split(separator: "\n").first { $0.contains("streaming slot") })
+        let words = line.split(separator: " ").map(String.init)
+        let from = try #require(words.firstIndex(of: "from").flatMap { LSN(words[$0 + 1]) }, "\(line)")
+        let until = try #require(words.firstIndex(of: "until").flatMap { LSN(words[$0 + 1]) }, "\(line)")
+        #expect(until >= from, "\(line)")
+    }
+
     @Test func setupExplainsWalLevel() throws {
         let cluster = try LocalPostgresCluster.started(options: .init(settings: ["wal_level": "replica"]))
         defer { cluster.shutdown() }

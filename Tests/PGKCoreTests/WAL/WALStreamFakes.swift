@@ -172,8 +172,10 @@ enum WALMessages {
 
     /// BEGIN, the table's RELATION, one INSERT per id (16 bytes of WAL
     /// apart from `start`), COMMIT ending at `end`.
-    static func transaction(xid: UInt32, start: LSN, end: LSN, ids: [Int]) -> [ScriptedReplicationStream.Step] {
-        var steps = [xlog(start, MessageBytes("B").int64(end.value - 8).int64(0).int32(xid)), relation(at: start)]
+    static func transaction(xid: UInt32, start: LSN, end: LSN, ids: [Int],
+                            schema: String = "public") -> [ScriptedReplicationStream.Step] {
+        var steps = [xlog(start, MessageBytes("B").int64(end.value - 8).int64(0).int32(xid)),
+                     relation(at: start, schema: schema)]
         steps += insertions(from: start, ids: ids)
         steps.append(xlog(end, MessageBytes("C").byte(0).int64(end.value - 8).int64(end.value).int64(0)))
         return steps
@@ -192,8 +194,8 @@ enum WALMessages {
         return xlog(lsn, message)
     }
 
-    private static func relation(at lsn: LSN) -> ScriptedReplicationStream.Step {
-        xlog(lsn, MessageBytes("R").int32(16_384).string("public").string("t").char("d").int16(1)
+    private static func relation(at lsn: LSN, schema: String = "public") -> ScriptedReplicationStream.Step {
+        xlog(lsn, MessageBytes("R").int32(16_384).string(schema).string("t").char("d").int16(1)
             .byte(1).string("id").int32(23).int32(UInt32(bitPattern: -1)))
     }
 

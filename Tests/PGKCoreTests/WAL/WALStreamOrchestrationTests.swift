@@ -71,6 +71,18 @@ import Testing
         #expect(harness.streamer.summary.flushed == LSN(0x400) && harness.streamer.summary.transactions == 2)
     }
 
+    @Test func pgksOwnTablesAreNeverStreamed() throws {
+        let harness = try Harness()
+        harness.connection(
+            WALMessages.transaction(xid: 1, start: LSN(0x150), end: LSN(0x200), ids: [1, 2], schema: "pgk")
+            + WALMessages.transaction(xid: 2, start: LSN(0x250), end: LSN(0x300), ids: [3])
+            + [.idle(milliseconds: 1_000)])
+        try harness.run()
+        #expect(harness.sink.sentCount == 1, "only the public table's row is an event")
+        #expect(harness.streamer.summary.transactions == 2)
+        #expect(harness.stream.flushes.last == LSN(0x300), "pgk's own transaction is still confirmed past")
+    }
+
     @Test func keepaliveAskingForAReplyIsAnsweredAtOnce() throws {
         let harness = try Harness()
         var afterReplyRequested: [ScriptedReplicationStream.Status] = []

@@ -10,9 +10,15 @@ final class ChangeAssembler {
     }
 
     static let heartbeatPrefix = "pgk.heartbeat"
+    /// pgk's own bookkeeping (sink offsets, snapshot records, the outbox
+    /// queue) lives here; a FOR ALL TABLES publication includes it, but
+    /// pgk must never stream its own state out as change events.
+    static let ownSchema = "pgk"
 
     private let resolve: (PgOutputRelation) throws -> TableSchema
     private(set) var relations: [UInt32: TableSchema] = [:]
+    /// Relations in `ownSchema`: their changes are dropped.
+    private var ownRelations: Set<UInt32> = []
     private(set) var transaction: PgOutputBegin?
 
     init(resolve: @escaping (PgOutputRelation) throws -> TableSchema) {
@@ -24,6 +30,7 @@ final class ChangeAssembler {
     /// Relations are re-sent on every new stream; forget everything.
     func reset() {
         relations.removeAll()
+        ownRelations.removeAll()
         transaction = nil
     }
 
@@ -36,9 +43,18 @@ final class ChangeAssembler {
             guard transaction != nil else { throw WALError.protocolViolation("COMMIT at \(commit.commitLSN) without BEGIN") }
             transaction = nil
             return .committed(commit)
+        case .relation(let relation) where relation.namespace == ChangeAssembler.ownSchema:
+            ownRelations.insert(relation.id)
+            relations[relation.id] = nil
         case .relation(let relation):
+            // A table moved out of pgk's schema (ALTER TABLE … SET SCHEMA) is captured again.
+            ownRelations.remove(relation.id)
             relations[relation.id] = try resolve(relation)
         case .type, .origin:
+            break
+        case .insert(let relationID, _) where ownRelations.contains(relationID),
+             .update(let relationID, _, _, _) where ownRelations.contains(relationID),
+             .delete(let relationID, _, _) where ownRelations.contains(relationID):
             break
         case .insert(let relationID, let new):
             try emit(change(relationID, .create, after: new, lsn: lsn))
@@ -47,7 +63,9 @@ final class ChangeAssembler {
         case .delete(let relationID, let old, let keyOnly):
             try emit(change(relationID, .delete, before: old, keyOnly: keyOnly, lsn: lsn))
         case .truncate(let relationIDs, _, _):
-            for relationID in relationIDs { try emit(change(relationID, .truncate, lsn: lsn)) }
+            for relationID in relationIDs where !ownRelations.contains(relationID) {
+                try emit(change(relationID, .truncate, lsn: lsn))
+            }
         case .message(let transactional, let messageLSN, let prefix, _):
             if !transactional && prefix == ChangeAssembler.heartbeatPrefix && transaction == nil {
                 return .heartbeat(messageLSN)

@@ -55,8 +55,8 @@ final class TableCatalog {
             FROM pg_publication_tables pt
             JOIN pg_namespace n ON n.nspname = pt.schemaname
             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
-            WHERE pt.pubname = $1 ORDER BY 2, 3
-            """, [publication])
+            WHERE pt.pubname = $1 AND pt.schemaname <> $2 ORDER BY 2, 3
+            """, [publication, ChangeAssembler.ownSchema])
         var result: [PublishedTable] = []
         for row in tables.rows {
             guard let oid = row["oid"].flatMap({ UInt32($0) }), let schema = row["schemaname"], let name = row["tablename"] else { continue }

@@ -19,9 +19,10 @@ extension WALStreamer {
         var position = start
         while true {
             let connection: any ReplicationStream
+            let from = max(position, sink.flushed)
             do {
                 try sideDatabase.reconnectIfNeeded()
-                connection = try openReplicationStream(max(position, sink.flushed))
+                connection = try openReplicationStream(from)
             } catch let error as PostgresError {
                 let explained = explain(error)
                 let busy = error.sqlState == "55006"
@@ -34,7 +35,7 @@ extension WALStreamer {
             }
             slotBusyAttempts = 0
             retry.reset()
-            Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
+            Log.info("streaming slot \(options.slot) (publication \(options.publication)) from \(from) to \(topicPrefix).*"
                 + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
             assembler.reset()
             do {

@@ -115,7 +115,9 @@ final class WALStreamer {
             return summary
         }
         let start = try prepareSlot()
-        try stream(from: start, exitTarget: target)
+        // A slot created just now (with the snapshot) starts after the WAL
+        // position read above: nothing before its start is left to wait for.
+        try stream(from: start, exitTarget: target.map { max($0, start) })
         summary.flushed = sink.flushed
         return summary
     }
@@ -179,7 +181,11 @@ final class WALStreamer {
             }
             if !snapshotDone {
                 if existing != nil {
-                    Log.info("slot \(options.slot) has no completed snapshot for \(topicPrefix); recreating it with a new snapshot")
+                    // A slot exports its snapshot only while it is being
+                    // created, so the one 'setup' made cannot give one.
+                    Log.info("slot \(options.slot) has no completed snapshot for \(topicPrefix) (setup creates it "
+                        + "without one; an interrupted snapshot leaves none): creating it again exporting a snapshot, "
+                        + "which includes every change made so far")
                     try side.execute("SELECT pg_drop_replication_slot($1)", [options.slot])
                     existing = nil
                 }
