@@ -13,8 +13,7 @@ import Glibc
 ///     …
 ///     worker.shutdown()
 final class BackgroundWorker<Job, Output>: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    private let lock = ConditionLock()
     private var thread = pthread_t()
     private var job: Job?
     private var output: Output?
@@ -25,8 +24,6 @@ final class BackgroundWorker<Job, Output>: @unchecked Sendable {
 
     init(name: String, body: @escaping (Job) -> Output) {
         self.body = body
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
         launch(name)
     }
 
@@ -42,73 +39,60 @@ final class BackgroundWorker<Job, Output>: @unchecked Sendable {
         started = true
     }
 
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
-    }
-
     private func loop() {
-        pthread_mutex_lock(&mutex)
         while true {
-            while job == nil && !stopping { pthread_cond_wait(&condition, &mutex) }
-            guard let next = job else { break }
-            job = nil
-            pthread_mutex_unlock(&mutex)
+            let next: Job? = lock.withLock(when: { job != nil || stopping }) {
+                defer { job = nil }
+                return job
+            }
+            guard let next else { return }
             let result = body(next)
-            pthread_mutex_lock(&mutex)
-            output = result
-            busy = false
-            pthread_cond_broadcast(&condition)
+            lock.withLock {
+                output = result
+                busy = false
+                lock.broadcast()
+            }
         }
-        pthread_mutex_unlock(&mutex)
     }
 
     /// True while a job is queued or running.
-    var isBusy: Bool {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return busy
-    }
+    var isBusy: Bool { lock.withLock { busy } }
 
     /// Hands a job over. Call `wait()` first: only one job may be in flight.
     func start(_ next: Job) {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        precondition(!busy && !stopping, "BackgroundWorker.start while busy or stopped")
-        job = next
-        busy = true
-        pthread_cond_broadcast(&condition)
+        lock.withLock {
+            precondition(!busy && !stopping, "BackgroundWorker.start while busy or stopped")
+            job = next
+            busy = true
+            lock.broadcast()
+        }
     }
 
     /// Blocks until the job in flight (if any) is done and returns its
     /// output; nil when there was none to collect.
     func wait() -> Output? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        while busy { pthread_cond_wait(&condition, &mutex) }
-        let result = output
-        output = nil
-        return result
+        lock.withLock(when: { !busy }) {
+            defer { output = nil }
+            return output
+        }
     }
 
     /// The finished job's output, without blocking; nil while it runs or
     /// when there is nothing to collect.
     func poll() -> Output? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        guard !busy else { return nil }
-        let result = output
-        output = nil
-        return result
+        lock.withLock {
+            guard !busy else { return nil }
+            defer { output = nil }
+            return output
+        }
     }
 
     /// Waits for the job in flight, then ends the thread.
     func shutdown() {
-        pthread_mutex_lock(&mutex)
-        while busy { pthread_cond_wait(&condition, &mutex) }
-        stopping = true
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        lock.withLock(when: { !busy }) {
+            stopping = true
+            lock.broadcast()
+        }
         if started {
             pthread_join(thread, nil)
             started = false
