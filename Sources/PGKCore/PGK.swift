@@ -29,6 +29,7 @@ public enum PGK {
                 try output.flush()
                 return ExitStatus.ok
             case .run(let invocation):
+                Secrets.register(invocation.globals)
                 // Diagnostics stay process-wide (one stderr); -v/-q set their level.
                 Log.level = invocation.globals.logLevel
                 let status = try invocation.command.run!(invocation)

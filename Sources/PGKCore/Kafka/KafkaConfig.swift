@@ -76,7 +76,7 @@ final class KafkaNativeConfig {
         var errbuf = [CChar](repeating: 0, count: 512)
         let result = rd_kafka_conf_set(pointer, key, value, &errbuf, errbuf.count)
         if result != RD_KAFKA_CONF_OK {
-            let shown = key.contains("password") || key.contains("secret") ? "***" : value
+            let shown = Secrets.isSensitiveKafkaProperty(key) ? Secrets.mask : value
             throw KafkaConfigError(property: key, value: shown, source: source,
                                    reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }

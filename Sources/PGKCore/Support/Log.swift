@@ -43,6 +43,7 @@ enum Log {
 enum StandardError {
     private static let lock = Mutex<Void>(())
     static func write(_ text: String) {
+        let text = Secrets.redact(text)
         lock.withLock { _ in
             var bytes = Array(text.utf8)
             var offset = 0
