@@ -30,6 +30,9 @@ final class PostgresConnection: @unchecked Sendable {
             let text = PQresultErrorMessage(result).map { PostgresError.oneLine(String(cString: $0)) } ?? ""
             if severity == "WARNING" { Log.warning("postgres: \(text)") } else { Log.debug("postgres: \(text)") }
         }, nil)
+        // A server or role may still default to backslash escapes in plain
+        // literals; pgk's statements and users' maps mean the SQL standard.
+        try execute("SET standard_conforming_strings = on")
     }
 
     deinit { PQfinish(handle) }

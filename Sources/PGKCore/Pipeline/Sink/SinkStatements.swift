@@ -220,9 +220,14 @@ struct SinkStatements: Sendable {
             + "WHERE value IS NOT NULL\(filter) ORDER BY ord) r"
     }
 
-    /// A SQL string literal (for names we generate statements around).
+    /// A SQL string literal for names that arrive in messages (field names
+    /// of the columns map), quoted as PQescapeLiteral does: `'` doubled, and
+    /// with a backslash present an escape string (E'') with `\` doubled,
+    /// which reads the same whatever `standard_conforming_strings` says.
     static func literal(_ text: String) -> String {
-        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+        let quoted = text.replacingOccurrences(of: "'", with: "''")
+        guard text.contains("\\") else { return "'" + quoted + "'" }
+        return "E'" + quoted.replacingOccurrences(of: "\\", with: "\\\\") + "'"
     }
 }
 
