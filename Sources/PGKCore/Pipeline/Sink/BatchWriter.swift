@@ -118,6 +118,7 @@ final class BatchWriter {
                 turns.finished(batch.sequence)
                 if !failed.isEmpty {
                     connection.rollbackQuietly()
+                    target.transactionEnded(committed: false)
                     for (partition, actual) in failed {
                         let claim = batch.claims.first { $0.topicPartition == partition }!
                         if actual == claim.next {
@@ -136,12 +137,14 @@ final class BatchWriter {
                 }
                 let stats = try writeRows(batch, staged, connection)
                 try connection.commit()
+                target.transactionEnded(committed: true)
                 outcome.committed += batch.claims
                 outcome.stats += stats
                 outcome.counters += batch.counters
                 return outcome
             } catch {
                 open?.rollbackQuietly()
+                target.transactionEnded(committed: false)
                 switch SinkFailureKind.classify(error) {
                 case .connection, .retryTransaction:
                     if stop.isStopped {
@@ -166,7 +169,10 @@ final class BatchWriter {
     func preview(_ batch: StagedBatch) throws -> (ddl: [String], rows: [String], mappingError: Error?) {
         let connection = try connected()
         try connection.begin()
-        defer { connection.rollbackQuietly() }
+        defer {
+            connection.rollbackQuietly()
+            target.transactionEnded(committed: false)
+        }
         var rows: [String] = []
         do {
             try target.setup(connection)

@@ -14,6 +14,9 @@ final class SinkTarget: @unchecked Sendable {
     var statements: SinkStatements? { lock.withLock { plannedStatements } }
     /// DDL run so far (printed by --dry-run).
     private(set) var ddl: [String] = []
+    /// The table and plan as they were before the open transaction's
+    /// `prepare`: the state to return to if that transaction rolls back.
+    private var beforeTransaction: (info: TableInfo?, statements: SinkStatements?)?
     private var nullsNotDistinct = true
 
     init(settings: SinkSettings, registry: SchemaRegistryClient?) {
@@ -87,6 +90,7 @@ final class SinkTarget: @unchecked Sendable {
         guard settings.map.layout == .columns else { return [:] }
         lock.lock()
         defer { lock.unlock() }
+        if beforeTransaction == nil { beforeTransaction = (info, plannedStatements) }
         if info == nil { try createColumnsTable(connection, batch: batch) }
         guard let current = info else { return [:] }
         var unknown = try unknownFields(connection, known: current.columns.map(\.name))
@@ -101,6 +105,19 @@ final class SinkTarget: @unchecked Sendable {
             unknown = try unknownFields(connection, known: info!.columns.map(\.name))
         }
         return unknown
+    }
+
+    /// The batch's transaction ended. After a rollback, DDL that `prepare`
+    /// ran is gone, so the table and plan it recorded are forgotten too:
+    /// the retry creates or evolves the table again.
+    func transactionEnded(committed: Bool) {
+        lock.withLock {
+            if !committed, let saved = beforeTransaction {
+                info = saved.info
+                plannedStatements = saved.statements
+            }
+            beforeTransaction = nil
+        }
     }
 
     private func unknownFields(_ connection: PostgresConnection, known: [String]) throws -> [String: Int] {
