@@ -20,7 +20,8 @@ final class DevStack: @unchecked Sendable {
             try kafka.createTopic(topic.name, partitions: topic.partitions)
         }
         registry = try SchemaRegistryServer()
-        postgres = try LocalPostgresCluster.started()
+        postgres = try LocalPostgresCluster.started(
+            options: .init(password: LocalPostgresCluster.Options.generatedPassword()))
     }
 
     deinit { shutdown() }

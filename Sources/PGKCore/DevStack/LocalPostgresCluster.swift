@@ -20,11 +20,25 @@ final class LocalPostgresCluster: @unchecked Sendable {
         var settings: [String: String]
         /// How long `start()` waits for the server to accept connections.
         var startTimeoutSeconds: Int
+        /// The superuser's password. With one, TCP connections must give it
+        /// (scram-sha-256) and only the unix socket, in a directory only
+        /// this user can enter, trusts; without, every local user could
+        /// connect over loopback as superuser. `pgk dev` always sets one.
+        var password: String?
 
-        init(binDirectory: String? = nil, settings: [String: String] = [:], startTimeoutSeconds: Int = 60) {
+        init(binDirectory: String? = nil, settings: [String: String] = [:], startTimeoutSeconds: Int = 60,
+             password: String? = nil) {
             self.binDirectory = binDirectory
             self.settings = settings
             self.startTimeoutSeconds = startTimeoutSeconds
+            self.password = password
+        }
+
+        /// A random password of letters and digits (URL-safe as it is).
+        static func generatedPassword() -> String {
+            let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            var generator = SystemRandomNumberGenerator()
+            return String((0..<24).map { _ in alphabet.randomElement(using: &generator)! })
         }
     }
 
@@ -80,11 +94,12 @@ final class LocalPostgresCluster: @unchecked Sendable {
 
     deinit { shutdown() }
 
-    /// postgresql://postgres@127.0.0.1:PORT/postgres
+    /// postgresql://postgres[:PASSWORD]@127.0.0.1:PORT/postgres
     var url: String { url(database: "postgres") }
 
     func url(database: String) -> String {
-        "postgresql://postgres@127.0.0.1:\(port)/\(percentEncodedPathSegment(database))"
+        let credentials = options.password.map { "postgres:" + $0 } ?? "postgres"
+        return "postgresql://\(credentials)@127.0.0.1:\(port)/\(percentEncodedPathSegment(database))"
     }
 
     var isRunning: Bool { lock.withLock { _ in server != nil && server?.poll() == nil } }
@@ -225,11 +240,18 @@ final class LocalPostgresCluster: @unchecked Sendable {
 
     private func initializeDataDirectory() throws {
         let initdb = binDirectory + "/initdb"
+        var authentication = ["--auth=trust"]
+        let passwordFile = baseDirectory + "/pwfile"
+        if let password = options.password {
+            try LocalPostgresCluster.createPrivateFile(passwordFile, contents: password + "\n")
+            if let user = account.user { chown(passwordFile, user.uid, user.gid) }
+            authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + passwordFile]
+        }
         let (termination, output) = try account.run(initdb, [
-            "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-            "--locale=C", "--no-sync",
-        ], onSpawn: { watchdog?.track(pid: $0) })
+            "-D", dataDirectory, "-U", "postgres", "--encoding=UTF8", "--locale=C", "--no-sync",
+        ] + authentication, onSpawn: { watchdog?.track(pid: $0) })
         watchdog?.track(pid: nil)
+        unlink(passwordFile)
         guard termination.succeeded else {
             throw RuntimeError("initdb \(termination):\n\(output)")
         }
@@ -342,6 +364,14 @@ extension LocalPostgresCluster {
     static func removeTree(_ path: String) {
         guard path.hasPrefix("/"), path.count > 1, let rm = ChildProcess.findExecutable("rm") else { return }
         _ = try? ChildProcess.run(rm, ["-rf", "--", path], timeoutMilliseconds: 60_000)
+    }
+
+    /// A new file only its owner can read (a password for initdb).
+    static func createPrivateFile(_ path: String, contents: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RuntimeError("cannot create \(path): \(errnoText())") }
+        close(fd)
+        try append(contents, to: path)
     }
 
     static func append(_ text: String, to path: String) throws {

@@ -37,6 +37,16 @@ import Testing
         #expect(Set(exports.keys) == ["PGK_BROKERS", "PGK_DATABASE", "PGK_REGISTRY"], "got: \(up.stdout) \(up.stderr)")
         let database = try #require(exports["PGK_DATABASE"])
         let connection = try PostgresConnection(conninfo: database)
+        // Loopback TCP needs the generated password; only the private socket trusts.
+        let password = try #require(Secrets.passwords(inConninfo: database).first, "no password in \(database)")
+        #expect(password.count >= 20)
+        let port = try #require(URLComponents(string: database)?.port)
+        #expect(throws: PostgresError.self, "TCP without the password must be refused") {
+            _ = try PostgresConnection(conninfo: "postgresql://postgres@127.0.0.1:\(port)/postgres")
+        }
+        #expect(throws: PostgresError.self, "nor may another role get in without one") {
+            _ = try PostgresConnection(conninfo: "host=127.0.0.1 port=\(port) user=postgres password=wrong dbname=postgres")
+        }
         let dataDirectory = try #require(try connection.query("SHOW data_directory").scalar)
         let metadata = try KafkaAdmin(config: KafkaConfig(brokers: exports["PGK_BROKERS"])).metadata(topic: "wide")
         #expect(metadata.topic("wide")?.partitions.count == 8)
