@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The four C libraries are found through pkg-config and never vendored.
+// The C libraries are found through pkg-config and never vendored.
 let package = Package(
     name: "pgk",
     products: [
@@ -23,9 +23,12 @@ let package = Package(
         .systemLibrary(
             name: "CAvro", pkgConfig: "avro-c",
             providers: [.apt(["libavro-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "PGKCore",
-            dependencies: ["CRdKafka", "CLibPQ", "CMsgPack", "CAvro", "Yams"]),
+            dependencies: ["CRdKafka", "CLibPQ", "CMsgPack", "CAvro", "CCurl", "Yams"]),
         .executableTarget(name: "pgk", dependencies: ["PGKCore"]),
         .testTarget(name: "PGKCoreTests", dependencies: ["PGKCore"]),
     ]

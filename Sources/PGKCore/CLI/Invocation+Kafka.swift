@@ -14,7 +14,7 @@ extension Invocation {
             throw usageError("--packing avro needs --registry URL (or PGK_REGISTRY)")
         }
         do {
-            return try SchemaRegistryClient(url: url)
+            return try SchemaRegistryClient(url: url, tls: globals.registryTLS)
         } catch {
             throw usageError("--registry: \(error)")
         }

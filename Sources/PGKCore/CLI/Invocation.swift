@@ -64,6 +64,8 @@ struct GlobalOptions: Sendable {
     /// Nil means "let libpq use its PG* defaults".
     var database: String?
     var registry: String?
+    /// TLS for an https:// registry: CA bundle, client certificate and key.
+    var registryTLS: HTTPTLSOptions
     var verbosity: Int
     var quiet: Bool
 
@@ -72,6 +74,8 @@ struct GlobalOptions: Sendable {
         kafkaProperties = (values["kafka-property"] ?? []).map(KeyValueText.split)
         database = values["database"]?.last
         registry = values["registry"]?.last
+        registryTLS = HTTPTLSOptions(caFile: values["registry-ca"]?.last, certificateFile: values["registry-cert"]?.last,
+                                     keyFile: values["registry-key"]?.last)
         verbosity = values["verbose"]?.count ?? 0
         quiet = values["quiet"]?.last == "true"
     }
@@ -83,6 +87,7 @@ struct GlobalOptions: Sendable {
         self.kafkaProperties = kafkaProperties
         self.database = database
         self.registry = registry
+        registryTLS = HTTPTLSOptions()
         verbosity = 0
         quiet = false
     }
@@ -110,7 +115,14 @@ struct GlobalOptions: Sendable {
                    help: "PostgreSQL conninfo or URL; unset, libpq's PG* variables apply",
                    environment: .variables(["PGK_DATABASE", "DATABASE_URL"]), isGlobal: true),
         OptionSpec("registry", kind: .value(.text), valueName: "URL",
-                   help: "Confluent Schema Registry URL, for Avro", isGlobal: true),
+                   help: "Confluent Schema Registry URL, for Avro (http:// or https://)", isGlobal: true),
+        OptionSpec("registry-ca", kind: .value(.path), valueName: "FILE",
+                   help: "CA bundle (PEM) to verify an https:// registry with, instead of the system's",
+                   isGlobal: true, completion: .file),
+        OptionSpec("registry-cert", kind: .value(.path), valueName: "FILE",
+                   help: "Client certificate (PEM) for an https:// registry", isGlobal: true, completion: .file),
+        OptionSpec("registry-key", kind: .value(.path), valueName: "FILE",
+                   help: "The client certificate's private key (PEM)", isGlobal: true, completion: .file),
         OptionSpec("verbose", short: "v", kind: .counter,
                    help: "More diagnostics on stderr (repeat for more)", isGlobal: true),
         OptionSpec("quiet", short: "q", kind: .flag(negatable: false),

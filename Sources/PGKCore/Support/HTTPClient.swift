@@ -1,127 +1,209 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CCurl
 
-/// A minimal synchronous HTTP/1.1 client over POSIX sockets, for the
-/// schema registry. Chosen over FoundationNetworking's URLSession to keep
-/// Foundation and libcurl out of the binary and to get hard deadlines:
-/// every connect, write and read is a poll bounded by the request's
-/// deadline. One connection per request (registry calls are cached and
-/// rare). Limits: http:// only, no proxies, and name resolution
-/// (getaddrinfo) is not covered by the deadline.
+/// TLS settings for an https:// endpoint. Unset, libcurl verifies the
+/// server against the system's CA store.
+struct HTTPTLSOptions: Sendable, Equatable {
+    /// A PEM bundle of CAs to trust instead of the system store.
+    var caFile: String?
+    /// A client certificate (PEM) and its key, for mutual TLS.
+    var certificateFile: String?
+    var keyFile: String?
+
+    init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+}
+
+/// A synchronous HTTP client for the schema registry, on libcurl: TLS with
+/// the system CAs (or `tls.caFile`), client certificates, proxies from the
+/// usual environment variables (`https_proxy`, `no_proxy`, …), and one
+/// deadline that covers name resolution, connecting and the transfer.
+/// One connection per request: registry calls are cached and rare. Call it
+/// from a worker thread, never from Swift's cooperative pool.
 struct HTTPClient: Sendable {
     let endpoint: HTTPEndpoint
     var timeoutMilliseconds: Int
+    var tls: HTTPTLSOptions
 
-    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int = 10_000) {
+    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int = 10_000, tls: HTTPTLSOptions = HTTPTLSOptions()) {
         self.endpoint = endpoint
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.tls = tls
     }
 
     /// `path` is appended to the endpoint's base path and must start with "/".
     func request(_ method: String, _ path: String, body: [UInt8]? = nil,
-                        headers extra: [(String, String)] = []) throws(HTTPError) -> HTTPMessage {
-        let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
-        let url = endpoint.description + path
-        let fd = try connect(deadline: deadline, url: url)
-        defer { close(fd) }
-        var headers: [(String, String)] = [("Host", endpoint.hostHeader), ("Connection", "close"), ("User-Agent", "pgk")]
+                 headers extra: [(String, String)] = []) throws(HTTPError) -> HTTPMessage {
+        let shown = endpoint.description + path
+        let transfer = try CurlTransfer(shownURL: shown)
+        var headers = extra
         if let authorization = endpoint.authorization { headers.append(("Authorization", authorization)) }
-        headers.append(contentsOf: extra)
-        let request = HTTPMessageParser.serialize(startLine: "\(method) \(endpoint.basePath)\(path) HTTP/1.1",
-                                                  headers: headers, body: body ?? [])
-        try send(request, fd: fd, deadline: deadline, url: url)
-        return try receive(fd: fd, deadline: deadline, url: url)
-    }
-
-    private func timeout(_ url: String, _ phase: String) -> HTTPError {
-        HTTPError(.timeout, url: url, "no answer within \(timeoutMilliseconds) ms (\(phase))")
-    }
-
-    private func connect(deadline: Int64, url: String) throws(HTTPError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
-        guard rc == 0, let list else {
-            throw HTTPError(.unreachable, url: url, "cannot resolve \(endpoint.host): \(String(cString: gai_strerror(rc)))")
-        }
-        defer { freeaddrinfo(list) }
-        var failure = "no address"
-        var entry: UnsafeMutablePointer<addrinfo>? = list
-        while let info = entry?.pointee {
-            entry = info.ai_next
-            let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
-            guard fd >= 0 else { failure = SocketIO.errorText; continue }
-            SocketIO.setNonBlocking(fd)
-            if Glibc.connect(fd, info.ai_addr, info.ai_addrlen) == 0 { return fd }
-            guard errno == EINPROGRESS else { failure = SocketIO.errorText; close(fd); continue }
-            switch SocketIO.wait(fd, events: Int16(POLLOUT), deadline: deadline) {
-            case .timedOut:
-                close(fd)
-                throw timeout(url, "connecting")
-            case .failed(let code):
-                failure = SocketIO.errorText(code)
-            case .ready:
-                var code: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
-                if code == 0 { return fd }
-                failure = SocketIO.errorText(code)
-            }
-            close(fd)
-        }
-        throw HTTPError(.unreachable, url: url, "cannot connect: \(failure)")
-    }
-
-    private func send(_ bytes: [UInt8], fd: Int32, deadline: Int64, url: String) throws(HTTPError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else {
-                throw HTTPError(.unreachable, url: url, "sending the request failed: \(SocketIO.errorText)")
-            }
-            if case .timedOut = SocketIO.wait(fd, events: Int16(POLLOUT), deadline: deadline) { throw timeout(url, "sending") }
-        }
-    }
-
-    private func receive(fd: Int32, deadline: Int64, url: String) throws(HTTPError) -> HTTPMessage {
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var atEOF = false
-        while true {
-            if !buffer.isEmpty || atEOF {
-                switch HTTPMessageParser.parse(buffer, isResponse: true, atEOF: atEOF) {
-                case .complete(let message, _): return message
-                case .invalid(let reason): throw HTTPError(.protocolError, url: url, "malformed HTTP response: \(reason)")
-                case .incomplete:
-                    if atEOF { throw HTTPError(.unreachable, url: url, "connection closed before the response was complete") }
-                }
-            }
-            switch SocketIO.wait(fd, events: Int16(POLLIN), deadline: deadline) {
-            case .timedOut: throw timeout(url, buffer.isEmpty ? "waiting for the response" : "reading the response")
-            case .failed(let code): throw HTTPError(.unreachable, url: url, "poll failed: \(SocketIO.errorText(code))")
-            case .ready: break
-            }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[..<n])
-            } else if n == 0 {
-                atEOF = true
-            } else if errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK {
-                throw HTTPError(.unreachable, url: url, "reading the response failed: \(SocketIO.errorText)")
-            }
-        }
+        try transfer.configure(url: endpoint.requestURL(path), method: method, body: body, headers: headers,
+                               timeoutMilliseconds: timeoutMilliseconds, tls: tls)
+        return try transfer.perform()
     }
 }
 
-/// A parsed `http://[user[:password]@]host[:port][/base]` URL. The
+/// One libcurl easy handle and what must outlive `curl_easy_perform`: the
+/// header list, the error buffer and the response being collected.
+private final class CurlTransfer {
+    private let handle: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+    private let shownURL: String
+    private var timeoutMilliseconds = 0
+    fileprivate var body: [UInt8] = []
+    fileprivate var headerLines: [String] = []
+
+    /// libcurl's global state, set up once before the first handle.
+    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+    init(shownURL: String) throws(HTTPError) {
+        self.shownURL = shownURL
+        guard CurlTransfer.globalInit == CURLE_OK, let handle = curl_easy_init() else {
+            errorBuffer.deallocate()
+            throw HTTPError(.protocolError, url: shownURL, "libcurl could not be initialised")
+        }
+        self.handle = handle
+        errorBuffer.initialize(to: 0)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()
+    }
+
+    func configure(url: String, method: String, body: [UInt8]?, headers: [(String, String)],
+                   timeoutMilliseconds: Int, tls: HTTPTLSOptions) throws(HTTPError) {
+        self.timeoutMilliseconds = timeoutMilliseconds
+        try set(CURLOPT_URL, url)
+        try set(CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer))
+        // Signals would interrupt other threads; the deadline covers DNS too.
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        try set(CURLOPT_CONNECTTIMEOUT_MS, timeoutMilliseconds)
+        try set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try set(CURLOPT_USERAGENT, "pgk")
+        try set(CURLOPT_CUSTOMREQUEST, method)
+        if let body {
+            try set(CURLOPT_POSTFIELDSIZE, body.count)
+            // COPYPOSTFIELDS copies the bytes, so nothing here must outlive perform.
+            let code = body.withUnsafeBufferPointer { buffer in
+                pgk_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS,
+                                     UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+            }
+            try check(code, "request body")
+        } else if method == "GET" {
+            try set(CURLOPT_HTTPGET, 1)
+        }
+        // Expect: 100-continue would cost a round trip per POST.
+        for (name, value) in headers + [("Expect", "")] {
+            guard let appended = curl_slist_append(headerList, "\(name): \(value)") else {
+                throw HTTPError(.protocolError, url: shownURL, "libcurl could not build the request headers")
+            }
+            headerList = appended
+        }
+        try set(CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+        if let caFile = tls.caFile { try set(CURLOPT_CAINFO, caFile) }
+        if let certificate = tls.certificateFile { try set(CURLOPT_SSLCERT, certificate) }
+        if let key = tls.keyFile { try set(CURLOPT_SSLKEY, key) }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try check(pgk_curl_set_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            let length = size * count
+            if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+            return length
+        }), "write callback")
+        try set(CURLOPT_WRITEDATA, context)
+        try check(pgk_curl_set_callback(handle, CURLOPT_HEADERFUNCTION, { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            let length = size * count
+            if let data {
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+                transfer.headerLines.append(line.trimmingTrailingNewline())
+            }
+            return length
+        }), "header callback")
+        try set(CURLOPT_HEADERDATA, context)
+    }
+
+    func perform() throws(HTTPError) -> HTTPMessage {
+        let code = curl_easy_perform(handle)
+        guard code == CURLE_OK else { throw failure(code) }
+        var status = 0
+        _ = pgk_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        // Header lines of the last response only (a proxy CONNECT adds its own).
+        let lastStart = headerLines.lastIndex { $0.hasPrefix("HTTP/") } ?? 0
+        let lines = headerLines[lastStart...]
+        let startLine = lines.first.map { $0.split(separator: " ", maxSplits: 2).map(String.init) } ?? []
+        let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces())
+        }
+        var message = HTTPMessage(startLine: startLine, headers: headers, body: body)
+        if message.status != status { message.startLine = ["HTTP/1.1", String(status), ""] }
+        return message
+    }
+
+    private func failure(_ code: CURLcode) -> HTTPError {
+        let detail = String(cString: errorBuffer)
+        let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return HTTPError(.timeout, url: shownURL, "no answer within \(timeoutMilliseconds) ms (\(reason))")
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR,
+             CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
+            return HTTPError(.unreachable, url: shownURL, reason)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+             CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED:
+            return HTTPError(.tls, url: shownURL, "TLS: \(reason)")
+        default:
+            return HTTPError(.protocolError, url: shownURL, reason)
+        }
+    }
+
+    private func check(_ code: CURLcode, _ what: String) throws(HTTPError) {
+        guard code == CURLE_OK else {
+            throw HTTPError(.protocolError, url: shownURL,
+                            "libcurl rejected the \(what): \(String(cString: curl_easy_strerror(code)))")
+        }
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) throws(HTTPError) {
+        try check(pgk_curl_set_long(handle, option, value), "\(option)")
+    }
+
+    private func set(_ option: CURLoption, _ value: String) throws(HTTPError) {
+        // libcurl copies string options (since 7.17), so the temporary C string may go.
+        try check(pgk_curl_set_string(handle, option, value), "\(option)")
+    }
+
+    private func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer?) throws(HTTPError) {
+        try check(pgk_curl_set_pointer(handle, option, value), "\(option)")
+    }
+}
+
+private extension String {
+    func trimmingTrailingNewline() -> String {
+        var text = Substring(self)
+        while let last = text.last, last == "\n" || last == "\r" { text.removeLast() }
+        return String(text)
+    }
+
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// A parsed `http[s]://[user[:password]@]host[:port][/base]` URL. The
 /// password only lives in the Authorization header value; `description`
 /// shows `user:***@`, so errors and logs never leak it.
 struct HTTPEndpoint: Sendable, CustomStringConvertible {
+    let scheme: String
     let host: String
     let port: UInt16
     /// Path prefix without a trailing slash, "" for none.
@@ -132,9 +214,13 @@ struct HTTPEndpoint: Sendable, CustomStringConvertible {
 
     var hostHeader: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
 
+    /// The URL a request for `path` goes to, without credentials (they
+    /// travel in the Authorization header).
+    func requestURL(_ path: String) -> String { "\(scheme)://\(hostHeader)\(basePath)\(path)" }
+
     init(_ url: String) throws(HTTPError) {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else {
-            throw HTTPError(.invalidURL, url: "", "'\(Self.redactGuess(url))' is not an http:// URL")
+            throw HTTPError(.invalidURL, url: "", "'\(Self.redactGuess(url))' is not an http:// or https:// URL")
         }
         let scheme = url[..<colon].lowercased()
         let rest = url[url.index(colon, offsetBy: 3)...]
@@ -157,11 +243,11 @@ struct HTTPEndpoint: Sendable, CustomStringConvertible {
             shown += String(parts[0]) + (parts.count > 1 ? ":***" : "") + "@"
         }
         shown += authority + path
-        guard scheme == "http" else {
-            throw HTTPError(.invalidURL, url: shown, "only http:// is supported by pgk's built-in HTTP client (got \(scheme)://)")
+        guard scheme == "http" || scheme == "https" else {
+            throw HTTPError(.invalidURL, url: shown, "only http:// and https:// are supported (got \(scheme)://)")
         }
         var host = String(authority)
-        var port: UInt16 = 80
+        var port: UInt16 = scheme == "https" ? 443 : 80
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
@@ -177,6 +263,7 @@ struct HTTPEndpoint: Sendable, CustomStringConvertible {
             port = p
         }
         guard !host.isEmpty else { throw HTTPError(.invalidURL, url: shown, "no host in '\(shown)'") }
+        self.scheme = scheme
         self.host = host
         self.port = port
         self.basePath = path.hasPrefix("?") ? "" : path
@@ -201,6 +288,9 @@ struct HTTPError: Error, CustomStringConvertible, Sendable {
         case timeout
         /// The peer did not speak HTTP/1.1 as expected.
         case protocolError
+        /// The TLS handshake failed: an untrusted or mismatched certificate,
+        /// a bad client certificate. Retrying does not help.
+        case tls
     }
 
     var kind: Kind

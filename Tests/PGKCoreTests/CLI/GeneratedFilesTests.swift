@@ -184,7 +184,12 @@ import Testing
                                     (repeatable); '-X list' prints every property
           -d, --database CONNINFO   PostgreSQL conninfo or URL; unset, libpq's PG*
                                     variables apply
-              --registry URL        Confluent Schema Registry URL, for Avro
+              --registry URL        Confluent Schema Registry URL, for Avro (http:// or
+                                    https://)
+              --registry-ca FILE    CA bundle (PEM) to verify an https:// registry with,
+                                    instead of the system's
+              --registry-cert FILE  Client certificate (PEM) for an https:// registry
+              --registry-key FILE   The client certificate's private key (PEM)
           -v, --verbose             More diagnostics on stderr (repeat for more)
           -q, --quiet               Only errors on stderr
           -h, --help                Show this help

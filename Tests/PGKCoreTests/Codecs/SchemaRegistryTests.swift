@@ -156,7 +156,9 @@ import Testing
         let v6 = try HTTPEndpoint("http://[::1]:9000")
         #expect(v6.host == "::1" && v6.port == 9000 && v6.hostHeader == "[::1]:9000")
         #expect(try HTTPEndpoint("http://h").port == 80)
-        for bad in ["https://u:topsecret@h:1", "h:8081", "http://u:topsecret@h:port", "http://"] {
+        let secure = try HTTPEndpoint("https://u:topsecret@h/r")
+        #expect(secure.port == 443 && secure.requestURL("/subjects") == "https://h:443/r/subjects")
+        for bad in ["ftp://u:topsecret@h:1", "h:8081", "http://u:topsecret@h:port", "http://"] {
             do {
                 let parsed = try HTTPEndpoint(bad)
                 Issue.record("accepted \(bad) as \(parsed)")

@@ -17,6 +17,8 @@ struct RegistryError: Error, CustomStringConvertible, Sendable {
         /// Schema text (ours or the registry's) that is not valid Avro.
         case invalidSchema
         case invalidURL
+        /// The TLS handshake failed (untrusted certificate, bad client key).
+        case tls
     }
 
     var kind: Kind
@@ -36,7 +38,7 @@ struct RegistryError: Error, CustomStringConvertible, Sendable {
         switch kind {
         case .unreachable, .timeout: return true
         case .registry(let status, _): return status >= 500 || status == 408 || status == 429
-        case .invalidResponse, .invalidSchema, .invalidURL: return false
+        case .invalidResponse, .invalidSchema, .invalidURL, .tls: return false
         }
     }
 
@@ -58,14 +60,14 @@ final class SchemaRegistryClient: Sendable {
 
     static let contentType = "application/vnd.schemaregistry.v1+json"
 
-    /// `url`: `http://[user:password@]host:port[/prefix]`.
-    init(url: String, timeoutMilliseconds: Int = 10_000) throws(RegistryError) {
+    /// `url`: `http[s]://[user:password@]host:port[/prefix]`.
+    init(url: String, timeoutMilliseconds: Int = 10_000, tls: HTTPTLSOptions = HTTPTLSOptions()) throws(RegistryError) {
         do {
             endpoint = try HTTPEndpoint(url)
         } catch {
             throw RegistryError(.invalidURL, url: error.url, error.message)
         }
-        http = HTTPClient(endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)
+        http = HTTPClient(endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
     }
 
     /// `GET /schemas/ids/{id}`.
@@ -141,6 +143,7 @@ final class SchemaRegistryClient: Sendable {
             switch error.kind {
             case .timeout: kind = .timeout
             case .invalidURL: kind = .invalidURL
+            case .tls: kind = .tls
             case .unreachable, .protocolError: kind = .unreachable
             }
             throw RegistryError(kind, url: error.url, error.message)
