@@ -34,6 +34,7 @@ extension WALStreamer {
             }
             slotBusyAttempts = 0
             retry.reset()
+            metrics?.health.healthy()
             Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
                 + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
             assembler.reset()
@@ -43,6 +44,7 @@ extension WALStreamer {
                 return try finish(connection: connection)
             } catch let error as PostgresError where error.isTransient && !stop.isStopped {
                 position = sink.flushed
+                metrics?.health.unhealthy("replication connection lost; reconnecting")
                 guard try retry.pause({ "replication connection lost, reconnecting in \($0) from \(position): \(error)" })
                 else { return try finish(connection: nil) }
             } catch let error as PostgresError {
@@ -148,6 +150,7 @@ extension WALStreamer {
             case .committed(let commit)?:
                 summary.transactions += 1
                 sink.reached(commit.endLSN)
+                metrics?.committed(commit.endLSN)
             case .heartbeat(let lsn)?:
                 Log.debug("heartbeat confirmed at \(lsn) once earlier events are acknowledged")
                 sink.reached(lsn)
@@ -172,6 +175,7 @@ extension WALStreamer {
     /// Sends the flush position when asked (`force`), when it moved and a
     /// second passed, or every status interval.
     func sendStatus(_ connection: any ReplicationStream, _ status: inout StatusClock, force: Bool) throws {
+        publishMetrics()
         let now = clock.nowMilliseconds
         let flushed = sink.flushed
         let moved = flushed != status.lastFlushed
@@ -201,6 +205,8 @@ extension WALStreamer {
     /// After a stop or catching up: wait for Kafka's acks (bounded), send
     /// the final position, end the stream.
     func finish(connection: (any ReplicationStream)?) throws -> Void {
+        metrics?.health.unhealthy("stopping")
+        defer { publishMetrics() }
         let drained = try sink.drain(timeoutMilliseconds: 30_000)
         if !drained {
             Log.warning("\(sink.inFlight) event(s) not acknowledged by Kafka after 30 s; "
