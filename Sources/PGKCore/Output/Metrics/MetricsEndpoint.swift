@@ -35,14 +35,12 @@ final class MetricsEndpoint: Sendable {
         Log.info("metrics on \(server.url)/metrics")
     }
 
-    deinit { server.stop() }
-
     func stop() { server.stop() }
 
     static func answer(_ request: HTTPMessage, registry: MetricsRegistry, health: HealthStatus) -> HTTPReply {
         let known = ["/metrics", "/healthz"]
         guard known.contains(request.path) else { return HTTPReply(status: 404, text: "not found; try /metrics or /healthz\n") }
-        guard request.method == "GET" || request.method == "HEAD" else {
+        guard request.method == "GET" else {
             return HTTPReply(status: 405, text: "only GET\n")
         }
         if request.path == "/metrics" {

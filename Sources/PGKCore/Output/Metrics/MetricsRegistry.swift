@@ -116,9 +116,6 @@ struct Gauge: Sendable {
     func set(_ value: Double, labels: [String] = []) { family.update(labels) { $0.value = value } }
     /// Drops a series that no longer means anything (a revoked partition).
     func remove(labels: [String]) { family.remove(labels) }
-    func value(labels: [String] = []) -> Double? {
-        family.snapshot().first { $0.labels == labels }?.series.value
-    }
 }
 
 struct Histogram: Sendable {
@@ -133,5 +130,10 @@ struct Histogram: Sendable {
             series.sum += value
             series.count += 1
         }
+    }
+
+    func observe(_ duration: Duration, labels: [String] = []) {
+        let (seconds, attoseconds) = duration.components
+        observe(Double(seconds) + Double(attoseconds) / 1e18, labels: labels)
     }
 }

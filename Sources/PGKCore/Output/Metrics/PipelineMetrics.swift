@@ -82,7 +82,7 @@ final class WALMetrics: Sendable {
             defer { list.removeFirst(n) }
             return list.prefix(n).map(\.at)
         }
-        for at in done { deliverySeconds.observe(Self.seconds(now - at)) }
+        for at in done { deliverySeconds.observe(now - at) }
     }
 
     /// Whether the slot lag is due for a refresh (every 5 s).
@@ -91,11 +91,6 @@ final class WALMetrics: Sendable {
         guard last == Int64.min || now - last >= 5_000 else { return false }
         lastLagQuery.store(now, ordering: .relaxed)
         return true
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

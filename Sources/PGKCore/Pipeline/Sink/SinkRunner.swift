@@ -55,7 +55,7 @@ final class SinkRunner {
                 guard let metrics else { return writer.write(batch) }
                 let started = ContinuousClock.now
                 let outcome = writer.write(batch)
-                metrics.batchSeconds.observe(WALMetrics.seconds(ContinuousClock.now - started))
+                metrics.batchSeconds.observe(ContinuousClock.now - started)
                 return outcome
             }
         }
