@@ -89,6 +89,11 @@ import Testing
         #expect(samples["pgk_wal_confirmed_lsn"] == 150)
         #expect(samples["pgk_wal_delivery_seconds_count"] == 1, "only the transaction ending at 100 is acknowledged")
         #expect(samples["pgk_outbox_leader"] == 1)
+        // Unlabelled counters and histograms show 0 before anything happened; gauges only once set.
+        #expect(samples["pgk_sink_dead_letters_total"] == 0)
+        #expect(samples["pgk_outbox_events_shipped_total"] == 0)
+        #expect(samples["pgk_wal_delivery_seconds_count"] == 1 && samples["pgk_sink_batch_write_seconds_count"] == 1)
+        #expect(samples["pgk_wal_slot_lag_bytes"] == nil && samples["pgk_outbox_queue_depth"] == nil)
         // The lag of a partition no longer assigned disappears.
         sink.refreshLag(now: 20_000) { [] }
         #expect(!registry.render().contains("orders"))

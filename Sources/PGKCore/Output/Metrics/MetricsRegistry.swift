@@ -9,8 +9,13 @@ final class MetricsRegistry: Sendable {
 
     init() {}
 
+    /// Without labels a counter shows 0 from the start, so a rate over it
+    /// has a beginning; gauges appear once set (a 0 lag before the first
+    /// reading would be a lie).
     func counter(_ name: String, help: String, labels: [String] = []) -> Counter {
-        Counter(family: register(name, help: help, kind: .counter, labels: labels, buckets: []))
+        let family = register(name, help: help, kind: .counter, labels: labels, buckets: [])
+        if labels.isEmpty { family.update([]) { _ in } }
+        return Counter(family: family)
     }
 
     func gauge(_ name: String, help: String, labels: [String] = []) -> Gauge {
@@ -21,7 +26,9 @@ final class MetricsRegistry: Sendable {
     func histogram(_ name: String, help: String, labels: [String] = [],
                    buckets: [Double] = Histogram.latencyBuckets) -> Histogram {
         let bounds = buckets.filter(\.isFinite).sorted()
-        return Histogram(family: register(name, help: help, kind: .histogram, labels: labels, buckets: bounds))
+        let family = register(name, help: help, kind: .histogram, labels: labels, buckets: bounds)
+        if labels.isEmpty { family.update([]) { _ in } }
+        return Histogram(family: family)
     }
 
     private func register(_ name: String, help: String, kind: MetricFamily.Kind, labels: [String],
