@@ -39,7 +39,9 @@ final class MetricsEndpoint: Sendable {
 
     static func answer(_ request: HTTPMessage, registry: MetricsRegistry, health: HealthStatus) -> HTTPReply {
         let known = ["/metrics", "/healthz"]
-        guard known.contains(request.path) else { return HTTPReply(status: 404, text: "not found; try /metrics or /healthz\n") }
+        guard known.contains(request.path) else {
+            return HTTPReply(status: 404, text: "not found; try /metrics or /healthz\n")
+        }
         guard request.method == "GET" else {
             return HTTPReply(status: 405, text: "only GET\n")
         }

@@ -51,15 +51,19 @@ final class WALMetrics: Sendable {
     static let pendingLimit = 10_000
 
     init(_ registry: MetricsRegistry) {
-        events = registry.counter("pgk_wal_events_total", help: "Change events produced to Kafka (snapshot rows included)")
+        events = registry.counter("pgk_wal_events_total",
+                                  help: "Change events produced to Kafka (snapshot rows included)")
         transactions = registry.counter("pgk_wal_transactions_total", help: "Transactions streamed from the slot")
-        confirmedLSN = registry.gauge("pgk_wal_confirmed_lsn",
-                                      help: "LSN (as a number) up to which Kafka acknowledged every event; confirmed to the slot")
-        slotLagBytes = registry.gauge("pgk_wal_slot_lag_bytes",
-                                      help: "Bytes of WAL between the server's current position and the slot's confirmed position")
+        confirmedLSN = registry.gauge(
+            "pgk_wal_confirmed_lsn",
+            help: "LSN (as a number) up to which Kafka acknowledged every event; confirmed to the slot")
+        slotLagBytes = registry.gauge(
+            "pgk_wal_slot_lag_bytes",
+            help: "Bytes of WAL between the server's current position and the slot's confirmed position")
         inFlight = registry.gauge("pgk_wal_in_flight_events", help: "Events produced and not yet acknowledged by Kafka")
-        deliverySeconds = registry.histogram("pgk_wal_delivery_seconds",
-                                             help: "From reading a transaction's commit off the slot to Kafka acknowledging all its events")
+        deliverySeconds = registry.histogram(
+            "pgk_wal_delivery_seconds",
+            help: "From reading a transaction's commit off the slot to Kafka acknowledging all its events")
     }
 
     /// A transaction's commit was read; it is delivered once `flushed` passes `end`.
