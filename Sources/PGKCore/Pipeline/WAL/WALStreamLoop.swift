@@ -34,7 +34,6 @@ extension WALStreamer {
             }
             slotBusyAttempts = 0
             retry.reset()
-            metrics?.health.healthy()
             Log.info("streaming slot \(options.slot) (publication \(options.publication)) to \(topicPrefix).*"
                 + (exitTarget.map { ", until \($0) is acknowledged" } ?? ""))
             assembler.reset()
@@ -84,6 +83,7 @@ extension WALStreamer {
         // from us, or it drops the connection after wal_sender_timeout.
         keepServerInformed = { [unowned self] in try sendStatus(connection, &status, force: false) }
         defer { keepServerInformed = {} }
+        metrics?.health.healthy()
         var lastData = clock.nowMilliseconds
         var lastHeartbeat = clock.nowMilliseconds
         var handled = 0
