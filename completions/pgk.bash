@@ -15,17 +15,17 @@ _pgk_subcommands() {
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
-    "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox setup") echo "--no-snapshot --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox teardown") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox uninstall") echo "--force --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
-    "cdc outbox run") echo "--topic-prefix --topic-template --batch-size --packing --create-topics --exit-when-empty --dry-run --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "cdc outbox run") echo "--topic-prefix --topic-template --batch-size --packing --create-topics --exit-when-empty --dry-run --poll-interval --table --metrics --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox status") echo "--output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc wal") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc wal setup") echo "--slot --publication --tables --all-tables --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
-    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "cdc wal run") echo "--slot --publication --snapshot --topic-prefix --format --packing --key-columns --create-topics --topic-partitions --exit-when-caught-up --heartbeat --tombstones --no-tombstones --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc wal status") echo "--slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc wal teardown") echo "--slot --publication --keep-publication --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "topics") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -48,17 +48,17 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
-    "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox setup") echo " --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox teardown") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox uninstall") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
-    "cdc outbox run") echo " --topic-prefix --topic-template --batch-size --packing --poll-interval --table --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "cdc outbox run") echo " --topic-prefix --topic-template --batch-size --packing --poll-interval --table --metrics --event-id-column --aggregate-type-column --aggregate-id-column --event-type-column --payload-column --order-column --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox status") echo " --output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc wal") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc wal setup") echo " --slot --publication --tables --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
-    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "cdc wal run") echo " --slot --publication --snapshot --topic-prefix --format --packing --key-columns --topic-partitions --heartbeat --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc wal status") echo " --slot --publication --output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc wal teardown") echo " --slot --publication --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "topics") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;

@@ -190,7 +190,8 @@ private final class CurlTransfer {
 private extension String {
     func trimmingTrailingNewline() -> String {
         var text = Substring(self)
-        while let last = text.last, last == "\n" || last == "\r" { text.removeLast() }
+        // "\r\n" is one Character, which isNewline covers.
+        while let last = text.last, last.isNewline { text.removeLast() }
         return String(text)
     }
 

@@ -64,18 +64,20 @@ struct OutboxRunCommand {
         // The first connection names the database for topics and checks the
         // queue. An unreachable database at startup is an error, not a wait
         // (a typo should not look like a hang); later outages are retried.
+        let served = try invocation.startMetrics(OutboxMetrics.self)
+        defer { served?.endpoint.stop() }
         let db = try OutboxCommands.connect(invocation)
         let summary: OutboxRunSummary
         if let table = invocation[RunOptions.table] {
-            summary = try runApplicationOutbox(table, db: db)
+            summary = try runApplicationOutbox(table, db: db, metrics: served?.metrics)
         } else {
-            summary = try runTriggerOutbox(db: db)
+            summary = try runTriggerOutbox(db: db, metrics: served?.metrics)
         }
         Log.debug("outbox: \(summary)")
         return ExitStatus.ok
     }
 
-    private func runTriggerOutbox(db: PostgresConnection) throws -> OutboxRunSummary {
+    private func runTriggerOutbox(db: PostgresConnection, metrics: OutboxMetrics?) throws -> OutboxRunSummary {
         var queue = TriggerOutboxQueue()
         queue.upgradesSchema = !options.dryRun
         try queue.prepare(on: db)
@@ -86,10 +88,12 @@ struct OutboxRunCommand {
         let shipper = OutboxShipper(queue: queue, conninfo: invocation.globals.database, kafka: kafka,
                                     options: options, stop: invocation.stop, output: invocation.output,
                                     encode: encoder.message(for:), preview: { $0.jsonBytes })
+        shipper.metrics = metrics
         return try shipper.run()
     }
 
-    private func runApplicationOutbox(_ table: QualifiedName, db: PostgresConnection) throws -> OutboxRunSummary {
+    private func runApplicationOutbox(_ table: QualifiedName, db: PostgresConnection,
+                                      metrics: OutboxMetrics?) throws -> OutboxRunSummary {
         var columns = ApplicationOutboxColumns()
         columns.id = invocation[RunOptions.eventIDColumn]
         columns.aggregateType = invocation[RunOptions.aggregateTypeColumn]
@@ -107,6 +111,7 @@ struct OutboxRunCommand {
         let shipper = OutboxShipper(queue: queue, conninfo: invocation.globals.database, kafka: kafka,
                                     options: options, stop: invocation.stop, output: invocation.output,
                                     encode: encoder.message(for:), preview: encoder.previewLine(for:))
+        shipper.metrics = metrics
         return try shipper.run()
     }
 }

@@ -43,6 +43,7 @@ extension OutboxCommands {
         static let all: [OptionSpec] = [
             topicPrefix.spec, topicTemplate.spec, batchSize.spec, packing.spec, createTopics.spec,
             exitWhenEmpty.spec, dryRun.spec, pollInterval.spec, table.spec,
+            MetricsOptions.metrics.spec,
         ] + applicationColumns
 
         private static func column(_ long: String, _ help: String, _ defaultName: String) -> Option<String> {

@@ -62,8 +62,11 @@ enum WALCommands {
             options.tombstones = invocation[RunOptions.tombstones] ?? true
             let registry = try invocation.registryClient(for: [options.packing])
             let kafka = invocation.kafkaConfig
+            let served = try invocation.startMetrics(WALMetrics.self)
+            defer { served?.endpoint.stop() }
             let streamer = WALStreamer(options: options, kafka: kafka, registry: registry,
                                        stop: invocation.stop)
+            streamer.metrics = served?.metrics
             do {
                 _ = try streamer.run()
             } catch is SnapshotInterrupted where invocation.stop.isStopped {

@@ -33,6 +33,7 @@ extension WALCommands {
             slotOption.spec, publicationOption.spec, snapshot.spec, topicPrefix.spec, format.spec, packing.spec,
             keyColumns.spec, createTopics.spec, topicPartitions.spec, exitWhenCaughtUp.spec, heartbeat.spec,
             tombstones.spec,
+            MetricsOptions.metrics.spec,
         ]
     }
 }

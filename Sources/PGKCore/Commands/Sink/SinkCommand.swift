@@ -45,6 +45,8 @@ enum SinkCommand {
         if settings.dryRun {
             return try SinkDryRun(settings: settings, registry: registry, stop: invocation.stop, output: invocation.output).run()
         }
+        let served = try invocation.startMetrics(SinkMetrics.self)
+        defer { served?.endpoint.stop() }
         let source = settings.fromFile ?? settings.topics.joined(separator: ", ")
         Log.info("sink: \(source) → \(settings.table) (map \(settings.map.name), \(settings.effectiveMode.rawValue), "
             + "group \(settings.group))")
@@ -57,7 +59,8 @@ enum SinkCommand {
         let shaping = settings.map.layout == .columns && (settings.evolve || target.statements == nil)
         var writers = [writer]
         if !shaping { writers.append(BatchWriter(settings: settings, target: target, turns: turns, stop: invocation.stop)) }
-        let runner = try SinkRunner(settings: settings, writers: writers, registry: registry, stop: invocation.stop)
+        let runner = try SinkRunner(settings: settings, writers: writers, registry: registry, stop: invocation.stop,
+                                    metrics: served?.metrics)
         do {
             if let path = settings.fromFile {
                 try FileSinkSource(settings: settings, runner: runner, path: path, topic: settings.topics[0],

@@ -54,6 +54,7 @@ extension SinkCommand {
             keyColumns.spec, onTombstone.spec, create.spec, evolve.spec, drop.spec, truncate.spec, batchSize.spec,
             batchTimeout.spec, untilEnd.spec, maxMessages.spec, fromFile.spec, dryRun.spec, onError.spec,
             deadLetter.spec,
+            MetricsOptions.metrics.spec,
         ]
 
         /// `a, b` → ["a", "b"]; empty names are a usage error.

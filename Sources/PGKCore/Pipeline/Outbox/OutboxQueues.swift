@@ -32,6 +32,8 @@ protocol OutboxQueue {
     /// Names an item in error messages.
     func describe(_ item: Item) -> String
     func pendingCount(on db: PostgresConnection) throws -> Int64
+    /// Queued items and the oldest one's age (nil when the queue cannot tell).
+    func backlog(on db: PostgresConnection) throws -> OutboxBacklog
 }
 
 /// pgk's own queue, fed by the capture triggers.

@@ -44,6 +44,8 @@ final class OutboxShipper<Queue: OutboxQueue> {
     private var delivery: OutboxDelivery?
     private var summary = OutboxRunSummary()
     private var progress: ProgressReporter?
+    /// nil without --metrics.
+    var metrics: OutboxMetrics?
 
     init(queue: Queue, conninfo: String?, kafka: KafkaConfig, options: OutboxRunOptions, stop: StopToken,
          output: OutputSink = .standardOutput,
@@ -65,6 +67,8 @@ final class OutboxShipper<Queue: OutboxQueue> {
         let progress = ProgressReporter(label: options.dryRun ? "outbox dry run" : "outbox")
         self.progress = progress
         defer {
+            metrics?.leader.set(0)
+            metrics?.health.unhealthy("stopped")
             progress.finish(units: options.dryRun ? summary.previewed : summary.shipped, unitName: "events",
                             counters: options.dryRun ? [] : [("batches", summary.batches), ("retried", summary.retriedBatches)])
         }
@@ -92,6 +96,8 @@ final class OutboxShipper<Queue: OutboxQueue> {
                 if try leaderLoop(db, retry: &retry) { return summary }
             } catch {
                 guard started, Retry.isTransient(error), !stop.isStopped else { throw error }
+                metrics?.leader.set(0)
+                metrics?.health.unhealthy("reconnecting after: \(error)")
                 if error is KafkaError { delivery = nil } // a fresh producer after fatal client errors
                 _ = try retry.pause { "outbox: \(error); retrying in \($0)" }
             }
@@ -105,16 +111,20 @@ final class OutboxShipper<Queue: OutboxQueue> {
         var announced = false
         while !stop.isStopped {
             if try OutboxLeadership.tryAcquire(queue: queue.name, on: db) {
+                metrics?.leader.set(1)
+                metrics?.health.healthy()
                 Log.info("outbox: leading \(queue.name) (backend \(db.backendPID))")
                 return true
             }
             if !announced {
                 announced = true
+                metrics?.health.healthy() // a standby is doing its job
                 let holder = try OutboxLeadership.holder(queue: queue.name, on: db)
                 Log.info("outbox: standing by; another shipper leads \(queue.name)"
                     + (holder.map { " (backend \($0.pid), \($0.applicationName))" } ?? ""))
             }
             if options.exitWhenEmpty, try queue.pendingCount(on: db) == 0 { return false }
+            publishBacklog(db)
             stop.sleep(milliseconds: options.standbyRetryMilliseconds)
         }
         return false
@@ -127,6 +137,7 @@ final class OutboxShipper<Queue: OutboxQueue> {
             self.delivery = delivery
             try delivery.idle()
             let shipped = try shipOneBatch(db, delivery: delivery, retry: &retry)
+            publishBacklog(db)
             if shipped > 0 { continue }
             if options.exitWhenEmpty { return true }
             _ = try db.waitForNotifications(timeoutMilliseconds: options.pollIntervalMilliseconds, stop: stop)
@@ -197,8 +208,22 @@ final class OutboxShipper<Queue: OutboxQueue> {
     private func record(_ count: Int) {
         guard count > 0 else { return }
         summary.shipped += count
+        metrics?.shipped.add(Double(count))
         summary.batches += 1
         progress?.tick(units: summary.shipped, unitName: "events", counters: [("batches", summary.batches)])
+    }
+
+    /// Refreshes the queue depth and age for --metrics, every few seconds.
+    private func publishBacklog(_ db: PostgresConnection) {
+        guard let metrics, metrics.backlogDue(now: SystemClock.shared.nowMilliseconds) else { return }
+        do {
+            let backlog = try queue.backlog(on: db)
+            metrics.queueDepth.set(Double(backlog.depth))
+            if let age = backlog.oldestAgeSeconds { metrics.oldestAge.set(age) }
+        } catch {
+            // The next claim meets the same trouble and handles it.
+            Log.debug("metrics: reading the queue depth failed: \(error)")
+        }
     }
 
     /// --dry-run: prints every queued item once, in shipping order, as it

@@ -164,6 +164,16 @@ final class KafkaSinkSource {
                 if runner.book.allAtEnd && runner.isIdle { break }
             }
             runner.tick()
+            runner.metrics?.refreshLag(now: SystemClock.shared.nowMilliseconds) { Self.lags(consumer, runner.book) }
+        }
+    }
+
+    /// `lag` per assigned partition, for the metrics.
+    static func lags(_ consumer: KafkaConsumer, _ book: PartitionBook) -> [(KafkaTopicPartition, Int64)] {
+        book.slots.filter(\.assigned).map { slot in
+            let high = consumer.cachedHighWatermark(topic: slot.topicPartition.topic, partition: slot.topicPartition.partition)
+            let position = slot.position >= 0 ? slot.position : slot.stored ?? 0
+            return (slot.topicPartition, max(0, (high ?? position) - position))
         }
     }
 

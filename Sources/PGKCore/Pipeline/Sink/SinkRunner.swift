@@ -17,6 +17,8 @@ final class SinkRunner {
     private var inFlight: [Int] = []
     private var nextSequence: UInt64 = 0
     private let progress: ProgressReporter
+    /// nil without --metrics.
+    let metrics: SinkMetrics?
 
     /// Messages staged (ignored ones, from revoked partitions or before
     /// a seek position, are not counted).
@@ -42,15 +44,22 @@ final class SinkRunner {
     var extraCounters: () -> ProgressReporter.Counters = { [] }
 
     init(settings: SinkSettings, writers: [any BatchWriting], registry: SchemaRegistryClient?, stop: StopToken,
-         clock: any MonotonicClock = SystemClock.shared) throws {
+         metrics: SinkMetrics? = nil, clock: any MonotonicClock = SystemClock.shared) throws {
         self.settings = settings
         self.stop = stop
         builder = BatchBuilder(maxRows: settings.batchSize, maxAgeMilliseconds: settings.batchTimeoutMilliseconds,
                                clock: clock)
         stager = try RecordStager(settings: settings, registry: registry, onError: settings.onError)
         workers = writers.enumerated().map { index, writer in
-            BackgroundWorker(name: "pgk sink writer \(index)") { writer.write($0) }
+            BackgroundWorker(name: "pgk sink writer \(index)") { batch in
+                guard let metrics else { return writer.write(batch) }
+                let started = ContinuousClock.now
+                let outcome = writer.write(batch)
+                metrics.batchSeconds.observe(ContinuousClock.now - started)
+                return outcome
+            }
         }
+        self.metrics = metrics
         progress = ProgressReporter(label: "sink", clock: clock)
         self.clock = clock
         startedAt = clock.nowMilliseconds
@@ -165,6 +174,8 @@ final class SinkRunner {
         }
         stats += outcome.stats
         counters += outcome.counters
+        metrics?.rowsWritten.add(Double(outcome.stats.rowsWritten))
+        metrics?.deadLetters.add(Double(outcome.stats.deadLettered))
         if let error = outcome.failure, writeFailure == nil { writeFailure = error }
     }
 
@@ -175,6 +186,13 @@ final class SinkRunner {
     }
 
     func tick() {
+        if let metrics {
+            metrics.messages.set(Double(consumed))
+            if let failure { metrics.health.unhealthy("failed: \(failure)") }
+            else if stop.isStopped { metrics.health.unhealthy("stopping") }
+            else if !book.hasAssignment { metrics.health.unhealthy("no partitions assigned") }
+            else { metrics.health.healthy() }
+        }
         progress.tick(units: consumed, unitName: "msgs", counters: self.progressCounters + self.extraCounters())
     }
 

@@ -44,6 +44,7 @@ extension WALStreamer {
                 return try finish(connection: connection)
             } catch let error as PostgresError where error.isTransient && !stop.isStopped {
                 position = sink.flushed
+                metrics?.health.unhealthy("replication connection lost; reconnecting")
                 guard try retry.pause({ "replication connection lost, reconnecting in \($0) from \(position): \(error)" })
                 else { return try finish(connection: nil) }
             } catch let error as PostgresError {
@@ -83,6 +84,7 @@ extension WALStreamer {
         // from us, or it drops the connection after wal_sender_timeout.
         keepServerInformed = { [unowned self] in try sendStatus(connection, &status, force: false) }
         defer { keepServerInformed = {} }
+        metrics?.health.healthy()
         var lastData = clock.nowMilliseconds
         var lastHeartbeat = clock.nowMilliseconds
         var handled = 0
@@ -149,6 +151,7 @@ extension WALStreamer {
             case .committed(let commit)?:
                 summary.transactions += 1
                 sink.reached(commit.endLSN)
+                metrics?.committed(commit.endLSN)
             case .heartbeat(let lsn)?:
                 Log.debug("heartbeat confirmed at \(lsn) once earlier events are acknowledged")
                 sink.reached(lsn)
@@ -173,6 +176,7 @@ extension WALStreamer {
     /// Sends the flush position when asked (`force`), when it moved and a
     /// second passed, or every status interval.
     func sendStatus(_ connection: any ReplicationStream, _ status: inout StatusClock, force: Bool) throws {
+        publishMetrics()
         let now = clock.nowMilliseconds
         let flushed = sink.flushed
         let moved = flushed != status.lastFlushed
@@ -202,6 +206,8 @@ extension WALStreamer {
     /// After a stop or catching up: wait for Kafka's acks (bounded), send
     /// the final position, end the stream.
     func finish(connection: (any ReplicationStream)?) throws -> Void {
+        metrics?.health.unhealthy("stopping")
+        defer { publishMetrics() }
         let drained = try sink.drain(timeoutMilliseconds: 30_000)
         if !drained {
             Log.warning("\(sink.inFlight) event(s) not acknowledged by Kafka after 30 s; "

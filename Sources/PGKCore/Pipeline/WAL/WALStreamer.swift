@@ -70,6 +70,8 @@ final class WALStreamer {
     var keepServerInformed: () throws -> Void = {}
     /// Event processing time, refreshed every few events (clock reads cost).
     var eventTime: Int64 = unixMilliseconds()
+    /// nil without --metrics.
+    var metrics: WALMetrics?
 
     convenience init(options: WALRunOptions, kafka: KafkaConfig, registry: SchemaRegistryClient?, stop: StopToken) {
         self.init(options: options, kafka: kafka, registry: registry, stop: stop, clock: SystemClock.shared)
@@ -249,6 +251,7 @@ final class WALStreamer {
     }
 
     func runSnapshot(snapshotName: String?, lsn: LSN) throws {
+        metrics?.health.unhealthy("snapshotting; not streaming yet")
         let tables = try catalog.publishedTables(publication: options.publication)
         if tables.isEmpty { Log.warning("publication \(options.publication) captures no tables") }
         let snapshotter = Snapshotter(conninfo: options.conninfo, stop: stop)
@@ -279,6 +282,7 @@ final class WALStreamer {
     func emit(_ change: RowChange) throws {
         if summary.events & 127 == 0 {
             eventTime = unixMilliseconds()
+            metrics?.events.set(Double(summary.events))
             progress?.tick(units: summary.events, unitName: "events",
                            counters: [("in flight", sink.inFlight), ("transactions", summary.transactions)])
         }
