@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// kafkaesk's message value: compact JSON `{"schema":"<Name>:<version>","data":<object>}`.
 ///
 /// kafkaesk writes it with `orjson.dumps({"schema": key, "data": data})`:
@@ -79,6 +83,14 @@ struct Envelope {
     /// Compact input (the common case) is copied in one piece.
     static func appendCompact(_ json: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let text = trimmed(json)
+        // Inside the trimmed text, a newline cannot occur (lines) and a
+        // tab or space usually does not (compact producers): memchr is
+        // vectorised, the byte loop below is not.
+        if let base = text.baseAddress, memchr(base, 0x20, text.count) == nil, memchr(base, 0x09, text.count) == nil,
+           memchr(base, 0x0D, text.count) == nil, memchr(base, 0x0A, text.count) == nil {
+            out.append(contentsOf: text)
+            return
+        }
         var inString = false
         var escaped = false
         var runStart = 0

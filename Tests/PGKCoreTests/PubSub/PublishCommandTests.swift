@@ -94,6 +94,35 @@ import Testing
         ])
     }
 
+    @Test func lineNumbersStayRightAcrossBlocksAndWorkerThreads() throws {
+        // 30k lines of ~60 bytes span several 256 KiB blocks.
+        let fixture = try Fixture()
+        let stream = KafkaTestSupport.uniqueName("orders")
+        try fixture.cluster.createTopic(stream, partitions: 4)
+        let bad: Set<Int> = [1, 4_999, 13_001, 29_999]
+        let input = (1...30_000).map { line in
+            bad.contains(line) ? #"{"id":"\#(line)","customer":"c","lines":[]}"#
+                : #"{"id":\#(line),"customer":"c\#(line % 7)","lines":[]}"#
+        }.joined(separator: "\n")
+        let result = try fixture.publish([stream, "-s", "Order:1", "--key-field", "customer"], stdin: input)
+        #expect(result.status == 1)
+        for line in bad.sorted() {
+            #expect(result.stderr.contains("line \(line): /id: 'type' integer"), "line \(line): \(result.stderr)")
+        }
+        #expect(result.stderr.contains("29996 sent, 4 rejected, 0 failed"), "\(result.stderr)")
+        let messages = try fixture.read(stream, count: 29_996, timeoutMilliseconds: 30_000)
+        #expect(messages.count == 29_996)
+        // Per key (so per partition) the input order holds.
+        var lastID: [String: Int] = [:]
+        for message in messages {
+            let envelope = try Envelope.decode(message.value ?? [])
+            let id = Int(envelope.data["id"]?.int64Value ?? -1)
+            let key = Self.text(message.key) ?? ""
+            #expect(id > lastID[key, default: 0], "key \(key): \(id) after \(lastID[key, default: 0])")
+            lastID[key] = id
+        }
+    }
+
     @Test func onInvalidFailStopsAtTheFirstBadLineAndKeepsWhatWasSent() throws {
         let fixture = try Fixture()
         let stream = KafkaTestSupport.uniqueName("orders")

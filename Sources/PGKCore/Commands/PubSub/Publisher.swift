@@ -69,36 +69,38 @@ struct Publisher {
         // A schema that cannot be used fails the run before anything is sent.
         let schema = try schemaID.map { try catalog.schema($0) }
         if createTopic { try ensureTopic() }
+        let checker = PublishLineChecker(schemaID: schemaID, schema: schema, catalog: catalog, raw: raw, keyPath: keyPath,
+                                         keyDelimiter: keyDelimiter, singleEvent: singleEvent != nil)
         let producer = try KafkaProducer(config: config, defaults: [("acks", "all")], stop: stop)
-        var state = PublishState(topic: topic)
-        let progress = ProgressReporter(label: "publish")
         var failures: [(id: UInt64, error: KafkaError)] = []
         producer.onDelivery = { report in
             if let error = report.error, failures.count < 5 { failures.append((report.messageID, error)) }
         }
-        let writer = schemaID.map { EnvelopeWriter(schema: $0) }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(4096)
-        do {
-            try forEachEvent(idle: { try producer.poll() }) { line in
-                state.lines += 1
-                guard let event = try prepare(line, schema: schema, state: &state) else { return }
-                if let writer {
-                    buffer.removeAll(keepingCapacity: true)
-                    writer.write(data: event.data, into: &buffer)
-                    try buffer.withUnsafeBytes { value in
-                        try produce(producer, key: event.key, value: value)
-                    }
-                } else {
-                    try produce(producer, key: event.key, value: Envelope.trimmed(line.value))
-                }
-                state.produced += 1
-                progress.tick(units: state.lines, unitName: "lines",
-                              counters: [("sent", producer.deliveredCount), ("rejected", state.rejected)])
-            }
-        } catch is StopPublishing {
-            // --on-invalid fail: what was sent is still flushed below.
+        var state = PublishState(topic: topic)
+        let progress = ProgressReporter(label: "publish")
+        // Parsing and validation run on worker threads, block by block;
+        // this thread reads, produces the finished blocks in input order
+        // and serves librdkafka's callbacks.
+        let workers = (0..<Self.workerCount).map { index in
+            BackgroundWorker<[UInt8], PublishBatch>(name: "publish-\(index)") { checker.process($0) }
         }
+        defer { for worker in workers { worker.shutdown() } }
+        var submitted = 0
+        func collect(_ worker: BackgroundWorker<[UInt8], PublishBatch>) throws {
+            guard let batch = worker.wait(), !state.stoppedEarly else { return }
+            try produce(batch, producer, &state)
+            progress.tick(units: state.lines, unitName: "lines",
+                          counters: [("sent", producer.deliveredCount), ("rejected", state.rejected)])
+        }
+        try forEachBlock(idle: { try producer.poll() }) { block in
+            let worker = workers[submitted % workers.count]
+            try collect(worker)
+            if state.stoppedEarly { return false }
+            worker.start(block)
+            submitted += 1
+            return true
+        }
+        for offset in 0..<workers.count { try collect(workers[(submitted + offset) % workers.count]) }
         try producer.flush(timeoutMilliseconds: 330_000)
         for failure in failures {
             Log.error("line \(state.lineNumber(ofMessage: failure.id)): not delivered to \(topic): \(failure.error)")
@@ -114,151 +116,47 @@ struct Publisher {
         return ExitStatus.ok
     }
 
-    private func produce(_ producer: KafkaProducer, key: Key, value: UnsafeRawBufferPointer) throws {
-        switch key {
-        case .none:
-            try producer.produce(topic: topic, key: nil, value: value, headers: headers)
-        case .bytes(let bytes):
-            try producer.produce(topic: topic, key: bytes, value: value, headers: headers)
-        case .owned(let bytes):
-            _ = try bytes.withUnsafeBytes { try producer.produce(topic: topic, key: $0, value: value, headers: headers) }
-        }
-    }
+    /// Threads that parse and validate; this one produces.
+    static var workerCount: Int { max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
 
-    // MARK: - One event
-
-    enum Key {
-        case none
-        /// A slice of the input line.
-        case bytes(UnsafeRawBufferPointer)
-        case owned([UInt8])
-    }
-
-    struct Line {
-        var number: Int
-        /// The line without the key part (-K).
-        var value: UnsafeRawBufferPointer
-        var key: Key
-    }
-
-    struct Event {
-        /// The bytes that become `data`.
-        var data: UnsafeRawBufferPointer
-        var key: Key
-    }
-
-    /// Validates one line; nil when it is rejected (reported, counted), or
-    /// blank (ignored). Throws `StopPublishing` under --on-invalid fail.
-    private func prepare(_ line: Line, schema: CompiledSchema?, state: inout PublishState) throws -> Event? {
-        if singleEvent == nil && Envelope.trimmed(line.value).isEmpty {
-            state.skippedLines.append(line.number)
-            return nil
-        }
-        var outcome: Result<Value, PublishRejection>
-        if raw {
-            outcome = checkEnvelope(line.value, schema: schema)
-        } else {
-            outcome = checkEvent(line.value, schema: schema!)
-        }
-        var key = line.key
-        if case .success(let data) = outcome, let keyPath {
-            switch keyValue(data, path: keyPath) {
-            case .success(let bytes): key = bytes.map(Key.owned) ?? .none
-            case .failure(let rejection): outcome = .failure(rejection)
+    /// Produces one finished block: its messages in order, its rejections
+    /// reported with absolute line numbers. Under --on-invalid fail, stops
+    /// at the first rejection, producing only the lines before it.
+    private func produce(_ batch: PublishBatch, _ producer: KafkaProducer, _ state: inout PublishState) throws {
+        let base = state.lines
+        let stopLine = onInvalid == .fail ? batch.rejections.first?.line : nil
+        try batch.values.withUnsafeBytes { values in
+            try batch.keys.withUnsafeBytes { keys in
+                var valueStart = 0
+                for entry in batch.entries {
+                    if let stopLine, entry.line > stopLine { break }
+                    let value = UnsafeRawBufferPointer(rebasing: values[valueStart..<Int(entry.valueEnd)])
+                    valueStart = Int(entry.valueEnd)
+                    let key = entry.keyStart < 0 ? nil
+                        : UnsafeRawBufferPointer(rebasing: keys[Int(entry.keyStart)..<Int(entry.keyEnd)])
+                    try producer.produce(topic: topic, key: key, value: value, headers: headers)
+                    state.produced += 1
+                }
             }
         }
-        switch outcome {
-        case .success:
-            return Event(data: line.value, key: key)
-        case .failure(let rejection):
+        let lastLine = stopLine ?? batch.lines
+        state.skippedLines.append(contentsOf: batch.skipped.lazy.filter { $0 <= lastLine }.map { base + Int($0) })
+        state.lines = base + Int(lastLine)
+        for rejection in batch.rejections where rejection.line <= lastLine {
             state.rejected += 1
-            state.skippedLines.append(line.number)
-            if state.rejected <= 100 { Log.error("line \(line.number): \(rejection.message)") }
+            if state.rejected <= 100 { Log.error("line \(base + Int(rejection.line)): \(rejection.message)") }
             if state.rejected == 100 { Log.error("(further rejected lines are counted, not shown)") }
-            if onInvalid == .fail {
-                state.stoppedEarly = true
-                throw StopPublishing()
-            }
-            return nil
         }
-    }
-
-    /// The event when `bytes` is a valid one.
-    private func checkEvent(_ bytes: UnsafeRawBufferPointer, schema: CompiledSchema) -> Result<Value, PublishRejection> {
-        let value: Value
-        do {
-            value = try JSON.decode(bytes, options: JSON.ReadOptions(preserveNumberText: true))
-        } catch {
-            return .failure(PublishRejection("not JSON: \(error)"))
-        }
-        guard case .object = value else { return .failure(PublishRejection("the event is not a JSON object")) }
-        if !schema.isValid(value) {
-            let first = schema.validate(value).first.map(\.description) ?? "invalid"
-            return .failure(PublishRejection(first))
-        }
-        return .success(value)
-    }
-
-    private func checkEnvelope(_ bytes: UnsafeRawBufferPointer, schema: CompiledSchema?) -> Result<Value, PublishRejection> {
-        let envelope: Envelope
-        let id: SchemaID
-        do {
-            envelope = try Envelope.decode(bytes)
-            id = try envelope.schemaID()
-        } catch {
-            return .failure(PublishRejection(error.description))
-        }
-        if let schemaID, id != schemaID {
-            return .failure(PublishRejection("schema \(id) is not \(schemaID) (--schema)"))
-        }
-        let compiled: CompiledSchema
-        if let schema {
-            compiled = schema
-        } else {
-            do { compiled = try catalog.schema(id) } catch { return .failure(PublishRejection(error.description)) }
-        }
-        if !compiled.isValid(envelope.data) {
-            let first = compiled.validate(envelope.data).first.map(\.description) ?? "invalid"
-            return .failure(PublishRejection("\(id): \(first)"))
-        }
-        return .success(envelope.data)
-    }
-
-    /// The key bytes at `path` in the event: strings as their text, other
-    /// values as compact JSON, null as no key. A missing field rejects.
-    private func keyValue(_ data: Value, path: [String]) -> Result<[UInt8]?, PublishRejection> {
-        var current = data
-        for name in path {
-            guard case .object(let object) = current, let next = object[name] else {
-                return .failure(PublishRejection("key field '\(path.joined(separator: "."))' is missing"))
-            }
-            current = next
-        }
-        switch current {
-        case .null: return .success(nil)
-        case .string(let text): return .success(Array(text.utf8))
-        default: return .success(JSON.encodeBytes(current))
-        }
+        if stopLine != nil { state.stoppedEarly = true }
     }
 
     // MARK: - Input
 
-    /// Calls `body` for each input line (or the --data event), with the key
-    /// split off when -K is given.
-    private func forEachEvent(idle: () throws -> Void, _ body: (Line) throws -> Void) throws {
-        var number = 0
-        func split(_ bytes: UnsafeRawBufferPointer) throws {
-            number += 1
-            if let keyDelimiter, let range = firstRange(of: keyDelimiter, in: bytes) {
-                try body(Line(number: number, value: UnsafeRawBufferPointer(rebasing: bytes[range.upperBound...]),
-                              key: .bytes(UnsafeRawBufferPointer(rebasing: bytes[..<range.lowerBound]))))
-            } else {
-                try body(Line(number: number, value: bytes, key: .none))
-            }
-        }
+    /// Calls `body` with blocks of whole lines (or the --data event) until
+    /// the input ends, `body` returns false, or a signal stops the run.
+    private func forEachBlock(idle: () throws -> Void, _ body: ([UInt8]) throws -> Bool) throws {
         if let singleEvent {
-            var text = singleEvent
-            try text.withUTF8 { try split(UnsafeRawBufferPointer($0)) }
+            _ = try body(Array(singleEvent.utf8))
             return
         }
         let fd: Int32
@@ -269,7 +167,10 @@ struct Publisher {
             fd = 0
         }
         defer { if fd != 0 { close(fd) } }
-        try LineInput(fileDescriptor: fd).forEachLine(stop: stop, idle: idle) { try split($0) }
+        let input = BlockInput(fileDescriptor: fd)
+        while let block = try input.next(stop: stop, idle: idle) {
+            guard try body(block) else { return }
+        }
     }
 
     // MARK: - Topic
@@ -318,11 +219,3 @@ struct PublishState {
         return line
     }
 }
-
-struct PublishRejection: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
-}
-
-/// Ends the input loop under --on-invalid fail.
-private struct StopPublishing: Error {}
