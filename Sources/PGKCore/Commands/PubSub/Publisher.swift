@@ -67,10 +67,8 @@ struct Publisher {
 
     func run() throws -> Int32 {
         // A schema that cannot be used fails the run before anything is sent.
-        let schema = try schemaID.map { try catalog.schema($0) }
+        if let schemaID { _ = try catalog.schema(schemaID) }
         if createTopic { try ensureTopic() }
-        let checker = PublishLineChecker(schemaID: schemaID, schema: schema, catalog: catalog, raw: raw, keyPath: keyPath,
-                                         keyDelimiter: keyDelimiter, singleEvent: singleEvent != nil)
         let producer = try KafkaProducer(config: config, defaults: [("acks", "all")], stop: stop)
         var failures: [(id: UInt64, error: KafkaError)] = []
         producer.onDelivery = { report in
@@ -81,8 +79,15 @@ struct Publisher {
         // Parsing and validation run on worker threads, block by block;
         // this thread reads, produces the finished blocks in input order
         // and serves librdkafka's callbacks.
-        let workers = (0..<Self.workerCount).map { index in
-            BackgroundWorker<[UInt8], PublishBatch>(name: "publish-\(index)") { checker.process($0) }
+        // Each thread gets its own compiled schemas: shared ones would have
+        // both cores retaining the same objects, and the contended reference
+        // counts cost more than the validation.
+        let workers = try (0..<Self.workerCount).map { index in
+            let own = try SchemaCatalog(directory: catalog.directory)
+            let checker = PublishLineChecker(schemaID: schemaID, schema: try schemaID.map { try own.schema($0) },
+                                             catalog: own, raw: raw, keyPath: keyPath, keyDelimiter: keyDelimiter,
+                                             singleEvent: singleEvent != nil)
+            return BackgroundWorker<[UInt8], PublishBatch>(name: "publish-\(index)") { checker.process($0) }
         }
         defer { for worker in workers { worker.shutdown() } }
         var submitted = 0
