@@ -3,7 +3,7 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "sink cdc topics dev help completion" ;;
+    "") echo "sink cdc topics publish dev help completion" ;;
     "cdc") echo "outbox wal" ;;
     "cdc outbox") echo "setup teardown uninstall run status" ;;
     "cdc wal") echo "setup run status teardown" ;;
@@ -37,6 +37,7 @@ _pgk_options() {
     "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
+    "publish") echo "--schema -s --schemas --file -F --data --raw --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --create-topic --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --verbose -v --quiet -q --help" ;;
@@ -70,6 +71,7 @@ _pgk_valued_options() {
     "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
+    "publish") echo " --schema -s --schemas --file -F --data --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry " ;;
@@ -100,6 +102,9 @@ _pgk_values() {
     "topics produce|--file"|"topics produce|-F") echo "__files__" ;;
     "topics produce|--packing") echo "json msgpack avro raw string" ;;
     "topics groups|--output"|"topics groups|-o") echo "table json" ;;
+    "publish|--schemas") echo "__files__" ;;
+    "publish|--file"|"publish|-F") echo "__files__" ;;
+    "publish|--on-invalid") echo "skip fail" ;;
   esac
 }
 

@@ -81,8 +81,7 @@ import Testing
         let result = try fixture.publish([stream, "-s", "Order:1"], stdin: input)
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("line 2: not JSON: invalid json at byte 0"), "\(result.stderr)")
-        #expect(result.stderr.contains("line 3: /lines/3/qty: 'minimum' 1, got 0 at #/definitions/Line/properties/qty")
-                || result.stderr.contains("line 3: /lines/3/qty: 'minimum' 1 at #/definitions/Line/properties/qty"),
+        #expect(result.stderr.contains("line 3: /lines/3/qty: 'minimum' 1 at #/definitions/Line/properties/qty"),
                 "\(result.stderr)")
         #expect(result.stderr.contains("line 4: the event is not a JSON object"), "\(result.stderr)")
         #expect(result.stderr.contains("line 5: /id: 'type' integer"), "\(result.stderr)")
@@ -238,8 +237,8 @@ import Testing
         let result = try fixture.publish([stream, "-s", "Order:1", "--create-topic"],
                                          stdin: #"{"id":1,"customer":"ann","lines":[]}"#)
         #expect(result.status == 1, "\(result.stderr)")
-        #expect(result.stderr.lowercased().contains("createtopics") || result.stderr.contains("not supported")
-                || result.stderr.contains("unsupported"), "\(result.stderr)")
+        #expect(result.stderr.contains("does not support CreateTopics"), "\(result.stderr)")
+        #expect(try fixture.read(stream, count: 1, timeoutMilliseconds: 2_000).isEmpty)
         // An existing topic is used as it is, with no CreateTopics request.
         try fixture.cluster.createTopic(stream, partitions: 2)
         let existing = try fixture.publish([stream, "-s", "Order:1", "--create-topic"],
