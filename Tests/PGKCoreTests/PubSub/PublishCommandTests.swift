@@ -240,8 +240,9 @@ import Testing
         #expect(result.stderr.contains("does not support CreateTopics"), "\(result.stderr)")
         #expect(try fixture.read(stream, count: 1, timeoutMilliseconds: 2_000).isEmpty)
         // An existing topic is used as it is, with no CreateTopics request.
-        try fixture.cluster.createTopic(stream, partitions: 2)
-        let existing = try fixture.publish([stream, "-s", "Order:1", "--create-topic"],
+        let existingStream = KafkaTestSupport.uniqueName("orders")
+        try fixture.cluster.createTopic(existingStream, partitions: 2)
+        let existing = try fixture.publish([existingStream, "-s", "Order:1", "--create-topic"],
                                            stdin: #"{"id":1,"customer":"ann","lines":[]}"#)
         #expect(existing.status == 0, "\(existing.stderr)")
     }
