@@ -43,6 +43,13 @@ import Testing
         #expect(throws: EnvelopeError.self) { try badID.schemaID() }
     }
 
+    /// The JSON reader finds duplicate keys by raw bytes; escaped spellings
+    /// of a key are still the same key.
+    @Test func duplicateKeysKeepTheirFirstPositionAndLastValue() throws {
+        let value = try JSON.decode(#"{"a":1,"b":2,"a":3,"c":{"a":1,"a":2,"d":{"a":0}},"\u0062":4,"bb":5,"a":6}"#)
+        #expect(value.jsonText == #"{"a":6,"b":4,"c":{"a":2,"d":{"a":0}},"bb":5}"#)
+    }
+
     @Test(arguments: ["Order", "Order:", "Order:x", "Order:0", "Order:-1", ":1", "a/b:1", ".hidden:1", "Order:1.5"])
     func rejectsBadSchemaIDs(text: String) {
         #expect(throws: SchemaCatalogError.self) { try SchemaID.parse(text) }
