@@ -85,8 +85,8 @@ enveloped="$work/enveloped.ndjson"
 awk -v n="$messages" -v events="$events" -v enveloped="$enveloped" 'BEGIN {
   split("view click scroll", kinds, " ")
   for (i = 0; i < n; i++) {
-    data = sprintf("{\"id\":%d,\"user\":\"u%06d\",\"page\":\"/p/%05d\",\"kind\":\"%s\",\"ms\":%d,\"score\":%d.%02d,\"new\":%s,\"ref\":null,\"tags\":[\"a\",\"b\"],\"v\":1}",
-                   i, i % 1000000, i % 100000, kinds[i % 3 + 1], i % 60000, i % 100, i % 97, (i % 2 ? "true" : "false"))
+    data = sprintf("{\"id\":%d,\"user\":\"u%05d\",\"page\":\"/p%04d\",\"kind\":\"%s\",\"ms\":%d,\"score\":%d.%02d,\"new\":%s,\"ref\":null,\"tags\":[\"a\"],\"v\":1}",
+                   i, i % 100000, i % 10000, kinds[i % 3 + 1], i % 60000, i % 100, i % 97, (i % 2 ? "true" : "false"))
     print data >events
     print "{\"schema\":\"PageView:1\",\"data\":" data "}" >enveloped
   }
