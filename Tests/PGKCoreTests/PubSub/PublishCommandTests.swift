@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 import Testing
 @testable import PGKCore
@@ -227,6 +228,21 @@ import Testing
         let bad = try fixture.publish([stream, "-s", "Order:1", "--data", #"{"id": 9}"#], environment: ["PGK_TOPIC_PREFIX": "env."])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("line 1: /: 'required'"), "\(bad.stderr)")
+    }
+
+    @Test func undeliveredMessagesAreReportedByLineAndExitOne() throws {
+        let fixture = try Fixture()
+        let stream = KafkaTestSupport.uniqueName("orders")
+        try fixture.cluster.createTopic(stream, partitions: 1)
+        // Produce is API key 0; a permanent, non-retriable error.
+        fixture.cluster.failNextRequests(apiKey: 0, error: RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        let result = try fixture.publish([stream, "-s", "Order:1"],
+                                         stdin: "\n{\"id\":1}\n" + #"{"id":3,"customer":"ann","lines":[]}"#)
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("line 2: /: 'required'"), "\(result.stderr)")
+        #expect(result.stderr.contains("line 3: not delivered to \(stream):"), "\(result.stderr)")
+        #expect(result.stderr.contains("TOPIC_AUTHORIZATION_FAILED"), "\(result.stderr)")
+        #expect(result.stderr.contains("0 sent, 1 rejected, 1 failed"), "\(result.stderr)")
     }
 
     @Test func createTopicSaysTheMockCannotCreateTopics() throws {
