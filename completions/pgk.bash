@@ -3,7 +3,7 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "sink cdc topics dev help completion" ;;
+    "") echo "sink cdc topics publish dev help completion" ;;
     "cdc") echo "outbox wal" ;;
     "cdc outbox") echo "setup teardown uninstall run status" ;;
     "cdc wal") echo "setup run status teardown" ;;
@@ -37,6 +37,7 @@ _pgk_options() {
     "topics tail") echo "--count -n --follow -f --offset -o --partition -p --format --json --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "publish") echo "--schema -s --schemas --file -F --data --raw --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --create-topic --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -70,6 +71,7 @@ _pgk_valued_options() {
     "topics tail") echo " --count -n --offset -o --partition -p --format --packing --key-packing --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "publish") echo " --schema -s --schemas --file -F --data --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
@@ -169,6 +171,12 @@ _pgk_values() {
     "topics groups|--registry-ca") echo "__files__" ;;
     "topics groups|--registry-cert") echo "__files__" ;;
     "topics groups|--registry-key") echo "__files__" ;;
+    "publish|--schemas") echo "__files__" ;;
+    "publish|--file"|"publish|-F") echo "__files__" ;;
+    "publish|--on-invalid") echo "skip fail" ;;
+    "publish|--registry-ca") echo "__files__" ;;
+    "publish|--registry-cert") echo "__files__" ;;
+    "publish|--registry-key") echo "__files__" ;;
     "dev|--registry-ca") echo "__files__" ;;
     "dev|--registry-cert") echo "__files__" ;;
     "dev|--registry-key") echo "__files__" ;;

@@ -6,7 +6,7 @@ function __pgk_path_is
     for token in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $token")
         switch $candidate
-            case 'sink' 'cdc' 'cdc outbox' 'cdc outbox setup' 'cdc outbox teardown' 'cdc outbox uninstall' 'cdc outbox run' 'cdc outbox status' 'cdc wal' 'cdc wal setup' 'cdc wal run' 'cdc wal status' 'cdc wal teardown' 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'dev' 'dev up' 'dev run' 'help' 'completion'
+            case 'sink' 'cdc' 'cdc outbox' 'cdc outbox setup' 'cdc outbox teardown' 'cdc outbox uninstall' 'cdc outbox run' 'cdc outbox status' 'cdc wal' 'cdc wal setup' 'cdc wal run' 'cdc wal status' 'cdc wal teardown' 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'publish' 'dev' 'dev up' 'dev run' 'help' 'completion'
                 set path $candidate
         end
     end
@@ -17,6 +17,7 @@ complete -c pgk -f
 complete -c pgk -n "__pgk_path_is ''" -a sink -d 'write Kafka topics into a PostgreSQL table, exactly once'
 complete -c pgk -n "__pgk_path_is ''" -a cdc -d 'stream table changes to Kafka'
 complete -c pgk -n "__pgk_path_is ''" -a topics -d 'list, describe, create, delete, tail and produce to Kafka topics'
+complete -c pgk -n "__pgk_path_is ''" -a publish -d 'validate JSON events against a schema and publish them as kafkaesk envelopes'
 complete -c pgk -n "__pgk_path_is ''" -a dev -d 'run an embedded PostgreSQL, Kafka and schema registry'
 complete -c pgk -n "__pgk_path_is ''" -a help -d 'show help for a command'
 complete -c pgk -n "__pgk_path_is ''" -a completion -d 'print a shell completion script'
@@ -350,6 +351,29 @@ complete -c pgk -n "__pgk_path_is 'topics groups'" -l registry-cert -r -F -d 'Cl
 complete -c pgk -n "__pgk_path_is 'topics groups'" -l registry-key -r -F -d 'The client certificate\'s private key (PEM)'
 complete -c pgk -n "__pgk_path_is 'topics groups'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
 complete -c pgk -n "__pgk_path_is 'topics groups'" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'publish'" -s s -l schema -r -d 'Validate and wrap events with this schema (file DIR/NAME.VERSION.json); required unless --raw'
+complete -c pgk -n "__pgk_path_is 'publish'" -l schemas -r -F -d 'Directory of schema files NAME.VERSION.json (default: ./schemas)'
+complete -c pgk -n "__pgk_path_is 'publish'" -s F -l file -r -F -d 'Read events from FILE instead of stdin'
+complete -c pgk -n "__pgk_path_is 'publish'" -l data -r -d 'Publish this one event (a JSON object)'
+complete -c pgk -n "__pgk_path_is 'publish'" -l raw -d 'Lines are whole envelopes; data is still validated against the schema each names'
+complete -c pgk -n "__pgk_path_is 'publish'" -l key-field -r -d 'Message key from this dotted path into the event, e.g. user.id'
+complete -c pgk -n "__pgk_path_is 'publish'" -s K -l key-delimiter -r -d 'Split each line at the first DELIM into key and event'
+complete -c pgk -n "__pgk_path_is 'publish'" -s H -l header -r -d 'Header on every message (repeatable)'
+complete -c pgk -n "__pgk_path_is 'publish'" -l topic-prefix -r -d 'Prefix of the topic name, as kafkaesk\'s --topic-prefix (default: none)'
+complete -c pgk -n "__pgk_path_is 'publish'" -l on-invalid -r -f -a 'skip fail' -d 'Invalid events: skip them (and exit 1 at the end) or fail at the first, sending nothing more'
+complete -c pgk -n "__pgk_path_is 'publish'" -l create-topic -d 'Create the topic first unless it exists'
+complete -c pgk -n "__pgk_path_is 'publish'" -l partitions -r -d 'Partitions for --create-topic'
+complete -c pgk -n "__pgk_path_is 'publish'" -l retention -r -d 'retention.ms for --create-topic (bare number: seconds)'
+complete -c pgk -n "__pgk_path_is 'publish'" -l timeout -r -d 'Give up on unreachable brokers after this long'
+complete -c pgk -n "__pgk_path_is 'publish'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'publish'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'publish'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'publish'" -l registry -r -d 'Confluent Schema Registry URL, for Avro (http:// or https://)'
+complete -c pgk -n "__pgk_path_is 'publish'" -l registry-ca -r -F -d 'CA bundle (PEM) to verify an https:// registry with, instead of the system\'s'
+complete -c pgk -n "__pgk_path_is 'publish'" -l registry-cert -r -F -d 'Client certificate (PEM) for an https:// registry'
+complete -c pgk -n "__pgk_path_is 'publish'" -l registry-key -r -F -d 'The client certificate\'s private key (PEM)'
+complete -c pgk -n "__pgk_path_is 'publish'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'publish'" -s q -l quiet -d 'Only errors on stderr'
 complete -c pgk -n "__pgk_path_is 'dev'" -a up -d 'start the embedded stack in the foreground'
 complete -c pgk -n "__pgk_path_is 'dev'" -a run -d 'run a command against a fresh embedded stack'
 complete -c pgk -n "__pgk_path_is 'dev'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'

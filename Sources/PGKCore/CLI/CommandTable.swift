@@ -15,6 +15,7 @@ enum CommandTable {
             SinkCommand.spec,
             CDCCommand.spec,
             TopicsCommand.spec,
+            PublishCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,

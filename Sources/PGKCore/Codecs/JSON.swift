@@ -66,6 +66,8 @@ struct JSONReader {
     private let options: JSON.ReadOptions
     /// Reused for every string that has escapes; empty between strings.
     private var unescaped = UnescapedBytes()
+    /// Raw key ranges of the objects being read, innermost last.
+    private var keyRanges: [Range<Int>] = []
     private(set) var nonFiniteCount = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, options: JSON.ReadOptions) {
@@ -99,13 +101,42 @@ struct JSONReader {
     private mutating func readObject() throws(CodecError) -> Value {
         var object = ValueObject()
         if try lexer.openContainer(object: true) { return .object(object) }
+        // Duplicate keys are found by comparing raw key bytes (memcmp)
+        // instead of Strings, which costs far less per member; a key with
+        // escapes falls back to comparing decoded Strings from then on.
+        // Most objects have a few members: growing from empty would
+        // reallocate both arrays several times.
+        object.reserveCapacity(8)
+        let base = keyRanges.count
+        defer { keyRanges.removeSubrange(base...) }
+        var decodedKeys = false
         repeat {
             try lexer.expectMemberName()
-            let key = try readString()
+            let token = try lexer.lexString(into: &unescaped)
+            let key = string(token)
             try lexer.expectNameSeparator()
-            object[key] = try readValue()
+            let value = try readValue()
+            if decodedKeys || token.hasEscapes {
+                decodedKeys = true
+                object[key] = value
+            } else if isDuplicateKey(token.content, since: base) {
+                object[key] = value
+            } else {
+                keyRanges.append(token.content)
+                object.appendUnchecked(key, value)
+            }
         } while try !lexer.closeOrContinue(object: true)
         return .object(object)
+    }
+
+    private func isDuplicateKey(_ content: Range<Int>, since base: Int) -> Bool {
+        guard base < keyRanges.count, let start = lexer.bytes.baseAddress else { return false }
+        for index in base..<keyRanges.count {
+            let seen = keyRanges[index]
+            if seen.count == content.count
+                && memcmp(start + seen.lowerBound, start + content.lowerBound, content.count) == 0 { return true }
+        }
+        return false
     }
 
     private mutating func readArray() throws(CodecError) -> Value {
@@ -118,7 +149,10 @@ struct JSONReader {
     }
 
     private mutating func readString() throws(CodecError) -> String {
-        let token = try lexer.lexString(into: &unescaped)
+        string(try lexer.lexString(into: &unescaped))
+    }
+
+    private mutating func string(_ token: JSONStringToken) -> String {
         // The lexer has validated the UTF-8, so decoding cannot repair anything.
         guard token.hasEscapes else {
             return String(decoding: UnsafeBufferPointer(rebasing: lexer.bytes[token.content]), as: UTF8.self)

@@ -83,6 +83,12 @@ struct ValueObject: Hashable, Sendable, Sequence {
         }
     }
 
+    /// Room for `count` members without regrowing while a decoder fills it.
+    mutating func reserveCapacity(_ count: Int) {
+        keys.reserveCapacity(count)
+        values.reserveCapacity(count)
+    }
+
     /// Appends without checking for duplicates; for decoders that already
     /// know the keys are unique (Avro records, pgoutput tuples).
     mutating func appendUnchecked(_ key: String, _ value: Value) {

@@ -19,7 +19,11 @@ extension SchemaEvaluator {
             return properties(pass, node, object, tracking, &local)
         case .required(let names):
             var valid = true
-            for name in names where object[name] == nil {
+            let keys = object.keys
+            // Instances usually list members in the schema's order: an equal
+            // string at the same position is a cheap hit, a search is not.
+            for (position, name) in names.enumerated() where !(position < keys.count && keys[position] == name)
+                && object[name] == nil {
                 report(node, "required", "missing \(Value.string(name).jsonText)")
                 valid = false
                 if !collecting { return false }

@@ -1,0 +1,60 @@
+"""A kafkaesk application that consumes Order:1 events from one stream.
+
+Usage: consume_orders.py BROKERS TOPIC_PREFIX STREAM COUNT TIMEOUT_SECONDS
+
+Subscribes with a pydantic model, so kafkaesk itself parses each envelope
+and the `data` into the model. Prints one JSON line per message it handed
+to the handler: schema, key, headers and the model's fields. Exits 2 when
+fewer than COUNT messages arrived in time.
+"""
+import asyncio
+import json
+import sys
+from typing import List, Optional
+
+import kafkaesk
+from pydantic import BaseModel
+
+brokers, prefix, stream, count, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+
+app = kafkaesk.Application(kafka_servers=brokers.split(","), topic_prefix=prefix)
+
+
+class Line(BaseModel):
+    sku: str
+    qty: int
+
+
+@app.schema("Order", version=1)
+class Order(BaseModel):
+    id: int
+    customer: str
+    lines: List[Line]
+    note: Optional[str] = None
+
+
+received = []
+
+
+@app.subscribe(stream, group="kafkaesk-interop")
+async def on_order(data: Order, schema: str, record) -> None:
+    received.append({
+        "schema": schema,
+        "key": record.key.decode() if record.key is not None else None,
+        "headers": {k: v.decode() for k, v in (record.headers or [])},
+        "data": data.model_dump() if hasattr(data, "model_dump") else data.dict(),
+    })
+
+
+async def main() -> int:
+    async with app:
+        consumed = await app.consume_for(count, seconds=timeout)
+    for message in received:
+        print(json.dumps(message, sort_keys=True))
+    if consumed < count or len(received) < count:
+        print(f"kafkaesk received {len(received)} of {count} message(s)", file=sys.stderr)
+        return 2
+    return 0
+
+
+sys.exit(asyncio.run(main()))
