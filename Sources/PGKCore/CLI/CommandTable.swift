@@ -16,6 +16,7 @@ enum CommandTable {
             CDCCommand.spec,
             TopicsCommand.spec,
             PublishCommand.spec,
+            SubscribeCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,

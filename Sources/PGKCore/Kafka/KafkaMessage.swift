@@ -74,6 +74,8 @@ struct KafkaMessage: Sendable, Equatable {
     var timestamp: Int64?
     var timestampType: KafkaTimestampType
 
+    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+
     init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
                 headers: [KafkaHeader] = [], timestamp: Int64? = nil,
                 timestampType: KafkaTimestampType = .createTime) {

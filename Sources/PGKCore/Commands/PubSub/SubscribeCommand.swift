@@ -1,0 +1,123 @@
+/// `pgk subscribe PATTERN… -g GROUP`: kafkaesk events to stdout or to a
+/// program, schema-checked, at least once.
+enum SubscribeCommand {
+    static let group: Option<String?> = .text("group", short: "g", name: "GROUP",
+                                              help: "Consumer group (required, as in kafkaesk)", required: true)
+    static let topicPrefix: Option<String?> = .text("topic-prefix", name: "PREFIX",
+                                                    help: "Prefix before each pattern, as publish's --topic-prefix")
+    static let schema: Option<[String]> = .list("schema", short: "s", name: "NAME[:VERSION]",
+                                                help: "Accept only this schema (all its versions without :VERSION) "
+                                                    + "and validate data against it (repeatable)",
+                                                environment: .none)
+    static let schemas = Option<String?>.path("schemas", name: "DIR",
+                                              help: "Directory of schema files NAME.VERSION.json (default: ./schemas)")
+    static let output: Option<Subscriber.OutputMode> = .choice(
+        "output", short: "o", name: "FORM",
+        help: "data: the event; envelope: schema and data; record: with topic, partition, offset, key, headers, "
+            + "timestamp", default: .data)
+    static let deadLetter: Option<String?> = .text("dead-letter", name: "TOPIC",
+                                                   help: "Send rejected and failed messages here, reasons in headers "
+                                                       + "(default: skip and count them)")
+    static let exec: Option<String?> = .text("exec", name: "CMD",
+                                             help: "Run CMD (/bin/sh -c) per message, the message on stdin; "
+                                                 + "exit 0 means done", environment: .none)
+    static let retries: Option<Int> = .integer("retries", 0...1_000, help: "Retries of a failing handler", default: 0)
+    static let backoff: Option<Int64> = .duration("backoff", bareUnitMilliseconds: 1_000,
+                                                  help: "Pause between retries", default: "1s")
+    static let timeout: Option<Int64?> = .duration("timeout", bareUnitMilliseconds: 1_000,
+                                                   help: "Kill a handler running longer than this; that is a failure")
+    static let onError: Option<Subscriber.ErrorPolicy?> = .choice(
+        "on-error", Subscriber.ErrorPolicy.self, name: "ACTION",
+        help: "After the retries: dead-letter, stop (commit nothing past it) or skip "
+            + "(default: dead-letter with --dead-letter, else stop)")
+    static let count: Option<Int?> = .integer("count", short: "n", 1...Int64.max,
+                                              help: "Exit after N messages (accepted or not)")
+    static let untilEnd: Option<Bool> = .flag("until-end", help: "Exit once every assigned partition is read to its end",
+                                              environment: .none)
+    static let offset: Option<Subscriber.StartPosition> = .choice(
+        "offset", name: "WHERE", help: "Where a group without committed offsets starts", default: .earliest)
+
+    static let spec = CommandSpec(
+        name: "subscribe",
+        summary: "consume kafkaesk events: schema-checked, to stdout or a program, at least once",
+        discussion: """
+        Joins GROUP on the topics PREFIX+PATTERN; patterns are shell globs \
+        (*, ?, [abc], [!abc]) and pick up matching topics created later. \
+        Each message must be a kafkaesk envelope {"schema":"NAME:VERSION",\
+        "data":{…}}; with --schema only those schemas are accepted and data \
+        is validated against DIR/NAME.VERSION.json. A message that is not \
+        JSON, not an envelope, of another schema or invalid goes to \
+        --dead-letter with the reason in headers (pgk-error-code, pgk-error, \
+        pgk-source-topic/-partition/-offset), or is skipped and counted.
+
+        Accepted messages go to stdout as one JSON line each (--output), or \
+        to --exec CMD, which gets the line on stdin and PGK_TOPIC, \
+        PGK_PARTITION, PGK_OFFSET, PGK_KEY and PGK_SCHEMA in its environment. \
+        A handler that exits non-zero, is killed or outlives --timeout is \
+        retried --retries times, then dead-lettered with every attempt in \
+        header pgk-retry-history, or pgk stops (--on-error stop) without \
+        committing it. Messages are handled one at a time in partition order.
+
+        Offsets are committed only after the output is flushed, the handler \
+        finished or the dead letter was acknowledged, so a crash repeats \
+        messages but never loses one. SIGINT/SIGTERM let the message in hand \
+        finish, commit and exit 0.
+        """,
+        arguments: [ArgumentSpec("PATTERN", help: "Topic names or globs, after --topic-prefix", arity: .oneOrMore)],
+        options: [group.spec, topicPrefix.spec, schema.spec, schemas.spec, output.spec, deadLetter.spec, exec.spec,
+                  retries.spec, backoff.spec, timeout.spec, onError.spec, count.spec, untilEnd.spec, offset.spec],
+        examples: [
+            Example("pgk subscribe orders -g billing --schema Order", "Valid Order events of any version, as NDJSON."),
+            Example("pgk subscribe 'orders.*' -g audit -o record --dead-letter orders.dlq",
+                    "Every matching topic; the full record per line; bad messages to orders.dlq."),
+            Example("pgk subscribe orders -g mail --exec './send-mail.sh' --retries 3 --timeout 30s --dead-letter mail.dlq",
+                    "One process per event, retried, then dead-lettered with its history."),
+        ],
+        run: { invocation in try run(invocation) })
+
+    static func run(_ invocation: Invocation) throws -> Int32 {
+        let prefix = invocation[topicPrefix] ?? ""
+        let subscriptions = try invocation.arguments("PATTERN").map { try TopicGlob.subscription(prefix: prefix, pattern: $0) }
+        var accepted: Set<SchemaID>?
+        var catalog: SchemaCatalog?
+        let filters = invocation[schema]
+        if !filters.isEmpty {
+            let directory = invocation[schemas] ?? SchemaCatalog.defaultDirectory
+            do {
+                let opened = try SchemaCatalog(directory: directory)
+                var ids: Set<SchemaID> = []
+                for filter in filters {
+                    let resolved = try opened.resolveFilter(filter)
+                    // Compile now: a missing or broken schema file is found before consuming.
+                    for id in resolved { _ = try opened.schema(id) }
+                    ids.formUnion(resolved)
+                }
+                accepted = ids
+                catalog = opened
+            } catch {
+                throw invocation.usageError("--schema: \(error)")
+            }
+        }
+        let deadLetterTopic = invocation[deadLetter]
+        var settings = Subscriber.Settings(subscriptions: subscriptions, group: invocation[group]!,
+                                           filter: EnvelopeFilter(accepted: accepted, catalog: catalog),
+                                           kafka: invocation.kafkaConfig)
+        settings.output = invocation[output]
+        settings.deadLetterTopic = deadLetterTopic
+        settings.handler = invocation[exec].map {
+            ExecHandler(command: $0, environment: invocation.environment, timeoutMilliseconds: invocation[timeout])
+        }
+        settings.retries = invocation[retries]
+        settings.backoffMilliseconds = invocation[backoff]
+        settings.onHandlerError = invocation[onError] ?? (deadLetterTopic == nil ? .stop : .deadLetter)
+        if settings.onHandlerError == .deadLetter && deadLetterTopic == nil {
+            throw invocation.usageError("--on-error dead-letter needs --dead-letter TOPIC")
+        }
+        settings.maxMessages = invocation[count]
+        settings.untilEnd = invocation[untilEnd]
+        settings.start = invocation[offset]
+        let summary = try Subscriber(settings: settings, output: invocation.output, stop: invocation.stop).run()
+        // A script reading to the end learns that something was dropped; a stopped consumer exits 0.
+        return summary.skipped > 0 && !invocation.stop.isStopped ? ExitStatus.failure : ExitStatus.ok
+    }
+}
