@@ -84,9 +84,10 @@ struct Publisher {
         // counts cost more than the validation.
         let workers = try (0..<Self.workerCount).map { index in
             let own = try SchemaCatalog(directory: catalog.directory)
+            let flat = try schemaID.flatMap { FlatEventCheck(schema: try own.document($0)) }
             let checker = PublishLineChecker(schemaID: schemaID, schema: try schemaID.map { try own.schema($0) },
                                              catalog: own, raw: raw, keyPath: keyPath, keyDelimiter: keyDelimiter,
-                                             singleEvent: singleEvent != nil)
+                                             singleEvent: singleEvent != nil, flat: flat)
             return BackgroundWorker<[UInt8], PublishBatch>(name: "publish-\(index)") { checker.process($0) }
         }
         defer { for worker in workers { worker.shutdown() } }

@@ -73,6 +73,7 @@ final class SchemaCatalog: Sendable {
     private struct State: ~Copyable {
         var store: JSONSchemaStore
         var compiled: [SchemaID: CompiledSchema] = [:]
+        var documents: [SchemaID: Value] = [:]
     }
 
     /// Opens a catalog; a missing directory is an error now, not at the
@@ -124,11 +125,18 @@ final class SchemaCatalog: Sendable {
                 try state.store.register(document, uri: uri)
                 let compiled = try state.store.compile(uri: uri)
                 state.compiled[id] = compiled
+                state.documents[id] = document
                 return compiled
             } catch {
                 throw .invalidSchema(path, error.description)
             }
         }
+    }
+
+    /// The JSON document of a schema `schema(_:)` has compiled.
+    func document(_ id: SchemaID) throws(SchemaCatalogError) -> Value {
+        _ = try schema(id)
+        return state.withLock { $0.documents[id]! }
     }
 
     /// The compiled schema an envelope's `schema` text names.
