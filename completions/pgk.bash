@@ -3,7 +3,7 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "sink cdc topics publish dev help completion" ;;
+    "") echo "sink cdc topics publish subscribe dev help completion" ;;
     "cdc") echo "outbox wal" ;;
     "cdc outbox") echo "setup teardown uninstall run status" ;;
     "cdc wal") echo "setup run status teardown" ;;
@@ -38,6 +38,7 @@ _pgk_options() {
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "publish") echo "--schema -s --schemas --file -F --data --raw --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --create-topic --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "subscribe") echo "--group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --retries --backoff --timeout --on-error --count -n --until-end --offset --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -72,6 +73,7 @@ _pgk_valued_options() {
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "publish") echo " --schema -s --schemas --file -F --data --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "subscribe") echo " --group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --retries --backoff --timeout --on-error --count -n --offset --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
@@ -177,6 +179,13 @@ _pgk_values() {
     "publish|--registry-ca") echo "__files__" ;;
     "publish|--registry-cert") echo "__files__" ;;
     "publish|--registry-key") echo "__files__" ;;
+    "subscribe|--schemas") echo "__files__" ;;
+    "subscribe|--output"|"subscribe|-o") echo "data envelope record" ;;
+    "subscribe|--on-error") echo "dead-letter stop skip" ;;
+    "subscribe|--offset") echo "earliest latest" ;;
+    "subscribe|--registry-ca") echo "__files__" ;;
+    "subscribe|--registry-cert") echo "__files__" ;;
+    "subscribe|--registry-key") echo "__files__" ;;
     "dev|--registry-ca") echo "__files__" ;;
     "dev|--registry-cert") echo "__files__" ;;
     "dev|--registry-key") echo "__files__" ;;

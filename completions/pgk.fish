@@ -6,7 +6,7 @@ function __pgk_path_is
     for token in (commandline -opc)[2..-1]
         set -l candidate (string trim -- "$path $token")
         switch $candidate
-            case 'sink' 'cdc' 'cdc outbox' 'cdc outbox setup' 'cdc outbox teardown' 'cdc outbox uninstall' 'cdc outbox run' 'cdc outbox status' 'cdc wal' 'cdc wal setup' 'cdc wal run' 'cdc wal status' 'cdc wal teardown' 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'publish' 'dev' 'dev up' 'dev run' 'help' 'completion'
+            case 'sink' 'cdc' 'cdc outbox' 'cdc outbox setup' 'cdc outbox teardown' 'cdc outbox uninstall' 'cdc outbox run' 'cdc outbox status' 'cdc wal' 'cdc wal setup' 'cdc wal run' 'cdc wal status' 'cdc wal teardown' 'topics' 'topics list' 'topics describe' 'topics create' 'topics delete' 'topics alter' 'topics tail' 'topics produce' 'topics groups' 'publish' 'subscribe' 'dev' 'dev up' 'dev run' 'help' 'completion'
                 set path $candidate
         end
     end
@@ -18,6 +18,7 @@ complete -c pgk -n "__pgk_path_is ''" -a sink -d 'write Kafka topics into a Post
 complete -c pgk -n "__pgk_path_is ''" -a cdc -d 'stream table changes to Kafka'
 complete -c pgk -n "__pgk_path_is ''" -a topics -d 'list, describe, create, delete, tail and produce to Kafka topics'
 complete -c pgk -n "__pgk_path_is ''" -a publish -d 'validate JSON events against a schema and publish them as kafkaesk envelopes'
+complete -c pgk -n "__pgk_path_is ''" -a subscribe -d 'consume kafkaesk events: schema-checked, to stdout or a program, at least once'
 complete -c pgk -n "__pgk_path_is ''" -a dev -d 'run an embedded PostgreSQL, Kafka and schema registry'
 complete -c pgk -n "__pgk_path_is ''" -a help -d 'show help for a command'
 complete -c pgk -n "__pgk_path_is ''" -a completion -d 'print a shell completion script'
@@ -374,6 +375,29 @@ complete -c pgk -n "__pgk_path_is 'publish'" -l registry-cert -r -F -d 'Client c
 complete -c pgk -n "__pgk_path_is 'publish'" -l registry-key -r -F -d 'The client certificate\'s private key (PEM)'
 complete -c pgk -n "__pgk_path_is 'publish'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
 complete -c pgk -n "__pgk_path_is 'publish'" -s q -l quiet -d 'Only errors on stderr'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s g -l group -r -d 'Consumer group (required, as in kafkaesk)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l topic-prefix -r -d 'Prefix before each pattern, as publish\'s --topic-prefix'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s s -l schema -r -d 'Accept only this schema (all its versions without :VERSION) and validate data against it (repeatable)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l schemas -r -F -d 'Directory of schema files NAME.VERSION.json (default: ./schemas)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s o -l output -r -f -a 'data envelope record' -d 'data: the event; envelope: schema and data; record: with topic, partition, offset, key, headers, timestamp'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l dead-letter -r -d 'Send rejected and failed messages here, reasons in headers (default: skip and count them)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l exec -r -d 'Run CMD (/bin/sh -c) per message, the message on stdin; exit 0 means done'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l retries -r -d 'Retries of a failing handler'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l backoff -r -d 'Pause between retries'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l timeout -r -d 'Kill a handler running longer than this; that is a failure'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l on-error -r -f -a 'dead-letter stop skip' -d 'After the retries: dead-letter, stop (commit nothing past it) or skip (default: dead-letter with --dead-letter, else stop)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s n -l count -r -d 'Exit after N messages (accepted or not)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l until-end -d 'Exit once every assigned partition is read to its end'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l offset -r -f -a 'earliest latest' -d 'Where a group without committed offsets starts'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s X -l kafka-property -r -d 'librdkafka property, passed through verbatim (repeatable); \'-X list\' prints every property'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s d -l database -r -d 'PostgreSQL conninfo or URL; unset, libpq\'s PG* variables apply'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l registry -r -d 'Confluent Schema Registry URL, for Avro (http:// or https://)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l registry-ca -r -F -d 'CA bundle (PEM) to verify an https:// registry with, instead of the system\'s'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l registry-cert -r -F -d 'Client certificate (PEM) for an https:// registry'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -l registry-key -r -F -d 'The client certificate\'s private key (PEM)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
+complete -c pgk -n "__pgk_path_is 'subscribe'" -s q -l quiet -d 'Only errors on stderr'
 complete -c pgk -n "__pgk_path_is 'dev'" -a up -d 'start the embedded stack in the foreground'
 complete -c pgk -n "__pgk_path_is 'dev'" -a run -d 'run a command against a fresh embedded stack'
 complete -c pgk -n "__pgk_path_is 'dev'" -s b -l brokers -r -d 'Kafka bootstrap servers, comma-separated'
