@@ -70,7 +70,7 @@ enum SubscribeCommand {
             Example("pgk subscribe orders -g billing --schema Order", "Valid Order events of any version, as NDJSON."),
             Example("pgk subscribe 'orders.*' -g audit -o record --dead-letter orders.dlq",
                     "Every matching topic; the full record per line; bad messages to orders.dlq."),
-            Example("pgk subscribe orders -g mail --exec './send-mail.sh' --retries 3 --timeout 30s --dead-letter mail.dlq",
+            Example("pgk subscribe orders -g mail --exec ./mail.sh --retries 3 --dead-letter dlq",
                     "One process per event, retried, then dead-lettered with its history."),
         ],
         run: { invocation in try run(invocation) })
