@@ -35,7 +35,9 @@ import Testing
         }
 
         func read(_ topic: String, count: Int, timeoutMilliseconds: Int = 15_000) throws -> [KafkaMessage] {
-            let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: KafkaTestSupport.uniqueName("g"),
+            // A short session: the mock makes a group's first join wait half of it.
+            let config = KafkaTestSupport.config(cluster, [("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "500")])
+            let consumer = try KafkaConsumer(config: config, groupID: KafkaTestSupport.uniqueName("g"),
                                              defaults: [("auto.offset.reset", "earliest")])
             try consumer.subscribe([topic])
             return try KafkaTestSupport.consume(consumer, count: count, timeoutMilliseconds: timeoutMilliseconds)

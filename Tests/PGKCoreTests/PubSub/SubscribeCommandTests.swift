@@ -14,7 +14,9 @@ import Testing
         func subscribe(_ arguments: [String], timeoutSeconds: Double = 60) throws -> CommandResult {
             var environment = TopicsCommandTests.environment
             environment["PGK_SCHEMAS"] = publish.schemas
-            return try CommandRunner.pgk(["subscribe"] + arguments + ["-b", cluster.bootstrapServers],
+            // A short session: the mock makes a group's first join wait half of it.
+            return try CommandRunner.pgk(["subscribe"] + arguments + ["-b", cluster.bootstrapServers]
+                                         + SinkTestSupport.groupProperties,
                                          environment: environment, timeoutSeconds: timeoutSeconds)
         }
 
