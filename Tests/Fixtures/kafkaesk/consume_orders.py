@@ -9,28 +9,14 @@ fewer than COUNT messages arrived in time.
 """
 import asyncio
 import json
+import os
 import sys
-from typing import List, Optional
 
-import kafkaesk
-from pydantic import BaseModel
+sys.path.insert(0, os.path.dirname(__file__))
+from orders_app import application  # noqa: E402
 
 brokers, prefix, stream, count, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
-
-app = kafkaesk.Application(kafka_servers=brokers.split(","), topic_prefix=prefix)
-
-
-class Line(BaseModel):
-    sku: str
-    qty: int
-
-
-@app.schema("Order", version=1)
-class Order(BaseModel):
-    id: int
-    customer: str
-    lines: List[Line]
-    note: Optional[str] = None
+app, Order = application(brokers, prefix)
 
 
 received = []

@@ -6,28 +6,14 @@ Publishes two events through a pydantic model (app.publish) and one through
 raw_publish, all to the same stream; prints nothing on success.
 """
 import asyncio
+import os
 import sys
-from typing import List, Optional
 
-import kafkaesk
-from pydantic import BaseModel
+sys.path.insert(0, os.path.dirname(__file__))
+from orders_app import Line, application  # noqa: E402
 
 brokers, prefix, stream = sys.argv[1], sys.argv[2], sys.argv[3]
-
-app = kafkaesk.Application(kafka_servers=brokers.split(","), topic_prefix=prefix)
-
-
-class Line(BaseModel):
-    sku: str
-    qty: int
-
-
-@app.schema("Order", version=1)
-class Order(BaseModel):
-    id: int
-    customer: str
-    lines: List[Line]
-    note: Optional[str] = None
+app, Order = application(brokers, prefix)
 
 
 async def main() -> None:

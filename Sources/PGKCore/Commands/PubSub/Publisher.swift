@@ -165,14 +165,10 @@ struct Publisher {
             _ = try body(Array(singleEvent.utf8))
             return
         }
-        let fd: Int32
-        if let file {
-            fd = open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw RuntimeError("cannot open \(file): \(String(cString: strerror(errno)))") }
-        } else {
-            fd = 0
-        }
-        defer { if fd != 0 { close(fd) } }
+        let source = try InputFile(path: file)
+        let fd = source.descriptor
+        // The descriptor is closed when `source` goes, so it must live to the end.
+        defer { withExtendedLifetime(source) {} }
         let input = BlockInput(fileDescriptor: fd)
         while let block = try input.next(stop: stop, idle: idle) {
             guard try body(block) else { return }

@@ -54,14 +54,10 @@ struct TopicProduce {
     }
 
     func run() throws -> Int32 {
-        let fd: Int32
-        if let file {
-            fd = open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw RuntimeError("cannot open \(file): \(String(cString: strerror(errno)))") }
-        } else {
-            fd = 0
-        }
-        defer { if fd != 0 { close(fd) } }
+        let source = try InputFile(path: file)
+        let fd = source.descriptor
+        // The descriptor is closed when `source` goes, so it must live to the end.
+        defer { withExtendedLifetime(source) {} }
         let producer = try KafkaProducer(config: config, stop: stop)
         var reported = 0
         var lines = 0

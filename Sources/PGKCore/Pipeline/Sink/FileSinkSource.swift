@@ -20,9 +20,10 @@ enum FileRecords {
     /// arrives (a pipe), `idle` runs every 200 ms; a stop ends the wait.
     static func read(path: String, stop: StopToken = StopToken(), idle: () -> Void = {},
                      _ body: (Int64, UnsafeRawBufferPointer) -> Bool) throws {
-        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw RuntimeError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { if fd != 0 { close(fd) } }
+        let source = try InputFile(path: path)
+        let fd = source.descriptor
+        // The descriptor is closed when `source` goes, so it must live to the end.
+        defer { withExtendedLifetime(source) {} }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var pending: [UInt8] = []
         var lineIndex: Int64 = 0
