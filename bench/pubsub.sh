@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pgk publish (validating every event against a 10-property schema and
 # wrapping it in a kafkaesk envelope) against kcat -P of the same enveloped
-# lines, in one run on one mock cluster (pgk dev up). Prints msgs/s (median
+# lines, and pgk subscribe to stdout against kcat -C, in one run on one mock
+# cluster (inside pgk dev run). Prints msgs/s (median
 # of RUNS), client CPU per message and the pgk/kcat ratio (target >= 0.5),
 # and the multiple of kafkaesk's publish rate measured on this machine
 # (18.7k msgs/s, shared ENVIRONMENT.md). Exits 1 if any tool lost or
@@ -25,38 +26,24 @@ idempotent=(-X enable.idempotence=true -X acks=all)
 fail() { echo "bench/pubsub: $*" >&2; exit 1; }
 command -v kcat >/dev/null || fail "kcat not found (scripts/install-deps --test)"
 
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-  swift build -c release >&2 || fail "release build failed"
-fi
 pgk="$PWD/.build/release/pgk"
-[[ -x "$pgk" ]] || fail "no release build at $pgk (run without SKIP_BUILD)"
+# The body runs inside `pgk dev run`, which starts the mock cluster with the
+# topics pre-created and removes it on exit.
+if [[ -z "${PGK_BENCH_IN_DEV:-}" ]]; then
+  if [[ -z "${SKIP_BUILD:-}" ]]; then
+    swift build -c release >&2 || fail "release build failed"
+  fi
+  [[ -x "$pgk" ]] || fail "no release build at $pgk (run without SKIP_BUILD)"
+  topic_args=()
+  for ((run = 1; run <= runs; run++)); do
+    for producer in pgk kcat; do topic_args+=(--create-topic "bench-$producer-$run:$partitions"); done
+  done
+  PGK_BENCH_IN_DEV=1 exec "$pgk" -q dev run "${topic_args[@]}" -- "$PWD/bench/$(basename "$0")" "$@"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgk-bench-pubsub.XXXXXX")
-dev_pid=""
-cleanup() {
-  if [[ -n "$dev_pid" ]] && kill -0 "$dev_pid" 2>/dev/null; then
-    kill -TERM "$dev_pid"
-    wait "$dev_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-
-producers=(pgk kcat)
-topic_args=()
-for ((run = 1; run <= runs; run++)); do
-  for producer in "${producers[@]}"; do topic_args+=(--create-topic "bench-$producer-$run:$partitions"); done
-done
-"$pgk" dev up "${topic_args[@]}" >"$work/dev.out" 2>"$work/dev.err" &
-dev_pid=$!
-for _ in $(seq 600); do
-  grep -q '^export PGK_BROKERS=' "$work/dev.out" 2>/dev/null && break
-  kill -0 "$dev_pid" 2>/dev/null || fail "pgk dev up exited: $(cat "$work/dev.err")"
-  sleep 0.1
-done
-grep -q '^export PGK_BROKERS=' "$work/dev.out" || fail "pgk dev up printed no PGK_BROKERS within 60 s"
-eval "$(grep '^export ' "$work/dev.out")"
 brokers=$PGK_BROKERS
 
 # The schema: 10 properties with the checks real event schemas carry.
@@ -124,6 +111,26 @@ for ((run = 1; run <= runs; run++)); do
     kcat -P -b "$brokers" -t "bench-kcat-$run" "${producer_settings[@]}" "${idempotent[@]}"
 done
 
+# Consuming to stdout: pgk subscribe (envelope checks, a group, offsets
+# committed after each flush) against kcat -C -e, each over its own topic.
+# consume NAME COMMAND... : one timed run, checked by its line count.
+consume() {
+  local name=$1 count real user system
+  shift
+  { time timeout 900 "$@" >"$work/out" 2>"$work/stderr"; } 2>"$work/time" \
+    || fail "$name failed: $(tail -5 "$work/stderr")"
+  count=$(wc -l <"$work/out")
+  [[ "$count" == "$messages" ]] || fail "$name: $count of $messages lines"
+  read -r real user system <"$work/time"
+  rates[$name]+="$(awk -v n="$messages" -v s="$real" 'BEGIN { printf "%.0f", n / s }') "
+  cpu[$name]+="$(awk -v n="$messages" -v u="$user" -v k="$system" 'BEGIN { printf "%.2f", (u + k) * 1e6 / n }') "
+}
+for ((run = 1; run <= runs; run++)); do
+  consume "pgk subscribe" "$pgk" subscribe "bench-pgk-$run" -g "bench-$run" -o envelope --until-end -b "$brokers" -q \
+    -X session.timeout.ms=6000
+  consume "kcat -C" kcat -C -b "$brokers" -t "bench-kcat-$run" -e -q
+done
+
 # The same bytes: pgk's envelopes equal the kcat input, line for line.
 "$pgk" topics tail bench-pgk-1 -b "$brokers" -q | sort >"$work/pgk.sorted"
 sort "$enveloped" >"$work/kcat.sorted"
@@ -134,7 +141,7 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "meets" : "BELOW") 
 declare -A medians=()
 echo "pubsub: $messages events, $size bytes enveloped on average, 10-property schema, $partitions partitions, median of $runs runs"
 echo "        $("$pgk" --version); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for name in "pgk publish" "kcat -P"; do
+for name in "pgk publish" "kcat -P" "pgk subscribe" "kcat -C"; do
   # shellcheck disable=SC2086
   medians[$name]=$(median ${rates[$name]})
   # shellcheck disable=SC2086
@@ -144,4 +151,7 @@ done
 publish_ratio=$(ratio "${medians[pgk publish]}" "${medians[kcat -P]}")
 echo "  publish pgk/kcat = $publish_ratio ($(verdict "$publish_ratio" 0.5));" \
   "$(ratio "${medians[pgk publish]}" "$kafkaesk_publish")x kafkaesk's $kafkaesk_publish msgs/s"
+subscribe_ratio=$(ratio "${medians[pgk subscribe]}" "${medians[kcat -C]}")
+echo "  subscribe pgk/kcat = $subscribe_ratio ($(verdict "$subscribe_ratio" 0.5)) (includes the group join);" \
+  "$(ratio "${medians[pgk subscribe]}" 9600)x kafkaesk's 9600 msgs/s consuming"
 echo "  every run delivered all $messages messages; pgk's bytes equal the enveloped input"

@@ -115,3 +115,11 @@ extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral,
         self = .object(ValueObject(elements))
     }
 }
+
+extension Value {
+    /// Bytes as a string when they are UTF-8 text, else as bytes: how keys,
+    /// header values and undecoded payloads are shown as JSON.
+    static func textOrBytes(_ bytes: UnsafeRawBufferPointer) -> Value {
+        String(validating: bytes, as: UTF8.self).map(Value.string) ?? .bytes(Array(bytes))
+    }
+}

@@ -139,7 +139,7 @@ enum TailJSON {
         var headers: [Value] = []
         message.forEachHeader { name, bytes in
             headers.append(.object(ValueObject([("key", .string(String(cString: name))),
-                                                ("value", bytes.map(textOrBytes) ?? .null)])))
+                                                ("value", bytes.map(Value.textOrBytes) ?? .null)])))
         }
         object.appendUnchecked("headers", .array(headers))
         var failed = 0
@@ -151,7 +151,7 @@ enum TailJSON {
                 guard case .invalid(let reason) = error else {
                     throw RuntimeError("\(field) of \(message.topic)[\(message.partition)] at offset \(message.offset): \(error)")
                 }
-                object.appendUnchecked(field, textOrBytes(bytes))
+                object.appendUnchecked(field, Value.textOrBytes(bytes))
                 object.appendUnchecked(field + "_error", .string("\(reason)"))
                 failed = 1
             }
@@ -161,7 +161,4 @@ enum TailJSON {
         return failed
     }
 
-    static func textOrBytes(_ bytes: UnsafeRawBufferPointer) -> Value {
-        String(validating: bytes, as: UTF8.self).map(Value.string) ?? .bytes(Array(bytes))
-    }
 }

@@ -188,10 +188,10 @@ final class Subscriber {
             object.appendUnchecked("partition", .int(Int64(message.partition)))
             object.appendUnchecked("offset", .int(message.offset))
             object.appendUnchecked("timestamp", message.timestamp.map { .int($0) } ?? .null)
-            object.appendUnchecked("key", message.key.map { key in key.withUnsafeBytes { TailJSON.textOrBytes($0) } } ?? .null)
+            object.appendUnchecked("key", message.key.map { key in key.withUnsafeBytes { Value.textOrBytes($0) } } ?? .null)
             object.appendUnchecked("headers", .array(message.headers.map { header in
                 .object(ValueObject([("key", .string(header.key)),
-                                     ("value", header.value.map { value in value.withUnsafeBytes { TailJSON.textOrBytes($0) } } ?? .null)]))
+                                     ("value", header.value.map { value in value.withUnsafeBytes { Value.textOrBytes($0) } } ?? .null)]))
             }))
             object.appendUnchecked("schema", .string(accepted.schema))
             // The data goes in as its own compact JSON text, not re-encoded.
