@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pgk publish (validating every event against a 10-property schema and
 # wrapping it in a kafkaesk envelope) against kcat -P of the same enveloped
-# lines, and pgk subscribe to stdout against kcat -C, in one run on one mock
+# lines, pgk subscribe to stdout against kcat -C, and pgk subscribe --worker
+# with a trivial Python worker (target 50k msgs/s), in one run on one mock
 # cluster (inside pgk dev run). Prints msgs/s (median
 # of RUNS), client CPU per message and the pgk/kcat ratio (target >= 0.5),
 # and the multiple of kafkaesk's publish rate measured on this machine
@@ -131,6 +132,29 @@ for ((run = 1; run <= runs; run++)); do
   consume "kcat -C" kcat -C -b "$brokers" -t "bench-kcat-$run" -e -q
 done
 
+# --worker with a trivial worker that acknowledges each message (flushing
+# each answer, as the protocol requires), two lanes.
+cat >"$work/worker.py" <<'PY'
+import sys
+out = sys.stdout
+for line in sys.stdin:
+    out.write("ok\n")
+    out.flush()
+PY
+work_through() {
+  local name=$1 real user system
+  shift
+  { time timeout 900 "$@" 2>"$work/stderr"; } 2>"$work/time" || fail "$name failed: $(tail -5 "$work/stderr")"
+  grep -q " $messages delivered" "$work/stderr" || fail "$name: not all delivered: $(tail -3 "$work/stderr")"
+  read -r real user system <"$work/time"
+  rates[$name]+="$(awk -v n="$messages" -v s="$real" 'BEGIN { printf "%.0f", n / s }') "
+  cpu[$name]+="$(awk -v n="$messages" -v u="$user" -v k="$system" 'BEGIN { printf "%.2f", (u + k) * 1e6 / n }') "
+}
+for ((run = 1; run <= runs; run++)); do
+  work_through "pgk --worker" "$pgk" subscribe "bench-pgk-$run" -g "bench-worker-$run" --until-end -b "$brokers" \
+    --worker "python3 $work/worker.py" --concurrency 2 -o data -X session.timeout.ms=6000
+done
+
 # The same bytes: pgk's envelopes equal the kcat input, line for line.
 "$pgk" topics tail bench-pgk-1 -b "$brokers" -q | sort >"$work/pgk.sorted"
 sort "$enveloped" >"$work/kcat.sorted"
@@ -141,7 +165,7 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "meets" : "BELOW") 
 declare -A medians=()
 echo "pubsub: $messages events, $size bytes enveloped on average, 10-property schema, $partitions partitions, median of $runs runs"
 echo "        $("$pgk" --version); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for name in "pgk publish" "kcat -P" "pgk subscribe" "kcat -C"; do
+for name in "pgk publish" "kcat -P" "pgk subscribe" "kcat -C" "pgk --worker"; do
   # shellcheck disable=SC2086
   medians[$name]=$(median ${rates[$name]})
   # shellcheck disable=SC2086
@@ -154,4 +178,6 @@ echo "  publish pgk/kcat = $publish_ratio ($(verdict "$publish_ratio" 0.5));" \
 subscribe_ratio=$(ratio "${medians[pgk subscribe]}" "${medians[kcat -C]}")
 echo "  subscribe pgk/kcat = $subscribe_ratio ($(verdict "$subscribe_ratio" 0.5)) (includes the group join);" \
   "$(ratio "${medians[pgk subscribe]}" 9600)x kafkaesk's 9600 msgs/s consuming"
+echo "  --worker (python, 2 lanes): ${medians[pgk --worker]} msgs/s ($(awk -v r="${medians[pgk --worker]}" \
+  'BEGIN { print (r >= 50000 ? "meets" : "BELOW") " target 50000" }'))"
 echo "  every run delivered all $messages messages; pgk's bytes equal the enveloped input"

@@ -38,7 +38,7 @@ _pgk_options() {
     "topics produce") echo "--file -F --key-delimiter -K --header -H --null-empty -Z --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "publish") echo "--schema -s --schemas --file -F --data --raw --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --create-topic --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
-    "subscribe") echo "--group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --retries --backoff --timeout --on-error --count -n --until-end --offset --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "subscribe") echo "--group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --worker --concurrency -c --order --retries --backoff --timeout --on-error --count -n --until-end --offset --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -73,7 +73,7 @@ _pgk_valued_options() {
     "topics produce") echo " --file -F --key-delimiter -K --header -H --partition -p --packing --schema --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "publish") echo " --schema -s --schemas --file -F --data --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
-    "subscribe") echo " --group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --retries --backoff --timeout --on-error --count -n --offset --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "subscribe") echo " --group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --worker --concurrency -c --order --retries --backoff --timeout --on-error --count -n --offset --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
@@ -181,6 +181,7 @@ _pgk_values() {
     "publish|--registry-key") echo "__files__" ;;
     "subscribe|--schemas") echo "__files__" ;;
     "subscribe|--output"|"subscribe|-o") echo "data envelope record" ;;
+    "subscribe|--order") echo "partition key" ;;
     "subscribe|--on-error") echo "dead-letter stop skip" ;;
     "subscribe|--offset") echo "earliest latest" ;;
     "subscribe|--registry-ca") echo "__files__" ;;

@@ -227,6 +227,10 @@ extension Invocation {
     subscript<Value>(_ option: Option<Value>) -> Value {
         option.value(given: given(option.spec.long))
     }
+
+    /// Whether the command line or the environment set the option (its
+    /// default aside), for options that only make sense with others.
+    func wasGiven<Value>(_ option: Option<Value>) -> Bool { !given(option.spec.long).isEmpty }
 }
 
 extension Option where Value == [(key: String, value: String)] {

@@ -14,12 +14,11 @@ import Glibc
 ///     worker.shutdown()
 final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var thread = pthread_t()
+    private var thread: OSThread?
     private var job: Job?
     private var output: Output?
     private var busy = false
     private var stopping = false
-    private var started = false
     private let body: (Job) -> Output
 
     init(name: String, body: @escaping (Job) -> Output) {
@@ -28,15 +27,7 @@ final class BackgroundWorker<Job, Output>: @unchecked Sendable {
     }
 
     private func launch(_ name: String) {
-        // A C thread entry cannot mention generic types; a plain box can.
-        let entry = ThreadEntry { self.loop() }
-        let retained = Unmanaged.passRetained(entry).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadEntry>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, retained)
-        precondition(rc == 0, "pthread_create failed for \(name): \(rc)")
-        started = true
+        do { thread = try OSThread(name: name) { self.loop() } } catch { preconditionFailure("\(error)") }
     }
 
     private func loop() {
@@ -93,14 +84,7 @@ final class BackgroundWorker<Job, Output>: @unchecked Sendable {
             stopping = true
             lock.broadcast()
         }
-        if started {
-            pthread_join(thread, nil)
-            started = false
-        }
+        thread?.join()
+        thread = nil
     }
-}
-
-private final class ThreadEntry {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

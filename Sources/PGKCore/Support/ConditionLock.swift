@@ -35,6 +35,17 @@ final class ConditionLock: @unchecked Sendable {
     /// Callers loop on their own predicate (wakeups may be spurious).
     func wait() { pthread_cond_wait(condition, mutex) }
 
+    /// Like `wait`, but gives up after `milliseconds`; false on timeout.
+    @discardableResult
+    func wait(milliseconds: Int) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = Int(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
+        var deadline = timespec(tv_sec: now.tv_sec + milliseconds / 1000 + total / 1_000_000_000,
+                                tv_nsec: total % 1_000_000_000)
+        return pthread_cond_timedwait(condition, mutex, &deadline) == 0
+    }
+
     /// Holding the lock or not: wakes every waiter.
     func broadcast() { pthread_cond_broadcast(condition) }
 

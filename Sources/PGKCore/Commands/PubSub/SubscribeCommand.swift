@@ -11,16 +11,25 @@ enum SubscribeCommand {
                                                 environment: .none)
     static let schemas = Option<String?>.path("schemas", name: "DIR",
                                               help: "Directory of schema files NAME.VERSION.json (default: ./schemas)")
-    static let output: Option<Subscriber.OutputMode> = .choice(
-        "output", short: "o", name: "FORM",
+    static let output: Option<Subscriber.OutputMode?> = .choice(
+        "output", short: "o", Subscriber.OutputMode.self, name: "FORM",
         help: "data: the event; envelope: schema and data; record: with topic, partition, offset, key, headers, "
-            + "timestamp", default: .data)
+            + "timestamp (default: record with --worker, else data)")
     static let deadLetter: Option<String?> = .text("dead-letter", name: "TOPIC",
                                                    help: "Send rejected and failed messages here, reasons in headers "
                                                        + "(default: skip and count them)")
     static let exec: Option<String?> = .text("exec", name: "CMD",
                                              help: "Run CMD (/bin/sh -c) per message, the message on stdin; "
                                                  + "exit 0 means done", environment: .none)
+    static let worker: Option<String?> = .text("worker", name: "CMD",
+                                               help: "Start CMD (/bin/sh -c) per lane as a long-lived worker: one "
+                                                   + "message per stdin line, one 'ok' line back per message",
+                                               environment: .none)
+    static let concurrency: Option<Int> = .integer("concurrency", short: "c", 1...1_024,
+                                                   help: "Handler lanes running side by side", default: 1)
+    static let order: Option<LaneOrder> = .choice("order", name: "BY",
+                                                  help: "What keeps its order across lanes: each partition, or "
+                                                      + "each key", default: .partition)
     static let retries: Option<Int> = .integer("retries", 0...1_000, help: "Retries of a failing handler", default: 0)
     static let backoff: Option<Int64> = .duration("backoff", bareUnitMilliseconds: 1_000,
                                                   help: "Pause between retries", default: "1s")
@@ -51,27 +60,40 @@ enum SubscribeCommand {
         pgk-source-topic/-partition/-offset), or is skipped and counted.
 
         Accepted messages go to stdout as one JSON line each (--output), or \
-        to --exec CMD, which gets the line on stdin and PGK_TOPIC, \
-        PGK_PARTITION, PGK_OFFSET, PGK_KEY and PGK_SCHEMA in its environment. \
-        A handler that exits non-zero, is killed or outlives --timeout is \
-        retried --retries times, then dead-lettered with every attempt in \
-        header pgk-retry-history, or pgk stops (--on-error stop) without \
-        committing it. Messages are handled one at a time in partition order.
+        to a handler. --exec CMD runs once per message with the line on \
+        stdin and PGK_TOPIC, PGK_PARTITION, PGK_OFFSET, PGK_KEY and \
+        PGK_SCHEMA in its environment; exit 0 means done. --worker CMD \
+        starts long-lived workers (the fast path): pgk writes one message per \
+        line to a worker's stdin and the worker answers each, in order, with \
+        one line on stdout: "ok" when done, anything else (e.g. "error \
+        REASON") when it failed. Up to 64 messages are in flight per worker; \
+        PGK_WORKER and PGK_WORKERS tell a worker which it is. A worker that \
+        exits or stays silent past --timeout is restarted.
 
-        Offsets are committed only after the output is flushed, the handler \
-        finished or the dead letter was acknowledged, so a crash repeats \
-        messages but never loses one. SIGINT/SIGTERM let the message in hand \
-        finish, commit and exit 0.
+        --concurrency N runs N handler lanes side by side; each partition \
+        (or each key, --order key) stays on one lane, in order. A failure is \
+        retried --retries times before the lane moves on, then \
+        dead-lettered with every attempt in header pgk-retry-history, or pgk \
+        stops (--on-error stop) without committing it.
+
+        Only the contiguous prefix of finished messages is committed: \
+        written and flushed, handled, or dead-lettered and acknowledged. A \
+        crash repeats messages but never loses one, and nothing is committed \
+        past a message that failed or is still running. SIGINT/SIGTERM stop \
+        fetching, let the messages in hand finish, commit and exit 0.
         """,
         arguments: [ArgumentSpec("PATTERN", help: "Topic names or globs, after --topic-prefix", arity: .oneOrMore)],
         options: [group.spec, topicPrefix.spec, schema.spec, schemas.spec, output.spec, deadLetter.spec, exec.spec,
-                  retries.spec, backoff.spec, timeout.spec, onError.spec, count.spec, untilEnd.spec, offset.spec],
+                  worker.spec, concurrency.spec, order.spec, retries.spec, backoff.spec, timeout.spec, onError.spec,
+                  count.spec, untilEnd.spec, offset.spec, MetricsOptions.metrics.spec],
         examples: [
             Example("pgk subscribe orders -g billing --schema Order", "Valid Order events of any version, as NDJSON."),
             Example("pgk subscribe 'orders.*' -g audit -o record --dead-letter orders.dlq",
                     "Every matching topic; the full record per line; bad messages to orders.dlq."),
             Example("pgk subscribe orders -g mail --exec ./mail.sh --retries 3 --dead-letter dlq",
                     "One process per event, retried, then dead-lettered with its history."),
+            Example("pgk subscribe orders -g bill --worker ./bill.py -c 4 --order key --timeout 30s",
+                    "Four long-lived workers; each key in order; a stuck worker is restarted."),
         ],
         run: { invocation in try run(invocation) })
 
@@ -102,20 +124,40 @@ enum SubscribeCommand {
         var settings = Subscriber.Settings(subscriptions: subscriptions, group: invocation[group]!,
                                            filter: EnvelopeFilter(accepted: accepted, catalog: catalog),
                                            kafka: invocation.kafkaConfig)
-        settings.output = invocation[output]
+        let workerCommand = invocation[worker]
+        settings.output = invocation[output] ?? (workerCommand == nil ? .data : .record)
         settings.deadLetterTopic = deadLetterTopic
-        settings.handler = invocation[exec].map {
-            ExecHandler(command: $0, environment: invocation.environment, timeoutMilliseconds: invocation[timeout])
+        let policy = HandlerPolicy(retries: invocation[retries], backoffMilliseconds: invocation[backoff],
+                                   timeoutMilliseconds: invocation[timeout])
+        settings.policy = policy
+        switch (invocation[exec], workerCommand) {
+        case (let command?, nil):
+            settings.handler = .exec(ExecHandler(command: command, environment: invocation.environment,
+                                                 timeoutMilliseconds: policy.timeoutMilliseconds))
+        case (nil, let command?):
+            settings.handler = .worker(command: command, environment: invocation.environment)
+        case (nil, nil):
+            for (given, name) in [(invocation.wasGiven(concurrency), "--concurrency"), (invocation.wasGiven(order), "--order"),
+                                  (invocation.wasGiven(timeout), "--timeout"), (invocation.wasGiven(retries), "--retries")]
+            where given {
+                throw invocation.usageError("\(name) needs a handler: --exec CMD or --worker CMD")
+            }
+        case (_?, _?):
+            throw invocation.usageError("--exec and --worker exclude each other: pick one way to run the handler")
         }
-        settings.retries = invocation[retries]
-        settings.backoffMilliseconds = invocation[backoff]
+        settings.concurrency = invocation[concurrency]
+        settings.order = invocation[order]
         settings.onHandlerError = invocation[onError] ?? (deadLetterTopic == nil ? .stop : .deadLetter)
+        settings.policy.stopOnFailure = settings.onHandlerError == .stop
         if settings.onHandlerError == .deadLetter && deadLetterTopic == nil {
             throw invocation.usageError("--on-error dead-letter needs --dead-letter TOPIC")
         }
         settings.maxMessages = invocation[count]
         settings.untilEnd = invocation[untilEnd]
         settings.start = invocation[offset]
+        let served = try invocation.startMetrics(SubscribeMetrics.self)
+        defer { served?.endpoint.stop() }
+        settings.metrics = served?.metrics
         let summary = try Subscriber(settings: settings, output: invocation.output, stop: invocation.stop).run()
         // A script reading to the end learns that something was dropped; a stopped consumer exits 0.
         return summary.skipped > 0 && !invocation.stop.isStopped ? ExitStatus.failure : ExitStatus.ok

@@ -139,8 +139,5 @@ struct Histogram: Sendable {
         }
     }
 
-    func observe(_ duration: Duration, labels: [String] = []) {
-        let (seconds, attoseconds) = duration.components
-        observe(Double(seconds) + Double(attoseconds) / 1e18, labels: labels)
-    }
+    func observe(_ duration: Duration, labels: [String] = []) { observe(duration.seconds, labels: labels) }
 }

@@ -1,12 +1,18 @@
-/// `pgk subscribe`'s loop: consume in a group, classify each message
-/// (EnvelopeFilter), hand accepted ones to stdout or a handler, and commit
-/// a partition's offset only once everything before it is written and
-/// flushed, handled, or dead-lettered and acknowledged: at least once.
-/// Messages are handled one at a time, in partition order.
+/// `pgk subscribe`'s loop, on the consumer thread: consume in a group,
+/// classify each message (EnvelopeFilter), write accepted ones to stdout
+/// or hand them to handler lanes, and commit a partition's offset only
+/// over the contiguous prefix of messages that are written and flushed,
+/// handled, or dead-lettered and acknowledged (OffsetLedger): at least
+/// once, and nothing past an unfinished message is ever committed.
 final class Subscriber {
     enum OutputMode: String, CaseIterable, Sendable { case data, envelope, record }
     enum ErrorPolicy: String, CaseIterable, Sendable { case deadLetter = "dead-letter", stop, skip }
     enum StartPosition: String, CaseIterable, Sendable { case earliest, latest }
+    /// Who gets accepted messages besides stdout.
+    enum Handler {
+        case exec(ExecHandler)
+        case worker(command: String, environment: [String: String])
+    }
 
     struct Settings {
         var subscriptions: [String]
@@ -14,14 +20,16 @@ final class Subscriber {
         var filter: EnvelopeFilter
         var output: OutputMode = .data
         var deadLetterTopic: String?
-        var handler: ExecHandler?
-        var retries = 0
-        var backoffMilliseconds: Int64 = 1_000
+        var handler: Handler?
+        var policy = HandlerPolicy()
+        var concurrency = 1
+        var order: LaneOrder = .partition
         var onHandlerError: ErrorPolicy = .stop
         var maxMessages: Int?
         var untilEnd = false
         var start: StartPosition = .earliest
         var kafka: KafkaConfig
+        var metrics: SubscribeMetrics?
     }
 
     struct Summary {
@@ -33,17 +41,28 @@ final class Subscriber {
         var handlerFailures = 0
     }
 
-    private let settings: Settings
+    let settings: Settings
     private let output: OutputSink
-    private let stop: StopToken
-    private var consumer: KafkaConsumer!
+    let stop: StopToken
+    var consumer: KafkaConsumer!
     private var deadLetters: DeadLetterPublisher?
-    /// Last handled offset per partition since the last commit.
-    private var handled: [KafkaTopicPartition: Int64] = [:]
+    var ledger = OffsetLedger()
+    var lanes: [any HandlerLane] = []
+    let completions = HandlerCompletions()
+    /// A job its lane had no room for yet: fetching waits until it is placed.
+    var blocked: (lane: Int, job: HandlerJob)?
+    /// Set when a handler failed for good under `--on-error stop`.
+    var failure: RuntimeError?
     private var ended: Set<KafkaTopicPartition> = []
-    private var sinceCommit = 0
+    private var assigned: Set<KafkaTopicPartition> = []
+    /// Finished positions a revoke could not commit (the broker refused
+    /// during the rebalance), for partitions that may come straight back.
+    private var unsettled: [KafkaTopicPartition: Int64] = [:]
+    /// Next offset to read per partition, for the lag metric.
+    private var positions: [KafkaTopicPartition: Int64] = [:]
+    var sinceCommit = 0
     private var lastCommit = SystemClock.shared.nowMilliseconds
-    private(set) var summary = Summary()
+    var summary = Summary()
 
     init(settings: Settings, output: OutputSink, stop: StopToken) {
         self.settings = settings
@@ -58,77 +77,114 @@ final class Subscriber {
                                      defaults: [("auto.offset.reset", settings.start.rawValue)],
                                      partitionEOF: settings.untilEnd)
         if let topic = settings.deadLetterTopic { deadLetters = try DeadLetterPublisher(topic: topic, config: settings.kafka) }
+        lanes = try makeLanes()
         consumer.rebalanceHandler = KafkaRebalanceHandler(
             onAssign: { [unowned self] partitions in
                 ended.subtract(partitions)
-                return [:]
+                // Not consumer.assignment: its state is locked during this callback.
+                assigned.formUnion(partitions)
+                settings.metrics?.rebalanced(assigned: assigned.count)
+                return resumeUnsettled(partitions)
             },
             onRevoke: { [unowned self] partitions in
-                // Another member takes these over: commit what was handled first.
-                do { try commit(synchronously: true) } catch { Log.warning("subscribe: commit before a rebalance failed: \(error)") }
-                for partition in partitions { handled[partition] = nil; ended.remove(partition) }
+                revoke(Set(partitions))
+                assigned.subtract(partitions)
             })
         try consumer.subscribe(settings.subscriptions)
-        Log.info("subscribe: \(settings.subscriptions.joined(separator: ", ")) in group \(settings.group)")
+        Log.info("subscribe: \(settings.subscriptions.joined(separator: ", ")) in group \(settings.group)"
+            + (lanes.isEmpty ? "" : " with \(lanes.count) handler lane(s)"))
         let progress = ProgressReporter(label: "subscribe")
         defer { consumer.close() }
         do {
-            while !stop.isStopped && !finished {
-                switch try consumer.poll(timeoutMilliseconds: 100) {
-                case .message(let message)?:
-                    try handle(message)
-                    progress.tick(units: summary.received, unitName: "msgs", counters: counters)
-                case .partitionEnd(let end)?:
-                    ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
-                case nil:
-                    break
-                }
-                if sinceCommit >= 1_000 || (sinceCommit > 0 && SystemClock.shared.nowMilliseconds - lastCommit >= 500) {
-                    try commit(synchronously: false)
-                }
-            }
+            try consume(progress)
+            try finishLanes()
             try commit(synchronously: true)
         } catch {
             // Everything before the failing message is done: keep it.
+            try? finishLanes()
             try? commit(synchronously: true)
             progress.finish(units: summary.received, unitName: "msgs", counters: counters)
             throw error
         }
         progress.finish(units: summary.received, unitName: "msgs", counters: counters)
+        if let failure { throw failure }
         return summary
     }
 
-    private var counters: ProgressReporter.Counters {
+    private func consume(_ progress: ProgressReporter) throws {
+        while !stop.isStopped && !finished && failure == nil {
+            if !lanes.isEmpty {
+                try settleCompletions(waitingUpTo: 0)
+                if let pending = blocked {
+                    if lanes[pending.lane].queue.offer(pending.job) {
+                        blocked = nil
+                    } else {
+                        try settleCompletions(waitingUpTo: 20)
+                        continue
+                    }
+                }
+            }
+            let fetching = settings.maxMessages.map { summary.received < $0 } ?? true
+            let event = fetching ? try consumer.poll(timeoutMilliseconds: ledger.running > 0 ? 5 : 100) : nil
+            switch event {
+            case .message(let message)?:
+                try handle(message)
+                progress.tick(units: summary.received, unitName: "msgs", counters: counters)
+            case .partitionEnd(let end)?:
+                ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+            case nil:
+                if !fetching && !lanes.isEmpty { try settleCompletions(waitingUpTo: 20) }
+            }
+            if sinceCommit >= 1_000 || (sinceCommit > 0 && SystemClock.shared.nowMilliseconds - lastCommit >= 500) {
+                try commit(synchronously: false)
+            }
+            settings.metrics?.refresh(now: SystemClock.shared.nowMilliseconds, lags: lags, lanes: lanes,
+                                      assigned: assigned.count)
+        }
+    }
+
+    var counters: ProgressReporter.Counters {
         [("delivered", summary.delivered), ("rejected", summary.rejected), ("dead-lettered", summary.deadLettered),
          ("handler failures", summary.handlerFailures)]
     }
 
     private var finished: Bool {
+        guard ledger.running == 0 && blocked == nil else { return false }
         if let limit = settings.maxMessages, summary.received >= limit { return true }
         guard settings.untilEnd else { return false }
-        let assigned = consumer.assignment
         return !assigned.isEmpty && assigned.isSubset(of: ended)
     }
 
     private func handle(_ message: KafkaMessage) throws {
         summary.received += 1
+        positions[message.topicPartition] = message.offset + 1
         let verdict = withOptionalBytes(message.value) { settings.filter.classify($0) }
         switch verdict {
         case .success(let accepted):
-            try deliver(message, accepted)
+            let line = SubscribeLine.render(message, accepted, as: settings.output)
+            if lanes.isEmpty {
+                try output.write(line)
+                summary.delivered += 1
+                settings.metrics?.counted(message, result: "delivered")
+                ledger.trackFinished(message.topicPartition, message.offset)
+            } else {
+                dispatch(HandlerJob(message: message, schema: accepted.schema, input: line))
+            }
         case .failure(let rejection):
             summary.rejected += 1
             try reject(message, code: rejection.code, reason: rejection.description)
+            ledger.trackFinished(message.topicPartition, message.offset)
         }
-        handled[message.topicPartition] = message.offset
         sinceCommit += 1
     }
 
-    private func reject(_ message: KafkaMessage, code: String, reason: String,
-                        attempts: [DeadLetterPublisher.Attempt] = []) throws {
+    func reject(_ message: KafkaMessage, code: String, reason: String,
+                attempts: [DeadLetterPublisher.Attempt] = []) throws {
+        settings.metrics?.counted(message, result: code)
         if let deadLetters {
             try deadLetters.send(message, code: code, reason: reason, attempts: attempts)
             summary.deadLettered += 1
+            settings.metrics?.deadLetters.add(labels: [deadLetters.topic])
             Log.debug("subscribe: \(message.topic)[\(message.partition)] offset \(message.offset) → \(deadLetters.topic): \(reason)")
         } else {
             summary.skipped += 1
@@ -136,83 +192,64 @@ final class Subscriber {
         }
     }
 
-    private func deliver(_ message: KafkaMessage, _ accepted: EnvelopeFilter.Accepted) throws {
-        let line = render(message, accepted)
-        guard let handler = settings.handler else {
-            try output.write(line)
-            summary.delivered += 1
-            return
+    /// `lag` per assigned partition, from librdkafka's cached watermarks.
+    private func lags() -> [(KafkaTopicPartition, Int64)] {
+        assigned.compactMap { partition in
+            guard let next = positions[partition],
+                  let high = consumer.cachedHighWatermark(topic: partition.topic, partition: partition.partition)
+            else { return nil }
+            return (partition, max(0, high - next))
         }
-        var attempts: [DeadLetterPublisher.Attempt] = []
-        let input = ExecHandler.Message(topic: message.topic, partition: message.partition, offset: message.offset,
-                                        key: message.key, schema: accepted.schema, input: line)
-        while true {
-            switch try handler.run(input) {
-            case .done:
-                summary.delivered += 1
-                return
-            case .failed(let status, let stderrTail):
-                summary.handlerFailures += 1
-                attempts.append(.init(status: status, stderrTail: stderrTail, atMilliseconds: unixMilliseconds()))
-                let place = "\(message.topic)[\(message.partition)] offset \(message.offset)"
-                if attempts.count <= settings.retries && !stop.isStopped {
-                    Log.warning("subscribe: handler \(status) for \(place); retry \(attempts.count) of "
-                        + "\(settings.retries) in \(settings.backoffMilliseconds) ms")
-                    _ = stop.sleep(milliseconds: Int(settings.backoffMilliseconds))
-                    continue
-                }
-                let reason = "handler \(status) after \(attempts.count) attempt(s)"
-                switch settings.onHandlerError {
-                case .stop:
-                    throw RuntimeError("subscribe: \(place): \(reason); stopping without committing it, so it is "
-                        + "delivered again" + (stderrTail.isEmpty ? "" : "; its stderr ended with: \(stderrTail.suffix(300))"))
-                case .deadLetter, .skip:
-                    try reject(message, code: "handler-failed", reason: reason, attempts: attempts)
-                    return
-                }
+    }
+
+    /// Another member takes these partitions over: settle what is in hand
+    /// for them and commit it first, so the new owner starts right after.
+    private func revoke(_ partitions: Set<KafkaTopicPartition>) {
+        if !lanes.isEmpty { drainLanes(of: partitions) }
+        do {
+            try commit(synchronously: true)
+        } catch {
+            Log.warning("subscribe: commit before a rebalance failed: \(error)")
+            for position in ledger.takeCommittable() {
+                unsettled[KafkaTopicPartition(topic: position.topic, partition: position.partition)] = position.offset
             }
         }
-    }
-
-    /// The line for stdout or the handler's stdin, newline included.
-    private func render(_ message: KafkaMessage, _ accepted: EnvelopeFilter.Accepted) -> [UInt8] {
-        var line: [UInt8]
-        switch settings.output {
-        case .data:
-            line = accepted.data
-        case .envelope:
-            line = EnvelopeWriter(schema: accepted.schema).encode(data: accepted.data)
-        case .record:
-            var object = ValueObject()
-            object.appendUnchecked("topic", .string(message.topic))
-            object.appendUnchecked("partition", .int(Int64(message.partition)))
-            object.appendUnchecked("offset", .int(message.offset))
-            object.appendUnchecked("timestamp", message.timestamp.map { .int($0) } ?? .null)
-            object.appendUnchecked("key", message.key.map { key in key.withUnsafeBytes { Value.textOrBytes($0) } } ?? .null)
-            object.appendUnchecked("headers", .array(message.headers.map { header in
-                .object(ValueObject([("key", .string(header.key)),
-                                     ("value", header.value.map { value in value.withUnsafeBytes { Value.textOrBytes($0) } } ?? .null)]))
-            }))
-            object.appendUnchecked("schema", .string(accepted.schema))
-            // The data goes in as its own compact JSON text, not re-encoded.
-            var text = JSON.encodeBytes(.object(object))
-            text.removeLast()
-            text += Array(",\"data\":".utf8) + accepted.data + [UInt8(ascii: "}")]
-            line = text
+        for partition in partitions {
+            ledger.forget(partition)
+            ended.remove(partition)
+            positions[partition] = nil
         }
-        line.append(UInt8(ascii: "\n"))
-        return line
     }
 
-    /// Makes everything handled durable (stdout flushed, dead letters
-    /// acknowledged), then commits the offsets after it.
-    private func commit(synchronously: Bool) throws {
-        guard !handled.isEmpty else { return }
+    /// A partition revoked with an uncommitted finished position and
+    /// assigned straight back (the same rebalance, so nobody else read it)
+    /// resumes after that position, which the next commit then stores:
+    /// otherwise it would repeat what it already handled.
+    private func resumeUnsettled(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] {
+        defer { unsettled.removeAll() }
+        var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
+        for partition in partitions {
+            guard let offset = unsettled[partition] else { continue }
+            starts[partition] = .offset(offset + 1)
+            ledger.trackFinished(partition, offset)
+            sinceCommit += 1
+        }
+        return starts
+    }
+
+    /// Makes everything finished durable (stdout flushed, dead letters
+    /// acknowledged), then commits the finished prefixes.
+    func commit(synchronously: Bool) throws {
+        guard sinceCommit > 0 || ledger.hasUncommitted else { return }
         try output.flush()
         try deadLetters?.flush()
-        let processed = handled.map { KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
-        try consumer.commit(processed: processed, synchronously: synchronously)
-        handled.removeAll()
+        let processed = ledger.takeCommittable()
+        do {
+            try consumer.commit(processed: processed, synchronously: synchronously)
+        } catch {
+            ledger.restore(processed)
+            throw error
+        }
         sinceCommit = 0
         lastCommit = SystemClock.shared.nowMilliseconds
     }

@@ -1,0 +1,71 @@
+import Synchronization
+
+/// `pgk subscribe`'s metrics: what kafkaesk measured (messages by stream,
+/// partition and outcome, dead letters published, handler durations, lag,
+/// rebalances, consumer health). The consumer thread updates them.
+final class SubscribeMetrics: Sendable {
+    let health = HealthStatus(starting: "starting: no partitions assigned yet")
+    let messages: Counter
+    let deadLetters: Counter
+    let handlerSeconds: Histogram
+    let lag: Gauge
+    let rebalances: Counter
+    let assignedPartitions: Gauge
+    let healthyLanes: Gauge
+    private let lagged = Mutex<Set<KafkaTopicPartition>>([])
+    private let lastRefresh = Atomic<Int64>(0)
+
+    init(_ registry: MetricsRegistry) {
+        messages = registry.counter("pgk_subscribe_messages_total",
+                                    help: "Messages consumed, by topic, partition and result (delivered, or the "
+                                        + "rejection or failure code)", labels: ["topic", "partition", "result"])
+        deadLetters = registry.counter("pgk_subscribe_dead_letters_total",
+                                       help: "Messages published to the dead-letter topic", labels: ["topic"])
+        handlerSeconds = registry.histogram("pgk_subscribe_handler_seconds",
+                                            help: "Duration of a handler's successful attempt (--exec or --worker)")
+        lag = registry.gauge("pgk_subscribe_consumer_lag_messages",
+                             help: "Messages behind the high watermark, per assigned partition",
+                             labels: ["topic", "partition"])
+        rebalances = registry.counter("pgk_subscribe_rebalances_total", help: "Partition assignments received")
+        assignedPartitions = registry.gauge("pgk_subscribe_assigned_partitions", help: "Partitions assigned now")
+        healthyLanes = registry.gauge("pgk_subscribe_healthy_handler_lanes",
+                                      help: "Handler lanes whose handler can take messages (0 without handlers)")
+    }
+
+    func counted(_ message: KafkaMessage, result: String) {
+        messages.add(labels: [message.topic, String(message.partition), result])
+    }
+
+    func handled(_ message: KafkaMessage, seconds: Double) {
+        counted(message, result: "delivered")
+        handlerSeconds.observe(seconds)
+    }
+
+    func rebalanced(assigned: Int) {
+        rebalances.add()
+        assignedPartitions.set(Double(assigned))
+    }
+
+    /// At most once a second: lag, lanes and health.
+    func refresh(now: Int64, lags: () -> [(KafkaTopicPartition, Int64)], lanes: [any HandlerLane], assigned: Int) {
+        guard now - lastRefresh.load(ordering: .relaxed) >= 1000 else { return }
+        lastRefresh.store(now, ordering: .relaxed)
+        let current = lags()
+        let keys = Set(current.map(\.0))
+        let gone = lagged.withLock { known in defer { known = keys }; return known.subtracting(keys) }
+        for partition in gone { lag.remove(labels: [partition.topic, String(partition.partition)]) }
+        for (partition, value) in current { lag.set(Double(value), labels: [partition.topic, String(partition.partition)]) }
+        assignedPartitions.set(Double(assigned))
+        let problems = lanes.compactMap(\.problem)
+        healthyLanes.set(Double(lanes.count - problems.count))
+        if assigned == 0 {
+            health.unhealthy("no partitions assigned")
+        } else if let problem = problems.first {
+            health.unhealthy(problem)
+        } else {
+            health.healthy()
+        }
+    }
+}
+
+extension SubscribeMetrics: ServedMetrics {}
