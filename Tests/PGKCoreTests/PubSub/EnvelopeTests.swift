@@ -61,3 +61,38 @@ import Testing
         #expect(SchemaID(name: "Order", version: 2).fileName == "Order.2.json")
     }
 }
+
+/// The subscribe fast path for compact envelopes agrees with the full
+/// decoder, and leaves everything unusual to it.
+@Suite struct CompactEnvelopeTests {
+    static func fast(_ text: String) -> EnvelopeFilter.Accepted? {
+        Array(text.utf8).withUnsafeBytes { EnvelopeFilter.acceptCompact($0) }
+    }
+
+    static func full(_ text: String) -> EnvelopeFilter.Accepted? {
+        guard let envelope = try? Envelope.decode(Array(text.utf8)) else { return nil }
+        return EnvelopeFilter.Accepted(schema: envelope.schema, data: JSON.encodeBytes(envelope.data))
+    }
+
+    @Test func compactEnvelopesTakeTheFastPathWithTheSameResult() throws {
+        for text in [#"{"schema":"Order:1","data":{"id":1,"tags":["a","b"],"n":{"x":null}}}"#,
+                     #"{"schema":"Order:1","data":{ "id" : 1 , "s":"a b" }}"# + "\n",
+                     #"{"schema":"Ünï:2","data":{}}"#] {
+            let fast = try #require(Self.fast(text), "\(text)")
+            let full = try #require(Self.full(text))
+            #expect(fast.schema == full.schema, "\(text)")
+            #expect(try JSON.decode(String(decoding: fast.data, as: UTF8.self)) == JSON.decode(String(decoding: full.data, as: UTF8.self)))
+            #expect(!fast.data.contains(UInt8(ascii: " ")) || text.contains("a b"))
+        }
+    }
+
+    @Test func anythingElseIsLeftToTheFullDecoder() {
+        for text in [#"{"schema":"Or\"der:1","data":{}}"#, #"{"data":{},"schema":"Order:1"}"#,
+                     #"{"schema":"Order:1","data":{},"extra":1}"#, #"{"schema":"Order:1","data":[1]}"#,
+                     #"{"schema":"Order:1","data":{"x":NaN}}"#, #"{"schema":"Order:1","data":{"x":1}"#,
+                     #"{"schema":"Order:1","data":{"x":"\u0000"}}"#, #"{"schema":"Order:1","data":{}} x"#,
+                     #"{"schema":"Order:1","data":"#, "[]"] {
+            #expect(Self.fast(text) == nil, "\(text)")
+        }
+    }
+}

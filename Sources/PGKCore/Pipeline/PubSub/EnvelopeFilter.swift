@@ -48,6 +48,7 @@ struct EnvelopeFilter {
 
     func classify(_ value: UnsafeRawBufferPointer?) -> Result<Accepted, Rejection> {
         guard let value else { return .failure(.tombstone) }
+        if accepted == nil, let fast = Self.acceptCompact(value) { return .success(fast) }
         let envelope: Envelope
         do {
             envelope = try Envelope.decode(value)
@@ -72,5 +73,30 @@ struct EnvelopeFilter {
             return .failure(.schemaUnavailable(schema: envelope.schema, reason: error.description))
         }
         return .success(Accepted(schema: envelope.schema, data: JSON.encodeBytes(envelope.data)))
+    }
+
+    /// The shape kafkaesk and `pgk publish` write, `{"schema":"N:V","data":{…}}`,
+    /// checked without building values: the schema text must be free of
+    /// escapes and `data` must scan as a JSON object that needs no rewriting.
+    /// nil sends anything else down the full decoder, which also words the
+    /// error.
+    static func acceptCompact(_ value: UnsafeRawBufferPointer) -> Accepted? {
+        let text = Envelope.trimmed(value)
+        let head = #"{"schema":""#.utf8, joint = #"","data":"#.utf8
+        guard text.count > head.count + joint.count + 2, text.starts(with: head),
+              text[text.count - 1] == UInt8(ascii: "}") else { return nil }
+        var index = head.count
+        while index < text.count, text[index] != UInt8(ascii: "\""), text[index] != UInt8(ascii: "\\"),
+              text[index] >= 0x20 { index += 1 }
+        let schemaEnd = index
+        guard index < text.count, text[index] == UInt8(ascii: "\""),
+              text[index...].starts(with: joint) else { return nil }
+        let data = UnsafeRawBufferPointer(rebasing: text[(index + joint.count)..<(text.count - 1)])
+        guard let summary = try? JSONScanner.scan(data), summary.isObject, !summary.needsRewrite,
+              let schema = String(validating: text[head.count..<schemaEnd], as: UTF8.self) else { return nil }
+        var compact: [UInt8] = []
+        compact.reserveCapacity(data.count)
+        Envelope.appendCompact(data, to: &compact)
+        return Accepted(schema: schema, data: compact)
     }
 }
