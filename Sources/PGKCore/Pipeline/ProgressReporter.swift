@@ -15,6 +15,9 @@ final class ProgressReporter {
     private let startedAt: Int64
     private var lastReportAt: Int64
     private var lastUnits = 0
+    /// When the first unit was counted: waiting (for a group, a slot, a
+    /// lock) is not part of the rate.
+    private var firstUnitAt: Int64?
     private var wroteLiveLine = false
 
     /// `label` names the work ("sink", "outbox"); units are what the rate
@@ -34,6 +37,7 @@ final class ProgressReporter {
     /// Call often; it reports at most once per interval. `units` is the
     /// running total the rate is computed from.
     func tick(units: Int, unitName: String, counters: @autoclosure () -> Counters) {
+        if firstUnitAt == nil && units > 0 { firstUnitAt = clock.nowMilliseconds }
         guard live || periodic else { return }
         let now = clock.nowMilliseconds
         guard now - lastReportAt >= intervalMilliseconds else { return }
@@ -53,10 +57,22 @@ final class ProgressReporter {
     /// The final summary line, always printed unless -q.
     func finish(units: Int, unitName: String, counters: Counters) {
         if wroteLiveLine { StandardError.write("\r\u{1B}[K") }
-        let seconds = Double(max(1, clock.nowMilliseconds - startedAt)) / 1000
-        let rate = Double(units) / seconds
-        Log.info("\(label): \(units) \(unitName) in \(Self.format(seconds: seconds)) (\(Self.format(rate: rate)) \(unitName)/s)"
-            + counters.map { ", \($0.value) \($0.name)" }.joined())
+        Log.info(summary(units: units, unitName: unitName, counters: counters))
+    }
+
+    /// The summary line's text.
+    func summary(units: Int, unitName: String, counters: Counters) -> String {
+        let now = clock.nowMilliseconds
+        let seconds = Double(max(1, now - startedAt)) / 1000
+        var rateText = "\(Self.format(rate: Double(units) / seconds)) \(unitName)/s"
+        // A long wait before the first unit would hide the real rate.
+        if let first = firstUnitAt, first - startedAt >= 1_000, units > 1 {
+            let rate = Double(units) / (Double(max(1, now - first)) / 1000)
+            rateText = "\(Self.format(rate: rate)) \(unitName)/s from the first, after waiting "
+                + Self.format(seconds: Double(first - startedAt) / 1000)
+        }
+        return "\(label): \(units) \(unitName) in \(Self.format(seconds: seconds)) (\(rateText))"
+            + counters.map { ", \($0.value) \($0.name)" }.joined()
     }
 
     static func format(rate: Double) -> String {
