@@ -3,6 +3,8 @@ enum Packing: String, CaseIterable, Sendable {
     case json, msgpack, avro, raw, string
 
     var needsRegistry: Bool { self == .avro }
+    /// Not text: shown as JSON when printed (`topics tail --format`).
+    var isBinary: Bool { self == .msgpack || self == .avro }
 
     /// What change events (outbox, WAL) can be encoded as; the CLI offers only these.
     static let eventPackings: [Packing] = [.json, .msgpack, .avro]

@@ -237,3 +237,52 @@ private func array(_ value: Value?) -> [Value]? {
     if case .array(let items)? = value { return items }
     return nil
 }
+
+/// `topics tail` into a pipe nobody reads (`| less` left open) keeps its
+/// read-ahead bounded; the same run with the old 2 GiB read-ahead shows the
+/// data set is big enough to tell.
+@Suite struct TopicsTailMemoryTests {
+    static func peakRSSMegabytes(_ arguments: [String]) throws -> Double {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw RuntimeError("pipe failed") }
+        defer { close(ends[0]) }
+        let child = try ChildProcess.spawn(RepositoryPaths.binary, arguments, environment: TopicsCommandTests.environment,
+                                           stdout: .descriptor(ends[1]), stderr: .null)
+        close(ends[1])
+        defer { child.send(signal: SIGKILL); child.wait() }
+        var peak = 0.0
+        // Long enough for librdkafka to fill whatever read-ahead it is allowed.
+        for _ in 0..<16 {
+            usleep(500_000)
+            let status = (try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8)) ?? ""
+            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
+                peak = max(peak, kilobytes / 1024)
+            }
+        }
+        return peak
+    }
+
+    @Test func tailIntoAStalledPipeStaysUnder100MB() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("big")
+        let partitions: Int32 = 40
+        try cluster.createTopic(topic, partitions: Int(partitions))
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: 10_000)
+        // 4 MB per partition (the mock keeps about 5), 160 MB in all.
+        for index in 0..<(400 * Int(partitions)) {
+            try producer.produce(topic: topic, partition: Int32(index) % partitions, key: nil, value: value)
+            if index % 2_000 == 1_999 { try producer.flush(timeoutMilliseconds: 30_000) }
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        let base = ["topics", "tail", topic, "-b", cluster.bootstrapServers]
+        let bounded = try Self.peakRSSMegabytes(base)
+        #expect(bounded > 0 && bounded < 100, "peak RSS \(bounded) MB")
+        let unbounded = try Self.peakRSSMegabytes(base + ["-X", "queued.max.messages.kbytes=2097151",
+                                                         "-X", "queued.min.messages=10000000",
+                                                         "-X", "fetch.max.bytes=52428800",
+                                                         "-X", "max.partition.fetch.bytes=1048576"])
+        #expect(unbounded > 120, "the control run with a 2 GiB read-ahead peaked at only \(unbounded) MB")
+    }
+}

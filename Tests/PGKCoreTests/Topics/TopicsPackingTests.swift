@@ -53,6 +53,35 @@ import Testing
         #expect(line["value_error"]?.stringValue?.contains("magic byte") == true, "\(mixed.stdout)")
     }
 
+    @Test func formatDecodesBinaryValuesAndKeysForPercentSAndPercentK() throws {
+        let cluster = try MockKafkaCluster()
+        let registry = try SchemaRegistryServer()
+        let topic = KafkaTestSupport.uniqueName("fmt")
+        try cluster.createTopic(topic, partitions: 1)
+        let schemaFile = NSTemporaryDirectory() + topic + ".avsc"
+        try Self.schema.write(toFile: schemaFile, atomically: true, encoding: .utf8)
+        let produced = try pgk(cluster, registry, ["topics", "produce", topic, "--packing", "avro", "--schema", schemaFile],
+                               stdin: "{\"id\":1,\"name\":\"ann\",\"score\":0.5}\n")
+        #expect(produced.status == 0, "\(produced.stderr)")
+        let avro = try pgk(cluster, registry, ["topics", "tail", topic, "--packing", "avro", "--format", "%o %s\\n"])
+        #expect(avro.status == 0, "\(avro.stderr)")
+        #expect(avro.stdout == #"0 {"id":1,"name":"ann","score":0.5}"# + "\n")
+
+        let packed = KafkaTestSupport.uniqueName("fmtpack")
+        try cluster.createTopic(packed, partitions: 1)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        // msgpack {"a":[1,true]} with key msgpack "k", then a value that is not msgpack.
+        try producer.produce(topic: packed, partition: 0, key: [0xA1, 0x6B], value: [0x81, 0xA1, 0x61, 0x92, 0x01, 0xC3])
+        try producer.produce(topic: packed, partition: 0, key: nil, value: [0xC1])
+        try producer.flush(timeoutMilliseconds: 10_000)
+        let tail = try pgk(cluster, nil, ["topics", "tail", packed, "--packing", "msgpack", "--key-packing", "msgpack",
+                                          "--format", "%k=%s\\n"])
+        #expect(tail.status == 0, "\(tail.stderr)")
+        // The undecodable byte 0xC1 prints as a JSON string of its base64.
+        #expect(tail.stdout == #""k"={"a":[1,true]}"# + "\n" + #"="wQ==""# + "\n", "\(tail.stdout)")
+        #expect(tail.stderr.contains("1 message(s) could not be decoded"), "\(tail.stderr)")
+    }
+
     @Test func avroNeedsARegistryAndASchema() throws {
         let cluster = try MockKafkaCluster()
         let noRegistry = try pgk(cluster, nil, ["topics", "tail", "t", "--json", "--packing", "avro"])

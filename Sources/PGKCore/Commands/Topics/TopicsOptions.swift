@@ -15,9 +15,9 @@ extension TopicsCommand {
         static let json: Option<Bool> = .flag(
             "json", help: "One JSON object per message: topic, partition, offset, timestamp, headers, key, value")
         static let packing: Option<Packing> = .choice("packing", name: "PACKING",
-                                                      help: "How values are decoded for --json", default: .json)
+                                                      help: "How values are decoded for --json and %s", default: .json)
         static let keyPacking: Option<Packing> = .choice("key-packing", name: "PACKING",
-                                                         help: "How keys are decoded for --json", default: .string)
+                                                         help: "How keys are decoded for --json and %k", default: .string)
     }
 
     /// `pgk topics produce`'s options.

@@ -37,6 +37,9 @@ struct TopicTail {
     let partitions: [Int32]
     let format: MessageFormat?
     let json: (value: any MessageDecoder, key: any MessageDecoder)?
+    /// With --format: decoders for %s and %k when --packing/--key-packing
+    /// is msgpack or avro (kcat's `-s value=avro`), so they print as JSON.
+    let formatDecoders: (value: (any MessageDecoder)?, key: (any MessageDecoder)?)
     let stop: StopToken
     let output: OutputSink
 
@@ -60,12 +63,34 @@ struct TopicTail {
             json = nil
             format = invocation[TailOptions.format] ?? .valueLines
         }
+        let valuePacking = invocation[TailOptions.packing], keyPacking = invocation[TailOptions.keyPacking]
+        if json == nil && (valuePacking.isBinary || keyPacking.isBinary) {
+            let decoders = try TopicPayloadCodec.decoders(invocation, value: valuePacking, key: keyPacking)
+            formatDecoders = (valuePacking.isBinary ? decoders.value : nil, keyPacking.isBinary ? decoders.key : nil)
+        } else {
+            formatDecoders = (nil, nil)
+        }
+    }
+
+    /// librdkafka's read-ahead is per partition; pgk's consumers default to
+    /// 2 GiB each, which a tail into a slow pipe (`| less`) would fill. Tail
+    /// splits this budget over the partitions it reads instead.
+    static let readAheadBudgetKilobytes = 32 * 1024
+
+    /// Read-ahead limits for `partitions` partitions (the user's -X wins).
+    static func readAheadDefaults(partitions: Int) -> [(String, String)] {
+        let perPartition = min(16 * 1024, max(64, readAheadBudgetKilobytes / max(1, partitions)))
+        return [("queued.max.messages.kbytes", String(perPartition)), ("queued.min.messages", "100000"),
+                ("fetch.max.bytes", String(4 << 20)), ("max.partition.fetch.bytes", String(min(1 << 20, perPartition << 10)))]
     }
 
     func run() throws -> Int32 {
-        let consumer = try KafkaConsumer(config: config, groupID: nil, partitionEOF: true)
+        let existing = try KafkaConsumer(config: config, groupID: nil)
+            .partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
+        let consumer = try KafkaConsumer(config: config, groupID: nil,
+                                         defaults: Self.readAheadDefaults(partitions: partitions.isEmpty ? existing.count : partitions.count),
+                                         partitionEOF: true, verifyConnection: false)
         defer { consumer.close(timeoutMilliseconds: 2_000) }
-        let existing = try consumer.partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
         let chosen = partitions.isEmpty ? existing : partitions
         for partition in chosen where !existing.contains(partition) {
             throw KafkaError.unknownPartition(partition, of: topic,
@@ -82,6 +107,9 @@ struct TopicTail {
         }
         try consumer.assign(Dictionary(uniqueKeysWithValues: chosen.map { (KafkaTopicPartition(topic: topic, partition: $0), start) }))
 
+        // Messages taken off librdkafka's queue no longer count against its
+        // read-ahead, so a batch is sized to hold about 8 MB.
+        var batchLimit = 64
         var pending = Set(chosen)
         var printed = 0
         var out: [UInt8] = []
@@ -91,25 +119,37 @@ struct TopicTail {
         while !stop.isStopped {
             if !follow && pending.isEmpty { break }
             if let limit, printed >= limit { break }
-            let received = try consumer.pollBatch(maxMessages: 10_000, timeoutMilliseconds: 100) { record in
+            var batchBytes = 0
+            let received = try consumer.pollBatch(maxMessages: batchLimit, timeoutMilliseconds: 100) { record in
                 switch record {
                 case .partitionEnd(let end):
                     if !follow { pending.remove(end.partition) }
                 case .message(let message):
+                    batchBytes += (message.value?.count ?? 0) + (message.key?.count ?? 0)
                     if let limit, printed >= limit { return }
                     if !follow {
                         guard pending.contains(message.partition), let end = endAtStart[message.partition],
                               message.offset < end else { return }
                         if message.offset >= end - 1 { pending.remove(message.partition) }
                     }
-                    if let format {
+                    if let format, formatDecoders.value != nil || formatDecoders.key != nil {
+                        let decoded = try DecodedMessage(message, value: formatDecoders.value, key: formatDecoders.key)
+                        badValues += decoded.failures
+                        format.render(decoded, into: &out)
+                    } else if let format {
                         format.render(message, into: &out)
                     } else if let json {
                         badValues += try TailJSON.render(message, value: json.value, key: json.key, into: &out)
                     }
                     printed += 1
+                    // Large messages: write as the buffer fills, not after the batch.
+                    if out.count >= 512 * 1024 {
+                        try out.withUnsafeBytes { try sink.write($0) }
+                        out.removeAll(keepingCapacity: true)
+                    }
                 }
             }
+            if received > 0 { batchLimit = min(10_000, max(16, (8 << 20) / max(1, batchBytes / received))) }
             if out.count >= 512 * 1024 || (received == 0 && !out.isEmpty) {
                 try out.withUnsafeBytes { try sink.write($0) }
                 out.removeAll(keepingCapacity: true)
@@ -119,7 +159,9 @@ struct TopicTail {
         try out.withUnsafeBytes { try sink.write($0) }
         try sink.flush()
         if badValues > 0 {
-            Log.warning("\(badValues) message(s) could not be decoded as asked; see their \"value_error\"/\"key_error\" fields")
+            Log.warning("\(badValues) message(s) could not be decoded as asked; "
+                + (json == nil ? "they print as JSON strings of their raw bytes"
+                               : "see their \"value_error\"/\"key_error\" fields"))
         }
         return ExitStatus.ok
     }
@@ -161,4 +203,56 @@ enum TailJSON {
         return failed
     }
 
+}
+
+/// A message whose binary key or value (msgpack, Avro) is shown as compact
+/// JSON text in `--format`'s %k and %s. One that does not decode prints as
+/// a JSON string of its bytes (text or base64) and counts as a failure.
+struct DecodedMessage: FormattableMessage {
+    let base: KafkaMessageView
+    private var key: [UInt8]?
+    private var value: [UInt8]?
+    private let decodedKey: Bool
+    private let decodedValue: Bool
+    private(set) var failures = 0
+
+    init(_ base: KafkaMessageView, value valueDecoder: (any MessageDecoder)?, key keyDecoder: (any MessageDecoder)?) throws {
+        self.base = base
+        decodedKey = keyDecoder != nil && base.key != nil
+        decodedValue = valueDecoder != nil && base.value != nil
+        if let keyDecoder, let bytes = base.key { key = try decode(bytes, keyDecoder, "key") }
+        if let valueDecoder, let bytes = base.value { value = try decode(bytes, valueDecoder, "value") }
+    }
+
+    private mutating func decode(_ bytes: UnsafeRawBufferPointer, _ decoder: any MessageDecoder,
+                                 _ field: String) throws -> [UInt8] {
+        do throws(MessageCodecError) {
+            return JSON.encodeBytes(try decoder.decode(Array(bytes)))
+        } catch {
+            guard case .invalid = error else {
+                throw RuntimeError("\(field) of \(base.topic)[\(base.partition)] at offset \(base.offset): \(error)")
+            }
+            failures += 1
+            return JSON.encodeBytes(Value.textOrBytes(bytes))
+        }
+    }
+
+    var topic: String { base.topic }
+    var partition: Int32 { base.partition }
+    var offset: Int64 { base.offset }
+    var timestamp: Int64? { base.timestamp }
+
+    func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard decodedKey, let key else { return try base.withKeyBytes(body) }
+        return try key.withUnsafeBytes { try body($0) }
+    }
+
+    func withValueBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard decodedValue, let value else { return try base.withValueBytes(body) }
+        return try value.withUnsafeBytes { try body($0) }
+    }
+
+    func forEachHeaderBytes(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+        base.forEachHeaderBytes(body)
+    }
 }
