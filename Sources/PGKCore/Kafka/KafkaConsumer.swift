@@ -243,6 +243,18 @@ final class KafkaConsumer {
         return count
     }
 
+    /// Messages fetched and waiting in librdkafka's queue (read-ahead).
+    var queuedMessages: Int { Int(rd_kafka_queue_length(queue)) }
+
+    /// Stops (or restarts) fetching these partitions; the read position is kept.
+    func setPaused(_ paused: Bool, _ partitions: [KafkaTopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        let list = makePartitionList(partitions.map { KafkaPartitionOffset(topic: $0.topic, partition: $0.partition, offset: -1001) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, operation: paused ? "pause partitions" : "resume partitions") }
+    }
+
     private func classify(_ raw: UnsafeMutablePointer<rd_kafka_message_t>) throws -> KafkaConsumerRecord {
         let topic = topicNames.name(of: raw.pointee.rkt)
         let err = raw.pointee.err

@@ -68,6 +68,17 @@ final class BackgroundWorker<Job, Output>: @unchecked Sendable {
         }
     }
 
+    /// Like `wait()`, but gives up after `milliseconds`: nil both when the
+    /// job is still running (`isBusy`) and when there was none.
+    func wait(milliseconds: Int) -> Output? {
+        lock.withLock {
+            if busy { lock.wait(milliseconds: milliseconds) }
+            guard !busy else { return nil }
+            defer { output = nil }
+            return output
+        }
+    }
+
     /// The finished job's output, without blocking; nil while it runs or
     /// when there is nothing to collect.
     func poll() -> Output? {

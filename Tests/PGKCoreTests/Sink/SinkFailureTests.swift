@@ -89,6 +89,32 @@ import Testing
         #expect(S.log(firstLog).contains("revoked"), "the first instance never saw a rebalance")
     }
 
+    /// `--until-end` joins no group: it runs at once beside a member that
+    /// holds every partition, and the offset fence keeps it exactly once.
+    @Test func untilEndRunsBesideAGroupMemberExactlyOnce() throws {
+        let cluster = try MockKafkaCluster()
+        let url = try TestPostgres.freshDatabase("sink-beside")
+        let total = 40_000
+        let topic = try Self.load(cluster, partitions: 4, count: total / 2)
+        let log = try S.temporaryFile("member.log", contents: "")
+        let member = try S.spawn(cluster, url, ["-t", topic, "--table", "beside", "--batch-size", "500"], log: log)
+        defer { if member.poll() == nil { member.send(signal: SIGKILL); _ = member.wait() } }
+        #expect(S.waitUntil(seconds: 60) { Int((try? S.scalar(url, "SELECT count(*) FROM beside")) ?? "0") ?? 0 > 1_000 },
+                "\(S.log(log))")
+        try S.produce(cluster, topic, (total / 2..<total).map { (nil, Array("{\"n\": \($0), \"pad\": \"0123456789\"}".utf8)) })
+        let started = Date()
+        let run = try S.sink(cluster, url, ["-t", topic, "--table", "beside", "--batch-size", "500", "--until-end", "-v"],
+                             timeoutSeconds: 120)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("without joining group"), "\(run.stderr)")
+        // It did not wait for the member's partitions: it read them itself.
+        #expect(Date().timeIntervalSince(started) < 30, "\(run.stderr)")
+        #expect(S.waitUntil(seconds: 60) { (try? S.scalar(url, "SELECT count(*) FROM beside")) == String(total) })
+        member.send(signal: SIGTERM)
+        #expect(member.wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(log))")
+        try Self.expectExactlyOnce(url, "beside", total: total)
+    }
+
     @Test func brokerDownMidRunIsWaitedOut() throws {
         let cluster = try MockKafkaCluster()
         let url = try TestPostgres.freshDatabase("sink-broker")

@@ -72,25 +72,12 @@ struct TopicTail {
         }
     }
 
-    /// librdkafka's read-ahead is per partition; pgk's consumers default to
-    /// 2 GiB each, which a tail into a slow pipe (`| less`) would fill. Tail
-    /// splits this budget over the partitions it reads instead.
-    static let readAheadBudgetKilobytes = 32 * 1024
-
-    /// Read-ahead limits for `partitions` partitions (the user's -X wins).
-    static func readAheadDefaults(partitions: Int) -> [(String, String)] {
-        let perPartition = min(16 * 1024, max(64, readAheadBudgetKilobytes / max(1, partitions)))
-        return [("queued.max.messages.kbytes", String(perPartition)), ("queued.min.messages", "100000"),
-                ("fetch.max.bytes", String(4 << 20)), ("max.partition.fetch.bytes", String(min(1 << 20, perPartition << 10)))]
-    }
-
     func run() throws -> Int32 {
-        let existing = try KafkaConsumer(config: config, groupID: nil)
-            .partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
-        let consumer = try KafkaConsumer(config: config, groupID: nil,
-                                         defaults: Self.readAheadDefaults(partitions: partitions.isEmpty ? existing.count : partitions.count),
-                                         partitionEOF: true, verifyConnection: false)
+        // Smaller fetch responses (default 50 MB each) keep what lands after a pause small.
+        let consumer = try KafkaConsumer(config: config, groupID: nil, defaults: [("fetch.max.bytes", String(8 << 20))],
+                                         partitionEOF: true)
         defer { consumer.close(timeoutMilliseconds: 2_000) }
+        let existing = try consumer.partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
         let chosen = partitions.isEmpty ? existing : partitions
         for partition in chosen where !existing.contains(partition) {
             throw KafkaError.unknownPartition(partition, of: topic,
@@ -105,7 +92,9 @@ struct TopicTail {
                                                                 timeoutMilliseconds: config.connectTimeoutMilliseconds).high
             }
         }
-        try consumer.assign(Dictionary(uniqueKeysWithValues: chosen.map { (KafkaTopicPartition(topic: topic, partition: $0), start) }))
+        let assigned = chosen.map { KafkaTopicPartition(topic: topic, partition: $0) }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: assigned.map { ($0, start) }))
+        let writer = TailWriter(sink: output, consumer: consumer, partitions: assigned)
 
         // Messages taken off librdkafka's queue no longer count against its
         // read-ahead, so a batch is sized to hold about 8 MB.
@@ -115,7 +104,6 @@ struct TopicTail {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
         var badValues = 0
-        let sink = output
         while !stop.isStopped {
             if !follow && pending.isEmpty { break }
             if let limit, printed >= limit { break }
@@ -143,27 +131,89 @@ struct TopicTail {
                     }
                     printed += 1
                     // Large messages: write as the buffer fills, not after the batch.
-                    if out.count >= 512 * 1024 {
-                        try out.withUnsafeBytes { try sink.write($0) }
-                        out.removeAll(keepingCapacity: true)
-                    }
+                    if out.count >= 512 * 1024 { try writer.write(&out) }
                 }
             }
-            if received > 0 { batchLimit = min(10_000, max(16, (8 << 20) / max(1, batchBytes / received))) }
-            if out.count >= 512 * 1024 || (received == 0 && !out.isEmpty) {
-                try out.withUnsafeBytes { try sink.write($0) }
-                out.removeAll(keepingCapacity: true)
+            if received > 0 {
+                let average = max(1, batchBytes / received)
+                batchLimit = min(10_000, max(16, (8 << 20) / average))
+                writer.averageMessageBytes = average + 64
             }
-            if received == 0 && follow { try sink.flush() }
+            if out.count >= 512 * 1024 || (received == 0 && !out.isEmpty) { try writer.write(&out) }
+            if received == 0 && follow { try writer.write(&out, flush: true) }
+            try writer.adjust()
         }
-        try out.withUnsafeBytes { try sink.write($0) }
-        try sink.flush()
+        try writer.write(&out, flush: true)
+        try writer.finish()
         if badValues > 0 {
             Log.warning("\(badValues) message(s) could not be decoded as asked; "
                 + (json == nil ? "they print as JSON strings of their raw bytes"
                                : "see their \"value_error\"/\"key_error\" fields"))
         }
         return ExitStatus.ok
+    }
+}
+
+/// Writes tail's output on a thread of its own, so a stalled reader
+/// (`| less` left open) never blocks the consumer thread. pgk's consumers
+/// read ahead up to 2 GiB (librdkafka 2.0.2 stalls a partition for a
+/// second whenever a smaller limit is reached); while the writer is behind
+/// and that read-ahead passes `budget`, fetching is paused instead.
+final class TailWriter {
+    private struct Job { var bytes: [UInt8]; var flush: Bool }
+    private let worker: BackgroundWorker<Job, Result<Void, any Error>>
+    private let consumer: KafkaConsumer
+    private let partitions: [KafkaTopicPartition]
+    private var paused = false
+    /// Bytes a queued message takes, as last measured.
+    var averageMessageBytes = 256
+    static let budget = 32 << 20
+
+    init(sink: OutputSink, consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) {
+        self.consumer = consumer
+        self.partitions = partitions
+        worker = BackgroundWorker(name: "tail writer") { job in
+            Result {
+                if !job.bytes.isEmpty { try job.bytes.withUnsafeBytes { try sink.write($0) } }
+                if job.flush { try sink.flush() }
+            }
+        }
+    }
+
+    deinit { worker.shutdown() }
+
+    /// Hands `buffer` over (leaving it empty) once the previous one is written.
+    func write(_ buffer: inout [UInt8], flush: Bool = false) throws {
+        guard !buffer.isEmpty || flush else { return }
+        try waitForWriter()
+        worker.start(Job(bytes: buffer, flush: flush))
+        buffer = []
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Pauses fetching while the read-ahead is over budget, resumes below half of it.
+    func adjust() throws {
+        let queued = consumer.queuedMessages * averageMessageBytes
+        if !paused && queued > Self.budget {
+            try consumer.setPaused(true, partitions)
+            paused = true
+        } else if paused && queued < Self.budget / 2 {
+            try consumer.setPaused(false, partitions)
+            paused = false
+        }
+    }
+
+    private func waitForWriter() throws {
+        while worker.isBusy {
+            if let done = worker.wait(milliseconds: 20) { try done.get(); return }
+            try adjust()
+        }
+        if let done = worker.poll() { try done.get() }
+    }
+
+    func finish() throws {
+        try waitForWriter()
+        worker.shutdown()
     }
 }
 

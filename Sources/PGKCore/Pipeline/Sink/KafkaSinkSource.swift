@@ -45,7 +45,10 @@ final class KafkaSinkSource {
     func run() throws {
         let consumer = try KafkaConsumer(
             config: settings.kafka, groupID: settings.group,
-            defaults: [("auto.offset.reset", settings.start.rawValue)] + SinkTopics.prefetchDefaults,
+            defaults: [("auto.offset.reset", settings.start.rawValue)] + SinkTopics.prefetchDefaults
+                // The end of a drained partition is only known when an empty
+                // fetch returns, which the broker holds this long (500 ms by default).
+                + (settings.untilEnd ? [("fetch.wait.max.ms", "100")] : []),
             partitionEOF: true)
         consumer.rebalanceHandler = KafkaRebalanceHandler(
             onAssign: { [unowned self, unowned consumer] partitions in self.assigned(partitions, consumer: consumer) },
@@ -70,8 +73,12 @@ final class KafkaSinkSource {
             }
         }
         runner.extraCounters = { [("lag", Self.lag(consumer, self.runner.book))] }
-        try consumer.subscribe(settings.topics)
-        Log.debug("sink: joined group \(settings.group) for \(settings.topics.joined(separator: ", "))")
+        if settings.untilEnd {
+            try assignDirectly(consumer)
+        } else {
+            try consumer.subscribe(settings.topics)
+            Log.debug("sink: joining group \(settings.group) for \(settings.topics.joined(separator: ", "))")
+        }
         defer {
             commitToKafka(consumer, force: true)
             consumer.close()
@@ -133,6 +140,43 @@ final class KafkaSinkSource {
         return starts
     }
 
+    /// `--until-end`: read every partition at once instead of waiting
+    /// seconds for a group to form. The offsets in PostgreSQL and their
+    /// compare-and-set per batch still fence any other instance writing
+    /// the same partitions, so this stays exactly once; it only gives up
+    /// sharing the partitions with other members for this bounded run.
+    private func assignDirectly(_ consumer: KafkaConsumer) throws {
+        let timeout = settings.kafka.connectTimeoutMilliseconds
+        let names = try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name)
+        var partitions: [KafkaTopicPartition] = []
+        for topic in SinkTopics.resolve(settings.topics, among: names) {
+            partitions += try consumer.partitions(of: topic, timeoutMilliseconds: timeout)
+                .map { KafkaTopicPartition(topic: topic, partition: $0) }
+        }
+        guard !partitions.isEmpty else {
+            throw RuntimeError("sink: no topic matches \(settings.topics.joined(separator: ", "))")
+        }
+        try consumer.assign(assigned(partitions, consumer: consumer))
+        Log.debug("sink: --until-end reads \(partitions.count) partition(s) directly, without joining group "
+            + settings.group)
+    }
+
+    /// Logged while the group has assigned nothing for a while.
+    private var waitingSince: Int64?
+    private var lastWaitingNote: Int64 = 0
+
+    private func noteWaiting() {
+        let now = SystemClock.shared.nowMilliseconds
+        guard !runner.book.hasAssignment else { waitingSince = nil; return }
+        let since = waitingSince ?? now
+        waitingSince = since
+        guard now - since >= 5_000, now - lastWaitingNote >= 15_000 else { return }
+        lastWaitingNote = now
+        Log.info("sink: waiting \((now - since) / 1000) s for group \(settings.group) to assign partitions of "
+            + "\(settings.topics.joined(separator: ", ")) (a member that died keeps its partitions until "
+            + "session.timeout.ms passes; other members may hold them all)")
+    }
+
     private func consume(_ consumer: KafkaConsumer) throws {
         var retry = Retry(stop: stop, backoff: Backoff(initialMilliseconds: 500, maximumMilliseconds: 10_000))
         while !stop.isStopped && !runner.isFailed && !runner.reachedMaxMessages {
@@ -155,6 +199,7 @@ final class KafkaSinkSource {
             }
             runner.flushIfDue()
             commitToKafka(consumer)
+            if !settings.untilEnd { noteWaiting() }
             if runner.book.allAtEnd && runner.bufferedCount > 0 {
                 // Caught up: write now rather than wait out --batch-timeout.
                 runner.flush(wait: false)
