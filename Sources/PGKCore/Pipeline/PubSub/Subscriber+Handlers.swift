@@ -3,15 +3,24 @@
 extension Subscriber {
     func makeLanes() throws -> [any HandlerLane] {
         guard let handler = settings.handler else { return [] }
-        return try (0..<settings.concurrency).map { index -> any HandlerLane in
-            switch handler {
-            case .exec(let exec):
-                return try ExecLane(index: index, handler: exec, policy: settings.policy, completions: completions)
-            case .worker(let command, let environment):
-                return try WorkerLane(index: index, count: settings.concurrency, command: command,
-                                      environment: environment, policy: settings.policy, completions: completions)
+        var made: [any HandlerLane] = []
+        do {
+            for index in 0..<settings.concurrency {
+                switch handler {
+                case .exec(let exec):
+                    made.append(try ExecLane(index: index, handler: exec, policy: settings.policy, completions: completions))
+                case .worker(let command, let environment):
+                    made.append(try WorkerLane(index: index, count: settings.concurrency, command: command,
+                                               environment: environment, policy: settings.policy, completions: completions))
+                }
             }
+        } catch {
+            // Their threads must end before the lanes go away.
+            for lane in made { lane.queue.close() }
+            for lane in made { lane.join() }
+            throw error
         }
+        return made
     }
 
     /// Hands a job to its lane; when the lane is full, fetching pauses

@@ -90,12 +90,12 @@ final class Subscriber {
                 revoke(Set(partitions))
                 assigned.subtract(partitions)
             })
-        try consumer.subscribe(settings.subscriptions)
-        Log.info("subscribe: \(settings.subscriptions.joined(separator: ", ")) in group \(settings.group)"
-            + (lanes.isEmpty ? "" : " with \(lanes.count) handler lane(s)"))
         let progress = ProgressReporter(label: "subscribe")
         defer { consumer.close() }
         do {
+            try consumer.subscribe(settings.subscriptions)
+            Log.info("subscribe: \(settings.subscriptions.joined(separator: ", ")) in group \(settings.group)"
+                + (lanes.isEmpty ? "" : " with \(lanes.count) handler lane(s)"))
             try consume(progress)
             try finishLanes()
             try commit(synchronously: true)
