@@ -130,6 +130,8 @@ for ((run = 1; run <= runs; run++)); do
   consume "pgk subscribe" "$pgk" subscribe "bench-pgk-$run" -g "bench-$run" -o envelope --until-end -b "$brokers" -q \
     -X session.timeout.ms=6000
   consume "kcat -C" kcat -C -b "$brokers" -t "bench-kcat-$run" -e -q
+  # A like-for-like baseline: kcat as a member of a consumer group pays the same join.
+  consume "kcat -G" kcat -G "bench-kcat-group-$run" -b "$brokers" -e -q -o beginning -X session.timeout.ms=6000 "bench-kcat-$run"
 done
 
 # --worker with a trivial worker that acknowledges each message (flushing
@@ -165,7 +167,7 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "meets" : "BELOW") 
 declare -A medians=()
 echo "pubsub: $messages events, $size bytes enveloped on average, 10-property schema, $partitions partitions, median of $runs runs"
 echo "        $("$pgk" --version); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for name in "pgk publish" "kcat -P" "pgk subscribe" "kcat -C" "pgk --worker"; do
+for name in "pgk publish" "kcat -P" "pgk subscribe" "kcat -C" "kcat -G" "pgk --worker"; do
   # shellcheck disable=SC2086
   medians[$name]=$(median ${rates[$name]})
   # shellcheck disable=SC2086
@@ -178,6 +180,7 @@ echo "  publish pgk/kcat = $publish_ratio ($(verdict "$publish_ratio" 0.5));" \
 subscribe_ratio=$(ratio "${medians[pgk subscribe]}" "${medians[kcat -C]}")
 echo "  subscribe pgk/kcat = $subscribe_ratio ($(verdict "$subscribe_ratio" 0.5)) (includes the group join);" \
   "$(ratio "${medians[pgk subscribe]}" 9600)x kafkaesk's 9600 msgs/s consuming"
+echo "  subscribe pgk/kcat -G (both join a group) = $(ratio "${medians[pgk subscribe]}" "${medians[kcat -G]}")"
 echo "  --worker (python, 2 lanes): ${medians[pgk --worker]} msgs/s ($(awk -v r="${medians[pgk --worker]}" \
   'BEGIN { print (r >= 50000 ? "meets" : "BELOW") " target 50000" }'))"
 echo "  every run delivered all $messages messages; pgk's bytes equal the enveloped input"
