@@ -130,6 +130,17 @@ final class KafkaConsumer {
         return defaults
     }
 
+    /// For members of a consumer group (`sink`, `subscribe`): a member
+    /// killed with -9 holds its partitions until its session times out,
+    /// 45 s by librdkafka's default. 10 s (Kafka's own default before 3.0;
+    /// brokers accept 6 s and up) lets a restarted or surviving instance
+    /// take over within seconds. Heartbeats come from librdkafka's own
+    /// thread, so a long batch does not end a session. `-X` overrides.
+    static let groupMemberDefaults: [(String, String)] = [
+        ("session.timeout.ms", "10000"),
+        ("heartbeat.interval.ms", "1000"),
+    ]
+
     /// librdkafka's version number (0xMMmmrrxx) for 2.2.0, the first with
     /// `fetch.queue.backoff.ms`.
     static let fetchQueueBackoffSince = 0x0202_0000

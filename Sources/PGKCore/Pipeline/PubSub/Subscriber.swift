@@ -74,7 +74,8 @@ final class Subscriber {
     /// committing what came before) when a message cannot be dealt with.
     func run() throws -> Summary {
         consumer = try KafkaConsumer(config: settings.kafka, groupID: settings.group,
-                                     defaults: [("auto.offset.reset", settings.start.rawValue)],
+                                     defaults: [("auto.offset.reset", settings.start.rawValue)]
+                                        + KafkaConsumer.groupMemberDefaults,
                                      partitionEOF: settings.untilEnd)
         if let topic = settings.deadLetterTopic { deadLetters = try DeadLetterPublisher(topic: topic, config: settings.kafka) }
         lanes = try makeLanes()
