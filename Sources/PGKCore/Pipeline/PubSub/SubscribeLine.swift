@@ -1,7 +1,8 @@
 /// The line `pgk subscribe` writes for an accepted message, to stdout or a
 /// handler (`--output data|envelope|record`), newline included.
 enum SubscribeLine {
-    static func render(_ message: KafkaMessage, _ accepted: EnvelopeFilter.Accepted,
+    /// `message` may be nil except for `record`, the only form that shows it.
+    static func render(_ message: KafkaMessage?, _ accepted: EnvelopeFilter.Accepted,
                        as mode: Subscriber.OutputMode) -> [UInt8] {
         var line: [UInt8]
         switch mode {
@@ -10,6 +11,7 @@ enum SubscribeLine {
         case .envelope:
             line = EnvelopeWriter(schema: accepted.schema).encode(data: accepted.data)
         case .record:
+            guard let message else { preconditionFailure("record output needs the message") }
             var object = ValueObject()
             object.appendUnchecked("topic", .string(message.topic))
             object.appendUnchecked("partition", .int(Int64(message.partition)))

@@ -125,16 +125,21 @@ final class Subscriber {
                     }
                 }
             }
-            let fetching = settings.maxMessages.map { summary.received < $0 } ?? true
-            let event = fetching ? try consumer.poll(timeoutMilliseconds: ledger.running > 0 ? 5 : 100) : nil
-            switch event {
-            case .message(let message)?:
-                try handle(message)
+            let room = settings.maxMessages.map { $0 - summary.received } ?? Int.max
+            // With handlers, one message at a time: a full lane pauses fetching.
+            let batch = lanes.isEmpty ? min(room, 1_000) : min(room, 1)
+            if batch > 0 {
+                try consumer.pollBatch(maxMessages: batch, timeoutMilliseconds: ledger.running > 0 ? 5 : 100) { record in
+                    switch record {
+                    case .message(let view):
+                        if lanes.isEmpty { try write(view) } else { try handle(view.copy()) }
+                    case .partitionEnd(let end):
+                        ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+                    }
+                }
                 progress.tick(units: summary.received, unitName: "msgs", counters: counters)
-            case .partitionEnd(let end)?:
-                ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
-            case nil:
-                if !fetching && !lanes.isEmpty { try settleCompletions(waitingUpTo: 20) }
+            } else if !lanes.isEmpty {
+                try settleCompletions(waitingUpTo: 20)
             }
             if sinceCommit >= 1_000 || (sinceCommit > 0 && SystemClock.shared.nowMilliseconds - lastCommit >= 500) {
                 try commit(synchronously: false)
@@ -154,6 +159,22 @@ final class Subscriber {
         if let limit = settings.maxMessages, summary.received >= limit { return true }
         guard settings.untilEnd else { return false }
         return !assigned.isEmpty && assigned.isSubset(of: ended)
+    }
+
+    /// The stdout path, straight from librdkafka's memory: a message is
+    /// only copied when it is rejected (the dead letter needs it).
+    private func write(_ view: KafkaMessageView) throws {
+        guard case .success(let accepted) = settings.filter.classify(view.value) else { return try handle(view.copy()) }
+        summary.received += 1
+        let partition = KafkaTopicPartition(topic: view.topic, partition: view.partition)
+        positions[partition] = view.offset + 1
+        let line = settings.output == .record ? SubscribeLine.render(view.copy(), accepted, as: .record)
+                                              : SubscribeLine.render(nil, accepted, as: settings.output)
+        try output.write(line)
+        summary.delivered += 1
+        if let metrics = settings.metrics { metrics.counted(view.copy(), result: "delivered") }
+        ledger.trackFinished(partition, view.offset)
+        sinceCommit += 1
     }
 
     private func handle(_ message: KafkaMessage) throws {
