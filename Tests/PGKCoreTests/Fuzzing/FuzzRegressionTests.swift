@@ -22,4 +22,14 @@ import Testing
         // As many elements as bytes left is still read normally.
         #expect(try MsgPack.decode([0x93, 0xC0, 0xC3, 0x01]) == [nil, true, 1])
     }
+
+    /// PostgresTextArray.literal escaped per Character, and a quote followed
+    /// by a combining mark is one Character, so the quote went unescaped
+    /// and the literal ended early (corpus pg-array/crash-quote-then-combining-mark.txt).
+    @Test func textArrayLiteralEscapesQuotesBeforeCombiningMarks() {
+        let elements = ["\"\u{0711}\"", "a\\\u{0301}", "plain"]
+        let literal = PostgresTextArray.literal(elements)
+        #expect(literal == "{\"\\\"\u{0711}\\\"\",\"a\\\\\u{0301}\",\"plain\"}")
+        #expect(PostgresTextArray.parse(literal) == elements)
+    }
 }
