@@ -32,4 +32,30 @@ import Testing
         #expect(literal == "{\"\\\"\u{0711}\\\"\",\"a\\\\\u{0301}\",\"plain\"}")
         #expect(PostgresTextArray.parse(literal) == elements)
     }
+
+    /// Yams composes nodes recursively: 20,000 nested flow sequences (40 KB)
+    /// or block sequences on one line overflowed the stack in MapFile.parse
+    /// (corpus sink-map/crash-deep-flow-nesting.yaml, a shallower copy).
+    @Test(arguments: [
+        "columns: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000),
+        "columns:\n  " + String(repeating: "- ", count: 20_000) + "x",
+        "a: " + String(repeating: "{b: ", count: 101) + "c" + String(repeating: "}", count: 101),
+    ])
+    func sinkMapRefusesDeepNestingBeforeYams(text: String) {
+        do {
+            _ = try MapFile.parse(text, path: "deep.yaml", name: "deep")
+            Issue.record("accepted a map nested deeper than \(YAMLNesting.maxDepth) levels")
+        } catch let error as MapFileError {
+            #expect(error.message == "nested deeper than 100 levels", "\(error)")
+            #expect(error.line != nil && error.column != nil, "\(error)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func sinkMapNestingUpToTheLimitStillReachesTheMapChecks() {
+        let text = "a: " + String(repeating: "[", count: 99) + String(repeating: "]", count: 99)
+        #expect(YAMLNesting.tooDeep(text) == nil)
+        #expect(YAMLNesting.tooDeep("a: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) != nil)
+    }
 }
