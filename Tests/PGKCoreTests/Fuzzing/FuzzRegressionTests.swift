@@ -58,4 +58,34 @@ import Testing
         #expect(YAMLNesting.tooDeep(text) == nil)
         #expect(YAMLNesting.tooDeep("a: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) != nil)
     }
+
+    /// The "did you mean" for an unknown short option built a Character
+    /// from the letter's other case, which traps when that is two letters:
+    /// `pgk -ß` ("SS") crashed (corpus cli/crash-short-option-eszett.args).
+    @Test func unknownShortOptionWhoseOtherCaseIsLongerIsAUsageError() {
+        let parser = ArgumentParser(root: CommandTable.root)
+        for arguments in [["-ß"], ["topics", "list", "-ŉ"], ["-V"]] {
+            do {
+                _ = try parser.parse(arguments, stop: StopToken())
+                Issue.record("accepted \(arguments)")
+            } catch {
+                #expect(error.description.contains("unknown option '\(arguments.last!)'"), "\(error)")
+            }
+        }
+    }
+
+    /// A counter from the environment was stored as that many entries:
+    /// PGK_VERBOSE=99999999999 asked for 1.6 TB and crashed
+    /// (corpus cli/crash-huge-verbose-from-environment.args).
+    @Test func counterFromTheEnvironmentIsCapped() throws {
+        let parser = ArgumentParser(root: CommandTable.root)
+        for (text, verbosity) in [("99999999999", 100), (String(Int.max), 100), ("2", 2), ("0", 0)] {
+            guard case .run(let invocation) = try parser.parse(["topics", "list"], environment: ["PGK_VERBOSE": text],
+                                                                stop: StopToken()) else {
+                Issue.record("not a run outcome")
+                continue
+            }
+            #expect(invocation.globals.verbosity == verbosity)
+        }
+    }
 }
