@@ -88,4 +88,21 @@ import Testing
             #expect(invocation.globals.verbosity == verbosity)
         }
     }
+
+    /// Durations were converted with Int64(Double), which traps past
+    /// Int64.max: `pgk subscribe --timeout 1e300s` crashed
+    /// (corpus cli/crash-duration-past-int64.args).
+    @Test func durationsPastInt64AreInvalidValues() throws {
+        #expect(DurationText.milliseconds("1e300s", bareUnitMilliseconds: 1) == nil)
+        #expect(DurationText.milliseconds("1e16", bareUnitMilliseconds: 1_000) == nil)
+        #expect(DurationText.milliseconds("9e15", bareUnitMilliseconds: 1) == 9_000_000_000_000_000)
+        #expect(DurationText.milliseconds("1.5s", bareUnitMilliseconds: 1) == 1500)
+        let parser = ArgumentParser(root: CommandTable.root)
+        do {
+            _ = try parser.parse(["subscribe", "--timeout", "1e300", "topic"], stop: StopToken())
+            Issue.record("accepted --timeout 1e300")
+        } catch {
+            #expect(error.description.contains("invalid value '1e300' for --timeout"), "\(error)")
+        }
+    }
 }
