@@ -6,6 +6,8 @@ let package = Package(
     name: "pgk",
     products: [
         .executable(name: "pgk", targets: ["pgk"]),
+        // libFuzzer harness; scripts/fuzz builds it with the sanitizers.
+        .executable(name: "pgk-fuzz", targets: ["pgk-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
@@ -30,6 +32,7 @@ let package = Package(
             name: "PGKCore",
             dependencies: ["CRdKafka", "CLibPQ", "CMsgPack", "CAvro", "CCurl", "Yams"]),
         .executableTarget(name: "pgk", dependencies: ["PGKCore"]),
+        .executableTarget(name: "pgk-fuzz", dependencies: ["PGKCore"]),
         .testTarget(name: "PGKCoreTests", dependencies: ["PGKCore"]),
     ]
 )

@@ -44,6 +44,8 @@ private struct ParseState {
     var helpRequested = false
     var versionRequested = false
 
+    static let maxCounterRepeats = 100
+
     init(root: CommandSpec) {
         self.root = root
         commands = [root]
@@ -178,8 +180,9 @@ private struct ParseState {
             let letter = letters[position]
             position += 1
             guard let option = options.first(where: { $0.short == letter }) else {
-                let flipped = Character(letter.isUppercase ? letter.lowercased() : letter.uppercased())
-                let suggestion = options.first { $0.short == flipped }
+                // A String: some letters change length with case ("ß" → "SS").
+                let flipped = letter.isUppercase ? letter.lowercased() : letter.uppercased()
+                let suggestion = options.first { $0.short.map(String.init) == flipped }
                     .map { "did you mean '-\(flipped)' (--\($0.long))?" }
                 throw usage("unknown option '-\(letter)'", suggestion: suggestion)
             }
@@ -254,7 +257,10 @@ private struct ParseState {
             record(option, try parseBoolean(text, source: source) ? "true" : "false")
         case .counter:
             guard let n = Int(text), n >= 0 else { throw usage("invalid value '\(text)' for \(source): expected a count") }
-            values[option.long] = Array(repeating: "1", count: n)
+            // The count is stored as that many entries; levels stop growing
+            // long before the cap, and PGK_VERBOSE=99999999999 must not
+            // allocate terabytes.
+            values[option.long] = Array(repeating: "1", count: min(n, Self.maxCounterRepeats))
         case .value:
             let parts = option.repeatable
                 ? text.split(separator: option.environmentSeparator).map(String.init)

@@ -139,15 +139,17 @@ enum KeyValueText {
 
 enum DurationText {
     /// `250ms`, `10s`, `1.5s`, `2m`, `1h`; a bare number is in the given unit.
+    /// nil when it is not a duration or does not fit in Int64 milliseconds.
     static func milliseconds(_ text: String, bareUnitMilliseconds: Int64) -> Int64? {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             guard let number = Double(text.dropLast(suffix.count)), number >= 0, number.isFinite else {
                 return nil
             }
-            return Int64((number * scale).rounded())
+            // exactly: nil past Int64's range (1e300s) instead of a trap.
+            return Int64(exactly: (number * scale).rounded())
         }
         guard let number = Double(text), number >= 0, number.isFinite else { return nil }
-        return Int64((number * Double(bareUnitMilliseconds)).rounded())
+        return Int64(exactly: (number * Double(bareUnitMilliseconds)).rounded())
     }
 }

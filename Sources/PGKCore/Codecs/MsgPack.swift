@@ -15,6 +15,7 @@ import CMsgPack
 enum MsgPack {
     static func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
         guard !bytes.isEmpty else { throw CodecError("msgpack", "empty input", offset: 0) }
+        try MsgPackLengths.check(bytes)
         var unpacked = msgpack_unpacked()
         msgpack_unpacked_init(&unpacked)
         defer { msgpack_unpacked_destroy(&unpacked) }
@@ -53,6 +54,58 @@ enum MsgPack {
         guard let data = buffer.data, buffer.size > 0 else { return [] }
         return data.withMemoryRebound(to: UInt8.self, capacity: buffer.size) {
             Array(UnsafeBufferPointer(start: $0, count: buffer.size))
+        }
+    }
+}
+
+/// msgpack-c allocates an array's or map's element table from the length
+/// in its header before reading any element, so a 5-byte header can ask
+/// for gigabytes. Every element takes at least one byte, so a container
+/// that declares more elements than bytes remain is truncated input,
+/// refused before msgpack-c sees it.
+enum MsgPackLengths {
+    static func check(_ bytes: [UInt8]) throws(CodecError) {
+        var index = 0
+        var pending = 1 // values still to come
+        func length(_ width: Int) -> Int? {
+            guard index + 1 + width <= bytes.count else { return nil }
+            var n = 0
+            for i in 1...width { n = n << 8 | Int(bytes[index + i]) }
+            return n
+        }
+        while pending > 0, index < bytes.count {
+            pending -= 1
+            let type = bytes[index]
+            var header = 1, payload = 0, elements = 0
+            switch type {
+            case 0x00...0x7F, 0xC0, 0xC2, 0xC3, 0xE0...0xFF: break
+            case 0x80...0x8F: elements = 2 * Int(type & 0x0F)
+            case 0x90...0x9F: elements = Int(type & 0x0F)
+            case 0xA0...0xBF: payload = Int(type & 0x1F)
+            case 0xC4, 0xD9: header = 2; payload = length(1) ?? 0
+            case 0xC5, 0xDA: header = 3; payload = length(2) ?? 0
+            case 0xC6, 0xDB: header = 5; payload = length(4) ?? 0
+            case 0xC7: header = 3; payload = length(1) ?? 0
+            case 0xC8: header = 4; payload = length(2) ?? 0
+            case 0xC9: header = 6; payload = length(4) ?? 0
+            case 0xCA, 0xCE, 0xD2: payload = 4
+            case 0xCB, 0xCF, 0xD3: payload = 8
+            case 0xCC, 0xD0: payload = 1
+            case 0xCD, 0xD1: payload = 2
+            case 0xD4...0xD8: payload = 1 + (1 << Int(type - 0xD4))
+            case 0xDC: header = 3; elements = length(2) ?? 0
+            case 0xDD: header = 5; elements = length(4) ?? 0
+            case 0xDE: header = 3; elements = 2 * (length(2) ?? 0)
+            case 0xDF: header = 5; elements = 2 * (length(4) ?? 0)
+            default: return // 0xC1: msgpack-c reports the invalid byte
+            }
+            let start = index
+            index += header + payload
+            guard elements <= bytes.count - min(index, bytes.count) else {
+                throw CodecError("msgpack", "truncated input (\(bytes.count) bytes): the container at offset \(start) declares \(elements) values",
+                                 offset: bytes.count)
+            }
+            pending += elements
         }
     }
 }

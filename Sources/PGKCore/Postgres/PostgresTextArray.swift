@@ -6,9 +6,11 @@ enum PostgresTextArray {
     static func literal(_ elements: [String]) -> String {
         "{" + elements.map { element in
             var quoted = "\""
-            for character in element {
-                if character == "\"" || character == "\\" { quoted.append("\\") }
-                quoted.append(character)
+            // Scalars, not Characters: a quote followed by a combining mark
+            // is one Character that would otherwise go unescaped.
+            for scalar in element.unicodeScalars {
+                if scalar == "\"" || scalar == "\\" { quoted.unicodeScalars.append("\\") }
+                quoted.unicodeScalars.append(scalar)
             }
             return quoted + "\""
         }.joined(separator: ",") + "}"

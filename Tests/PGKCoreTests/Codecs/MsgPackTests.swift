@@ -51,7 +51,7 @@ import Testing
     @Test(arguments: [
         ([UInt8](), 0, "empty"), ([0x92, 0x01], 2, "truncated"), ([0xA5, 0x61, 0x62], 3, "truncated"),
         ([0x01, 0x02], 1, "unexpected bytes"), ([0xC1], 0, "invalid type byte"),
-        ([0xDD, 0xFF, 0xFF, 0xFF, 0xFF], 4, "too large"),
+        ([0xDD, 0xFF, 0xFF, 0xFF, 0xFF], 5, "truncated"), ([0xDF, 0x10, 0, 0, 0, 0xC0], 6, "declares 536870912 values"),
     ] as [([UInt8], Int, String)])
     func rejectsMalformedInput(bytes: [UInt8], offset: Int, reason: String) {
         do {

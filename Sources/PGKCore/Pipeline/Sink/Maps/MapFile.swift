@@ -48,6 +48,10 @@ enum MapFile {
     }
 
     static func parse(_ text: String, path: String, name: String) throws -> SinkMap {
+        if let (line, column) = YAMLNesting.tooDeep(text) {
+            throw MapFileError(path: path, line: line, column: column,
+                               message: "nested deeper than \(YAMLNesting.maxDepth) levels")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
