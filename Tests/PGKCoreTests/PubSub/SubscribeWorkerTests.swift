@@ -43,6 +43,20 @@ import Testing
         }
     }
 
+    /// Order envelopes `{"id":N}` for `ids`, each to the partition and key given.
+    static func produceOrders(_ fx: F, _ topic: String, _ ids: some Sequence<Int>,
+                              partition: (Int) -> Int32 = { _ in 0 }, key: (Int) -> String? = { _ in nil }) throws {
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for id in ids {
+            try producer.produce(topic: topic, partition: partition(id), key: key(id).map { Array($0.utf8) },
+                                 value: Array(#"{"schema":"Order:1","data":{"id":\#(id)}}"#.utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+    }
+
+    /// Logs "<lane> <line>" per message and acknowledges it.
+    static let loggingLane = #"while IFS= read -r line; do printf '%s %s\n' "$PGK_WORKER" "$line" >> "$LOG"; echo ok; done"#
+
     static let acknowledging = #"while IFS= read -r line; do printf '%s\n' "$line" >> "$LOG"; echo ok; done"#
 
     @Test func aWorkerAcknowledgesEachMessageInOrderAndTheGroupCommits() throws {
@@ -144,13 +158,8 @@ import Testing
         let fx = F()
         let topic = KafkaTestSupport.uniqueName("lanes")
         try fx.cluster.createTopic(topic, partitions: 4)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
-        for id in 0..<800 {
-            try producer.produce(topic: topic, partition: Int32(id % 4), key: nil,
-                                 value: Array(#"{"schema":"Order:1","data":{"id":\#(id)}}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 10_000)
-        let worker = try Worker(#"while IFS= read -r line; do printf '%s %s\n' "$PGK_WORKER" "$line" >> "$LOG"; echo ok; done"#)
+        try Self.produceOrders(fx, topic, 0..<800, partition: { Int32($0 % 4) })
+        let worker = try Worker(Self.loggingLane)
         let run = try fx.subscribe([topic, "-g", KafkaTestSupport.uniqueName("g"), "--worker", worker.command,
                                     "--concurrency", "4", "--until-end"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -174,13 +183,8 @@ import Testing
         let fx = F()
         let topic = KafkaTestSupport.uniqueName("keys")
         try fx.cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
-        for id in 0..<400 {
-            try producer.produce(topic: topic, partition: 0, key: Array("k\(id % 8)".utf8),
-                                 value: Array(#"{"schema":"Order:1","data":{"id":\#(id)}}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 10_000)
-        let worker = try Worker(#"while IFS= read -r line; do printf '%s %s\n' "$PGK_WORKER" "$line" >> "$LOG"; echo ok; done"#)
+        try Self.produceOrders(fx, topic, 0..<400, key: { "k\($0 % 8)" })
+        let worker = try Worker(Self.loggingLane)
         let run = try fx.subscribe([topic, "-g", KafkaTestSupport.uniqueName("g"), "--worker", worker.command,
                                     "-c", "4", "--order", "key", "--until-end"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -207,12 +211,7 @@ import Testing
         let fx = F()
         let topic = KafkaTestSupport.uniqueName("prefix")
         try fx.cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
-        for id in 1...40 {
-            try producer.produce(topic: topic, partition: 0, key: Array((id % 2 == 0 ? "even" : "odd").utf8),
-                                 value: Array(#"{"schema":"Order:1","data":{"id":\#(id)}}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 10_000)
+        try Self.produceOrders(fx, topic, 1...40, key: { $0 % 2 == 0 ? "even" : "odd" })
         // The odd lane is slow and fails on 5; the even lane races ahead.
         let failing = try Worker(#"""
             while IFS= read -r line; do

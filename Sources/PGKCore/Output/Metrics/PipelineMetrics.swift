@@ -8,9 +8,7 @@ final class SinkMetrics: Sendable {
     let rowsWritten: Counter
     let deadLetters: Counter
     let batchSeconds: Histogram
-    let lag: Gauge
-    /// Partitions with a lag series, so revoked ones can be dropped.
-    private let lagged = Mutex<Set<KafkaTopicPartition>>([])
+    let lag: LagGauge
     private let lastLag = Atomic<Int64>(0)
 
     init(_ registry: MetricsRegistry) {
@@ -19,20 +17,33 @@ final class SinkMetrics: Sendable {
         deadLetters = registry.counter("pgk_sink_dead_letters_total", help: "Messages written to the dead-letter target")
         batchSeconds = registry.histogram("pgk_sink_batch_write_seconds",
                                           help: "Time to write and commit one batch (one transaction)")
-        lag = registry.gauge("pgk_sink_consumer_lag_messages",
-                             help: "Messages behind the high watermark, per assigned partition",
-                             labels: ["topic", "partition"])
+        lag = LagGauge(registry, name: "pgk_sink_consumer_lag_messages")
     }
 
     /// At most once a second: lag is read from librdkafka's cached watermarks.
     func refreshLag(now: Int64, _ lags: () -> [(KafkaTopicPartition, Int64)]) {
         guard now - lastLag.load(ordering: .relaxed) >= 1000 else { return }
         lastLag.store(now, ordering: .relaxed)
-        let current = lags()
+        lag.update(lags())
+    }
+}
+
+/// Consumer lag per assigned partition; partitions no longer reported
+/// (revoked) lose their series.
+final class LagGauge: Sendable {
+    private let gauge: Gauge
+    private let known = Mutex<Set<KafkaTopicPartition>>([])
+
+    init(_ registry: MetricsRegistry, name: String) {
+        gauge = registry.gauge(name, help: "Messages behind the high watermark, per assigned partition",
+                               labels: ["topic", "partition"])
+    }
+
+    func update(_ current: [(KafkaTopicPartition, Int64)]) {
         let keys = Set(current.map(\.0))
-        let gone = lagged.withLock { known in defer { known = keys }; return known.subtracting(keys) }
-        for partition in gone { lag.remove(labels: [partition.topic, String(partition.partition)]) }
-        for (partition, value) in current { lag.set(Double(value), labels: [partition.topic, String(partition.partition)]) }
+        let gone = known.withLock { known in defer { known = keys }; return known.subtracting(keys) }
+        for partition in gone { gauge.remove(labels: [partition.topic, String(partition.partition)]) }
+        for (partition, value) in current { gauge.set(Double(value), labels: [partition.topic, String(partition.partition)]) }
     }
 }
 

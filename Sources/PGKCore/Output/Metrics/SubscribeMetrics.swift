@@ -8,11 +8,10 @@ final class SubscribeMetrics: Sendable {
     let messages: Counter
     let deadLetters: Counter
     let handlerSeconds: Histogram
-    let lag: Gauge
+    let lag: LagGauge
     let rebalances: Counter
     let assignedPartitions: Gauge
     let healthyLanes: Gauge
-    private let lagged = Mutex<Set<KafkaTopicPartition>>([])
     private let lastRefresh = Atomic<Int64>(0)
 
     init(_ registry: MetricsRegistry) {
@@ -23,21 +22,19 @@ final class SubscribeMetrics: Sendable {
                                        help: "Messages published to the dead-letter topic", labels: ["topic"])
         handlerSeconds = registry.histogram("pgk_subscribe_handler_seconds",
                                             help: "Duration of a handler's successful attempt (--exec or --worker)")
-        lag = registry.gauge("pgk_subscribe_consumer_lag_messages",
-                             help: "Messages behind the high watermark, per assigned partition",
-                             labels: ["topic", "partition"])
+        lag = LagGauge(registry, name: "pgk_subscribe_consumer_lag_messages")
         rebalances = registry.counter("pgk_subscribe_rebalances_total", help: "Partition assignments received")
         assignedPartitions = registry.gauge("pgk_subscribe_assigned_partitions", help: "Partitions assigned now")
         healthyLanes = registry.gauge("pgk_subscribe_healthy_handler_lanes",
                                       help: "Handler lanes whose handler can take messages (0 without handlers)")
     }
 
-    func counted(_ message: KafkaMessage, result: String) {
-        messages.add(labels: [message.topic, String(message.partition), result])
+    func counted(topic: String, partition: Int32, result: String) {
+        messages.add(labels: [topic, String(partition), result])
     }
 
     func handled(_ message: KafkaMessage, seconds: Double) {
-        counted(message, result: "delivered")
+        counted(topic: message.topic, partition: message.partition, result: "delivered")
         handlerSeconds.observe(seconds)
     }
 
@@ -50,11 +47,7 @@ final class SubscribeMetrics: Sendable {
     func refresh(now: Int64, lags: () -> [(KafkaTopicPartition, Int64)], lanes: [any HandlerLane], assigned: Int) {
         guard now - lastRefresh.load(ordering: .relaxed) >= 1000 else { return }
         lastRefresh.store(now, ordering: .relaxed)
-        let current = lags()
-        let keys = Set(current.map(\.0))
-        let gone = lagged.withLock { known in defer { known = keys }; return known.subtracting(keys) }
-        for partition in gone { lag.remove(labels: [partition.topic, String(partition.partition)]) }
-        for (partition, value) in current { lag.set(Double(value), labels: [partition.topic, String(partition.partition)]) }
+        lag.update(lags())
         assignedPartitions.set(Double(assigned))
         let problems = lanes.compactMap(\.problem)
         healthyLanes.set(Double(lanes.count - problems.count))

@@ -52,7 +52,8 @@ extension Subscriber {
                 let reason = "handler \(last?.status ?? "failed") after \(job.attempts.count) attempt(s)"
                 if settings.onHandlerError == .stop {
                     ledger.abandon(job.topicPartition, job.message.offset)
-                    settings.metrics?.counted(job.message, result: "handler-failed")
+                    settings.metrics?.counted(topic: job.message.topic, partition: job.message.partition,
+                                              result: "handler-failed")
                     let tail = last?.stderrTail ?? ""
                     if failure == nil {
                         failure = RuntimeError("subscribe: \(job.place): \(reason); stopping without committing it, "

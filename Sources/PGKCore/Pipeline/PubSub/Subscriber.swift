@@ -162,47 +162,53 @@ final class Subscriber {
     }
 
     /// The stdout path, straight from librdkafka's memory: a message is
-    /// only copied when it is rejected (the dead letter needs it).
+    /// only copied for `-o record` or to dead-letter it.
     private func write(_ view: KafkaMessageView) throws {
-        guard case .success(let accepted) = settings.filter.classify(view.value) else { return try handle(view.copy()) }
         summary.received += 1
         let partition = KafkaTopicPartition(topic: view.topic, partition: view.partition)
-        positions[partition] = view.offset + 1
-        let line = settings.output == .record ? SubscribeLine.render(view.copy(), accepted, as: .record)
-                                              : SubscribeLine.render(nil, accepted, as: settings.output)
-        try output.write(line)
-        summary.delivered += 1
-        if let metrics = settings.metrics { metrics.counted(view.copy(), result: "delivered") }
-        ledger.trackFinished(partition, view.offset)
-        sinceCommit += 1
-    }
-
-    private func handle(_ message: KafkaMessage) throws {
-        summary.received += 1
-        positions[message.topicPartition] = message.offset + 1
-        let verdict = withOptionalBytes(message.value) { settings.filter.classify($0) }
-        switch verdict {
+        noteConsumed(partition, view.offset)
+        switch settings.filter.classify(view.value) {
         case .success(let accepted):
-            let line = SubscribeLine.render(message, accepted, as: settings.output)
-            if lanes.isEmpty {
-                try output.write(line)
-                summary.delivered += 1
-                settings.metrics?.counted(message, result: "delivered")
-                ledger.trackFinished(message.topicPartition, message.offset)
-            } else {
-                dispatch(HandlerJob(message: message, schema: accepted.schema, input: line))
-            }
+            let line = settings.output == .record ? SubscribeLine.render(view.copy(), accepted, as: .record)
+                                                  : SubscribeLine.render(nil, accepted, as: settings.output)
+            try output.write(line)
+            summary.delivered += 1
+            settings.metrics?.counted(topic: view.topic, partition: view.partition, result: "delivered")
+            ledger.trackFinished(partition, view.offset)
         case .failure(let rejection):
-            summary.rejected += 1
-            try reject(message, code: rejection.code, reason: rejection.description)
-            ledger.trackFinished(message.topicPartition, message.offset)
+            try rejected(view.copy(), rejection)
         }
         sinceCommit += 1
     }
 
+    /// The handler path: accepted messages go to their lane.
+    private func handle(_ message: KafkaMessage) throws {
+        summary.received += 1
+        noteConsumed(message.topicPartition, message.offset)
+        switch withOptionalBytes(message.value, { settings.filter.classify($0) }) {
+        case .success(let accepted):
+            let line = SubscribeLine.render(message, accepted, as: settings.output)
+            dispatch(HandlerJob(message: message, schema: accepted.schema, input: line))
+        case .failure(let rejection):
+            try rejected(message, rejection)
+        }
+        sinceCommit += 1
+    }
+
+    private func rejected(_ message: KafkaMessage, _ rejection: EnvelopeFilter.Rejection) throws {
+        summary.rejected += 1
+        try reject(message, code: rejection.code, reason: rejection.description)
+        ledger.trackFinished(message.topicPartition, message.offset)
+    }
+
+    /// The next offset to read, kept only for the lag metric.
+    private func noteConsumed(_ partition: KafkaTopicPartition, _ offset: Int64) {
+        if settings.metrics != nil { positions[partition] = offset + 1 }
+    }
+
     func reject(_ message: KafkaMessage, code: String, reason: String,
                 attempts: [DeadLetterPublisher.Attempt] = []) throws {
-        settings.metrics?.counted(message, result: code)
+        settings.metrics?.counted(topic: message.topic, partition: message.partition, result: code)
         if let deadLetters {
             try deadLetters.send(message, code: code, reason: reason, attempts: attempts)
             summary.deadLettered += 1
