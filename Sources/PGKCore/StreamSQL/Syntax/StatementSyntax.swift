@@ -1,0 +1,185 @@
+/// The syntax tree of `pgk sql`'s ksqlDB dialect: what the parser builds
+/// and the planner reads. Identifiers are stored as written after
+/// ksqlDB's folding: unquoted ones upper-cased, quoted ones verbatim.
+
+/// Where a piece of text starts in the statement file (1-based).
+struct SourcePosition: Equatable, Sendable, CustomStringConvertible {
+    var line: Int
+    var column: Int
+    var description: String { "line \(line), column \(column)" }
+}
+
+/// One parsed statement with the text it came from, for messages and the catalog.
+struct ParsedStatement: Equatable, Sendable {
+    var statement: Statement
+    var text: String
+    var position: SourcePosition
+}
+
+enum Statement: Equatable, Sendable {
+    /// CREATE [OR REPLACE] STREAM|TABLE [IF NOT EXISTS] name (columns) WITH (…)
+    case createSource(CreateSource)
+    /// CREATE STREAM|TABLE name [WITH (…)] AS SELECT …
+    case createAsSelect(CreateAsSelect)
+    /// A SELECT run once (pull) or until LIMIT/stopped (push, EMIT CHANGES).
+    case select(Select)
+    case show(ShowTarget)
+    /// DESCRIBE [EXTENDED] name
+    case describe(name: String, extended: Bool)
+    /// DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC]
+    case drop(kind: SourceKind, name: String, ifExists: Bool, deleteTopic: Bool)
+    /// TERMINATE query-id | TERMINATE ALL
+    case terminate(queryID: String?)
+    /// SET 'name'='value'
+    case set(name: String, value: String)
+    /// UNSET 'name'
+    case unset(name: String)
+    case listProperties
+}
+
+enum SourceKind: String, Equatable, Sendable { case stream = "STREAM", table = "TABLE" }
+
+enum ShowTarget: String, Equatable, Sendable {
+    case streams = "STREAMS", tables = "TABLES", queries = "QUERIES", topics = "TOPICS", properties = "PROPERTIES"
+}
+
+/// A declared column type. `DECIMAL(p, s)` keeps precision and scale.
+indirect enum SQLType: Equatable, Sendable, CustomStringConvertible {
+    case boolean, integer, bigint, double, string, bytes, date, time, timestamp
+    case decimal(precision: Int, scale: Int)
+    case array(SQLType)
+    case map(SQLType, SQLType)
+    case `struct`([(String, SQLType)])
+
+    static func == (a: SQLType, b: SQLType) -> Bool { a.description == b.description }
+
+    var description: String {
+        switch self {
+        case .boolean: return "BOOLEAN"
+        case .integer: return "INTEGER"
+        case .bigint: return "BIGINT"
+        case .double: return "DOUBLE"
+        case .string: return "STRING"
+        case .bytes: return "BYTES"
+        case .date: return "DATE"
+        case .time: return "TIME"
+        case .timestamp: return "TIMESTAMP"
+        case .decimal(let p, let s): return "DECIMAL(\(p), \(s))"
+        case .array(let element): return "ARRAY<\(element)>"
+        case .map(let key, let value): return "MAP<\(key), \(value)>"
+        case .struct(let fields): return "STRUCT<" + fields.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ">"
+        }
+    }
+}
+
+struct ColumnDefinition: Equatable, Sendable {
+    enum Role: Equatable, Sendable { case value, key, primaryKey, headers }
+    var name: String
+    var type: SQLType
+    var role: Role = .value
+}
+
+/// A `WITH (…)` property; names are upper-cased, values unquoted.
+struct SourceProperty: Equatable, Sendable {
+    var name: String
+    var value: Literal
+}
+
+struct CreateSource: Equatable, Sendable {
+    var kind: SourceKind
+    var name: String
+    var columns: [ColumnDefinition]
+    var properties: [SourceProperty]
+    var orReplace = false
+    var ifNotExists = false
+}
+
+struct CreateAsSelect: Equatable, Sendable {
+    var kind: SourceKind
+    var name: String
+    var properties: [SourceProperty]
+    var select: Select
+    var orReplace = false
+    var ifNotExists = false
+}
+
+struct Select: Equatable, Sendable {
+    enum Item: Equatable, Sendable {
+        /// `*` or `alias.*`
+        case all(qualifier: String?)
+        case expression(Expression, alias: String?)
+    }
+    var items: [Item]
+    var from: Relation
+    var joins: [Join] = []
+    var window: WindowSpec?
+    var filter: Expression?
+    var groupBy: [Expression] = []
+    var partitionBy: [Expression] = []
+    var having: Expression?
+    var emitChanges = false
+    var limit: Int?
+}
+
+struct Relation: Equatable, Sendable {
+    var name: String
+    var alias: String?
+    /// The name columns of this relation are qualified with.
+    var qualifier: String { alias ?? name }
+}
+
+struct Join: Equatable, Sendable {
+    enum Kind: String, Equatable, Sendable { case inner = "INNER", left = "LEFT", right = "RIGHT", full = "FULL" }
+    var kind: Kind
+    var relation: Relation
+    /// `WITHIN n UNIT` for stream-stream joins, in milliseconds.
+    var withinMilliseconds: Int64?
+    var condition: Expression
+}
+
+struct WindowSpec: Equatable, Sendable {
+    enum Kind: String, Equatable, Sendable { case tumbling = "TUMBLING", hopping = "HOPPING", session = "SESSION" }
+    var kind: Kind
+    var sizeMilliseconds: Int64
+    var advanceMilliseconds: Int64?
+    var graceMilliseconds: Int64?
+}
+
+enum Literal: Equatable, Sendable {
+    case null
+    case boolean(Bool)
+    case integer(Int64)
+    /// A number with a fraction or exponent, kept as written.
+    case decimal(String)
+    case string(String)
+}
+
+indirect enum Expression: Equatable, Sendable {
+    case literal(Literal)
+    /// `col` or `qualifier.col`
+    case column(qualifier: String?, name: String)
+    case unary(op: UnaryOperator, Expression)
+    case binary(op: BinaryOperator, Expression, Expression)
+    /// Function or aggregate call; `COUNT(*)` has `star` set and no arguments.
+    case call(name: String, arguments: [Expression], distinct: Bool = false, star: Bool = false)
+    case cast(Expression, SQLType)
+    case isNull(Expression, negated: Bool)
+    case like(Expression, pattern: Expression, negated: Bool)
+    case between(Expression, low: Expression, high: Expression, negated: Bool)
+    case inList(Expression, [Expression], negated: Bool)
+    /// Searched CASE (`operand` nil) or simple CASE.
+    case caseWhen(operand: Expression?, branches: [(Expression, Expression)], otherwise: Expression?)
+    /// `expr->field` struct dereference and `expr[index]` subscripts.
+    case field(Expression, String)
+    case element(Expression, Expression)
+
+    static func == (a: Expression, b: Expression) -> Bool { String(describing: a) == String(describing: b) }
+}
+
+enum UnaryOperator: String, Equatable, Sendable { case minus = "-", plus = "+", not = "NOT" }
+
+enum BinaryOperator: String, Equatable, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
+    case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case and = "AND", or = "OR", concat = "||"
+}
