@@ -17,6 +17,7 @@ enum CommandTable {
             TopicsCommand.spec,
             PublishCommand.spec,
             SubscribeCommand.spec,
+            SQLCommand.spec,
             DevCommands.spec,
             BuiltinCommands.help,
             BuiltinCommands.completion,

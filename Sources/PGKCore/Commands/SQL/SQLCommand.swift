@@ -1,0 +1,116 @@
+import Foundation
+
+/// `pgk sql`: ksqlDB's streaming SQL with its state and results in PostgreSQL.
+enum SQLCommand {
+    static let file = Option<[String]>.list("file", short: "f", .path, name: "FILE",
+                                            help: "Run the statements in FILE (repeatable; - is stdin)", environment: .none)
+    static let execute = Option<String?>.text("execute", short: "e", name: "STATEMENTS",
+                                              help: "Run these ;-separated statements", environment: .none)
+    static let runAfter = Option<Bool>.flag("run", help: "Then run the persistent queries (as 'pgk sql run')",
+                                            environment: .none)
+    static let untilEnd = Option<Bool>.flag("until-end", help: "Run each query until its inputs are read to their end")
+    static let query = Option<[String]>.list("query", name: "NAME",
+                                             help: "Run only this query (id or sink name; repeatable)", environment: .none)
+    static let stateSchema = Option<String>.text("state-schema", name: "SCHEMA",
+                                                 help: "PostgreSQL schema of the catalog and query state", default: "pgk_sql")
+    static let output = OutputFormat.option
+
+    static let runSpec = CommandSpec(
+        name: "run",
+        summary: "run the registered persistent queries until stopped",
+        discussion: """
+        Runs every CREATE … AS SELECT in the catalog (or those named by \
+        --query). Each query takes a PostgreSQL advisory lock, so a second \
+        process leaves it alone and takes it over when the first exits or \
+        dies. A batch's state, result rows, changelog outbox and source \
+        offsets commit in one transaction: results in PostgreSQL are exactly \
+        once, output topics at least once. SIGINT or SIGTERM finishes the \
+        batch in hand and exits 0.
+        """,
+        options: [untilEnd.spec, query.spec, stateSchema.spec],
+        examples: [
+            Example("pgk sql run", "Run all persistent queries until Ctrl-C."),
+            Example("pgk sql run --until-end --query RESEARCH_AVE_BOOST", "Catch one query up, then exit."),
+        ],
+        run: { invocation in
+            try SQLRun(conninfo: invocation.globals.database, schema: invocation[stateSchema], kafka: invocation.kafkaConfig,
+                       registry: try registry(invocation), untilEnd: invocation[untilEnd], only: invocation[query],
+                       stop: invocation.stop).run()
+        })
+
+    static let spec = CommandSpec(
+        name: "sql",
+        summary: "ksqlDB-dialect streaming SQL whose state and results live in PostgreSQL",
+        discussion: """
+        Runs ksqlDB statements from -f FILE, -e or stdin: CREATE STREAM|TABLE \
+        over topics, CREATE STREAM|TABLE … AS SELECT (persistent queries), \
+        pull queries on their tables, SHOW, DESCRIBE, DROP, TERMINATE, SET. \
+        Statements end with ';'; '--' starts a comment; a '\\' at the end \
+        of a line continues it.
+
+        The catalog lives in PostgreSQL (--state-schema, default pgk_sql), so \
+        statements survive restarts. Each CREATE TABLE … AS SELECT keeps its \
+        rows in a PostgreSQL table named after it in lower case, queryable \
+        with any SQL; its changelog goes to its topic (KAFKA_TOPIC, or the \
+        upper-cased name). Filters, projections, joins and aggregates run \
+        inside PostgreSQL over the query's state tables.
+
+        Formats: JSON, AVRO (Confluent framing; --registry), DELIMITED and \
+        KAFKA values; KAFKA and JSON keys. Records that cannot be decoded or \
+        do not fit a column go to the dead_letters table of the state schema.
+        """,
+        options: [file.spec, execute.spec, runAfter.spec, untilEnd.spec, stateSchema.spec, output.spec],
+        subcommands: [runSpec],
+        examples: [
+            Example("pgk sql -f pipeline.sql", "Create the streams, tables and queries of a file."),
+            Example("pgk sql -f pipeline.sql --run", "Create them, then run the queries until Ctrl-C."),
+            Example(#"pgk sql -e "SELECT * FROM research_ave_boost WHERE research = 1;""#,
+                    "A pull query, answered from PostgreSQL."),
+            Example("pgk sql -e 'SHOW QUERIES;' -o json", "The persistent queries as JSON."),
+        ],
+        run: { invocation in try runStatements(invocation) })
+
+    static func registry(_ invocation: Invocation) throws -> SchemaRegistryClient? {
+        guard let url = invocation.globals.registry else { return nil }
+        do {
+            return try SchemaRegistryClient(url: url, tls: invocation.globals.registryTLS)
+        } catch {
+            throw invocation.usageError("--registry: \(error)")
+        }
+    }
+
+    private static func runStatements(_ invocation: Invocation) throws -> Int32 {
+        var scripts: [(name: String, text: String)] = []
+        for path in invocation[file] {
+            let text = path == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                                   : try String(contentsOfFile: path, encoding: .utf8)
+            scripts.append((path, text))
+        }
+        if let statements = invocation[execute] { scripts.append(("-e", statements)) }
+        if scripts.isEmpty && !invocation[runAfter] {
+            if isatty(0) != 0 {
+                throw invocation.usageError("give statements with -f FILE or -e 'STATEMENTS;' (or pipe them in)")
+            }
+            scripts.append(("stdin", String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)))
+        }
+        var parsed: [ParsedStatement] = []
+        for script in scripts {
+            do {
+                parsed += try SQLParser.parseScript(script.text)
+            } catch let error as SQLSyntaxError {
+                throw RuntimeError("\(script.name): \(error)")
+            }
+        }
+        let registry = try registry(invocation)
+        let schema = invocation[stateSchema]
+        let store = try CatalogStore(connection: PostgresConnection(conninfo: invocation.globals.database, applicationName: "pgk sql"),
+                                     schema: schema)
+        try store.prepare()
+        let session = SQLSession(store: store, kafka: invocation.kafkaConfig, registry: registry,
+                                 output: invocation.output, format: invocation[output])
+        for statement in parsed { try session.execute(statement) }
+        guard invocation[runAfter] else { return ExitStatus.ok }
+        return try SQLRun(conninfo: invocation.globals.database, schema: schema, kafka: invocation.kafkaConfig,
+                          registry: registry, untilEnd: invocation[untilEnd], only: [], stop: invocation.stop).run()
+    }
+}

@@ -1,0 +1,158 @@
+/// The catalog in PostgreSQL (`--state-schema`, default `pgk_sql`):
+/// streams, tables, persistent queries, their committed source offsets,
+/// the changelog outbox and dead letters. What ksqlDB keeps in its
+/// command topic survives restarts here, next to the results.
+final class CatalogStore {
+    let connection: PostgresConnection
+    let schema: String
+    /// The schema, quoted by libpq, for statements.
+    let quotedSchema: String
+
+    init(connection: PostgresConnection, schema: String) throws {
+        self.connection = connection
+        self.schema = schema
+        quotedSchema = try connection.quoteIdentifier(schema)
+    }
+
+    func table(_ name: String) -> String { "\(quotedSchema).\(name)" }
+
+    /// Creates the catalog tables once; concurrent first runs are serialized by a lock.
+    func prepare() throws {
+        try connection.transaction {
+            _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk_sql catalog ' || $1))", [schema])
+            try connection.executeScript("""
+                CREATE SCHEMA IF NOT EXISTS \(quotedSchema);
+                CREATE TABLE IF NOT EXISTS \(table("sources")) (
+                  name text PRIMARY KEY, kind text NOT NULL, topic text NOT NULL,
+                  key_format text NOT NULL, value_format text NOT NULL, columns jsonb NOT NULL,
+                  key_columns text[] NOT NULL, partitions integer, query_id text, result_table text,
+                  statement text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE IF NOT EXISTS \(table("queries")) (
+                  id text PRIMARY KEY, sink text NOT NULL, statement text NOT NULL,
+                  offset_reset text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE IF NOT EXISTS \(table("offsets")) (
+                  query_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
+                  next_offset bigint NOT NULL, PRIMARY KEY (query_id, topic, partition));
+                CREATE TABLE IF NOT EXISTS \(table("changelog")) (
+                  seq bigserial PRIMARY KEY, query_id text NOT NULL, topic text NOT NULL,
+                  key jsonb, value jsonb);
+                CREATE TABLE IF NOT EXISTS \(table("dead_letters")) (
+                  id bigserial PRIMARY KEY, query_id text NOT NULL, topic text NOT NULL,
+                  partition integer NOT NULL, kafka_offset bigint NOT NULL, reason text NOT NULL,
+                  key bytea, value bytea, at timestamptz NOT NULL DEFAULT now());
+                CREATE SEQUENCE IF NOT EXISTS \(table("arrival"));
+                """)
+        }
+    }
+
+    // MARK: sources
+
+    func sources() throws -> [CatalogSource] {
+        let result = try connection.query("""
+            SELECT name, kind, topic, key_format, value_format, columns::text, array_to_json(key_columns)::text,
+                   partitions, query_id, result_table, statement FROM \(table("sources")) ORDER BY name
+            """)
+        return try result.rows.map { row in
+            guard let name = row[0], let kind = row[1].flatMap(SourceKind.init(rawValue:)), let topic = row[2],
+                  let keyFormat = row[3], let valueFormat = row[4], let columnsText = row[5], let keysText = row[6]
+            else { throw PlanError("catalog row for \(row[0] ?? "?") is incomplete") }
+            var columns: [ColumnDefinition] = []
+            if case .array(let items) = try JSON.decode(columnsText) {
+                for item in items {
+                    guard let name = item["name"]?.stringValue, let type = item["type"]?.stringValue else { continue }
+                    let role: ColumnDefinition.Role = switch item["role"]?.stringValue {
+                    case "key": .key
+                    case "primaryKey": .primaryKey
+                    case "headers": .headers
+                    default: .value
+                    }
+                    columns.append(ColumnDefinition(name: name, type: try SQLTypeText.parse(type), role: role))
+                }
+            }
+            var keys: [String] = []
+            if case .array(let items) = try JSON.decode(keysText) { keys = items.compactMap(\.stringValue) }
+            return CatalogSource(name: name, kind: kind, topic: topic, keyFormat: keyFormat, valueFormat: valueFormat,
+                             columns: columns, keyColumns: keys, partitions: row[7].flatMap { Int($0) },
+                             queryID: row[8], resultTable: row[9], statement: row[10] ?? "")
+        }
+    }
+
+    func source(named name: String) throws -> CatalogSource? {
+        try sources().first { $0.name == name }
+    }
+
+    func insert(_ source: CatalogSource) throws {
+        let columns = Value.array(source.columns.map { column in
+            let role = switch column.role {
+            case .value: "value"
+            case .key: "key"
+            case .primaryKey: "primaryKey"
+            case .headers: "headers"
+            }
+            return .object(ValueObject([("name", .string(column.name)), ("type", .string(column.type.description)),
+                                        ("role", .string(role))]))
+        })
+        let keys = JSON.encode(.array(source.keyColumns.map { .string($0) }))
+        try connection.execute("""
+            INSERT INTO \(table("sources")) (name, kind, topic, key_format, value_format, columns, key_columns,
+                                             partitions, query_id, result_table, statement)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8::integer,
+                    $9, $10, $11)
+            """, [source.name, source.kind.rawValue, source.topic, source.keyFormat, source.valueFormat,
+                  JSON.encode(columns), keys, source.partitions.map(String.init), source.queryID,
+                  source.resultTable, source.statement])
+    }
+
+    func deleteSource(named name: String) throws {
+        try connection.execute("DELETE FROM \(table("sources")) WHERE name = $1", [name])
+    }
+
+    // MARK: queries
+
+    func queries() throws -> [SQLQuery] {
+        try connection.query("SELECT id, sink, statement, offset_reset FROM \(table("queries")) ORDER BY created_at, id")
+            .rows.map { SQLQuery(id: $0[0] ?? "", sink: $0[1] ?? "", statement: $0[2] ?? "", offsetReset: $0[3] ?? "latest") }
+    }
+
+    func insert(_ query: SQLQuery) throws {
+        try connection.execute("INSERT INTO \(table("queries")) (id, sink, statement, offset_reset) VALUES ($1, $2, $3, $4)",
+                               [query.id, query.sink, query.statement, query.offsetReset])
+    }
+
+    /// Forgets a query with its offsets and unsent changelog.
+    func deleteQuery(id: String) throws {
+        for name in ["queries", "offsets", "changelog"] {
+            let column = name == "queries" ? "id" : "query_id"
+            try connection.execute("DELETE FROM \(table(name)) WHERE \(column) = $1", [id])
+        }
+    }
+
+    /// The next query id for a sink, ksqlDB style: CTAS_NAME_n / CSAS_NAME_n.
+    func nextQueryID(kind: SourceKind, sink: String) throws -> String {
+        let prefix = (kind == .table ? "CTAS_" : "CSAS_") + sink + "_"
+        let count = try connection.query("SELECT count(*) FROM \(table("queries")) WHERE starts_with(id, $1)", [prefix]).scalar
+        return prefix + String((Int(count ?? "0") ?? 0) + 1)
+    }
+
+    // MARK: offsets
+
+    func offsets(query id: String) throws -> [KafkaTopicPartition: Int64] {
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for row in try connection.query("SELECT topic, partition, next_offset FROM \(table("offsets")) WHERE query_id = $1", [id]).rows {
+            guard let topic = row[0], let partition = row[1].flatMap({ Int32($0) }), let next = row[2].flatMap({ Int64($0) })
+            else { continue }
+            result[KafkaTopicPartition(topic: topic, partition: partition)] = next
+        }
+        return result
+    }
+
+    /// Stores next offsets inside the caller's transaction.
+    func storeOffsets(query id: String, _ next: [KafkaTopicPartition: Int64]) throws {
+        for (partition, offset) in next {
+            try connection.execute("""
+                INSERT INTO \(table("offsets")) (query_id, topic, partition, next_offset) VALUES ($1, $2, $3::integer, $4::bigint)
+                ON CONFLICT (query_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                """, [id, partition.topic, String(partition.partition), String(offset)])
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// A stream or table `pgk sql` knows: declared over a topic, or written
+/// by a persistent query.
+struct CatalogSource: Equatable, Sendable {
+    var name: String
+    var kind: SourceKind
+    var topic: String
+    var keyFormat: String
+    var valueFormat: String
+    /// Value columns and, for tables, the key column(s), in declared order.
+    var columns: [ColumnDefinition]
+    /// The key column of a table (PRIMARY KEY, KEY, or the legacy
+    /// `KEY='col'` property, whose column also sits in the value).
+    var keyColumns: [String]
+    var partitions: Int?
+    /// The persistent query writing it; nil for a declared source.
+    var queryID: String?
+    /// The PostgreSQL table holding a CREATE TABLE AS SELECT's rows.
+    var resultTable: String?
+    var statement: String
+
+    var isTable: Bool { kind == .table }
+
+    func column(named name: String) -> ColumnDefinition? {
+        columns.first { $0.name == name } ?? columns.first { $0.name.uppercased() == name.uppercased() }
+    }
+
+    /// Columns read from the record value (legacy KEY= columns included).
+    var valueColumns: [ColumnDefinition] { columns.filter { $0.role == .value } }
+}
+
+/// A persistent query: CREATE … AS SELECT, running until terminated.
+struct SQLQuery: Equatable, Sendable {
+    var id: String
+    var sink: String
+    var statement: String
+    /// `auto.offset.reset` when the query was created (ksqlDB's default: latest).
+    var offsetReset: String
+}
+
+/// ksqlDB's column names become PostgreSQL's: unquoted (upper-cased by the
+/// parser) fold to lower case, quoted mixed case stays as written.
+func postgresName(_ name: String) -> String {
+    name == name.uppercased() ? name.lowercased() : name
+}
+
+/// Type names as the catalog stores them (`SQLType.description`) parsed back.
+enum SQLTypeText {
+    static func parse(_ text: String) throws -> SQLType {
+        var rest = Substring(text)
+        let type = try parse(&rest)
+        guard rest.trimmingCharacters(in: .whitespaces).isEmpty else { throw PlanError("bad type text \(text)") }
+        return type
+    }
+
+    private static func parse(_ rest: inout Substring) throws -> SQLType {
+        rest = rest.drop { $0 == " " }
+        let word = String(rest.prefix { $0.isLetter })
+        rest = rest.dropFirst(word.count)
+        switch word {
+        case "BOOLEAN": return .boolean
+        case "INTEGER": return .integer
+        case "BIGINT": return .bigint
+        case "DOUBLE": return .double
+        case "STRING": return .string
+        case "BYTES": return .bytes
+        case "DATE": return .date
+        case "TIME": return .time
+        case "TIMESTAMP": return .timestamp
+        case "DECIMAL":
+            let inside = rest.dropFirst().prefix { $0 != ")" }
+            rest = rest.dropFirst(inside.count + 2)
+            let parts = inside.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2 else { throw PlanError("bad DECIMAL type") }
+            return .decimal(precision: parts[0], scale: parts[1])
+        case "ARRAY":
+            rest = rest.dropFirst()
+            let element = try parse(&rest)
+            rest = rest.dropFirst()
+            return .array(element)
+        case "MAP":
+            rest = rest.dropFirst()
+            let key = try parse(&rest)
+            rest = rest.dropFirst()  // ","
+            let value = try parse(&rest)
+            rest = rest.dropFirst()
+            return .map(key, value)
+        case "STRUCT":
+            rest = rest.dropFirst()
+            var fields: [(String, SQLType)] = []
+            while let first = rest.first, first != ">" {
+                if first == "," || first == " " { rest = rest.dropFirst(); continue }
+                let name = String(rest.prefix { $0 != " " })
+                rest = rest.dropFirst(name.count)
+                fields.append((name, try parse(&rest)))
+            }
+            rest = rest.dropFirst()
+            return .struct(fields)
+        default:
+            throw PlanError("unknown type \(word)")
+        }
+    }
+}

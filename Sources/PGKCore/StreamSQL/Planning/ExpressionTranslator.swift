@@ -1,0 +1,209 @@
+/// Translates ksqlDB expressions into PostgreSQL expressions, which is how
+/// `pgk sql` evaluates them: filters, projections, joins and aggregates
+/// run inside PostgreSQL against the query's state tables.
+///
+/// Literals never become SQL text: each one is a numbered parameter, so
+/// the statement PostgreSQL sees holds only identifiers quoted by libpq
+/// and operators chosen here.
+struct ExpressionTranslator {
+    /// Resolves a column reference to quoted SQL (e.g. `a."student_id"`),
+    /// throwing a PlanError for an unknown or ambiguous column.
+    var resolve: (String?, String) throws -> String
+    /// The column that orders a state table's rows by arrival, for
+    /// LATEST_BY_OFFSET, EARLIEST_BY_OFFSET and COLLECT_LIST.
+    var arrivalOrder: String = "_seq"
+    private(set) var parameters: [String?] = []
+    private(set) var usesAggregates = false
+
+    /// `parameterOffset`: how many parameters the surrounding statement
+    /// already uses, so numbering continues after them.
+    init(parameterOffset: Int = 0, resolve: @escaping (String?, String) throws -> String) {
+        self.resolve = resolve
+        firstParameter = parameterOffset + 1
+    }
+
+    private let firstParameter: Int
+
+    mutating func sql(_ expression: Expression) throws -> String {
+        switch expression {
+        case .literal(let literal):
+            return literalSQL(literal)
+        case .column(let qualifier, let name):
+            return try resolve(qualifier, name)
+        case .unary(let op, let operand):
+            let inner = try sql(operand)
+            return op == .not ? "(NOT \(inner))" : "(\(op.rawValue)\(inner))"
+        case .binary(let op, let left, let right):
+            let l = try sql(left), r = try sql(right)
+            switch op {
+            // ksqlDB yields NULL for a division by zero; PostgreSQL would
+            // fail the whole batch.
+            case .divide: return "(\(l) / NULLIF(\(r), 0))"
+            case .modulo: return "(\(l) % NULLIF(\(r), 0))"
+            default: return "(\(l) \(op.rawValue) \(r))"
+            }
+        case .call(let name, let arguments, let distinct, let star):
+            return try call(name, arguments, distinct: distinct, star: star)
+        case .cast(let operand, let type):
+            return "CAST(\(try sql(operand)) AS \(try PostgresType.of(type)))"
+        case .isNull(let operand, let negated):
+            return "(\(try sql(operand)) IS \(negated ? "NOT " : "")NULL)"
+        case .like(let operand, let pattern, let negated):
+            return "(\(try sql(operand)) \(negated ? "NOT " : "")LIKE \(try sql(pattern)))"
+        case .between(let operand, let low, let high, let negated):
+            return "(\(try sql(operand)) \(negated ? "NOT " : "")BETWEEN \(try sql(low)) AND \(try sql(high)))"
+        case .inList(let operand, let items, let negated):
+            let list = try items.map { try sql($0) }.joined(separator: ", ")
+            return "(\(try sql(operand)) \(negated ? "NOT " : "")IN (\(list)))"
+        case .caseWhen(let operand, let branches, let otherwise):
+            var text = "CASE"
+            if let operand { text += " " + (try sql(operand)) }
+            for (condition, result) in branches {
+                text += " WHEN \(try sql(condition)) THEN \(try sql(result))"
+            }
+            if let otherwise { text += " ELSE \(try sql(otherwise))" }
+            return text + " END"
+        case .field(let base, let name):
+            // STRUCT columns are stored as jsonb.
+            let key = literalSQL(.string(name))
+            return "(\(try sql(base)) -> \(key))"
+        case .element(let base, let index):
+            // ksqlDB arrays are 1-based like PostgreSQL's; negative counts from the end.
+            let b = try sql(base), i = try sql(index)
+            return "(\(b))[CASE WHEN \(i) < 0 THEN cardinality(\(b)) + 1 + \(i) ELSE \(i) END]"
+        }
+    }
+
+    private mutating func literalSQL(_ literal: Literal) -> String {
+        switch literal {
+        case .null: return "NULL"
+        case .boolean(let value): return value ? "TRUE" : "FALSE"
+        case .integer(let value):
+            return parameter(String(value), type: Int32(exactly: value) == nil ? "bigint" : "integer")
+        case .decimal(let text): return parameter(text, type: "numeric")
+        case .string(let text): return parameter(text, type: "text")
+        }
+    }
+
+    private mutating func parameter(_ value: String, type: String) -> String {
+        parameters.append(value)
+        return "$\(firstParameter + parameters.count - 1)::\(type)"
+    }
+
+    private mutating func call(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool) throws -> String {
+        if let aggregate = AggregateFunction(rawValue: name) {
+            usesAggregates = true
+            return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
+        }
+        guard let function = ScalarFunction.named[name] else {
+            throw PlanError("unknown function \(name)" + didYouMean(name, among: Array(ScalarFunction.named.keys)
+                                                                    + AggregateFunction.allCases.map(\.rawValue)))
+        }
+        guard function.arity.contains(arguments.count) else {
+            throw PlanError("\(name) takes \(function.arityText) argument(s), not \(arguments.count)")
+        }
+        let args = try arguments.map { try sql($0) }
+        return function.render(args)
+    }
+
+    private mutating func aggregateSQL(_ aggregate: AggregateFunction, _ arguments: [Expression],
+                                       distinct: Bool, star: Bool) throws -> String {
+        if aggregate == .count && (star || arguments.isEmpty) { return "count(*)" }
+        guard arguments.count == 1 else { throw PlanError("\(aggregate.rawValue) takes one argument") }
+        let x = try sql(arguments[0])
+        switch aggregate {
+        case .count: return distinct ? "count(DISTINCT \(x))" : "count(\(x))"
+        case .countDistinct: return "count(DISTINCT \(x))"
+        case .sum: return "sum(\(x))"
+        case .avg: return "CAST(avg(\(x)) AS double precision)"
+        case .min: return "min(\(x))"
+        case .max: return "max(\(x))"
+        // ksqlDB ignores NULLs in these by default.
+        case .latestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder) DESC) FILTER (WHERE \(x) IS NOT NULL))[1]"
+        case .earliestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL))[1]"
+        case .collectList: return "array_agg(\(x) ORDER BY \(arrivalOrder))"
+        case .collectSet: return "array_agg(DISTINCT \(x))"
+        }
+    }
+}
+
+enum AggregateFunction: String, CaseIterable {
+    case count = "COUNT", sum = "SUM", avg = "AVG", min = "MIN", max = "MAX"
+    case countDistinct = "COUNT_DISTINCT", latestByOffset = "LATEST_BY_OFFSET"
+    case earliestByOffset = "EARLIEST_BY_OFFSET", collectList = "COLLECT_LIST", collectSet = "COLLECT_SET"
+}
+
+/// ksqlDB scalar functions with a PostgreSQL equivalent.
+struct ScalarFunction: Sendable {
+    var arity: ClosedRange<Int>
+    var render: @Sendable ([String]) -> String
+
+    var arityText: String { arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound)–\(arity.upperBound)" }
+
+    static func plain(_ pgName: String, _ arity: ClosedRange<Int>) -> ScalarFunction {
+        ScalarFunction(arity: arity) { "\(pgName)(\($0.joined(separator: ", ")))" }
+    }
+
+    static let named: [String: ScalarFunction] = [
+        "UCASE": .plain("upper", 1...1), "UPPER": .plain("upper", 1...1),
+        "LCASE": .plain("lower", 1...1), "LOWER": .plain("lower", 1...1),
+        "LEN": .plain("length", 1...1), "LENGTH": .plain("length", 1...1),
+        "TRIM": .plain("btrim", 1...1), "LTRIM": .plain("ltrim", 1...1), "RTRIM": .plain("rtrim", 1...1),
+        "CONCAT": .plain("concat", 1...64),
+        "CONCAT_WS": .plain("concat_ws", 2...64),
+        "SUBSTRING": .plain("substr", 2...3),
+        "REPLACE": .plain("replace", 3...3),
+        "INSTR": ScalarFunction(arity: 2...2) { "strpos(\($0[0]), \($0[1]))" },
+        "LPAD": .plain("lpad", 3...3), "RPAD": .plain("rpad", 3...3),
+        "COALESCE": .plain("coalesce", 1...64),
+        "IFNULL": .plain("coalesce", 2...2),
+        "NULLIF": .plain("nullif", 2...2),
+        "ABS": .plain("abs", 1...1),
+        "CEIL": .plain("ceil", 1...1), "FLOOR": .plain("floor", 1...1),
+        "ROUND": ScalarFunction(arity: 1...2) { args in
+            args.count == 1 ? "round(\(args[0]))" : "round(CAST(\(args[0]) AS numeric), \(args[1]))"
+        },
+        "SQRT": .plain("sqrt", 1...1), "EXP": .plain("exp", 1...1), "LN": .plain("ln", 1...1),
+        "POWER": .plain("power", 2...2), "SIGN": .plain("sign", 1...1),
+        "GREATEST": .plain("greatest", 1...64), "LEAST": .plain("least", 1...64),
+        "ARRAY_LENGTH": ScalarFunction(arity: 1...1) { "cardinality(\($0[0]))" },
+        "UNIX_TIMESTAMP": ScalarFunction(arity: 0...1) { args in
+            args.isEmpty ? "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
+                         : "CAST(extract(epoch FROM \(args[0])) * 1000 AS bigint)"
+        },
+        "FROM_UNIXTIME": ScalarFunction(arity: 1...1) { "CAST(to_timestamp(\($0[0]) / 1000.0) AS timestamp)" },
+        "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { args in
+            "to_char(to_timestamp(\(args[0]) / 1000.0), \(args[1]))"
+        },
+    ]
+}
+
+struct PlanError: Error, CustomStringConvertible, Equatable {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// " (did you mean X?)" when a candidate is close.
+func didYouMean(_ word: String, among candidates: [String]) -> String {
+    Suggestions.closest(to: word.uppercased(), among: candidates).map { " (did you mean \($0)?)" } ?? ""
+}
+
+/// ksqlDB column types as PostgreSQL column types.
+enum PostgresType {
+    static func of(_ type: SQLType) throws -> String {
+        switch type {
+        case .boolean: return "boolean"
+        case .integer: return "integer"
+        case .bigint: return "bigint"
+        case .double: return "double precision"
+        case .string: return "text"
+        case .bytes: return "bytea"
+        case .date: return "date"
+        case .time: return "time"
+        case .timestamp: return "timestamp"
+        case .decimal(let precision, let scale): return "numeric(\(precision), \(scale))"
+        case .array(let element): return try of(element) + "[]"
+        case .map, .struct: return "jsonb"
+        }
+    }
+}

@@ -1,0 +1,169 @@
+/// Writes a query's per-batch statements once its inputs are known (see
+/// QueryPlanner). Relations are aliased `i0`, `i1`; the staging tables
+/// hold the batch, the state tables everything before it.
+struct PlanBuilder {
+    let planner: QueryPlanner
+    let select: Select
+    let inputs: [QueryPlan.Input]
+    let shape: QueryShape
+
+    static let resultComment = "maintained by pgk sql"
+
+    private var connection: PostgresConnection { planner.connection }
+    private func quote(_ name: String) throws -> String { try connection.quoteIdentifier(name) }
+
+    struct Item {
+        var name: String
+        var expression: Expression
+    }
+
+    func build(create: CreateAsSelect, queryID: String, statement: String, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
+        var items = try outputItems()
+        var keyNames: [String] = []
+        switch shape {
+        case .aggregate:
+            keyNames = try select.groupBy.map { group in
+                guard let item = items.first(where: { sameColumn($0.expression, group) }) else {
+                    throw PlanError("key missing from projection: the SELECT must include the grouping expression \(group)")
+                }
+                return item.name
+            }
+        case .tableProjection, .tableJoin:
+            let keys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
+                input.source.keyColumns.first.map { .column(qualifier: input.qualifier, name: $0) }
+            }
+            if shape == .tableJoin { try checkPrimaryKeyJoin() }
+            guard let item = items.first(where: { item in keys.contains { sameColumn(item.expression, $0) } }) else {
+                throw PlanError("key missing from projection: the SELECT must include the key column "
+                    + (inputs[0].source.keyColumns.first ?? "?"))
+            }
+            keyNames = [item.name]
+        case .streamProjection, .streamTableJoin:
+            if let partition = select.partitionBy.first {
+                guard select.partitionBy.count == 1 else { throw PlanError("PARTITION BY takes one expression here") }
+                if let item = items.first(where: { sameColumn($0.expression, partition) }) {
+                    keyNames = [item.name]
+                } else {
+                    let name: String
+                    if case .column(_, let column) = partition { name = column } else { name = "KSQL_COL_\(items.count)" }
+                    items.append(Item(name: name, expression: partition))
+                    keyNames = [name]
+                }
+            }
+        }
+        var translator = translator()
+        let projection = try items.map { item -> String in
+            "\(try translator.sql(item.expression)) AS \(try quote(postgresName(item.name)))"
+        }
+        let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
+        let draft = Draft(builder: self, projection: projection, projectionParameters: translator.parameters,
+                          keyNames: keyNames.map(postgresName))
+        switch shape {
+        case .streamProjection, .streamTableJoin:
+            return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
+        case .aggregate, .tableProjection, .tableJoin:
+            return try draft.table(queryID: queryID, sink: sink, setup: inputSetup)
+        }
+    }
+
+    func translator(offset: Int = 0) -> ExpressionTranslator {
+        ExpressionTranslator(parameterOffset: offset) { qualifier, name in try resolve(qualifier, name) }
+    }
+
+    /// `i0."col"` for a column of one input; unknown and ambiguous names
+    /// are errors with a suggestion.
+    func resolve(_ qualifier: String?, _ name: String) throws -> String {
+        let candidates = inputs.filter { input in
+            qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
+        }
+        if let qualifier, candidates.isEmpty {
+            throw PlanError("unknown source or alias \(qualifier)" + didYouMean(qualifier, among: inputs.map(\.qualifier)))
+        }
+        let matches = candidates.filter { $0.source.column(named: name) != nil }
+        guard let input = matches.first, let column = input.source.column(named: name) else {
+            let known = candidates.flatMap { $0.source.columns.map(\.name) }
+            throw PlanError("unknown column \(qualifier.map { "\($0)." } ?? "")\(name)" + didYouMean(name, among: known))
+        }
+        guard matches.count == 1 else { throw PlanError("column \(name) is ambiguous: qualify it with a source alias") }
+        return "\(input.alias).\(try quote(postgresName(column.name)))"
+    }
+
+    private func outputItems() throws -> [Item] {
+        var items: [Item] = []
+        for item in select.items {
+            switch item {
+            case .all(let qualifier):
+                let chosen = inputs.filter { input in
+                    qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
+                }
+                if chosen.isEmpty { throw PlanError("unknown source or alias \(qualifier ?? "")") }
+                for input in chosen {
+                    for column in input.source.columns {
+                        // ksqlDB prefixes columns of a joined `*` with the source alias.
+                        let name = inputs.count > 1 ? "\(input.qualifier.uppercased())_\(column.name)" : column.name
+                        items.append(Item(name: name, expression: .column(qualifier: input.qualifier, name: column.name)))
+                    }
+                }
+            case .expression(let expression, let alias):
+                var name = alias
+                if name == nil, case .column(_, let column) = expression { name = column }
+                items.append(Item(name: name ?? "KSQL_COL_\(items.count)", expression: expression))
+            }
+        }
+        var seen: Set<String> = []
+        for item in items where !seen.insert(postgresName(item.name)).inserted {
+            throw PlanError("the SELECT names column \(item.name) twice: give one an alias (AS)")
+        }
+        return items
+    }
+
+    /// Whether two expressions name the same column (qualifiers may differ in spelling).
+    func sameColumn(_ a: Expression, _ b: Expression) -> Bool {
+        if a == b { return true }
+        guard let left = try? resolveExpression(a), let right = try? resolveExpression(b) else { return false }
+        return left == right
+    }
+
+    private func resolveExpression(_ expression: Expression) throws -> String? {
+        guard case .column(let qualifier, let name) = expression else { return nil }
+        return try resolve(qualifier, name)
+    }
+
+    /// Table-table joins are on both primary keys (foreign-key joins are not supported yet).
+    private func checkPrimaryKeyJoin() throws {
+        guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition,
+              let left = try resolveExpression(a), let right = try resolveExpression(b),
+              let leftKey = inputs[0].keyColumns.first, let rightKey = inputs[1].keyColumns.first
+        else { throw PlanError("a table-table join must be ON an equality of both tables' key columns") }
+        let keys = Set(["i0.\(try quote(leftKey))", "i1.\(try quote(rightKey))"])
+        guard Set([left, right]) == keys else {
+            throw PlanError("a table-table join must be ON both tables' key columns "
+                + "(\(inputs[0].source.keyColumns[0]) and \(inputs[1].source.keyColumns[0])); foreign-key joins are not supported yet")
+        }
+    }
+
+    private func sinkSource(_ create: CreateAsSelect, queryID: String, statement: String,
+                            items: [Item], keyNames: [String]) throws -> CatalogSource {
+        func property(_ name: String) -> String? {
+            guard let value = create.properties.first(where: { $0.name == name })?.value else { return nil }
+            switch value {
+            case .string(let text): return text
+            case .integer(let number): return String(number)
+            case .decimal(let text): return text
+            case .boolean(let flag): return flag ? "true" : "false"
+            case .null: return nil
+            }
+        }
+        let source = inputs[0].source
+        let valueFormat = (property("VALUE_FORMAT") ?? property("FORMAT") ?? source.valueFormat).uppercased()
+        let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? source.keyFormat).uppercased()
+        try SourceFormats.check(key: keyFormat, value: valueFormat)
+        let role: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
+        return CatalogSource(
+            name: create.name, kind: create.kind, topic: property("KAFKA_TOPIC") ?? create.name.uppercased(),
+            keyFormat: keyFormat, valueFormat: valueFormat,
+            columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
+            keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
+            queryID: queryID, resultTable: nil, statement: statement)
+    }
+}

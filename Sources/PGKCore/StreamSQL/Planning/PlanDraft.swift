@@ -1,0 +1,215 @@
+/// The statements of one plan, written by shape (see PlanBuilder).
+struct Draft {
+    let builder: PlanBuilder
+    /// `expr AS "name"` per output column.
+    let projection: [String]
+    /// The literals `projection` binds, numbered from $1; later
+    /// translations continue after them.
+    let projectionParameters: [String?]
+    /// PostgreSQL names of the output key columns.
+    let keyNames: [String]
+
+    private func translator() -> ExpressionTranslator { builder.translator(offset: projectionParameters.count) }
+
+    private var planner: QueryPlanner { builder.planner }
+    private var inputs: [QueryPlan.Input] { builder.inputs }
+    private var select: Select { builder.select }
+    private func quote(_ name: String) throws -> String { try planner.connection.quoteIdentifier(name) }
+
+    // MARK: streams
+
+    func stream(queryID: String, sink: CatalogSource, setup: [QueryPlan.SQL]) throws -> QueryPlan {
+        var batch: [QueryPlan.SQL] = []
+        var from = "\(inputs[0].staging) AS i0"
+        if inputs.count == 2, let join = select.joins.first, let state = inputs[1].state {
+            batch += try applyTableChanges(inputs[1])
+            var translator = builder.translator()
+            from += " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS i1 ON \(try translator.sql(join.condition))"
+            if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
+        }
+        var translator = translator()
+        let filter = try select.filter.map { " AND \(try translator.sql($0))" } ?? ""
+        let inner = "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq "
+            + "FROM \(from) WHERE NOT i0._deleted\(filter)"
+        // Describing binds the same literals the real statement does.
+        let projected = projectionParameters
+        let described = try planner.describe(.init(text: inner, parameters: projected + translator.parameters))
+            .filter { !$0.name.hasPrefix("_pgk_") }
+        let emit = QueryPlan.SQL(
+            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq', o._pgk_raw_key FROM (\(inner)) AS o ORDER BY o._pgk_seq",
+            parameters: projected + translator.parameters)
+        return QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit), setup: setup, batch: batch,
+                         sink: typed(sink, described), outputColumns: described, outputKeys: keyNames)
+    }
+
+    // MARK: tables
+
+    func table(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
+        let (from, affectedFilter) = try recomputeSource()
+        var translator = translator()
+        var conditions: [String] = []
+        if let filter = select.filter { conditions.append(try translator.sql(filter)) }
+        var groupBy = ""
+        if builder.shape == .aggregate {
+            let groups = try select.groupBy.map { try translator.sql($0) }
+            // ksqlDB drops records whose grouping key is NULL.
+            conditions += groups.map { "\($0) IS NOT NULL" }
+            groupBy = " GROUP BY " + groups.joined(separator: ", ")
+            if let having = select.having { groupBy += " HAVING \(try translator.sql(having))" }
+        }
+        let parameters = projectionParameters + translator.parameters
+        func recompute(_ extra: [String]) -> String {
+            let all = conditions + extra
+            return "SELECT \(projection.joined(separator: ", ")) FROM \(from)"
+                + (all.isEmpty ? "" : " WHERE " + all.joined(separator: " AND ")) + groupBy
+        }
+        let described = try planner.describe(.init(text: recompute([]), parameters: parameters))
+        let resultTable = try resultTableName(sink.name)
+        let affected = try quote("\(queryID.lowercased())_affected")
+        let keyList = try keyNames.map { try quote($0) }.joined(separator: ", ")
+        let keyTypes = try keyNames.map { key in
+            "\(try quote(key)) \(described.first { $0.name == key }?.type ?? "text")"
+        }.joined(separator: ", ")
+        let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
+        var setup = inputSetup
+        setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes)) ON COMMIT DELETE ROWS"))
+        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"))
+        for statement in setup.suffix(2) { _ = try planner.connection.execute(statement.text) }
+
+        var batch = try collectAffected(into: affected)
+        let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")
+        batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
+        batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) "
+            + recompute(["(\(affectedFilter)) IN (SELECT \(keyList) FROM \(affected))"]), parameters: parameters))
+        let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
+        batch.append(.init(text: """
+            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value)
+            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys))
+            FROM \(affected) AS a
+            """, parameters: [queryID, sink.topic]))
+        var typedSink = typed(sink, described)
+        typedSink.resultTable = resultTable
+        return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
+                         batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
+    }
+
+    /// The FROM clause over state tables, and the expression(s) matched against the affected keys.
+    private func recomputeSource() throws -> (from: String, affected: String) {
+        guard let state0 = inputs[0].state else { throw PlanError("internal: no state table for \(inputs[0].source.name)") }
+        switch builder.shape {
+        case .aggregate:
+            var translator = builder.translator()
+            let groups = try select.groupBy.map { try translator.sql($0) }
+            if !translator.parameters.isEmpty { throw PlanError("literals in GROUP BY are not supported yet") }
+            return ("\(state0) AS i0", groups.joined(separator: ", "))
+        case .tableProjection:
+            return ("\(state0) AS i0", "i0.\(try quote(inputs[0].keyColumns[0]))")
+        case .tableJoin:
+            guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
+            let left = "i0.\(try quote(inputs[0].keyColumns[0]))", right = "i1.\(try quote(inputs[1].keyColumns[0]))"
+            let (keyword, key): (String, String) = switch join.kind {
+            case .inner: ("JOIN", left)
+            case .left: ("LEFT JOIN", left)
+            case .right: ("RIGHT JOIN", right)
+            case .full: ("FULL JOIN", "coalesce(\(left), \(right))")
+            }
+            return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key)
+        case .streamProjection, .streamTableJoin:
+            throw PlanError("internal: a stream shape has no table result")
+        }
+    }
+
+    /// Statements that fill the affected-keys table and fold the batch into state.
+    private func collectAffected(into affected: String) throws -> [QueryPlan.SQL] {
+        var batch: [QueryPlan.SQL] = []
+        switch builder.shape {
+        case .aggregate:
+            let input = inputs[0]
+            guard let state = input.state else { return [] }
+            var translator = builder.translator()
+            let groups = try select.groupBy.map { try translator.sql($0) }
+            let columns = try (input.columns.map { try quote($0.name) } + ["_seq"]).joined(separator: ", ")
+            let notNull = groups.map { "\($0) IS NOT NULL" }.joined(separator: " AND ")
+            if input.source.isTable {
+                batch.append(try dedupe(input))
+                let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
+                // Both the groups rows leave and the groups they enter change.
+                batch.append(.init(text: """
+                    INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) FROM (
+                      SELECT \(columns) FROM \(state) WHERE (\(keys)) IN (SELECT \(keys) FROM \(input.staging))
+                      UNION ALL SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted) AS i0 WHERE \(notNull)
+                    """))
+                batch += try applyTableChanges(input, deduped: true)
+            } else {
+                batch.append(.init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) "
+                    + "FROM \(input.staging) AS i0 WHERE NOT i0._deleted AND \(notNull)"))
+                batch.append(.init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"))
+            }
+        case .tableProjection, .tableJoin:
+            let parts = try inputs.map { "SELECT \(try quote($0.keyColumns[0])) FROM \($0.staging)" }
+            batch += try inputs.map { try dedupe($0) }
+            batch.append(.init(text: "INSERT INTO \(affected) \(parts.joined(separator: " UNION "))"))
+            for input in inputs { batch += try applyTableChanges(input, deduped: true) }
+        case .streamProjection, .streamTableJoin:
+            break
+        }
+        return batch
+    }
+
+    /// Keeps only the last change per key in a table input's staging.
+    private func dedupe(_ input: QueryPlan.Input) throws -> QueryPlan.SQL {
+        let match = try input.keyColumns.map { "a.\(try quote($0)) IS NOT DISTINCT FROM b.\(try quote($0))" }.joined(separator: " AND ")
+        return .init(text: "DELETE FROM \(input.staging) AS a USING \(input.staging) AS b WHERE \(match) AND a._seq < b._seq")
+    }
+
+    /// Replaces state rows by the batch's last change per key (a tombstone deletes).
+    private func applyTableChanges(_ input: QueryPlan.Input, deduped: Bool = false) throws -> [QueryPlan.SQL] {
+        guard let state = input.state else { return [] }
+        let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
+        let columns = try (input.columns.map { try quote($0.name) } + ["_seq"]).joined(separator: ", ")
+        return (deduped ? [] : [try dedupe(input)]) + [
+            .init(text: "DELETE FROM \(state) WHERE (\(keys)) IN (SELECT \(keys) FROM \(input.staging))"),
+            .init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"),
+        ]
+    }
+
+    /// The CREATE TABLE AS SELECT's table in the current schema; one that
+    /// exists and is not pgk's own is never taken over.
+    private func resultTableName(_ name: String) throws -> String {
+        let schema = try planner.connection.query("SELECT current_schema()").scalar ?? "public"
+        let qualified = "\(try quote(schema)).\(try quote(postgresName(name)))"
+        let comment = try planner.connection.query(
+            "SELECT c.oid IS NOT NULL, obj_description(c.oid, 'pg_class') FROM (SELECT to_regclass($1) AS oid) AS c", [qualified])
+        if comment.rows.first?[0] == "t" && comment.rows.first?[1] != PlanBuilder.resultComment {
+            throw PlanError("PostgreSQL already has a table \(qualified) that pgk sql does not maintain")
+        }
+        return qualified
+    }
+
+    private func typed(_ sink: CatalogSource, _ described: [(name: String, type: String)]) -> CatalogSource {
+        var sink = sink
+        for index in sink.columns.indices {
+            let name = postgresName(sink.columns[index].name)
+            sink.columns[index].type = SQLTypeMapping.sqlType(postgres: described.first { $0.name == name }?.type ?? "text")
+        }
+        return sink
+    }
+}
+
+/// PostgreSQL result types back to ksqlDB types, for output schemas.
+enum SQLTypeMapping {
+    static func sqlType(postgres type: String) -> SQLType {
+        if type.hasSuffix("[]") { return .array(sqlType(postgres: String(type.dropLast(2)))) }
+        switch type {
+        case "boolean": return .boolean
+        case "integer", "smallint": return .integer
+        case "bigint": return .bigint
+        case "double precision", "real", "numeric": return .double
+        case "bytea": return .bytes
+        case "date": return .date
+        case "time without time zone": return .time
+        case "timestamp without time zone", "timestamp with time zone": return .timestamp
+        default: return .string
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/// Compiles CREATE STREAM|TABLE … AS SELECT into a QueryPlan: checks
+/// every name and type when the statement is created (PostgreSQL itself
+/// describes the translated SELECT, so a type error surfaces here, never
+/// at run time), and writes the per-batch statements.
+///
+/// Supported shapes: a stream filtered/projected/re-keyed (PARTITION BY),
+/// a stream enriched from a table (stream-table join), a table
+/// projected, two tables joined on their primary keys, and a stream or
+/// table aggregated with GROUP BY. Others are rejected with the reason.
+struct QueryPlanner {
+    let store: CatalogStore
+    let sources: [CatalogSource]
+    var connection: PostgresConnection { store.connection }
+
+
+    func plan(_ create: CreateAsSelect, queryID: String, statement: String) throws -> QueryPlan {
+        let select = create.select
+        if select.window != nil { throw PlanError("windowed aggregation (WINDOW) is not supported yet") }
+        if select.joins.count > 1 { throw PlanError("only one JOIN per query is supported yet") }
+        let relations = [select.from] + select.joins.map(\.relation)
+        var inputs: [QueryPlan.Input] = []
+        let prefix = queryID.lowercased()
+        for (index, relation) in relations.enumerated() {
+            guard let source = sources.first(where: { $0.name == relation.name }) else {
+                throw PlanError("unknown stream or table \(relation.name)" + didYouMean(relation.name, among: sources.map(\.name)))
+            }
+            let columns = try source.columns.map { (postgresName($0.name), try PostgresType.of($0.type)) }
+            inputs.append(QueryPlan.Input(
+                source: source, qualifier: relation.qualifier, alias: "i\(index)",
+                staging: try connection.quoteIdentifier("\(prefix)_stage_i\(index)"), state: nil,
+                columns: columns, keyColumns: source.keyColumns.map(postgresName)))
+        }
+        let shape = try classify(select, inputs)
+        let producesTable = shape == .aggregate || shape == .tableProjection || shape == .tableJoin
+        if producesTable != (create.kind == .table) {
+            throw PlanError("this SELECT produces a \(producesTable ? "TABLE" : "STREAM"): use CREATE "
+                + "\(producesTable ? "TABLE" : "STREAM") … AS SELECT")
+        }
+        for index in inputs.indices where inputs[index].source.isTable || shape == .aggregate {
+            inputs[index].state = store.table(try connection.quoteIdentifier("\(prefix)_i\(index)"))
+        }
+        var setup: [QueryPlan.SQL] = []
+        for input in inputs {
+            let definitions = try input.columns.map { "\(try connection.quoteIdentifier($0.name)) \($0.type)" }.joined(separator: ", ")
+            setup.append(.init(text: """
+                CREATE TEMP TABLE IF NOT EXISTS \(input.staging) (\(definitions)\(definitions.isEmpty ? "" : ","
+                ) _key bytea, _deleted boolean NOT NULL, _seq bigint NOT NULL) ON COMMIT DELETE ROWS
+                """))
+            if let state = input.state {
+                let primaryKey = input.source.isTable
+                    ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
+                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL\(primaryKey))"))
+            }
+        }
+        for statement in setup { _ = try connection.execute(statement.text) }
+        let builder = PlanBuilder(planner: self, select: select, inputs: inputs, shape: shape)
+        return try builder.build(create: create, queryID: queryID, statement: statement, setup: setup)
+    }
+
+    private func classify(_ select: Select, _ inputs: [QueryPlan.Input]) throws -> QueryShape {
+        if !select.groupBy.isEmpty {
+            guard inputs.count == 1 else { throw PlanError("GROUP BY over a JOIN is not supported yet") }
+            return .aggregate
+        }
+        if select.having != nil { throw PlanError("HAVING needs GROUP BY") }
+        guard inputs.count == 2 else { return inputs[0].source.isTable ? .tableProjection : .streamProjection }
+        switch (inputs[0].source.isTable, inputs[1].source.isTable) {
+        case (true, true): return .tableJoin
+        case (false, true): return .streamTableJoin
+        case (true, false): throw PlanError("a table cannot be joined to a stream: put the stream on the left")
+        case (false, false): throw PlanError("stream-stream joins (WITHIN) are not supported yet")
+        }
+    }
+
+    /// Output column types as PostgreSQL reports them for the SELECT.
+    func describe(_ sql: QueryPlan.SQL) throws -> [(name: String, type: String)] {
+        let result = try connection.query("SELECT * FROM (\(sql.text)) AS described LIMIT 0", sql.parameters)
+        return try zip(result.columnNames, result.columnTypes).map { name, oid in
+            let type = try connection.query("SELECT format_type($1::oid, NULL)", [String(oid)]).scalar ?? "text"
+            // Literal-only columns come back as "unknown": store them as text.
+            return (name, type == "unknown" ? "text" : type)
+        }
+    }
+}
+
+enum QueryShape { case streamProjection, streamTableJoin, tableProjection, tableJoin, aggregate }

@@ -1,0 +1,276 @@
+import Foundation
+
+/// The formats `pgk sql` reads and writes, named as in ksqlDB.
+enum SourceFormats {
+    static let values = ["JSON", "AVRO", "DELIMITED", "KAFKA"]
+    static let keys = ["KAFKA", "JSON", "NONE"]
+
+    static func check(key: String, value: String) throws {
+        guard values.contains(value) else {
+            throw PlanError("unsupported VALUE_FORMAT \(value)" + didYouMean(value, among: values))
+        }
+        guard keys.contains(key) else {
+            throw PlanError("unsupported KEY_FORMAT \(key)" + (key == "AVRO" ? " (AVRO keys are not supported yet)" : didYouMean(key, among: keys)))
+        }
+    }
+}
+
+/// A record that cannot be staged; it goes to the query's dead-letter table.
+struct StageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Turns one Kafka record into the COPY fields of an input's staging table
+/// (its columns, then `_key`, `_deleted`; `_seq` is added by the runner).
+final class InputStager {
+    let source: CatalogSource
+    private let registry: SchemaRegistryClient?
+    private var schemas: [Int32: AvroSchema] = [:]
+
+    init(source: CatalogSource, registry: SchemaRegistryClient?) {
+        self.source = source
+        self.registry = registry
+    }
+
+    /// nil for a record a stream ignores (a tombstone, as in ksqlDB).
+    func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
+        let keyValue = try decodeKey(key)
+        guard let value else {
+            guard source.isTable else { return nil }
+            guard keyValue != nil else { throw StageError("a tombstone without a key") }
+            return try source.columns.map { column in
+                source.keyColumns.contains(column.name) ? try ValueText.render(keyValue ?? .null, as: column.type, column: column.name) : nil
+            } + [key.map(ValueText.hex), "t"]
+        }
+        let object = try decodeValue(value)
+        var fields: [String?] = []
+        fields.reserveCapacity(source.columns.count + 2)
+        var valueIndex = 0
+        for column in source.columns {
+            var field: Value?
+            if column.role == .key || column.role == .primaryKey {
+                field = keyValue
+            } else {
+                field = object.field(column.name, position: valueIndex)
+                valueIndex += 1
+                // A legacy KEY='col' column may live only in the record key.
+                if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue }
+            }
+            fields.append(try ValueText.render(field ?? .null, as: column.type, column: column.name))
+        }
+        if source.isTable {
+            for name in source.keyColumns {
+                guard let index = source.columns.firstIndex(where: { $0.name == name }), fields[index] != nil else {
+                    throw StageError("the key column \(name) is null")
+                }
+            }
+        }
+        return fields + [key.map(ValueText.hex), "f"]
+    }
+
+    private func decodeKey(_ bytes: [UInt8]?) throws -> Value? {
+        guard let bytes, let name = source.keyColumns.first,
+              let column = source.column(named: name) else { return nil }
+        switch source.keyFormat {
+        case "KAFKA": return try KafkaPrimitive.decode(bytes, as: column.type)
+        case "JSON":
+            let value = try JSON.decode(bytes)
+            if case .object(let object) = value, object.count == 1, let only = object.values.first { return only }
+            return value
+        default: return nil
+        }
+    }
+
+    private func decodeValue(_ bytes: [UInt8]) throws -> DecodedFields {
+        switch source.valueFormat {
+        case "JSON":
+            let value = try JSON.decode(bytes)
+            if case .object(let object) = value { return .object(object) }
+            // A single-column source may carry an unwrapped value.
+            return .single(value)
+        case "AVRO":
+            let (id, offset) = try ConfluentFrame.parse(bytes)
+            guard let registry else { throw StageError("VALUE_FORMAT AVRO needs --registry") }
+            let schema: AvroSchema
+            if let known = schemas[id] {
+                schema = known
+            } else {
+                do { schema = try registry.schema(id: id) } catch { throw StageError("schema id \(id): \(error)") }
+                schemas[id] = schema
+            }
+            let value = try schema.decode(Array(bytes[offset...]))
+            if case .object(let object) = value { return .object(object) }
+            return .single(value)
+        case "DELIMITED":
+            guard let line = String(validating: bytes, as: UTF8.self) else { throw StageError("DELIMITED value is not UTF-8") }
+            return .positional(CSVLine.split(line))
+        default:
+            guard let column = source.valueColumns.first else { return .positional([]) }
+            return .single(try KafkaPrimitive.decode(bytes, as: column.type))
+        }
+    }
+}
+
+private enum DecodedFields {
+    case object(ValueObject)
+    case positional([String?])
+    case single(Value)
+
+    /// ksqlDB matches JSON and Avro field names case-insensitively.
+    func field(_ name: String, position: Int) -> Value? {
+        switch self {
+        case .object(let object):
+            if let exact = object[name] { return exact }
+            let upper = name.uppercased()
+            return object.first { $0.0.uppercased() == upper }?.1
+        case .positional(let fields):
+            return position < fields.count ? fields[position].map(Value.string) ?? .null : nil
+        case .single(let value):
+            return position == 0 ? value : nil
+        }
+    }
+}
+
+/// One DELIMITED (comma-separated, RFC 4180 quoting) line; empty fields are NULL.
+enum CSVLine {
+    static func split(_ line: String) -> [String?] {
+        var fields: [String?] = []
+        var current = "", quoted = false, wasQuoted = false
+        var iterator = line.unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
+            if quoted {
+                if scalar == "\"" {
+                    quoted = false
+                } else {
+                    current.unicodeScalars.append(scalar)
+                }
+            } else if scalar == "\"" {
+                if wasQuoted { current.unicodeScalars.append("\"") }
+                quoted = true
+                wasQuoted = true
+            } else if scalar == "," {
+                fields.append(current.isEmpty && !wasQuoted ? nil : current)
+                current = ""
+                wasQuoted = false
+            } else if scalar != "\r" && scalar != "\n" {
+                current.unicodeScalars.append(scalar)
+            }
+        }
+        fields.append(current.isEmpty && !wasQuoted ? nil : current)
+        return fields
+    }
+}
+
+/// ksqlDB's KAFKA format: big-endian numbers and UTF-8 text.
+enum KafkaPrimitive {
+    static func decode(_ bytes: [UInt8], as type: SQLType) throws -> Value {
+        func integer(_ width: Int) throws -> Int64 {
+            guard bytes.count == width else { throw StageError("a KAFKA \(type) key has \(width) bytes, not \(bytes.count)") }
+            return bytes.reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+        }
+        switch type {
+        case .integer: return .int(Int64(Int32(truncatingIfNeeded: try integer(4))))
+        case .bigint: return .int(try integer(8))
+        case .double: return .double(Double(bitPattern: UInt64(bitPattern: try integer(8))))
+        case .string:
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw StageError("a KAFKA STRING key is not UTF-8") }
+            return .string(text)
+        default: throw StageError("the KAFKA format cannot hold \(type)")
+        }
+    }
+
+    static func encode(_ value: Value, as type: SQLType) throws -> [UInt8] {
+        func bigEndian(_ number: Int64, _ width: Int) -> [UInt8] {
+            (0..<width).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * $0)) }
+        }
+        switch (type, value) {
+        case (.integer, _): return bigEndian(AvroBinaryWriter.integer(value) ?? 0, 4)
+        case (.bigint, _): return bigEndian(AvroBinaryWriter.integer(value) ?? 0, 8)
+        case (.double, _): return bigEndian(Int64(bitPattern: (AvroBinaryWriter.number(value) ?? 0).bitPattern), 8)
+        case (_, .string(let text)): return Array(text.utf8)
+        default: return Array(JSON.encode(value).utf8)
+        }
+    }
+}
+
+/// Values as PostgreSQL's COPY text input for a column type; a value that
+/// does not fit is a StageError naming the column.
+enum ValueText {
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]("\\x".utf8)
+        out.reserveCapacity(2 + bytes.count * 2)
+        for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func render(_ value: Value, as type: SQLType, column: String) throws -> String? {
+        func mismatch() -> StageError { StageError("column \(column): \(AvroBinaryWriter.describe(value)) is not \(type)") }
+        if case .null = value { return nil }
+        switch type {
+        case .integer, .bigint:
+            if case .string(let text) = value, let number = Int64(text.trimmingCharacters(in: .whitespaces)) { return String(number) }
+            guard let number = AvroBinaryWriter.integer(value) else { throw mismatch() }
+            if type == .integer && Int32(exactly: number) == nil { throw StageError("column \(column): \(number) does not fit INTEGER") }
+            return String(number)
+        case .double, .decimal:
+            switch value {
+            case .int(let number): return String(number)
+            case .double(let number): return number.isNaN ? "NaN" : number.isInfinite ? (number > 0 ? "Infinity" : "-Infinity") : "\(number)"
+            case .decimal(let text): return text
+            case .string(let text) where Double(text) != nil: return text
+            default: throw mismatch()
+            }
+        case .boolean:
+            switch value {
+            case .bool(let flag): return flag ? "t" : "f"
+            case .string(let text) where ["true", "false"].contains(text.lowercased()): return text.lowercased() == "true" ? "t" : "f"
+            default: throw mismatch()
+            }
+        case .string:
+            switch value {
+            case .string(let text):
+                if text.utf8.contains(0) { throw StageError("column \(column): text with a NUL character") }
+                return text
+            case .int(let number): return String(number)
+            case .double(let number): return "\(number)"
+            case .decimal(let text): return text
+            case .bool(let flag): return flag ? "true" : "false"
+            default: return JSON.encode(value)
+            }
+        case .bytes:
+            switch value {
+            case .bytes(let bytes): return hex(bytes)
+            case .string(let text): return Base64.decode(text).map(hex) ?? hex(Array(text.utf8))
+            default: throw mismatch()
+            }
+        case .date:
+            if case .int(let days) = value { return CivilTime.formatDate(days: days) }
+            guard case .string(let text) = value else { throw mismatch() }
+            return text
+        case .time:
+            if case .int(let millis) = value {
+                return CivilTime.formatTime(seconds: millis / 1000, fraction: millis % 1000, fractionDigits: 3) ?? "\(millis)"
+            }
+            guard case .string(let text) = value else { throw mismatch() }
+            return text
+        case .timestamp:
+            if case .int(let millis) = value {
+                let (seconds, fraction) = CivilTime.split(millis, unitsPerSecond: 1000)
+                return CivilTime.formatTimestamp(seconds: seconds, fraction: fraction, fractionDigits: 3)
+            }
+            guard case .string(let text) = value else { throw mismatch() }
+            return text
+        case .array(let element):
+            guard case .array(let items) = value else { throw mismatch() }
+            let texts = try items.map { try render($0, as: element, column: column) }
+            return "{" + texts.map { text in
+                guard let text else { return "NULL" }
+                return PostgresTextArray.literal([text]).dropFirst().dropLast().description
+            }.joined(separator: ",") + "}"
+        case .map, .struct:
+            return JSON.encode(value)
+        }
+    }
+}

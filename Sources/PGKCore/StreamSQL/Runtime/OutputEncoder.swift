@@ -1,0 +1,106 @@
+/// Encodes a query's output rows (as PostgreSQL's `to_jsonb`, keyed by
+/// PostgreSQL column names) into Kafka keys and values in the sink's
+/// formats, with ksqlDB's upper-case field names. Key columns go to the
+/// key only, as in ksqlDB.
+final class OutputEncoder {
+    let sink: CatalogSource
+    private let registry: SchemaRegistryClient?
+    /// (PostgreSQL name, ksqlDB name, type) of value columns, in order.
+    private let valueColumns: [(postgres: String, name: String, type: SQLType)]
+    private let keyColumns: [(postgres: String, name: String, type: SQLType)]
+    private var avro: (schema: AvroSchema, id: Int32)?
+
+    init(sink: CatalogSource, registry: SchemaRegistryClient?) {
+        self.sink = sink
+        self.registry = registry
+        let columns = sink.columns.map { (postgres: postgresName($0.name), name: $0.name, type: $0.type) }
+        keyColumns = columns.filter { column in sink.keyColumns.contains(column.name) }
+        valueColumns = columns.filter { column in !sink.keyColumns.contains(column.name) }
+    }
+
+    /// nil when the sink has no key columns (the source's key passes through).
+    func key(_ row: Value) throws -> [UInt8]? {
+        guard !keyColumns.isEmpty else { return nil }
+        let values = keyColumns.map { row[$0.postgres] ?? .null }
+        if sink.keyFormat == "JSON" || keyColumns.count > 1 {
+            if keyColumns.count == 1 { return Array(JSON.encode(values[0]).utf8) }
+            return Array(JSON.encode(.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, $0.1) }))).utf8)
+        }
+        if sink.keyFormat == "NONE" { return nil }
+        if values[0].isNull { return nil }
+        return try KafkaPrimitive.encode(values[0], as: keyColumns[0].type)
+    }
+
+    /// nil for a deleted row (a tombstone).
+    func value(_ row: Value?) throws -> [UInt8]? {
+        guard let row, !row.isNull else { return nil }
+        let object = ValueObject(valueColumns.map { ($0.name, normalized(row[$0.postgres] ?? .null, $0.type)) })
+        switch sink.valueFormat {
+        case "AVRO":
+            let (schema, id) = try avroSchema()
+            return ConfluentFrame.header(schemaID: id) + (try schema.encode(.object(object)))
+        case "DELIMITED":
+            return Array(object.map { _, value in delimited(value) }.joined(separator: ",").utf8)
+        case "KAFKA":
+            guard let first = valueColumns.first else { return [] }
+            return try KafkaPrimitive.encode(object[first.name] ?? .null, as: first.type)
+        default:
+            return Array(JSON.encode(.object(object)).utf8)
+        }
+    }
+
+    /// jsonb renders whole doubles as integers; Avro wants them as doubles.
+    private func normalized(_ value: Value, _ type: SQLType) -> Value {
+        if type == .double, case .int(let number) = value { return .double(Double(number)) }
+        if type == .double, case .decimal(let text) = value, let number = Double(text) { return .double(number) }
+        return value
+    }
+
+    private func delimited(_ value: Value) -> String {
+        switch value {
+        case .null: return ""
+        case .string(let text):
+            return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        default: return JSON.encode(value)
+        }
+    }
+
+    /// ksqlDB's value schema for the sink, registered under `<topic>-value`.
+    private func avroSchema() throws -> (AvroSchema, Int32) {
+        if let avro { return avro }
+        guard let registry else { throw RuntimeError("VALUE_FORMAT AVRO needs --registry (or PGK_REGISTRY)") }
+        let fields = valueColumns.map { column in
+            Value.object(ValueObject([("name", .string(column.name)),
+                                      ("type", .array([.string("null"), Self.avroType(column.type)])),
+                                      ("default", .null)]))
+        }
+        let text = JSON.encode(.object(ValueObject([
+            ("type", .string("record")), ("name", .string("KsqlDataSourceSchema")),
+            ("namespace", .string("io.confluent.ksql.avro_schemas")), ("fields", .array(fields)),
+        ])))
+        let schema = try AvroSchema(json: text)
+        let id = try registry.register(subject: sink.topic + "-value", schemaJSON: text)
+        avro = (schema, id)
+        return (schema, id)
+    }
+
+    static func avroType(_ type: SQLType) -> Value {
+        func logical(_ base: String, _ name: String) -> Value {
+            .object(ValueObject([("type", .string(base)), ("logicalType", .string(name))]))
+        }
+        switch type {
+        case .boolean: return .string("boolean")
+        case .integer: return .string("int")
+        case .bigint: return .string("long")
+        case .double, .decimal: return .string("double")
+        case .bytes: return .string("bytes")
+        case .date: return logical("int", "date")
+        case .time: return logical("int", "time-millis")
+        case .timestamp: return logical("long", "timestamp-millis")
+        case .array(let element):
+            return .object(ValueObject([("type", .string("array")), ("items", .array([.string("null"), avroType(element)]))]))
+        case .string, .map, .struct: return .string("string")
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+
+/// Runs one persistent query on the calling thread, a batch per `step`.
+///
+/// Exactly once into PostgreSQL: a batch's staging, state, result rows,
+/// changelog outbox, dead letters and source offsets commit in one
+/// transaction, and the consumer always resumes from the offsets stored
+/// there. Kafka outputs are at least once: a stream's rows are produced
+/// and acknowledged before that commit; a table's changelog is sent from
+/// the outbox after it and deleted only once acknowledged.
+final class QueryRunner {
+    let query: SQLQuery
+    let plan: QueryPlan
+    let store: CatalogStore
+    private let kafka: KafkaConfig
+    private let registry: SchemaRegistryClient?
+    private let untilEnd: Bool
+    private let stagers: [InputStager]
+    private let encoder: OutputEncoder
+    private var consumer: KafkaConsumer?
+    private var producer: KafkaProducer?
+    private var assigned: Set<KafkaTopicPartition> = []
+    private var ended: Set<KafkaTopicPartition> = []
+    private var waitingForTopics: Int64?
+    private(set) var processed = 0
+    private(set) var deadLettered = 0
+
+    init(query: SQLQuery, plan: QueryPlan, store: CatalogStore, kafka: KafkaConfig,
+         registry: SchemaRegistryClient?, untilEnd: Bool) {
+        self.query = query
+        self.plan = plan
+        self.store = store
+        self.kafka = kafka
+        self.registry = registry
+        self.untilEnd = untilEnd
+        stagers = plan.inputs.map { InputStager(source: $0.source, registry: registry) }
+        encoder = OutputEncoder(sink: plan.sink, registry: registry)
+    }
+
+    /// Whether every input partition was read to its end (`--until-end`).
+    var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) }
+
+    /// Takes the query's lease (one process runs a query at a time; the
+    /// lock goes with the session, so a killed process frees it at once)
+    /// and assigns the inputs from the offsets PostgreSQL holds.
+    func start() throws -> Bool {
+        let locked = try store.connection.query("SELECT pg_try_advisory_lock(hashtext('pgk sql query'), hashtext($1))",
+                                                [store.schema + "." + query.id]).scalar
+        guard locked == "t" else {
+            Log.info("sql: \(query.id) runs in another process; this one leaves it")
+            return false
+        }
+        producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
+        try publishChangelog()
+        return true
+    }
+
+    private func assignWhenTopicsExist() throws -> Bool {
+        if consumer != nil { return true }
+        let consumer = try KafkaConsumer(config: kafka, groupID: nil, partitionEOF: true)
+        let timeout = kafka.connectTimeoutMilliseconds
+        let names = Set(try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name))
+        let topics = Set(plan.inputs.map(\.source.topic))
+        let missing = topics.subtracting(names)
+        guard missing.isEmpty else {
+            let now = SystemClock.shared.nowMilliseconds
+            if waitingForTopics == nil || now - waitingForTopics! > 30_000 {
+                Log.info("sql: \(query.id) waits for topic(s) \(missing.sorted().joined(separator: ", "))")
+                waitingForTopics = now
+            }
+            return false
+        }
+        let stored = try store.offsets(query: query.id)
+        var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
+        for topic in topics {
+            for partition in try consumer.partitions(of: topic, timeoutMilliseconds: timeout) {
+                let key = KafkaTopicPartition(topic: topic, partition: partition)
+                starts[key] = stored[key].map { .offset($0) } ?? (query.offsetReset == "earliest" ? .beginning : .end)
+            }
+        }
+        try consumer.assign(starts)
+        assigned = Set(starts.keys)
+        self.consumer = consumer
+        return true
+    }
+
+    /// Reads and applies one batch; returns the records it took.
+    @discardableResult
+    func step(timeoutMilliseconds: Int) throws -> Int {
+        guard try assignWhenTopicsExist(), let consumer else {
+            usleep(UInt32(min(timeoutMilliseconds, 200)) * 1000)
+            return 0
+        }
+        var batch = StagedRecords(inputs: plan.inputs.count)
+        let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
+        while batch.count < 5_000 {
+            let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
+            guard remaining > 0 else { break }
+            let taken = try consumer.pollBatch(maxMessages: 5_000 - batch.count, timeoutMilliseconds: min(remaining, 100)) { record in
+                switch record {
+                case .message(let view):
+                    let message = view.copy()
+                    ended.remove(message.topicPartition)
+                    take(message, into: &batch)
+                case .partitionEnd(let end):
+                    ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+                }
+            }
+            if taken == 0 || reachedEnd { break }
+        }
+        guard batch.count > 0 else { return 0 }
+        try apply(batch)
+        processed += batch.count
+        if case .table = plan.output { try publishChangelog() }
+        return batch.count
+    }
+
+    private func take(_ message: KafkaMessage, into batch: inout StagedRecords) {
+        batch.note(message)
+        for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
+            do {
+                if let fields = try stagers[index].stage(key: message.key, value: message.value) {
+                    batch.rows[index].append(fields)
+                }
+            } catch {
+                batch.deadLetters.append((message, "\(error)"))
+            }
+        }
+    }
+
+    private func apply(_ batch: StagedRecords) throws {
+        let connection = store.connection
+        try connection.transaction {
+            let total = batch.rows.reduce(0) { $0 + $1.count }
+            var sequence = Int64(0)
+            if total > 0 {
+                let last = try connection.query("SELECT setval($1::regclass, nextval($1::regclass) + $2::bigint - 1)",
+                                                [store.table("arrival"), String(total)]).scalar
+                sequence = (Int64(last ?? "0") ?? 0) - Int64(total) + 1
+            }
+            for (index, rows) in batch.rows.enumerated() where !rows.isEmpty {
+                let input = plan.inputs[index]
+                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_seq"])
+                let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
+                for row in rows {
+                    try copy.appendRow(row + [String(sequence)])
+                    sequence += 1
+                }
+                _ = try copy.finish()
+            }
+            for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
+            if case .stream(let emit) = plan.output { try produceRows(emit) }
+            for (message, reason) in batch.deadLetters {
+                try connection.execute("""
+                    INSERT INTO \(store.table("dead_letters")) (query_id, topic, partition, kafka_offset, reason, key, value)
+                    VALUES ($1, $2, $3::integer, $4::bigint, $5, $6::bytea, $7::bytea)
+                    """, [query.id, message.topic, String(message.partition), String(message.offset), reason,
+                          message.key.map(ValueText.hex), message.value.map(ValueText.hex)])
+                Log.warning("sql: \(query.id): \(message.topic)[\(message.partition)] offset \(message.offset) "
+                    + "→ dead letters: \(reason)")
+            }
+            try store.storeOffsets(query: query.id, batch.nextOffsets)
+        }
+        deadLettered += batch.deadLetters.count
+    }
+
+    /// A stream's rows of this batch, produced and acknowledged before the
+    /// offsets that cover them commit.
+    private func produceRows(_ emit: QueryPlan.SQL) throws {
+        guard let producer else { return }
+        let failedBefore = producer.failedCount
+        for row in try store.connection.query(emit.text, emit.parameters).rows {
+            let value = try row[0].map { try JSON.decode($0) }
+            let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap(Self.bytes(hex:))
+            try producer.produce(topic: plan.sink.topic, key: key, value: try encoder.value(value))
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        if producer.failedCount > failedBefore {
+            throw RuntimeError("sql: \(query.id): \(producer.failedCount - failedBefore) row(s) were not delivered to \(plan.sink.topic)")
+        }
+    }
+
+    /// Sends the table's queued changelog and deletes what was acknowledged.
+    func publishChangelog() throws {
+        guard let producer, case .table = plan.output else { return }
+        let connection = store.connection
+        while true {
+            let result = try connection.query("""
+                SELECT seq, key::text, value::text FROM \(store.table("changelog")) WHERE query_id = $1 ORDER BY seq LIMIT 10000
+                """, [query.id])
+            guard let last = result.rows.last?[0] else { return }
+            let failedBefore = producer.failedCount
+            for row in result.rows {
+                let key = try row[1].map { try JSON.decode($0) } ?? .null
+                let value = try row[2].map { try JSON.decode($0) }
+                try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
+            }
+            try producer.flush(timeoutMilliseconds: 30_000)
+            guard producer.failedCount == failedBefore else {
+                throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
+            }
+            try connection.execute("DELETE FROM \(store.table("changelog")) WHERE query_id = $1 AND seq <= $2::bigint",
+                                   [query.id, last])
+        }
+    }
+
+    /// Drops Kafka clients and the lease, e.g. before reconnecting.
+    func stop() {
+        consumer?.close()
+        consumer = nil
+        producer = nil
+        assigned = []
+        ended = []
+        _ = try? store.connection.query("SELECT pg_advisory_unlock(hashtext('pgk sql query'), hashtext($1))",
+                                        [store.schema + "." + query.id])
+    }
+
+    static func bytes(hex text: String) -> [UInt8]? {
+        guard text.hasPrefix("\\x") else { return nil }
+        var out: [UInt8] = []
+        var high: UInt8?
+        for scalar in text.utf8.dropFirst(2) {
+            guard let digit = UInt8(String(UnicodeScalar(scalar)), radix: 16) else { return nil }
+            if let h = high { out.append(h << 4 | digit); high = nil } else { high = digit }
+        }
+        return out
+    }
+}
+
+/// One batch: staged rows per input, dead letters, and next offsets.
+struct StagedRecords {
+    var rows: [[[String?]]]
+    var deadLetters: [(KafkaMessage, String)] = []
+    var nextOffsets: [KafkaTopicPartition: Int64] = [:]
+    private(set) var count = 0
+
+    init(inputs: Int) { rows = Array(repeating: [], count: inputs) }
+
+    mutating func note(_ message: KafkaMessage) {
+        nextOffsets[message.topicPartition] = message.offset + 1
+        count += 1
+    }
+}

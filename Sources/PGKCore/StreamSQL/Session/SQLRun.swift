@@ -1,0 +1,94 @@
+import Foundation
+
+/// `pgk sql run`: the catalog's persistent queries, each with its own
+/// PostgreSQL session (temp staging tables, its advisory-lock lease),
+/// stepped in turn on this thread with bounded waits until stopped.
+///
+/// With `--until-end` queries run one after another in creation order, so
+/// a query reading another's output starts after that output is complete.
+struct SQLRun {
+    var conninfo: String?
+    var schema: String
+    var kafka: KafkaConfig
+    var registry: SchemaRegistryClient?
+    var untilEnd: Bool
+    var only: [String]
+    var stop: StopToken
+
+    func run() throws -> Int32 {
+        let catalog = try CatalogStore(connection: PostgresConnection(conninfo: conninfo, applicationName: "pgk sql"), schema: schema)
+        try catalog.prepare()
+        var queries = try catalog.queries()
+        if !only.isEmpty {
+            let wanted = Set(only.map { $0.uppercased() })
+            let unknown = wanted.subtracting(queries.map { $0.id.uppercased() } + queries.map { $0.sink.uppercased() })
+            if let name = unknown.first {
+                throw RuntimeError("sql run: no query \(name)" + didYouMean(name, among: queries.map(\.id)))
+            }
+            queries = queries.filter { wanted.contains($0.id.uppercased()) || wanted.contains($0.sink.uppercased()) }
+        }
+        guard !queries.isEmpty else {
+            Log.info("sql run: no persistent queries in \(schema); create some with CREATE … AS SELECT")
+            return ExitStatus.ok
+        }
+        var runners: [QueryRunner] = []
+        for query in queries {
+            let runner = try makeRunner(query)
+            if try runner.start() { runners.append(runner) }
+        }
+        defer { for runner in runners { runner.stop() } }
+        if untilEnd {
+            for runner in runners {
+                while !stop.isStopped && !runner.reachedEnd {
+                    try runner.step(timeoutMilliseconds: 500)
+                }
+                report(runner)
+            }
+            return ExitStatus.ok
+        }
+        Log.info("sql run: \(runners.count) quer\(runners.count == 1 ? "y" : "ies") running; stop with Ctrl-C")
+        var failures: [String: Int] = [:]
+        while !stop.isStopped {
+            var busy = false
+            for (index, runner) in runners.enumerated() where !stop.isStopped {
+                do {
+                    busy = try runner.step(timeoutMilliseconds: busy ? 10 : 200 / runners.count) > 0 || busy
+                    failures[runner.query.id] = nil
+                } catch {
+                    // PostgreSQL or Kafka went away: start over from the committed offsets.
+                    let count = (failures[runner.query.id] ?? 0) + 1
+                    failures[runner.query.id] = count
+                    Log.warning("sql: \(runner.query.id) failed (\(error)); restarting from its committed offsets")
+                    runner.stop()
+                    usleep(UInt32(min(count, 10)) * 500_000)
+                    if let restarted = try? restart(runner.query) { runners[index] = restarted }
+                }
+            }
+        }
+        for runner in runners { report(runner) }
+        return ExitStatus.ok
+    }
+
+    private func makeRunner(_ query: SQLQuery) throws -> QueryRunner {
+        let connection = try PostgresConnection(conninfo: conninfo, applicationName: "pgk sql \(query.id)")
+        let store = try CatalogStore(connection: connection, schema: schema)
+        guard case .createAsSelect(let create)? = try SQLParser.parseScript(query.statement).first?.statement else {
+            throw RuntimeError("sql: the catalog's statement for \(query.id) is not CREATE … AS SELECT")
+        }
+        // Plan against the sources as they were (the sink is in the catalog already).
+        let sources = try store.sources().filter { $0.name != query.sink }
+        let plan = try QueryPlanner(store: store, sources: sources).plan(create, queryID: query.id, statement: query.statement)
+        return QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
+    }
+
+    private func restart(_ query: SQLQuery) throws -> QueryRunner {
+        let runner = try makeRunner(query)
+        guard try runner.start() else { throw RuntimeError("lease taken") }
+        return runner
+    }
+
+    private func report(_ runner: QueryRunner) {
+        Log.info("sql: \(runner.query.id): \(runner.processed) record(s)"
+            + (runner.deadLettered > 0 ? ", \(runner.deadLettered) to dead letters" : ""))
+    }
+}

@@ -1,0 +1,284 @@
+/// Executes `pgk sql` statements against the catalog: DDL, SHOW,
+/// DESCRIBE, DROP, TERMINATE, SET and pull queries. Persistent queries
+/// are created here and run by `QueryRunner`s (see SQLRun).
+final class SQLSession {
+    let store: CatalogStore
+    let kafka: KafkaConfig
+    let registry: SchemaRegistryClient?
+    let output: OutputSink
+    let format: OutputFormat
+    /// Session properties (SET); ksqlDB's default start is the latest offset.
+    private(set) var properties: [String: String] = ["auto.offset.reset": "latest"]
+
+    init(store: CatalogStore, kafka: KafkaConfig, registry: SchemaRegistryClient?, output: OutputSink, format: OutputFormat) {
+        self.store = store
+        self.kafka = kafka
+        self.registry = registry
+        self.output = output
+        self.format = format
+    }
+
+    func execute(_ parsed: ParsedStatement) throws {
+        do {
+            try run(parsed)
+        } catch let error as PlanError {
+            throw RuntimeError("statement at \(parsed.position): \(error.description)\n  \(parsed.text.prefix(200))")
+        } catch let error as PostgresError {
+            throw RuntimeError("statement at \(parsed.position): \(error)")
+        }
+    }
+
+    private func run(_ parsed: ParsedStatement) throws {
+        switch parsed.statement {
+        case .createSource(let create): try createSource(create, text: parsed.text)
+        case .createAsSelect(let create): try createAsSelect(create, text: parsed.text)
+        case .select(let select): try pull(select)
+        case .show(let target): try show(target)
+        case .listProperties: try show(.properties)
+        case .describe(let name, _): try describe(name)
+        case .drop(let kind, let name, let ifExists, let deleteTopic):
+            try drop(kind, name, ifExists: ifExists, deleteTopic: deleteTopic)
+        case .terminate(let id): try terminate(id)
+        case .set(let name, let value):
+            properties[name] = value
+            Log.info("sql: property '\(name)' set to '\(value)'")
+        case .unset(let name):
+            properties[name] = name == "auto.offset.reset" ? "latest" : nil
+        }
+    }
+
+    private func property(_ properties: [SourceProperty], _ name: String) -> String? {
+        guard let value = properties.first(where: { $0.name == name })?.value else { return nil }
+        switch value {
+        case .string(let text): return text
+        case .integer(let number): return String(number)
+        case .decimal(let text): return text
+        case .boolean(let flag): return String(flag)
+        case .null: return nil
+        }
+    }
+
+    private func createSource(_ create: CreateSource, text: String) throws {
+        if let existing = try store.source(named: create.name) {
+            if create.ifNotExists { return }
+            throw PlanError("\(existing.kind.rawValue.lowercased()) \(create.name) already exists")
+        }
+        guard let topic = property(create.properties, "KAFKA_TOPIC") else {
+            throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (KAFKA_TOPIC='…')")
+        }
+        guard let valueFormat = (property(create.properties, "VALUE_FORMAT") ?? property(create.properties, "FORMAT"))?.uppercased() else {
+            throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (VALUE_FORMAT='JSON|AVRO|DELIMITED|KAFKA')")
+        }
+        let keyFormat = (property(create.properties, "KEY_FORMAT") ?? property(create.properties, "FORMAT") ?? "KAFKA").uppercased()
+        try SourceFormats.check(key: keyFormat == "AVRO" && valueFormat == "AVRO" ? "KAFKA" : keyFormat, value: valueFormat)
+        var keys = create.columns.filter { $0.role == .key || $0.role == .primaryKey }.map(\.name)
+        if let legacy = property(create.properties, "KEY") {
+            // Old KSQL's KEY='col': the column is in the value and equals the record key.
+            guard let column = create.columns.first(where: { $0.name.uppercased() == legacy.uppercased() }) else {
+                throw PlanError("KEY='\(legacy)' names no column of \(create.name)")
+            }
+            keys = [column.name]
+        }
+        if create.kind == .table && keys.isEmpty {
+            throw PlanError("table \(create.name) needs a PRIMARY KEY column (or the legacy KEY='column' property)")
+        }
+        if create.kind == .stream && create.columns.contains(where: { $0.role == .primaryKey }) {
+            throw PlanError("a stream has KEY columns, not PRIMARY KEY (that is for tables)")
+        }
+        if keys.count > 1 { throw PlanError("several key columns are not supported yet") }
+        let source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
+                               valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
+                               partitions: property(create.properties, "PARTITIONS").flatMap { Int($0) },
+                               queryID: nil, resultTable: nil, statement: text)
+        try store.insert(source)
+        Log.info("sql: created \(create.kind.rawValue.lowercased()) \(create.name) over topic \(topic)")
+    }
+
+    private func createAsSelect(_ create: CreateAsSelect, text: String) throws {
+        if let existing = try store.source(named: create.name) {
+            if create.ifNotExists { return }
+            throw PlanError("\(existing.kind.rawValue.lowercased()) \(create.name) already exists")
+        }
+        let id = try store.nextQueryID(kind: create.kind, sink: create.name)
+        let planner = QueryPlanner(store: store, sources: try store.sources())
+        let plan = try store.connection.transaction {
+            let plan = try planner.plan(create, queryID: id, statement: text)
+            try store.insert(plan.sink)
+            try store.insert(SQLQuery(id: id, sink: create.name, statement: text,
+                                      offsetReset: properties["auto.offset.reset"] ?? "latest"))
+            if case .table(let table) = plan.output {
+                try store.connection.execute("COMMENT ON TABLE \(table) IS '\(PlanBuilder.resultComment)'")
+            }
+            return plan
+        }
+        createTopic(plan.sink.topic, partitions: plan.sink.partitions)
+        Log.info("sql: created query \(id) writing \(create.kind.rawValue.lowercased()) \(create.name) (topic \(plan.sink.topic)"
+            + (plan.sink.resultTable.map { ", PostgreSQL table \($0)" } ?? "") + ")")
+    }
+
+    /// ksqlDB creates a sink's topic up front; brokers without CreateTopics
+    /// (librdkafka's mock) create it on first produce instead.
+    private func createTopic(_ topic: String, partitions: Int?) {
+        do {
+            let admin = try KafkaAdmin(config: kafka)
+            _ = try admin.createTopics([KafkaNewTopic(name: topic, partitions: partitions ?? 1)])
+        } catch {
+            Log.debug("sql: could not create topic \(topic) (\(error)); it is created when first written")
+        }
+    }
+
+    /// A pull query: once, from the table's rows in PostgreSQL, any predicate.
+    private func pull(_ select: Select) throws {
+        if select.emitChanges { throw PlanError("push queries (EMIT CHANGES) are not supported yet; query the table in PostgreSQL") }
+        guard select.joins.isEmpty, select.groupBy.isEmpty, select.window == nil else {
+            throw PlanError("a pull query reads one table without JOIN, GROUP BY or WINDOW")
+        }
+        guard let source = try store.source(named: select.from.name) else {
+            throw PlanError("unknown table \(select.from.name)" + didYouMean(select.from.name, among: try store.sources().map(\.name)))
+        }
+        guard let table = source.resultTable else {
+            throw PlanError("\(source.name) is not materialized: pull queries read tables made by CREATE TABLE … AS SELECT")
+        }
+        let connection = store.connection
+        var columns = source.columns
+        for index in columns.indices { columns[index].role = .value }
+        let input = QueryPlan.Input(source: CatalogSource(name: source.name, kind: .table, topic: source.topic, keyFormat: "",
+                                                      valueFormat: "", columns: columns, keyColumns: [], queryID: nil,
+                                                      resultTable: nil, statement: ""),
+                                    qualifier: select.from.qualifier, alias: "i0", staging: "", state: table, columns: [],
+                                    keyColumns: [])
+        let planner = QueryPlanner(store: store, sources: [])
+        let builder = PlanBuilder(planner: planner, select: select, inputs: [input], shape: .tableProjection)
+        var translator = builder.translator()
+        let items: [String] = try select.items.flatMap { item -> [String] in
+            switch item {
+            case .all: return try source.columns.map { "i0.\(try connection.quoteIdentifier(postgresName($0.name))) AS \(try connection.quoteIdentifier($0.name))" }
+            case .expression(let expression, let alias):
+                var name = alias ?? "KSQL_COL"
+                if alias == nil, case .column(_, let column) = expression { name = column }
+                return ["\(try translator.sql(expression)) AS \(try connection.quoteIdentifier(name))"]
+            }
+        }
+        var text = "SELECT \(items.joined(separator: ", ")) FROM \(table) AS i0"
+        if let filter = select.filter { text += " WHERE \(try translator.sql(filter))" }
+        if let limit = select.limit { text += " LIMIT \(limit)" }
+        let result = try connection.query("SELECT row_to_json(o)::text FROM (\(text)) AS o", translator.parameters)
+        let names = try connection.query("SELECT * FROM (\(text)) AS o LIMIT 0", translator.parameters).columnNames
+        let records: [ValueObject] = try result.rows.map { row in
+            guard case .object(let object) = try JSON.decode(row[0] ?? "{}") else { return ValueObject() }
+            return object
+        }
+        try write(records, columns: names)
+    }
+
+    private func write(_ records: [ValueObject], columns: [String]) throws {
+        switch format {
+        case .json:
+            for record in records { try output.write(JSON.encode(.object(record)) + "\n") }
+        case .table:
+            let rows = records.map { record in columns.map { TextTable.cell(record[$0] ?? .null) } }
+            try output.write(TextTable(headers: columns).render(rows))
+        }
+        try output.flush()
+    }
+
+    private func show(_ target: ShowTarget) throws {
+        switch target {
+        case .streams, .tables:
+            let kind: SourceKind = target == .streams ? .stream : .table
+            let records = try store.sources().filter { $0.kind == kind }.map { source in
+                ValueObject([("name", .string(source.name)), ("topic", .string(source.topic)),
+                             ("key_format", .string(source.keyFormat)), ("value_format", .string(source.valueFormat)),
+                             ("postgres_table", source.resultTable.map(Value.string) ?? .null)])
+            }
+            try write(records, columns: kind == .table ? ["name", "topic", "key_format", "value_format", "postgres_table"]
+                                                       : ["name", "topic", "key_format", "value_format"])
+        case .queries:
+            let records = try store.queries().map { query in
+                ValueObject([("id", .string(query.id)), ("sink", .string(query.sink)),
+                             ("statement", .string(query.statement.replacingOccurrences(of: "\n", with: " ")))])
+            }
+            try write(records, columns: ["id", "sink", "statement"])
+        case .topics:
+            let admin = try KafkaAdmin(config: kafka)
+            let records = try admin.metadata().topics.filter { !$0.name.hasPrefix("__") }.sorted { $0.name < $1.name }.map { topic in
+                ValueObject([("kafka_topic", .string(topic.name)), ("partitions", .int(Int64(topic.partitions.count)))])
+            }
+            try write(records, columns: ["kafka_topic", "partitions"])
+        case .properties:
+            let records = properties.sorted { $0.key < $1.key }.map {
+                ValueObject([("property", .string($0.key)), ("value", .string($0.value))])
+            }
+            try write(records, columns: ["property", "value"])
+        }
+    }
+
+    private func describe(_ name: String) throws {
+        guard let source = try store.source(named: name) else {
+            throw PlanError("unknown stream or table \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        let records = source.columns.map { column in
+            let key = column.role == .primaryKey ? " (primary key)" : column.role == .key || source.keyColumns.contains(column.name) ? " (key)" : ""
+            return ValueObject([("field", .string(column.name)), ("type", .string(column.type.description + key))])
+        }
+        try write(records, columns: ["field", "type"])
+    }
+
+    private func drop(_ kind: SourceKind, _ name: String, ifExists: Bool, deleteTopic: Bool) throws {
+        guard let source = try store.source(named: name) else {
+            if ifExists { return }
+            throw PlanError("unknown \(kind.rawValue.lowercased()) \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        guard source.kind == kind else { throw PlanError("\(name) is a \(source.kind.rawValue.lowercased()): use DROP \(source.kind.rawValue)") }
+        let readers = try store.queries().filter { query in
+            query.sink != name && query.statement.uppercased().contains(name.uppercased())
+                && (try? SQLParser.parseScript(query.statement).first.map { Self.reads($0.statement, name) }) == true
+        }
+        if let reader = readers.first {
+            throw PlanError("cannot drop \(name): query \(reader.id) reads it; TERMINATE \(reader.id) first")
+        }
+        try store.connection.transaction {
+            if let id = source.queryID { try dropQueryState(id) }
+            if let table = source.resultTable { try store.connection.execute("DROP TABLE IF EXISTS \(table)") }
+            try store.deleteSource(named: name)
+        }
+        if deleteTopic {
+            let admin = try KafkaAdmin(config: kafka)
+            for outcome in try admin.deleteTopics([source.topic]) where outcome.error != nil {
+                throw RuntimeError("dropped \(name), but deleting topic \(source.topic) failed: \(outcome.error!)")
+            }
+        }
+        Log.info("sql: dropped \(kind.rawValue.lowercased()) \(name)")
+    }
+
+    static func reads(_ statement: Statement, _ name: String) -> Bool {
+        guard case .createAsSelect(let create) = statement else { return false }
+        return create.select.from.name == name || create.select.joins.contains { $0.relation.name == name }
+    }
+
+    private func terminate(_ id: String?) throws {
+        let queries = try store.queries()
+        let chosen = id.map { wanted in queries.filter { $0.id.uppercased() == wanted.uppercased() } } ?? queries
+        if let id, chosen.isEmpty {
+            throw PlanError("unknown query \(id)" + didYouMean(id, among: queries.map(\.id)))
+        }
+        for query in chosen {
+            try store.connection.transaction { try dropQueryState(query.id) }
+            Log.info("sql: terminated query \(query.id)")
+        }
+    }
+
+    /// Forgets a query: its catalog row, offsets, outbox and state tables.
+    /// The sink stays (as in ksqlDB), now without a writer.
+    private func dropQueryState(_ id: String) throws {
+        let connection = store.connection
+        let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
+                                          [store.schema, id.lowercased() + "_i"])
+        for row in tables.rows {
+            guard let name = row[0] else { continue }
+            try connection.execute("DROP TABLE IF EXISTS \(store.table(try connection.quoteIdentifier(name)))")
+        }
+        try store.deleteQuery(id: id)
+        try connection.execute("UPDATE \(store.table("sources")) SET query_id = NULL WHERE query_id = $1", [id])
+    }
+}
