@@ -20,7 +20,7 @@ enum ManPageRenderer {
         lines += [".Sh SYNOPSIS", ".Nm", ".Op Ar global-options", ".Ar command", ".Op Ar options"]
         lines += [".Sh DESCRIPTION"] + text(root.discussion)
         lines += [".Sh COMMANDS", ".Bl -tag -width Ds"]
-        for command in root.allCommands().dropFirst() where !command.spec.isGroup {
+        for command in root.allCommands().dropFirst() where !command.spec.isGroup || command.spec.run != nil {
             lines += [".It Nm pgk \(command.path.joined(separator: " "))", escape(HelpRenderer.capitalized(command.spec.summary)) + ".",
                       "See", ".Xr pgk-\(command.path.joined(separator: "-")) 1 ."]
         }

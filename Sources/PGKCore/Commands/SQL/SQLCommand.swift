@@ -40,7 +40,7 @@ enum SQLCommand {
 
     static let spec = CommandSpec(
         name: "sql",
-        summary: "ksqlDB-dialect streaming SQL whose state and results live in PostgreSQL",
+        summary: "streaming SQL in ksqlDB's dialect, its state and results in PostgreSQL",
         discussion: """
         Runs ksqlDB statements from -f FILE, -e or stdin: CREATE STREAM|TABLE \
         over topics, CREATE STREAM|TABLE … AS SELECT (persistent queries), \

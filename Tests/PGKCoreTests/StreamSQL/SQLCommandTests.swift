@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+/// `pgk sql` as users run it: the built binary, a real PostgreSQL and the
+/// mock Kafka cluster.
+@Suite struct SQLCommandTests {
+    typealias S = SinkTestSupport
+
+    struct Fixture {
+        let cluster: MockKafkaCluster
+        let url: String
+
+        init(_ label: String) throws {
+            cluster = try MockKafkaCluster()
+            url = try TestPostgres.freshDatabase(label)
+        }
+
+        func sql(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+            try CommandRunner.pgk(["sql"] + arguments, environment: S.environment(cluster, url),
+                                  stdin: stdin.map { Data($0.utf8) }, timeoutSeconds: 120)
+        }
+
+        /// Runs statements, then every query to the end of its input.
+        func run(_ statements: String) throws {
+            let created = try sql(["-e", statements])
+            #expect(created.status == 0, "\(created.stderr)")
+            try catchUp()
+        }
+
+        func catchUp() throws {
+            let ran = try sql(["run", "--until-end"])
+            #expect(ran.status == 0, "\(ran.stderr)")
+        }
+
+        func rows(_ query: String) throws -> [[String?]] { try S.rows(url, query) }
+
+        func produce(_ topic: String, _ values: [String?], keys: [String?]? = nil) throws {
+            try S.produce(cluster, topic, values: values, keys: keys, partition: 0)
+        }
+
+        /// Every message of a topic, partition by partition, read to the end.
+        func topic(_ name: String) throws -> [KafkaMessage] {
+            let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil, partitionEOF: true)
+            let partitions = try consumer.partitions(of: name).map { KafkaTopicPartition(topic: name, partition: $0) }
+            try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaStartOffset.beginning) }))
+            var messages: [KafkaMessage] = [], ended: Set<KafkaTopicPartition> = []
+            let deadline = SystemClock.shared.nowMilliseconds + 15_000
+            while ended.count < partitions.count, SystemClock.shared.nowMilliseconds < deadline {
+                switch try consumer.poll(timeoutMilliseconds: 100) {
+                case .message(let message)?: messages.append(message)
+                case .partitionEnd(let end)?: ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+                case nil: break
+                }
+            }
+            return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+        }
+    }
+
+    static func studentsJSON(_ file: String) throws -> [String] {
+        let csv = try String(contentsOfFile: RepositoryPaths.shared("data/students/\(file).csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let header = lines.removeFirst()
+        return lines.map { fields in
+            "{" + zip(header, fields).map { name, value in "\"\(name == "cgpa" ? "cpga" : name)\": \(value)" }
+                .joined(separator: ", ") + "}"
+        }
+    }
+
+    /// The seed's statements over JSON topics: the averages it documents.
+    @Test func studentsPipelineComputesTheSeedsAverages() throws {
+        let fx = try Fixture("sql-students")
+        try fx.cluster.createTopic("adm", partitions: 1)
+        try fx.cluster.createTopic("res", partitions: 1)
+        try fx.produce("adm", try Self.studentsJSON("admit_1"))
+        try fx.produce("res", try Self.studentsJSON("research_1"))
+        let script = try String(contentsOfFile: RepositoryPaths.path("examples/sql/students.sql"), encoding: .utf8)
+            .replacingOccurrences(of: "dbserver1.public.admission", with: "adm")
+            .replacingOccurrences(of: "dbserver1.public.research", with: "res")
+            .replacingOccurrences(of: "'AVRO'", with: "'JSON'")
+        let created = try fx.sql(["-f", "-"], stdin: script)
+        #expect(created.status == 0, "\(created.stderr)")
+        try fx.catchUp()
+        let average = "SELECT research, round(ave_chance::numeric, 5)::text FROM research_ave_boost ORDER BY 1"
+        #expect(try fx.rows(average) == [["0", "0.65194"], ["1", "0.79512"]])
+        #expect(try fx.rows("SELECT count(*) FROM research_boost") == [["300"]])
+        try fx.produce("adm", try Self.studentsJSON("admit_2"))
+        try fx.produce("res", try Self.studentsJSON("research_2"))
+        try fx.catchUp()
+        #expect(try fx.rows(average) == [["0", "0.63491"], ["1", "0.78996"]])
+        // The changelog topic: keyed by research (KAFKA format, 4 bytes), last value per key wins.
+        var latest: [[UInt8]: String] = [:]
+        for message in try fx.topic("research_ave_boost") {
+            latest[message.key ?? []] = message.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        let one = try #require(latest[[0, 0, 0, 1]])
+        #expect(one.hasPrefix(#"{"AVE_CHANCE":0.7899"#), "\(one)")
+        let pull = try fx.sql(["-e", "SELECT * FROM research_ave_boost WHERE research = 1;", "-o", "json"])
+        #expect(pull.status == 0 && pull.stdout.contains(#""RESEARCH":1"#) && pull.stdout.contains("0.7899"), "\(pull.stdout)\(pull.stderr)")
+    }
+
+    /// Table semantics: an update moves a row between groups, a tombstone
+    /// retracts it, a group that empties is deleted, NULL keys are dropped.
+    @Test func aggregatesOverATableRetractUpdatesAndTombstones() throws {
+        let fx = try Fixture("sql-retract")
+        try fx.cluster.createTopic("users", partitions: 1)
+        try fx.produce("users", [#"{"region": "eu", "score": 10}"#, #"{"region": "eu", "score": 20}"#,
+                                 #"{"region": "us", "score": 5}"#, #"{"region": null, "score": 1}"#],
+                       keys: ["a", "b", "c", "d"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE users (id STRING PRIMARY KEY, region STRING, score INT) WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON');
+            CREATE TABLE by_region AS SELECT region, COUNT(*) AS n, SUM(score) AS total, MAX(score) AS best,
+              COLLECT_LIST(score) AS scores FROM users GROUP BY region HAVING COUNT(*) > 0;
+            """)
+        let query = "SELECT region, n::text, total::text, best::text, scores::text FROM by_region ORDER BY 1"
+        #expect(try fx.rows(query) == [["eu", "2", "30", "20", "{10,20}"], ["us", "1", "5", "5", "{5}"]])
+        // b moves to us; c is deleted; us keeps b only; eu keeps a only.
+        try fx.produce("users", [#"{"region": "us", "score": 7}"#, nil], keys: ["b", "c"])
+        try fx.catchUp()
+        #expect(try fx.rows(query) == [["eu", "1", "10", "10", "{10}"], ["us", "1", "7", "7", "{7}"]])
+        try fx.produce("users", [nil], keys: ["a"])
+        try fx.catchUp()
+        #expect(try fx.rows(query) == [["us", "1", "7", "7", "{7}"]])
+        let tombstones = try fx.topic("BY_REGION").filter { $0.value == nil }.map { String(decoding: $0.key ?? [], as: UTF8.self) }
+        #expect(tombstones == ["eu"], "the emptied group is deleted from the changelog")
+    }
+
+    /// A stream filtered and projected with ksqlDB expressions; the output
+    /// topic has upper-case JSON fields and a big-endian KAFKA key.
+    @Test func streamQueriesFilterProjectAndRekey() throws {
+        let fx = try Fixture("sql-stream")
+        try fx.cluster.createTopic("clicks", partitions: 1)
+        try fx.produce("clicks", [#"{"user_id": 7, "url": "https://a.example/x", "ms": 1500}"#,
+                                  #"{"user_id": 8, "url": "ftp://b", "ms": 10}"#,
+                                  #"{"user_id": 9, "url": "https://c.example", "ms": null}"#,
+                                  "not json", nil])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM clicks (user_id INT, url STRING, ms BIGINT) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');
+            CREATE STREAM slow WITH (KAFKA_TOPIC='slow') AS SELECT user_id, UCASE(url) AS u,
+              CASE WHEN ms IS NULL THEN 'unknown' WHEN ms BETWEEN 1000 AND 5000 THEN 'slow' ELSE 'fast' END AS speed,
+              CAST(ms AS DOUBLE) / 1000 AS seconds
+            FROM clicks WHERE url LIKE 'https://%' AND user_id IN (7, 9) PARTITION BY user_id;
+            """)
+        // Keys spread over partitions: compare in key order.
+        let messages = try fx.topic("slow").sorted { ($0.key ?? []).lexicographicallyPrecedes($1.key ?? []) }
+        #expect(messages.map { $0.key ?? [] } == [[0, 0, 0, 7], [0, 0, 0, 9]])
+        #expect(messages.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [
+            #"{"U":"HTTPS://A.EXAMPLE/X","SPEED":"slow","SECONDS":1.5}"#,
+            #"{"U":"HTTPS://C.EXAMPLE","SPEED":"unknown","SECONDS":null}"#,
+        ])
+        let dead = try fx.rows("SELECT kafka_offset::text, reason FROM pgk_sql.dead_letters")
+        #expect(dead.count == 1 && dead.first?[0] == "3" && (dead.first?[1] ?? "").contains("json"), "\(dead)")
+    }
+
+    /// Mistakes are caught when the statement is created, with its position.
+    @Test func badStatementsAreRejectedAtCreation() throws {
+        let fx = try Fixture("sql-errors")
+        let base = "CREATE STREAM s (id INT, name STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+        let unknown = try fx.sql(["-e", base + "CREATE STREAM t AS SELECT id, nmae FROM s;"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("line 2") && unknown.stderr.contains("unknown column NMAE")
+                && unknown.stderr.contains("did you mean NAME?"), "\(unknown.stderr)")
+        let typed = try fx.sql(["-e", "CREATE STREAM t AS SELECT id * name AS x FROM s;"])
+        #expect(typed.status == 1 && typed.stderr.contains("operator does not exist"), "\(typed.stderr)")
+        let shape = try fx.sql(["-e", "CREATE STREAM t AS SELECT name, COUNT(*) AS n FROM s GROUP BY name;"])
+        #expect(shape.status == 1 && shape.stderr.contains("use CREATE TABLE"), "\(shape.stderr)")
+        let syntax = try fx.sql(["-e", "SELEC * FROM s;"])
+        #expect(syntax.status == 1 && syntax.stderr.contains("line 1, column 1") && syntax.stderr.contains("SELECT"), "\(syntax.stderr)")
+        #expect(try fx.rows("SELECT count(*) FROM pgk_sql.queries") == [["0"]], "nothing half-created")
+        let show = try fx.sql(["-e", "SHOW STREAMS; DESCRIBE s;", "-o", "json"])
+        #expect(show.status == 0 && show.stdout.contains(#""name":"S""#) && show.stdout.contains(#""field":"NAME""#), "\(show.stdout)")
+    }
+
+    /// kill -9 in the middle of a run, then a restart: the same tables as
+    /// an uninterrupted run (state, results and offsets commit together).
+    @Test func killDashNineLeavesTheSameTablesAsAnUninterruptedRun() throws {
+        let fx = try Fixture("sql-kill9")
+        try fx.cluster.createTopic("events", partitions: 2)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for index in 0..<60_000 {
+            try producer.produce(topic: "events", partition: Int32(index % 2), key: nil,
+                                 value: Array(#"{"k": \#(index % 97), "v": \#(index % 13)}"#.utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
+            CREATE TABLE totals AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM events GROUP BY k;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        func committed() throws -> Int {
+            Int(try fx.rows("SELECT coalesce(sum(next_offset), 0)::text FROM pgk_sql.offsets").first?[0] ?? "0") ?? 0
+        }
+        var killedMidway = 0
+        for _ in 0..<3 {
+            let before = try committed()
+            let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run", "-v"],
+                                               environment: S.environment(fx.cluster, fx.url), stdout: .null, stderr: .null)
+            // Kill only once this process has committed something of its own.
+            _ = try S.waitUntil(seconds: 30) { try committed() > before }
+            usleep(UInt32.random(in: 0...50_000))
+            child.send(signal: SIGKILL)
+            _ = child.wait()
+            if try committed() < 60_000 { killedMidway += 1 }
+        }
+        #expect(killedMidway > 0, "every kill came after the run had finished: the test proved nothing")
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT sum(n)::text, sum(s)::text, count(*)::text FROM totals")
+                == [["60000", String((0..<60_000).reduce(0) { $0 + $1 % 13 }), "97"]])
+    }
+}
