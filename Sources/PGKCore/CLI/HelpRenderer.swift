@@ -109,7 +109,9 @@ extension CommandSpec {
     /// Every leaf command with its path, depth first.
     func leaves(path: [String] = []) -> [(path: [String], spec: CommandSpec)] {
         if !isGroup { return [(path, self)] }
-        return subcommands.flatMap { $0.leaves(path: path + [$0.name]) }
+        // A group that also runs by itself (`pgk sql -f …`) is a page too.
+        let own: [(path: [String], spec: CommandSpec)] = run != nil && !path.isEmpty ? [(path, self)] : []
+        return own + subcommands.flatMap { $0.leaves(path: path + [$0.name]) }
     }
 
     /// Every command (groups and leaves) with its path, depth first.
