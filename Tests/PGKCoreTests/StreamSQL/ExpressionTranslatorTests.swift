@@ -1,0 +1,63 @@
+import Testing
+@testable import PGKCore
+
+/// ksqlDB expressions → PostgreSQL: literals become parameters, columns
+/// resolve through the planner's scope, ksqlDB's NULL-on-error division.
+@Suite struct ExpressionTranslatorTests {
+    static func translate(_ text: String, offset: Int = 0) throws -> (sql: String, parameters: [String?], aggregates: Bool) {
+        var translator = ExpressionTranslator(parameterOffset: offset) { qualifier, name in
+            guard ["ID", "NAME", "SCORE", "TAGS"].contains(name) else { throw PlanError("unknown column \(name)") }
+            return "\(qualifier == nil ? "i0" : "i1").\"\(name.lowercased())\""
+        }
+        let sql = try translator.sql(try SQLParser.parseExpression(text))
+        return (sql, translator.parameters, translator.usesAggregates)
+    }
+
+    @Test func literalsAreParametersNeverSQLText() throws {
+        let result = try Self.translate("name = 'x''; DROP TABLE t; --' AND id > 2147483648 OR score < 1.5", offset: 2)
+        #expect(result.sql == #"(((i0."name" = $3::text) AND (i0."id" > $4::bigint)) OR (i0."score" < $5::numeric))"#)
+        #expect(result.parameters == ["x'; DROP TABLE t; --", "2147483648", "1.5"])
+    }
+
+    @Test func divisionByZeroIsNullAsInKsqlDB() throws {
+        #expect(try Self.translate("score / id").sql == #"(i0."score" / NULLIF(i0."id", 0))"#)
+        #expect(try Self.translate("score % 2").sql == #"(i0."score" % NULLIF($1::integer, 0))"#)
+    }
+
+    @Test func predicatesCastAndCase() throws {
+        #expect(try Self.translate("name NOT LIKE 'a%'").sql == #"(i0."name" NOT LIKE $1::text)"#)
+        #expect(try Self.translate("id BETWEEN 1 AND 3").sql == #"(i0."id" BETWEEN $1::integer AND $2::integer)"#)
+        #expect(try Self.translate("id NOT IN (1, 2)").sql == #"(i0."id" NOT IN ($1::integer, $2::integer))"#)
+        #expect(try Self.translate("name IS NOT NULL").sql == #"(i0."name" IS NOT NULL)"#)
+        #expect(try Self.translate("CAST(id AS STRING)").sql == #"CAST(i0."id" AS text)"#)
+        #expect(try Self.translate("CAST(score AS DECIMAL(10, 2))").sql == #"CAST(i0."score" AS numeric(10, 2))"#)
+        #expect(try Self.translate("CASE WHEN id > 1 THEN 'big' ELSE 'small' END").sql
+                == #"CASE WHEN (i0."id" > $1::integer) THEN $2::text ELSE $3::text END"#)
+        #expect(try Self.translate("b.id").sql == #"i1."id""#)
+    }
+
+    @Test func aggregatesFollowKsqlDBSemantics() throws {
+        let average = try Self.translate("AVG(score)")
+        #expect(average.sql == #"CAST(avg(i0."score") AS double precision)"# && average.aggregates)
+        #expect(try Self.translate("COUNT(*)").sql == "count(*)")
+        #expect(try Self.translate("COUNT_DISTINCT(name)").sql == #"count(DISTINCT i0."name")"#)
+        // LATEST_BY_OFFSET ignores NULLs and orders by arrival.
+        #expect(try Self.translate("LATEST_BY_OFFSET(name)").sql
+                == #"(array_agg(i0."name" ORDER BY _seq DESC) FILTER (WHERE i0."name" IS NOT NULL))[1]"#)
+        #expect(try Self.translate("COLLECT_LIST(id)").sql == #"array_agg(i0."id" ORDER BY _seq)"#)
+        #expect(try !Self.translate("UCASE(name)").aggregates)
+    }
+
+    @Test func unknownFunctionsAndColumnsAreErrorsWithSuggestions() throws {
+        #expect(throws: PlanError("unknown function UCAS (did you mean UCASE?)")) { try Self.translate("UCAS(name)") }
+        #expect(throws: PlanError("SUBSTRING takes 2–3 argument(s), not 1")) { try Self.translate("SUBSTRING(name)") }
+        #expect(throws: PlanError("unknown column NAM")) { try Self.translate("NAM") }
+    }
+
+    @Test func catalogTypeTextRoundTrips() throws {
+        for type: SQLType in [.integer, .decimal(precision: 10, scale: 2), .array(.string), .map(.string, .bigint),
+                              .struct([("A", .integer), ("B", .array(.double))])] {
+            #expect(try SQLTypeText.parse(type.description) == type)
+        }
+    }
+}
