@@ -126,6 +126,44 @@ import Testing
         #expect(tombstones == ["eu"], "the emptied group is deleted from the changelog")
     }
 
+    /// Aggregating a stream across batches: merged accumulators (COUNT,
+    /// SUM, AVG, MIN, MAX, *_BY_OFFSET) and the history-based path
+    /// (COUNT_DISTINCT, COLLECT_LIST) agree with a direct computation.
+    @Test func streamAggregatesMergeAcrossBatches() throws {
+        let fx = try Fixture("sql-stream-agg")
+        try fx.cluster.createTopic("readings", partitions: 1)
+        var events: [(k: String, v: Int?)] = []
+        for index in 0..<600 { events.append((["a", "b", "c"][index % 3], index % 7 == 0 ? nil : index % 11)) }
+        func json(_ event: (k: String, v: Int?)) -> String { #"{"k": "\#(event.k)", "v": \#(event.v.map(String.init) ?? "null")}"# }
+        try fx.produce("readings", events.prefix(250).map(json))
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM readings (k STRING, v INT) WITH (KAFKA_TOPIC='readings', VALUE_FORMAT='JSON');
+            CREATE TABLE merged AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v * 2) AS doubled, AVG(v) AS mean,
+              MIN(v) AS lo, MAX(v) AS hi, LATEST_BY_OFFSET(v) AS last, EARLIEST_BY_OFFSET(v) AS first
+              FROM readings WHERE k <> 'c' GROUP BY k HAVING COUNT(*) > 1;
+            CREATE TABLE history AS SELECT k, COUNT_DISTINCT(v) AS distinct_v, COUNT(*) AS n FROM readings GROUP BY k;
+            """)
+        try fx.produce("readings", events.dropFirst(250).map(json))
+        try fx.catchUp()
+        for k in ["a", "b"] {
+            let values = events.filter { $0.k == k }.map(\.v), present = values.compactMap { $0 }
+            let mean = Double(present.reduce(0, +)) / Double(present.count)
+            let expected = [k, "\(values.count)", "\(present.count)", "\(present.reduce(0, +) * 2)", String(format: "%.6f", mean),
+                            "\(present.min()!)", "\(present.max()!)", "\(present.last!)", "\(present.first!)"]
+            #expect(try fx.rows("""
+                SELECT k, n::text, nv::text, doubled::text, to_char(mean, 'FM0.000000'), lo::text, hi::text, last::text, first::text
+                FROM merged WHERE k = '\(k)'
+                """) == [expected])
+        }
+        #expect(try fx.rows("SELECT count(*)::text FROM merged WHERE k = 'c'") == [["0"]], "filtered out")
+        #expect(try fx.rows("SELECT k, distinct_v::text, n::text FROM history ORDER BY k")
+                == ["a", "b", "c"].map { k in
+                    let values = events.filter { $0.k == k }
+                    return [k, "\(Set(values.compactMap(\.v)).count)", "\(values.count)"]
+                })
+    }
+
     /// A stream filtered and projected with ksqlDB expressions; the output
     /// topic has upper-case JSON fields and a big-endian KAFKA key.
     @Test func streamQueriesFilterProjectAndRekey() throws {

@@ -14,6 +14,9 @@ struct ExpressionTranslator {
     var arrivalOrder: String = "_seq"
     private(set) var parameters: [String?] = []
     private(set) var usesAggregates = false
+    /// Consulted before each node: SQL that stands for a whole
+    /// subexpression (e.g. an aggregate read from an accumulator table).
+    var override: ((Expression) throws -> String?)?
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -25,6 +28,7 @@ struct ExpressionTranslator {
     private let firstParameter: Int
 
     mutating func sql(_ expression: Expression) throws -> String {
+        if let override, let replaced = try override(expression) { return replaced }
         switch expression {
         case .literal(let literal):
             return literalSQL(literal)

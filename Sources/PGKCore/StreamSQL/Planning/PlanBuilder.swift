@@ -56,7 +56,7 @@ struct PlanBuilder {
             "\(try translator.sql(item.expression)) AS \(try quote(postgresName(item.name)))"
         }
         let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
-        let draft = Draft(builder: self, projection: projection, projectionParameters: translator.parameters,
+        let draft = Draft(builder: self, items: items, projection: projection, projectionParameters: translator.parameters,
                           keyNames: keyNames.map(postgresName))
         switch shape {
         case .streamProjection, .streamTableJoin:

@@ -1,6 +1,7 @@
 /// The statements of one plan, written by shape (see PlanBuilder).
 struct Draft {
     let builder: PlanBuilder
+    let items: [PlanBuilder.Item]
     /// `expr AS "name"` per output column.
     let projection: [String]
     /// The literals `projection` binds, numbered from $1; later
@@ -11,10 +12,10 @@ struct Draft {
 
     private func translator() -> ExpressionTranslator { builder.translator(offset: projectionParameters.count) }
 
-    private var planner: QueryPlanner { builder.planner }
-    private var inputs: [QueryPlan.Input] { builder.inputs }
-    private var select: Select { builder.select }
-    private func quote(_ name: String) throws -> String { try planner.connection.quoteIdentifier(name) }
+    var planner: QueryPlanner { builder.planner }
+    var inputs: [QueryPlan.Input] { builder.inputs }
+    var select: Select { builder.select }
+    func quote(_ name: String) throws -> String { try planner.connection.quoteIdentifier(name) }
 
     // MARK: streams
 
@@ -45,6 +46,10 @@ struct Draft {
     // MARK: tables
 
     func table(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
+        if builder.shape == .aggregate && !inputs[0].source.isTable,
+           let plan = try accumulatingAggregate(queryID: queryID, sink: sink, setup: inputSetup) {
+            return plan
+        }
         let (from, affectedFilter) = try recomputeSource()
         var translator = translator()
         var conditions: [String] = []
@@ -81,12 +86,7 @@ struct Draft {
         batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) "
             + recompute(["(\(affectedFilter)) IN (SELECT \(keyList) FROM \(affected))"]), parameters: parameters))
-        let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
-        batch.append(.init(text: """
-            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value)
-            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys))
-            FROM \(affected) AS a
-            """, parameters: [queryID, sink.topic]))
+        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
@@ -175,7 +175,7 @@ struct Draft {
 
     /// The CREATE TABLE AS SELECT's table in the current schema; one that
     /// exists and is not pgk's own is never taken over.
-    private func resultTableName(_ name: String) throws -> String {
+    func resultTableName(_ name: String) throws -> String {
         let schema = try planner.connection.query("SELECT current_schema()").scalar ?? "public"
         let qualified = "\(try quote(schema)).\(try quote(postgresName(name)))"
         let comment = try planner.connection.query(
@@ -186,7 +186,7 @@ struct Draft {
         return qualified
     }
 
-    private func typed(_ sink: CatalogSource, _ described: [(name: String, type: String)]) -> CatalogSource {
+    func typed(_ sink: CatalogSource, _ described: [(name: String, type: String)]) -> CatalogSource {
         var sink = sink
         for index in sink.columns.indices {
             let name = postgresName(sink.columns[index].name)

@@ -1,0 +1,161 @@
+/// Aggregating a stream whose aggregates all merge from partial results
+/// (COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, EARLIEST_BY_OFFSET): the
+/// state is one accumulator row per group, and a batch is folded in by a
+/// single INSERT … GROUP BY … ON CONFLICT DO UPDATE, instead of keeping
+/// every event and recomputing the touched groups from history.
+extension Draft {
+    /// One partial result column (or two, for AVG and the *_BY_OFFSET pair).
+    struct Partial {
+        var column: String
+        /// The aggregate's argument over the staged batch (alias i0); nil for COUNT(*).
+        var partial: Expression?
+        var partialSQL: (String) -> String
+        /// Merges the stored value `acc.col` with the batch's `EXCLUDED.col`.
+        var merge: (String, String) -> String
+    }
+
+    func accumulatingAggregate(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan? {
+        var partials: [Partial] = []
+        var finals: [String: String] = [:]
+        var decomposable = true
+        let groups = select.groupBy
+        func groupColumn(_ index: Int) -> String { "g\(index)" }
+
+        // Final expressions read the accumulator (alias a); the group
+        // expressions read its group columns.
+        var final = ExpressionTranslator(parameterOffset: 0) { qualifier, name in
+            throw PlanError("column \(qualifier.map { "\($0)." } ?? "")\(name) is neither in GROUP BY nor inside an aggregate")
+        }
+        final.override = { expression in
+            if let index = groups.firstIndex(where: { builder.sameColumn($0, expression) }) {
+                return "a.\(groupColumn(index))"
+            }
+            guard case .call(let name, let arguments, let distinct, let star) = expression,
+                  let aggregate = AggregateFunction(rawValue: name) else { return nil }
+            let key = String(describing: expression)
+            if let known = finals[key] { return known }
+            guard !distinct, let sql = Self.register(aggregate, arguments, star: star, number: partials.count,
+                                                     into: &partials) else {
+                decomposable = false
+                return "NULL"
+            }
+            finals[key] = sql
+            return sql
+        }
+        let projection = try zip(items, items.map { try final.sql($0.expression) }).map { item, sql in
+            "\(sql) AS \(try quote(postgresName(item.name)))"
+        }
+        // HAVING's literals number after the projection's: describe with those only.
+        let selectParameters = final.parameters
+        let having = try select.having.map { try final.sql($0) }
+        guard decomposable else { return nil }
+        let finalParameters = final.parameters
+
+        // The partials, per group, over the batch.
+        let input = inputs[0]
+        var translator = builder.translator()
+        let groupSQL = try groups.map { try translator.sql($0) }
+        let partialSQL = try partials.map { partial in
+            partial.partialSQL(try partial.partial.map { try translator.sql($0) } ?? "*")
+        }
+        var conditions = ["NOT i0._deleted"] + groupSQL.map { "\($0) IS NOT NULL" }
+        if let filter = select.filter { conditions.append(try translator.sql(filter)) }
+        let groupAliases = groupSQL.indices.map(groupColumn)
+        let selectPartials = "SELECT " + (zip(groupSQL, groupAliases).map { "\($0) AS \($1)" }
+            + zip(partialSQL, partials).map { "\($0) AS \($1.column)" }).joined(separator: ", ")
+            + " FROM \(input.staging) AS i0 WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(groupSQL.joined(separator: ", "))"
+        let partialTypes = try planner.describe(.init(text: selectPartials, parameters: translator.parameters))
+
+        let prefix = queryID.lowercased()
+        let accumulator = planner.store.table(try quote("\(prefix)_acc"))
+        let affected = try quote("\(prefix)_affected")
+        let resultTable = try resultTableName(sink.name)
+        let groupList = groupAliases.joined(separator: ", ")
+        var setup = inputSetup
+        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(accumulator) ("
+            + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ") + ", PRIMARY KEY (\(groupList)))"))
+        _ = try planner.connection.execute(setup[setup.count - 1].text)
+
+        let finalSelect = "SELECT \(projection.joined(separator: ", ")) FROM \(accumulator) AS a"
+        let described = try planner.describe(.init(text: finalSelect, parameters: selectParameters))
+        let keyList = try keyNames.map { try quote($0) }.joined(separator: ", ")
+        let keyTypes = try keyNames.map { key in "\(try quote(key)) \(described.first { $0.name == key }?.type ?? "text")" }
+        let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
+        setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes.joined(separator: ", "))) ON COMMIT DELETE ROWS"))
+        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"))
+        for statement in setup.suffix(2) { _ = try planner.connection.execute(statement.text) }
+
+        // Result key columns in group order, matched to the accumulator's groups.
+        let keyGroups = keyNames.indices.map { "a.\(groupColumn($0))" }
+        let updates = partials.map { "\($0.column) = \($0.merge("acc.\($0.column)", "EXCLUDED.\($0.column)"))" }
+        var batch: [QueryPlan.SQL] = [
+            .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
+                  parameters: translator.parameters),
+            .init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) DO UPDATE SET "
+                + updates.joined(separator: ", "), parameters: translator.parameters),
+            .init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"),
+        ]
+        let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")
+        batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
+            + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? ""), parameters: finalParameters))
+        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
+        var typedSink = typed(sink, described)
+        typedSink.resultTable = resultTable
+        return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
+                         batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
+    }
+
+    /// Adds the partial column(s) of one aggregate call; returns its final
+    /// expression over the accumulator, or nil when it does not merge.
+    private static func register(_ aggregate: AggregateFunction, _ arguments: [Expression], star: Bool, number: Int,
+                                 into partials: inout [Partial]) -> String? {
+        let column = "p\(number)"
+        let argument = star ? nil : arguments.first
+        func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String) {
+            partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge))
+        }
+        let plus: (String, String) -> String = { old, new in
+            "CASE WHEN \(old) IS NULL THEN \(new) WHEN \(new) IS NULL THEN \(old) ELSE \(old) + \(new) END"
+        }
+        switch aggregate {
+        case .count:
+            add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" })
+            return "a.\(column)"
+        case .sum:
+            add(column, { "sum(\($0))" }, plus)
+            return "a.\(column)"
+        case .avg:
+            add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus)
+            add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" })
+            return "CASE WHEN a.\(column)c = 0 THEN NULL ELSE a.\(column)s / a.\(column)c END"
+        case .min:
+            add(column, { "min(\($0))" }, { "least(\($0), \($1))" })
+            return "a.\(column)"
+        case .max:
+            add(column, { "max(\($0))" }, { "greatest(\($0), \($1))" })
+            return "a.\(column)"
+        case .latestByOffset, .earliestByOffset:
+            let latest = aggregate == .latestByOffset
+            let order = latest ? "DESC" : "ASC", pick = latest ? "max" : "min", beats = latest ? ">" : "<"
+            let seq = column + "q"
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order)) FILTER (WHERE \($0) IS NOT NULL))[1]" }) { old, new in
+                let oldSeq = old.replacingOccurrences(of: column, with: seq), newSeq = new.replacingOccurrences(of: column, with: seq)
+                return "CASE WHEN \(newSeq) IS NOT NULL AND (\(oldSeq) IS NULL OR \(newSeq) \(beats) \(oldSeq)) THEN \(new) ELSE \(old) END"
+            }
+            add(seq, { "\(pick)(i0._seq) FILTER (WHERE \($0) IS NOT NULL)" }, { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" })
+            return "a.\(column)"
+        case .countDistinct, .collectList, .collectSet:
+            return nil
+        }
+    }
+
+    /// Queues the new value (or a tombstone) of every affected key.
+    func changelog(queryID: String, topic: String, resultTable: String, affected: String) throws -> QueryPlan.SQL {
+        let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
+        return .init(text: """
+            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value)
+            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys))
+            FROM \(affected) AS a
+            """, parameters: [queryID, topic])
+    }
+}
