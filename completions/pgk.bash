@@ -3,11 +3,12 @@
 
 _pgk_subcommands() {
   case "$1" in
-    "") echo "sink cdc topics publish subscribe dev help completion" ;;
+    "") echo "sink cdc topics publish subscribe sql dev help completion" ;;
     "cdc") echo "outbox wal" ;;
     "cdc outbox") echo "setup teardown uninstall run status" ;;
     "cdc wal") echo "setup run status teardown" ;;
     "topics") echo "list describe create delete alter tail produce groups" ;;
+    "sql") echo "run" ;;
     "dev") echo "up run" ;;
   esac
 }
@@ -39,6 +40,8 @@ _pgk_options() {
     "topics groups") echo "--topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "publish") echo "--schema -s --schemas --file -F --data --raw --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --create-topic --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "subscribe") echo "--group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --worker --concurrency -c --order --retries --backoff --timeout --on-error --count -n --until-end --offset --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "sql") echo "--file -f --execute -e --run --until-end --state-schema --output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "sql run") echo "--until-end --query --state-schema --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev up") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "dev run") echo "--create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -74,6 +77,8 @@ _pgk_valued_options() {
     "topics groups") echo " --topic --output -o --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "publish") echo " --schema -s --schemas --file -F --data --key-field --key-delimiter -K --header -H --topic-prefix --on-invalid --partitions --retention --timeout --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "subscribe") echo " --group -g --topic-prefix --schema -s --schemas --output -o --dead-letter --exec --worker --concurrency -c --order --retries --backoff --timeout --on-error --count -n --offset --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "sql") echo " --file -f --execute -e --state-schema --output -o --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "sql run") echo " --query --state-schema --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev up") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "dev run") echo " --create-topic --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
@@ -187,6 +192,14 @@ _pgk_values() {
     "subscribe|--registry-ca") echo "__files__" ;;
     "subscribe|--registry-cert") echo "__files__" ;;
     "subscribe|--registry-key") echo "__files__" ;;
+    "sql|--file"|"sql|-f") echo "__files__" ;;
+    "sql|--output"|"sql|-o") echo "table json" ;;
+    "sql|--registry-ca") echo "__files__" ;;
+    "sql|--registry-cert") echo "__files__" ;;
+    "sql|--registry-key") echo "__files__" ;;
+    "sql run|--registry-ca") echo "__files__" ;;
+    "sql run|--registry-cert") echo "__files__" ;;
+    "sql run|--registry-key") echo "__files__" ;;
     "dev|--registry-ca") echo "__files__" ;;
     "dev|--registry-cert") echo "__files__" ;;
     "dev|--registry-key") echo "__files__" ;;
