@@ -132,7 +132,7 @@ _pgk_values() {
     "cdc wal setup|--registry-cert") echo "__files__" ;;
     "cdc wal setup|--registry-key") echo "__files__" ;;
     "cdc wal run|--snapshot") echo "initial never only" ;;
-    "cdc wal run|--format") echo "debezium pg_to_brokers" ;;
+    "cdc wal run|--format") echo "debezium pg_to_brokers flat" ;;
     "cdc wal run|--packing") echo "json msgpack avro" ;;
     "cdc wal run|--registry-ca") echo "__files__" ;;
     "cdc wal run|--registry-cert") echo "__files__" ;;

@@ -33,14 +33,19 @@ enum WALCommands {
         point: no change is lost or seen twice across the boundary. Completion \
         is recorded in pgk.wal_snapshots next to the slot; an interrupted \
         snapshot starts over on the next run. Topics are <prefix>.<schema>.<table>; keys are the \
-        primary key columns. SIGINT/SIGTERM finish in-flight work, confirm \
-        what Kafka acknowledged and exit 0.
+        primary key columns. --format debezium (the default) sends the \
+        {before, after, source, op, ts_ms} envelope; pg_to_brokers its \
+        {fields, values, types, ...} record; flat the row alone, as \
+        Debezium's ExtractNewRecordState leaves it: a delete (or the old key \
+        of a key change) is a tombstone and a truncate sends nothing. SIGINT/SIGTERM \
+        finish in-flight work, confirm what Kafka acknowledged and exit 0.
         """,
         options: RunOptions.all,
         examples: [
             Example("pgk cdc wal run --snapshot initial --exit-when-caught-up",
                     "Copy the tables and everything committed so far, then exit."),
             Example("pgk cdc wal run --format pg_to_brokers --snapshot never", "Stream in pg_to_brokers' record shape."),
+            Example("pgk cdc wal run --format flat", "Rows alone, deletes as tombstones (for ksqlDB tables)."),
             Example("pgk cdc wal run --packing avro --registry http://localhost:8081", "Avro with registered schemas."),
         ],
         run: { invocation in
@@ -60,6 +65,9 @@ enum WALCommands {
             options.exitWhenCaughtUp = invocation[RunOptions.exitWhenCaughtUp]
             options.heartbeatMilliseconds = invocation[RunOptions.heartbeat]
             options.tombstones = invocation[RunOptions.tombstones] ?? true
+            if options.format == .flat && !options.tombstones {
+                throw UsageError("--no-tombstones: in --format flat a delete is only a tombstone")
+            }
             let registry = try invocation.registryClient(for: [options.packing])
             let kafka = invocation.kafkaConfig
             let served = try invocation.startMetrics(WALMetrics.self)

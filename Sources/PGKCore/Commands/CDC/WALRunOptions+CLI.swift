@@ -8,7 +8,7 @@ extension WALCommands {
         static let topicPrefix: Option<String?> = .text("topic-prefix", name: "PREFIX",
                                                         help: "Topic prefix (default: pgk.<database>)")
         static let format: Option<ChangeEventFormat> = .choice("format", name: "FORMAT",
-                                                               help: "Event shape: debezium or pg_to_brokers",
+                                                               help: "Event shape: debezium, pg_to_brokers or flat",
                                                                default: .debezium)
         static let packing: Option<Packing> = .choice("packing", name: "PACKING",
                                                       help: "Encoding; avro registers schemas in --registry",
@@ -27,7 +27,7 @@ extension WALCommands {
             "heartbeat", bareUnitMilliseconds: 1000,
             help: "On an idle database, emit a WAL heartbeat this often (0 = off)", default: "10s")
         static let tombstones: Option<Bool?> = .negatableFlag(
-            "tombstones", help: "Follow each delete with a tombstone (default on)")
+            "tombstones", help: "Tombstone after a delete (default on; flat: always)")
 
         static let all: [OptionSpec] = [
             slotOption.spec, publicationOption.spec, snapshot.spec, topicPrefix.spec, format.spec, packing.spec,

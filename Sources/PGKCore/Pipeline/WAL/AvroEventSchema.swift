@@ -45,11 +45,15 @@ enum AvroEventSchema {
         return ["null", type]
     }
 
-    static func rowRecord(_ table: TableSchema, names: [String], only indexes: [Int]? = nil, recordName: String) -> Value {
+    static func rowRecord(_ table: TableSchema, names: [String], only indexes: [Int]? = nil, recordName: String,
+                          namespace: String? = nil) -> Value {
         let fields: [Value] = (indexes ?? Array(table.columns.indices)).map { index in
             ["name": .string(names[index]), "type": nullable(avroType(table.columns[index])), "default": .null]
         }
-        return ["type": "record", "name": .string(recordName), "fields": .array(fields)]
+        var record = ValueObject([("type", "record"), ("name", .string(recordName)), ("fields", .array(fields))])
+        // Last, as key schemas always had it: the registered text stays the same.
+        if let namespace { record["namespace"] = .string(namespace) }
+        return .object(record)
     }
 
     static let source: Value = [
@@ -90,17 +94,16 @@ enum AvroEventSchema {
                 ],
             ]
             return schema.jsonText
+        case .flat:
+            // The debezium format's before/after record (same full name),
+            // so flat and enveloped schemas of a table describe rows alike.
+            return rowRecord(table, names: names, recordName: "Value", namespace: namespace(table)).jsonText
         }
     }
 
     /// nil when the table has no key columns (null keys need no schema).
     static func key(_ table: TableSchema, names: [String]) -> String? {
         guard !table.keyColumnIndexes.isEmpty else { return nil }
-        var record = rowRecord(table, names: names, only: table.keyColumnIndexes, recordName: "Key")
-        if case .object(var object) = record {
-            object["namespace"] = .string(namespace(table))
-            record = .object(object)
-        }
-        return record.jsonText
+        return rowRecord(table, names: names, only: table.keyColumnIndexes, recordName: "Key", namespace: namespace(table)).jsonText
     }
 }

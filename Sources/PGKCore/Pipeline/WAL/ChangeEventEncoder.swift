@@ -17,9 +17,16 @@ final class ChangeEventEncoder {
         var value: AvroMessageEncoder
     }
 
+    /// A nil value is a tombstone (the flat format's delete).
     struct Encoded {
         var key: [UInt8]?
-        var value: [UInt8]
+        var value: [UInt8]?
+    }
+
+    /// Which of the reused buffers `encode` filled.
+    struct Written {
+        var hasKey: Bool
+        var hasValue: Bool
     }
 
     init(format: ChangeEventFormat, packing: Packing, registry: SchemaRegistryClient?, database: String,
@@ -36,26 +43,43 @@ final class ChangeEventEncoder {
     func encode(_ change: RowChange) throws -> Encoded {
         var key: [UInt8] = []
         var value: [UInt8] = []
-        let hasKey = try encode(change, now: clock(), key: &key, value: &value)
-        return Encoded(key: hasKey ? key : nil, value: value)
+        let written = try encode(change, now: clock(), key: &key, value: &value)
+        return Encoded(key: written.hasKey ? key : nil, value: written.hasValue ? value : nil)
     }
 
-    /// Replaces the contents of `key` and `value` (reused buffers); returns
-    /// false for a null key. `now` is the event's processing time (Unix ms).
-    func encode(_ change: RowChange, now: Int64, key: inout [UInt8], value: inout [UInt8]) throws -> Bool {
+    /// Replaces the contents of `key` and `value` (reused buffers) and says
+    /// which hold a key and a value (null otherwise). `now` is the event's
+    /// processing time (Unix ms).
+    func encode(_ change: RowChange, now: Int64, key: inout [UInt8], value: inout [UInt8]) throws -> Written {
         key.removeAll(keepingCapacity: true)
         value.removeAll(keepingCapacity: true)
         if packing == .json {
-            return jsonWriter.write(change, now: now, value: &value, key: &key)
+            let hasKey = jsonWriter.write(change, now: now, value: &value, key: &key)
+            return Written(hasKey: hasKey, hasValue: format.output(for: change.operation) == .document)
         }
         let encoded = try encodeValues(change, now: now)
-        value.append(contentsOf: encoded.value)
+        if let bytes = encoded.value { value.append(contentsOf: bytes) }
         if let bytes = encoded.key { key.append(contentsOf: bytes) }
-        return encoded.key != nil
+        return Written(hasKey: encoded.key != nil, hasValue: encoded.value != nil)
+    }
+
+    /// For the flat format, the encoded old key of an update that changed
+    /// the key: it needs a tombstone, or consumers keeping the latest row
+    /// per key (ksqlDB tables, compaction) keep the old row too.
+    func replacedKey(_ change: RowChange) throws -> [UInt8]? {
+        guard format == .flat, change.operation == .update, let before = change.before,
+              let old = TupleValues.key(before, table: change.table) else { return nil }
+        // An after-image key with unchanged TOAST falls back to the old one.
+        guard old != TupleValues.key(change.after, table: change.table) ?? old else { return nil }
+        var removal = change
+        removal.operation = .delete
+        removal.after = nil
+        return try encodeValues(removal, now: 0).key
     }
 
     /// The `Value`-based path (msgpack, avro, and the reference for JSON).
     func encodeValues(_ change: RowChange, now: Int64) throws -> Encoded {
+        let hasValue = format.output(for: change.operation) == .document
         switch packing {
         case .avro:
             let codec = try avroCodec(change.table)
@@ -64,7 +88,7 @@ final class ChangeEventEncoder {
             do throws(MessageCodecError) {
                 var key: [UInt8]?
                 if let keyValue, let keyEncoder = codec.key { key = try keyEncoder.encode(keyValue) }
-                return Encoded(key: key, value: try codec.value.encode(value))
+                return Encoded(key: key, value: hasValue ? try codec.value.encode(value) : nil)
             } catch {
                 // A registry outage is not the row's fault: report it as is.
                 if case .registry(let failure) = error { throw failure }
@@ -72,10 +96,12 @@ final class ChangeEventEncoder {
             }
         case .msgpack:
             let key = ChangeEventFormat.key(for: change, rendering: .json, names: nil).map(MsgPack.encode)
-            return Encoded(key: key, value: MsgPack.encode(format.value(for: change, database: database, now: now)))
+            let value = hasValue ? MsgPack.encode(format.value(for: change, database: database, now: now)) : nil
+            return Encoded(key: key, value: value)
         default:
             let key = ChangeEventFormat.key(for: change, rendering: .json, names: nil).map(JSON.encodeBytes)
-            return Encoded(key: key, value: JSON.encodeBytes(format.value(for: change, database: database, now: now)))
+            let value = hasValue ? JSON.encodeBytes(format.value(for: change, database: database, now: now)) : nil
+            return Encoded(key: key, value: value)
         }
     }
 

@@ -4,9 +4,26 @@ enum ChangeEventFormat: String, CaseIterable, Sendable {
     case debezium
     /// `{fields, values, types, table_name, operation, transaction_id}` as pg_to_brokers.
     case pgToBrokers = "pg_to_brokers"
+    /// The after-image row alone, as Debezium's ExtractNewRecordState SMT
+    /// leaves it (what ksqlDB tables read): a delete is a tombstone, a
+    /// truncate produces nothing (a row-keyed topic cannot express it).
+    case flat
+
+    /// What an event of one operation carries.
+    enum Output { case document, tombstone, nothing }
+
+    func output(for operation: RowChange.Operation) -> Output {
+        guard self == .flat else { return .document }
+        switch operation {
+        case .delete: return .tombstone
+        case .truncate: return .nothing
+        case .create, .update, .read: return .document
+        }
+    }
 
     /// The event value for `change`; `now` is the processing time (Unix ms).
-    /// `names` replaces column names (Avro).
+    /// `names` replaces column names (Avro). `.null` where `output` is not
+    /// a document.
     func value(for change: RowChange, database: String, now: Int64, rendering: TupleValues.Rendering? = nil,
                names: [String]? = nil) -> Value {
         switch self {
@@ -14,6 +31,10 @@ enum ChangeEventFormat: String, CaseIterable, Sendable {
             return DebeziumEvent.value(change, database: database, now: now, rendering: rendering ?? .json, names: names)
         case .pgToBrokers:
             return PgToBrokersEvent.value(change, rendering: rendering ?? .jsonAsText)
+        case .flat:
+            guard output(for: change.operation) == .document, let after = change.after else { return .null }
+            // The same rendering as the debezium format's `after`.
+            return TupleValues.object(TupleValues.row(after, table: change.table, rendering: rendering ?? .json, names: names))
         }
     }
 

@@ -60,12 +60,16 @@ struct EventJSONWriter {
     }
 
     /// Writes the value into `value` and the key into `key`; false when
-    /// the event has a null key.
+    /// the event has a null key. Nothing is written for a flat tombstone.
     mutating func write(_ change: RowChange, now: Int64, value: inout [UInt8], key: inout [UInt8]) -> Bool {
         let pieces = pieces(change.table)
         switch format {
         case .debezium: writeDebezium(change, pieces, now: now, into: &value)
         case .pgToBrokers: writePgToBrokers(change, pieces, into: &value)
+        case .flat:
+            if format.output(for: change.operation) == .document, let after = change.after {
+                writeObject(after, pieces, keyOnly: false, jsonAsText: false, into: &value)
+            }
         }
         return writeKey(change, pieces, into: &key)
     }

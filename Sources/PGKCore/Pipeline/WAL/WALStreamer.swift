@@ -278,7 +278,9 @@ final class WALStreamer {
 
     // MARK: events
 
-    /// Encodes and produces one change (plus a tombstone after a delete).
+    /// Encodes and produces one change (plus a tombstone after an enveloped
+    /// delete); the flat format skips truncates and keyless deletes, and
+    /// tombstones the old key of an update that changed it.
     func emit(_ change: RowChange) throws {
         if summary.events & 127 == 0 {
             eventTime = unixMilliseconds()
@@ -286,13 +288,21 @@ final class WALStreamer {
             progress?.tick(units: summary.events, unitName: "events",
                            counters: [("in flight", sink.inFlight), ("transactions", summary.transactions)])
         }
-        let hasKey = try encoder.encode(change, now: eventTime, key: &keyBuffer, value: &valueBuffer)
+        let output = encoder.format.output(for: change.operation)
+        if output == .nothing { return }
+        if let oldKey = try encoder.replacedKey(change) {
+            try oldKey.withUnsafeBytes { try sink.send(topic: change.table.topic, key: $0, value: nil) }
+        }
+        let written = try encoder.encode(change, now: eventTime, key: &keyBuffer, value: &valueBuffer)
+        // A tombstone without a key deletes nothing: leave it out.
+        if output == .tombstone && !written.hasKey { return }
         try keyBuffer.withUnsafeBytes { key in
             try valueBuffer.withUnsafeBytes { value in
                 try withNonNullBase(key) { key in
                     try withNonNullBase(value) { value in
-                        try sink.send(topic: change.table.topic, key: hasKey ? key : nil, value: value)
-                        if change.operation == .delete && options.tombstones && hasKey {
+                        let key = written.hasKey ? key : nil
+                        try sink.send(topic: change.table.topic, key: key, value: written.hasValue ? value : nil)
+                        if output == .document && change.operation == .delete && options.tombstones, let key {
                             try sink.send(topic: change.table.topic, key: key, value: nil)
                         }
                     }
