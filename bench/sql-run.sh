@@ -22,12 +22,13 @@ measured() {
 }
 
 echo "generating $N events over 10000 keys and a $ROWS-row table…" >&2
-awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "{\"k\":%d,\"v\":%d,\"dim\":%d}\n", i % 10000, i % 1000, i % 100000 }' \
+# Keyed by k, so the events spread over the partitions (the mock keeps ~5 MiB each).
+awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "%d|{\"k\":%d,\"v\":%d,\"dim\":%d}\n", i % 10000, i % 10000, i % 1000, i % 100000 }' \
   > "$work/events.ndjson"
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "%d,%d\n", i % 10000, i % 1000 }' > "$work/events.csv"
 awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%d|{\"name\":\"dim-%06d\",\"weight\":%d}\n", i, i, i % 7 }' \
   > "$work/dim.txt"
-produce sqlbench "$work/events.ndjson"
+produce sqlbench "$work/events.ndjson" "|"
 produce sqlbench_dim "$work/dim.txt" "|"
 
 # SQL-only aggregation: COPY into a staging table, one merging upsert.

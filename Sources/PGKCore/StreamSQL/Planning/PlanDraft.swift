@@ -36,11 +36,37 @@ struct Draft {
         let projected = projectionParameters
         let described = try planner.describe(.init(text: inner, parameters: projected + translator.parameters))
             .filter { !$0.name.hasPrefix("_pgk_") }
-        let emit = QueryPlan.SQL(
+        let parameters = projected + translator.parameters
+        let typedSink = typed(sink, described)
+        var emit = QueryPlan.SQL(
             text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq', o._pgk_raw_key FROM (\(inner)) AS o ORDER BY o._pgk_seq",
-            parameters: projected + translator.parameters)
-        return QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit), setup: setup, batch: batch,
-                         sink: typed(sink, described), outputColumns: described, outputKeys: keyNames)
+            parameters: parameters)
+        var emitsValueText = false
+        // JSON values without DOUBLE columns are built by PostgreSQL as
+        // the final text (upper-case names as parameters), skipping a parse
+        // and a render per row; doubles go through pgk, which keeps 1.0 a double.
+        let valueColumns = described.filter { !keyNames.contains($0.name) }
+        if typedSink.valueFormat == "JSON",
+           !valueColumns.contains(where: { ["double precision", "real", "numeric"].contains($0.type) }) {
+            var fields: [String] = [], names: [String?] = []
+            for column in valueColumns {
+                let name = typedSink.columns.first { postgresName($0.name) == column.name }?.name ?? column.name
+                names.append(name)
+                fields.append("$\(parameters.count + names.count)::text, o.\(try quote(column.name))")
+            }
+            let keys = try keyNames.map { key -> String in
+                names.append(key)
+                return "$\(parameters.count + names.count)::text, o.\(try quote(key))"
+            }
+            let keyObject = keys.isEmpty ? "NULL" : "json_build_object(\(keys.joined(separator: ", ")))::text"
+            emit = QueryPlan.SQL(
+                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, o._pgk_raw_key, \(keyObject) "
+                    + "FROM (\(inner)) AS o ORDER BY o._pgk_seq",
+                parameters: parameters + names)
+            emitsValueText = true
+        }
+        return QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit, valueText: emitsValueText), setup: setup,
+                         batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
     }
 
     // MARK: tables
@@ -158,8 +184,10 @@ struct Draft {
 
     /// Keeps only the last change per key in a table input's staging.
     private func dedupe(_ input: QueryPlan.Input) throws -> QueryPlan.SQL {
-        let match = try input.keyColumns.map { "a.\(try quote($0)) IS NOT DISTINCT FROM b.\(try quote($0))" }.joined(separator: " AND ")
-        return .init(text: "DELETE FROM \(input.staging) AS a USING \(input.staging) AS b WHERE \(match) AND a._seq < b._seq")
+        // A hashed NOT IN, not a self-join: the staging table has no
+        // statistics and a nested loop over a big batch is quadratic.
+        let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
+        return .init(text: "DELETE FROM \(input.staging) WHERE _seq NOT IN (SELECT max(_seq) FROM \(input.staging) GROUP BY \(keys))")
     }
 
     /// Replaces state rows by the batch's last change per key (a tombstone deletes).

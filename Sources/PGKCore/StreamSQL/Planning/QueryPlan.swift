@@ -29,8 +29,9 @@ struct QueryPlan {
 
     enum Output {
         /// CREATE STREAM AS SELECT: rows go to the topic, at least once.
-        /// `emit` returns (key jsonb, value jsonb, raw key bytea).
-        case stream(emit: SQL)
+        /// `emit` returns (row jsonb, raw key bytea); with `valueText`,
+        /// (the final JSON value, raw key bytea, key columns json).
+        case stream(emit: SQL, valueText: Bool)
         /// CREATE TABLE AS SELECT: rows live in `table`, the changelog
         /// goes to the topic through the outbox.
         case table(table: String)

@@ -24,6 +24,13 @@ final class QueryRunner {
     private var waitingForTopics: Int64?
     private(set) var processed = 0
     private(set) var deadLettered = 0
+    private var lastPublish: Int64 = 0
+    /// How often a table's changelog goes out, coalesced to the latest
+    /// value per key (ksqlDB's commit.interval.ms with its record cache).
+    static let publishIntervalMilliseconds: Int64 = 1_000
+    /// Records per transaction: a batch's statements cost about as much
+    /// for few records as for many, so large batches pay for themselves.
+    static let maxBatch = 50_000
 
     init(query: SQLQuery, plan: QueryPlan, store: CatalogStore, kafka: KafkaConfig,
          registry: SchemaRegistryClient?, untilEnd: Bool) {
@@ -93,10 +100,10 @@ final class QueryRunner {
         }
         var batch = StagedRecords(inputs: plan.inputs.count)
         let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
-        while batch.count < 5_000 {
+        while batch.count < Self.maxBatch {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
-            let taken = try consumer.pollBatch(maxMessages: 5_000 - batch.count, timeoutMilliseconds: min(remaining, 100)) { record in
+            let taken = try consumer.pollBatch(maxMessages: min(Self.maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
                 switch record {
                 case .message(let view):
                     let message = view.copy()
@@ -108,10 +115,18 @@ final class QueryRunner {
             }
             if taken == 0 || reachedEnd { break }
         }
-        guard batch.count > 0 else { return 0 }
+        guard batch.count > 0 else {
+            if reachedEnd { try publishChangelog() }
+            return 0
+        }
+        let clock = SystemClock.shared
+        let started = clock.nowMilliseconds
         try apply(batch)
+        let applied = clock.nowMilliseconds
         processed += batch.count
-        if case .table = plan.output { try publishChangelog() }
+        if reachedEnd || applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
+        Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
+            + "published in \(clock.nowMilliseconds - applied) ms")
         return batch.count
     }
 
@@ -149,7 +164,7 @@ final class QueryRunner {
                 _ = try copy.finish()
             }
             for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
-            if case .stream(let emit) = plan.output { try produceRows(emit) }
+            if case .stream(let emit, let valueText) = plan.output { try produceRows(emit, valueText: valueText) }
             for (message, reason) in batch.deadLetters {
                 try connection.execute("""
                     INSERT INTO \(store.table("dead_letters")) (query_id, topic, partition, kafka_offset, reason, key, value)
@@ -166,10 +181,15 @@ final class QueryRunner {
 
     /// A stream's rows of this batch, produced and acknowledged before the
     /// offsets that cover them commit.
-    private func produceRows(_ emit: QueryPlan.SQL) throws {
+    private func produceRows(_ emit: QueryPlan.SQL, valueText: Bool) throws {
         guard let producer else { return }
         let failedBefore = producer.failedCount
         for row in try store.connection.query(emit.text, emit.parameters).rows {
+            if valueText {
+                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? row[1].flatMap(Self.bytes(hex:))
+                try producer.produce(topic: plan.sink.topic, key: key, value: row[0].map { Array($0.utf8) })
+                continue
+            }
             let value = try row[0].map { try JSON.decode($0) }
             let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap(Self.bytes(hex:))
             try producer.produce(topic: plan.sink.topic, key: key, value: try encoder.value(value))
@@ -180,32 +200,37 @@ final class QueryRunner {
         }
     }
 
-    /// Sends the table's queued changelog and deletes what was acknowledged.
+    /// Sends the table's queued changelog, the latest value per key, and
+    /// deletes what was acknowledged.
     func publishChangelog() throws {
+        lastPublish = SystemClock.shared.nowMilliseconds
         guard let producer, case .table = plan.output else { return }
         let connection = store.connection
-        while true {
-            let result = try connection.query("""
-                SELECT seq, key::text, value::text FROM \(store.table("changelog")) WHERE query_id = $1 ORDER BY seq LIMIT 10000
-                """, [query.id])
-            guard let last = result.rows.last?[0] else { return }
-            let failedBefore = producer.failedCount
-            for row in result.rows {
-                let key = try row[1].map { try JSON.decode($0) } ?? .null
-                let value = try row[2].map { try JSON.decode($0) }
-                try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
-            }
-            try producer.flush(timeoutMilliseconds: 30_000)
-            guard producer.failedCount == failedBefore else {
-                throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
-            }
-            try connection.execute("DELETE FROM \(store.table("changelog")) WHERE query_id = $1 AND seq <= $2::bigint",
-                                   [query.id, last])
+        let changelog = store.table("changelog")
+        guard let last = try connection.query("SELECT max(seq) FROM \(changelog) WHERE query_id = $1", [query.id]).scalar
+        else { return }
+        let result = try connection.query("""
+            SELECT key::text, value::text FROM (
+              SELECT DISTINCT ON (key) seq, key, value FROM \(changelog)
+              WHERE query_id = $1 AND seq <= $2::bigint ORDER BY key, seq DESC) AS latest
+            ORDER BY seq
+            """, [query.id, last])
+        let failedBefore = producer.failedCount
+        for row in result.rows {
+            let key = try row[0].map { try JSON.decode($0) } ?? .null
+            let value = try row[1].map { try JSON.decode($0) }
+            try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
         }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        guard producer.failedCount == failedBefore else {
+            throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
+        }
+        try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq <= $2::bigint", [query.id, last])
     }
 
     /// Drops Kafka clients and the lease, e.g. before reconnecting.
     func stop() {
+        do { try publishChangelog() } catch { Log.warning("sql: \(query.id): changelog not sent before stopping: \(error)") }
         consumer?.close()
         consumer = nil
         producer = nil
