@@ -188,6 +188,14 @@ import Testing
             #"{"U":"HTTPS://A.EXAMPLE/X","SPEED":"slow","SECONDS":1.5}"#,
             #"{"U":"HTTPS://C.EXAMPLE","SPEED":"unknown","SECONDS":null}"#,
         ])
+        // A push query prints rows as they arrive and ends at its LIMIT, leaving nothing behind.
+        let push = try fx.sql(["-o", "json", "-e", """
+            SET 'auto.offset.reset'='earliest';
+            SELECT user_id, UCASE(url) AS u FROM clicks WHERE user_id > 7 EMIT CHANGES LIMIT 2;
+            """])
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stdout == #"{"USER_ID":8,"U":"FTP://B"}"# + "\n" + #"{"USER_ID":9,"U":"HTTPS://C.EXAMPLE"}"# + "\n")
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.offsets WHERE query_id LIKE 'TRANSIENT%'") == [["0"]])
         let dead = try fx.rows("SELECT kafka_offset::text, reason FROM pgk_sql.dead_letters")
         #expect(dead.count == 1 && dead.first?[0] == "3" && (dead.first?[1] ?? "").contains("json"), "\(dead)")
     }

@@ -107,7 +107,7 @@ enum SQLCommand {
                                      schema: schema)
         try store.prepare()
         let session = SQLSession(store: store, kafka: invocation.kafkaConfig, registry: registry,
-                                 output: invocation.output, format: invocation[output])
+                                 output: invocation.output, format: invocation[output], stop: invocation.stop)
         for statement in parsed { try session.execute(statement) }
         guard invocation[runAfter] else { return ExitStatus.ok }
         return try SQLRun(conninfo: invocation.globals.database, schema: schema, kafka: invocation.kafkaConfig,

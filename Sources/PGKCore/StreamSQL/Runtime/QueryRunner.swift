@@ -25,6 +25,10 @@ final class QueryRunner {
     private(set) var processed = 0
     private(set) var deadLettered = 0
     private var lastPublish: Int64 = 0
+    /// A push query's printer instead of a topic; returns false once it
+    /// wants no more rows (LIMIT).
+    var rowSink: ((Value) throws -> Bool)?
+    private(set) var rowSinkIsFull = false
     /// How often a table's changelog goes out, coalesced to the latest
     /// value per key (ksqlDB's commit.interval.ms with its record cache).
     static let publishIntervalMilliseconds: Int64 = 1_000
@@ -182,6 +186,12 @@ final class QueryRunner {
     /// A stream's rows of this batch, produced and acknowledged before the
     /// offsets that cover them commit.
     private func produceRows(_ emit: QueryPlan.SQL, valueText: Bool) throws {
+        if let rowSink {
+            for row in try store.connection.query(emit.text, emit.parameters).rows where !rowSinkIsFull {
+                rowSinkIsFull = !(try rowSink(try row[0].map { try JSON.decode($0) } ?? .null))
+            }
+            return
+        }
         guard let producer else { return }
         let failedBefore = producer.failedCount
         for row in try store.connection.query(emit.text, emit.parameters).rows {

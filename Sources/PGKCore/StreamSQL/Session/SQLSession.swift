@@ -7,10 +7,13 @@ final class SQLSession {
     let registry: SchemaRegistryClient?
     let output: OutputSink
     let format: OutputFormat
+    let stop: StopToken
     /// Session properties (SET); ksqlDB's default start is the latest offset.
     private(set) var properties: [String: String] = ["auto.offset.reset": "latest"]
 
-    init(store: CatalogStore, kafka: KafkaConfig, registry: SchemaRegistryClient?, output: OutputSink, format: OutputFormat) {
+    init(store: CatalogStore, kafka: KafkaConfig, registry: SchemaRegistryClient?, output: OutputSink, format: OutputFormat,
+         stop: StopToken) {
+        self.stop = stop
         self.store = store
         self.kafka = kafka
         self.registry = registry
@@ -129,7 +132,7 @@ final class SQLSession {
 
     /// A pull query: once, from the table's rows in PostgreSQL, any predicate.
     private func pull(_ select: Select) throws {
-        if select.emitChanges { throw PlanError("push queries (EMIT CHANGES) are not supported yet; query the table in PostgreSQL") }
+        if select.emitChanges { return try push(select) }
         guard select.joins.isEmpty, select.groupBy.isEmpty, select.window == nil else {
             throw PlanError("a pull query reads one table without JOIN, GROUP BY or WINDOW")
         }
@@ -270,7 +273,7 @@ final class SQLSession {
 
     /// Forgets a query: its catalog row, offsets, outbox and state tables.
     /// The sink stays (as in ksqlDB), now without a writer.
-    private func dropQueryState(_ id: String) throws {
+    func dropQueryState(_ id: String) throws {
         let connection = store.connection
         let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
                                           [store.schema, id.lowercased() + "_i"])

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Push queries (`… EMIT CHANGES [LIMIT n]`): a transient query whose rows
+/// print as they arrive, until LIMIT or Ctrl-C. Its state and offsets are
+/// removed when it ends.
+extension SQLSession {
+    func push(_ select: Select) throws {
+        guard select.groupBy.isEmpty, select.window == nil else {
+            throw PlanError("push queries with GROUP BY or WINDOW are not supported yet: "
+                + "CREATE TABLE … AS SELECT, then read its table (a pull query, or psql)")
+        }
+        let id = "TRANSIENT_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        var sources = try store.sources()
+        // A table in FROM prints its changes: its topic read as a stream, as in ksqlDB.
+        if let index = sources.firstIndex(where: { $0.name == select.from.name }) { sources[index].kind = .stream }
+        var body = select
+        body.emitChanges = false
+        body.limit = nil
+        // DELIMITED keeps rows as documents for printing (JSON would be pre-rendered text).
+        let create = CreateAsSelect(kind: .stream, name: id,
+                                    properties: [SourceProperty(name: "VALUE_FORMAT", value: .string("DELIMITED"))],
+                                    select: body)
+        let plan = try QueryPlanner(store: store, sources: sources).plan(create, queryID: id, statement: "")
+        let query = SQLQuery(id: id, sink: id, statement: "", offsetReset: properties["auto.offset.reset"] ?? "latest")
+        let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: false)
+        defer {
+            runner.stop()
+            // Its bad records were reported on stderr; a transient query keeps nothing.
+            try? store.connection.transaction {
+                try dropQueryState(id)
+                try store.connection.execute("DELETE FROM \(store.table("dead_letters")) WHERE query_id = $1", [id])
+            }
+        }
+        let columns = zip(plan.outputColumns, plan.sink.columns).map { (postgres: $0.name, name: $1.name) }
+        var printed = 0
+        let width = columns.map { max($0.name.count, 12) }
+        if format == .table {
+            try output.write(zip(columns, width).map { pad($0.name, $1) }.joined(separator: " | ") + "\n")
+            try output.flush()
+        }
+        runner.rowSink = { [self] row in
+            let values = columns.map { row[$0.postgres] ?? .null }
+            switch format {
+            case .json:
+                try output.write(JSON.encode(.object(ValueObject(zip(columns, values).map { ($0.name, $1) }))) + "\n")
+            case .table:
+                try output.write(zip(values, width).map { pad(TextTable.cell($0), $1) }.joined(separator: " | ") + "\n")
+            }
+            try output.flush()
+            printed += 1
+            return select.limit.map { printed < $0 } ?? true
+        }
+        guard try runner.start() else { return }
+        while !stop.isStopped && !runner.rowSinkIsFull {
+            try runner.step(timeoutMilliseconds: 200)
+        }
+        if select.limit != nil && runner.rowSinkIsFull { Log.info("sql: limit reached; query terminated") }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}
