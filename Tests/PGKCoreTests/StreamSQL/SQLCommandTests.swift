@@ -164,6 +164,37 @@ import Testing
                 })
     }
 
+    /// TUMBLING and HOPPING windows over ROWTIME: one row per group and
+    /// window, keyed in Kafka by the group key and the 8-byte window start.
+    @Test func windowedAggregatesGroupByWindow() throws {
+        let fx = try Fixture("sql-windows")
+        try fx.cluster.createTopic("hits", partitions: 1)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for (user, time) in [("a", 1_000), ("a", 1_500), ("b", 1_200), ("a", 2_500), ("a", 4_000)] {
+            try producer.produce(topic: "hits", partition: 0, key: nil, value: Array(#"{"usr": "\#(user)", "n": 1}"#.utf8),
+                                 timestamp: Int64(time))
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM hits (usr STRING, n INT) WITH (KAFKA_TOPIC='hits', VALUE_FORMAT='JSON');
+            CREATE TABLE per_two WITH (KAFKA_TOPIC='per_two') AS SELECT usr, COUNT(*) AS c, SUM(n) AS total
+              FROM hits WINDOW TUMBLING (SIZE 2 SECONDS) GROUP BY usr;
+            CREATE TABLE hopping AS SELECT usr, WINDOWSTART AS ws, WINDOWEND AS we, COUNT(*) AS c
+              FROM hits WINDOW HOPPING (SIZE 2 SECONDS, ADVANCE BY 1 SECOND) GROUP BY usr;
+            """)
+        #expect(try fx.rows("SELECT usr, windowstart::text, windowend::text, c::text FROM per_two ORDER BY 1, 2") == [
+            ["a", "0", "2000", "2"], ["a", "2000", "4000", "1"], ["a", "4000", "6000", "1"], ["b", "0", "2000", "1"],
+        ])
+        #expect(try fx.rows("SELECT ws::text, we::text, c::text FROM hopping WHERE usr = 'a' ORDER BY 1") == [
+            ["0", "2000", "2"], ["1000", "3000", "3"], ["2000", "4000", "1"], ["3000", "5000", "1"], ["4000", "6000", "1"],
+        ])
+        let keys = try fx.topic("per_two").map { $0.key ?? [] }
+        #expect(keys.contains(Array("a".utf8) + [0, 0, 0, 0, 0, 0, 0x07, 0xd0]), "\(keys)")
+        let rejected = try fx.sql(["-e", "CREATE TABLE bad AS SELECT usr, COLLECT_LIST(n) AS l FROM hits WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY usr;"])
+        #expect(rejected.status == 1 && rejected.stderr.contains("windowed aggregation supports"), "\(rejected.stderr)")
+    }
+
     /// A stream filtered and projected with ksqlDB expressions; the output
     /// topic has upper-case JSON fields and a big-endian KAFKA key.
     @Test func streamQueriesFilterProjectAndRekey() throws {

@@ -28,6 +28,13 @@ struct PlanBuilder {
                 }
                 return item.name
             }
+            if select.window != nil {
+                // A windowed table is keyed by its groups and the window start, as in ksqlDB.
+                for name in ["WINDOWSTART", "WINDOWEND"] where !items.contains(where: { $0.name == name }) {
+                    items.append(Item(name: name, expression: .column(qualifier: nil, name: name)))
+                }
+                keyNames.append("WINDOWSTART")
+            }
         case .tableProjection, .tableJoin:
             let keys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
                 input.source.keyColumns.first.map { .column(qualifier: input.qualifier, name: $0) }
@@ -73,6 +80,15 @@ struct PlanBuilder {
     /// `i0."col"` for a column of one input; unknown and ambiguous names
     /// are errors with a suggestion.
     func resolve(_ qualifier: String?, _ name: String) throws -> String {
+        if ["WINDOWSTART", "WINDOWEND"].contains(name.uppercased()) {
+            guard select.window != nil else { throw PlanError("\(name.uppercased()) exists only in a windowed aggregation") }
+            // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
+            return "CAST(NULL AS bigint)"
+        }
+        if name.uppercased() == "ROWTIME" {
+            let input = qualifier.flatMap { q in inputs.first { $0.qualifier.uppercased() == q.uppercased() || $0.source.name == q.uppercased() } }
+            return "\((input ?? inputs[0]).alias)._ts"
+        }
         let candidates = inputs.filter { input in
             qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
         }

@@ -26,7 +26,12 @@ extension Draft {
         var final = ExpressionTranslator(parameterOffset: 0) { qualifier, name in
             throw PlanError("column \(qualifier.map { "\($0)." } ?? "")\(name) is neither in GROUP BY nor inside an aggregate")
         }
+        let windowGroup = groups.count  // the window start's group column, when windowed
         final.override = { expression in
+            if case .column(_, let name) = expression, select.window != nil {
+                if name.uppercased() == "WINDOWSTART" { return "a.\(groupColumn(windowGroup))" }
+                if name.uppercased() == "WINDOWEND" { return "a.we" }
+            }
             if let index = groups.firstIndex(where: { builder.sameColumn($0, expression) }) {
                 return "a.\(groupColumn(index))"
             }
@@ -54,16 +59,30 @@ extension Draft {
         // The partials, per group, over the batch.
         let input = inputs[0]
         var translator = builder.translator()
-        let groupSQL = try groups.map { try translator.sql($0) }
+        var groupSQL = try groups.map { try translator.sql($0) }
+        var from = "\(input.staging) AS i0"
+        var windowConditions: [String] = []
+        var windowEnd: [String] = []
+        if let window = select.window {
+            // Every window [ws, ws + size) holding the record's ROWTIME,
+            // ws a multiple of the advance (the size for TUMBLING).
+            let size = try translator.sql(.literal(.integer(window.sizeMilliseconds)))
+            let advance = try translator.sql(.literal(.integer(window.advanceMilliseconds ?? window.sizeMilliseconds)))
+            from += " CROSS JOIN LATERAL (SELECT (i0._ts - i0._ts % \(advance)) - k * \(advance) AS ws "
+                + "FROM generate_series(0, (\(size) - 1) / \(advance)) AS k) AS w"
+            windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts"]
+            windowEnd = ["min(w.ws + \(size)) AS we"]
+            groupSQL.append("w.ws")
+        }
         let partialSQL = try partials.map { partial in
             partial.partialSQL(try partial.partial.map { try translator.sql($0) } ?? "*")
         }
-        var conditions = ["NOT i0._deleted"] + groupSQL.map { "\($0) IS NOT NULL" }
+        var conditions = ["NOT i0._deleted"] + windowConditions + groupSQL.map { "\($0) IS NOT NULL" }
         if let filter = select.filter { conditions.append(try translator.sql(filter)) }
         let groupAliases = groupSQL.indices.map(groupColumn)
         let selectPartials = "SELECT " + (zip(groupSQL, groupAliases).map { "\($0) AS \($1)" }
-            + zip(partialSQL, partials).map { "\($0) AS \($1.column)" }).joined(separator: ", ")
-            + " FROM \(input.staging) AS i0 WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(groupSQL.joined(separator: ", "))"
+            + zip(partialSQL, partials).map { "\($0) AS \($1.column)" } + windowEnd).joined(separator: ", ")
+            + " FROM \(from) WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(groupSQL.joined(separator: ", "))"
         let partialTypes = try planner.describe(.init(text: selectPartials, parameters: translator.parameters))
 
         let prefix = queryID.lowercased()
@@ -88,6 +107,7 @@ extension Draft {
         // Result key columns in group order, matched to the accumulator's groups.
         let keyGroups = keyNames.indices.map { "a.\(groupColumn($0))" }
         let updates = partials.map { "\($0.column) = \($0.merge("acc.\($0.column)", "EXCLUDED.\($0.column)"))" }
+            + (windowEnd.isEmpty ? [] : ["we = EXCLUDED.we"])
         var batch: [QueryPlan.SQL] = [
             .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
                   parameters: translator.parameters),

@@ -76,6 +76,10 @@ struct Draft {
            let plan = try accumulatingAggregate(queryID: queryID, sink: sink, setup: inputSetup) {
             return plan
         }
+        if select.window != nil {
+            throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
+                : "windowed aggregation supports COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET")
+        }
         let (from, affectedFilter) = try recomputeSource()
         var translator = translator()
         var conditions: [String] = []
@@ -154,7 +158,7 @@ struct Draft {
             guard let state = input.state else { return [] }
             var translator = builder.translator()
             let groups = try select.groupBy.map { try translator.sql($0) }
-            let columns = try (input.columns.map { try quote($0.name) } + ["_seq"]).joined(separator: ", ")
+            let columns = try (input.columns.map { try quote($0.name) } + ["_seq", "_ts"]).joined(separator: ", ")
             let notNull = groups.map { "\($0) IS NOT NULL" }.joined(separator: " AND ")
             if input.source.isTable {
                 batch.append(try dedupe(input))
@@ -194,7 +198,7 @@ struct Draft {
     private func applyTableChanges(_ input: QueryPlan.Input, deduped: Bool = false) throws -> [QueryPlan.SQL] {
         guard let state = input.state else { return [] }
         let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
-        let columns = try (input.columns.map { try quote($0.name) } + ["_seq"]).joined(separator: ", ")
+        let columns = try (input.columns.map { try quote($0.name) } + ["_seq", "_ts"]).joined(separator: ", ")
         return (deduped ? [] : [try dedupe(input)]) + [
             .init(text: "DELETE FROM \(state) WHERE (\(keys)) IN (SELECT \(keys) FROM \(input.staging))"),
             .init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"),

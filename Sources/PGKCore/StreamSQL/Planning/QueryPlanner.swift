@@ -15,7 +15,14 @@ struct QueryPlanner {
 
     func plan(_ create: CreateAsSelect, queryID: String, statement: String) throws -> QueryPlan {
         let select = create.select
-        if select.window != nil { throw PlanError("windowed aggregation (WINDOW) is not supported yet") }
+        if let window = select.window {
+            guard window.kind != .session else { throw PlanError("SESSION windows are not supported yet") }
+            guard !select.groupBy.isEmpty, select.joins.isEmpty else { throw PlanError("WINDOW needs GROUP BY over one stream") }
+            guard window.sizeMilliseconds > 0, (window.advanceMilliseconds ?? 1) > 0,
+                  (window.advanceMilliseconds ?? 0) <= window.sizeMilliseconds else {
+                throw PlanError("a window's SIZE must be positive and ADVANCE BY at most its SIZE")
+            }
+        }
         if select.joins.count > 1 { throw PlanError("only one JOIN per query is supported yet") }
         let relations = [select.from] + select.joins.map(\.relation)
         var inputs: [QueryPlan.Input] = []
@@ -44,12 +51,12 @@ struct QueryPlanner {
             let definitions = try input.columns.map { "\(try connection.quoteIdentifier($0.name)) \($0.type)" }.joined(separator: ", ")
             setup.append(.init(text: """
                 CREATE TEMP TABLE IF NOT EXISTS \(input.staging) (\(definitions)\(definitions.isEmpty ? "" : ","
-                ) _key bytea, _deleted boolean NOT NULL, _seq bigint NOT NULL) ON COMMIT DELETE ROWS
+                ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL) ON COMMIT DELETE ROWS
                 """))
             if let state = input.state {
                 let primaryKey = input.source.isTable
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
-                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL\(primaryKey))"))
+                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(primaryKey))"))
             }
         }
         for statement in setup { _ = try connection.execute(statement.text) }

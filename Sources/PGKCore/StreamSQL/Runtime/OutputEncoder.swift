@@ -9,17 +9,32 @@ final class OutputEncoder {
     private let valueColumns: [(postgres: String, name: String, type: SQLType)]
     private let keyColumns: [(postgres: String, name: String, type: SQLType)]
     private var avro: (schema: AvroSchema, id: Int32)?
+    /// Keys of a windowed table: the group key then the window start as
+    /// 8 big-endian bytes (ksqlDB's time-windowed key format).
+    private let windowed: Bool
 
     init(sink: CatalogSource, registry: SchemaRegistryClient?) {
         self.sink = sink
         self.registry = registry
         let columns = sink.columns.map { (postgres: postgresName($0.name), name: $0.name, type: $0.type) }
         keyColumns = columns.filter { column in sink.keyColumns.contains(column.name) }
-        valueColumns = columns.filter { column in !sink.keyColumns.contains(column.name) }
+        windowed = sink.keyColumns.last == "WINDOWSTART"
+        let windowColumns = windowed ? ["WINDOWSTART", "WINDOWEND"] : []
+        valueColumns = columns.filter { column in !sink.keyColumns.contains(column.name) && !windowColumns.contains(column.name) }
     }
 
     /// nil when the sink has no key columns (the source's key passes through).
     func key(_ row: Value) throws -> [UInt8]? {
+        guard !keyColumns.isEmpty else { return nil }
+        if windowed, let start = keyColumns.last {
+            let inner = try keyWithoutWindow(row, Array(keyColumns.dropLast())) ?? []
+            let millis = AvroBinaryWriter.integer(row[start.postgres] ?? .null) ?? 0
+            return inner + (0..<8).reversed().map { UInt8(truncatingIfNeeded: millis >> (8 * $0)) }
+        }
+        return try keyWithoutWindow(row, keyColumns)
+    }
+
+    private func keyWithoutWindow(_ row: Value, _ keyColumns: [(postgres: String, name: String, type: SQLType)]) throws -> [UInt8]? {
         guard !keyColumns.isEmpty else { return nil }
         let values = keyColumns.map { row[$0.postgres] ?? .null }
         if sink.keyFormat == "JSON" || keyColumns.count > 1 {

@@ -139,7 +139,8 @@ final class QueryRunner {
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {
-                    batch.rows[index].append(fields)
+                    // ROWTIME: the record's timestamp in milliseconds.
+                    batch.rows[index].append(fields + [message.timestamp.map(String.init)])
                 }
             } catch {
                 batch.deadLetters.append((message, "\(error)"))
@@ -159,7 +160,7 @@ final class QueryRunner {
             }
             for (index, rows) in batch.rows.enumerated() where !rows.isEmpty {
                 let input = plan.inputs[index]
-                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_seq"])
+                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for row in rows {
                     try copy.appendRow(row + [String(sequence)])
