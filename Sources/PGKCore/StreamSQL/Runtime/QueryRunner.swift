@@ -25,6 +25,7 @@ final class QueryRunner {
     private(set) var processed = 0
     private(set) var deadLettered = 0
     private var lastPublish: Int64 = 0
+    private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
@@ -63,12 +64,14 @@ final class QueryRunner {
         }
         producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
         try publishChangelog()
+        writer = BackgroundWorker(name: "pgk-sql-writer") { [unowned self] batch in Result { try write(batch) } }
         return true
     }
 
     private func assignWhenTopicsExist() throws -> Bool {
         if consumer != nil { return true }
-        let consumer = try KafkaConsumer(config: kafka, groupID: nil, partitionEOF: true)
+        // A short fetch wait: the end of a partition is seen sooner (--until-end).
+        let consumer = try KafkaConsumer(config: kafka, groupID: nil, defaults: [("fetch.wait.max.ms", "100")], partitionEOF: true)
         let timeout = kafka.connectTimeoutMilliseconds
         let names = Set(try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name))
         let topics = Set(plan.inputs.map(\.source.topic))
@@ -120,18 +123,37 @@ final class QueryRunner {
             if taken == 0 || reachedEnd { break }
         }
         guard batch.count > 0 else {
-            if reachedEnd { try publishChangelog() }
+            if reachedEnd { try drain() }
             return 0
         }
+        processed += batch.count
+        // The previous batch commits while this one was read and decoded.
+        if let writer, rowSink == nil {
+            try writer.wait()?.get()
+            writer.start(batch)
+        } else {
+            try write(batch)
+        }
+        return batch.count
+    }
+
+    /// Waits for the batch in flight and sends the changelog: at the end
+    /// of the input and before stopping.
+    func drain() throws {
+        try writer?.wait()?.get()
+        try publishChangelog()
+    }
+
+    /// One batch into PostgreSQL, then the changelog when it is due; on
+    /// the writer thread, which alone uses the connection meanwhile.
+    private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
         try apply(batch)
         let applied = clock.nowMilliseconds
-        processed += batch.count
-        if reachedEnd || applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
+        if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
         Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
             + "published in \(clock.nowMilliseconds - applied) ms")
-        return batch.count
     }
 
     private func take(_ message: KafkaMessage, into batch: inout StagedRecords) {
@@ -241,7 +263,9 @@ final class QueryRunner {
 
     /// Drops Kafka clients and the lease, e.g. before reconnecting.
     func stop() {
-        do { try publishChangelog() } catch { Log.warning("sql: \(query.id): changelog not sent before stopping: \(error)") }
+        do { try drain() } catch { Log.warning("sql: \(query.id): stopping: \(error)") }
+        writer?.shutdown()
+        writer = nil
         consumer?.close()
         consumer = nil
         producer = nil

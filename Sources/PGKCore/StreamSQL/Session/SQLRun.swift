@@ -42,6 +42,7 @@ struct SQLRun {
                 while !stop.isStopped && !runner.reachedEnd {
                     try runner.step(timeoutMilliseconds: 500)
                 }
+                try runner.drain()
                 report(runner)
             }
             return ExitStatus.ok
