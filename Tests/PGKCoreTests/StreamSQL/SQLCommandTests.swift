@@ -231,6 +231,22 @@ import Testing
         #expect(dead.count == 1 && dead.first?[0] == "3" && (dead.first?[1] ?? "").contains("json"), "\(dead)")
     }
 
+    /// A record PostgreSQL rejects at run time (a failing CAST) goes to the
+    /// dead letters alone; the rest of its batch and the query go on.
+    @Test func aRecordPostgreSQLRejectsIsDeadLetteredAndTheQueryGoesOn() throws {
+        let fx = try Fixture("sql-runtime-error")
+        try fx.cluster.createTopic("raw", partitions: 1)
+        try fx.produce("raw", (0..<40).map { index in index == 17 ? #"{"s": "abc"}"# : #"{"s": "\#(index)"}"# })
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM raw (s STRING) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='JSON');
+            CREATE TABLE parsed AS SELECT s, CAST(s AS INT) AS n FROM raw GROUP BY s;
+            """)
+        #expect(try fx.rows("SELECT count(*)::text, sum(n)::text FROM parsed") == [["39", String((0..<40).reduce(0, +) - 17)]])
+        let dead = try fx.rows("SELECT kafka_offset::text, reason FROM pgk_sql.dead_letters")
+        #expect(dead.count == 1 && dead.first?[0] == "17" && (dead.first?[1] ?? "").contains("22P02"), "\(dead)")
+    }
+
     /// Mistakes are caught when the statement is created, with its position.
     @Test func badStatementsAreRejectedAtCreation() throws {
         let fx = try Fixture("sql-errors")

@@ -111,8 +111,10 @@ extension Draft {
         var batch: [QueryPlan.SQL] = [
             .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
                   parameters: translator.parameters),
-            .init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) DO UPDATE SET "
-                + updates.joined(separator: ", "), parameters: translator.parameters),
+            // A GROUP BY without aggregates only records its groups.
+            .init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) "
+                + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
+                  parameters: translator.parameters),
             .init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"),
         ]
         let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")

@@ -23,7 +23,7 @@ final class QueryRunner {
     private var ended: Set<KafkaTopicPartition> = []
     private var waitingForTopics: Int64?
     private(set) var processed = 0
-    private(set) var deadLettered = 0
+    var deadLettered = 0
     private var lastPublish: Int64 = 0
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// A push query's printer instead of a topic; returns false once it
@@ -105,7 +105,7 @@ final class QueryRunner {
             usleep(UInt32(min(timeoutMilliseconds, 200)) * 1000)
             return 0
         }
-        var batch = StagedRecords(inputs: plan.inputs.count)
+        var batch = StagedRecords()
         let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
         while batch.count < Self.maxBatch {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
@@ -149,7 +149,7 @@ final class QueryRunner {
     private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
-        try apply(batch)
+        try applyIsolatingBadRecords(batch)
         let applied = clock.nowMilliseconds
         if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
         Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
@@ -162,7 +162,8 @@ final class QueryRunner {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {
                     // ROWTIME: the record's timestamp in milliseconds.
-                    batch.rows[index].append(fields + [message.timestamp.map(String.init)])
+                    batch.entries.append(.init(input: index, fields: fields + [message.timestamp.map(String.init)],
+                                               message: message))
                 }
             } catch {
                 batch.deadLetters.append((message, "\(error)"))
@@ -170,23 +171,24 @@ final class QueryRunner {
         }
     }
 
-    private func apply(_ batch: StagedRecords) throws {
+    func apply(_ batch: StagedRecords) throws {
         let connection = store.connection
         try connection.transaction {
-            let total = batch.rows.reduce(0) { $0 + $1.count }
-            var sequence = Int64(0)
+            let total = batch.entries.count
+            var first = Int64(0)
             if total > 0 {
                 let last = try connection.query("SELECT setval($1::regclass, nextval($1::regclass) + $2::bigint - 1)",
                                                 [store.table("arrival"), String(total)]).scalar
-                sequence = (Int64(last ?? "0") ?? 0) - Int64(total) + 1
+                first = (Int64(last ?? "0") ?? 0) - Int64(total) + 1
             }
-            for (index, rows) in batch.rows.enumerated() where !rows.isEmpty {
-                let input = plan.inputs[index]
+            // _seq numbers the batch in arrival order, across inputs.
+            for (index, input) in plan.inputs.enumerated() {
+                let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
+                guard !positions.isEmpty else { continue }
                 let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
-                for row in rows {
-                    try copy.appendRow(row + [String(sequence)])
-                    sequence += 1
+                for position in positions {
+                    try copy.appendRow(batch.entries[position].fields + [String(first + Int64(position))])
                 }
                 _ = try copy.finish()
             }
@@ -284,20 +286,5 @@ final class QueryRunner {
             if let h = high { out.append(h << 4 | digit); high = nil } else { high = digit }
         }
         return out
-    }
-}
-
-/// One batch: staged rows per input, dead letters, and next offsets.
-struct StagedRecords {
-    var rows: [[[String?]]]
-    var deadLetters: [(KafkaMessage, String)] = []
-    var nextOffsets: [KafkaTopicPartition: Int64] = [:]
-    private(set) var count = 0
-
-    init(inputs: Int) { rows = Array(repeating: [], count: inputs) }
-
-    mutating func note(_ message: KafkaMessage) {
-        nextOffsets[message.topicPartition] = message.offset + 1
-        count += 1
     }
 }

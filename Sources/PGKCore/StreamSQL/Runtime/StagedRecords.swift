@@ -1,0 +1,68 @@
+/// One batch of a query's input: the staged rows in arrival order, the
+/// records that could not be staged, and the offsets the batch covers.
+struct StagedRecords {
+    struct Entry {
+        var input: Int
+        /// COPY fields of the input's staging table, without `_seq`.
+        var fields: [String?]
+        var message: KafkaMessage
+    }
+
+    var entries: [Entry] = []
+    var deadLetters: [(KafkaMessage, String)] = []
+    /// Next offset per partition over every record taken, staged or not.
+    var nextOffsets: [KafkaTopicPartition: Int64] = [:]
+    private(set) var count = 0
+
+    mutating func note(_ message: KafkaMessage) {
+        nextOffsets[message.topicPartition] = message.offset + 1
+        count += 1
+    }
+
+    /// The batch in two, in arrival order. The first half covers the
+    /// offsets of its own entries; the second keeps the whole batch's, so
+    /// committing both in order covers what the batch covered.
+    func halves() -> (StagedRecords, StagedRecords) {
+        let middle = entries.count / 2
+        var first = StagedRecords(), second = self
+        first.entries = Array(entries[..<middle])
+        first.deadLetters = deadLetters
+        first.count = middle
+        for entry in first.entries {
+            first.nextOffsets[entry.message.topicPartition] = entry.message.offset + 1
+        }
+        second.entries = Array(entries[middle...])
+        second.deadLetters = []
+        second.count = count - middle
+        return (first, second)
+    }
+}
+
+extension QueryRunner {
+    /// Applies a batch; when PostgreSQL rejects its data (a cast that
+    /// fails, an overflow, a value a column refuses), splits it until the
+    /// records at fault stand alone and sends each to the dead letters,
+    /// so the query goes on with the rest. Other errors propagate.
+    func applyIsolatingBadRecords(_ batch: StagedRecords) throws {
+        do {
+            try apply(batch)
+        } catch let error as PostgresError where Self.isDataError(error) {
+            guard batch.entries.count > 1 else {
+                var alone = batch
+                alone.entries = []
+                alone.deadLetters += batch.entries.map { ($0.message, "PostgreSQL rejected the record: \(error)") }
+                try apply(alone)
+                return
+            }
+            let (first, second) = batch.halves()
+            try applyIsolatingBadRecords(first)
+            try applyIsolatingBadRecords(second)
+        }
+    }
+
+    /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint).
+    static func isDataError(_ error: PostgresError) -> Bool {
+        guard let state = error.sqlState else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+}
