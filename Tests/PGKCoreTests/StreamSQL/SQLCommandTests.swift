@@ -231,6 +231,46 @@ import Testing
         #expect(dead.count == 1 && dead.first?[0] == "3" && (dead.first?[1] ?? "").contains("json"), "\(dead)")
     }
 
+    /// PostgreSQL restarts under a running `pgk sql run`: it reconnects,
+    /// resumes from the committed offsets, and the totals come out exact.
+    @Test func postgresRestartUnderARunningQueryLeavesExactTotals() throws {
+        let cluster = try MockKafkaCluster()
+        let postgres = try TestPostgres.privateCluster()
+        defer { postgres.shutdown() }
+        let url = try postgres.createDatabase("sql-restart")
+        try cluster.createTopic("events", partitions: 4)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        let total = 200_000
+        for index in 0..<total {
+            try producer.produce(topic: "events", partition: Int32(index % 4), key: nil,
+                                 value: Array(#"{"k": \#(index % 50), "v": 1}"#.utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        let environment = S.environment(cluster, url)
+        let created = try CommandRunner.pgk(["sql", "-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
+            CREATE TABLE totals AS SELECT k, SUM(v) AS s FROM events GROUP BY k;
+            """], environment: environment)
+        #expect(created.status == 0, "\(created.stderr)")
+        let log = try S.temporaryFile("sql-restart.log", contents: "")
+        let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run"], environment: environment,
+                                           stdout: .null, stderr: .file(path: log, append: false))
+        defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
+        func committed() -> Int {
+            Int((try? S.scalar(url, "SELECT coalesce(sum(next_offset), 0) FROM pgk_sql.offsets")) ?? "0") ?? 0
+        }
+        #expect(S.waitUntil(seconds: 60) { committed() > 0 }, "\(S.log(log))")
+        let beforeRestart = committed()
+        try postgres.restart()
+        #expect(beforeRestart < total, "the run had finished before the restart: the test proved nothing")
+        #expect(S.waitUntil(seconds: 120) { committed() == total }, "\(S.log(log))")
+        child.send(signal: SIGTERM)
+        #expect(child.wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(log))")
+        #expect(try S.scalar(url, "SELECT sum(s)::text || ' ' || count(*) FROM totals") == "\(total) 50")
+        #expect(S.log(log).contains("restarting from its committed offsets"), "\(S.log(log))")
+    }
+
     /// A record PostgreSQL rejects at run time (a failing CAST) goes to the
     /// dead letters alone; the rest of its batch and the query go on.
     @Test func aRecordPostgreSQLRejectsIsDeadLetteredAndTheQueryGoesOn() throws {
