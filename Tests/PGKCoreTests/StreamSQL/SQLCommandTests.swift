@@ -227,6 +227,8 @@ import Testing
         #expect(push.status == 0, "\(push.stderr)")
         #expect(push.stdout == #"{"USER_ID":8,"U":"FTP://B"}"# + "\n" + #"{"USER_ID":9,"U":"HTTPS://C.EXAMPLE"}"# + "\n")
         #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.offsets WHERE query_id LIKE 'TRANSIENT%'") == [["0"]])
+        let sourceTimes = try fx.topic("clicks").map(\.timestamp)
+        #expect(messages.map(\.timestamp) == [sourceTimes[0], sourceTimes[2]], "output records keep their input's ROWTIME")
         let dead = try fx.rows("SELECT kafka_offset::text, reason FROM pgk_sql.dead_letters")
         #expect(dead.count == 1 && dead.first?[0] == "3" && (dead.first?[1] ?? "").contains("json"), "\(dead)")
     }

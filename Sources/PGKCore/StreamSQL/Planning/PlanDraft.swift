@@ -30,7 +30,7 @@ struct Draft {
         }
         var translator = translator()
         let filter = try select.filter.map { " AND \(try translator.sql($0))" } ?? ""
-        let inner = "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq "
+        let inner = "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
             + "FROM \(from) WHERE NOT i0._deleted\(filter)"
         // Describing binds the same literals the real statement does.
         let projected = projectionParameters
@@ -39,7 +39,8 @@ struct Draft {
         let parameters = projected + translator.parameters
         let typedSink = typed(sink, described)
         var emit = QueryPlan.SQL(
-            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq', o._pgk_raw_key FROM (\(inner)) AS o ORDER BY o._pgk_seq",
+            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts', o._pgk_raw_key, NULL, o._pgk_ts "
+                + "FROM (\(inner)) AS o ORDER BY o._pgk_seq",
             parameters: parameters)
         var emitsValueText = false
         // JSON values without DOUBLE columns are built by PostgreSQL as
@@ -60,7 +61,7 @@ struct Draft {
             }
             let keyObject = keys.isEmpty ? "NULL" : "json_build_object(\(keys.joined(separator: ", ")))::text"
             emit = QueryPlan.SQL(
-                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, o._pgk_raw_key, \(keyObject) "
+                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, o._pgk_raw_key, \(keyObject), o._pgk_ts "
                     + "FROM (\(inner)) AS o ORDER BY o._pgk_seq",
                 parameters: parameters + names)
             emitsValueText = true

@@ -29,8 +29,9 @@ struct QueryPlan {
 
     enum Output {
         /// CREATE STREAM AS SELECT: rows go to the topic, at least once.
-        /// `emit` returns (row jsonb, raw key bytea); with `valueText`,
-        /// (the final JSON value, raw key bytea, key columns json).
+        /// `emit` returns (row jsonb, raw key bytea, NULL, ROWTIME); with
+        /// `valueText`, (the final JSON value, raw key bytea, key columns
+        /// json, ROWTIME). Output records keep their input's timestamp.
         case stream(emit: SQL, valueText: Bool)
         /// CREATE TABLE AS SELECT: rows live in `table`, the changelog
         /// goes to the topic through the outbox.

@@ -220,14 +220,15 @@ final class QueryRunner {
         guard let producer else { return }
         let failedBefore = producer.failedCount
         for row in try store.connection.query(emit.text, emit.parameters).rows {
+            let timestamp = row[3].flatMap { Int64($0) }
             if valueText {
                 let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? row[1].flatMap(Self.bytes(hex:))
-                try producer.produce(topic: plan.sink.topic, key: key, value: row[0].map { Array($0.utf8) })
+                try producer.produce(topic: plan.sink.topic, key: key, value: row[0].map { Array($0.utf8) }, timestamp: timestamp)
                 continue
             }
             let value = try row[0].map { try JSON.decode($0) }
             let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap(Self.bytes(hex:))
-            try producer.produce(topic: plan.sink.topic, key: key, value: try encoder.value(value))
+            try producer.produce(topic: plan.sink.topic, key: key, value: try encoder.value(value), timestamp: timestamp)
         }
         try producer.flush(timeoutMilliseconds: 30_000)
         if producer.failedCount > failedBefore {
