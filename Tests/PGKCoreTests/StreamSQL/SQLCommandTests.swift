@@ -289,6 +289,21 @@ import Testing
         #expect(dead.count == 1 && dead.first?[0] == "17" && (dead.first?[1] ?? "").contains("22P02"), "\(dead)")
     }
 
+    /// On a terminal `pgk sql` prompts; statements may span lines, an
+    /// error is shown and the session goes on.
+    @Test func promptOnATerminalRunsStatementsAndSurvivesErrors() throws {
+        let fx = try Fixture("sql-prompt")
+        let input = "CREATE STREAM x (a INT)\nWITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');\nSELEC 1;\nSHOW STREAMS;\nexit\n"
+        // script(1) gives pgk a pseudo-terminal as stdin.
+        let result = try CommandRunner.run("/usr/bin/script", ["-qec", "'\(RepositoryPaths.binary)' sql", "/dev/null"],
+                                           environment: S.environment(fx.cluster, fx.url), stdin: Data(input.utf8))
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = result.stdout
+        #expect(output.contains("pgk sql> ") && output.contains("      -> "), "\(output)")
+        #expect(output.contains("did you mean 'SELECT'?"), "\(output)")
+        #expect(output.contains("X     x      KAFKA       JSON"), "\(output)")
+    }
+
     /// Mistakes are caught when the statement is created, with its position.
     @Test func badStatementsAreRejectedAtCreation() throws {
         let fx = try Fixture("sql-errors")

@@ -42,8 +42,8 @@ enum SQLCommand {
         name: "sql",
         summary: "streaming SQL in ksqlDB's dialect, its state and results in PostgreSQL",
         discussion: """
-        Runs ksqlDB statements from -f FILE, -e or stdin: CREATE STREAM|TABLE \
-        over topics, CREATE STREAM|TABLE … AS SELECT (persistent queries), \
+        Runs ksqlDB statements from -f FILE, -e or stdin (on a terminal, a \
+        prompt; 'exit' leaves): CREATE STREAM|TABLE over topics, CREATE STREAM|TABLE … AS SELECT (persistent queries), \
         pull queries on their tables, SHOW, DESCRIBE, DROP, TERMINATE, SET. \
         Statements end with ';'; '--' starts a comment; a '\\' at the end \
         of a line continues it.
@@ -87,10 +87,8 @@ enum SQLCommand {
             scripts.append((path, text))
         }
         if let statements = invocation[execute] { scripts.append(("-e", statements)) }
-        if scripts.isEmpty && !invocation[runAfter] {
-            if isatty(0) != 0 {
-                throw invocation.usageError("give statements with -f FILE or -e 'STATEMENTS;' (or pipe them in)")
-            }
+        let interactive = scripts.isEmpty && !invocation[runAfter] && isatty(0) != 0
+        if scripts.isEmpty && !invocation[runAfter] && !interactive {
             scripts.append(("stdin", String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)))
         }
         var parsed: [ParsedStatement] = []
@@ -108,9 +106,32 @@ enum SQLCommand {
         try store.prepare()
         let session = SQLSession(store: store, kafka: invocation.kafkaConfig, registry: registry,
                                  output: invocation.output, format: invocation[output], stop: invocation.stop)
+        if interactive { return prompt(session) }
         for statement in parsed { try session.execute(statement) }
         guard invocation[runAfter] else { return ExitStatus.ok }
         return try SQLRun(conninfo: invocation.globals.database, schema: schema, kafka: invocation.kafkaConfig,
                           registry: registry, untilEnd: invocation[untilEnd], only: [], stop: invocation.stop).run()
+    }
+
+    /// The prompt on a terminal, as ksql's CLI: statements run when a line
+    /// ends with ';'; an error is printed and the session goes on; `exit`,
+    /// `quit` or end of input leave.
+    private static func prompt(_ session: SQLSession) -> Int32 {
+        var pending = ""
+        while true {
+            StandardError.write(pending.isEmpty ? "pgk sql> " : "      -> ")
+            guard let line = readLine(strippingNewline: true) else { break }
+            let word = line.trimmingCharacters(in: .whitespaces).lowercased()
+            if pending.isEmpty && (word == "exit" || word == "quit" || word == "exit;" || word == "quit;") { break }
+            pending += line + "\n"
+            guard line.trimmingCharacters(in: .whitespaces).hasSuffix(";") else { continue }
+            defer { pending = "" }
+            do {
+                for statement in try SQLParser.parseScript(pending) { try session.execute(statement) }
+            } catch {
+                StandardError.write("pgk: error: \(error)\n")
+            }
+        }
+        return ExitStatus.ok
     }
 }
