@@ -289,6 +289,36 @@ import Testing
         #expect(dead.count == 1 && dead.first?[0] == "17" && (dead.first?[1] ?? "").contains("22P02"), "\(dead)")
     }
 
+    /// The catalog statements: a source another query reads cannot be
+    /// dropped; TERMINATE removes the query and its state, the sink stays
+    /// until dropped, and DROP TABLE drops its PostgreSQL table too.
+    @Test func showDescribeTerminateAndDropKeepTheCatalogConsistent() throws {
+        let fx = try Fixture("sql-catalog")
+        try fx.cluster.createTopic("orders", partitions: 1)
+        try fx.produce("orders", [#"{"item": "x", "qty": 2}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM orders (item STRING, qty INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON');
+            CREATE TABLE per_item AS SELECT item, SUM(qty) AS qty FROM orders GROUP BY item;
+            """)
+        let blocked = try fx.sql(["-e", "DROP STREAM orders;"])
+        #expect(blocked.status == 1 && blocked.stderr.contains("query CTAS_PER_ITEM_1 reads it"), "\(blocked.stderr)")
+        let described = try fx.sql(["-o", "json", "-e", "DESCRIBE per_item; SHOW QUERIES; LIST PROPERTIES; SHOW TOPICS;"])
+        #expect(described.status == 0, "\(described.stderr)")
+        #expect(described.stdout.contains(#"{"field":"ITEM","type":"STRING (primary key)"}"#), "\(described.stdout)")
+        #expect(described.stdout.contains(#""id":"CTAS_PER_ITEM_1""#) && described.stdout.contains(#""kafka_topic":"orders""#))
+        #expect(described.stdout.contains(#"{"property":"auto.offset.reset","value":"latest"}"#))
+        let terminated = try fx.sql(["-e", "TERMINATE CTAS_PER_ITEM_1; SHOW QUERIES;"])
+        #expect(terminated.status == 0 && !terminated.stdout.contains("CTAS_PER_ITEM_1"), "\(terminated.stdout)\(terminated.stderr)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'pgk_sql' AND tablename LIKE 'ctas_per_item_1%'") == [["0"]])
+        #expect(try fx.rows("SELECT item, qty::text FROM per_item") == [["x", "2"]], "the sink's rows stay")
+        let dropped = try fx.sql(["-e", "DROP TABLE per_item; DROP STREAM orders; DROP STREAM IF EXISTS nothing; SHOW TABLES;"])
+        #expect(dropped.status == 0, "\(dropped.stderr)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pg_tables WHERE tablename = 'per_item'") == [["0"]])
+        let unknown = try fx.sql(["-e", "DROP TABLE per_itme;"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown table PER_ITME"), "\(unknown.stderr)")
+    }
+
     /// On a terminal `pgk sql` prompts; statements may span lines, an
     /// error is shown and the session goes on.
     @Test func promptOnATerminalRunsStatementsAndSurvivesErrors() throws {

@@ -276,7 +276,7 @@ final class SQLSession {
     func dropQueryState(_ id: String) throws {
         let connection = store.connection
         let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
-                                          [store.schema, id.lowercased() + "_i"])
+                                          [store.schema, id.lowercased() + "_"])
         for row in tables.rows {
             guard let name = row[0] else { continue }
             try connection.execute("DROP TABLE IF EXISTS \(store.table(try connection.quoteIdentifier(name)))")
