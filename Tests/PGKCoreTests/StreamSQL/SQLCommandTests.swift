@@ -273,6 +273,48 @@ import Testing
         #expect(S.log(log).contains("restarting from its committed offsets"), "\(S.log(log))")
     }
 
+    /// Two `pgk sql run` processes share a query's partitions; one is
+    /// killed with -9 and the other takes its partitions over: exact totals.
+    @Test func twoProcessesSharePartitionsAndSurviveAKill() throws {
+        let fx = try Fixture("sql-scale-out")
+        try fx.cluster.createTopic("events", partitions: 8)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        let total = 160_000
+        for index in 0..<total {
+            try producer.produce(topic: "events", partition: Int32(index % 8), key: nil,
+                                 value: Array(#"{"k": \#(index % 100), "v": 1}"#.utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
+            CREATE TABLE totals AS SELECT k, SUM(v) AS s, COUNT(*) AS n FROM events GROUP BY k;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let environment = S.environment(fx.cluster, fx.url)
+        let logs = try (0..<2).map { try S.temporaryFile("member\($0).log", contents: "") }
+        let members = try logs.map { log in
+            try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run"], environment: environment,
+                                   stdout: .null, stderr: .file(path: log, append: false))
+        }
+        defer { for member in members where member.poll() == nil { member.send(signal: SIGKILL); _ = member.wait() } }
+        // Both end up with a share of the 8 partitions.
+        #expect(S.waitUntil(seconds: 30) { logs.allSatisfy { S.log($0).contains("with 2 process(es)") } },
+                "\(S.log(logs[0]))\n\(S.log(logs[1]))")
+        members[0].send(signal: SIGKILL)
+        _ = members[0].wait()
+        func committed() -> Int {
+            Int((try? S.scalar(fx.url, "SELECT coalesce(sum(next_offset), 0) FROM pgk_sql.offsets")) ?? "0") ?? 0
+        }
+        #expect(S.waitUntil(seconds: 90) { committed() == total }, "\(S.log(logs[1]))")
+        // The survivor takes the dead member's partitions at its next lease check.
+        #expect(S.waitUntil(seconds: 30) { S.log(logs[1]).contains("runs partition(s) 0,1,2,3,4,5,6,7 with 1 process(es)") },
+                "\(S.log(logs[1]))")
+        members[1].send(signal: SIGTERM)
+        #expect(members[1].wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(logs[1]))")
+        #expect(try fx.rows("SELECT sum(s)::text, sum(n)::text, count(*)::text FROM totals") == [["\(total)", "\(total)", "100"]])
+    }
+
     /// A record PostgreSQL rejects at run time (a failing CAST) goes to the
     /// dead letters alone; the rest of its batch and the query go on.
     @Test func aRecordPostgreSQLRejectsIsDeadLetteredAndTheQueryGoesOn() throws {

@@ -20,9 +20,9 @@ enum SQLCommand {
         summary: "run the registered persistent queries until stopped",
         discussion: """
         Runs every CREATE … AS SELECT in the catalog (or those named by \
-        --query). Each query takes a PostgreSQL advisory lock, so a second \
-        process leaves it alone and takes it over when the first exits or \
-        dies. A batch's state, result rows, changelog outbox and source \
+        --query). Several processes share each query's partitions through \
+        PostgreSQL advisory locks; when one exits or dies the others take \
+        its partitions over. A batch's state, result rows, changelog outbox and source \
         offsets commit in one transaction: results in PostgreSQL are exactly \
         once, output topics at least once. SIGINT or SIGTERM finishes the \
         batch in hand and exits 0.

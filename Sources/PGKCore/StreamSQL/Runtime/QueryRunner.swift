@@ -22,6 +22,9 @@ final class QueryRunner {
     private var assigned: Set<KafkaTopicPartition> = []
     private var ended: Set<KafkaTopicPartition> = []
     private var waitingForTopics: Int64?
+    private var leases: PartitionLeases?
+    private var topicPartitions: [String: [Int32]] = [:]
+    private var lastLeaseCheck: Int64 = 0
     private(set) var processed = 0
     var deadLettered = 0
     private var lastPublish: Int64 = 0
@@ -52,49 +55,60 @@ final class QueryRunner {
     /// Whether every input partition was read to its end (`--until-end`).
     var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) }
 
-    /// Takes the query's lease (one process runs a query at a time; the
-    /// lock goes with the session, so a killed process frees it at once)
-    /// and assigns the inputs from the offsets PostgreSQL holds.
-    func start() throws -> Bool {
-        let locked = try store.connection.query("SELECT pg_try_advisory_lock(hashtext('pgk sql query'), hashtext($1))",
-                                                [store.schema + "." + query.id]).scalar
-        guard locked == "t" else {
-            Log.info("sql: \(query.id) runs in another process; this one leaves it")
-            return false
-        }
+    /// Joins the processes running this query (see PartitionLeases);
+    /// partitions are assigned from the offsets PostgreSQL holds.
+    func start() throws {
+        leases = try PartitionLeases(connection: store.connection, queryKey: store.schema + "." + query.id)
         producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
         try publishChangelog()
         writer = BackgroundWorker(name: "pgk-sql-writer") { [unowned self] batch in Result { try write(batch) } }
-        return true
     }
 
+    /// Finds the input topics, then keeps the assignment in step with the
+    /// leases (checked every 2 s, between batches).
     private func assignWhenTopicsExist() throws -> Bool {
-        if consumer != nil { return true }
         // A short fetch wait: the end of a partition is seen sooner (--until-end).
-        let consumer = try KafkaConsumer(config: kafka, groupID: nil, defaults: [("fetch.wait.max.ms", "100")], partitionEOF: true)
-        let timeout = kafka.connectTimeoutMilliseconds
-        let names = Set(try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name))
-        let topics = Set(plan.inputs.map(\.source.topic))
-        let missing = topics.subtracting(names)
-        guard missing.isEmpty else {
-            let now = SystemClock.shared.nowMilliseconds
-            if waitingForTopics == nil || now - waitingForTopics! > 30_000 {
-                Log.info("sql: \(query.id) waits for topic(s) \(missing.sorted().joined(separator: ", "))")
-                waitingForTopics = now
-            }
-            return false
+        if self.consumer == nil {
+            self.consumer = try KafkaConsumer(config: kafka, groupID: nil, defaults: [("fetch.wait.max.ms", "100")],
+                                              partitionEOF: true)
         }
+        guard let consumer = self.consumer else { return false }
+        let timeout = kafka.connectTimeoutMilliseconds
+        if topicPartitions.isEmpty {
+            let names = Set(try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name))
+            let topics = Set(plan.inputs.map(\.source.topic))
+            let missing = topics.subtracting(names)
+            guard missing.isEmpty else {
+                let now = SystemClock.shared.nowMilliseconds
+                if waitingForTopics == nil || now - waitingForTopics! > 30_000 {
+                    Log.info("sql: \(query.id) waits for topic(s) \(missing.sorted().joined(separator: ", "))")
+                    waitingForTopics = now
+                }
+                return false
+            }
+            for topic in topics { topicPartitions[topic] = try consumer.partitions(of: topic, timeoutMilliseconds: timeout) }
+        }
+        let now = SystemClock.shared.nowMilliseconds
+        guard let leases, now - lastLeaseCheck >= 2_000 else { return true }
+        lastLeaseCheck = now
+        try writer?.wait()?.get()  // the batch in flight commits before any lease moves
+        let before = leases.held
+        let held = try leases.refresh(partitionCount: topicPartitions.values.map(\.count).max() ?? 0)
+        guard held != before || assigned.isEmpty && !held.isEmpty else { return true }
         let stored = try store.offsets(query: query.id)
         var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
-        for topic in topics {
-            for partition in try consumer.partitions(of: topic, timeoutMilliseconds: timeout) {
+        for (topic, partitions) in topicPartitions {
+            for partition in partitions where held.contains(partition) {
                 let key = KafkaTopicPartition(topic: topic, partition: partition)
                 starts[key] = stored[key].map { .offset($0) } ?? (query.offsetReset == "earliest" ? .beginning : .end)
             }
         }
         try consumer.assign(starts)
         assigned = Set(starts.keys)
-        self.consumer = consumer
+        ended.formIntersection(assigned)
+        let members = try leases.members()
+        Log.info("sql: \(query.id) runs partition(s) \(held.sorted().map(String.init).joined(separator: ",")) "
+            + "with \(members) process(es)")
         return true
     }
 
@@ -149,7 +163,7 @@ final class QueryRunner {
     private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
-        try applyIsolatingBadRecords(batch)
+        try retryingConflicts { try applyIsolatingBadRecords(batch) }
         let applied = clock.nowMilliseconds
         if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
         Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
@@ -274,8 +288,8 @@ final class QueryRunner {
         producer = nil
         assigned = []
         ended = []
-        _ = try? store.connection.query("SELECT pg_advisory_unlock(hashtext('pgk sql query'), hashtext($1))",
-                                        [store.schema + "." + query.id])
+        leases?.release()
+        leases = nil
     }
 
     static func bytes(hex text: String) -> [UInt8]? {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One batch of a query's input: the staged rows in arrival order, the
 /// records that could not be staged, and the offsets the batch covers.
 struct StagedRecords {
@@ -60,9 +62,27 @@ extension QueryRunner {
         }
     }
 
-    /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint).
+    /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint),
+    /// but not a unique violation: that is another process's concurrent
+    /// insert of the same key (see `retryingConflicts`).
     static func isDataError(_ error: PostgresError) -> Bool {
-        guard let state = error.sqlState else { return false }
+        guard let state = error.sqlState, state != "23505" else { return false }
         return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+
+    /// Runs a batch again when it collided with another process running
+    /// the same query (deadlock, serialization failure, the same new key):
+    /// the transaction rolled back, so retrying is safe.
+    func retryingConflicts(_ body: () throws -> Void) throws {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as PostgresError where ["40P01", "40001", "23505"].contains(error.sqlState ?? "") && attempt < 5 {
+                attempt += 1
+                Log.debug("sql: \(query.id): retrying a batch after \(error)")
+                usleep(UInt32.random(in: 10_000...100_000))
+            }
+        }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// `pgk sql run`: the catalog's persistent queries, each with its own
-/// PostgreSQL session (temp staging tables, its advisory-lock lease),
-/// stepped in turn on this thread with bounded waits until stopped.
+/// PostgreSQL session (temp staging tables, its partition leases) and a
+/// writer thread, stepped in turn on this thread with bounded waits until
+/// stopped.
 ///
 /// With `--until-end` queries run one after another in creation order, so
 /// a query reading another's output starts after that output is complete.
@@ -34,7 +35,8 @@ struct SQLRun {
         var runners: [QueryRunner] = []
         for query in queries {
             let runner = try makeRunner(query)
-            if try runner.start() { runners.append(runner) }
+            try runner.start()
+            runners.append(runner)
         }
         defer { for runner in runners { runner.stop() } }
         if untilEnd {
@@ -84,7 +86,7 @@ struct SQLRun {
 
     private func restart(_ query: SQLQuery) throws -> QueryRunner {
         let runner = try makeRunner(query)
-        guard try runner.start() else { throw RuntimeError("lease taken") }
+        try runner.start()
         return runner
     }
 

@@ -50,7 +50,7 @@ extension SQLSession {
             printed += 1
             return select.limit.map { printed < $0 } ?? true
         }
-        guard try runner.start() else { return }
+        try runner.start()
         while !stop.isStopped && !runner.rowSinkIsFull {
             try runner.step(timeoutMilliseconds: 200)
         }
