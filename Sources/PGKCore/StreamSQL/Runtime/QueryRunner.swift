@@ -22,7 +22,7 @@ final class QueryRunner {
     private var assigned: Set<KafkaTopicPartition> = []
     private var ended: Set<KafkaTopicPartition> = []
     private var waitingForTopics: Int64?
-    private var leases: PartitionLeases?
+    private var leases: Leases?
     private var topicPartitions: [String: [Int32]] = [:]
     private var lastLeaseCheck: Int64 = 0
     private(set) var processed = 0
@@ -55,10 +55,11 @@ final class QueryRunner {
     /// Whether every input partition was read to its end (`--until-end`).
     var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) }
 
-    /// Joins the processes running this query (see PartitionLeases);
+    /// Joins the processes running this query (see Leases);
     /// partitions are assigned from the offsets PostgreSQL holds.
     func start() throws {
-        leases = try PartitionLeases(connection: store.connection, queryKey: store.schema + "." + query.id)
+        // Partition number p of every input is one lease: co-partitioned inputs meet in one process.
+        leases = try Leases(connection: store.connection, scope: "sql \(store.schema).\(query.id)")
         producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
         try publishChangelog()
         writer = BackgroundWorker(name: "pgk-sql-writer") { [unowned self] batch in Result { try write(batch) } }
@@ -93,8 +94,9 @@ final class QueryRunner {
         lastLeaseCheck = now
         try writer?.wait()?.get()  // the batch in flight commits before any lease moves
         let before = leases.held
-        let held = try leases.refresh(partitionCount: topicPartitions.values.map(\.count).max() ?? 0)
-        guard held != before || assigned.isEmpty && !held.isEmpty else { return true }
+        let count = topicPartitions.values.map(\.count).max() ?? 0
+        let held = Set(try leases.refresh((0..<count).map(String.init)).compactMap { Int32($0) })
+        guard leases.held != before || assigned.isEmpty && !held.isEmpty else { return true }
         let stored = try store.offsets(query: query.id)
         var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
         for (topic, partitions) in topicPartitions {
