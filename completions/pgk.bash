@@ -16,7 +16,7 @@ _pgk_subcommands() {
 _pgk_options() {
   case "$1" in
     "") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
-    "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
+    "sink") echo "--topic -t --table --map --lookup --packing --key-packing --group --consumer -g --coordinate --offset --mode --key-columns --on-tombstone --create --no-create --evolve --drop --truncate --batch-size --batch-timeout --until-end --max-messages --from-file --datafile --dry-run --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox") echo "--brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
     "cdc outbox setup") echo "--no-snapshot --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key --verbose -v --quiet -q --help" ;;
@@ -53,7 +53,7 @@ _pgk_options() {
 _pgk_valued_options() {
   case "$1" in
     "") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
-    "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
+    "sink") echo " --topic -t --table --map --lookup --packing --key-packing --group --consumer -g --coordinate --offset --mode --key-columns --on-tombstone --batch-size --batch-timeout --max-messages --from-file --datafile --on-error --dead-letter --metrics --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox") echo " --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
     "cdc outbox setup") echo " --snapshot-chunk-size --brokers -b --kafka-property -X --database -d --registry --registry-ca --registry-cert --registry-key " ;;
@@ -94,6 +94,7 @@ _pgk_values() {
     "|--registry-key") echo "__files__" ;;
     "sink|--packing") echo "json msgpack avro" ;;
     "sink|--key-packing") echo "string json msgpack avro" ;;
+    "sink|--coordinate") echo "postgres kafka" ;;
     "sink|--offset") echo "earliest latest" ;;
     "sink|--mode") echo "insert upsert update ignore" ;;
     "sink|--on-tombstone") echo "delete skip fail" ;;

@@ -38,6 +38,7 @@ complete -c pgk -n "__pgk_path_is 'sink'" -l map -r -d 'json, string, columns, o
 complete -c pgk -n "__pgk_path_is 'sink'" -l packing -r -f -a 'json msgpack avro' -d 'How values are encoded (avro: Confluent framing, --registry)'
 complete -c pgk -n "__pgk_path_is 'sink'" -l key-packing -r -f -a 'string json msgpack avro' -d 'How keys are encoded; string is UTF-8 text'
 complete -c pgk -n "__pgk_path_is 'sink'" -s g -l group -r -d 'Consumer group (default: pgk-sink-TABLE)'
+complete -c pgk -n "__pgk_path_is 'sink'" -l coordinate -r -f -a 'postgres kafka' -d 'Share partitions between instances: postgres leases or a kafka consumer group'
 complete -c pgk -n "__pgk_path_is 'sink'" -l offset -r -f -a 'earliest latest' -d 'Where to start partitions with no stored offset'
 complete -c pgk -n "__pgk_path_is 'sink'" -l mode -r -f -a 'insert upsert update ignore' -d 'insert, upsert, update or ignore (default: upsert with key columns)'
 complete -c pgk -n "__pgk_path_is 'sink'" -l key-columns -r -d 'Conflict and tombstone key columns (default: the map\'s)'

@@ -61,7 +61,7 @@ import Testing
         let url = try TestPostgres.freshDatabase("sink-group")
         let total = 80_000
         let topic = try Self.load(cluster, partitions: 8, count: total)
-        let arguments = ["-t", topic, "--table", "shared", "--batch-size", "100", "-v"]
+        let arguments = ["-t", topic, "--table", "shared", "--batch-size", "100", "-v", "--coordinate", "kafka"]
         let firstLog = try S.temporaryFile("first.log", contents: "")
         let secondLog = try S.temporaryFile("second.log", contents: "")
         let first = try S.spawn(cluster, url, arguments, log: firstLog)

@@ -123,6 +123,7 @@ enum SinkCommand {
             database: invocation.globals.database,
             kafka: invocation.kafkaConfig,
             registry: invocation.globals.registry)
+        settings.coordination = invocation[Options.coordinate]
         if let deadLetter = invocation[Options.deadLetter] {
             settings.deadLetter = try DeadLetterTarget.parse(deadLetter, defaultSchema: table.schema)
         }

@@ -39,6 +39,9 @@ extension SinkCommand {
         static let batchTimeout: Option<Int64> = .duration("batch-timeout", bareUnitMilliseconds: 1, name: "MS",
                                                   help: "Write a batch after this long even if not full",
                                                   default: "1000")
+        static let coordinate: Option<SinkCoordination> = .choice("coordinate", name: "HOW",
+                                              help: "Share partitions between instances: postgres leases or "
+                                                  + "a kafka consumer group", default: .postgres)
         static let untilEnd: Option<Bool> = .flag("until-end", help: "Exit once every assigned partition is written to its end")
         static let maxMessages: Option<Int?> = .integer("max-messages", 1...Int64.max, help: "Exit after N messages")
         static let fromFile: Option<String?> = .path("from-file", aliases: ["datafile"],
@@ -50,7 +53,8 @@ extension SinkCommand {
                                             help: "Where bad messages go (default: TABLE_errors)")
 
         static let all: [OptionSpec] = [
-            topic.spec, table.spec, map.spec, packing.spec, keyPacking.spec, group.spec, offset.spec, mode.spec,
+            topic.spec, table.spec, map.spec, packing.spec, keyPacking.spec, group.spec, coordinate.spec, offset.spec,
+            mode.spec,
             keyColumns.spec, onTombstone.spec, create.spec, evolve.spec, drop.spec, truncate.spec, batchSize.spec,
             batchTimeout.spec, untilEnd.spec, maxMessages.spec, fromFile.spec, dryRun.spec, onError.spec,
             deadLetter.spec,

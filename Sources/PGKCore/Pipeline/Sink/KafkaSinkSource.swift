@@ -32,6 +32,7 @@ final class KafkaSinkSource {
     let runner: SinkRunner
     let lookup: OffsetLookup
     let stop: StopToken
+    let leaseState = SinkLeaseState()
 
     init(settings: SinkSettings, runner: SinkRunner, stop: StopToken) {
         self.settings = settings
@@ -76,9 +77,11 @@ final class KafkaSinkSource {
         runner.extraCounters = { [("lag", Self.lag(consumer, self.runner.book))] }
         if settings.untilEnd {
             try assignDirectly(consumer)
-        } else {
+        } else if settings.coordination == .kafka {
             try consumer.subscribe(settings.topics)
             Log.debug("sink: joining group \(settings.group) for \(settings.topics.joined(separator: ", "))")
+        } else {
+            try refreshLeases(consumer)
         }
         defer {
             commitToKafka(consumer, force: true)
@@ -112,7 +115,7 @@ final class KafkaSinkSource {
         }
     }
 
-    private func assigned(_ partitions: [KafkaTopicPartition],
+    func assigned(_ partitions: [KafkaTopicPartition],
                           consumer: KafkaConsumer) -> [KafkaTopicPartition: KafkaStartOffset] {
         let stored: [KafkaTopicPartition: Int64]
         do {
@@ -173,6 +176,11 @@ final class KafkaSinkSource {
         waitingSince = since
         guard now - since >= 5_000, now - lastWaitingNote >= 15_000 else { return }
         lastWaitingNote = now
+        if settings.coordination == .postgres {
+            Log.info("sink: waiting \((now - since) / 1000) s for partitions of \(settings.topics.joined(separator: ", ")) "
+                + "(other instances of group \(settings.group) may hold them all, or no topic matches yet)")
+            return
+        }
         Log.info("sink: waiting \((now - since) / 1000) s for group \(settings.group) to assign partitions of "
             + "\(settings.topics.joined(separator: ", ")) (a member that died keeps its partitions until "
             + "session.timeout.ms passes; other members may hold them all)")
@@ -199,6 +207,7 @@ final class KafkaSinkSource {
                 continue
             }
             runner.flushIfDue()
+            if !settings.untilEnd && settings.coordination == .postgres { try refreshLeases(consumer) }
             commitToKafka(consumer)
             if !settings.untilEnd { noteWaiting() }
             if runner.book.allAtEnd && runner.bufferedCount > 0 {

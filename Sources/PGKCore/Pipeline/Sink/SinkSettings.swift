@@ -41,6 +41,16 @@ enum StartPosition: String, Sendable, CaseIterable {
     case earliest, latest
 }
 
+/// Who decides which instance of a sink reads which partitions.
+enum SinkCoordination: String, Sendable, CaseIterable {
+    /// Advisory-lock leases in PostgreSQL (see Leases): a restart or a
+    /// killed instance's partitions are picked up within seconds.
+    case postgres
+    /// A Kafka consumer group: rebalances by the broker, and a member that
+    /// died holds its partitions until session.timeout.ms passes.
+    case kafka
+}
+
 /// How message keys become the `key` text.
 enum KeyPacking: String, Sendable, CaseIterable {
     /// UTF-8 text as is; invalid UTF-8 is a bad message.
@@ -70,6 +80,7 @@ struct SinkSettings: Sendable {
     var batchSize: Int
     var batchTimeoutMilliseconds: Int64
     var untilEnd: Bool
+    var coordination: SinkCoordination = .postgres
     var maxMessages: Int?
     var fromFile: String?
     var dryRun: Bool
