@@ -91,12 +91,14 @@ final class Subscriber {
         lanes = try makeLanes()
         consumer.rebalanceHandler = KafkaRebalanceHandler(
             onAssign: { [unowned self] partitions in
+                // Set by a revoke in this same poll: its stale messages may follow.
+                let revokedInThisPoll = rebalancedInPoll
                 rebalancedInPoll = true
                 ended.subtract(partitions)
                 // Not consumer.assignment: its state is locked during this callback.
                 assigned.formUnion(partitions)
                 settings.metrics?.rebalanced(assigned: assigned.count)
-                return resumeUnsettled(partitions)
+                return resumeUnsettled(partitions, revokedInThisPoll: revokedInThisPoll)
             },
             onRevoke: { [unowned self] partitions in
                 rebalancedInPoll = true
@@ -145,7 +147,7 @@ final class Subscriber {
                 try consumer.pollBatch(maxMessages: batch, timeoutMilliseconds: ledger.running > 0 ? 5 : 100) { record in
                     switch record {
                     case .message(let view):
-                        if rebalancedInPoll && isStale(view) { return }
+                        if (rebalancedInPoll || !resumedAt.isEmpty) && isStale(view) { return }
                         if lanes.isEmpty { try write(view) } else { try handle(view.copy()) }
                     case .partitionEnd(let end):
                         ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
@@ -180,11 +182,14 @@ final class Subscriber {
     /// revoke: their partition went elsewhere (its new owner reads them),
     /// or came straight back and is fetched again from where this process
     /// stopped, so the same offsets can follow in this very batch.
+    /// The refetch that follows may arrive in later polls, so a partition
+    /// stays filtered until a later poll brings an offset past the floor.
     private func isStale(_ view: KafkaMessageView) -> Bool {
         let partition = KafkaTopicPartition(topic: view.topic, partition: view.partition)
-        guard assigned.contains(partition) else { return true }
-        if let floor = resumedAt[partition], view.offset <= floor { return true }
-        resumedAt[partition] = view.offset
+        if rebalancedInPoll && !assigned.contains(partition) { return true }
+        guard let floor = resumedAt[partition] else { return false }
+        if view.offset <= floor { return true }
+        resumedAt[partition] = rebalancedInPoll ? view.offset : nil
         return false
     }
 
@@ -281,11 +286,14 @@ final class Subscriber {
     /// during a rebalance), and restarting at the group's stored offset
     /// would repeat it. Skipping only what this process itself finished
     /// keeps at-least-once even if another member owned it in between.
-    private func resumeUnsettled(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaStartOffset] {
+    private func resumeUnsettled(_ partitions: [KafkaTopicPartition],
+                                 revokedInThisPoll: Bool) -> [KafkaTopicPartition: KafkaStartOffset] {
         defer { unsettled.removeAll() }
         var starts: [KafkaTopicPartition: KafkaStartOffset] = [:]
         for partition in partitions {
-            resumedAt[partition] = unsettled[partition] ?? -1
+            // A floor only where a refetch can repeat what this process saw.
+            if let offset = unsettled[partition] { resumedAt[partition] = offset }
+            else if revokedInThisPoll { resumedAt[partition] = -1 }
             guard let offset = unsettled[partition] else { continue }
             starts[partition] = .offset(offset + 1)
             ledger.trackFinished(partition, offset)

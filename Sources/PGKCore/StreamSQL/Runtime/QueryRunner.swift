@@ -90,7 +90,8 @@ final class QueryRunner {
             for topic in topics { topicPartitions[topic] = try consumer.partitions(of: topic, timeoutMilliseconds: timeout) }
         }
         let now = SystemClock.shared.nowMilliseconds
-        guard let leases, now - lastLeaseCheck >= 2_000 else { return true }
+        guard let leases else { throw RuntimeError("sql: \(query.id) was stopped") }
+        guard now - lastLeaseCheck >= 2_000 else { return true }
         lastLeaseCheck = now
         try writer?.wait()?.get()  // the batch in flight commits before any lease moves
         let before = leases.held
@@ -165,7 +166,7 @@ final class QueryRunner {
     private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
-        try retryingConflicts { try applyIsolatingBadRecords(batch) }
+        try applyIsolatingBadRecords(batch)
         let applied = clock.nowMilliseconds
         if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
         Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
@@ -190,21 +191,25 @@ final class QueryRunner {
     func apply(_ batch: StagedRecords) throws {
         let connection = store.connection
         try connection.transaction {
-            let total = batch.entries.count
-            var first = Int64(0)
-            if total > 0 {
-                let last = try connection.query("SELECT setval($1::regclass, nextval($1::regclass) + $2::bigint - 1)",
-                                                [store.table("arrival"), String(total)]).scalar
-                first = (Int64(last ?? "0") ?? 0) - Int64(total) + 1
+            // _seq numbers the batch in arrival order, across inputs: values
+            // this session draws from the shared sequence, so they never
+            // repeat and grow from batch to batch however many processes draw.
+            var numbers: [Int64] = []
+            if !batch.entries.isEmpty {
+                let drawn = try connection.query("""
+                    SELECT array_agg(v ORDER BY v)::text FROM (
+                      SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::integer)) AS drawn
+                    """, [store.table("arrival"), String(batch.entries.count)]).scalar ?? "{}"
+                numbers = PostgresTextArray.parse(drawn).compactMap { Int64($0) }
+                guard numbers.count == batch.entries.count else { throw RuntimeError("sql: drawing arrival numbers failed") }
             }
-            // _seq numbers the batch in arrival order, across inputs.
             for (index, input) in plan.inputs.enumerated() {
                 let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
                 guard !positions.isEmpty else { continue }
                 let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for position in positions {
-                    try copy.appendRow(batch.entries[position].fields + [String(first + Int64(position))])
+                    try copy.appendRow(batch.entries[position].fields + [String(numbers[position])])
                 }
                 _ = try copy.finish()
             }
@@ -259,25 +264,36 @@ final class QueryRunner {
         guard let producer, case .table = plan.output else { return }
         let connection = store.connection
         let changelog = store.table("changelog")
-        guard let last = try connection.query("SELECT max(seq) FROM \(changelog) WHERE query_id = $1", [query.id]).scalar
-        else { return }
-        let result = try connection.query("""
-            SELECT key::text, value::text FROM (
-              SELECT DISTINCT ON (key) seq, key, value FROM \(changelog)
-              WHERE query_id = $1 AND seq <= $2::bigint ORDER BY key, seq DESC) AS latest
-            ORDER BY seq
-            """, [query.id, last])
-        let failedBefore = producer.failedCount
-        for row in result.rows {
-            let key = try row[0].map { try JSON.decode($0) } ?? .null
-            let value = try row[1].map { try JSON.decode($0) }
-            try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
+        // Several processes may run this query: one publishes at a time, and
+        // each deletes exactly the rows it read and sent, never rows another
+        // transaction committed meanwhile.
+        var more = true
+        while more {
+            more = try connection.transaction {
+                _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql changelog'), hashtext($1))",
+                                         [store.schema + "." + query.id])
+                let rows = try connection.query("""
+                    SELECT seq, key::text, value::text FROM \(changelog) WHERE query_id = $1 ORDER BY seq LIMIT 100000
+                    """, [query.id]).rows
+                guard !rows.isEmpty else { return false }
+                // The latest value per key, in the order of those latest values.
+                var latest: [String: Int] = [:]
+                for (index, row) in rows.enumerated() { latest[row[1] ?? "null"] = index }
+                let failedBefore = producer.failedCount
+                for index in latest.values.sorted() {
+                    let key = try rows[index][1].map { try JSON.decode($0) } ?? .null
+                    let value = try rows[index][2].map { try JSON.decode($0) }
+                    try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
+                }
+                try producer.flush(timeoutMilliseconds: 30_000)
+                guard producer.failedCount == failedBefore else {
+                    throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
+                }
+                try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
+                                       [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
+                return rows.count == 100_000
+            }
         }
-        try producer.flush(timeoutMilliseconds: 30_000)
-        guard producer.failedCount == failedBefore else {
-            throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
-        }
-        try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq <= $2::bigint", [query.id, last])
     }
 
     /// Drops Kafka clients and the lease, e.g. before reconnecting.

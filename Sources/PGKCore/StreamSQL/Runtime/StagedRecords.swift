@@ -47,13 +47,15 @@ extension QueryRunner {
     /// so the query goes on with the rest. Other errors propagate.
     func applyIsolatingBadRecords(_ batch: StagedRecords) throws {
         do {
-            try apply(batch)
+            // Each transaction is retried on its own: a collision must not
+            // re-apply a half that already committed.
+            try retryingConflicts { try apply(batch) }
         } catch let error as PostgresError where Self.isDataError(error) {
             guard batch.entries.count > 1 else {
                 var alone = batch
                 alone.entries = []
                 alone.deadLetters += batch.entries.map { ($0.message, "PostgreSQL rejected the record: \(error)") }
-                try apply(alone)
+                try retryingConflicts { try apply(alone) }
                 return
             }
             let (first, second) = batch.halves()

@@ -51,7 +51,14 @@ struct SQLRun {
         }
         Log.info("sql run: \(runners.count) quer\(runners.count == 1 ? "y" : "ies") running; stop with Ctrl-C")
         var failures: [String: Int] = [:]
+        var lastCatalogCheck = SystemClock.shared.nowMilliseconds
         while !stop.isStopped {
+            // TERMINATE or DROP in another session ends the query here too.
+            let now = SystemClock.shared.nowMilliseconds
+            if now - lastCatalogCheck >= 5_000 {
+                lastCatalogCheck = now
+                retire(&runners, keeping: catalogQueryIDs())
+            }
             var busy = false
             for (index, runner) in runners.enumerated() where !stop.isStopped {
                 do {
@@ -64,12 +71,37 @@ struct SQLRun {
                     Log.warning("sql: \(runner.query.id) failed (\(error)); restarting from its committed offsets")
                     runner.stop()
                     usleep(UInt32(min(count, 10)) * 500_000)
+                    // A query terminated meanwhile is retired at the next catalog check.
+                    guard catalogQueryIDs()?.contains(runner.query.id) ?? true else { continue }
+                    // If this fails too, the stopped runner throws at its next step and we come back here.
                     if let restarted = try? restart(runner.query) { runners[index] = restarted }
                 }
             }
         }
-        for runner in runners { report(runner) }
+        for runner in runners {
+            try? runner.drain()
+            report(runner)
+        }
         return ExitStatus.ok
+    }
+
+    /// The ids of the catalog's queries; nil while PostgreSQL cannot tell.
+    private func catalogQueryIDs() -> Set<String>? {
+        guard let connection = try? PostgresConnection(conninfo: conninfo, applicationName: "pgk sql"),
+              let store = try? CatalogStore(connection: connection, schema: schema),
+              let queries = try? store.queries() else { return nil }
+        return Set(queries.map(\.id))
+    }
+
+    /// Stops the runners of queries no longer in the catalog.
+    private func retire(_ runners: inout [QueryRunner], keeping ids: Set<String>?) {
+        guard let ids else { return }
+        for runner in runners where !ids.contains(runner.query.id) {
+            Log.info("sql: \(runner.query.id) was terminated; it stops here")
+            runner.stop()
+            report(runner)
+        }
+        runners.removeAll { !ids.contains($0.query.id) }
     }
 
     private func makeRunner(_ query: SQLQuery) throws -> QueryRunner {

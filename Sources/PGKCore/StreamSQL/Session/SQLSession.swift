@@ -275,8 +275,10 @@ final class SQLSession {
     /// The sink stays (as in ksqlDB), now without a writer.
     func dropQueryState(_ id: String) throws {
         let connection = store.connection
-        let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)",
-                                          [store.schema, id.lowercased() + "_"])
+        // Exactly this query's tables: CTAS_A_1's prefix is also CTAS_A_1_1's.
+        let names = [id.lowercased() + "_acc"] + (0..<8).map { id.lowercased() + "_i\($0)" }
+        let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
+                                          [store.schema, PostgresTextArray.literal(names)])
         for row in tables.rows {
             guard let name = row[0] else { continue }
             try connection.execute("DROP TABLE IF EXISTS \(store.table(try connection.quoteIdentifier(name)))")
