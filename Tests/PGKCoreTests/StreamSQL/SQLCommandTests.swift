@@ -315,6 +315,34 @@ import Testing
         #expect(try fx.rows("SELECT sum(s)::text, sum(n)::text, count(*)::text FROM totals") == [["\(total)", "\(total)", "100"]])
     }
 
+    /// TERMINATE in another session stops the query in a running
+    /// `pgk sql run`, which then neither recreates its state nor writes.
+    @Test func terminateStopsTheQueryInARunningProcess() throws {
+        let fx = try Fixture("sql-terminate-running")
+        try fx.cluster.createTopic("ticks", partitions: 1)
+        try fx.produce("ticks", [#"{"k": 1}"#])
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM ticks (k INT) WITH (KAFKA_TOPIC='ticks', VALUE_FORMAT='JSON');
+            CREATE TABLE per_k AS SELECT k, COUNT(*) AS n FROM ticks GROUP BY k;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let log = try S.temporaryFile("terminate.log", contents: "")
+        let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run"], environment: S.environment(fx.cluster, fx.url),
+                                           stdout: .null, stderr: .file(path: log, append: false))
+        defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
+        #expect(S.waitUntil(seconds: 30) { (try? fx.rows("SELECT n::text FROM per_k")) == [["1"]] }, "\(S.log(log))")
+        let terminated = try fx.sql(["-e", "TERMINATE CTAS_PER_K_1;"])
+        #expect(terminated.status == 0, "\(terminated.stderr)")
+        #expect(S.waitUntil(seconds: 30) { S.log(log).contains("CTAS_PER_K_1 was terminated; it stops here") }, "\(S.log(log))")
+        try fx.produce("ticks", [#"{"k": 1}"#])
+        usleep(1_500_000)
+        #expect(try fx.rows("SELECT n::text FROM per_k") == [["1"]], "the terminated query wrote nothing more")
+        #expect(try fx.rows("SELECT count(*)::text FROM pg_tables WHERE tablename LIKE 'ctas_per_k_1%'") == [["0"]])
+        child.send(signal: SIGTERM)
+        #expect(child.wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(log))")
+    }
+
     /// A record PostgreSQL rejects at run time (a failing CAST) goes to the
     /// dead letters alone; the rest of its batch and the query go on.
     @Test func aRecordPostgreSQLRejectsIsDeadLetteredAndTheQueryGoesOn() throws {
