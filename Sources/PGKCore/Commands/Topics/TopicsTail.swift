@@ -74,7 +74,7 @@ struct TopicTail {
 
     func run() throws -> Int32 {
         // Smaller fetch responses (default 50 MB each) keep what lands after a pause small.
-        let consumer = try KafkaConsumer(config: config, groupID: nil, defaults: [("fetch.max.bytes", String(8 << 20))],
+        let consumer = try KafkaConsumer(config: config, groupID: nil, defaults: [("fetch.max.bytes", String(4 << 20))],
                                          partitionEOF: true)
         defer { consumer.close(timeoutMilliseconds: 2_000) }
         let existing = try consumer.partitions(of: topic, timeoutMilliseconds: config.connectTimeoutMilliseconds)
@@ -167,7 +167,7 @@ final class TailWriter {
     private var paused = false
     /// Bytes a queued message takes, as last measured.
     var averageMessageBytes = 256
-    static let budget = 32 << 20
+    static let budget = 20 << 20
 
     init(sink: OutputSink, consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) {
         self.consumer = consumer
