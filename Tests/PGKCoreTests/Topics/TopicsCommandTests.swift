@@ -277,6 +277,7 @@ private func array(_ value: Value?) -> [Value]? {
         try producer.flush(timeoutMilliseconds: 30_000)
         let peak = try Self.peakRSSMegabytes(["topics", "tail", topic, "-b", cluster.bootstrapServers])
         // Reading ahead without a bound, it held all 160 MB (190 MB RSS).
+        print("topics tail into a stalled pipe: peak RSS \(Int(peak)) MB")
         #expect(peak > 0 && peak < 100, "peak RSS \(peak) MB")
     }
 }

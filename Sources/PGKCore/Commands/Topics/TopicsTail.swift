@@ -167,7 +167,7 @@ final class TailWriter {
     private var paused = false
     /// Bytes a queued message takes, as last measured.
     var averageMessageBytes = 256
-    static let budget = 20 << 20
+    static let budget = 24 << 20
 
     init(sink: OutputSink, consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) {
         self.consumer = consumer
