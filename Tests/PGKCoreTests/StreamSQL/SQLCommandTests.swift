@@ -57,6 +57,21 @@ import Testing
         }
     }
 
+    /// `count` JSON events round-robin over the partitions of `topic`.
+    static func produceEvents(_ cluster: MockKafkaCluster, _ topic: String, count: Int, partitions: Int32,
+                              _ value: (Int) -> String) throws {
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
+        for index in 0..<count {
+            try producer.produce(topic: topic, partition: Int32(index) % partitions, key: nil, value: Array(value(index).utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 30_000)
+    }
+
+    /// Records covered by the offsets pgk sql committed, over every query and partition.
+    static func committedOffsets(_ url: String) -> Int {
+        Int((try? S.scalar(url, "SELECT coalesce(sum(next_offset), 0) FROM pgk_sql.offsets")) ?? "0") ?? 0
+    }
+
     static func studentsJSON(_ file: String) throws -> [String] {
         let csv = try String(contentsOfFile: RepositoryPaths.shared("data/students/\(file).csv"), encoding: .utf8)
         var lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
@@ -241,13 +256,8 @@ import Testing
         defer { postgres.shutdown() }
         let url = try postgres.createDatabase("sql-restart")
         try cluster.createTopic("events", partitions: 4)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(cluster))
         let total = 200_000
-        for index in 0..<total {
-            try producer.produce(topic: "events", partition: Int32(index % 4), key: nil,
-                                 value: Array(#"{"k": \#(index % 50), "v": 1}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 30_000)
+        try Self.produceEvents(cluster, "events", count: total, partitions: 4) { #"{"k": \#($0 % 50), "v": 1}"# }
         let environment = S.environment(cluster, url)
         let created = try CommandRunner.pgk(["sql", "-e", """
             SET 'auto.offset.reset'='earliest';
@@ -259,9 +269,7 @@ import Testing
         let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run"], environment: environment,
                                            stdout: .null, stderr: .file(path: log, append: false))
         defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
-        func committed() -> Int {
-            Int((try? S.scalar(url, "SELECT coalesce(sum(next_offset), 0) FROM pgk_sql.offsets")) ?? "0") ?? 0
-        }
+        func committed() -> Int { Self.committedOffsets(url) }
         #expect(S.waitUntil(seconds: 60) { committed() > 0 }, "\(S.log(log))")
         let beforeRestart = committed()
         try postgres.restart()
@@ -278,13 +286,8 @@ import Testing
     @Test func twoProcessesSharePartitionsAndSurviveAKill() throws {
         let fx = try Fixture("sql-scale-out")
         try fx.cluster.createTopic("events", partitions: 8)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
         let total = 160_000
-        for index in 0..<total {
-            try producer.produce(topic: "events", partition: Int32(index % 8), key: nil,
-                                 value: Array(#"{"k": \#(index % 100), "v": 1}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 30_000)
+        try Self.produceEvents(fx.cluster, "events", count: total, partitions: 8) { #"{"k": \#($0 % 100), "v": 1}"# }
         let created = try fx.sql(["-e", """
             SET 'auto.offset.reset'='earliest';
             CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
@@ -303,9 +306,7 @@ import Testing
                 "\(S.log(logs[0]))\n\(S.log(logs[1]))")
         members[0].send(signal: SIGKILL)
         _ = members[0].wait()
-        func committed() -> Int {
-            Int((try? S.scalar(fx.url, "SELECT coalesce(sum(next_offset), 0) FROM pgk_sql.offsets")) ?? "0") ?? 0
-        }
+        func committed() -> Int { Self.committedOffsets(fx.url) }
         #expect(S.waitUntil(seconds: 90) { committed() == total }, "\(S.log(logs[1]))")
         // The survivor takes the dead member's partitions at its next lease check.
         #expect(S.waitUntil(seconds: 30) { S.log(logs[1]).contains("runs partition(s) 0,1,2,3,4,5,6,7 with 1 process(es)") },
@@ -427,32 +428,25 @@ import Testing
     @Test func killDashNineLeavesTheSameTablesAsAnUninterruptedRun() throws {
         let fx = try Fixture("sql-kill9")
         try fx.cluster.createTopic("events", partitions: 2)
-        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
-        for index in 0..<60_000 {
-            try producer.produce(topic: "events", partition: Int32(index % 2), key: nil,
-                                 value: Array(#"{"k": \#(index % 97), "v": \#(index % 13)}"#.utf8))
-        }
-        try producer.flush(timeoutMilliseconds: 30_000)
+        try Self.produceEvents(fx.cluster, "events", count: 60_000, partitions: 2) { #"{"k": \#($0 % 97), "v": \#($0 % 13)}"# }
         let created = try fx.sql(["-e", """
             SET 'auto.offset.reset'='earliest';
             CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
             CREATE TABLE totals AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM events GROUP BY k;
             """])
         #expect(created.status == 0, "\(created.stderr)")
-        func committed() throws -> Int {
-            Int(try fx.rows("SELECT coalesce(sum(next_offset), 0)::text FROM pgk_sql.offsets").first?[0] ?? "0") ?? 0
-        }
+        func committed() -> Int { Self.committedOffsets(fx.url) }
         var killedMidway = 0
         for _ in 0..<3 {
-            let before = try committed()
+            let before = committed()
             let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run", "-v"],
                                                environment: S.environment(fx.cluster, fx.url), stdout: .null, stderr: .null)
             // Kill only once this process has committed something of its own.
-            _ = try S.waitUntil(seconds: 30) { try committed() > before }
+            _ = S.waitUntil(seconds: 30) { committed() > before }
             usleep(UInt32.random(in: 0...50_000))
             child.send(signal: SIGKILL)
             _ = child.wait()
-            if try committed() < 60_000 { killedMidway += 1 }
+            if committed() < 60_000 { killedMidway += 1 }
         }
         #expect(killedMidway > 0, "every kill came after the run had finished: the test proved nothing")
         try fx.catchUp()

@@ -160,16 +160,7 @@ struct PlanBuilder {
 
     private func sinkSource(_ create: CreateAsSelect, queryID: String, statement: String,
                             items: [Item], keyNames: [String]) throws -> CatalogSource {
-        func property(_ name: String) -> String? {
-            guard let value = create.properties.first(where: { $0.name == name })?.value else { return nil }
-            switch value {
-            case .string(let text): return text
-            case .integer(let number): return String(number)
-            case .decimal(let text): return text
-            case .boolean(let flag): return flag ? "true" : "false"
-            case .null: return nil
-            }
-        }
+        func property(_ name: String) -> String? { create.properties.text(of: name) }
         let source = inputs[0].source
         let valueFormat = (property("VALUE_FORMAT") ?? property("FORMAT") ?? source.valueFormat).uppercased()
         let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? source.keyFormat).uppercased()

@@ -28,8 +28,7 @@ final class OutputEncoder {
         guard !keyColumns.isEmpty else { return nil }
         if windowed, let start = keyColumns.last {
             let inner = try keyWithoutWindow(row, Array(keyColumns.dropLast())) ?? []
-            let millis = AvroBinaryWriter.integer(row[start.postgres] ?? .null) ?? 0
-            return inner + (0..<8).reversed().map { UInt8(truncatingIfNeeded: millis >> (8 * $0)) }
+            return inner + (try KafkaPrimitive.encode(row[start.postgres] ?? .null, as: .bigint))
         }
         return try keyWithoutWindow(row, keyColumns)
     }

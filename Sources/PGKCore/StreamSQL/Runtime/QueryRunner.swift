@@ -243,12 +243,12 @@ final class QueryRunner {
         for row in try store.connection.query(emit.text, emit.parameters).rows {
             let timestamp = row[3].flatMap { Int64($0) }
             if valueText {
-                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? row[1].flatMap(Self.bytes(hex:))
+                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
                 try producer.produce(topic: plan.sink.topic, key: key, value: row[0].map { Array($0.utf8) }, timestamp: timestamp)
                 continue
             }
             let value = try row[0].map { try JSON.decode($0) }
-            let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap(Self.bytes(hex:))
+            let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
             try producer.produce(topic: plan.sink.topic, key: key, value: try encoder.value(value), timestamp: timestamp)
         }
         try producer.flush(timeoutMilliseconds: 30_000)
@@ -308,16 +308,5 @@ final class QueryRunner {
         ended = []
         leases?.release()
         leases = nil
-    }
-
-    static func bytes(hex text: String) -> [UInt8]? {
-        guard text.hasPrefix("\\x") else { return nil }
-        var out: [UInt8] = []
-        var high: UInt8?
-        for scalar in text.utf8.dropFirst(2) {
-            guard let digit = UInt8(String(UnicodeScalar(scalar)), radix: 16) else { return nil }
-            if let h = high { out.append(h << 4 | digit); high = nil } else { high = digit }
-        }
-        return out
     }
 }

@@ -50,32 +50,21 @@ final class SQLSession {
         }
     }
 
-    private func property(_ properties: [SourceProperty], _ name: String) -> String? {
-        guard let value = properties.first(where: { $0.name == name })?.value else { return nil }
-        switch value {
-        case .string(let text): return text
-        case .integer(let number): return String(number)
-        case .decimal(let text): return text
-        case .boolean(let flag): return String(flag)
-        case .null: return nil
-        }
-    }
-
     private func createSource(_ create: CreateSource, text: String) throws {
         if let existing = try store.source(named: create.name) {
             if create.ifNotExists { return }
             throw PlanError("\(existing.kind.rawValue.lowercased()) \(create.name) already exists")
         }
-        guard let topic = property(create.properties, "KAFKA_TOPIC") else {
+        guard let topic = create.properties.text(of: "KAFKA_TOPIC") else {
             throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (KAFKA_TOPIC='…')")
         }
-        guard let valueFormat = (property(create.properties, "VALUE_FORMAT") ?? property(create.properties, "FORMAT"))?.uppercased() else {
+        guard let valueFormat = (create.properties.text(of: "VALUE_FORMAT") ?? create.properties.text(of: "FORMAT"))?.uppercased() else {
             throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (VALUE_FORMAT='JSON|AVRO|DELIMITED|KAFKA')")
         }
-        let keyFormat = (property(create.properties, "KEY_FORMAT") ?? property(create.properties, "FORMAT") ?? "KAFKA").uppercased()
+        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? "KAFKA").uppercased()
         try SourceFormats.check(key: keyFormat == "AVRO" && valueFormat == "AVRO" ? "KAFKA" : keyFormat, value: valueFormat)
         var keys = create.columns.filter { $0.role == .key || $0.role == .primaryKey }.map(\.name)
-        if let legacy = property(create.properties, "KEY") {
+        if let legacy = create.properties.text(of: "KEY") {
             // Old KSQL's KEY='col': the column is in the value and equals the record key.
             guard let column = create.columns.first(where: { $0.name.uppercased() == legacy.uppercased() }) else {
                 throw PlanError("KEY='\(legacy)' names no column of \(create.name)")
@@ -91,7 +80,7 @@ final class SQLSession {
         if keys.count > 1 { throw PlanError("several key columns are not supported yet") }
         let source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
-                               partitions: property(create.properties, "PARTITIONS").flatMap { Int($0) },
+                               partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
         try store.insert(source)
         Log.info("sql: created \(create.kind.rawValue.lowercased()) \(create.name) over topic \(topic)")

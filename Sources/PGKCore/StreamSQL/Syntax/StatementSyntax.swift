@@ -85,6 +85,19 @@ struct SourceProperty: Equatable, Sendable {
     var value: Literal
 }
 
+extension [SourceProperty] {
+    /// A `WITH (…)` property's value as text (`KAFKA_TOPIC='x'` → x,
+    /// `PARTITIONS=1` → 1); nil when absent or NULL.
+    func text(of name: String) -> String? {
+        switch first(where: { $0.name == name })?.value {
+        case .string(let text)?, .decimal(let text)?: return text
+        case .integer(let number)?: return String(number)
+        case .boolean(let flag)?: return String(flag)
+        case .null?, nil: return nil
+        }
+    }
+}
+
 struct CreateSource: Equatable, Sendable {
     var kind: SourceKind
     var name: String
