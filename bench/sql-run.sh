@@ -28,8 +28,9 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "%d|{\"k\":%d,\"v\":%d,\"d
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "%d,%d\n", i % 10000, i % 1000 }' > "$work/events.csv"
 awk -v n="$ROWS" 'BEGIN { for (i = 0; i < n; i++) printf "%d|{\"name\":\"dim-%06d\",\"weight\":%d}\n", i, i, i % 7 }' \
   > "$work/dim.txt"
-produce sqlbench "$work/events.ndjson" "|"
+# The table first: a stream-table join sees the table as of each event's timestamp.
 produce sqlbench_dim "$work/dim.txt" "|"
+produce sqlbench "$work/events.ndjson" "|"
 
 # SQL-only aggregation: COPY into a staging table, one merging upsert.
 psql -c "CREATE UNLOGGED TABLE IF NOT EXISTS stage (k integer, v integer)" \
@@ -57,9 +58,11 @@ same=$(psql -tAc "SELECT count(*) FROM t JOIN sql_totals USING (k) WHERE t.n = s
 "$PGK" sql -q -e "
   SET 'auto.offset.reset'='earliest';
   CREATE TABLE dims (id STRING PRIMARY KEY, name STRING, weight INT) WITH (KAFKA_TOPIC='sqlbench_dim', VALUE_FORMAT='JSON');
-  CREATE STREAM enriched AS SELECT s.k, s.v, d.name, d.weight FROM s LEFT JOIN dims d ON CAST(s.dim AS STRING) = d.id;
+  CREATE STREAM enriched AS SELECT d.id, s.k, s.v, d.name, d.weight FROM s LEFT JOIN dims d ON CAST(s.dim AS STRING) = d.id;
 "
 read -r join_s join_rss < <(measured "$PGK" sql run --until-end --query ENRICHED -v)
+unmatched=$(kcat -C -b "$PGK_BROKERS" -t ENRICHED -e -q -f '%s\n' | grep -c '"NAME" *: *null' || true)
+[[ "$unmatched" == 0 ]] || echo "WARNING: $unmatched enriched events found no table row" >&2
 
 awk -v n="$N" -v sq="$sql_s" -v ag="$agg_s" -v ar="$agg_rss" -v js="$join_s" -v jr="$join_rss" 'BEGIN {
   printf "aggregation, %d events, 10000 keys:\n", n

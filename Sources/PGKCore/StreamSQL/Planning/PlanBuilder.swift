@@ -46,6 +46,7 @@ struct PlanBuilder {
             }
             keyNames = [item.name]
         case .streamProjection, .streamTableJoin:
+            if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
             if let partition = select.partitionBy.first {
                 guard select.partitionBy.count == 1 else { throw PlanError("PARTITION BY takes one expression here") }
                 if let item = items.first(where: { sameColumn($0.expression, partition) }) {
@@ -56,6 +57,8 @@ struct PlanBuilder {
                     items.append(Item(name: name, expression: partition))
                     keyNames = [name]
                 }
+            } else {
+                keyNames = try streamKeyNames(items)
             }
         }
         var translator = translator()
@@ -143,6 +146,56 @@ struct PlanBuilder {
     private func resolveExpression(_ expression: Expression) throws -> String? {
         guard case .column(let qualifier, let name) = expression else { return nil }
         return try resolve(qualifier, name)
+    }
+
+    /// Without PARTITION BY a stream keeps its key: the selected key
+    /// columns are the result's key, not value columns (as in ksqlDB). A
+    /// stream-table join is keyed by its join column, which the SELECT
+    /// must include.
+    private func streamKeyNames(_ items: [Item]) throws -> [String] {
+        guard shape == .streamTableJoin else {
+            let keys = inputs[0].source.keyColumns.map { Expression.column(qualifier: inputs[0].qualifier, name: $0) }
+            return items.filter { item in keys.contains { sameColumn(item.expression, $0) } }.map(\.name)
+        }
+        let candidates = try streamTableJoinColumns()
+        guard let item = items.first(where: { item in candidates.contains { sameColumn(item.expression, $0) } }) else {
+            throw PlanError("key missing from projection: the SELECT must include the join column "
+                + candidates.map(Self.text).joined(separator: " or ") + ", the key of the result")
+        }
+        return [item.name]
+    }
+
+    /// Checks a stream-table join (INNER or LEFT, ON the table's primary
+    /// key) and returns its plain-column sides, the stream's first.
+    private func streamTableJoinColumns() throws -> [Expression] {
+        guard let join = select.joins.first else { return [] }
+        let names = "\(inputs[0].source.name) \(join.kind.rawValue) JOIN \(inputs[1].source.name)"
+        guard join.kind == .inner || join.kind == .left else {
+            throw PlanError("a stream-table join is INNER or LEFT, not \(join.kind.rawValue) (\(names))")
+        }
+        guard join.withinMilliseconds == nil else { throw PlanError("WITHIN applies to stream-stream joins, not \(names)") }
+        guard let tableKey = inputs[1].keyColumns.first, inputs[1].keyColumns.count == 1,
+              case .binary(.equal, let a, let b) = join.condition else {
+            throw PlanError("a stream-table join must be ON an equality with the table's primary key (\(names))")
+        }
+        let key = "i1.\(try quote(tableKey))"
+        let resolvedA = try? resolveExpression(a), resolvedB = try? resolveExpression(b)
+        guard resolvedA == key || resolvedB == key else {
+            throw PlanError("a stream-table join must be ON the table's primary key "
+                + "\(inputs[1].source.keyColumns.first ?? tableKey): got \(Self.text(a)) = \(Self.text(b))")
+        }
+        let streamSide = resolvedA == key ? b : a
+        var translator = translator()
+        guard (try translator.sql(streamSide)).contains("i0."), !(try translator.sql(streamSide)).contains("i1.") else {
+            throw PlanError("the other side of a stream-table join condition must refer to the stream \(inputs[0].source.name)")
+        }
+        return [streamSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } }
+    }
+
+    /// A column as written, for messages.
+    static func text(_ expression: Expression) -> String {
+        guard case .column(let qualifier, let name) = expression else { return "an expression" }
+        return "\(qualifier.map { "\($0)." } ?? "")\(name)"
     }
 
     /// Table-table joins are on both primary keys (foreign-key joins are not supported yet).

@@ -20,18 +20,22 @@ struct Draft {
     // MARK: streams
 
     func stream(queryID: String, sink: CatalogSource, setup: [QueryPlan.SQL]) throws -> QueryPlan {
-        var batch: [QueryPlan.SQL] = []
         var from = "\(inputs[0].staging) AS i0"
-        if inputs.count == 2, let join = select.joins.first, let state = inputs[1].state {
-            batch += try applyTableChanges(inputs[1])
-            var translator = builder.translator()
-            from += " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS i1 ON \(try translator.sql(join.condition))"
-            if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
+        var quietFrom: String?
+        var afterOutput: [QueryPlan.SQL] = []
+        if inputs.count == 2, let join = select.joins.first {
+            (quietFrom, from) = try tableJoins(join, from)
+            // The table's changes fold into its state only after the
+            // stream records of the batch have seen their own versions.
+            afterOutput = try applyTableChanges(inputs[1])
         }
         var translator = translator()
         let filter = try select.filter.map { " AND \(try translator.sql($0))" } ?? ""
-        let inner = "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
-            + "FROM \(from) WHERE NOT i0._deleted\(filter)"
+        func selecting(from: String) -> String {
+            "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
+                + "FROM \(from) WHERE NOT i0._deleted\(filter)"
+        }
+        let inner = selecting(from: from)
         // Describing binds the same literals the real statement does.
         let projected = projectionParameters
         let described = try planner.describe(.init(text: inner, parameters: projected + translator.parameters))
@@ -66,8 +70,44 @@ struct Draft {
                 parameters: parameters + names)
             emitsValueText = true
         }
-        return QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit, valueText: emitsValueText), setup: setup,
-                         batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
+        var plan = QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit, valueText: emitsValueText), setup: setup,
+                             batch: [], sink: typedSink, outputColumns: described, outputKeys: keyNames, afterOutput: afterOutput)
+        if let quietFrom {
+            plan.emitWithoutTableChanges = QueryPlan.SQL(text: emit.text.replacingOccurrences(of: inner, with: selecting(from: quietFrom)),
+                                                         parameters: emit.parameters)
+        }
+        return plan
+    }
+
+    /// A stream-table join two ways: against the table's state, for a
+    /// batch without table changes, and record by record (see below).
+    private func tableJoins(_ join: Join, _ stream: String) throws -> (quiet: String, versioned: String) {
+        guard let state = inputs[1].state else { throw PlanError("internal: no state table for \(inputs[1].source.name)") }
+        var translator = builder.translator()
+        let condition = try translator.sql(join.condition)
+        let quiet = "\(stream) \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS i1 ON \(condition)"
+        return (quiet, stream + (try tableVersionJoin(join)))
+    }
+
+    /// A stream-table join where each stream record sees the table as it
+    /// stood at that record: the batch's latest change to the row at or
+    /// before the record's timestamp (a tie goes to the table, as when
+    /// the table record came first), else the state before the batch.
+    /// A tombstone there means no row.
+    private func tableVersionJoin(_ join: Join) throws -> String {
+        let table = inputs[1]
+        guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
+        var translator = builder.translator()
+        let condition = try translator.sql(join.condition)
+        if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
+        let columns = try (table.columns.map { try quote($0.name) } + ["_ts", "_seq"]).joined(separator: ", ")
+        let version = """
+            SELECT * FROM (
+              SELECT \(columns), _deleted FROM \(table.staging) AS i1 WHERE \(condition) AND coalesce(i1._ts <= i0._ts, true)
+              UNION ALL SELECT \(columns), false FROM \(state) AS i1 WHERE \(condition)) AS v
+            ORDER BY v._seq DESC LIMIT 1
+            """
+        return " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") LATERAL (\(version)) AS i1 ON NOT i1._deleted"
     }
 
     // MARK: tables

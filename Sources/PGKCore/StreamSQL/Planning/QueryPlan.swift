@@ -50,4 +50,8 @@ struct QueryPlan {
     var outputColumns: [(name: String, type: String)]
     /// PostgreSQL names of the output key columns.
     var outputKeys: [String]
+    /// A stream-table join's `emit` for a batch without table records.
+    var emitWithoutTableChanges: SQL?
+    /// Run after a stream's rows are emitted, in the same transaction.
+    var afterOutput: [SQL] = []
 }

@@ -53,6 +53,12 @@ struct QueryPlanner {
                 CREATE TEMP TABLE IF NOT EXISTS \(input.staging) (\(definitions)\(definitions.isEmpty ? "" : ","
                 ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL) ON COMMIT DELETE ROWS
                 """))
+            if input.source.isTable && !input.keyColumns.isEmpty {
+                // Stream-table joins look each record's table version up here.
+                let index = try connection.quoteIdentifier("\(prefix)_stage_\(input.alias)_key")
+                let keys = try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")
+                setup.append(.init(text: "CREATE INDEX IF NOT EXISTS \(index) ON \(input.staging) (\(keys))"))
+            }
             if let state = input.state {
                 let primaryKey = input.source.isTable
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""

@@ -29,6 +29,8 @@ final class QueryRunner {
     var deadLettered = 0
     private var lastPublish: Int64 = 0
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
+    /// Set for a query with several input topics (joins).
+    private var aligner: TimestampAligner?
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
@@ -50,10 +52,11 @@ final class QueryRunner {
         self.untilEnd = untilEnd
         stagers = plan.inputs.map { InputStager(source: $0.source, registry: registry) }
         encoder = OutputEncoder(sink: plan.sink, registry: registry)
+        if Set(plan.inputs.map(\.source.topic)).count > 1 { aligner = TimestampAligner() }
     }
 
     /// Whether every input partition was read to its end (`--until-end`).
-    var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) }
+    var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) && aligner?.isEmpty ?? true }
 
     /// Joins the processes running this query (see Leases);
     /// partitions are assigned from the offsets PostgreSQL holds.
@@ -109,6 +112,7 @@ final class QueryRunner {
         try consumer.assign(starts)
         assigned = Set(starts.keys)
         ended.formIntersection(assigned)
+        aligner?.reset(partitions: assigned)
         let members = try leases.members()
         Log.info("sql: \(query.id) runs partition(s) \(held.sorted().map(String.init).joined(separator: ",")) "
             + "with \(members) process(es)")
@@ -132,9 +136,15 @@ final class QueryRunner {
                 case .message(let view):
                     let message = view.copy()
                     ended.remove(message.topicPartition)
-                    take(message, into: &batch)
+                    if aligner == nil { take(message, into: &batch) } else { aligner!.add(message) }
                 case .partitionEnd(let end):
                     ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+                }
+            }
+            if aligner != nil {
+                let now = SystemClock.shared.nowMilliseconds
+                for message in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
+                    take(message, into: &batch)
                 }
             }
             if taken == 0 || reachedEnd { break }
@@ -214,7 +224,11 @@ final class QueryRunner {
                 _ = try copy.finish()
             }
             for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
-            if case .stream(let emit, let valueText) = plan.output { try produceRows(emit, valueText: valueText) }
+            if case .stream(var emit, let valueText) = plan.output {
+                if let quiet = plan.emitWithoutTableChanges, !batch.entries.contains(where: { $0.input > 0 }) { emit = quiet }
+                try produceRows(emit, valueText: valueText)
+            }
+            for statement in plan.afterOutput { _ = try connection.execute(statement.text, statement.parameters) }
             for (message, reason) in batch.deadLetters {
                 try connection.execute("""
                     INSERT INTO \(store.table("dead_letters")) (query_id, topic, partition, kafka_offset, reason, key, value)

@@ -1,0 +1,76 @@
+/// Lines up the partitions of a query with several inputs by timestamp,
+/// as Kafka Streams does for a task: a record goes on only once every
+/// other partition has shown it holds nothing earlier, by a buffered
+/// record or by being read to its end. So a stream record meets the table
+/// as it stood at that time, even when the table's topic is fetched later.
+///
+/// A partition that shows nothing is waited for at most `maxIdle`
+/// milliseconds (Kafka Streams' max.task.idle.ms), and never once
+/// `maxPending` records are buffered: memory stays bounded.
+struct TimestampAligner {
+    var maxIdleMilliseconds: Int64 = 1_000
+    var maxPending = 200_000
+    private var queues: [KafkaTopicPartition: Queue] = [:]
+    private var partitions: Set<KafkaTopicPartition> = []
+    private var blockedSince: Int64?
+    private(set) var count = 0
+
+    private struct Queue {
+        var messages: [KafkaMessage] = []
+        var head = 0
+        var isEmpty: Bool { head == messages.count }
+        var first: KafkaMessage? { isEmpty ? nil : messages[head] }
+        mutating func pop() -> KafkaMessage {
+            defer {
+                head += 1
+                if head == messages.count { messages.removeAll(keepingCapacity: true); head = 0 }
+            }
+            return messages[head]
+        }
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// A new assignment: what was buffered is read again from the stored offsets.
+    mutating func reset(partitions: Set<KafkaTopicPartition>) {
+        self.partitions = partitions
+        queues = [:]
+        count = 0
+        blockedSince = nil
+    }
+
+    mutating func add(_ message: KafkaMessage) {
+        queues[message.topicPartition, default: Queue()].messages.append(message)
+        count += 1
+    }
+
+    /// Up to `limit` records that may go now, earliest timestamp first;
+    /// `caughtUp` holds the partitions read to their end.
+    mutating func release(limit: Int, caughtUp: Set<KafkaTopicPartition>, now: Int64) -> [KafkaMessage] {
+        var released: [KafkaMessage] = []
+        while released.count < limit, let next = earliest() {
+            let silent = partitions.contains { $0 != next && (queues[$0]?.isEmpty ?? true) && !caughtUp.contains($0) }
+            if silent && count < maxPending {
+                let since = blockedSince ?? now
+                blockedSince = since
+                if now - since < maxIdleMilliseconds { break }
+            } else {
+                blockedSince = nil
+            }
+            released.append(queues[next]!.pop())
+            count -= 1
+        }
+        return released
+    }
+
+    /// The partition whose next record is the earliest (no timestamp sorts first).
+    private func earliest() -> KafkaTopicPartition? {
+        var best: (KafkaTopicPartition, Int64)?
+        for (partition, queue) in queues {
+            guard let first = queue.first else { continue }
+            let timestamp = first.timestamp ?? Int64.min
+            if best == nil || timestamp < best!.1 { best = (partition, timestamp) }
+        }
+        return best?.0
+    }
+}

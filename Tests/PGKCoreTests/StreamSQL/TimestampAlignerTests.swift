@@ -1,0 +1,51 @@
+import Testing
+@testable import PGKCore
+
+@Suite struct TimestampAlignerTests {
+    static let stream = KafkaTopicPartition(topic: "s", partition: 0)
+    static let table = KafkaTopicPartition(topic: "t", partition: 0)
+
+    static func message(_ partition: KafkaTopicPartition, _ offset: Int64, at timestamp: Int64) -> KafkaMessage {
+        KafkaMessage(topic: partition.topic, partition: partition.partition, offset: offset, key: nil, value: nil,
+                     timestamp: timestamp)
+    }
+
+    static func names(_ messages: [KafkaMessage]) -> [String] { messages.map { "\($0.topic)\($0.offset)" } }
+
+    @Test func recordsWaitForASilentPartitionThenGoInTimestampOrder() {
+        var aligner = TimestampAligner()
+        aligner.reset(partitions: [Self.stream, Self.table])
+        aligner.add(Self.message(Self.stream, 0, at: 10))
+        aligner.add(Self.message(Self.stream, 1, at: 30))
+        // The table has shown nothing yet: nothing may go.
+        #expect(aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty)
+        aligner.add(Self.message(Self.table, 0, at: 5))
+        aligner.add(Self.message(Self.table, 1, at: 20))
+        // Each partition shows its head; the table read to its end lets the rest go.
+        #expect(Self.names(aligner.release(limit: 10, caughtUp: [], now: 1)) == ["t0", "s0", "t1"])
+        #expect(Self.names(aligner.release(limit: 10, caughtUp: [Self.table], now: 2)) == ["s1"])
+        #expect(aligner.isEmpty)
+    }
+
+    @Test func aSilentPartitionIsWaitedForAtMostTheIdleTime() {
+        var aligner = TimestampAligner()
+        aligner.maxIdleMilliseconds = 500
+        aligner.reset(partitions: [Self.stream, Self.table])
+        aligner.add(Self.message(Self.stream, 0, at: 10))
+        #expect(aligner.release(limit: 10, caughtUp: [], now: 1_000).isEmpty)
+        #expect(aligner.release(limit: 10, caughtUp: [], now: 1_499).isEmpty)
+        #expect(Self.names(aligner.release(limit: 10, caughtUp: [], now: 1_500)) == ["s0"])
+    }
+
+    @Test func aFullBufferStopsWaitingAndResetDropsWhatWasBuffered() {
+        var aligner = TimestampAligner()
+        aligner.maxPending = 2
+        aligner.reset(partitions: [Self.stream, Self.table])
+        aligner.add(Self.message(Self.stream, 0, at: 10))
+        #expect(aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty)
+        aligner.add(Self.message(Self.stream, 1, at: 11))
+        #expect(Self.names(aligner.release(limit: 1, caughtUp: [], now: 0)) == ["s0"])
+        aligner.reset(partitions: [Self.stream])
+        #expect(aligner.isEmpty && aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty)
+    }
+}
