@@ -85,3 +85,95 @@ import Testing
         }
     }
 }
+
+extension SQLJoinTests {
+    /// ksqlDB's documented stream-stream example (WITHIN 11 SECONDS, no
+    /// grace): pairs when the later record arrives, at the larger
+    /// timestamp; outer sides padded at once when nothing earlier matches.
+    @Test func streamStreamJoinsPairWithinTheWindowAndPadOuterSides() throws {
+        let fx = try Fixture("sql-stream-stream")
+        try fx.cluster.createTopic("lefts", partitions: 1)
+        try fx.cluster.createTopic("rights", partitions: 1)
+        try Self.produce(fx, [
+            ("lefts", "0", #"{"NAME": "zero"}"#, 1_000), ("rights", "0", #"{"F": "blah"}"#, 11_000),
+            ("lefts", "10", #"{"NAME": "100"}"#, 12_000), ("lefts", "0", #"{"NAME": "foo"}"#, 14_000),
+            ("rights", "0", #"{"F": "a"}"#, 16_000), ("rights", "100", #"{"F": "newblah"}"#, 17_000),
+            ("lefts", "90", #"{"NAME": "ninety"}"#, 18_000), ("lefts", "0", #"{"NAME": "bar"}"#, 31_000),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON');
+            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON');
+            CREATE STREAM inner_j WITH (PARTITIONS=1) AS SELECT l.id, name, f FROM l JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            CREATE STREAM left_j WITH (PARTITIONS=1) AS SELECT l.id, name, f FROM l LEFT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            CREATE STREAM right_j WITH (PARTITIONS=1) AS SELECT r.id, name, f FROM l RIGHT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            CREATE STREAM full_j WITH (PARTITIONS=1) AS SELECT ROWKEY AS k, name, f FROM l FULL OUTER JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            """)
+        // Per key, in order (the output topic's partitions follow the key).
+        func byKey(_ topic: String) throws -> [String: [String]] {
+            Dictionary(grouping: try Self.records(fx, topic)) { String($0.prefix { $0 != " " }) }
+        }
+        let pairs = [#"0 {"NAME":"zero","F":"blah"} @11000"#, #"0 {"NAME":"foo","F":"blah"} @14000"#, #"0 {"NAME":"foo","F":"a"} @16000"#]
+        #expect(try byKey("INNER_J") == ["0": pairs])
+        let leftPadded = [
+            "0": [#"0 {"NAME":"zero","F":null} @1000"#] + pairs + [#"0 {"NAME":"bar","F":null} @31000"#],
+            "10": [#"10 {"NAME":"100","F":null} @12000"#], "90": [#"90 {"NAME":"ninety","F":null} @18000"#],
+        ]
+        let rightPadded = ["100": [#"100 {"NAME":null,"F":"newblah"} @17000"#]]
+        #expect(try byKey("LEFT_J") == leftPadded)
+        #expect(try byKey("RIGHT_J") == rightPadded.merging(["0": pairs]) { a, _ in a })
+        #expect(try byKey("FULL_J") == leftPadded.merging(rightPadded) { a, _ in a })
+        // The key column is named after its source where both sides have it, and kept out of the value.
+        let described = try fx.sql(["-e", "DESCRIBE left_j;"])
+        #expect(described.stdout.contains("L_ID"), "\(described.stdout)")
+    }
+}
+
+extension SQLJoinTests {
+    /// With GRACE PERIOD an unmatched record waits until stream time
+    /// passes ts + after + grace, in this batch or a later one; a record
+    /// that late on arrival is padded at once.
+    @Test func graceDefersPaddingUntilTheWindowCloses() throws {
+        let fx = try Fixture("sql-stream-grace")
+        try fx.cluster.createTopic("gl", partitions: 1)
+        try fx.cluster.createTopic("gr", partitions: 1)
+        try Self.produce(fx, [
+            ("gl", "0", #"{"NAME": "A"}"#, 1_000), ("gr", "0", #"{"F": "a"}"#, 61_000),
+            ("gl", "1", #"{"NAME": "B"}"#, 100_000), ("gl", "5", #"{"NAME": "E"}"#, 300_000),
+            ("gl", "2", #"{"NAME": "C"}"#, 90_000),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='gl', VALUE_FORMAT='JSON');
+            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='gr', VALUE_FORMAT='JSON');
+            CREATE STREAM g AS SELECT l.id, name, f FROM l LEFT JOIN r WITHIN 1 MINUTE GRACE PERIOD 1 MINUTE ON l.id = r.id;
+            """)
+        #expect(Set(try Self.records(fx, "G")) == [
+            #"0 {"NAME":"A","F":"a"} @61000"#, #"1 {"NAME":"B","F":null} @100000"#, #"2 {"NAME":"C","F":null} @90000"#,
+        ])
+        // A later record moves stream time on: E's window closes.
+        try Self.produce(fx, [("gl", "6", #"{"NAME": "F"}"#, 600_000)])
+        try fx.catchUp()
+        #expect(try Self.records(fx, "G").filter { $0.hasPrefix("5 ") } == [#"5 {"NAME":"E","F":null} @300000"#])
+        #expect(try Self.records(fx, "G").count == 4)
+    }
+
+    @Test func streamStreamJoinsAreCheckedWhenCreated() throws {
+        let fx = try Fixture("sql-stream-stream-errors")
+        let created = try fx.sql(["-e", """
+            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='l', VALUE_FORMAT='JSON', PARTITIONS=1);
+            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON', PARTITIONS=1);
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let cases = [
+            ("SELECT l.id, name FROM l JOIN r ON l.id = r.id", "needs a WITHIN clause"),
+            ("SELECT name, f FROM l JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression L.ID or R.ID"),
+            ("SELECT l.id, name FROM l FULL JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression ROWKEY"),
+            ("SELECT l.id, name FROM l JOIN r WITHIN 1 SECOND ON l.id = l.name", "exactly one of the joined streams"),
+        ]
+        for (select, message) in cases {
+            let result = try fx.sql(["-e", "CREATE STREAM bad AS \(select);"])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(select): \(result.stderr)")
+        }
+    }
+}

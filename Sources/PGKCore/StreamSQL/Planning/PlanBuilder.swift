@@ -45,8 +45,11 @@ struct PlanBuilder {
                     + (inputs[0].source.keyColumns.first ?? "?"))
             }
             keyNames = [item.name]
-        case .streamProjection, .streamTableJoin:
+        case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
+            if shape == .streamStreamJoin && !select.partitionBy.isEmpty {
+                throw PlanError("PARTITION BY with a stream-stream join is not supported yet")
+            }
             if let partition = select.partitionBy.first {
                 guard select.partitionBy.count == 1 else { throw PlanError("PARTITION BY takes one expression here") }
                 if let item = items.first(where: { sameColumn($0.expression, partition) }) {
@@ -60,6 +63,10 @@ struct PlanBuilder {
             } else {
                 keyNames = try streamKeyNames(items)
             }
+            if shape == .streamStreamJoin, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
+                // The key is the join value, whichever side a padded row has.
+                items[index].expression = .column(qualifier: nil, name: "ROWKEY")
+            }
         }
         var translator = translator()
         let projection = try items.map { item -> String in
@@ -69,7 +76,7 @@ struct PlanBuilder {
         let draft = Draft(builder: self, items: items, projection: projection, projectionParameters: translator.parameters,
                           keyNames: keyNames.map(postgresName))
         switch shape {
-        case .streamProjection, .streamTableJoin:
+        case .streamProjection, .streamTableJoin, .streamStreamJoin:
             return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
         case .aggregate, .tableProjection, .tableJoin:
             return try draft.table(queryID: queryID, sink: sink, setup: inputSetup)
@@ -87,6 +94,13 @@ struct PlanBuilder {
             guard select.window != nil else { throw PlanError("\(name.uppercased()) exists only in a windowed aggregation") }
             // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
             return "CAST(NULL AS bigint)"
+        }
+        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .streamStreamJoin,
+           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+            // ksqlDB's synthetic key of a join: the join value of whichever side is there.
+            let sides = try streamStreamJoinSides()
+            var translator = translator()
+            return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
         }
         if name.uppercased() == "ROWTIME" {
             let input = qualifier.flatMap { q in inputs.first { $0.qualifier.uppercased() == q.uppercased() || $0.source.name == q.uppercased() } }
@@ -125,7 +139,11 @@ struct PlanBuilder {
                 }
             case .expression(let expression, let alias):
                 var name = alias
-                if name == nil, case .column(_, let column) = expression { name = column }
+                if name == nil, case .column(let qualifier, let column) = expression {
+                    // A column both sides of a join have is named after its source, as in ksqlDB.
+                    let shared = inputs.count > 1 && inputs.allSatisfy { $0.source.column(named: column) != nil }
+                    name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
+                }
                 items.append(Item(name: name ?? "KSQL_COL_\(items.count)", expression: expression))
             }
         }
@@ -153,16 +171,63 @@ struct PlanBuilder {
     /// stream-table join is keyed by its join column, which the SELECT
     /// must include.
     private func streamKeyNames(_ items: [Item]) throws -> [String] {
+        if shape == .streamStreamJoin { return try streamStreamKeyNames(items) }
         guard shape == .streamTableJoin else {
             let keys = inputs[0].source.keyColumns.map { Expression.column(qualifier: inputs[0].qualifier, name: $0) }
             return items.filter { item in keys.contains { sameColumn(item.expression, $0) } }.map(\.name)
         }
         let candidates = try streamTableJoinColumns()
-        guard let item = items.first(where: { item in candidates.contains { sameColumn(item.expression, $0) } }) else {
+        guard let item = firstItem(items, matchingOneOf: candidates) else {
             throw PlanError("key missing from projection: the SELECT must include the join column "
                 + candidates.map(Self.text).joined(separator: " or ") + ", the key of the result")
         }
         return [item.name]
+    }
+
+    /// The item of the first candidate the SELECT includes (candidates in order, as ksqlDB picks a join's key).
+    private func firstItem(_ items: [Item], matchingOneOf candidates: [Expression]) -> Item? {
+        for candidate in candidates {
+            if let item = items.first(where: { sameColumn($0.expression, candidate) }) { return item }
+        }
+        return nil
+    }
+
+    /// A stream-stream join is keyed by its first plain-column side the
+    /// SELECT includes (left first); a FULL join, or one on expressions,
+    /// by the synthetic ROWKEY, which the SELECT must then include.
+    private func streamStreamKeyNames(_ items: [Item]) throws -> [String] {
+        let sides = try streamStreamJoinSides()
+        let kind = select.joins.first?.kind ?? .inner
+        let candidates = kind == .full ? [] : [sides.left, sides.right].filter {
+            if case .column = $0 { return true } else { return false }
+        }
+        if let item = firstItem(items, matchingOneOf: candidates) { return [item.name] }
+        if let item = items.first(where: { $0.expression == .column(qualifier: nil, name: "ROWKEY") }) { return [item.name] }
+        let wanted = candidates.isEmpty ? "ROWKEY (the join value of whichever side is there)"
+            : candidates.map(Self.text).joined(separator: " or ")
+        throw PlanError("key missing from projection: the SELECT must include the join expression \(wanted), the key of the result")
+    }
+
+    /// The two sides of a stream-stream join's equality, the left stream's first.
+    func streamStreamJoinSides() throws -> (left: Expression, right: Expression) {
+        guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition else {
+            throw PlanError("a stream-stream join must be ON an equality, e.g. ON l.id = r.id")
+        }
+        var translator = translator()
+        let (sqlA, sqlB) = (try translator.sql(a), try translator.sql(b))
+        if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
+        func side(_ sql: String) -> Int? {
+            switch (sql.contains("i0."), sql.contains("i1.")) {
+            case (true, false): return 0
+            case (false, true): return 1
+            default: return nil
+            }
+        }
+        switch (side(sqlA), side(sqlB)) {
+        case (0, 1): return (a, b)
+        case (1, 0): return (b, a)
+        default: throw PlanError("each side of a join condition must refer to exactly one of the joined streams")
+        }
     }
 
     /// Checks a stream-table join (INNER or LEFT, ON the table's primary

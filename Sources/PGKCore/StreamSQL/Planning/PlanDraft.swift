@@ -19,23 +19,32 @@ struct Draft {
 
     // MARK: streams
 
-    func stream(queryID: String, sink: CatalogSource, setup: [QueryPlan.SQL]) throws -> QueryPlan {
+    func stream(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
+        var setup = inputSetup
         var from = "\(inputs[0].staging) AS i0"
         var quietFrom: String?
-        var afterOutput: [QueryPlan.SQL] = []
-        if inputs.count == 2, let join = select.joins.first {
-            (quietFrom, from) = try tableJoins(join, from)
-            // The table's changes fold into its state only after the
-            // stream records of the batch have seen their own versions.
-            afterOutput = try applyTableChanges(inputs[1])
-        }
+        var batch: [QueryPlan.SQL] = [], afterOutput: [QueryPlan.SQL] = []
         var translator = translator()
-        let filter = try select.filter.map { " AND \(try translator.sql($0))" } ?? ""
+        let condition = try select.filter.map { try translator.sql($0) }
+        let filter = condition.map { " AND \($0)" } ?? ""
         func selecting(from: String) -> String {
             "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
                 + "FROM \(from) WHERE NOT i0._deleted\(filter)"
         }
-        let inner = selecting(from: from)
+        var inner = ""
+        if builder.shape == .streamStreamJoin, let join = select.joins.first {
+            let parts = try streamStreamJoin(join, queryID: queryID, filter: condition)
+            (inner, batch, afterOutput) = (parts.select, parts.batch, parts.afterOutput)
+            setup.append(parts.setup)
+        } else {
+            if inputs.count == 2, let join = select.joins.first {
+                (quietFrom, from) = try tableJoins(join, from)
+                // The table's changes fold into its state only after the
+                // stream records of the batch have seen their own versions.
+                afterOutput = try applyTableChanges(inputs[1])
+            }
+            inner = selecting(from: from)
+        }
         // Describing binds the same literals the real statement does.
         let projected = projectionParameters
         let described = try planner.describe(.init(text: inner, parameters: projected + translator.parameters))
@@ -44,7 +53,7 @@ struct Draft {
         let typedSink = typed(sink, described)
         var emit = QueryPlan.SQL(
             text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts', o._pgk_raw_key, NULL, o._pgk_ts "
-                + "FROM (\(inner)) AS o ORDER BY o._pgk_seq",
+                + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
             parameters: parameters)
         var emitsValueText = false
         // JSON values without DOUBLE columns are built by PostgreSQL as
@@ -66,12 +75,12 @@ struct Draft {
             let keyObject = keys.isEmpty ? "NULL" : "json_build_object(\(keys.joined(separator: ", ")))::text"
             emit = QueryPlan.SQL(
                 text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, o._pgk_raw_key, \(keyObject), o._pgk_ts "
-                    + "FROM (\(inner)) AS o ORDER BY o._pgk_seq",
+                    + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
                 parameters: parameters + names)
             emitsValueText = true
         }
         var plan = QueryPlan(queryID: queryID, inputs: inputs, output: .stream(emit: emit, valueText: emitsValueText), setup: setup,
-                             batch: [], sink: typedSink, outputColumns: described, outputKeys: keyNames, afterOutput: afterOutput)
+                             batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames, afterOutput: afterOutput)
         if let quietFrom {
             plan.emitWithoutTableChanges = QueryPlan.SQL(text: emit.text.replacingOccurrences(of: inner, with: selecting(from: quietFrom)),
                                                          parameters: emit.parameters)
@@ -185,7 +194,7 @@ struct Draft {
             case .full: ("FULL JOIN", "coalesce(\(left), \(right))")
             }
             return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key)
-        case .streamProjection, .streamTableJoin:
+        case .streamProjection, .streamTableJoin, .streamStreamJoin:
             throw PlanError("internal: a stream shape has no table result")
         }
     }
@@ -221,7 +230,7 @@ struct Draft {
             batch += try inputs.map { try dedupe($0) }
             batch.append(.init(text: "INSERT INTO \(affected) \(parts.joined(separator: " UNION "))"))
             for input in inputs { batch += try applyTableChanges(input, deduped: true) }
-        case .streamProjection, .streamTableJoin:
+        case .streamProjection, .streamTableJoin, .streamStreamJoin:
             break
         }
         return batch

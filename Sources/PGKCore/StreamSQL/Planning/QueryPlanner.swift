@@ -43,7 +43,7 @@ struct QueryPlanner {
             throw PlanError("this SELECT produces a \(producesTable ? "TABLE" : "STREAM"): use CREATE "
                 + "\(producesTable ? "TABLE" : "STREAM") … AS SELECT")
         }
-        for index in inputs.indices where inputs[index].source.isTable || shape == .aggregate {
+        for index in inputs.indices where inputs[index].source.isTable || shape == .aggregate || shape == .streamStreamJoin {
             inputs[index].state = store.table(try connection.quoteIdentifier("\(prefix)_i\(index)"))
         }
         var setup: [QueryPlan.SQL] = []
@@ -62,7 +62,9 @@ struct QueryPlanner {
             if let state = input.state {
                 let primaryKey = input.source.isTable
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
-                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(primaryKey))"))
+                // A stream-stream join's window buffer notes the records padded with NULLs.
+                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false" : ""
+                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
             }
         }
         for statement in setup { _ = try connection.execute(statement.text) }
@@ -81,7 +83,11 @@ struct QueryPlanner {
         case (true, true): return .tableJoin
         case (false, true): return .streamTableJoin
         case (true, false): throw PlanError("a table cannot be joined to a stream: put the stream on the left")
-        case (false, false): throw PlanError("stream-stream joins (WITHIN) are not supported yet")
+        case (false, false):
+            guard select.joins.first?.withinMilliseconds != nil else {
+                throw PlanError("a stream-stream join needs a WITHIN clause, e.g. JOIN r WITHIN 10 SECONDS ON …")
+            }
+            return .streamStreamJoin
         }
     }
 
@@ -96,4 +102,4 @@ struct QueryPlanner {
     }
 }
 
-enum QueryShape { case streamProjection, streamTableJoin, tableProjection, tableJoin, aggregate }
+enum QueryShape { case streamProjection, streamTableJoin, streamStreamJoin, tableProjection, tableJoin, aggregate }

@@ -78,9 +78,25 @@ extension SQLTokenParser {
 
     private mutating func join(_ kind: Join.Kind) throws -> Join {
         let relation = try relation()
-        let within = try accept("WITHIN") ? duration() : nil
+        var join = Join(kind: kind, relation: relation, condition: .literal(.null))
+        if accept("WITHIN") {
+            // `WITHIN d` or `WITHIN (before, after)`, then `GRACE PERIOD d`.
+            if accept(symbol: "(") {
+                join.withinMilliseconds = try duration()
+                try expect(symbol: ",")
+                join.withinAfterMilliseconds = try duration()
+                try expect(symbol: ")")
+            } else {
+                join.withinMilliseconds = try duration()
+            }
+            if accept("GRACE") {
+                try expect("PERIOD")
+                join.graceMilliseconds = try duration()
+            }
+        }
         try expect("ON")
-        return Join(kind: kind, relation: relation, withinMilliseconds: within, condition: try expression())
+        join.condition = try expression()
+        return join
     }
 
     /// What follows WINDOW: TUMBLING (SIZE d), HOPPING (SIZE d, ADVANCE BY d) or SESSION (d),

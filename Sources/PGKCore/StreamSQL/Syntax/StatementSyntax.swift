@@ -145,9 +145,27 @@ struct Join: Equatable, Sendable {
     enum Kind: String, Equatable, Sendable { case inner = "INNER", left = "LEFT", right = "RIGHT", full = "FULL" }
     var kind: Kind
     var relation: Relation
-    /// `WITHIN n UNIT` for stream-stream joins, in milliseconds.
+    /// `WITHIN n UNIT` for stream-stream joins, in milliseconds: how far
+    /// before a left record a right record may be (and after it, unless
+    /// `WITHIN (before, after)` sets `withinAfterMilliseconds`).
     var withinMilliseconds: Int64?
+    var withinAfterMilliseconds: Int64?
+    /// `GRACE PERIOD`: outer joins wait for the window to close before
+    /// padding a record that found no match.
+    var graceMilliseconds: Int64?
     var condition: Expression
+
+    init(kind: Kind, relation: Relation, withinMilliseconds: Int64? = nil, condition: Expression) {
+        self.kind = kind
+        self.relation = relation
+        self.withinMilliseconds = withinMilliseconds
+        self.condition = condition
+    }
+
+    /// (before, after) bounds of a stream-stream join, in milliseconds.
+    var window: (before: Int64, after: Int64)? {
+        withinMilliseconds.map { ($0, withinAfterMilliseconds ?? $0) }
+    }
 }
 
 struct WindowSpec: Equatable, Sendable {
