@@ -238,6 +238,16 @@ SHOW TOPICS;
                                       condition: bin(.equal, col("K", "A"), col("K", "BB")))])
     }
 
+    @Test func joinWindowsTakeBeforeAfterAndGrace() throws {
+        let asymmetric = try select("SELECT * FROM a JOIN b WITHIN (11 SECONDS, 10 SECONDS) GRACE PERIOD 1 MINUTE ON a.k = b.k")
+        let join = try #require(asymmetric.joins.first)
+        #expect(join.window?.before == 11_000 && join.window?.after == 10_000 && join.graceMilliseconds == 60_000)
+        let symmetric = try select("SELECT * FROM a JOIN b WITHIN 2 MILLISECONDS ON a.k = b.k")
+        #expect(symmetric.joins.first?.window?.before == 2 && symmetric.joins.first?.window?.after == 2
+                && symmetric.joins.first?.graceMilliseconds == nil)
+        #expect(throws: SQLSyntaxError.self) { try select("SELECT * FROM a JOIN b WITHIN (1 SECOND) ON a.k = b.k") }
+    }
+
     @Test func selectItems() throws {
         let parsed = try select(#"SELECT *, s.*, a AS x, b y, c "Mixed", 1 + 2 FROM src s"#)
         #expect(parsed.items == [
