@@ -17,6 +17,8 @@ struct CatalogSource: Equatable, Sendable {
     /// The PostgreSQL table holding a CREATE TABLE AS SELECT's rows.
     var resultTable: String?
     var statement: String
+    /// `TIMESTAMP='col'`: ROWTIME comes from this column, not the record.
+    var timestampColumn: String? = nil
 
     var isTable: Bool { kind == .table }
 

@@ -27,6 +27,10 @@ final class InputStager {
     let source: CatalogSource
     private let registry: SchemaRegistryClient?
     private var schemas: [Int32: AvroSchema] = [:]
+    /// The TIMESTAMP column's position, when the source has one.
+    private lazy var timestampIndex: Int? = source.timestampColumn.flatMap { name in source.columns.firstIndex { $0.name == name } }
+    /// The record's ROWTIME as the last `stage` found it in its TIMESTAMP column.
+    private(set) var extractedRowtime: Int64?
 
     init(source: CatalogSource, registry: SchemaRegistryClient?) {
         self.source = source
@@ -35,6 +39,7 @@ final class InputStager {
 
     /// nil for a record a stream ignores (a tombstone, as in ksqlDB).
     func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
+        extractedRowtime = nil
         let keyValue = try decodeKey(key)
         guard let value else {
             guard source.isTable else { return nil }
@@ -58,6 +63,15 @@ final class InputStager {
                 if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue }
             }
             fields.append(try ValueText.render(field ?? .null, as: column.type, column: column.name))
+            if fields.count - 1 == timestampIndex {
+                // ksqlDB's TIMESTAMP columns hold epoch milliseconds (a number, or its text).
+                switch field {
+                case .int(let milliseconds)?: extractedRowtime = milliseconds
+                case .string(let text)?: extractedRowtime = Int64(text)
+                default: extractedRowtime = nil
+                }
+                guard extractedRowtime != nil else { throw StageError("the TIMESTAMP column \(column.name) holds no epoch milliseconds") }
+            }
         }
         if source.isTable {
             for name in source.keyColumns {

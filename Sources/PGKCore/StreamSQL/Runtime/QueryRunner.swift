@@ -189,7 +189,9 @@ final class QueryRunner {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {
                     // ROWTIME: the record's timestamp in milliseconds.
-                    batch.entries.append(.init(input: index, fields: fields + [message.timestamp.map(String.init)],
+                    // A tombstone has no TIMESTAMP column: it keeps the record's.
+                    let rowtime = stagers[index].extractedRowtime ?? message.timestamp
+                    batch.entries.append(.init(input: index, fields: fields + [rowtime.map(String.init)],
                                                message: message))
                 }
             } catch {

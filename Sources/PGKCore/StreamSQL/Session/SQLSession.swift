@@ -78,10 +78,21 @@ final class SQLSession {
             throw PlanError("a stream has KEY columns, not PRIMARY KEY (that is for tables)")
         }
         if keys.count > 1 { throw PlanError("several key columns are not supported yet") }
-        let source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
+        var source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
+        if let name = create.properties.text(of: "TIMESTAMP") {
+            guard let column = source.column(named: name) else {
+                throw PlanError("TIMESTAMP='\(name)' names no column of \(create.name)"
+                    + didYouMean(name, among: create.columns.map(\.name)))
+            }
+            guard [.bigint, .timestamp].contains(column.type), create.properties.text(of: "TIMESTAMP_FORMAT") == nil else {
+                throw PlanError("TIMESTAMP='\(name)' needs a BIGINT (epoch milliseconds) or TIMESTAMP column; "
+                    + "TIMESTAMP_FORMAT for strings is not supported yet")
+            }
+            source.timestampColumn = column.name
+        }
         try store.insert(source)
         Log.info("sql: created \(create.kind.rawValue.lowercased()) \(create.name) over topic \(topic)")
     }

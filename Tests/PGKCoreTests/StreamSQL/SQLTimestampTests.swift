@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+/// `WITH (TIMESTAMP='col')`: ROWTIME from a column of the value.
+@Suite struct SQLTimestampTests {
+    typealias Fixture = SQLCommandTests.Fixture
+
+    @Test func aTimestampColumnDrivesRowtimeWindowsAndOutputRecords() throws {
+        let fx = try Fixture("sql-timestamp")
+        try fx.cluster.createTopic("readings", partitions: 1)
+        // The records' own timestamps (now) differ from their event times.
+        try fx.produce("readings", [#"{"dev": "a", "at": 1000}"#, #"{"dev": "a", "at": 1999}"#, #"{"dev": "a", "at": 2000}"#,
+                                    #"{"dev": "a", "at": null}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM readings (dev STRING, at BIGINT) WITH (KAFKA_TOPIC='readings', VALUE_FORMAT='JSON', TIMESTAMP='at');
+            CREATE TABLE per_second AS SELECT dev, COUNT(*) AS c FROM readings WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY dev;
+            CREATE STREAM copied AS SELECT dev, ROWTIME AS rt FROM readings;
+            """)
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM per_second ORDER BY 1") == [["1000", "2"], ["2000", "1"]])
+        let copied = try fx.topic("COPIED")
+        #expect(copied.map { $0.timestamp ?? -1 }.sorted() == [1000, 1999, 2000], "\(copied)")
+        // A record without a usable time is a dead letter, not a guess.
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters WHERE reason LIKE '%TIMESTAMP column AT%'") == [["2"]])
+        let bad = try fx.sql(["-e", "CREATE STREAM r2 (dev STRING, at BIGINT) WITH (KAFKA_TOPIC='readings', VALUE_FORMAT='JSON', TIMESTAMP='att');"])
+        #expect(bad.status != 0 && bad.stderr.contains("names no column") && bad.stderr.contains("did you mean AT?"), "\(bad.stderr)")
+    }
+}
