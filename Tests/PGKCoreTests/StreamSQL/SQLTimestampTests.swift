@@ -27,3 +27,31 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("names no column") && bad.stderr.contains("did you mean AT?"), "\(bad.stderr)")
     }
 }
+
+extension SQLTimestampTests {
+    /// A window closes once stream time passes its end plus the grace
+    /// period; a record arriving for a closed window is dropped.
+    @Test func lateRecordsForClosedWindowsAreDropped() throws {
+        let fx = try Fixture("sql-grace")
+        try fx.cluster.createTopic("taps", partitions: 1)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for time in [1_000, 2_500, 500, 1_800] {
+            try producer.produce(topic: "taps", partition: 0, key: nil, value: Array(#"{"usr": "a"}"#.utf8), timestamp: Int64(time))
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM taps (usr STRING) WITH (KAFKA_TOPIC='taps', VALUE_FORMAT='JSON');
+            CREATE TABLE strict AS SELECT usr, COUNT(*) AS c FROM taps WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 1 SECOND) GROUP BY usr;
+            CREATE TABLE lenient AS SELECT usr, COUNT(*) AS c FROM taps WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY usr;
+            """)
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM strict ORDER BY 1") == [["1000", "2"], ["2000", "1"]])
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM lenient ORDER BY 1") == [["0", "1"], ["1000", "2"], ["2000", "1"]])
+        // Stream time carries over to later batches: 900 is late for [0, 1000) too.
+        try producer.produce(topic: "taps", partition: 0, key: nil, value: Array(#"{"usr": "a"}"#.utf8), timestamp: 900)
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM strict ORDER BY 1") == [["1000", "2"], ["2000", "1"]])
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM lenient ORDER BY 1") == [["0", "2"], ["1000", "2"], ["2000", "1"]])
+    }
+}

@@ -60,17 +60,34 @@ extension Draft {
         let input = inputs[0]
         var translator = builder.translator()
         var groupSQL = try groups.map { try translator.sql($0) }
+        let prefix = queryID.lowercased()
         var from = "\(input.staging) AS i0"
         var windowConditions: [String] = []
         var windowEnd: [String] = []
+        var clockUpdates: [QueryPlan.SQL] = []
+        var setup = inputSetup
         if let window = select.window {
+            // Stream time: the largest ROWTIME seen, before this batch and
+            // up to each record in it. A window closes once stream time
+            // reaches its end plus the grace period (24 hours unless set,
+            // as in ksqlDB), and a record for a closed window is dropped.
+            let clock = planner.store.table(try quote("\(prefix)_clock"))
+            setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(clock) (stream_time bigint NOT NULL)"))
+            _ = try planner.connection.execute(setup[setup.count - 1].text)
+            from = "(SELECT s.*, greatest(max(s._ts) OVER (ORDER BY s._seq), (SELECT max(stream_time) FROM \(clock))) AS _stream_time "
+                + "FROM \(input.staging) AS s WHERE NOT s._deleted) AS i0"
+            clockUpdates = [
+                .init(text: "INSERT INTO \(clock) SELECT max(_ts) FROM \(input.staging) HAVING max(_ts) IS NOT NULL"),
+                .init(text: "DELETE FROM \(clock) WHERE stream_time < (SELECT max(stream_time) FROM \(clock))"),
+            ]
             // Every window [ws, ws + size) holding the record's ROWTIME,
             // ws a multiple of the advance (the size for TUMBLING).
             let size = try translator.sql(.literal(.integer(window.sizeMilliseconds)))
             let advance = try translator.sql(.literal(.integer(window.advanceMilliseconds ?? window.sizeMilliseconds)))
+            let grace = try translator.sql(.literal(.integer(window.graceMilliseconds ?? 86_400_000)))
             from += " CROSS JOIN LATERAL (SELECT (i0._ts - i0._ts % \(advance)) - k * \(advance) AS ws "
                 + "FROM generate_series(0, (\(size) - 1) / \(advance)) AS k) AS w"
-            windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts"]
+            windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts", "w.ws + \(size) + \(grace) > i0._stream_time"]
             windowEnd = ["min(w.ws + \(size)) AS we"]
             groupSQL.append("w.ws")
         }
@@ -85,12 +102,10 @@ extension Draft {
             + " FROM \(from) WHERE \(conditions.joined(separator: " AND ")) GROUP BY \(groupSQL.joined(separator: ", "))"
         let partialTypes = try planner.describe(.init(text: selectPartials, parameters: translator.parameters))
 
-        let prefix = queryID.lowercased()
         let accumulator = planner.store.table(try quote("\(prefix)_acc"))
         let affected = try quote("\(prefix)_affected")
         let resultTable = try resultTableName(sink.name)
         let groupList = groupAliases.joined(separator: ", ")
-        var setup = inputSetup
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(accumulator) ("
             + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ") + ", PRIMARY KEY (\(groupList)))"))
         _ = try planner.connection.execute(setup[setup.count - 1].text)
@@ -121,6 +136,7 @@ extension Draft {
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
             + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? ""), parameters: finalParameters))
         batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
+        batch += clockUpdates
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
