@@ -277,9 +277,21 @@ final class QueryRunner {
     /// deletes what was acknowledged.
     func publishChangelog() throws {
         lastPublish = SystemClock.shared.nowMilliseconds
-        guard let producer, case .table = plan.output else { return }
+        guard case .table = plan.output else { return }
         let connection = store.connection
         let changelog = store.table("changelog")
+        if let rowSink {
+            // A push query prints the changes instead; tombstones print nothing.
+            let rows = try connection.query("SELECT seq, value::text FROM \(changelog) WHERE query_id = $1 ORDER BY seq", [query.id]).rows
+            for row in rows where !rowSinkIsFull {
+                guard let value = row[1] else { continue }
+                rowSinkIsFull = !(try rowSink(try JSON.decode(value)))
+            }
+            try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
+                                   [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
+            return
+        }
+        guard let producer else { return }
         // Several processes may run this query: one publishes at a time, and
         // each deletes exactly the rows it read and sent, never rows another
         // transaction committed meanwhile.

@@ -1,23 +1,23 @@
 import Foundation
 
 /// Push queries (`… EMIT CHANGES [LIMIT n]`): a transient query whose rows
-/// print as they arrive, until LIMIT or Ctrl-C. Its state and offsets are
-/// removed when it ends.
+/// print as they arrive (an aggregation's as its groups change), until
+/// LIMIT or Ctrl-C. Its state, result table and offsets are removed when
+/// it ends.
 extension SQLSession {
     func push(_ select: Select) throws {
-        guard select.groupBy.isEmpty, select.window == nil else {
-            throw PlanError("push queries with GROUP BY or WINDOW are not supported yet: "
-                + "CREATE TABLE … AS SELECT, then read its table (a pull query, or psql)")
-        }
+        // An aggregation prints its table's changes, coalesced per key about once a second.
+        let aggregates = !select.groupBy.isEmpty
         let id = "TRANSIENT_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         var sources = try store.sources()
         // A table in FROM prints its changes: its topic read as a stream, as in ksqlDB.
-        if let index = sources.firstIndex(where: { $0.name == select.from.name }) { sources[index].kind = .stream }
+        // An aggregation of a table keeps its retractions.
+        if !aggregates, let index = sources.firstIndex(where: { $0.name == select.from.name }) { sources[index].kind = .stream }
         var body = select
         body.emitChanges = false
         body.limit = nil
         // DELIMITED keeps rows as documents for printing (JSON would be pre-rendered text).
-        let create = CreateAsSelect(kind: .stream, name: id,
+        let create = CreateAsSelect(kind: aggregates ? .table : .stream, name: id,
                                     properties: [SourceProperty(name: "VALUE_FORMAT", value: .string("DELIMITED"))],
                                     select: body)
         let plan = try QueryPlanner(store: store, sources: sources).plan(create, queryID: id, statement: "")
@@ -29,6 +29,8 @@ extension SQLSession {
             try? store.connection.transaction {
                 try dropQueryState(id)
                 try store.connection.execute("DELETE FROM \(store.table("dead_letters")) WHERE query_id = $1", [id])
+                try store.connection.execute("DELETE FROM \(store.table("changelog")) WHERE query_id = $1", [id])
+                if let table = plan.sink.resultTable { try store.connection.execute("DROP TABLE IF EXISTS \(table)") }
             }
         }
         let columns = zip(plan.outputColumns, plan.sink.columns).map { (postgres: $0.name, name: $1.name) }
