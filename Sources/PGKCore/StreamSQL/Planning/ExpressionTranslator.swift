@@ -99,12 +99,20 @@ struct ExpressionTranslator {
             usesAggregates = true
             return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
         }
-        guard let function = ScalarFunction.named[name] else {
+        guard let function = ScalarFunction.named[name] ?? TemporalFunctions.functions[name] else {
             throw PlanError("unknown function \(name)" + didYouMean(name, among: Array(ScalarFunction.named.keys)
-                                                                    + AggregateFunction.allCases.map(\.rawValue)))
+                + Array(TemporalFunctions.functions.keys) + AggregateFunction.allCases.map(\.rawValue)))
         }
         guard function.arity.contains(arguments.count) else {
             throw PlanError("\(name) takes \(function.arityText) argument(s), not \(arguments.count)")
+        }
+        var arguments = arguments
+        if let position = TemporalFunctions.patternArgument[name] {
+            // Java patterns become PostgreSQL's when the statement is created.
+            guard case .literal(.string(let pattern)) = arguments[position] else {
+                throw PlanError("\(name) takes its pattern as a string literal")
+            }
+            arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
         }
         let args = try arguments.map { try sql($0) }
         return function.render(args)
@@ -176,9 +184,17 @@ struct ScalarFunction: Sendable {
                          : "CAST(extract(epoch FROM \(args[0])) * 1000 AS bigint)"
         },
         "FROM_UNIXTIME": ScalarFunction(arity: 1...1) { "CAST(to_timestamp(\($0[0]) / 1000.0) AS timestamp)" },
-        "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { args in
-            "to_char(to_timestamp(\(args[0]) / 1000.0), \(args[1]))"
+        "SPLIT": ScalarFunction(arity: 2...2) { a in
+            "(CASE WHEN \(a[1]) = '' THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
         },
+        "ARRAY_CONTAINS": ScalarFunction(arity: 2...2) { a in "coalesce(\(a[1]) = ANY(\(a[0])), false)" },
+        "INITCAP": .plain("initcap", 1...1),
+        "REGEXP_REPLACE": ScalarFunction(arity: 3...3) { a in "regexp_replace(\(a[0]), \(a[1]), \(a[2]), 'g')" },
+        // The whole match, or capture group n.
+        "REGEXP_EXTRACT": ScalarFunction(arity: 2...3) { a in
+            a.count == 2 ? "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[1]" : "(regexp_match(\(a[1]), \(a[0])))[\(a[2])]"
+        },
+        "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
     ]
 }
 

@@ -1,0 +1,119 @@
+/// ksqlDB's date and time functions. Their patterns are Java
+/// DateTimeFormatter patterns, rewritten for PostgreSQL's to_char and
+/// to_timestamp when the statement is created; times are UTC unless a
+/// time zone argument says otherwise, as in ksqlDB.
+enum TemporalFunctions {
+    /// Function name → position of its pattern argument.
+    static let patternArgument: [String: Int] = [
+        "TIMESTAMPTOSTRING": 1, "STRINGTOTIMESTAMP": 1, "FORMAT_TIMESTAMP": 1, "PARSE_TIMESTAMP": 1,
+        "DATETOSTRING": 1, "STRINGTODATE": 1, "FORMAT_DATE": 1, "PARSE_DATE": 1,
+        "FORMAT_TIME": 1, "PARSE_TIME": 1,
+    ]
+
+    static let functions: [String: ScalarFunction] = [
+        // BIGINT epoch milliseconds ↔ text.
+        "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { a in
+            "to_char(to_timestamp(\(a[0]) / 1000.0) AT TIME ZONE \(zone(a, 2)), \(a[1]))"
+        },
+        "STRINGTOTIMESTAMP": ScalarFunction(arity: 2...3) { a in
+            "CAST(extract(epoch FROM (to_timestamp(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2)))) * 1000 AS bigint)"
+        },
+        // TIMESTAMP ↔ text.
+        "FORMAT_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
+            "to_char((\(a[0]) AT TIME ZONE 'UTC') AT TIME ZONE \(zone(a, 2)), \(a[1]))"
+        },
+        "PARSE_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
+            "((to_timestamp(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2))) AT TIME ZONE 'UTC')"
+        },
+        // INT days since the epoch ↔ text.
+        "DATETOSTRING": ScalarFunction(arity: 2...2) { a in "to_char(DATE '1970-01-01' + \(a[0]), \(a[1]))" },
+        "STRINGTODATE": ScalarFunction(arity: 2...2) { a in "(to_date(\(a[0]), \(a[1])) - DATE '1970-01-01')" },
+        // DATE and TIME ↔ text.
+        "FORMAT_DATE": ScalarFunction(arity: 2...2) { a in "to_char(\(a[0]), \(a[1]))" },
+        "PARSE_DATE": ScalarFunction(arity: 2...2) { a in "to_date(\(a[0]), \(a[1]))" },
+        "FORMAT_TIME": ScalarFunction(arity: 2...2) { a in "to_char(\(a[0]), \(a[1]))" },
+        "PARSE_TIME": ScalarFunction(arity: 2...2) { a in "CAST(to_timestamp(\(a[0]), \(a[1])) AS time)" },
+        "UNIX_DATE": ScalarFunction(arity: 0...1) { a in
+            a.isEmpty ? "(CAST(clock_timestamp() AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')" : "(\(a[0]) - DATE '1970-01-01')"
+        },
+        "FROM_DAYS": ScalarFunction(arity: 1...1) { a in "(DATE '1970-01-01' + \(a[0]))" },
+    ]
+
+    private static func zone(_ arguments: [String], _ index: Int) -> String {
+        arguments.count > index ? arguments[index] : "'UTC'"
+    }
+
+    /// A Java DateTimeFormatter pattern as a PostgreSQL template pattern.
+    static func postgresPattern(_ java: String) throws -> String {
+        var out = ""
+        let characters = Array(java)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character == "'" {
+                // 'quoted text', with '' for a quote.
+                var text = ""
+                index += 1
+                while index < characters.count {
+                    if characters[index] == "'" {
+                        if index + 1 < characters.count && characters[index + 1] == "'" { text.append("'"); index += 2; continue }
+                        break
+                    }
+                    text.append(characters[index])
+                    index += 1
+                }
+                guard index < characters.count else { throw PlanError("unterminated quote in the pattern '\(java)'") }
+                index += 1
+                out += text.isEmpty ? "'" : "\"\(text)\""
+                continue
+            }
+            var run = 1
+            while index + run < characters.count && characters[index + run] == character { run += 1 }
+            index += run
+            guard character.isLetter else {
+                // PostgreSQL copies other characters; a backslash or quote needs escaping.
+                let text = String(repeating: character, count: run)
+                out += character == "\"" || character == "\\" ? text.map { "\\\($0)" }.joined() : text
+                continue
+            }
+            guard let converted = letter(character, run) else {
+                throw PlanError("the pattern letter '\(String(repeating: character, count: run))' in '\(java)' is not supported")
+            }
+            out += converted
+        }
+        return out
+    }
+
+    private static func letter(_ letter: Character, _ run: Int) -> String? {
+        switch letter {
+        case "y", "u": return run == 2 ? "YY" : "YYYY"
+        case "M", "L":
+            switch run {
+            case 1: return "FMMM"
+            case 2: return "MM"
+            case 3: return "Mon"
+            default: return "FMMonth"
+            }
+        case "d": return run == 1 ? "FMDD" : "DD"
+        case "D": return run == 1 ? "FMDDD" : "DDD"
+        case "H": return run == 1 ? "FMHH24" : "HH24"
+        case "h": return run == 1 ? "FMHH12" : "HH12"
+        case "m": return run == 1 ? "FMMI" : "MI"
+        case "s": return run == 1 ? "FMSS" : "SS"
+        case "S":
+            switch run {
+            case 1: return "FF1"
+            case 2: return "FF2"
+            case 3: return "MS"
+            case 6: return "US"
+            default: return nil
+            }
+        case "a": return "AM"
+        case "E": return run >= 4 ? "FMDay" : "Dy"
+        // Times are rendered in UTC (or the zone argument, as a wall clock): an offset is zero.
+        case "X": return "\"Z\""
+        case "Z": return "\"+0000\""
+        default: return nil
+        }
+    }
+}

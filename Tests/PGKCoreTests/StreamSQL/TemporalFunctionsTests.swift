@@ -1,0 +1,39 @@
+import Testing
+@testable import PGKCore
+
+/// ksqlDB's date, time and string functions, evaluated by PostgreSQL.
+@Suite struct TemporalFunctionsTests {
+    @Test func javaPatternsBecomePostgresTemplates() throws {
+        #expect(try TemporalFunctions.postgresPattern("yyyy-MM-dd HH:mm:ss.SSS") == "YYYY-MM-DD HH24:MI:SS.MS")
+        #expect(try TemporalFunctions.postgresPattern("dd/M/yy h:mm a 'at' EEE") == #"DD/FMMM/YY FMHH12:MI AM "at" Dy"#)
+        #expect(try TemporalFunctions.postgresPattern("yyyy-MM-dd'T'HH:mm:ssX") == #"YYYY-MM-DD"T"HH24:MI:SS"Z""#)
+        #expect(throws: PlanError("the pattern letter 'QQ' in 'yyyy-QQ' is not supported")) {
+            try TemporalFunctions.postgresPattern("yyyy-QQ")
+        }
+    }
+
+    @Test func functionsGiveKsqlDBsResults() throws {
+        let connection = try PostgresConnection(conninfo: try TestPostgres.freshDatabase("sql-functions"))
+        let cases: [(String, String)] = [
+            ("TIMESTAMPTOSTRING(1577934245123, 'yyyy-MM-dd HH:mm:ss.SSS')", "2020-01-02 03:04:05.123"),
+            ("TIMESTAMPTOSTRING(1577934245123, 'yyyy-MM-dd''T''HH:mm', 'America/New_York')", "2020-01-01T22:04"),
+            ("STRINGTOTIMESTAMP('2020-01-02 03:04:05', 'yyyy-MM-dd HH:mm:ss')", "1577934245000"),
+            ("STRINGTOTIMESTAMP('2020-01-01 22:04:05', 'yyyy-MM-dd HH:mm:ss', 'America/New_York')", "1577934245000"),
+            ("DATETOSTRING(18263, 'yyyy-MM-dd')", "2020-01-02"),
+            ("STRINGTODATE('2020-01-02', 'yyyy-MM-dd')", "18263"),
+            ("FORMAT_TIMESTAMP(PARSE_TIMESTAMP('02/01/2020 03:04', 'dd/MM/yyyy HH:mm'), 'yyyy-MM-dd HH:mm')", "2020-01-02 03:04"),
+            ("ARRAY_CONTAINS(SPLIT('a,b', ','), 'b')", "true"),
+            ("ARRAY_LENGTH(SPLIT('abc', ''))", "3"),
+            ("REGEXP_EXTRACT('[0-9]+', 'ab123cd')", "123"),
+            ("REGEXP_EXTRACT('(a)(b)', 'xab', 2)", "b"),
+            ("REGEXP_REPLACE('a-b-c', '-', '+')", "a+b+c"),
+            ("INITCAP('hello world')", "Hello World"),
+        ]
+        for (expression, expected) in cases {
+            var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }
+            let sql = try translator.sql(try SQLParser.parseExpression(expression))
+            let got = try connection.query("SELECT (\(sql))::text", translator.parameters).scalar
+            #expect(got == expected, "\(expression) → \(sql)")
+        }
+    }
+}
