@@ -74,13 +74,18 @@ struct Draft {
                 names.append(name)
                 fields.append("$\(parameters.count + names.count)::text, o.\(try quote(column.name))")
             }
-            let keys = try keyNames.map { key -> String in
-                names.append(key)
-                return "$\(parameters.count + names.count)::text, o.\(try quote(key))"
+            var rawKey = "o._pgk_raw_key", keyObject = "NULL"
+            if let encoded = try kafkaKeyBytes(typedSink, described) {
+                rawKey = encoded
+            } else if !keyNames.isEmpty {
+                let keys = try keyNames.map { key -> String in
+                    names.append(key)
+                    return "$\(parameters.count + names.count)::text, o.\(try quote(key))"
+                }
+                keyObject = "json_build_object(\(keys.joined(separator: ", ")))::text"
             }
-            let keyObject = keys.isEmpty ? "NULL" : "json_build_object(\(keys.joined(separator: ", ")))::text"
             emit = QueryPlan.SQL(
-                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, o._pgk_raw_key, \(keyObject), o._pgk_ts "
+                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, \(rawKey), \(keyObject), o._pgk_ts "
                     + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
                 parameters: parameters + names)
             emitsValueText = true
@@ -92,6 +97,22 @@ struct Draft {
                                                          parameters: emit.parameters)
         }
         return plan
+    }
+
+    /// A single KAFKA-format key column encoded by PostgreSQL: its send
+    /// functions write the same big-endian bytes (UTF-8 for text) as
+    /// ksqlDB, sparing pgk a JSON round trip per row.
+    private func kafkaKeyBytes(_ sink: CatalogSource, _ described: [(name: String, type: String)]) throws -> String? {
+        guard sink.keyFormat == "KAFKA", keyNames.count == 1, let key = keyNames.first,
+              let type = described.first(where: { $0.name == key })?.type else { return nil }
+        let column = "o.\(try quote(key))"
+        switch type {
+        case "text", "character varying": return "convert_to(\(column), 'UTF8')"
+        case "integer": return "int4send(\(column))"
+        case "bigint": return "int8send(\(column))"
+        case "double precision": return "float8send(\(column))"
+        default: return nil
+        }
     }
 
     /// A stream-table join two ways: against the table's state, for a

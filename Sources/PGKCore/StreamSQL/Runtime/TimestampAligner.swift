@@ -9,7 +9,7 @@
 /// `maxPending` records are buffered: memory stays bounded.
 struct TimestampAligner {
     var maxIdleMilliseconds: Int64 = 1_000
-    var maxPending = 200_000
+    var maxPending = 100_000
     private var queues: [KafkaTopicPartition: Queue] = [:]
     private var partitions: Set<KafkaTopicPartition> = []
     private var blockedSince: Int64?
