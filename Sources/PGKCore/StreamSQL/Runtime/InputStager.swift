@@ -27,6 +27,7 @@ final class InputStager {
     let source: CatalogSource
     private let registry: SchemaRegistryClient?
     private var schemas: [Int32: AvroSchema] = [:]
+    private lazy var lowercasedNames = source.columns.map { $0.name.lowercased() }
     /// The TIMESTAMP column's position, when the source has one.
     private lazy var timestampIndex: Int? = source.timestampColumn.flatMap { name in source.columns.firstIndex { $0.name == name } }
     /// The record's ROWTIME as the last `stage` found it in its TIMESTAMP column.
@@ -52,12 +53,12 @@ final class InputStager {
         var fields: [String?] = []
         fields.reserveCapacity(source.columns.count + 2)
         var valueIndex = 0
-        for column in source.columns {
+        for (columnIndex, column) in source.columns.enumerated() {
             var field: Value?
             if column.role == .key || column.role == .primaryKey {
                 field = keyValue
             } else {
-                field = object.field(column.name, position: valueIndex)
+                field = object.field(column.name, lowercased: lowercasedNames[columnIndex], position: valueIndex)
                 valueIndex += 1
                 // A legacy KEY='col' column may live only in the record key.
                 if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue }
@@ -132,10 +133,11 @@ private enum DecodedFields {
     case single(Value)
 
     /// ksqlDB matches JSON and Avro field names case-insensitively.
-    func field(_ name: String, position: Int) -> Value? {
+    func field(_ name: String, lowercased: String, position: Int) -> Value? {
         switch self {
         case .object(let object):
-            if let exact = object[name] { return exact }
+            // Exact, then the usual lower-case spelling, before comparing every key.
+            if let exact = object[name] ?? object[lowercased] { return exact }
             let upper = name.uppercased()
             return object.first { $0.0.uppercased() == upper }?.1
         case .positional(let fields):
