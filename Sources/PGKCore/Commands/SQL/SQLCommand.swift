@@ -11,8 +11,10 @@ enum SQLCommand {
     static let untilEnd = Option<Bool>.flag("until-end", help: "Run each query until its inputs are read to their end")
     static let query = Option<[String]>.list("query", name: "NAME",
                                              help: "Run only this query (id or sink name; repeatable)", environment: .none)
-    static let stateSchema = Option<String>.text("state-schema", name: "SCHEMA",
-                                                 help: "PostgreSQL schema of the catalog and query state", default: "pgk_sql")
+    // ksqlDB's service id: the processes sharing one state schema are one group.
+    static let stateSchema = Option<String>.text("state-schema", short: "g", aliases: ["group"], name: "SCHEMA",
+                                                 help: "PostgreSQL schema of the catalog and query state; "
+                                                     + "the processes sharing it are one group", default: "pgk_sql")
     static let output = OutputFormat.option
 
     static let runSpec = CommandSpec(
