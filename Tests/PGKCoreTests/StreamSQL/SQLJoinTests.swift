@@ -177,3 +177,34 @@ extension SQLJoinTests {
         }
     }
 }
+
+extension SQLJoinTests {
+    /// A stream enriched from two tables, each as of the record; the key
+    /// candidates are every join's columns, in order.
+    @Test func aStreamJoinsSeveralTables() throws {
+        let fx = try Fixture("sql-stream-tables")
+        for topic in ["views", "people", "pages"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try Self.produce(fx, [
+            ("people", "u1", #"{"NAME": "Ann"}"#, 1_000), ("pages", "p1", #"{"TITLE": "Home"}"#, 1_000),
+            ("pages", "p1", #"{"TITLE": "Start"}"#, 3_000),
+        ])
+        try Self.produce(fx, [
+            ("views", "u1", #"{"PAGE": "p1"}"#, 2_000), ("views", "u1", #"{"PAGE": "p1"}"#, 4_000),
+            ("views", "u1", #"{"PAGE": "p9"}"#, 5_000), ("views", "u2", #"{"PAGE": "p1"}"#, 6_000),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM views (uid STRING KEY, page STRING) WITH (KAFKA_TOPIC='views', VALUE_FORMAT='JSON');
+            CREATE TABLE people (uid STRING PRIMARY KEY, name STRING) WITH (KAFKA_TOPIC='people', VALUE_FORMAT='JSON');
+            CREATE TABLE pages (pid STRING PRIMARY KEY, title STRING) WITH (KAFKA_TOPIC='pages', VALUE_FORMAT='JSON');
+            CREATE STREAM seen AS SELECT v.uid, name, title FROM views v
+              JOIN people u ON v.uid = u.uid LEFT JOIN pages p ON v.page = p.pid;
+            """)
+        #expect(try Self.records(fx, "SEEN") == [
+            #"u1 {"NAME":"Ann","TITLE":"Home"} @2000"#, #"u1 {"NAME":"Ann","TITLE":"Start"} @4000"#,
+            #"u1 {"NAME":"Ann","TITLE":null} @5000"#,
+        ])
+        let mixed = try fx.sql(["-e", "CREATE STREAM bad AS SELECT v.uid FROM views v JOIN people u ON v.uid = u.uid JOIN views w WITHIN 1 SECOND ON v.uid = w.uid;"])
+        #expect(mixed.status != 0 && mixed.stderr.contains("a stream joined to tables only"), "\(mixed.stderr)")
+    }
+}

@@ -230,31 +230,39 @@ struct PlanBuilder {
         }
     }
 
-    /// Checks a stream-table join (INNER or LEFT, ON the table's primary
-    /// key) and returns its plain-column sides, the stream's first.
+    /// Checks a stream's joins with tables (INNER or LEFT, each ON the
+    /// table's primary key, the other side over the relations before it)
+    /// and returns their plain-column sides in order, the stream's first.
     private func streamTableJoinColumns() throws -> [Expression] {
-        guard let join = select.joins.first else { return [] }
-        let names = "\(inputs[0].source.name) \(join.kind.rawValue) JOIN \(inputs[1].source.name)"
-        guard join.kind == .inner || join.kind == .left else {
-            throw PlanError("a stream-table join is INNER or LEFT, not \(join.kind.rawValue) (\(names))")
+        var columns: [Expression] = []
+        for (index, join) in select.joins.enumerated() {
+            let table = inputs[index + 1]
+            let names = "\(inputs[index].source.name) \(join.kind.rawValue) JOIN \(table.source.name)"
+            guard join.kind == .inner || join.kind == .left else {
+                throw PlanError("a stream-table join is INNER or LEFT, not \(join.kind.rawValue) (\(names))")
+            }
+            guard join.withinMilliseconds == nil else { throw PlanError("WITHIN applies to stream-stream joins, not \(names)") }
+            guard let tableKey = table.keyColumns.first, table.keyColumns.count == 1,
+                  case .binary(.equal, let a, let b) = join.condition else {
+                throw PlanError("a stream-table join must be ON an equality with the table's primary key (\(names))")
+            }
+            let key = "\(table.alias).\(try quote(tableKey))"
+            let resolvedA = try? resolveExpression(a), resolvedB = try? resolveExpression(b)
+            guard resolvedA == key || resolvedB == key else {
+                throw PlanError("a stream-table join must be ON the table's primary key "
+                    + "\(table.source.keyColumns.first ?? tableKey): got \(Self.text(a)) = \(Self.text(b))")
+            }
+            let otherSide = resolvedA == key ? b : a
+            var translator = translator()
+            let other = try translator.sql(otherSide)
+            let later = inputs[(index + 1)...].contains { other.contains("\($0.alias).") }
+            guard other.contains("i0.") || (1...index).contains(where: { other.contains("i\($0).") }), !later else {
+                throw PlanError("the other side of the join with \(table.source.name) must refer to the stream "
+                    + "\(inputs[0].source.name) or a table joined before it")
+            }
+            columns += [otherSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } }
         }
-        guard join.withinMilliseconds == nil else { throw PlanError("WITHIN applies to stream-stream joins, not \(names)") }
-        guard let tableKey = inputs[1].keyColumns.first, inputs[1].keyColumns.count == 1,
-              case .binary(.equal, let a, let b) = join.condition else {
-            throw PlanError("a stream-table join must be ON an equality with the table's primary key (\(names))")
-        }
-        let key = "i1.\(try quote(tableKey))"
-        let resolvedA = try? resolveExpression(a), resolvedB = try? resolveExpression(b)
-        guard resolvedA == key || resolvedB == key else {
-            throw PlanError("a stream-table join must be ON the table's primary key "
-                + "\(inputs[1].source.keyColumns.first ?? tableKey): got \(Self.text(a)) = \(Self.text(b))")
-        }
-        let streamSide = resolvedA == key ? b : a
-        var translator = translator()
-        guard (try translator.sql(streamSide)).contains("i0."), !(try translator.sql(streamSide)).contains("i1.") else {
-            throw PlanError("the other side of a stream-table join condition must refer to the stream \(inputs[0].source.name)")
-        }
-        return [streamSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } }
+        return columns
     }
 
     /// A column as written, for messages.

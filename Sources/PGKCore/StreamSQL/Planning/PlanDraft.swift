@@ -31,7 +31,7 @@ struct Draft {
             "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
                 + "FROM \(from) WHERE NOT i0._deleted\(filter)"
         }
-        if inputs.count == 2 {
+        if inputs.count >= 2 {
             // Processes sharing a join take turns: each batch sees every
             // record the others committed, so no pair falls between them.
             batch.append(.init(text: "SELECT pg_advisory_xact_lock(hashtext('pgk sql join'), hashtext($1))", parameters: [queryID]))
@@ -43,11 +43,11 @@ struct Draft {
             batch += parts.batch
             setup.append(parts.setup)
         } else {
-            if inputs.count == 2, let join = select.joins.first {
-                (quietFrom, from) = try tableJoins(join, from)
-                // The table's changes fold into its state only after the
+            if inputs.count >= 2 {
+                (quietFrom, from) = try tableJoins(from)
+                // The tables' changes fold into their state only after the
                 // stream records of the batch have seen their own versions.
-                afterOutput = try applyTableChanges(inputs[1])
+                for table in inputs.dropFirst() { afterOutput += try applyTableChanges(table) }
             }
             inner = selecting(from: from)
         }
@@ -117,12 +117,17 @@ struct Draft {
 
     /// A stream-table join two ways: against the table's state, for a
     /// batch without table changes, and record by record (see below).
-    private func tableJoins(_ join: Join, _ stream: String) throws -> (quiet: String, versioned: String) {
-        guard let state = inputs[1].state else { throw PlanError("internal: no state table for \(inputs[1].source.name)") }
-        var translator = builder.translator()
-        let condition = try translator.sql(join.condition)
-        let quiet = "\(stream) \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS i1 ON \(condition)"
-        return (quiet, stream + (try tableVersionJoin(join)))
+    private func tableJoins(_ stream: String) throws -> (quiet: String, versioned: String) {
+        var quiet = stream, versioned = stream
+        for (index, join) in select.joins.enumerated() {
+            let table = inputs[index + 1]
+            guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
+            var translator = builder.translator()
+            let condition = try translator.sql(join.condition)
+            quiet += " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS \(table.alias) ON \(condition)"
+            versioned += try tableVersionJoin(join, table)
+        }
+        return (quiet, versioned)
     }
 
     /// A stream-table join where each stream record sees the table as it
@@ -130,20 +135,20 @@ struct Draft {
     /// before the record's timestamp (a tie goes to the table, as when
     /// the table record came first), else the state before the batch.
     /// A tombstone there means no row.
-    private func tableVersionJoin(_ join: Join) throws -> String {
-        let table = inputs[1]
+    private func tableVersionJoin(_ join: Join, _ table: QueryPlan.Input) throws -> String {
         guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
         var translator = builder.translator()
         let condition = try translator.sql(join.condition)
         if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
         let columns = try (table.columns.map { try quote($0.name) } + ["_ts", "_seq"]).joined(separator: ", ")
+        let alias = table.alias
         let version = """
             SELECT * FROM (
-              SELECT \(columns), _deleted FROM \(table.staging) AS i1 WHERE \(condition) AND coalesce(i1._ts <= i0._ts, true)
-              UNION ALL SELECT \(columns), false FROM \(state) AS i1 WHERE \(condition)) AS v
+              SELECT \(columns), _deleted FROM \(table.staging) AS \(alias) WHERE \(condition) AND coalesce(\(alias)._ts <= i0._ts, true)
+              UNION ALL SELECT \(columns), false FROM \(state) AS \(alias) WHERE \(condition)) AS v
             ORDER BY v._seq DESC LIMIT 1
             """
-        return " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") LATERAL (\(version)) AS i1 ON NOT i1._deleted"
+        return " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") LATERAL (\(version)) AS \(alias) ON NOT \(alias)._deleted"
     }
 
     // MARK: tables

@@ -23,7 +23,6 @@ struct QueryPlanner {
                 throw PlanError("a window's SIZE must be positive and ADVANCE BY at most its SIZE")
             }
         }
-        if select.joins.count > 1 { throw PlanError("only one JOIN per query is supported yet") }
         let relations = [select.from] + select.joins.map(\.relation)
         var inputs: [QueryPlan.Input] = []
         let prefix = queryID.lowercased()
@@ -78,6 +77,13 @@ struct QueryPlanner {
             return .aggregate
         }
         if select.having != nil { throw PlanError("HAVING needs GROUP BY") }
+        if inputs.count > 2 {
+            // A stream enriched from several tables, each lookup as of the record.
+            guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
+                throw PlanError("several joins in one query are supported for a stream joined to tables only")
+            }
+            return .streamTableJoin
+        }
         guard inputs.count == 2 else { return inputs[0].source.isTable ? .tableProjection : .streamProjection }
         switch (inputs[0].source.isTable, inputs[1].source.isTable) {
         case (true, true): return .tableJoin
