@@ -208,3 +208,38 @@ extension SQLJoinTests {
         #expect(mixed.status != 0 && mixed.stderr.contains("a stream joined to tables only"), "\(mixed.stderr)")
     }
 }
+
+extension SQLJoinTests {
+    /// A foreign-key table-table join: keyed by the left table's key; a
+    /// change on the right updates every left row pointing at it.
+    @Test func foreignKeyTableJoinsFollowBothSides() throws {
+        let fx = try Fixture("sql-fk-join")
+        for topic in ["orders", "customers"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try fx.produce("customers", [#"{"NAME": "Ann"}"#, #"{"NAME": "Bo"}"#], keys: ["c1", "c2"])
+        try fx.produce("orders", [#"{"CID": "c1", "AMOUNT": 5}"#, #"{"CID": "c1", "AMOUNT": 7}"#, #"{"CID": "c3", "AMOUNT": 9}"#],
+                       keys: ["o1", "o2", "o3"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE orders (oid STRING PRIMARY KEY, cid STRING, amount INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON');
+            CREATE TABLE customers (cid STRING PRIMARY KEY, name STRING) WITH (KAFKA_TOPIC='customers', VALUE_FORMAT='JSON');
+            CREATE TABLE named AS SELECT o.oid, amount, name FROM orders o JOIN customers c ON o.cid = c.cid;
+            CREATE TABLE all_orders AS SELECT o.oid, amount, name FROM orders o LEFT JOIN customers c ON o.cid = c.cid;
+            """)
+        let inner = "SELECT oid, amount::text, name FROM named ORDER BY 1"
+        let left = "SELECT oid, amount::text, coalesce(name, '-') FROM all_orders ORDER BY 1"
+        #expect(try fx.rows(inner) == [["o1", "5", "Ann"], ["o2", "7", "Ann"]])
+        #expect(try fx.rows(left) == [["o1", "5", "Ann"], ["o2", "7", "Ann"], ["o3", "9", "-"]])
+        // c1 renamed: both its orders follow; o2 moves to c2; c3 appears.
+        try fx.produce("customers", [#"{"NAME": "Anna"}"#, #"{"NAME": "Cy"}"#], keys: ["c1", "c3"])
+        try fx.produce("orders", [#"{"CID": "c2", "AMOUNT": 7}"#], keys: ["o2"])
+        try fx.catchUp()
+        #expect(try fx.rows(inner) == [["o1", "5", "Anna"], ["o2", "7", "Bo"], ["o3", "9", "Cy"]])
+        // c1 deleted: the inner join drops o1, the left join keeps it without a name.
+        try fx.produce("customers", [nil], keys: ["c1"])
+        try fx.catchUp()
+        #expect(try fx.rows(inner) == [["o2", "7", "Bo"], ["o3", "9", "Cy"]])
+        #expect(try fx.rows(left) == [["o1", "5", "-"], ["o2", "7", "Bo"], ["o3", "9", "Cy"]])
+        let full = try fx.sql(["-e", "CREATE TABLE bad AS SELECT o.oid, name FROM orders o FULL JOIN customers c ON o.cid = c.cid;"])
+        #expect(full.status != 0 && full.stderr.contains("INNER or LEFT"), "\(full.stderr)")
+    }
+}

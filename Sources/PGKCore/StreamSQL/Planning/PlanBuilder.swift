@@ -36,10 +36,12 @@ struct PlanBuilder {
                 keyNames.append("WINDOWSTART")
             }
         case .tableProjection, .tableJoin:
-            let keys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
+            let tableKeys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
                 input.source.keyColumns.first.map { .column(qualifier: input.qualifier, name: $0) }
             }
-            if shape == .tableJoin { try checkPrimaryKeyJoin() }
+            // A foreign-key join is keyed by the left table's key alone.
+            let foreignKey = shape == .tableJoin ? try tableJoinForeignKey() : nil
+            let keys = foreignKey == nil ? tableKeys : Array(tableKeys.prefix(1))
             guard let item = items.first(where: { item in keys.contains { sameColumn(item.expression, $0) } }) else {
                 throw PlanError("key missing from projection: the SELECT must include the key column "
                     + (inputs[0].source.keyColumns.first ?? "?"))
@@ -272,16 +274,26 @@ struct PlanBuilder {
     }
 
     /// Table-table joins are on both primary keys (foreign-key joins are not supported yet).
-    private func checkPrimaryKeyJoin() throws {
+    /// A table-table join is on both primary keys, or a foreign-key join:
+    /// a column of the left table equal to the right table's key. The
+    /// latter returns the left column (`i0."col"`); its result is keyed by
+    /// the left table's key, and it is INNER or LEFT, as in ksqlDB.
+    func tableJoinForeignKey() throws -> String? {
         guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition,
               let left = try resolveExpression(a), let right = try resolveExpression(b),
               let leftKey = inputs[0].keyColumns.first, let rightKey = inputs[1].keyColumns.first
-        else { throw PlanError("a table-table join must be ON an equality of both tables' key columns") }
-        let keys = Set(["i0.\(try quote(leftKey))", "i1.\(try quote(rightKey))"])
-        guard Set([left, right]) == keys else {
-            throw PlanError("a table-table join must be ON both tables' key columns "
-                + "(\(inputs[0].source.keyColumns[0]) and \(inputs[1].source.keyColumns[0])); foreign-key joins are not supported yet")
+        else { throw PlanError("a table-table join must be ON an equality of a left table column and the right table's key") }
+        let (leftKeySQL, rightKeySQL) = ("i0.\(try quote(leftKey))", "i1.\(try quote(rightKey))")
+        if Set([left, right]) == [leftKeySQL, rightKeySQL] { return nil }
+        let sides = [left, right]
+        guard sides.contains(rightKeySQL), let foreign = sides.first(where: { $0 != rightKeySQL }), foreign.hasPrefix("i0.") else {
+            throw PlanError("a table-table join must be ON the right table's primary key "
+                + "\(inputs[1].source.keyColumns[0]): got \(Self.text(a)) = \(Self.text(b))")
         }
+        guard join.kind == .inner || join.kind == .left else {
+            throw PlanError("a foreign-key table-table join is INNER or LEFT, not \(join.kind.rawValue)")
+        }
+        return foreign
     }
 
     private func sinkSource(_ create: CreateAsSelect, queryID: String, statement: String,

@@ -218,7 +218,12 @@ struct Draft {
             return ("\(state0) AS i0", "i0.\(try quote(inputs[0].keyColumns[0]))")
         case .tableJoin:
             guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
-            let left = "i0.\(try quote(inputs[0].keyColumns[0]))", right = "i1.\(try quote(inputs[1].keyColumns[0]))"
+            let right = "i1.\(try quote(inputs[1].keyColumns[0]))"
+            if let foreign = try builder.tableJoinForeignKey() {
+                return ("\(state0) AS i0 \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state1) AS i1 ON \(foreign) = \(right)",
+                        "i0.\(try quote(inputs[0].keyColumns[0]))")
+            }
+            let left = "i0.\(try quote(inputs[0].keyColumns[0]))"
             let (keyword, key): (String, String) = switch join.kind {
             case .inner: ("JOIN", left)
             case .left: ("LEFT JOIN", left)
@@ -257,6 +262,16 @@ struct Draft {
                     + "FROM \(input.staging) AS i0 WHERE NOT i0._deleted AND \(notNull)"))
                 batch.append(.init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"))
             }
+        case .tableJoin where try builder.tableJoinForeignKey() != nil:
+            // Left rows changed, and left rows pointing at a changed right
+            // row (after the batch, so a changed foreign key counts too).
+            let foreign = try builder.tableJoinForeignKey() ?? ""
+            guard let leftState = inputs[0].state else { throw PlanError("internal: join without state") }
+            let leftKey = try quote(inputs[0].keyColumns[0]), rightKey = try quote(inputs[1].keyColumns[0])
+            batch += try inputs.map { try dedupe($0) }
+            for input in inputs { batch += try applyTableChanges(input, deduped: true) }
+            batch.append(.init(text: "INSERT INTO \(affected) SELECT \(leftKey) FROM \(inputs[0].staging) UNION "
+                + "SELECT i0.\(leftKey) FROM \(leftState) AS i0 WHERE \(foreign) IN (SELECT \(rightKey) FROM \(inputs[1].staging))"))
         case .tableProjection, .tableJoin:
             let parts = try inputs.map { "SELECT \(try quote($0.keyColumns[0])) FROM \($0.staging)" }
             batch += try inputs.map { try dedupe($0) }
