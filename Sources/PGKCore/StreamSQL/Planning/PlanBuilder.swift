@@ -273,7 +273,6 @@ struct PlanBuilder {
         return "\(qualifier.map { "\($0)." } ?? "")\(name)"
     }
 
-    /// Table-table joins are on both primary keys (foreign-key joins are not supported yet).
     /// A table-table join is on both primary keys, or a foreign-key join:
     /// a column of the left table equal to the right table's key. The
     /// latter returns the left column (`i0."col"`); its result is keyed by
