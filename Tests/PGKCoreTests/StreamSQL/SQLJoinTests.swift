@@ -51,7 +51,10 @@ import Testing
             CREATE TABLE users (uid STRING PRIMARY KEY, name STRING) WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON');
             CREATE STREAM enriched AS SELECT c.uid, page, name FROM clicks c LEFT JOIN users u ON c.uid = u.uid;
             CREATE STREAM known AS SELECT c.uid, page, name FROM clicks c JOIN users u ON c.uid = u.uid;
+            CREATE STREAM by_table_key AS SELECT u.uid, page FROM clicks c LEFT JOIN users u ON c.uid = u.uid;
             """)
+        // Keyed by the table's key column, an unmatched record still has its join value as the key.
+        #expect(try Self.records(fx, "BY_TABLE_KEY").filter { $0.hasPrefix("u2 ") } == [#"u2 {"PAGE":"home"} @2600"#])
         // The key column is the record key, not a value field; ROWTIME is the stream record's.
         let enriched = try Self.records(fx, "ENRICHED")
         #expect(enriched.filter { $0.hasPrefix("u1") } == [
@@ -170,6 +173,7 @@ extension SQLJoinTests {
             ("SELECT name, f FROM l JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression L.ID or R.ID"),
             ("SELECT l.id, name FROM l FULL JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression ROWKEY"),
             ("SELECT l.id, name FROM l JOIN r WITHIN 1 SECOND ON l.id = l.name", "exactly one of the joined streams"),
+            ("SELECT ROWKEY AS k, name FROM l FULL JOIN r WITHIN 1 SECOND ON ROWKEY = r.id", "ROWKEY is the join's result key"),
         ]
         for (select, message) in cases {
             let result = try fx.sql(["-e", "CREATE STREAM bad AS \(select);"])

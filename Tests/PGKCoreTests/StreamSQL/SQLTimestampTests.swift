@@ -54,4 +54,22 @@ extension SQLTimestampTests {
         #expect(try fx.rows("SELECT windowstart::text, c::text FROM strict ORDER BY 1") == [["1000", "2"], ["2000", "1"]])
         #expect(try fx.rows("SELECT windowstart::text, c::text FROM lenient ORDER BY 1") == [["0", "2"], ["1000", "2"], ["2000", "1"]])
     }
+
+    /// Stream time is per partition: one partition far ahead (a backfill)
+    /// does not close the windows of another.
+    @Test func streamTimeIsKeptPerPartition() throws {
+        let fx = try Fixture("sql-grace-partitions")
+        try fx.cluster.createTopic("spread", partitions: 2)
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for (partition, time) in [(Int32(0), Int64(200_000_000)), (1, 1_000), (1, 1_500)] {
+            try producer.produce(topic: "spread", partition: partition, key: nil, value: Array(#"{"usr": "a"}"#.utf8), timestamp: time)
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM spread (usr STRING) WITH (KAFKA_TOPIC='spread', VALUE_FORMAT='JSON');
+            CREATE TABLE per_second AS SELECT usr, COUNT(*) AS c FROM spread WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY usr;
+            """)
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM per_second ORDER BY 1") == [["1000", "2"], ["200000000", "1"]])
+    }
 }

@@ -26,6 +26,8 @@ import Testing
             ("ARRAY_LENGTH(SPLIT('abc', ''))", "3"),
             ("REGEXP_EXTRACT('[0-9]+', 'ab123cd')", "123"),
             ("REGEXP_EXTRACT('(a)(b)', 'xab', 2)", "b"),
+            ("REGEXP_EXTRACT('(a)(b)', 'xab', 0)", "ab"),
+            (#"TIMESTAMPTOSTRING(0, '''say "hi"'' yyyy')"#, #"say "hi" 1970"#),
             ("REGEXP_REPLACE('a-b-c', '-', '+')", "a+b+c"),
             ("INITCAP('hello world')", "Hello World"),
         ]

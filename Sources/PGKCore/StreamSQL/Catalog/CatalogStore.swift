@@ -12,6 +12,8 @@ final class CatalogStore {
         self.connection = connection
         self.schema = schema
         quotedSchema = try connection.quoteIdentifier(schema)
+        // ksqlDB's times are UTC: so are timestamps parsed or shown here.
+        try connection.execute("SET TimeZone = 'UTC'")
     }
 
     func table(_ name: String) -> String { "\(quotedSchema).\(name)" }

@@ -190,9 +190,9 @@ struct ScalarFunction: Sendable {
         "ARRAY_CONTAINS": ScalarFunction(arity: 2...2) { a in "coalesce(\(a[1]) = ANY(\(a[0])), false)" },
         "INITCAP": .plain("initcap", 1...1),
         "REGEXP_REPLACE": ScalarFunction(arity: 3...3) { a in "regexp_replace(\(a[0]), \(a[1]), \(a[2]), 'g')" },
-        // The whole match, or capture group n.
+        // Group n (0, or none, is the whole match): an outer group makes it n + 1.
         "REGEXP_EXTRACT": ScalarFunction(arity: 2...3) { a in
-            a.count == 2 ? "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[1]" : "(regexp_match(\(a[1]), \(a[0])))[\(a[2])]"
+            "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[\(a.count == 2 ? "1" : "\(a[2]) + 1")]"
         },
         "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
     ]

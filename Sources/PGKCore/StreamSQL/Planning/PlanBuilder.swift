@@ -69,6 +69,12 @@ struct PlanBuilder {
                 // The key is the join value, whichever side a padded row has.
                 items[index].expression = .column(qualifier: nil, name: "ROWKEY")
             }
+            if shape == .streamTableJoin, select.partitionBy.isEmpty,
+               let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
+                // Keyed by a table's key column: take the stream side, which
+                // equals it when the row is there and is still the key when not.
+                items[index].expression = try streamSideOfJoin(matching: items[index].expression) ?? items[index].expression
+            }
         }
         var translator = translator()
         let projection = try items.map { item -> String in
@@ -99,6 +105,9 @@ struct PlanBuilder {
         }
         if name.uppercased() == "ROWKEY", qualifier == nil, shape == .streamStreamJoin,
            !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+            if let condition = select.joins.first?.condition, String(describing: condition).contains("ROWKEY") {
+                throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
+            }
             // ksqlDB's synthetic key of a join: the join value of whichever side is there.
             let sides = try streamStreamJoinSides()
             var translator = translator()
@@ -265,6 +274,18 @@ struct PlanBuilder {
             columns += [otherSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } }
         }
         return columns
+    }
+
+    /// The other side of the join whose table key `expression` names.
+    private func streamSideOfJoin(matching expression: Expression) throws -> Expression? {
+        for (index, join) in select.joins.enumerated() {
+            guard case .binary(.equal, let a, let b) = join.condition,
+                  let key = inputs[index + 1].keyColumns.first else { continue }
+            let keySQL = "\(inputs[index + 1].alias).\(try quote(key))"
+            guard (try? resolveExpression(expression)) == keySQL else { continue }
+            return (try? resolveExpression(a)) == keySQL ? b : a
+        }
+        return nil
     }
 
     /// A column as written, for messages.

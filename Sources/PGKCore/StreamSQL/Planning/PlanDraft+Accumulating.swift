@@ -67,19 +67,21 @@ extension Draft {
         var clockUpdates: [QueryPlan.SQL] = []
         var setup = inputSetup
         if let window = select.window {
-            // Stream time: the largest ROWTIME seen, before this batch and
-            // up to each record in it. A window closes once stream time
+            // Stream time: the largest ROWTIME seen in the record's
+            // partition (Kafka Streams keeps it per task), before this batch
+            // and up to each record in it. A window closes once stream time
             // reaches its end plus the grace period (24 hours unless set,
             // as in ksqlDB), and a record for a closed window is dropped.
             let clock = planner.store.table(try quote("\(prefix)_clock"))
-            setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(clock) (stream_time bigint NOT NULL)"))
+            setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(clock) (part integer PRIMARY KEY, stream_time bigint NOT NULL)"))
             _ = try planner.connection.execute(setup[setup.count - 1].text)
-            from = "(SELECT s.*, greatest(max(s._ts) OVER (ORDER BY s._seq), (SELECT max(stream_time) FROM \(clock))) AS _stream_time "
+            from = "(SELECT s.*, greatest(max(s._ts) OVER (PARTITION BY s._part ORDER BY s._seq), "
+                + "(SELECT c.stream_time FROM \(clock) AS c WHERE c.part = s._part)) AS _stream_time "
                 + "FROM \(input.staging) AS s WHERE NOT s._deleted) AS i0"
-            clockUpdates = [
-                .init(text: "INSERT INTO \(clock) SELECT max(_ts) FROM \(input.staging) HAVING max(_ts) IS NOT NULL"),
-                .init(text: "DELETE FROM \(clock) WHERE stream_time < (SELECT max(stream_time) FROM \(clock))"),
-            ]
+            clockUpdates = [.init(text: """
+                INSERT INTO \(clock) AS c SELECT _part, max(_ts) FROM \(input.staging) WHERE _ts IS NOT NULL GROUP BY _part
+                ON CONFLICT (part) DO UPDATE SET stream_time = greatest(c.stream_time, EXCLUDED.stream_time)
+                """)]
             // Every window [ws, ws + size) holding the record's ROWTIME,
             // ws a multiple of the advance (the size for TUMBLING).
             let size = try translator.sql(.literal(.integer(window.sizeMilliseconds)))

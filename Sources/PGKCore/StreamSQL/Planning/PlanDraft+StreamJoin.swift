@@ -28,7 +28,7 @@ extension Draft {
         let window = "i1._ts BETWEEN i0._ts - \(before) AND i0._ts + \(after)"
         let matches = "\(condition) AND \(window)"
         let padded = try quote("\(queryID.lowercased())_padded")
-        let columns = try inputs.map { input in try (input.columns.map { try quote($0.name) } + ["_ts", "_seq"]).joined(separator: ", ") }
+        let columns = try inputs.map { input in try (input.columns.map { try quote($0.name) } + ["_ts", "_seq", "_part"]).joined(separator: ", ") }
         // Every record of a side: the window buffer, then this batch.
         let all = (0...1).map { index in
             let state = index == 0 ? leftState : rightState
@@ -48,10 +48,12 @@ extension Draft {
             let ownAfter = side == 0 ? after : before
             let earlier = "NOT EXISTS (SELECT 1 FROM \(all[1 - side]) AS \(other) WHERE \(matches) AND \(other)._seq < \(me)._seq)"
             if let grace = join.graceMilliseconds {
-                let times = "(SELECT _ts FROM \(leftState) UNION ALL SELECT _ts FROM \(rightState))"
-                let streamTimeBefore = "(SELECT max(_ts) FROM \(times) AS t)"
-                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts FROM \(times) AS t UNION ALL "
-                    + "SELECT _ts FROM \(newRecords[0]) AS n0 UNION ALL SELECT _ts FROM \(newRecords[1]) AS n1) AS t)"
+                // Stream time per partition number, the unit Kafka Streams keeps it for.
+                let times = "(SELECT _ts, _part FROM \(leftState) UNION ALL SELECT _ts, _part FROM \(rightState))"
+                let streamTimeBefore = "(SELECT max(_ts) FROM \(times) AS t WHERE t._part = \(me)._part)"
+                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts, _part FROM \(times) AS t UNION ALL "
+                    + "SELECT _ts, _part FROM \(newRecords[0]) AS n0 UNION ALL SELECT _ts, _part FROM \(newRecords[1]) AS n1) AS t "
+                    + "WHERE t._part = \(me)._part)"
                 let ever = "NOT EXISTS (SELECT 1 FROM \(all[1 - side]) AS \(other) WHERE \(matches))"
                 batch.append(.init(text: """
                     INSERT INTO \(padded) SELECT \(side), \(me)._seq FROM (
@@ -98,9 +100,13 @@ extension Draft {
             afterOutput.append(.init(text: "INSERT INTO \(state) (\(columns[side]), _padded) SELECT \(columns[side]), "
                 + "_seq IN (SELECT seq FROM \(padded) WHERE side = \(side)) FROM \(inputs[side].staging) WHERE NOT _deleted"))
         }
-        let newest = "(SELECT max(_ts) FROM (SELECT _ts FROM \(leftState) UNION ALL SELECT _ts FROM \(rightState)) AS t)"
+        let newest = "(SELECT _part, max(_ts) AS newest FROM (SELECT _ts, _part FROM \(leftState) UNION ALL "
+            + "SELECT _ts, _part FROM \(rightState)) AS t GROUP BY _part)"
         for state in [leftState, rightState] {
-            afterOutput.append(.init(text: "DELETE FROM \(state) WHERE _ts < \(newest) - \(retention)"))
+            afterOutput.append(.init(text: "DELETE FROM \(state) AS s USING \(newest) AS m "
+                + "WHERE s._part = m._part AND s._ts < m.newest - \(retention)"))
+            // A record without a timestamp can never match: it stays no longer than its batch.
+            afterOutput.append(.init(text: "DELETE FROM \(state) WHERE _ts IS NULL"))
         }
         return (arms.joined(separator: " UNION ALL "), setup, batch, afterOutput)
     }

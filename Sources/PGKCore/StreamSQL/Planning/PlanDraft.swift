@@ -31,11 +31,6 @@ struct Draft {
             "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
                 + "FROM \(from) WHERE NOT i0._deleted\(filter)"
         }
-        if inputs.count >= 2 {
-            // Processes sharing a join take turns: each batch sees every
-            // record the others committed, so no pair falls between them.
-            batch.append(.init(text: "SELECT pg_advisory_xact_lock(hashtext('pgk sql join'), hashtext($1))", parameters: [queryID]))
-        }
         var inner = ""
         if builder.shape == .streamStreamJoin, let join = select.joins.first {
             let parts = try streamStreamJoin(join, queryID: queryID, filter: condition)

@@ -50,7 +50,7 @@ struct QueryPlanner {
             let definitions = try input.columns.map { "\(try connection.quoteIdentifier($0.name)) \($0.type)" }.joined(separator: ", ")
             setup.append(.init(text: """
                 CREATE TEMP TABLE IF NOT EXISTS \(input.staging) (\(definitions)\(definitions.isEmpty ? "" : ","
-                ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL) ON COMMIT DELETE ROWS
+                ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL, _part integer) ON COMMIT DELETE ROWS
                 """))
             if input.source.isTable && !input.keyColumns.isEmpty {
                 // Stream-table joins look each record's table version up here.
@@ -62,7 +62,8 @@ struct QueryPlanner {
                 let primaryKey = input.source.isTable
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
                 // A stream-stream join's window buffer notes the records padded with NULLs.
-                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false" : ""
+                // Stream time is kept per partition, as Kafka Streams keeps it per task.
+                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer" : ""
                 setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
             }
         }

@@ -64,7 +64,7 @@ enum TemporalFunctions {
                 }
                 guard index < characters.count else { throw PlanError("unterminated quote in the pattern '\(java)'") }
                 index += 1
-                out += text.isEmpty ? "'" : "\"\(text)\""
+                out += text.isEmpty ? "'" : "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\""
                 continue
             }
             var run = 1

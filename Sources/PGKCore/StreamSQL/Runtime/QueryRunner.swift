@@ -115,7 +115,9 @@ final class QueryRunner {
         }
         try consumer.assign(starts)
         assigned = Set(starts.keys)
-        ended.formIntersection(assigned)
+        // Every partition is read again from its stored offset: what was
+        // seen of its end no longer holds.
+        ended = []
         aligner?.reset(partitions: assigned)
         let members = try leases.members()
         Log.info("sql: \(query.id) runs partition(s) \(held.sorted().map(String.init).joined(separator: ",")) "
@@ -207,6 +209,13 @@ final class QueryRunner {
     func apply(_ batch: StagedRecords) throws {
         let connection = store.connection
         try connection.transaction {
+            if plan.inputs.count >= 2 {
+                // Processes sharing a join take turns, from before they draw
+                // arrival numbers: each batch sees, and comes after, all that
+                // the others committed, so no pair falls between them.
+                _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql join'), hashtext($1))",
+                                         [store.schema + "." + query.id])
+            }
             // _seq numbers the batch in arrival order, across inputs: values
             // this session draws from the shared sequence, so they never
             // repeat and grow from batch to batch however many processes draw.
@@ -222,10 +231,11 @@ final class QueryRunner {
             for (index, input) in plan.inputs.enumerated() {
                 let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
                 guard !positions.isEmpty else { continue }
-                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq"])
+                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for position in positions {
-                    try copy.appendRow(batch.entries[position].fields + [String(numbers[position])])
+                    let entry = batch.entries[position]
+                    try copy.appendRow(entry.fields + [String(numbers[position]), String(entry.message.partition)])
                 }
                 _ = try copy.finish()
             }

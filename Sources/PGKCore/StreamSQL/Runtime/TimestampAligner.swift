@@ -23,7 +23,14 @@ struct TimestampAligner {
         mutating func pop() -> KafkaMessage {
             defer {
                 head += 1
-                if head == messages.count { messages.removeAll(keepingCapacity: true); head = 0 }
+                // Released records are dropped once they are half the queue.
+                if head == messages.count {
+                    messages.removeAll()
+                    head = 0
+                } else if head > 1_024 && head * 2 > messages.count {
+                    messages.removeFirst(head)
+                    head = 0
+                }
             }
             return messages[head]
         }

@@ -33,11 +33,19 @@ struct SQLRun {
             return ExitStatus.ok
         }
         var runners: [QueryRunner] = []
+        var unplanned = 0
         for query in queries {
-            let runner = try makeRunner(query)
+            // One query that no longer plans (say, a source was changed) must not stop the others.
+            let runner: QueryRunner
+            do { runner = try makeRunner(query) } catch {
+                Log.error("sql: \(query.id) cannot run: \(error)")
+                unplanned += 1
+                continue
+            }
             try runner.start()
             runners.append(runner)
         }
+        guard !runners.isEmpty else { throw RuntimeError("sql run: none of the queries can run") }
         defer { for runner in runners { runner.stop() } }
         if untilEnd {
             for runner in runners {
@@ -47,7 +55,7 @@ struct SQLRun {
                 try runner.drain()
                 report(runner)
             }
-            return ExitStatus.ok
+            return unplanned == 0 ? ExitStatus.ok : ExitStatus.failure
         }
         Log.info("sql run: \(runners.count) quer\(runners.count == 1 ? "y" : "ies") running; stop with Ctrl-C")
         var failures: [String: Int] = [:]

@@ -26,11 +26,15 @@ extension SQLSession {
         defer {
             runner.stop()
             // Its bad records were reported on stderr; a transient query keeps nothing.
-            try? store.connection.transaction {
-                try dropQueryState(id)
-                try store.connection.execute("DELETE FROM \(store.table("dead_letters")) WHERE query_id = $1", [id])
-                try store.connection.execute("DELETE FROM \(store.table("changelog")) WHERE query_id = $1", [id])
-                if let table = plan.sink.resultTable { try store.connection.execute("DROP TABLE IF EXISTS \(table)") }
+            do {
+                try store.connection.transaction {
+                    try dropQueryState(id)
+                    try store.connection.execute("DELETE FROM \(store.table("dead_letters")) WHERE query_id = $1", [id])
+                    try store.connection.execute("DELETE FROM \(store.table("changelog")) WHERE query_id = $1", [id])
+                    if let table = plan.sink.resultTable { try store.connection.execute("DROP TABLE IF EXISTS \(table)") }
+                }
+            } catch {
+                Log.warning("sql: removing the state of push query \(id): \(error)")
             }
         }
         let columns = zip(plan.outputColumns, plan.sink.columns).map { (postgres: $0.name, name: $1.name) }
