@@ -65,6 +65,13 @@ struct QueryPlanner {
                 // Stream time is kept per partition, as Kafka Streams keeps it per task.
                 let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer" : ""
                 setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
+                if shape == .streamStreamJoin {
+                    // The window buffer is pruned by time and marked by arrival number.
+                    for (suffix, columns) in [("time", "_part, _ts"), ("seq", "_seq")] {
+                        let index = try connection.quoteIdentifier("\(prefix)_i\(input.alias.dropFirst())_\(suffix)")
+                        setup.append(.init(text: "CREATE INDEX IF NOT EXISTS \(index) ON \(state) (\(columns))"))
+                    }
+                }
             }
         }
         for statement in setup { _ = try connection.execute(statement.text) }
