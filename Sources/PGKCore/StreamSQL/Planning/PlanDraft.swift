@@ -63,12 +63,15 @@ struct Draft {
         let valueColumns = described.filter { !keyNames.contains($0.name) }
         if typedSink.valueFormat == "JSON",
            !valueColumns.contains(where: { ["double precision", "real", "numeric"].contains($0.type) }) {
+            // Compact, as ksqlDB writes it: `{"NAME":value,…}`, each name
+            // (with its quote, colon and comma) a parameter.
             var fields: [String] = [], names: [String?] = []
-            for column in valueColumns {
+            for (index, column) in valueColumns.enumerated() {
                 let name = typedSink.columns.first { postgresName($0.name) == column.name }?.name ?? column.name
-                names.append(name)
-                fields.append("$\(parameters.count + names.count)::text, o.\(try quote(column.name))")
+                names.append((index == 0 ? "{" : ",") + JSON.encode(.string(name)) + ":")
+                fields.append("$\(parameters.count + names.count)::text || coalesce(to_json(o.\(try quote(column.name)))::text, 'null')")
             }
+            let valueText = fields.isEmpty ? "'{}'" : fields.joined(separator: " || ") + " || '}'"
             var rawKey = "o._pgk_raw_key", keyObject = "NULL"
             if let encoded = try kafkaKeyBytes(typedSink, described) {
                 rawKey = encoded
@@ -80,7 +83,7 @@ struct Draft {
                 keyObject = "json_build_object(\(keys.joined(separator: ", ")))::text"
             }
             emit = QueryPlan.SQL(
-                text: "SELECT json_build_object(\(fields.joined(separator: ", ")))::text, \(rawKey), \(keyObject), o._pgk_ts "
+                text: "SELECT \(valueText), \(rawKey), \(keyObject), o._pgk_ts "
                     + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
                 parameters: parameters + names)
             emitsValueText = true
