@@ -13,7 +13,7 @@ import Testing
     static func names(_ messages: [KafkaMessage]) -> [String] { messages.map { "\($0.topic)\($0.offset)" } }
 
     @Test func recordsWaitForASilentPartitionThenGoInTimestampOrder() {
-        var aligner = TimestampAligner()
+        var aligner = TimestampAligner<KafkaMessage>()
         aligner.reset(partitions: [Self.stream, Self.table])
         aligner.add(Self.message(Self.stream, 0, at: 10))
         aligner.add(Self.message(Self.stream, 1, at: 30))
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func aSilentPartitionIsWaitedForAtMostTheIdleTime() {
-        var aligner = TimestampAligner()
+        var aligner = TimestampAligner<KafkaMessage>()
         aligner.maxIdleMilliseconds = 500
         aligner.reset(partitions: [Self.stream, Self.table])
         aligner.add(Self.message(Self.stream, 0, at: 10))
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func aFullBufferStopsWaitingAndResetDropsWhatWasBuffered() {
-        var aligner = TimestampAligner()
+        var aligner = TimestampAligner<KafkaMessage>()
         aligner.maxPending = 2
         aligner.reset(partitions: [Self.stream, Self.table])
         aligner.add(Self.message(Self.stream, 0, at: 10))

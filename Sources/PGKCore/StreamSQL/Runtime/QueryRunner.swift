@@ -30,7 +30,7 @@ final class QueryRunner {
     private var lastPublish: Int64 = 0
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// Set for a query with several input topics (joins).
-    private var aligner: TimestampAligner?
+    private var aligner: TimestampAligner<StagedMessage>?
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
@@ -142,15 +142,16 @@ final class QueryRunner {
                 case .message(let view):
                     let message = view.copy()
                     ended.remove(message.topicPartition)
-                    if aligner == nil { take(message, into: &batch) } else { aligner!.add(message) }
+                    // Joins line records up by ROWTIME, so they are decoded first.
+                    if aligner == nil { take(message, into: &batch) } else { aligner!.add(stage(message)) }
                 case .partitionEnd(let end):
                     ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
                 }
             }
             if aligner != nil {
                 let now = SystemClock.shared.nowMilliseconds
-                for message in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
-                    take(message, into: &batch)
+                for staged in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
+                    take(staged, into: &batch)
                 }
             }
             if taken == 0 || reachedEnd { break }
@@ -190,20 +191,32 @@ final class QueryRunner {
     }
 
     private func take(_ message: KafkaMessage, into batch: inout StagedRecords) {
-        batch.note(message)
+        take(stage(message), into: &batch)
+    }
+
+    private func take(_ staged: StagedMessage, into batch: inout StagedRecords) {
+        batch.note(staged.message)
+        batch.entries += staged.entries
+        batch.deadLetters += staged.deadLetters.map { (staged.message, $0) }
+    }
+
+    /// A record decoded for each input reading its topic.
+    private func stage(_ message: KafkaMessage) -> StagedMessage {
+        var staged = StagedMessage(message: message)
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {
-                    // ROWTIME: the record's timestamp in milliseconds.
-                    // A tombstone has no TIMESTAMP column: it keeps the record's.
+                    // ROWTIME: the record's timestamp in milliseconds, or its
+                    // TIMESTAMP column's (a tombstone has none: it keeps the record's).
                     let rowtime = stagers[index].extractedRowtime ?? message.timestamp
-                    batch.entries.append(.init(input: index, fields: fields + [rowtime.map(String.init)],
-                                               message: message))
+                    staged.rowtime = rowtime
+                    staged.entries.append(.init(input: index, fields: fields + [rowtime.map(String.init)], message: message))
                 }
             } catch {
-                batch.deadLetters.append((message, "\(error)"))
+                staged.deadLetters.append("\(error)")
             }
         }
+        return staged
     }
 
     func apply(_ batch: StagedRecords) throws {

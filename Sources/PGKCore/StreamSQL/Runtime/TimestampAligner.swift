@@ -7,7 +7,7 @@
 /// A partition that shows nothing is waited for at most `maxIdle`
 /// milliseconds (Kafka Streams' max.task.idle.ms), and never once
 /// `maxPending` records are buffered: memory stays bounded.
-struct TimestampAligner {
+struct TimestampAligner<Record: AlignedRecord> {
     var maxIdleMilliseconds: Int64 = 1_000
     var maxPending = 100_000
     private var queues: [KafkaTopicPartition: Queue] = [:]
@@ -16,11 +16,11 @@ struct TimestampAligner {
     private(set) var count = 0
 
     private struct Queue {
-        var messages: [KafkaMessage] = []
+        var messages: [Record] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
-        var first: KafkaMessage? { isEmpty ? nil : messages[head] }
-        mutating func pop() -> KafkaMessage {
+        var first: Record? { isEmpty ? nil : messages[head] }
+        mutating func pop() -> Record {
             defer {
                 head += 1
                 // Released records are dropped once they are half the queue.
@@ -46,15 +46,15 @@ struct TimestampAligner {
         blockedSince = nil
     }
 
-    mutating func add(_ message: KafkaMessage) {
-        queues[message.topicPartition, default: Queue()].messages.append(message)
+    mutating func add(_ record: Record) {
+        queues[record.topicPartition, default: Queue()].messages.append(record)
         count += 1
     }
 
     /// Up to `limit` records that may go now, earliest timestamp first;
     /// `caughtUp` holds the partitions read to their end.
-    mutating func release(limit: Int, caughtUp: Set<KafkaTopicPartition>, now: Int64) -> [KafkaMessage] {
-        var released: [KafkaMessage] = []
+    mutating func release(limit: Int, caughtUp: Set<KafkaTopicPartition>, now: Int64) -> [Record] {
+        var released: [Record] = []
         while released.count < limit, let next = earliest() {
             let silent = partitions.contains { $0 != next && (queues[$0]?.isEmpty ?? true) && !caughtUp.contains($0) }
             if silent && count < maxPending {
@@ -75,9 +75,36 @@ struct TimestampAligner {
         var best: (KafkaTopicPartition, Int64)?
         for (partition, queue) in queues {
             guard let first = queue.first else { continue }
-            let timestamp = first.timestamp ?? Int64.min
+            let timestamp = first.alignmentTime ?? Int64.min
             if best == nil || timestamp < best!.1 { best = (partition, timestamp) }
         }
         return best?.0
     }
+}
+
+/// What the aligner orders: a record of a partition, at a time.
+protocol AlignedRecord {
+    var topicPartition: KafkaTopicPartition { get }
+    var alignmentTime: Int64? { get }
+}
+
+extension KafkaMessage: AlignedRecord {
+    var alignmentTime: Int64? { timestamp }
+}
+
+/// A Kafka record decoded for the inputs reading its topic, lined up by
+/// its ROWTIME (a TIMESTAMP column's, where the source has one).
+struct StagedMessage: AlignedRecord {
+    var message: KafkaMessage
+    var entries: [StagedRecords.Entry] = []
+    var deadLetters: [String] = []
+    var rowtime: Int64?
+
+    init(message: KafkaMessage) {
+        self.message = message
+        rowtime = message.timestamp
+    }
+
+    var topicPartition: KafkaTopicPartition { message.topicPartition }
+    var alignmentTime: Int64? { rowtime }
 }
