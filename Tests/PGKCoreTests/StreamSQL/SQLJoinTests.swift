@@ -18,6 +18,14 @@ import Testing
         #expect(producer.failedCount == 0)
     }
 
+    /// Each `CREATE STREAM … AS` SELECT fails at creation with its message.
+    static func expectRejected(_ fx: Fixture, _ cases: [(select: String, message: String)]) throws {
+        for (select, message) in cases {
+            let result = try fx.sql(["-e", "CREATE STREAM bad AS \(select);"])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(select): \(result.stderr)")
+        }
+    }
+
     /// (key, value, timestamp) of every record of a topic, in offset order per partition.
     static func records(_ fx: Fixture, _ topic: String) throws -> [String] {
         try fx.topic(topic).map { message in
@@ -82,10 +90,7 @@ import Testing
             ("SELECT name, f FROM s JOIN t ON s.id = t.id", "must include the join column S.ID or T.ID"),
             ("SELECT t.id, f FROM t JOIN s ON s.id = t.id", "put the stream on the left"),
         ]
-        for (select, message) in cases {
-            let result = try fx.sql(["-e", "CREATE STREAM bad AS \(select);"])
-            #expect(result.status != 0 && result.stderr.contains(message), "\(select): \(result.stderr)")
-        }
+        try Self.expectRejected(fx, cases)
     }
 }
 
@@ -175,10 +180,7 @@ extension SQLJoinTests {
             ("SELECT l.id, name FROM l JOIN r WITHIN 1 SECOND ON l.id = l.name", "exactly one of the joined streams"),
             ("SELECT ROWKEY AS k, name FROM l FULL JOIN r WITHIN 1 SECOND ON ROWKEY = r.id", "ROWKEY is the join's result key"),
         ]
-        for (select, message) in cases {
-            let result = try fx.sql(["-e", "CREATE STREAM bad AS \(select);"])
-            #expect(result.status != 0 && result.stderr.contains(message), "\(select): \(result.stderr)")
-        }
+        try Self.expectRejected(fx, cases)
     }
 }
 
