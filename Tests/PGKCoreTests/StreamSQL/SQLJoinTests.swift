@@ -249,3 +249,30 @@ extension SQLJoinTests {
         #expect(full.status != 0 && full.stderr.contains("INNER or LEFT"), "\(full.stderr)")
     }
 }
+
+extension SQLJoinTests {
+    /// GROUP BY over a stream-table join: each event counts where the
+    /// table put it at its time; a later table change moves later events only.
+    @Test func aggregatesOverAStreamTableJoinCountEachEventAsOfItsTime() throws {
+        let fx = try Fixture("sql-join-aggregate")
+        for topic in ["taps", "homes"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try Self.produce(fx, [
+            ("homes", "u1", #"{"REGION": "eu"}"#, 1_000), ("homes", "u1", #"{"REGION": "us"}"#, 3_000),
+            ("homes", "u2", #"{"REGION": "eu"}"#, 1_000),
+        ])
+        try Self.produce(fx, [
+            ("taps", "u1", #"{"N": 1}"#, 2_000), ("taps", "u2", #"{"N": 5}"#, 2_500), ("taps", "u1", #"{"N": 2}"#, 4_000),
+            ("taps", "u3", #"{"N": 7}"#, 4_500),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM taps (uid STRING KEY, n INT) WITH (KAFKA_TOPIC='taps', VALUE_FORMAT='JSON');
+            CREATE TABLE homes (uid STRING PRIMARY KEY, region STRING) WITH (KAFKA_TOPIC='homes', VALUE_FORMAT='JSON');
+            CREATE TABLE per_region AS SELECT region, COUNT(*) AS taps, SUM(n) AS total
+              FROM taps t JOIN homes h ON t.uid = h.uid GROUP BY region;
+            """)
+        #expect(try fx.rows("SELECT region, taps::text, total::text FROM per_region ORDER BY 1") == [["eu", "2", "6"], ["us", "1", "2"]])
+        let distinct = try fx.sql(["-e", "CREATE TABLE bad AS SELECT region, COUNT_DISTINCT(n) AS d FROM taps t JOIN homes h ON t.uid = h.uid GROUP BY region;"])
+        #expect(distinct.status != 0 && distinct.stderr.contains("stream-table join supports"), "\(distinct.stderr)")
+    }
+}

@@ -93,6 +93,13 @@ extension Draft {
             windowEnd = ["min(w.ws + \(size)) AS we"]
             groupSQL.append("w.ws")
         }
+        var tableChanges: [QueryPlan.SQL] = []
+        if inputs.count > 1 {
+            // A stream enriched from tables: each record with the tables as
+            // of its time; their changes fold in after the batch is aggregated.
+            from = try tableJoins(from).versioned
+            for table in inputs.dropFirst() { tableChanges += try applyTableChanges(table) }
+        }
         let partialSQL = try partials.map { partial in
             partial.partialSQL(try partial.partial.map { try translator.sql($0) } ?? "*")
         }
@@ -138,7 +145,7 @@ extension Draft {
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
             + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? ""), parameters: finalParameters))
         batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
-        batch += clockUpdates
+        batch += clockUpdates + tableChanges
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,

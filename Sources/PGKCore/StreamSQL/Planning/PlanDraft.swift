@@ -115,7 +115,7 @@ struct Draft {
 
     /// A stream-table join two ways: against the table's state, for a
     /// batch without table changes, and record by record (see below).
-    private func tableJoins(_ stream: String) throws -> (quiet: String, versioned: String) {
+    func tableJoins(_ stream: String) throws -> (quiet: String, versioned: String) {
         var quiet = stream, versioned = stream
         for (index, join) in select.joins.enumerated() {
             let table = inputs[index + 1]
@@ -155,6 +155,9 @@ struct Draft {
         if builder.shape == .aggregate && !inputs[0].source.isTable,
            let plan = try accumulatingAggregate(queryID: queryID, sink: sink, setup: inputSetup) {
             return plan
+        }
+        if inputs.count > 1 {
+            throw PlanError("GROUP BY over a stream-table join supports COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET")
         }
         if select.window != nil {
             throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
@@ -290,7 +293,7 @@ struct Draft {
     }
 
     /// Replaces state rows by the batch's last change per key (a tombstone deletes).
-    private func applyTableChanges(_ input: QueryPlan.Input, deduped: Bool = false) throws -> [QueryPlan.SQL] {
+    func applyTableChanges(_ input: QueryPlan.Input, deduped: Bool = false) throws -> [QueryPlan.SQL] {
         guard let state = input.state else { return [] }
         let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
         let columns = try (input.columns.map { try quote($0.name) } + ["_seq", "_ts"]).joined(separator: ", ")

@@ -81,7 +81,10 @@ struct QueryPlanner {
 
     private func classify(_ select: Select, _ inputs: [QueryPlan.Input]) throws -> QueryShape {
         if !select.groupBy.isEmpty {
-            guard inputs.count == 1 else { throw PlanError("GROUP BY over a JOIN is not supported yet") }
+            // A stream enriched from tables may be aggregated in the same query.
+            guard inputs.count == 1 || !inputs[0].source.isTable && inputs.dropFirst().allSatisfy(\.source.isTable) else {
+                throw PlanError("GROUP BY over a JOIN is supported for a stream joined to tables only")
+            }
             return .aggregate
         }
         if select.having != nil { throw PlanError("HAVING needs GROUP BY") }
