@@ -156,7 +156,7 @@ struct Draft {
            let plan = try accumulatingAggregate(queryID: queryID, sink: sink, setup: inputSetup) {
             return plan
         }
-        if inputs.count > 1 {
+        if builder.shape == .aggregate && inputs.count > 1 {
             throw PlanError("GROUP BY over a stream-table join supports COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET")
         }
         if select.window != nil {
