@@ -248,6 +248,13 @@ SHOW TOPICS;
         #expect(throws: SQLSyntaxError.self) { try select("SELECT * FROM a JOIN b WITHIN (1 SECOND) ON a.k = b.k") }
     }
 
+    @Test func insertValuesTakesOptionalColumns() throws {
+        #expect(try SQLParser.parseScript("INSERT INTO s (a, b) VALUES (1, 'x');").map { $0.statement }
+                == [.insertValues(into: "S", columns: ["A", "B"], values: [int(1), .literal(.string("x"))])])
+        #expect(try SQLParser.parseScript("insert into s values (NULL);").map { $0.statement }
+                == [.insertValues(into: "S", columns: nil, values: [.literal(.null)])])
+    }
+
     @Test func selectItems() throws {
         let parsed = try select(#"SELECT *, s.*, a AS x, b y, c "Mixed", 1 + 2 FROM src s"#)
         #expect(parsed.items == [
@@ -396,8 +403,8 @@ SHOW TOPICS;
     }
 
     @Test(arguments: [
-        ("INSERT INTO s VALUES (1);", "unsupported statement 'INSERT'"),
-        ("insert into s select * from t", "unsupported statement 'INSERT'"),
+        ("INSERT INTO s VALUES 1;", "expected '(' but found '1'"),
+        ("insert into s select * from t", "unsupported statement 'INSERT INTO … SELECT'"),
         ("PRINT 'topic' FROM BEGINNING;", "unsupported statement 'PRINT'"),
         ("SELECT a FROM s EMIT FINAL", "EMIT FINAL is not supported, use EMIT CHANGES"),
         ("SELECT a = b = c FROM s", "expected 'FROM' but found '='"),

@@ -47,6 +47,8 @@ final class SQLSession {
             Log.info("sql: property '\(name)' set to '\(value)'")
         case .unset(let name):
             properties[name] = name == "auto.offset.reset" ? "latest" : nil
+        case .insertValues(let name, let columns, let values):
+            try insertValues(into: name, columns: columns, values: values)
         }
     }
 

@@ -209,6 +209,8 @@ extension SQLTokenParser {
             statement = .set(name: name, value: try string("a property value in quotes"))
         } else if accept("UNSET") {
             statement = .unset(name: try string("a property name in quotes"))
+        } else if current.isKeyword("INSERT") && peek(1).isKeyword("INTO") {
+            statement = try insertValues()
         } else if first.kind == .word, Self.unsupported.contains(first.value) {
             throw failure("unsupported statement '\(first.value)'", at: first)
         } else {
@@ -216,6 +218,26 @@ extension SQLTokenParser {
         }
         try expectEnd()
         return statement
+    }
+
+    /// INSERT INTO name [(col, …)] VALUES (expr, …); INSERT INTO … SELECT stays unsupported.
+    private mutating func insertValues() throws -> Statement {
+        try expect("INSERT")
+        try expect("INTO")
+        let name = try identifier("a stream or table name")
+        var columns: [String]?
+        if accept(symbol: "(") {
+            var names = [try identifier("a column name")]
+            while accept(symbol: ",") { names.append(try identifier("a column name")) }
+            try expect(symbol: ")")
+            columns = names
+        }
+        if current.isKeyword("SELECT") { throw failure("unsupported statement 'INSERT INTO … SELECT'", at: current) }
+        try expect("VALUES")
+        try expect(symbol: "(")
+        let values = try expressionList()
+        try expect(symbol: ")")
+        return .insertValues(into: name, columns: columns, values: values)
     }
 
     private mutating func string(_ what: String) throws -> String {

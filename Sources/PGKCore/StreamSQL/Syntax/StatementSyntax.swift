@@ -35,6 +35,8 @@ enum Statement: Equatable, Sendable {
     /// UNSET 'name'
     case unset(name: String)
     case listProperties
+    /// INSERT INTO name [(columns)] VALUES (expressions)
+    case insertValues(into: String, columns: [String]?, values: [Expression])
 }
 
 enum SourceKind: String, Equatable, Sendable { case stream = "STREAM", table = "TABLE" }

@@ -1,0 +1,46 @@
+/// `INSERT INTO name [(columns)] VALUES (…)`: one record produced to the
+/// source's topic in its key and value formats, as ksqlDB does. The
+/// values are evaluated (and cast to the columns' types) by PostgreSQL;
+/// `ROWTIME` among the columns sets the record's timestamp.
+extension SQLSession {
+    func insertValues(into name: String, columns named: [String]?, values: [Expression]) throws {
+        guard let source = try store.source(named: name) else {
+            throw PlanError("unknown stream or table \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        let writable = source.columns.filter { $0.role != .headers }
+        let targets = named ?? writable.map(\.name)
+        guard targets.count == values.count else {
+            throw PlanError("INSERT INTO \(name) names \(targets.count) column(s) but gives \(values.count) value(s)")
+        }
+        // Each value as jsonb under its column's PostgreSQL name, cast to its type.
+        var translator = ExpressionTranslator(parameterOffset: 0) { _, column in
+            throw PlanError("VALUES takes literals and functions, not the column \(column)")
+        }
+        var fields: [String] = [], timestamp: String?
+        for (target, value) in zip(targets, values) {
+            if target.uppercased() == "ROWTIME" {
+                timestamp = "CAST(\(try translator.sql(value)) AS bigint)"
+                continue
+            }
+            guard let column = writable.first(where: { $0.name == target.uppercased() || $0.name == target }) else {
+                throw PlanError("\(name) has no column \(target)" + didYouMean(target, among: writable.map(\.name)))
+            }
+            let key = try translator.sql(.literal(.string(postgresName(column.name))))
+            fields.append("\(key), to_jsonb(CAST(\(try translator.sql(value)) AS \(try PostgresType.of(column.type))))")
+        }
+        let row = try store.connection.query(
+            "SELECT jsonb_build_object(\(fields.joined(separator: ", ")))::text, \(timestamp ?? "NULL")", translator.parameters)
+        guard let text = row.rows.first?[0] else { throw PlanError("INSERT INTO \(name): no row") }
+        let record = try JSON.decode(text)
+        let encoder = OutputEncoder(sink: source, registry: registry)
+        let producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
+        try producer.produce(topic: source.topic, key: try encoder.key(record), value: try encoder.value(record),
+                             timestamp: row.rows.first?[1].flatMap { Int64($0) })
+        try producer.flush(timeoutMilliseconds: kafka.connectTimeoutMilliseconds)
+        guard producer.failedCount == 0 else {
+            throw RuntimeError("INSERT INTO \(name): the record was not delivered to \(source.topic): "
+                + (producer.failures.first?.error.map { "\($0)" } ?? "timed out"))
+        }
+        Log.info("sql: inserted 1 row into \(name) (topic \(source.topic))")
+    }
+}
