@@ -29,11 +29,50 @@ import Testing
             ("INSERT INTO orders (id, itme) VALUES (4, 'x');", "has no column ITME (did you mean ITEM?)"),
             ("INSERT INTO orders (id) VALUES (4, 'x');", "names 1 column(s) but gives 2 value(s)"),
             ("INSERT INTO ordrs (id) VALUES (4);", "unknown stream or table ORDRS"),
-            ("INSERT INTO orders SELECT * FROM orders;", "INSERT INTO … SELECT"),
+            ("INSERT INTO orders SELECT * FROM orders;", "cannot read ORDERS itself"),
         ]
         for (statement, message) in cases {
             let result = try fx.sql(["-e", statement])
             #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
         }
+    }
+}
+
+extension SQLInsertTests {
+    /// INSERT INTO … SELECT: persistent queries merging two streams into a
+    /// third, in its formats; a query reading the merged stream sees both.
+    @Test func insertSelectMergesStreams() throws {
+        let fx = try Fixture("sql-insert-select")
+        for topic in ["a_in", "b_in"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for (topic, key, value) in [("a_in", 1, 2), ("b_in", 1, 3), ("a_in", 2, 5)] {
+            try producer.produce(topic: topic, partition: 0, key: [0, 0, 0, UInt8(key)], value: Array(#"{"V": \#(value)}"#.utf8))
+        }
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM a (id INT KEY, v INT) WITH (KAFKA_TOPIC='a_in', VALUE_FORMAT='JSON');
+            CREATE STREAM b (id INT KEY, v INT) WITH (KAFKA_TOPIC='b_in', VALUE_FORMAT='JSON');
+            CREATE STREAM merged (id INT KEY, v INT) WITH (KAFKA_TOPIC='merged', VALUE_FORMAT='DELIMITED', PARTITIONS=1);
+            INSERT INTO merged SELECT id, v FROM a;
+            INSERT INTO merged SELECT id, v * 10 AS v FROM b;
+            CREATE TABLE totals AS SELECT id, SUM(v) AS s FROM merged GROUP BY id;
+            """)
+        #expect(try fx.rows("SELECT id::text, s::text FROM totals ORDER BY 1") == [["1", "32"], ["2", "5"]])
+        #expect(Set(try fx.topic("merged").map { String(decoding: $0.value ?? [], as: UTF8.self) }) == ["2", "30", "5"])
+        let queries = try fx.sql(["-e", "SHOW QUERIES;", "-o", "json"])
+        #expect(queries.stdout.contains("INSERTQUERY_1") && queries.stdout.contains("INSERTQUERY_2"), "\(queries.stdout)")
+        let cases = [
+            ("INSERT INTO merged SELECT v FROM a;", "needs the columns"),
+            ("INSERT INTO totals SELECT id, v AS s FROM a;", "writes into a stream; TOTALS is a table"),
+            ("DROP STREAM merged;", "reads it"),
+        ]
+        for (statement, message) in cases {
+            let result = try fx.sql(["-e", statement])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+        #expect(try fx.sql(["-e", "TERMINATE CTAS_TOTALS_1; DROP TABLE totals;"]).status == 0)
+        let drop = try fx.sql(["-e", "DROP STREAM merged;"])
+        #expect(drop.status != 0 && drop.stderr.contains("writes into it"), "\(drop.stderr)")
     }
 }

@@ -115,8 +115,11 @@ struct SQLRun {
     private func makeRunner(_ query: SQLQuery) throws -> QueryRunner {
         let connection = try PostgresConnection(conninfo: conninfo, applicationName: "pgk sql \(query.id)")
         let store = try CatalogStore(connection: connection, schema: schema)
-        guard case .createAsSelect(let create)? = try SQLParser.parseScript(query.statement).first?.statement else {
-            throw RuntimeError("sql: the catalog's statement for \(query.id) is not CREATE … AS SELECT")
+        let create: CreateAsSelect
+        switch try SQLParser.parseScript(query.statement).first?.statement {
+        case .createAsSelect(let statement)?: create = statement
+        case .insertSelect(let name, let select)?: create = try SQLSession.insertion(into: name, select: select, store: store)
+        default: throw RuntimeError("sql: the catalog's statement for \(query.id) is not CREATE … AS SELECT or INSERT INTO … SELECT")
         }
         // Plan against the sources as they were (the sink is in the catalog already).
         let sources = try store.sources().filter { $0.name != query.sink }

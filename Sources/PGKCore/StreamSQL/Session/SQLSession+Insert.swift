@@ -44,3 +44,45 @@ extension SQLSession {
         Log.info("sql: inserted 1 row into \(name) (topic \(source.topic))")
     }
 }
+
+/// `INSERT INTO stream SELECT …`: a persistent query (INSERTQUERY_n)
+/// writing into an existing stream, in that stream's topic and formats;
+/// its SELECT must give the stream's columns.
+extension SQLSession {
+    /// The query as a CREATE STREAM … AS SELECT over the target's topic and formats.
+    static func insertion(into name: String, select: Select, store: CatalogStore) throws -> CreateAsSelect {
+        guard let target = try store.source(named: name) else {
+            throw PlanError("unknown stream \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        guard !target.isTable else { throw PlanError("INSERT INTO … SELECT writes into a stream; \(name) is a table") }
+        guard select.from.name != name, !select.joins.contains(where: { $0.relation.name == name }) else {
+            throw PlanError("INSERT INTO \(name) cannot read \(name) itself")
+        }
+        return CreateAsSelect(kind: .stream, name: name, properties: [
+            SourceProperty(name: "KAFKA_TOPIC", value: .string(target.topic)),
+            SourceProperty(name: "VALUE_FORMAT", value: .string(target.valueFormat)),
+            SourceProperty(name: "KEY_FORMAT", value: .string(target.keyFormat)),
+        ], select: select)
+    }
+
+    func insertSelect(into name: String, select: Select, text: String) throws {
+        let create = try Self.insertion(into: name, select: select, store: store)
+        guard let target = try store.source(named: name) else { return }
+        let prefix = "INSERTQUERY_"
+        let count = try store.queries().filter { $0.id.hasPrefix(prefix) }.count
+        let id = prefix + String(count + 1)
+        let planner = QueryPlanner(store: store, sources: try store.sources().filter { $0.name != name })
+        try store.connection.transaction {
+            let plan = try planner.plan(create, queryID: id, statement: text)
+            // ksqlDB asks for the same columns, keys included.
+            let wanted = target.columns.filter { $0.role != .headers }.map { "\($0.name)\($0.role == .value ? "" : " KEY")" }
+            let given = plan.sink.columns.map { "\($0.name)\($0.role == .value ? "" : " KEY")" }
+            guard Set(wanted) == Set(given) else {
+                throw PlanError("INSERT INTO \(name) needs the columns \(wanted.joined(separator: ", ")); "
+                    + "the SELECT gives \(given.joined(separator: ", "))")
+            }
+            try store.insert(SQLQuery(id: id, sink: name, statement: text, offsetReset: properties["auto.offset.reset"] ?? "latest"))
+        }
+        Log.info("sql: created query \(id) writing into stream \(name) (topic \(target.topic))")
+    }
+}

@@ -49,6 +49,8 @@ final class SQLSession {
             properties[name] = name == "auto.offset.reset" ? "latest" : nil
         case .insertValues(let name, let columns, let values):
             try insertValues(into: name, columns: columns, values: values)
+        case .insertSelect(let name, let select):
+            try insertSelect(into: name, select: select, text: parsed.text)
         }
     }
 
@@ -242,6 +244,9 @@ final class SQLSession {
         if let reader = readers.first {
             throw PlanError("cannot drop \(name): query \(reader.id) reads it; TERMINATE \(reader.id) first")
         }
+        if let writer = try store.queries().first(where: { $0.sink == name && $0.id != source.queryID }) {
+            throw PlanError("cannot drop \(name): query \(writer.id) writes into it; TERMINATE \(writer.id) first")
+        }
         try store.connection.transaction {
             if let id = source.queryID { try dropQueryState(id) }
             if let table = source.resultTable { try store.connection.execute("DROP TABLE IF EXISTS \(table)") }
@@ -257,8 +262,13 @@ final class SQLSession {
     }
 
     static func reads(_ statement: Statement, _ name: String) -> Bool {
-        guard case .createAsSelect(let create) = statement else { return false }
-        return create.select.from.name == name || create.select.joins.contains { $0.relation.name == name }
+        let select: Select
+        switch statement {
+        case .createAsSelect(let create): select = create.select
+        case .insertSelect(_, let inserted): select = inserted
+        default: return false
+        }
+        return select.from.name == name || select.joins.contains { $0.relation.name == name }
     }
 
     private func terminate(_ id: String?) throws {

@@ -220,7 +220,7 @@ extension SQLTokenParser {
         return statement
     }
 
-    /// INSERT INTO name [(col, …)] VALUES (expr, …); INSERT INTO … SELECT stays unsupported.
+    /// INSERT INTO name [(col, …)] VALUES (expr, …), or INSERT INTO name SELECT ….
     private mutating func insertValues() throws -> Statement {
         try expect("INSERT")
         try expect("INTO")
@@ -232,7 +232,7 @@ extension SQLTokenParser {
             try expect(symbol: ")")
             columns = names
         }
-        if current.isKeyword("SELECT") { throw failure("unsupported statement 'INSERT INTO … SELECT'", at: current) }
+        if columns == nil, accept("SELECT") { return .insertSelect(into: name, select: try selectBody()) }
         try expect("VALUES")
         try expect(symbol: "(")
         let values = try expressionList()

@@ -37,6 +37,8 @@ enum Statement: Equatable, Sendable {
     case listProperties
     /// INSERT INTO name [(columns)] VALUES (expressions)
     case insertValues(into: String, columns: [String]?, values: [Expression])
+    /// INSERT INTO stream SELECT …: a persistent query writing into an existing stream.
+    case insertSelect(into: String, select: Select)
 }
 
 enum SourceKind: String, Equatable, Sendable { case stream = "STREAM", table = "TABLE" }
