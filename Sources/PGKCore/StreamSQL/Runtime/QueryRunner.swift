@@ -31,6 +31,8 @@ final class QueryRunner {
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// Set for a query with several input topics (joins).
     private var aligner: TimestampAligner<StagedMessage>?
+    /// Whether an input's ROWTIME comes from a TIMESTAMP column.
+    private lazy var rowtimeFromColumns = plan.inputs.contains { $0.source.timestampColumn != nil }
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
@@ -142,8 +144,13 @@ final class QueryRunner {
                 case .message(let view):
                     let message = view.copy()
                     ended.remove(message.topicPartition)
-                    // Joins line records up by ROWTIME, so they are decoded first.
-                    if aligner == nil { take(message, into: &batch) } else { aligner!.add(stage(message)) }
+                    // Joins line records up by ROWTIME: a TIMESTAMP column's
+                    // needs the record decoded first; the Kafka timestamp does not.
+                    if aligner == nil {
+                        take(message, into: &batch)
+                    } else {
+                        aligner!.add(rowtimeFromColumns ? stage(message) : StagedMessage(message: message))
+                    }
                 case .partitionEnd(let end):
                     ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
                 }
@@ -195,6 +202,7 @@ final class QueryRunner {
     }
 
     private func take(_ staged: StagedMessage, into batch: inout StagedRecords) {
+        guard staged.decoded else { return take(stage(staged.message), into: &batch) }
         batch.note(staged.message)
         batch.entries += staged.entries
         batch.deadLetters += staged.deadLetters.map { (staged.message, $0) }
@@ -203,6 +211,7 @@ final class QueryRunner {
     /// A record decoded for each input reading its topic.
     private func stage(_ message: KafkaMessage) -> StagedMessage {
         var staged = StagedMessage(message: message)
+        staged.decoded = true
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {

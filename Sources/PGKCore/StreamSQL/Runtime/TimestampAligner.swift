@@ -99,6 +99,8 @@ struct StagedMessage: AlignedRecord {
     var entries: [StagedRecords.Entry] = []
     var deadLetters: [String] = []
     var rowtime: Int64?
+    /// False until decoded; an undecoded record is lined up by its Kafka timestamp.
+    var decoded = false
 
     init(message: KafkaMessage) {
         self.message = message
