@@ -240,6 +240,7 @@ struct Draft {
     /// Statements that fill the affected-keys table and fold the batch into state.
     private func collectAffected(into affected: String) throws -> [QueryPlan.SQL] {
         var batch: [QueryPlan.SQL] = []
+        let foreignKey = builder.shape == .tableJoin ? try builder.tableJoinForeignKey() : nil
         switch builder.shape {
         case .aggregate:
             let input = inputs[0]
@@ -263,10 +264,10 @@ struct Draft {
                     + "FROM \(input.staging) AS i0 WHERE NOT i0._deleted AND \(notNull)"))
                 batch.append(.init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"))
             }
-        case .tableJoin where try builder.tableJoinForeignKey() != nil:
+        case .tableJoin where foreignKey != nil:
             // Left rows changed, and left rows pointing at a changed right
             // row (after the batch, so a changed foreign key counts too).
-            let foreign = try builder.tableJoinForeignKey() ?? ""
+            let foreign = foreignKey ?? ""
             guard let leftState = inputs[0].state else { throw PlanError("internal: join without state") }
             let leftKey = try quote(inputs[0].keyColumns[0]), rightKey = try quote(inputs[1].keyColumns[0])
             batch += try inputs.map { try dedupe($0) }

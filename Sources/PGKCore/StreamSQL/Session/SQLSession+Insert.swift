@@ -51,6 +51,11 @@ extension SQLSession {
 extension SQLSession {
     /// The query as a CREATE STREAM … AS SELECT over the target's topic and formats.
     static func insertion(into name: String, select: Select, store: CatalogStore) throws -> CreateAsSelect {
+        try insertionAndTarget(into: name, select: select, store: store).create
+    }
+
+    private static func insertionAndTarget(into name: String, select: Select, store: CatalogStore)
+        throws -> (create: CreateAsSelect, target: CatalogSource) {
         guard let target = try store.source(named: name) else {
             throw PlanError("unknown stream \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
         }
@@ -58,16 +63,16 @@ extension SQLSession {
         guard select.from.name != name, !select.joins.contains(where: { $0.relation.name == name }) else {
             throw PlanError("INSERT INTO \(name) cannot read \(name) itself")
         }
-        return CreateAsSelect(kind: .stream, name: name, properties: [
+        let create = CreateAsSelect(kind: .stream, name: name, properties: [
             SourceProperty(name: "KAFKA_TOPIC", value: .string(target.topic)),
             SourceProperty(name: "VALUE_FORMAT", value: .string(target.valueFormat)),
             SourceProperty(name: "KEY_FORMAT", value: .string(target.keyFormat)),
         ], select: select)
+        return (create, target)
     }
 
     func insertSelect(into name: String, select: Select, text: String) throws {
-        let create = try Self.insertion(into: name, select: select, store: store)
-        guard let target = try store.source(named: name) else { return }
+        let (create, target) = try Self.insertionAndTarget(into: name, select: select, store: store)
         let prefix = "INSERTQUERY_"
         let count = try store.queries().filter { $0.id.hasPrefix(prefix) }.count
         let id = prefix + String(count + 1)
