@@ -220,6 +220,12 @@ SHOW TOPICS;
         #expect(parsed == expected)
     }
 
+    @Test func emitFinalAndSessionWindowsParse() throws {
+        let parsed = try select("SELECT k, COUNT(*) FROM s WINDOW SESSION (30 SECONDS, GRACE PERIOD 1 MINUTE) GROUP BY k EMIT FINAL")
+        #expect(parsed.emitFinal && !parsed.emitChanges)
+        #expect(parsed.window == WindowSpec(kind: .session, sizeMilliseconds: 30_000, graceMilliseconds: 60_000))
+    }
+
     @Test func partitionByMayComeBeforeOrAfterGroupBy() throws {
         let before = try select("SELECT a FROM s PARTITION BY a, b GROUP BY a")
         let after = try select("SELECT a FROM s GROUP BY a PARTITION BY a, b")
@@ -406,7 +412,7 @@ SHOW TOPICS;
         ("INSERT INTO s VALUES 1;", "expected '(' but found '1'"),
         ("insert into s (a) select a from t", "expected 'VALUES' but found 'select'"),
         ("PRINT 'topic' FROM BEGINNING;", "unsupported statement 'PRINT'"),
-        ("SELECT a FROM s EMIT FINAL", "EMIT FINAL is not supported, use EMIT CHANGES"),
+        ("SELECT a FROM s EMIT LATER", "expected 'CHANGES' but found 'LATER'"),
         ("SELECT a = b = c FROM s", "expected 'FROM' but found '='"),
         ("SELECT 99999999999999999999 FROM s", "integer 99999999999999999999 is out of range"),
         ("CREATE STREAM s;", "expected '(', 'WITH' or 'AS' but found ';'"),

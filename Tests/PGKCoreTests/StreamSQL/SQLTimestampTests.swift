@@ -73,3 +73,36 @@ extension SQLTimestampTests {
         #expect(try fx.rows("SELECT windowstart::text, c::text FROM per_second ORDER BY 1") == [["1000", "2"], ["200000000", "1"]])
     }
 }
+
+extension SQLTimestampTests {
+    @Test func aStringTimeIsReadWithItsTimestampFormat() throws {
+        let fx = try Fixture("sql-timestamp-format")
+        try fx.cluster.createTopic("logins", partitions: 1)
+        try fx.produce("logins", [#"{"usr": "a", "at": "2024-01-02 03:04:05.250"}"#, #"{"usr": "a", "at": "2024-01-02 03:04:05.900"}"#,
+                                  #"{"usr": "a", "at": "yesterday"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM logins (usr STRING, at STRING)
+              WITH (KAFKA_TOPIC='logins', VALUE_FORMAT='JSON', TIMESTAMP='at', TIMESTAMP_FORMAT='yyyy-MM-dd HH:mm:ss.SSS');
+            CREATE TABLE per_second AS SELECT usr, COUNT(*) AS c FROM logins WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY usr;
+            """)
+        // 2024-01-02T03:04:05Z is 1704164645 s after the epoch (UTC).
+        #expect(try fx.rows("SELECT windowstart::text, c::text FROM per_second") == [["1704164645000", "2"]])
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters WHERE reason LIKE '%TIMESTAMP_FORMAT%'") == [["1"]])
+        let notString = try fx.sql(["-e", "CREATE STREAM l2 (at BIGINT) WITH (KAFKA_TOPIC='logins', VALUE_FORMAT='JSON', "
+            + "TIMESTAMP='at', TIMESTAMP_FORMAT='yyyy');"])
+        #expect(notString.status != 0 && notString.stderr.contains("to be a STRING column"), "\(notString.stderr)")
+        let alone = try fx.sql(["-e", "CREATE STREAM l3 (at STRING) WITH (KAFKA_TOPIC='logins', VALUE_FORMAT='JSON', TIMESTAMP_FORMAT='yyyy');"])
+        #expect(alone.status != 0 && alone.stderr.contains("TIMESTAMP_FORMAT needs TIMESTAMP"), "\(alone.stderr)")
+    }
+
+    @Test func rowtimeFormatsReadJavaPatternsInUTC() throws {
+        let iso = try RowtimeFormat(javaPattern: "yyyy-MM-dd'T'HH:mm:ssXXX")
+        #expect(iso.milliseconds("1970-01-01T01:00:00+01:00") == 0)
+        #expect(iso.milliseconds("1970-01-01T00:00:01Z") == 1_000)
+        #expect(iso.milliseconds("1970-01-01 00:00:01") == nil)
+        let day = try RowtimeFormat(javaPattern: "dd/MM/yyyy")
+        #expect(day.milliseconds("02/01/1970") == 86_400_000)
+        #expect(throws: PlanError.self) { try RowtimeFormat(javaPattern: "") }
+    }
+}

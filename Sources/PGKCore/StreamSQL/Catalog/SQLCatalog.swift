@@ -19,6 +19,8 @@ struct CatalogSource: Equatable, Sendable {
     var statement: String
     /// `TIMESTAMP='col'`: ROWTIME comes from this column, not the record.
     var timestampColumn: String? = nil
+    /// `TIMESTAMP_FORMAT`: a Java date-time pattern for a string TIMESTAMP column.
+    var timestampFormat: String? = nil
 
     var isTable: Bool { kind == .table }
 

@@ -35,6 +35,8 @@ struct PlanBuilder {
                     items.append(Item(name: name, expression: .column(qualifier: nil, name: name)))
                 }
                 keyNames.append("WINDOWSTART")
+                // A session's end is in its key too (Kafka Streams' session key).
+                if select.window?.kind == .session { keyNames.append("WINDOWEND") }
             }
         case .tableProjection, .tableJoin:
             let tableKeys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in

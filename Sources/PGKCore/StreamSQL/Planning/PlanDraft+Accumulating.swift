@@ -12,6 +12,8 @@ extension Draft {
         var partialSQL: (String) -> String
         /// Merges the stored value `acc.col` with the batch's `EXCLUDED.col`.
         var merge: (String, String) -> String
+        /// Merges a column of partial results as an aggregate (session windows).
+        var combine: (String) -> String
     }
 
     func accumulatingAggregate(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan? {
@@ -54,6 +56,11 @@ extension Draft {
         let selectParameters = final.parameters
         let having = try select.having.map { try final.sql($0) }
         guard decomposable else { return nil }
+        if select.emitFinal {
+            // The partition whose stream time closes the window.
+            partials.append(Partial(column: "fp", partial: nil, partialSQL: { _ in "max(i0._part)" },
+                                    merge: { "greatest(\($0), \($1))" }, combine: { "max(\($0))" }))
+        }
         let finalParameters = final.parameters
 
         // The partials, per group, over the batch.
@@ -65,6 +72,7 @@ extension Draft {
         var windowConditions: [String] = []
         var windowEnd: [String] = []
         var clockUpdates: [QueryPlan.SQL] = []
+        var clock = ""
         var setup = inputSetup
         if let window = select.window {
             // Stream time: the largest ROWTIME seen in the record's
@@ -72,7 +80,7 @@ extension Draft {
             // and up to each record in it. A window closes once stream time
             // reaches its end plus the grace period (24 hours unless set,
             // as in ksqlDB), and a record for a closed window is dropped.
-            let clock = planner.store.table(try quote("\(prefix)_clock"))
+            clock = planner.store.table(try quote("\(prefix)_clock"))
             setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(clock) (part integer PRIMARY KEY, stream_time bigint NOT NULL)"))
             _ = try planner.connection.execute(setup[setup.count - 1].text)
             from = "(SELECT s.*, greatest(max(s._ts) OVER (PARTITION BY s._part ORDER BY s._seq), "
@@ -82,16 +90,26 @@ extension Draft {
                 INSERT INTO \(clock) AS c SELECT _part, max(_ts) FROM \(input.staging) WHERE _ts IS NOT NULL GROUP BY _part
                 ON CONFLICT (part) DO UPDATE SET stream_time = greatest(c.stream_time, EXCLUDED.stream_time)
                 """)]
-            // Every window [ws, ws + size) holding the record's ROWTIME,
-            // ws a multiple of the advance (the size for TUMBLING).
             let size = try translator.sql(.literal(.integer(window.sizeMilliseconds)))
-            let advance = try translator.sql(.literal(.integer(window.advanceMilliseconds ?? window.sizeMilliseconds)))
             let grace = try translator.sql(.literal(.integer(window.graceMilliseconds ?? 86_400_000)))
-            from += " CROSS JOIN LATERAL (SELECT (i0._ts - i0._ts % \(advance)) - k * \(advance) AS ws "
-                + "FROM generate_series(0, (\(size) - 1) / \(advance)) AS k) AS w"
-            windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts", "w.ws + \(size) + \(grace) > i0._stream_time"]
-            windowEnd = ["min(w.ws + \(size)) AS we"]
-            groupSQL.append("w.ws")
+            if window.kind == .session {
+                // A session's partials start per record time; batch
+                // statements merge them into sessions (PlanDraft+Session).
+                // Kafka Streams drops a record once stream time is past
+                // its time plus the gap and the grace period.
+                windowConditions = ["i0._ts IS NOT NULL", "i0._ts + \(size) + \(grace) >= i0._stream_time"]
+                windowEnd = ["max(i0._ts) AS we"]
+                groupSQL.append("i0._ts")
+            } else {
+                // Every window [ws, ws + size) holding the record's ROWTIME,
+                // ws a multiple of the advance (the size for TUMBLING).
+                let advance = try translator.sql(.literal(.integer(window.advanceMilliseconds ?? window.sizeMilliseconds)))
+                from += " CROSS JOIN LATERAL (SELECT (i0._ts - i0._ts % \(advance)) - k * \(advance) AS ws "
+                    + "FROM generate_series(0, (\(size) - 1) / \(advance)) AS k) AS w"
+                windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts", "w.ws + \(size) + \(grace) > i0._stream_time"]
+                windowEnd = ["min(w.ws + \(size)) AS we"]
+                groupSQL.append("w.ws")
+            }
         }
         var tableChanges: [QueryPlan.SQL] = []
         if inputs.count > 1 {
@@ -116,8 +134,13 @@ extension Draft {
         let resultTable = try resultTableName(sink.name)
         let groupList = groupAliases.joined(separator: ", ")
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(accumulator) ("
-            + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ") + ", PRIMARY KEY (\(groupList)))"))
+            + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
+            + (select.emitFinal ? ", emitted boolean NOT NULL DEFAULT false" : "") + ", PRIMARY KEY (\(groupList)))"))
         _ = try planner.connection.execute(setup[setup.count - 1].text)
+        if select.emitFinal {
+            setup.append(.init(text: "CREATE INDEX IF NOT EXISTS \(try quote("\(prefix)_acc_open")) ON \(accumulator) (we) WHERE NOT emitted"))
+            _ = try planner.connection.execute(setup[setup.count - 1].text)
+        }
 
         let finalSelect = "SELECT \(projection.joined(separator: ", ")) FROM \(accumulator) AS a"
         let described = try planner.describe(.init(text: finalSelect, parameters: selectParameters))
@@ -128,19 +151,46 @@ extension Draft {
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"))
         for statement in setup.suffix(2) { _ = try planner.connection.execute(statement.text) }
 
-        // Result key columns in group order, matched to the accumulator's groups.
-        let keyGroups = keyNames.indices.map { "a.\(groupColumn($0))" }
+        // Result key columns in group order, matched to the accumulator's
+        // groups (a session's end is its own column).
+        let keyGroups = keyNames.indices.map { keyNames[$0].uppercased() == "WINDOWEND" ? "a.we" : "a.\(groupColumn($0))" }
         let updates = partials.map { "\($0.column) = \($0.merge("acc.\($0.column)", "EXCLUDED.\($0.column)"))" }
             + (windowEnd.isEmpty ? [] : ["we = EXCLUDED.we"])
-        var batch: [QueryPlan.SQL] = [
-            .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
-                  parameters: translator.parameters),
+        var batch: [QueryPlan.SQL]
+        if let window = select.window, window.kind == .session {
+            let points = try quote("\(prefix)_points")
+            setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(points) (LIKE \(accumulator) INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"))
+            _ = try planner.connection.execute(setup[setup.count - 1].text)
+            batch = sessionMerge(SessionTables(accumulator: accumulator, points: points, affected: select.emitFinal ? nil : affected),
+                                 partials: partials, types: partialTypes, groups: groups.count, gapMilliseconds: window.sizeMilliseconds,
+                                 selectPoints: .init(text: selectPartials, parameters: translator.parameters))
+        } else {
+            batch = select.emitFinal ? [] : [
+                .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
+                      parameters: translator.parameters),
+            ]
             // A GROUP BY without aggregates only records its groups.
-            .init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) "
+            batch.append(.init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) "
                 + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
-                  parameters: translator.parameters),
-            .init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"),
-        ]
+                               parameters: translator.parameters))
+        }
+        if let window = select.window, select.emitFinal {
+            // EMIT FINAL: results are the windows that closed at the new
+            // stream time of their partition, each once (Kafka Streams'
+            // suppression until the window closes).
+            let grace = window.graceMilliseconds ?? 86_400_000
+            let closes = window.kind == .session
+                ? "a.we + \(window.sizeMilliseconds + grace)::bigint < c.stream_time" : "a.we + \(grace)::bigint <= c.stream_time"
+            let returned = (groupAliases + (window.kind == .session ? ["we"] : [])).map { "a.\($0)" }.joined(separator: ", ")
+            batch += clockUpdates
+            clockUpdates = []
+            batch.append(.init(text: """
+                WITH closed AS (UPDATE \(accumulator) AS a SET emitted = true FROM \(clock) AS c
+                                WHERE NOT a.emitted AND c.part = a.fp AND \(closes) RETURNING \(returned))
+                INSERT INTO \(affected) SELECT * FROM closed
+                """))
+        }
+        batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
         let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
             + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? ""), parameters: finalParameters))
@@ -158,38 +208,40 @@ extension Draft {
                                  into partials: inout [Partial]) -> String? {
         let column = "p\(number)"
         let argument = star ? nil : arguments.first
-        func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String) {
-            partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge))
+        func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String,
+                 combine: @escaping (String) -> String) {
+            partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine))
         }
         let plus: (String, String) -> String = { old, new in
             "CASE WHEN \(old) IS NULL THEN \(new) WHEN \(new) IS NULL THEN \(old) ELSE \(old) + \(new) END"
         }
         switch aggregate {
         case .count:
-            add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" })
+            add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
             return "a.\(column)"
         case .sum:
-            add(column, { "sum(\($0))" }, plus)
+            add(column, { "sum(\($0))" }, plus, combine: { "sum(\($0))" })
             return "a.\(column)"
         case .avg:
-            add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus)
-            add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" })
+            add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" })
+            add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
             return "CASE WHEN a.\(column)c = 0 THEN NULL ELSE a.\(column)s / a.\(column)c END"
         case .min:
-            add(column, { "min(\($0))" }, { "least(\($0), \($1))" })
+            add(column, { "min(\($0))" }, { "least(\($0), \($1))" }, combine: { "min(\($0))" })
             return "a.\(column)"
         case .max:
-            add(column, { "max(\($0))" }, { "greatest(\($0), \($1))" })
+            add(column, { "max(\($0))" }, { "greatest(\($0), \($1))" }, combine: { "max(\($0))" })
             return "a.\(column)"
         case .latestByOffset, .earliestByOffset:
             let latest = aggregate == .latestByOffset
             let order = latest ? "DESC" : "ASC", pick = latest ? "max" : "min", beats = latest ? ">" : "<"
             let seq = column + "q"
-            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order)) FILTER (WHERE \($0) IS NOT NULL))[1]" }) { old, new in
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order)) FILTER (WHERE \($0) IS NOT NULL))[1]" }, { old, new in
                 let oldSeq = old.replacingOccurrences(of: column, with: seq), newSeq = new.replacingOccurrences(of: column, with: seq)
                 return "CASE WHEN \(newSeq) IS NOT NULL AND (\(oldSeq) IS NULL OR \(newSeq) \(beats) \(oldSeq)) THEN \(new) ELSE \(old) END"
-            }
-            add(seq, { "\(pick)(i0._seq) FILTER (WHERE \($0) IS NOT NULL)" }, { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" })
+            }, combine: { "(array_agg(\($0) ORDER BY \(seq) \(order)) FILTER (WHERE \(seq) IS NOT NULL))[1]" })
+            add(seq, { "\(pick)(i0._seq) FILTER (WHERE \($0) IS NOT NULL)" }, { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" },
+                combine: { "\(pick)(\($0))" })
             return "a.\(column)"
         case .countDistinct, .collectList, .collectSet:
             return nil
@@ -202,7 +254,7 @@ extension Draft {
         return .init(text: """
             INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value)
             SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys))
-            FROM \(affected) AS a
+            FROM (SELECT DISTINCT * FROM \(affected)) AS a
             """, parameters: [queryID, topic])
     }
 }

@@ -15,8 +15,10 @@ struct QueryPlanner {
 
     func plan(_ create: CreateAsSelect, queryID: String, statement: String) throws -> QueryPlan {
         let select = create.select
+        if select.emitFinal && (select.window == nil || select.groupBy.isEmpty) {
+            throw PlanError("EMIT FINAL needs a windowed aggregation (WINDOW … GROUP BY): only a window closes")
+        }
         if let window = select.window {
-            guard window.kind != .session else { throw PlanError("SESSION windows are not supported yet") }
             guard !select.groupBy.isEmpty, select.joins.isEmpty else { throw PlanError("WINDOW needs GROUP BY over one stream") }
             guard window.sizeMilliseconds > 0, (window.advanceMilliseconds ?? 1) > 0,
                   (window.advanceMilliseconds ?? 0) <= window.sizeMilliseconds else {

@@ -30,6 +30,7 @@ final class InputStager {
     private lazy var lowercasedNames = source.columns.map { $0.name.lowercased() }
     /// The TIMESTAMP column's position, when the source has one.
     private lazy var timestampIndex: Int? = source.timestampColumn.flatMap { name in source.columns.firstIndex { $0.name == name } }
+    private lazy var rowtimeFormat: RowtimeFormat? = source.timestampFormat.flatMap { try? RowtimeFormat(javaPattern: $0) }
     /// The record's ROWTIME as the last `stage` found it in its TIMESTAMP column.
     private(set) var extractedRowtime: Int64?
 
@@ -65,13 +66,18 @@ final class InputStager {
             }
             fields.append(try ValueText.render(field ?? .null, as: column.type, column: column.name))
             if fields.count - 1 == timestampIndex {
-                // ksqlDB's TIMESTAMP columns hold epoch milliseconds (a number, or its text).
+                // ksqlDB's TIMESTAMP columns hold epoch milliseconds (a number,
+                // or its text), or a string in TIMESTAMP_FORMAT.
                 switch field {
+                case .string(let text)? where rowtimeFormat != nil: extractedRowtime = rowtimeFormat?.milliseconds(text)
                 case .int(let milliseconds)?: extractedRowtime = milliseconds
                 case .string(let text)?: extractedRowtime = Int64(text)
                 default: extractedRowtime = nil
                 }
-                guard extractedRowtime != nil else { throw StageError("the TIMESTAMP column \(column.name) holds no epoch milliseconds") }
+                guard extractedRowtime != nil else {
+                    throw StageError("the TIMESTAMP column \(column.name) holds no "
+                        + (source.timestampFormat.map { "time in TIMESTAMP_FORMAT '\($0)'" } ?? "epoch milliseconds"))
+                }
             }
         }
         if source.isTable {

@@ -10,26 +10,35 @@ final class OutputEncoder {
     private let keyColumns: [(postgres: String, name: String, type: SQLType)]
     private var avro: (schema: AvroSchema, id: Int32)?
     /// Keys of a windowed table: the group key then the window start as
-    /// 8 big-endian bytes (ksqlDB's time-windowed key format).
+    /// 8 big-endian bytes (ksqlDB's time-windowed key format); a session's
+    /// key is the group key, its end, then its start (Kafka Streams' session key).
     private let windowed: Bool
+    private let session: Bool
 
     init(sink: CatalogSource, registry: SchemaRegistryClient?) {
         self.sink = sink
         self.registry = registry
         let columns = sink.columns.map { (postgres: postgresName($0.name), name: $0.name, type: $0.type) }
-        keyColumns = columns.filter { column in sink.keyColumns.contains(column.name) }
-        windowed = sink.keyColumns.last == "WINDOWSTART"
-        let windowColumns = windowed ? ["WINDOWSTART", "WINDOWEND"] : []
-        valueColumns = columns.filter { column in !sink.keyColumns.contains(column.name) && !windowColumns.contains(column.name) }
+        let windowColumns = ["WINDOWSTART", "WINDOWEND"]
+        let windowed = sink.keyColumns.contains("WINDOWSTART")
+        self.windowed = windowed
+        session = windowed && sink.keyColumns.contains("WINDOWEND")
+        keyColumns = columns.filter { column in
+            sink.keyColumns.contains(column.name) && !(windowed && windowColumns.contains(column.name))
+        }
+        valueColumns = columns.filter { column in
+            !sink.keyColumns.contains(column.name) && !(windowed && windowColumns.contains(column.name))
+        }
     }
 
     /// nil when the sink has no key columns (the source's key passes through).
     func key(_ row: Value) throws -> [UInt8]? {
-        guard !keyColumns.isEmpty else { return nil }
-        if windowed, let start = keyColumns.last {
-            let inner = try keyWithoutWindow(row, Array(keyColumns.dropLast())) ?? []
-            return inner + (try KafkaPrimitive.encode(row[start.postgres] ?? .null, as: .bigint))
+        if windowed {
+            let inner = try keyWithoutWindow(row, keyColumns) ?? []
+            let bounds = session ? ["windowend", "windowstart"] : ["windowstart"]
+            return try bounds.reduce(inner) { bytes, bound in bytes + (try KafkaPrimitive.encode(row[bound] ?? .null, as: .bigint)) }
         }
+        guard !keyColumns.isEmpty else { return nil }
         return try keyWithoutWindow(row, keyColumns)
     }
 

@@ -91,11 +91,17 @@ final class SQLSession {
                 throw PlanError("TIMESTAMP='\(name)' names no column of \(create.name)"
                     + didYouMean(name, among: create.columns.map(\.name)))
             }
-            guard [.bigint, .timestamp].contains(column.type), create.properties.text(of: "TIMESTAMP_FORMAT") == nil else {
-                throw PlanError("TIMESTAMP='\(name)' needs a BIGINT (epoch milliseconds) or TIMESTAMP column; "
-                    + "TIMESTAMP_FORMAT for strings is not supported yet")
+            if let format = create.properties.text(of: "TIMESTAMP_FORMAT") {
+                guard column.type == .string else { throw PlanError("TIMESTAMP_FORMAT needs TIMESTAMP='\(name)' to be a STRING column") }
+                _ = try RowtimeFormat(javaPattern: format)
+                source.timestampFormat = format
+            } else if ![.bigint, .timestamp].contains(column.type) {
+                throw PlanError("TIMESTAMP='\(name)' needs a BIGINT (epoch milliseconds) or TIMESTAMP column, "
+                    + "or a STRING column with TIMESTAMP_FORMAT")
             }
             source.timestampColumn = column.name
+        } else if create.properties.text(of: "TIMESTAMP_FORMAT") != nil {
+            throw PlanError("TIMESTAMP_FORMAT needs TIMESTAMP='column' to name the string column it reads")
         }
         try store.insert(source)
         Log.info("sql: created \(create.kind.rawValue.lowercased()) \(create.name) over topic \(topic)")
@@ -136,6 +142,7 @@ final class SQLSession {
 
     /// A pull query: once, from the table's rows in PostgreSQL, any predicate.
     private func pull(_ select: Select) throws {
+        if select.emitFinal { throw PlanError("EMIT FINAL is for CREATE TABLE … AS SELECT with a WINDOW; a query prints changes with EMIT CHANGES") }
         if select.emitChanges { return try push(select) }
         guard select.joins.isEmpty, select.groupBy.isEmpty, select.window == nil else {
             throw PlanError("a pull query reads one table without JOIN, GROUP BY or WINDOW")

@@ -25,9 +25,12 @@ extension SQLTokenParser {
             }
         }
         if accept("EMIT") {
-            if check("FINAL") { throw failure("EMIT FINAL is not supported, use EMIT CHANGES", at: current) }
-            try expect("CHANGES")
-            select.emitChanges = true
+            if accept("FINAL") {
+                select.emitFinal = true
+            } else {
+                try expect("CHANGES")
+                select.emitChanges = true
+            }
         }
         if accept("LIMIT") {
             let limitToken = current

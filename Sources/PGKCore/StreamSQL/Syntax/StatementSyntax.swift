@@ -135,6 +135,8 @@ struct Select: Equatable, Sendable {
     var partitionBy: [Expression] = []
     var having: Expression?
     var emitChanges = false
+    /// `EMIT FINAL`: a windowed aggregate's rows appear once, when their window closes.
+    var emitFinal = false
     var limit: Int?
 }
 
