@@ -165,14 +165,14 @@ extension Draft {
                                  partials: partials, types: partialTypes, groups: groups.count, gapMilliseconds: window.sizeMilliseconds,
                                  selectPoints: .init(text: selectPartials, parameters: translator.parameters))
         } else {
-            batch = select.emitFinal ? [] : [
-                .init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groupAliases.joined(separator: ", ")) FROM (\(selectPartials)) AS p",
-                      parameters: translator.parameters),
-            ]
+            // The batch's partials, one row per group (window), fold into
+            // the accumulator and, unless EMIT FINAL, name the groups whose
+            // results change; computed once for both.
+            let noted = select.emitFinal ? "" : ", noted AS (INSERT INTO \(affected) SELECT \(groupList) FROM p)"
             // A GROUP BY without aggregates only records its groups.
-            batch.append(.init(text: "INSERT INTO \(accumulator) AS acc \(selectPartials) ON CONFLICT (\(groupList)) "
-                + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
-                               parameters: translator.parameters))
+            batch = [.init(text: "WITH p AS (\(selectPartials))\(noted) INSERT INTO \(accumulator) AS acc SELECT * FROM p "
+                + "ON CONFLICT (\(groupList)) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
+                           parameters: translator.parameters)]
         }
         if let window = select.window, select.emitFinal {
             // EMIT FINAL: results are the windows that closed at the new
@@ -190,10 +190,18 @@ extension Draft {
                 INSERT INTO \(affected) SELECT * FROM closed
                 """))
         }
-        batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
+        // A result row leaves only when HAVING turns it down or a session
+        // merges away; otherwise the changed rows are upserted in place.
+        let rowsLeave = having != nil || select.window?.kind == .session
+        if rowsLeave {
+            batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
+        }
         let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")
+        let valueUpdates = try described.filter { !keyNames.contains($0.name) }.map { "\(try quote($0.name)) = EXCLUDED.\(try quote($0.name))" }
+        let upsert = rowsLeave ? "" : " ON CONFLICT (\(keyList)) "
+            + (valueUpdates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + valueUpdates.joined(separator: ", "))
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
-            + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? ""), parameters: finalParameters))
+            + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? "") + upsert, parameters: finalParameters))
         batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
         batch += clockUpdates + tableChanges
         var typedSink = typed(sink, described)

@@ -43,6 +43,8 @@ final class QueryRunner {
     /// Records per transaction: a batch's statements cost about as much
     /// for few records as for many, so large batches pay for themselves.
     static let maxBatch = 50_000
+    /// Arrival numbers per batch (see `apply`); far above `maxBatch`.
+    static let seqStride: Int64 = 1 << 24
 
     init(query: SQLQuery, plan: QueryPlan, store: CatalogStore, kafka: KafkaConfig,
          registry: SchemaRegistryClient?, untilEnd: Bool) {
@@ -197,8 +199,11 @@ final class QueryRunner {
             + "published in \(clock.nowMilliseconds - applied) ms")
     }
 
+    /// Stages a record straight into the batch (no aligner): no
+    /// intermediate StagedMessage to build, copy and free per record.
     private func take(_ message: KafkaMessage, into batch: inout StagedRecords) {
-        take(stage(message), into: &batch)
+        batch.note(message)
+        decode(message, entry: { entry, _ in batch.entries.append(entry) }, failed: { batch.deadLetters.append((message, $0)) })
     }
 
     private func take(_ staged: StagedMessage, into batch: inout StagedRecords) {
@@ -212,20 +217,27 @@ final class QueryRunner {
     private func stage(_ message: KafkaMessage) -> StagedMessage {
         var staged = StagedMessage(message: message)
         staged.decoded = true
+        decode(message, entry: { entry, rowtime in
+            staged.rowtime = rowtime
+            staged.entries.append(entry)
+        }, failed: { staged.deadLetters.append($0) })
+        return staged
+    }
+
+    /// The record's row for each input reading its topic, or why it has none.
+    private func decode(_ message: KafkaMessage, entry: (StagedRecords.Entry, _ rowtime: Int64?) -> Void, failed: (String) -> Void) {
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
                 if let fields = try stagers[index].stage(key: message.key, value: message.value) {
                     // ROWTIME: the record's timestamp in milliseconds, or its
                     // TIMESTAMP column's (a tombstone has none: it keeps the record's).
                     let rowtime = stagers[index].extractedRowtime ?? message.timestamp
-                    staged.rowtime = rowtime
-                    staged.entries.append(.init(input: index, fields: fields + [rowtime.map(String.init)], message: message))
+                    entry(.init(input: index, fields: fields + [rowtime.map(String.init)], message: message), rowtime)
                 }
             } catch {
-                staged.deadLetters.append("\(error)")
+                failed("\(error)")
             }
         }
-        return staged
     }
 
     func apply(_ batch: StagedRecords) throws {
@@ -238,17 +250,17 @@ final class QueryRunner {
                 _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql join'), hashtext($1))",
                                          [store.schema + "." + query.id])
             }
-            // _seq numbers the batch in arrival order, across inputs: values
-            // this session draws from the shared sequence, so they never
-            // repeat and grow from batch to batch however many processes draw.
+            // _seq numbers the batch in arrival order, across inputs: one
+            // value drawn from the shared sequence per batch, shifted past
+            // any batch's size, so numbers never repeat and grow from batch
+            // to batch however many processes draw (one draw, not one per record).
             var numbers: [Int64] = []
             if !batch.entries.isEmpty {
-                let drawn = try connection.query("""
-                    SELECT array_agg(v ORDER BY v)::text FROM (
-                      SELECT nextval($1::regclass) AS v FROM generate_series(1, $2::integer)) AS drawn
-                    """, [store.table("arrival"), String(batch.entries.count)]).scalar ?? "{}"
-                numbers = PostgresTextArray.parse(drawn).compactMap { Int64($0) }
-                guard numbers.count == batch.entries.count else { throw RuntimeError("sql: drawing arrival numbers failed") }
+                let drawn = try connection.query("SELECT nextval($1::regclass)", [store.table("arrival")]).scalar
+                guard let base = drawn.flatMap({ Int64($0) }), batch.entries.count < Self.seqStride else {
+                    throw RuntimeError("sql: drawing an arrival number failed")
+                }
+                numbers = (0..<Int64(batch.entries.count)).map { base * Self.seqStride + $0 }
             }
             for (index, input) in plan.inputs.enumerated() {
                 let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
