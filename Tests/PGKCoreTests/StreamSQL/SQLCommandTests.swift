@@ -10,6 +10,8 @@ import Testing
     struct Fixture {
         let cluster: MockKafkaCluster
         let url: String
+        /// More environment for `pgk sql`, e.g. PGK_REGISTRY.
+        var extraEnvironment: [String: String] = [:]
 
         init(_ label: String) throws {
             cluster = try MockKafkaCluster()
@@ -17,7 +19,7 @@ import Testing
         }
 
         func sql(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
-            try CommandRunner.pgk(["sql"] + arguments, environment: S.environment(cluster, url),
+            try CommandRunner.pgk(["sql"] + arguments, environment: S.environment(cluster, url, extra: extraEnvironment),
                                   stdin: stdin.map { Data($0.utf8) }, timeoutSeconds: 120)
         }
 

@@ -59,7 +59,8 @@ enum SQLCommand {
         inside PostgreSQL over the query's state tables.
 
         Formats: JSON, AVRO (Confluent framing; --registry), DELIMITED and \
-        KAFKA values; KAFKA and JSON keys. Records that cannot be decoded or \
+        KAFKA values; KAFKA, JSON, DELIMITED and AVRO keys (several key columns \
+        in all but KAFKA). Records that cannot be decoded or \
         do not fit a column go to the dead_letters table of the state schema.
         """,
         options: [file.spec, execute.spec, runAfter.spec, untilEnd.spec, stateSchema.spec, output.spec],

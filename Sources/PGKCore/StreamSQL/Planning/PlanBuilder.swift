@@ -38,7 +38,18 @@ struct PlanBuilder {
                 // A session's end is in its key too (Kafka Streams' session key).
                 if select.window?.kind == .session { keyNames.append("WINDOWEND") }
             }
+        case .tableProjection where inputs[0].source.keyColumns.count > 1:
+            // Several key columns: the result is keyed by all of them.
+            keyNames = try inputs[0].source.keyColumns.map { key in
+                guard let item = items.first(where: { sameColumn($0.expression, .column(qualifier: inputs[0].qualifier, name: key)) }) else {
+                    throw PlanError("key missing from projection: the SELECT must include the key column \(key)")
+                }
+                return item.name
+            }
         case .tableProjection, .tableJoin:
+            if shape == .tableJoin, let wide = inputs.first(where: { $0.source.keyColumns.count > 1 }) {
+                throw PlanError("joining table \(wide.source.name), which has several key columns, is not supported yet")
+            }
             let tableKeys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
                 input.source.keyColumns.first.map { .column(qualifier: input.qualifier, name: $0) }
             }

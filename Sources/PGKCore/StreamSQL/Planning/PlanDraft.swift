@@ -216,7 +216,7 @@ struct Draft {
             if !translator.parameters.isEmpty { throw PlanError("literals in GROUP BY are not supported yet") }
             return ("\(state0) AS i0", groups.joined(separator: ", "))
         case .tableProjection:
-            return ("\(state0) AS i0", "i0.\(try quote(inputs[0].keyColumns[0]))")
+            return ("\(state0) AS i0", try inputs[0].keyColumns.map { "i0.\(try quote($0))" }.joined(separator: ", "))
         case .tableJoin:
             guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
             let right = "i1.\(try quote(inputs[1].keyColumns[0]))"
@@ -275,7 +275,9 @@ struct Draft {
             batch.append(.init(text: "INSERT INTO \(affected) SELECT \(leftKey) FROM \(inputs[0].staging) UNION "
                 + "SELECT i0.\(leftKey) FROM \(leftState) AS i0 WHERE \(foreign) IN (SELECT \(rightKey) FROM \(inputs[1].staging))"))
         case .tableProjection, .tableJoin:
-            let parts = try inputs.map { "SELECT \(try quote($0.keyColumns[0])) FROM \($0.staging)" }
+            let parts = try inputs.map { input in
+                "SELECT \(try input.keyColumns.map { try quote($0) }.joined(separator: ", ")) FROM \(input.staging)"
+            }
             batch += try inputs.map { try dedupe($0) }
             batch.append(.init(text: "INSERT INTO \(affected) \(parts.joined(separator: " UNION "))"))
             for input in inputs { batch += try applyTableChanges(input, deduped: true) }

@@ -3,14 +3,14 @@ import Foundation
 /// The formats `pgk sql` reads and writes, named as in ksqlDB.
 enum SourceFormats {
     static let values = ["JSON", "AVRO", "DELIMITED", "KAFKA"]
-    static let keys = ["KAFKA", "JSON", "NONE"]
+    static let keys = ["KAFKA", "JSON", "DELIMITED", "AVRO", "NONE"]
 
     static func check(key: String, value: String) throws {
         guard values.contains(value) else {
             throw PlanError("unsupported VALUE_FORMAT \(value)" + didYouMean(value, among: values))
         }
         guard keys.contains(key) else {
-            throw PlanError("unsupported KEY_FORMAT \(key)" + (key == "AVRO" ? " (AVRO keys are not supported yet)" : didYouMean(key, among: keys)))
+            throw PlanError("unsupported KEY_FORMAT \(key)" + didYouMean(key, among: keys))
         }
     }
 }
@@ -42,12 +42,15 @@ final class InputStager {
     /// nil for a record a stream ignores (a tombstone, as in ksqlDB).
     func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
         extractedRowtime = nil
-        let keyValue = try decodeKey(key)
+        let keyValues = try decodeKey(key)
+        func keyValue(_ column: ColumnDefinition) -> Value? {
+            source.keyColumns.firstIndex(of: column.name).flatMap { keyValues?[$0] }
+        }
         guard let value else {
             guard source.isTable else { return nil }
-            guard keyValue != nil else { throw StageError("a tombstone without a key") }
+            guard keyValues != nil else { throw StageError("a tombstone without a key") }
             return try source.columns.map { column in
-                source.keyColumns.contains(column.name) ? try ValueText.render(keyValue ?? .null, as: column.type, column: column.name) : nil
+                source.keyColumns.contains(column.name) ? try ValueText.render(keyValue(column) ?? .null, as: column.type, column: column.name) : nil
             } + [key.map(ValueText.hex), "t"]
         }
         let object = try decodeValue(value)
@@ -57,12 +60,12 @@ final class InputStager {
         for (columnIndex, column) in source.columns.enumerated() {
             var field: Value?
             if column.role == .key || column.role == .primaryKey {
-                field = keyValue
+                field = keyValue(column)
             } else {
                 field = object.field(column.name, lowercased: lowercasedNames[columnIndex], position: valueIndex)
                 valueIndex += 1
                 // A legacy KEY='col' column may live only in the record key.
-                if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue }
+                if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue(column) }
             }
             fields.append(try ValueText.render(field ?? .null, as: column.type, column: column.name))
             if fields.count - 1 == timestampIndex {
@@ -90,17 +93,45 @@ final class InputStager {
         return fields + [key.map(ValueText.hex), "f"]
     }
 
-    private func decodeKey(_ bytes: [UInt8]?) throws -> Value? {
-        guard let bytes, let name = source.keyColumns.first,
-              let column = source.column(named: name) else { return nil }
+    /// The key columns' values, in `source.keyColumns` order; nil without a key.
+    private func decodeKey(_ bytes: [UInt8]?) throws -> [Value?]? {
+        let columns = source.keyColumns.compactMap { source.column(named: $0) }
+        guard let bytes, !columns.isEmpty else { return nil }
+        // One column: the bare value (a one-field object or record is unwrapped);
+        // several: an object (record) of them, or DELIMITED fields in order.
+        func fields(_ value: Value) -> [Value?] {
+            if case .object(let object) = value, columns.count > 1 || object.count == 1 {
+                return columns.map { column in
+                    object[column.name] ?? object.first { $0.0.uppercased() == column.name.uppercased() }?.1
+                        ?? (columns.count == 1 ? object.values.first : nil)
+                }
+            }
+            return columns.count == 1 ? [value] : columns.map { _ in nil }
+        }
         switch source.keyFormat {
-        case "KAFKA": return try KafkaPrimitive.decode(bytes, as: column.type)
-        case "JSON":
-            let value = try JSON.decode(bytes)
-            if case .object(let object) = value, object.count == 1, let only = object.values.first { return only }
-            return value
+        case "KAFKA": return [try KafkaPrimitive.decode(bytes, as: columns[0].type)]
+        case "JSON": return fields(try JSON.decode(bytes))
+        case "AVRO": return fields(try decodeAvro(bytes))
+        case "DELIMITED":
+            guard let line = String(validating: bytes, as: UTF8.self) else { throw StageError("DELIMITED key is not UTF-8") }
+            let parts = CSVLine.split(line)
+            return columns.indices.map { $0 < parts.count ? parts[$0].map(Value.string) ?? .null : nil }
         default: return nil
         }
+    }
+
+    /// A Confluent-framed Avro datum, its schema fetched once per id.
+    private func decodeAvro(_ bytes: [UInt8]) throws -> Value {
+        let (id, offset) = try ConfluentFrame.parse(bytes)
+        guard let registry else { throw StageError("the AVRO format needs --registry") }
+        let schema: AvroSchema
+        if let known = schemas[id] {
+            schema = known
+        } else {
+            do { schema = try registry.schema(id: id) } catch { throw StageError("schema id \(id): \(error)") }
+            schemas[id] = schema
+        }
+        return try schema.decode(Array(bytes[offset...]))
     }
 
     private func decodeValue(_ bytes: [UInt8]) throws -> DecodedFields {
@@ -111,16 +142,7 @@ final class InputStager {
             // A single-column source may carry an unwrapped value.
             return .single(value)
         case "AVRO":
-            let (id, offset) = try ConfluentFrame.parse(bytes)
-            guard let registry else { throw StageError("VALUE_FORMAT AVRO needs --registry") }
-            let schema: AvroSchema
-            if let known = schemas[id] {
-                schema = known
-            } else {
-                do { schema = try registry.schema(id: id) } catch { throw StageError("schema id \(id): \(error)") }
-                schemas[id] = schema
-            }
-            let value = try schema.decode(Array(bytes[offset...]))
+            let value = try decodeAvro(bytes)
             if case .object(let object) = value { return .object(object) }
             return .single(value)
         case "DELIMITED":

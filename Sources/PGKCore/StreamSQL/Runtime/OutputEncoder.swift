@@ -9,6 +9,7 @@ final class OutputEncoder {
     private let valueColumns: [(postgres: String, name: String, type: SQLType)]
     private let keyColumns: [(postgres: String, name: String, type: SQLType)]
     private var avro: (schema: AvroSchema, id: Int32)?
+    private var avroKey: (schema: AvroSchema, id: Int32)?
     /// Keys of a windowed table: the group key then the window start as
     /// 8 big-endian bytes (ksqlDB's time-windowed key format); a session's
     /// key is the group key, its end, then its start (Kafka Streams' session key).
@@ -45,13 +46,21 @@ final class OutputEncoder {
     private func keyWithoutWindow(_ row: Value, _ keyColumns: [(postgres: String, name: String, type: SQLType)]) throws -> [UInt8]? {
         guard !keyColumns.isEmpty else { return nil }
         let values = keyColumns.map { row[$0.postgres] ?? .null }
-        if sink.keyFormat == "JSON" || keyColumns.count > 1 {
-            if keyColumns.count == 1 { return Array(JSON.encode(values[0]).utf8) }
-            return Array(JSON.encode(.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, $0.1) }))).utf8)
+        // One key column is written bare, several as an object (record).
+        let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type)) }))
+        switch sink.keyFormat {
+        case "NONE": return nil
+        case "DELIMITED": return Array(values.map(delimited).joined(separator: ",").utf8)
+        case "AVRO":
+            if keyColumns.count == 1 && values[0].isNull { return nil }
+            let (schema, id) = try avroKeySchema()
+            return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type) : keyObject))
+        case "KAFKA" where keyColumns.count == 1:
+            if values[0].isNull { return nil }
+            return try KafkaPrimitive.encode(values[0], as: keyColumns[0].type)
+        default:
+            return Array(JSON.encode(keyColumns.count == 1 ? values[0] : keyObject).utf8)
         }
-        if sink.keyFormat == "NONE" { return nil }
-        if values[0].isNull { return nil }
-        return try KafkaPrimitive.encode(values[0], as: keyColumns[0].type)
     }
 
     /// nil for a deleted row (a tombstone).
@@ -92,20 +101,37 @@ final class OutputEncoder {
     /// ksqlDB's value schema for the sink, registered under `<topic>-value`.
     private func avroSchema() throws -> (AvroSchema, Int32) {
         if let avro { return avro }
-        guard let registry else { throw RuntimeError("VALUE_FORMAT AVRO needs --registry (or PGK_REGISTRY)") }
-        let fields = valueColumns.map { column in
+        let registered = try register(Self.avroRecord(valueColumns, name: "KsqlDataSourceSchema"), subject: sink.topic + "-value")
+        avro = registered
+        return registered
+    }
+
+    /// The key's schema, under `<topic>-key`: a single column's type, or a
+    /// record of the key columns.
+    private func avroKeySchema() throws -> (AvroSchema, Int32) {
+        if let avroKey { return avroKey }
+        let schema = keyColumns.count == 1 ? Self.avroType(keyColumns[0].type) : Self.avroRecord(keyColumns, name: "KsqlKey")
+        let registered = try register(schema, subject: sink.topic + "-key")
+        avroKey = registered
+        return registered
+    }
+
+    private func register(_ schema: Value, subject: String) throws -> (AvroSchema, Int32) {
+        guard let registry else { throw RuntimeError("the AVRO format needs --registry (or PGK_REGISTRY)") }
+        let text = JSON.encode(schema)
+        return (try AvroSchema(json: text), try registry.register(subject: subject, schemaJSON: text))
+    }
+
+    private static func avroRecord(_ columns: [(postgres: String, name: String, type: SQLType)], name: String) -> Value {
+        let fields = columns.map { column in
             Value.object(ValueObject([("name", .string(column.name)),
-                                      ("type", .array([.string("null"), Self.avroType(column.type)])),
+                                      ("type", .array([.string("null"), avroType(column.type)])),
                                       ("default", .null)]))
         }
-        let text = JSON.encode(.object(ValueObject([
-            ("type", .string("record")), ("name", .string("KsqlDataSourceSchema")),
+        return .object(ValueObject([
+            ("type", .string("record")), ("name", .string(name)),
             ("namespace", .string("io.confluent.ksql.avro_schemas")), ("fields", .array(fields)),
-        ])))
-        let schema = try AvroSchema(json: text)
-        let id = try registry.register(subject: sink.topic + "-value", schemaJSON: text)
-        avro = (schema, id)
-        return (schema, id)
+        ]))
     }
 
     static func avroType(_ type: SQLType) -> Value {

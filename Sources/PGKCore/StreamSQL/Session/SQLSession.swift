@@ -66,7 +66,7 @@ final class SQLSession {
             throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (VALUE_FORMAT='JSON|AVRO|DELIMITED|KAFKA')")
         }
         let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? "KAFKA").uppercased()
-        try SourceFormats.check(key: keyFormat == "AVRO" && valueFormat == "AVRO" ? "KAFKA" : keyFormat, value: valueFormat)
+        try SourceFormats.check(key: keyFormat, value: valueFormat)
         var keys = create.columns.filter { $0.role == .key || $0.role == .primaryKey }.map(\.name)
         if let legacy = create.properties.text(of: "KEY") {
             // Old KSQL's KEY='col': the column is in the value and equals the record key.
@@ -81,7 +81,10 @@ final class SQLSession {
         if create.kind == .stream && create.columns.contains(where: { $0.role == .primaryKey }) {
             throw PlanError("a stream has KEY columns, not PRIMARY KEY (that is for tables)")
         }
-        if keys.count > 1 { throw PlanError("several key columns are not supported yet") }
+        if keys.count > 1 && ["KAFKA", "NONE"].contains(keyFormat) {
+            throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and \(create.name) has \(keys.count): "
+                + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
+        }
         var source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },

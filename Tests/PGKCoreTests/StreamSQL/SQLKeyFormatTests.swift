@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+/// Sources with several key columns, and the JSON, DELIMITED and AVRO key formats.
+@Suite struct SQLKeyFormatTests {
+    typealias Fixture = SQLCommandTests.Fixture
+
+    @Test func severalKeyColumnsInJSONAndDelimitedKeys() throws {
+        let fx = try Fixture("sql-multikey")
+        try fx.cluster.createTopic("plays", partitions: 1)
+        try fx.cluster.createTopic("scores", partitions: 1)
+        try fx.produce("plays", [#"{"points": 3}"#, #"{"points": 4}"#, #"{"points": 5}"#],
+                       keys: [#"{"REGION": "eu", "GAME": "chess"}"#, #"{"region": "eu", "game": "go"}"#, #"{"REGION": "eu", "GAME": "chess"}"#])
+        try fx.produce("scores", [#"{"best": 10}"#, #"{"best": 12}"#, nil], keys: ["eu,chess", "us,go", "us,go"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM plays (region STRING KEY, game STRING KEY, points INT) WITH (KAFKA_TOPIC='plays', KEY_FORMAT='JSON', VALUE_FORMAT='JSON');
+            CREATE TABLE scores (region STRING PRIMARY KEY, game STRING PRIMARY KEY, best INT)
+              WITH (KAFKA_TOPIC='scores', KEY_FORMAT='DELIMITED', VALUE_FORMAT='JSON');
+            CREATE STREAM doubled AS SELECT region, game, points * 2 AS twice FROM plays;
+            CREATE TABLE totals AS SELECT region, game, SUM(points) AS total FROM plays GROUP BY region, game;
+            CREATE TABLE best AS SELECT region, game, best FROM scores;
+            """)
+        #expect(try fx.rows("SELECT region, game, total::text FROM totals ORDER BY 1, 2") == [["eu", "chess", "8"], ["eu", "go", "4"]])
+        // The tombstone for (us, go) removed that row.
+        #expect(try fx.rows("SELECT region, game, best::text FROM best ORDER BY 1, 2") == [["eu", "chess", "10"]])
+        let doubled = try fx.topic("DOUBLED").map { String(decoding: $0.key ?? [], as: UTF8.self) }
+        #expect(doubled.sorted() == [#"{"REGION":"eu","GAME":"chess"}"#, #"{"REGION":"eu","GAME":"chess"}"#, #"{"REGION":"eu","GAME":"go"}"#])
+        let best = try fx.topic("BEST").map { (String(decoding: $0.key ?? [], as: UTF8.self), $0.value.map { String(decoding: $0, as: UTF8.self) }) }
+        #expect(best.last { $0.0 == "eu,chess" }?.1 == #"{"BEST":10}"#, "\(best)")
+        #expect(best.contains { $0.0 == "us,go" && $0.1 == nil }, "\(best)")
+
+        let kafka = try fx.sql(["-e", "CREATE STREAM p2 (a STRING KEY, b STRING KEY, v INT) WITH (KAFKA_TOPIC='plays', VALUE_FORMAT='JSON');"])
+        #expect(kafka.status != 0 && kafka.stderr.contains("KEY_FORMAT KAFKA holds one key column"), "\(kafka.stderr)")
+    }
+
+    @Test func avroKeysAreReadAndWrittenThroughTheRegistry() throws {
+        var fx = try Fixture("sql-avro-keys")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("orders", partitions: 1)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM orders (id BIGINT KEY, shop STRING KEY, amount DOUBLE)
+              WITH (KAFKA_TOPIC='orders', FORMAT='AVRO');
+            CREATE TABLE per_shop WITH (KEY_FORMAT='AVRO') AS SELECT shop, COUNT(*) AS n FROM orders GROUP BY shop;
+            INSERT INTO orders (id, shop, amount) VALUES (1, 'north', 2.5);
+            INSERT INTO orders (id, shop, amount) VALUES (2, 'north', 1.0);
+            INSERT INTO orders (id, shop, amount) VALUES (3, 'south', 4.0);
+            """)
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT shop, n::text FROM per_shop ORDER BY 1") == [["north", "2"], ["south", "1"]])
+        // Every key is Confluent-framed Avro: a record of the two columns in,
+        // the bare string out (one key column).
+        let inputKey = try #require(try fx.topic("orders").first?.key)
+        #expect(inputKey.first == 0 && inputKey.count > 5)
+        let outputKeys = try fx.topic("PER_SHOP").compactMap(\.key)
+        #expect(!outputKeys.isEmpty && outputKeys.allSatisfy { $0.first == 0 })
+        let subjects = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects"]).stdout
+        #expect(subjects.contains("PER_SHOP-key") && subjects.contains("orders-key"), "\(subjects)")
+    }
+}
