@@ -50,17 +50,23 @@ struct PlanBuilder {
             if shape == .tableJoin, let wide = inputs.first(where: { $0.source.keyColumns.count > 1 }) {
                 throw PlanError("joining table \(wide.source.name), which has several key columns, is not supported yet")
             }
-            let tableKeys = inputs.prefix(shape == .tableJoin ? 2 : 1).compactMap { input -> Expression? in
+            if shape == .tableJoin && inputs.count > 2 { try checkTableChain() }
+            let tableKeys = inputs.prefix(shape == .tableJoin ? inputs.count : 1).compactMap { input -> Expression? in
                 input.source.keyColumns.first.map { .column(qualifier: input.qualifier, name: $0) }
             }
             // A foreign-key join is keyed by the left table's key alone.
             let foreignKey = shape == .tableJoin ? try tableJoinForeignKey() : nil
             let keys = foreignKey == nil ? tableKeys : Array(tableKeys.prefix(1))
-            guard let item = items.first(where: { item in keys.contains { sameColumn(item.expression, $0) } }) else {
+            guard let index = items.firstIndex(where: { item in keys.contains { sameColumn(item.expression, $0) } }) else {
                 throw PlanError("key missing from projection: the SELECT must include the key column "
                     + (inputs[0].source.keyColumns.first ?? "?"))
             }
-            keyNames = [item.name]
+            keyNames = [items[index].name]
+            if shape == .tableJoin && select.joins.contains(where: { $0.kind == .right || $0.kind == .full }) {
+                // An outer join's row may lack the named side: its key is the
+                // one present (all are equal where present).
+                items[index].expression = .call(name: "COALESCE", arguments: tableKeys)
+            }
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
             if shape == .streamStreamJoin && !select.partitionBy.isEmpty {
@@ -308,11 +314,29 @@ struct PlanBuilder {
         return "\(qualifier.map { "\($0)." } ?? "")\(name)"
     }
 
+    /// Several tables joined: each join ON an equality of the new table's
+    /// primary key and the key of a table before it, so every row of the
+    /// result shares one key value.
+    private func checkTableChain() throws {
+        for (index, join) in select.joins.enumerated() {
+            let table = inputs[index + 1]
+            let keys = try inputs[...(index + 1)].map { "\($0.alias).\(try quote($0.keyColumns[0]))" }
+            guard case .binary(.equal, let a, let b) = join.condition,
+                  let left = try resolveExpression(a), let right = try resolveExpression(b),
+                  Set([left, right]).count == 2, keys.contains(left), keys.contains(right),
+                  [left, right].contains(keys[index + 1]) else {
+                throw PlanError("joining several tables, each join must be ON the primary keys of \(table.source.name) "
+                    + "and a table before it (foreign-key joins take two tables)")
+            }
+        }
+    }
+
     /// A table-table join is on both primary keys, or a foreign-key join:
     /// a column of the left table equal to the right table's key. The
     /// latter returns the left column (`i0."col"`); its result is keyed by
     /// the left table's key, and it is INNER or LEFT, as in ksqlDB.
     func tableJoinForeignKey() throws -> String? {
+        guard inputs.count == 2 else { return nil }
         guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition,
               let left = try resolveExpression(a), let right = try resolveExpression(b),
               let leftKey = inputs[0].keyColumns.first, let rightKey = inputs[1].keyColumns.first

@@ -224,6 +224,7 @@ struct Draft {
                 return ("\(state0) AS i0 \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state1) AS i1 ON \(foreign) = \(right)",
                         "i0.\(try quote(inputs[0].keyColumns[0]))")
             }
+            if inputs.count > 2 { return try tableChain() }
             let left = "i0.\(try quote(inputs[0].keyColumns[0]))"
             let (keyword, key): (String, String) = switch join.kind {
             case .inner: ("JOIN", left)
@@ -235,6 +236,26 @@ struct Draft {
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             throw PlanError("internal: a stream shape has no table result")
         }
+    }
+
+    /// Several tables joined on their keys (PlanBuilder.checkTableChain):
+    /// the result's key is the first key present, as all are equal.
+    private func tableChain() throws -> (from: String, affected: String) {
+        var from = "", keys: [String] = []
+        for (index, input) in inputs.enumerated() {
+            guard let state = input.state else { throw PlanError("internal: join without state") }
+            keys.append("\(input.alias).\(try quote(input.keyColumns[0]))")
+            guard index > 0 else {
+                from = "\(state) AS \(input.alias)"
+                continue
+            }
+            let join = select.joins[index - 1]
+            var translator = builder.translator()
+            let condition = try translator.sql(join.condition)
+            from += " \(join.kind == .inner ? "" : join.kind.rawValue + " ")JOIN \(state) AS \(input.alias) ON \(condition)"
+        }
+        let outer = select.joins.contains { $0.kind == .right || $0.kind == .full }
+        return (from, outer ? "coalesce(\(keys.joined(separator: ", ")))" : keys[0])
     }
 
     /// Statements that fill the affected-keys table and fold the batch into state.

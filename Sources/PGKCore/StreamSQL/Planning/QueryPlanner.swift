@@ -91,9 +91,11 @@ struct QueryPlanner {
         }
         if select.having != nil { throw PlanError("HAVING needs GROUP BY") }
         if inputs.count > 2 {
-            // A stream enriched from several tables, each lookup as of the record.
+            // Tables joined on their primary keys, or a stream enriched from
+            // several tables, each lookup as of the record.
+            if inputs.allSatisfy(\.source.isTable) { return .tableJoin }
             guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("several joins in one query are supported for a stream joined to tables only")
+                throw PlanError("several joins in one query are supported for tables, or a stream joined to tables")
             }
             return .streamTableJoin
         }
