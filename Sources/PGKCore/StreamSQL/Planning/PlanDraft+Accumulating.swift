@@ -12,8 +12,9 @@ extension Draft {
         var partialSQL: (String) -> String
         /// Merges the stored value `acc.col` with the batch's `EXCLUDED.col`.
         var merge: (String, String) -> String
-        /// Merges a column of partial results as an aggregate (session windows).
-        var combine: (String) -> String
+        /// Merges a column of partial results as an aggregate (session
+        /// windows); nil where PostgreSQL has no such aggregate (arrays).
+        var combine: ((String) -> String)?
     }
 
     func accumulatingAggregate(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan? {
@@ -41,8 +42,10 @@ extension Draft {
                   let aggregate = AggregateFunction(rawValue: name) else { return nil }
             let key = String(describing: expression)
             if let known = finals[key] { return known }
-            guard !distinct, let sql = Self.register(aggregate, arguments, star: star, number: partials.count,
-                                                     into: &partials) else {
+            // COUNT(DISTINCT x) is COUNT_DISTINCT(x).
+            let counted = distinct && aggregate == .count ? AggregateFunction.countDistinct : aggregate
+            guard !distinct || counted == .countDistinct,
+                  let sql = Self.register(counted, arguments, star: star, number: partials.count, into: &partials) else {
                 decomposable = false
                 return "NULL"
             }
@@ -55,7 +58,7 @@ extension Draft {
         // HAVING's literals number after the projection's: describe with those only.
         let selectParameters = final.parameters
         let having = try select.having.map { try final.sql($0) }
-        guard decomposable else { return nil }
+        guard decomposable, select.window?.kind != .session || partials.allSatisfy({ $0.combine != nil }) else { return nil }
         if select.emitFinal {
             // The partition whose stream time closes the window.
             partials.append(Partial(column: "fp", partial: nil, partialSQL: { _ in "max(i0._part)" },
@@ -217,7 +220,7 @@ extension Draft {
         let column = "p\(number)"
         let argument = star ? nil : arguments.first
         func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String,
-                 combine: @escaping (String) -> String) {
+                 combine: ((String) -> String)?) {
             partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine))
         }
         let plus: (String, String) -> String = { old, new in
@@ -251,8 +254,20 @@ extension Draft {
             add(seq, { "\(pick)(i0._seq) FILTER (WHERE \($0) IS NOT NULL)" }, { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" },
                 combine: { "\(pick)(\($0))" })
             return "a.\(column)"
-        case .countDistinct, .collectList, .collectSet:
-            return nil
+        case .collectList:
+            // ksqlDB keeps the first 1000 values (ksql.functions.collect_list.limit).
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:1000]" }, { "(\($0) || \($1))[1:1000]" }, combine: nil)
+            return "a.\(column)"
+        case .collectSet:
+            // The distinct values so far, sorted (as array_agg(DISTINCT) gives them), at most 1000.
+            add(column, { "(array_agg(DISTINCT \($0)))[1:1000]" },
+                { "(ARRAY(SELECT DISTINCT e FROM unnest(\($0) || \($1)) AS e ORDER BY 1))[1:1000]" }, combine: nil)
+            return "a.\(column)"
+        case .countDistinct:
+            // The distinct non-null values so far, counted at the end.
+            add(column, { "array_agg(DISTINCT \($0)) FILTER (WHERE \($0) IS NOT NULL)" },
+                { "ARRAY(SELECT DISTINCT e FROM unnest(\($0) || \($1)) AS e)" }, combine: nil)
+            return "CAST(coalesce(cardinality(a.\(column)), 0) AS bigint)"
         }
     }
 

@@ -26,7 +26,7 @@ extension Draft {
         let combined = partials.map { partial in
             let type = types.first { $0.name == partial.column }?.type ?? "bigint"
             // sum() widens (bigint to numeric): the column keeps its type.
-            return "CAST(\(partial.combine(partial.column)) AS \(type))"
+            return "CAST(\(partial.combine?(partial.column) ?? "NULL") AS \(type))"
         }
         let columns = (groupColumns + [start] + partials.map(\.column) + ["we"]).joined(separator: ", ")
         let gap = "\(gapMilliseconds)::bigint"

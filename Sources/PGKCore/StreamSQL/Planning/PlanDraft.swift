@@ -161,7 +161,10 @@ struct Draft {
         }
         if select.window != nil {
             throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
-                : "windowed aggregation supports COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET")
+                : select.window?.kind == .session
+                    ? "SESSION windows support COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET"
+                    : "windowed aggregation supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, "
+                        + "EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
         let (from, affectedFilter) = try recomputeSource()
         var translator = translator()
