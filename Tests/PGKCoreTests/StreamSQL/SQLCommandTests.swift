@@ -179,7 +179,9 @@ import Testing
                 == ["a", "b", "c"].map { k in
                     let values = events.filter { $0.k == k }.map(\.v)
                     let list = "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
-                    let set = "{" + Set(values.compactMap { $0 }).sorted().map(String.init).joined(separator: ",") + ",NULL}"
+                    var seen: [String] = []
+                    for value in values where !seen.contains(value.map(String.init) ?? "NULL") { seen.append(value.map(String.init) ?? "NULL") }
+                    let set = "{" + seen.joined(separator: ",") + "}"
                     return [k, "\(Set(values.compactMap { $0 }).count)", "\(Set(values.compactMap { $0 }).count)",
                             "\(values.count)", list, set]
                 })

@@ -134,8 +134,13 @@ struct ExpressionTranslator {
         case .latestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder) DESC) FILTER (WHERE \(x) IS NOT NULL))[1]"
         case .earliestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL))[1]"
         case .collectList: return "array_agg(\(x) ORDER BY \(arrivalOrder))"
-        case .collectSet: return "array_agg(DISTINCT \(x))"
+        case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
         }
+    }
+
+    /// An array's distinct elements in order of first occurrence.
+    static func firstOccurrences(_ array: String) -> String {
+        "ARRAY(SELECT e FROM unnest(\(array)) WITH ORDINALITY AS u(e, o) GROUP BY e ORDER BY min(o))"
     }
 }
 

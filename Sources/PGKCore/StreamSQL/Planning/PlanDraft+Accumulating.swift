@@ -259,9 +259,9 @@ extension Draft {
             add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:1000]" }, { "(\($0) || \($1))[1:1000]" }, combine: nil)
             return "a.\(column)"
         case .collectSet:
-            // The distinct values so far, sorted (as array_agg(DISTINCT) gives them), at most 1000.
-            add(column, { "(array_agg(DISTINCT \($0)))[1:1000]" },
-                { "(ARRAY(SELECT DISTINCT e FROM unnest(\($0) || \($1)) AS e ORDER BY 1))[1:1000]" }, combine: nil)
+            // The distinct values so far in order of first arrival, as ksqlDB lists them; at most 1000.
+            add(column, { "(\(ExpressionTranslator.firstOccurrences("array_agg(\($0) ORDER BY i0._seq)")))[1:1000]" },
+                { "(\(ExpressionTranslator.firstOccurrences("\($0) || \($1)")))[1:1000]" }, combine: nil)
             return "a.\(column)"
         case .countDistinct:
             // The distinct non-null values so far, counted at the end.
