@@ -48,4 +48,16 @@ import Testing
         aligner.reset(partitions: [Self.stream])
         #expect(aligner.isEmpty && aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty)
     }
+
+    @Test func bufferedBytesAlsoStopTheWait() {
+        var aligner = TimestampAligner<KafkaMessage>()
+        aligner.maxPendingBytes = 1_000
+        aligner.reset(partitions: [Self.stream, Self.table])
+        let big = KafkaMessage(topic: "s", partition: 0, offset: 0, key: nil, value: Array(repeating: 1, count: 600), timestamp: 10)
+        aligner.add(big)
+        #expect(aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty, "664 bytes: still waiting")
+        aligner.add(KafkaMessage(topic: "s", partition: 0, offset: 1, key: nil, value: Array(repeating: 1, count: 600), timestamp: 11))
+        #expect(Self.names(aligner.release(limit: 1, caughtUp: [], now: 0)) == ["s0"])
+        #expect(aligner.bytes == 664)
+    }
 }

@@ -6,10 +6,13 @@
 ///
 /// A partition that shows nothing is waited for at most `maxIdle`
 /// milliseconds (Kafka Streams' max.task.idle.ms), and never once
-/// `maxPending` records are buffered: memory stays bounded.
+/// `maxPending` records or `maxPendingBytes` are buffered: memory stays
+/// bounded however large the records.
 struct TimestampAligner<Record: AlignedRecord> {
     var maxIdleMilliseconds: Int64 = 1_000
     var maxPending = 100_000
+    var maxPendingBytes = 64 << 20
+    private(set) var bytes = 0
     private var queues: [KafkaTopicPartition: Queue] = [:]
     private var partitions: Set<KafkaTopicPartition> = []
     private var blockedSince: Int64?
@@ -43,12 +46,14 @@ struct TimestampAligner<Record: AlignedRecord> {
         self.partitions = partitions
         queues = [:]
         count = 0
+        bytes = 0
         blockedSince = nil
     }
 
     mutating func add(_ record: Record) {
         queues[record.topicPartition, default: Queue()].messages.append(record)
         count += 1
+        bytes += record.byteSize
     }
 
     /// Up to `limit` records that may go now, earliest timestamp first;
@@ -57,15 +62,17 @@ struct TimestampAligner<Record: AlignedRecord> {
         var released: [Record] = []
         while released.count < limit, let next = earliest() {
             let silent = partitions.contains { $0 != next && (queues[$0]?.isEmpty ?? true) && !caughtUp.contains($0) }
-            if silent && count < maxPending {
+            if silent && count < maxPending && bytes < maxPendingBytes {
                 let since = blockedSince ?? now
                 blockedSince = since
                 if now - since < maxIdleMilliseconds { break }
             } else {
                 blockedSince = nil
             }
-            released.append(queues[next]!.pop())
+            let record = queues[next]!.pop()
+            released.append(record)
             count -= 1
+            bytes -= record.byteSize
         }
         return released
     }
@@ -86,10 +93,13 @@ struct TimestampAligner<Record: AlignedRecord> {
 protocol AlignedRecord {
     var topicPartition: KafkaTopicPartition { get }
     var alignmentTime: Int64? { get }
+    /// About what the record holds in memory.
+    var byteSize: Int { get }
 }
 
 extension KafkaMessage: AlignedRecord {
     var alignmentTime: Int64? { timestamp }
+    var byteSize: Int { 64 + (key?.count ?? 0) + (value?.count ?? 0) }
 }
 
 /// A Kafka record decoded for the inputs reading its topic, lined up by
@@ -109,4 +119,6 @@ struct StagedMessage: AlignedRecord {
 
     var topicPartition: KafkaTopicPartition { message.topicPartition }
     var alignmentTime: Int64? { rowtime }
+    /// Decoded fields take about as much again as the raw record.
+    var byteSize: Int { message.byteSize * (decoded ? 2 : 1) }
 }
