@@ -217,8 +217,12 @@ import Testing
         #expect(try fx.rows("SELECT ws::text, we::text, c::text FROM hopping WHERE usr = 'a' ORDER BY 1") == [
             ["0", "2000", "2"], ["1000", "3000", "3"], ["2000", "4000", "1"], ["3000", "5000", "1"], ["4000", "6000", "1"],
         ])
-        let keys = try fx.topic("per_two").map { $0.key ?? [] }
+        let records = try fx.topic("per_two")
+        let keys = records.map { $0.key ?? [] }
         #expect(keys.contains(Array("a".utf8) + [0, 0, 0, 0, 0, 0, 0x07, 0xd0]), "\(keys)")
+        // A window's record carries the latest event time in it, as in ksqlDB.
+        let first = records.last { $0.key == Array("a".utf8) + [0, 0, 0, 0, 0, 0, 0, 0] }
+        #expect(first?.timestamp == 1_500, "\(String(describing: first))")
         let rejected = try fx.sql(["-e", "CREATE TABLE bad AS SELECT usr, COLLECT_LIST(n) AS l FROM hits WINDOW SESSION (1 MINUTE) GROUP BY usr;"])
         #expect(rejected.status == 1 && rejected.stderr.contains("SESSION windows support"), "\(rejected.stderr)")
     }

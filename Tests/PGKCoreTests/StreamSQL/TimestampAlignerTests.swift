@@ -49,6 +49,19 @@ import Testing
         #expect(aligner.isEmpty && aligner.release(limit: 10, caughtUp: [], now: 0).isEmpty)
     }
 
+    @Test func equalTimestampsGoInArrivalOrder() {
+        var aligner = TimestampAligner<KafkaMessage>()
+        aligner.reset(partitions: [Self.stream, Self.table])
+        for _ in 0..<2 {
+            aligner.add(Self.message(Self.table, 0, at: 10))
+            aligner.add(Self.message(Self.stream, 0, at: 10))
+            #expect(Self.names(aligner.release(limit: 10, caughtUp: [Self.stream, Self.table], now: 0)) == ["t0", "s0"])
+            aligner.add(Self.message(Self.stream, 1, at: 10))
+            aligner.add(Self.message(Self.table, 1, at: 10))
+            #expect(Self.names(aligner.release(limit: 10, caughtUp: [Self.stream, Self.table], now: 0)) == ["s1", "t1"])
+        }
+    }
+
     @Test func bufferedBytesAlsoStopTheWait() {
         var aligner = TimestampAligner<KafkaMessage>()
         aligner.maxPendingBytes = 1_000

@@ -45,6 +45,7 @@ final class CatalogStore {
                 CREATE SEQUENCE IF NOT EXISTS \(table("arrival"));
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS timestamp_column text;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS timestamp_format text;
+                ALTER TABLE \(table("changelog")) ADD COLUMN IF NOT EXISTS ts bigint;
                 """)
         }
     }

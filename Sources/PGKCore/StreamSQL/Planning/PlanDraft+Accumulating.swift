@@ -59,6 +59,9 @@ extension Draft {
         let selectParameters = final.parameters
         let having = try select.having.map { try final.sql($0) }
         guard decomposable, select.window?.kind != .session || partials.allSatisfy({ $0.combine != nil }) else { return nil }
+        // The latest event time per group: its changelog records' timestamp.
+        partials.append(Partial(column: "pts", partial: nil, partialSQL: { _ in "max(i0._ts)" },
+                                merge: { "greatest(\($0), \($1))" }, combine: { "max(\($0))" }))
         if select.emitFinal {
             // The partition whose stream time closes the window.
             partials.append(Partial(column: "fp", partial: nil, partialSQL: { _ in "max(i0._part)" },
@@ -105,11 +108,12 @@ extension Draft {
                 groupSQL.append("i0._ts")
             } else {
                 // Every window [ws, ws + size) holding the record's ROWTIME,
-                // ws a multiple of the advance (the size for TUMBLING).
+                // ws a multiple of the advance (the size for TUMBLING), and
+                // none before 0, as Kafka Streams makes them.
                 let advance = try translator.sql(.literal(.integer(window.advanceMilliseconds ?? window.sizeMilliseconds)))
                 from += " CROSS JOIN LATERAL (SELECT (i0._ts - i0._ts % \(advance)) - k * \(advance) AS ws "
                     + "FROM generate_series(0, (\(size) - 1) / \(advance)) AS k) AS w"
-                windowConditions = ["i0._ts IS NOT NULL", "w.ws + \(size) > i0._ts", "w.ws + \(size) + \(grace) > i0._stream_time"]
+                windowConditions = ["i0._ts IS NOT NULL", "w.ws >= 0", "w.ws + \(size) > i0._ts", "w.ws + \(size) + \(grace) > i0._stream_time"]
                 windowEnd = ["min(w.ws + \(size)) AS we"]
                 groupSQL.append("w.ws")
             }
@@ -205,7 +209,11 @@ extension Draft {
             + (valueUpdates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + valueUpdates.joined(separator: ", "))
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
             + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? "") + upsert, parameters: finalParameters))
-        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
+        let sameGroup = try keyNames.indices.map { index in
+            "\(keyGroups[index].replacingOccurrences(of: "a.", with: "x.")) = a.\(try quote(keyNames[index]))"
+        }.joined(separator: " AND ")
+        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected,
+                                   timestamp: "(SELECT x.pts FROM \(accumulator) AS x WHERE \(sameGroup))"))
         batch += clockUpdates + tableChanges
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
@@ -271,12 +279,15 @@ extension Draft {
         }
     }
 
-    /// Queues the new value (or a tombstone) of every affected key.
-    func changelog(queryID: String, topic: String, resultTable: String, affected: String) throws -> QueryPlan.SQL {
+    /// Queues the new value (or a tombstone) of every affected key, with
+    /// its record timestamp: `timestamp`, over the affected row `a`, is
+    /// the latest event time behind the row (Kafka Streams stamps an
+    /// aggregate or join result with the largest input timestamp).
+    func changelog(queryID: String, topic: String, resultTable: String, affected: String, timestamp: String) throws -> QueryPlan.SQL {
         let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
         return .init(text: """
-            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value)
-            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys))
+            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
+            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
             FROM (SELECT DISTINCT * FROM \(affected)) AS a
             """, parameters: [queryID, topic])
     }

@@ -157,7 +157,8 @@ struct Draft {
             return plan
         }
         if builder.shape == .aggregate && inputs.count > 1 {
-            throw PlanError("GROUP BY over a stream-table join supports COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET")
+            throw PlanError("GROUP BY over a stream-table join supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, "
+                + "LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
         if select.window != nil {
             throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
@@ -202,7 +203,15 @@ struct Draft {
         batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) "
             + recompute(["(\(affectedFilter)) IN (SELECT \(keyList) FROM \(affected))"]), parameters: parameters))
-        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected))
+        // The latest event time among the rows behind the key, else (a
+        // deleted key) the batch's latest.
+        let rowTimes = inputs.map { "\($0.alias)._ts" }
+        let latestRow = rowTimes.count == 1 ? rowTimes[0] : "greatest(\(rowTimes.joined(separator: ", ")))"
+        let batchLatest = inputs.map { "(SELECT max(_ts) FROM \($0.staging))" }
+        let affectedKeys = try keyNames.map { "a.\(try quote($0))" }.joined(separator: ", ")
+        let timestamp = "coalesce((SELECT max(\(latestRow)) FROM \(from) WHERE (\(affectedFilter)) = (\(affectedKeys))), "
+            + (batchLatest.count == 1 ? batchLatest[0] : "greatest(\(batchLatest.joined(separator: ", ")))") + ")"
+        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected, timestamp: timestamp))
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,

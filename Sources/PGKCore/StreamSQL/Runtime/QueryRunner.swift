@@ -349,7 +349,7 @@ final class QueryRunner {
                 _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql changelog'), hashtext($1))",
                                          [store.schema + "." + query.id])
                 let rows = try connection.query("""
-                    SELECT seq, key::text, value::text FROM \(changelog) WHERE query_id = $1 ORDER BY seq LIMIT 100000
+                    SELECT seq, key::text, value::text, ts FROM \(changelog) WHERE query_id = $1 ORDER BY seq LIMIT 100000
                     """, [query.id]).rows
                 guard !rows.isEmpty else { return false }
                 // The latest value per key, in the order of those latest values.
@@ -359,7 +359,8 @@ final class QueryRunner {
                 for index in latest.values.sorted() {
                     let key = try rows[index][1].map { try JSON.decode($0) } ?? .null
                     let value = try rows[index][2].map { try JSON.decode($0) }
-                    try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value))
+                    try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value),
+                                         timestamp: rows[index][3].flatMap { Int64($0) })
                 }
                 try producer.flush(timeoutMilliseconds: 30_000)
                 guard producer.failedCount == failedBefore else {

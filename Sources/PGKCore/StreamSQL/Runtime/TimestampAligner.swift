@@ -17,12 +17,14 @@ struct TimestampAligner<Record: AlignedRecord> {
     private var partitions: Set<KafkaTopicPartition> = []
     private var blockedSince: Int64?
     private(set) var count = 0
+    /// Numbers records as they arrive: equal timestamps go in arrival order.
+    private var arrivals = 0
 
     private struct Queue {
-        var messages: [Record] = []
+        var messages: [(record: Record, arrival: Int)] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
-        var first: Record? { isEmpty ? nil : messages[head] }
+        var first: (record: Record, arrival: Int)? { isEmpty ? nil : messages[head] }
         mutating func pop() -> Record {
             defer {
                 head += 1
@@ -35,7 +37,7 @@ struct TimestampAligner<Record: AlignedRecord> {
                     head = 0
                 }
             }
-            return messages[head]
+            return messages[head].record
         }
     }
 
@@ -51,7 +53,8 @@ struct TimestampAligner<Record: AlignedRecord> {
     }
 
     mutating func add(_ record: Record) {
-        queues[record.topicPartition, default: Queue()].messages.append(record)
+        queues[record.topicPartition, default: Queue()].messages.append((record, arrivals))
+        arrivals += 1
         count += 1
         bytes += record.byteSize
     }
@@ -77,15 +80,16 @@ struct TimestampAligner<Record: AlignedRecord> {
         return released
     }
 
-    /// The partition whose next record is the earliest (no timestamp sorts first).
+    /// The partition whose next record is the earliest (no timestamp
+    /// sorts first; a tie goes to the record that arrived first).
     private func earliest() -> KafkaTopicPartition? {
-        var best: (KafkaTopicPartition, Int64)?
+        var best: (partition: KafkaTopicPartition, order: (Int64, Int))?
         for (partition, queue) in queues {
             guard let first = queue.first else { continue }
-            let timestamp = first.alignmentTime ?? Int64.min
-            if best == nil || timestamp < best!.1 { best = (partition, timestamp) }
+            let order = (first.record.alignmentTime ?? Int64.min, first.arrival)
+            if best == nil || order < best!.order { best = (partition, order) }
         }
-        return best?.0
+        return best?.partition
     }
 }
 
