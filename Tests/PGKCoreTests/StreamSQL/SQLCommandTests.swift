@@ -157,6 +157,7 @@ import Testing
             SET 'auto.offset.reset'='earliest';
             CREATE STREAM readings (k STRING, v INT) WITH (KAFKA_TOPIC='readings', VALUE_FORMAT='JSON');
             CREATE TABLE merged AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v * 2) AS doubled, AVG(v) AS mean,
+              SUM(CAST(v AS BIGINT)) / COUNT(*) AS whole,
               MIN(v) AS lo, MAX(v) AS hi, LATEST_BY_OFFSET(v) AS last, EARLIEST_BY_OFFSET(v) AS first
               FROM readings WHERE k <> 'c' GROUP BY k HAVING COUNT(*) > 1;
             CREATE TABLE history AS SELECT k, COUNT_DISTINCT(v) AS distinct_v, COUNT(DISTINCT v) AS also, COUNT(*) AS n,
@@ -175,6 +176,13 @@ import Testing
                 """) == [expected])
         }
         #expect(try fx.rows("SELECT count(*)::text FROM merged WHERE k = 'c'") == [["0"]], "filtered out")
+        // SUM keeps its argument's type, as in ksqlDB: BIGINT / BIGINT divides whole numbers.
+        #expect(try fx.rows("""
+            SELECT column_name::text, data_type::text FROM information_schema.columns
+            WHERE table_name = 'merged' AND column_name IN ('doubled', 'whole') ORDER BY 1
+            """) == [["doubled", "integer"], ["whole", "bigint"]])
+        let a = events.filter { $0.k == "a" }
+        #expect(try fx.rows("SELECT whole::text FROM merged WHERE k = 'a'") == [["\(a.compactMap(\.v).reduce(0, +) / a.count)"]])
         #expect(try fx.rows("SELECT k, distinct_v::text, also::text, n::text, list::text, vset::text FROM history ORDER BY k")
                 == ["a", "b", "c"].map { k in
                     let values = events.filter { $0.k == k }.map(\.v)

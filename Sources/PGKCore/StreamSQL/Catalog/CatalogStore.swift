@@ -14,6 +14,16 @@ final class CatalogStore {
         quotedSchema = try connection.quoteIdentifier(schema)
         // ksqlDB's times are UTC: so are timestamps parsed or shown here.
         try connection.execute("SET TimeZone = 'UTC'")
+        // ksqlDB's SUM keeps its argument's type (BIGINT in, BIGINT out, so
+        // SUM(x) / COUNT(*) divides whole numbers); PostgreSQL's sum widens
+        // bigint to numeric. Session-local aggregates, used as pg_temp.ksum.
+        guard try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" else { return }
+        try connection.executeScript("""
+            CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4pl, STYPE = integer);
+            CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
+            CREATE AGGREGATE pg_temp.ksum(double precision) (SFUNC = float8pl, STYPE = double precision);
+            CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);
+            """)
     }
 
     func table(_ name: String) -> String { "\(quotedSchema).\(name)" }

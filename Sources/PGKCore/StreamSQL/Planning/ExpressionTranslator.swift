@@ -126,7 +126,7 @@ struct ExpressionTranslator {
         switch aggregate {
         case .count: return distinct ? "count(DISTINCT \(x))" : "count(\(x))"
         case .countDistinct: return "count(DISTINCT \(x))"
-        case .sum: return "sum(\(x))"
+        case .sum: return "pg_temp.ksum(\(x))"
         case .avg: return "CAST(avg(\(x)) AS double precision)"
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"

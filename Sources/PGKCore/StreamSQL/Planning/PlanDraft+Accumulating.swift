@@ -239,7 +239,7 @@ extension Draft {
             add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
             return "a.\(column)"
         case .sum:
-            add(column, { "sum(\($0))" }, plus, combine: { "sum(\($0))" })
+            add(column, { "pg_temp.ksum(\($0))" }, plus, combine: { "pg_temp.ksum(\($0))" })
             return "a.\(column)"
         case .avg:
             add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" })
