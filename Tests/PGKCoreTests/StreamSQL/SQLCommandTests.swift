@@ -129,6 +129,8 @@ import Testing
             CREATE TABLE users (id STRING PRIMARY KEY, region STRING, score INT) WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON');
             CREATE TABLE by_region AS SELECT region, COUNT(*) AS n, SUM(score) AS total, MAX(score) AS best,
               COLLECT_LIST(score) AS scores FROM users GROUP BY region HAVING COUNT(*) > 0;
+            CREATE TABLE counts AS SELECT region, COUNT(*) AS n, SUM(score) AS total, COLLECT_LIST(score) AS scores, UCASE(region) AS up
+              FROM users GROUP BY region;
             """)
         let query = "SELECT region, n::text, total::text, best::text, scores::text FROM by_region ORDER BY 1"
         #expect(try fx.rows(query) == [["eu", "2", "30", "20", "{10,20}"], ["us", "1", "5", "5", "{5}"]])
@@ -139,6 +141,9 @@ import Testing
         try fx.produce("users", [nil], keys: ["a"])
         try fx.catchUp()
         #expect(try fx.rows(query) == [["us", "1", "7", "7", "{7}"]])
+        // Without HAVING, an emptied group stays at its starting values, as in ksqlDB.
+        #expect(try fx.rows("SELECT region, n::text, total::text, scores::text, up FROM counts ORDER BY 1")
+                == [["eu", "0", "0", "{}", "EU"], ["us", "1", "7", "{7}", "US"]])
         let tombstones = try fx.topic("BY_REGION").filter { $0.value == nil }.map { String(decoding: $0.key ?? [], as: UTF8.self) }
         #expect(tombstones == ["eu"], "the emptied group is deleted from the changelog")
     }

@@ -203,6 +203,9 @@ struct Draft {
         batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) "
             + recompute(["(\(affectedFilter)) IN (SELECT \(keyList) FROM \(affected))"]), parameters: parameters))
+        if builder.shape == .aggregate && inputs[0].source.isTable {
+            batch.append(try emptyGroups(resultTable: resultTable, affected: affected, columns: described))
+        }
         // The latest event time among the rows behind the key, else (a
         // deleted key) the batch's latest.
         let rowTimes = inputs.map { "\($0.alias)._ts" }
