@@ -72,15 +72,24 @@ struct PlanBuilder {
             if shape == .streamStreamJoin && !select.partitionBy.isEmpty {
                 throw PlanError("PARTITION BY with a stream-stream join is not supported yet")
             }
-            if let partition = select.partitionBy.first {
-                guard select.partitionBy.count == 1 else { throw PlanError("PARTITION BY takes one expression here") }
-                if let item = items.first(where: { sameColumn($0.expression, partition) }) {
-                    keyNames = [item.name]
-                } else {
-                    let name: String
-                    if case .column(_, let column) = partition { name = column } else { name = "KSQL_COL_\(items.count)" }
+            if !select.partitionBy.isEmpty {
+                // Each expression is a key column: the SELECT's item for it,
+                // or a new one named as ksqlDB names it (the column, a
+                // struct field's name, else KSQL_COL_n).
+                for partition in select.partitionBy {
+                    if let item = items.first(where: { sameColumn($0.expression, partition) }) {
+                        keyNames.append(item.name)
+                        continue
+                    }
+                    var name: String
+                    switch partition {
+                    case .column(_, let column): name = column
+                    case .field(_, let field): name = field.uppercased()
+                    default: name = "KSQL_COL_\(items.count)"
+                    }
+                    if items.contains(where: { $0.name == name }) { name = "KSQL_COL_\(items.count)" }
                     items.append(Item(name: name, expression: partition))
-                    keyNames = [name]
+                    keyNames.append(name)
                 }
             } else {
                 keyNames = try streamKeyNames(items)
@@ -162,7 +171,14 @@ struct PlanBuilder {
                 }
                 if chosen.isEmpty { throw PlanError("unknown source or alias \(qualifier ?? "")") }
                 for input in chosen {
-                    for column in input.source.columns {
+                    // Re-partitioned, a stream's old key columns follow its
+                    // value columns, as ksqlDB's repartition lays them out.
+                    var columns = input.source.columns
+                    if !select.partitionBy.isEmpty && !input.source.isTable {
+                        columns = columns.filter { !input.source.keyColumns.contains($0.name) }
+                            + columns.filter { input.source.keyColumns.contains($0.name) }
+                    }
+                    for column in columns {
                         // ksqlDB prefixes columns of a joined `*` with the source alias.
                         let name = inputs.count > 1 ? "\(input.qualifier.uppercased())_\(column.name)" : column.name
                         items.append(Item(name: name, expression: .column(qualifier: input.qualifier, name: column.name)))

@@ -93,7 +93,7 @@ extension Draft {
                 + "(SELECT c.stream_time FROM \(clock) AS c WHERE c.part = s._part)) AS _stream_time "
                 + "FROM \(input.staging) AS s WHERE NOT s._deleted) AS i0"
             clockUpdates = [.init(text: """
-                INSERT INTO \(clock) AS c SELECT _part, max(_ts) FROM \(input.staging) WHERE _ts IS NOT NULL GROUP BY _part
+                INSERT INTO \(clock) AS c SELECT _part, max(_ts) FROM \(input.staging) WHERE _ts IS NOT NULL AND NOT _deleted GROUP BY _part
                 ON CONFLICT (part) DO UPDATE SET stream_time = greatest(c.stream_time, EXCLUDED.stream_time)
                 """)]
             let size = try translator.sql(.literal(.integer(window.sizeMilliseconds)))

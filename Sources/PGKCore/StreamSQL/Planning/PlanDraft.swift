@@ -27,9 +27,12 @@ struct Draft {
         var translator = translator()
         let condition = try select.filter.map { try translator.sql($0) }
         let filter = condition.map { " AND \($0)" } ?? ""
+        // A null record of the stream goes on, re-keyed, only through
+        // PARTITION BY, as ksqlDB's repartition passes it (value still null).
+        let forwardsNulls = builder.shape == .streamProjection && !select.partitionBy.isEmpty && select.filter == nil
         func selecting(from: String) -> String {
-            "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts "
-                + "FROM \(from) WHERE NOT i0._deleted\(filter)"
+            "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
+                + "i0._deleted AS _pgk_null FROM \(from) WHERE \(forwardsNulls ? "true" : "NOT i0._deleted")\(filter)"
         }
         var inner = ""
         if builder.shape == .streamStreamJoin, let join = select.joins.first {
@@ -52,8 +55,9 @@ struct Draft {
             .filter { !$0.name.hasPrefix("_pgk_") }
         let parameters = projected + translator.parameters
         let typedSink = typed(sink, described)
+        let isNull = forwardsNulls ? "o._pgk_null" : "false"
         var emit = QueryPlan.SQL(
-            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts', o._pgk_raw_key, NULL, o._pgk_ts "
+            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
                 + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
             parameters: parameters)
         var emitsValueText = false
@@ -61,8 +65,9 @@ struct Draft {
         // the final text (upper-case names as parameters), skipping a parse
         // and a render per row; doubles go through pgk, which keeps 1.0 a double.
         let valueColumns = described.filter { !keyNames.contains($0.name) }
+        // jsonb (structs, maps) renders with spaces: pgk writes those compactly.
         if typedSink.valueFormat == "JSON",
-           !valueColumns.contains(where: { ["double precision", "real", "numeric"].contains($0.type) }) {
+           !valueColumns.contains(where: { ["double precision", "real", "numeric", "jsonb"].contains($0.type) }) {
             // Compact, as ksqlDB writes it: `{"NAME":value,…}`, each name
             // (with its quote, colon and comma) a parameter.
             var fields: [String] = [], names: [String?] = []
@@ -83,7 +88,7 @@ struct Draft {
                 keyObject = "json_build_object(\(keys.joined(separator: ", ")))::text"
             }
             emit = QueryPlan.SQL(
-                text: "SELECT \(valueText), \(rawKey), \(keyObject), o._pgk_ts "
+                text: "SELECT \(valueText), \(rawKey), \(keyObject), o._pgk_ts, \(isNull) "
                     + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
                 parameters: parameters + names)
             emitsValueText = true
@@ -286,14 +291,17 @@ struct Draft {
             let columns = try (input.columns.map { try quote($0.name) } + ["_seq", "_ts"]).joined(separator: ", ")
             let notNull = groups.map { "\($0) IS NOT NULL" }.joined(separator: " AND ")
             if input.source.isTable {
-                batch.append(try dedupe(input))
                 let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
-                // Both the groups rows leave and the groups they enter change.
+                // Both the groups rows leave and the groups they enter change,
+                // counting every change in the batch, not only each key's
+                // last: a group a row passed through is affected too (and
+                // ends at its starting values, as in ksqlDB).
                 batch.append(.init(text: """
                     INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) FROM (
                       SELECT \(columns) FROM \(state) WHERE (\(keys)) IN (SELECT \(keys) FROM \(input.staging))
                       UNION ALL SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted) AS i0 WHERE \(notNull)
                     """))
+                batch.append(try dedupe(input))
                 batch += try applyTableChanges(input, deduped: true)
             } else {
                 batch.append(.init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) "

@@ -39,7 +39,8 @@ final class InputStager {
         self.registry = registry
     }
 
-    /// nil for a record a stream ignores (a tombstone, as in ksqlDB).
+    /// A record without a value is a deleted row: a table's tombstone, or
+    /// a stream's null record, which only PARTITION BY passes on.
     func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
         extractedRowtime = nil
         let keyValues = try decodeKey(key)
@@ -47,8 +48,7 @@ final class InputStager {
             source.keyColumns.firstIndex(of: column.name).flatMap { keyValues?[$0] }
         }
         guard let value else {
-            guard source.isTable else { return nil }
-            guard keyValues != nil else { throw StageError("a tombstone without a key") }
+            guard keyValues != nil || !source.isTable else { throw StageError("a tombstone without a key") }
             return try source.columns.map { column in
                 source.keyColumns.contains(column.name) ? try ValueText.render(keyValue(column) ?? .null, as: column.type, column: column.name) : nil
             } + [key.map(ValueText.hex), "t"]
@@ -314,7 +314,27 @@ enum ValueText {
                 return PostgresTextArray.literal([text]).dropFirst().dropLast().description
             }.joined(separator: ",") + "}"
         case .map, .struct:
-            return JSON.encode(value)
+            return JSON.encode(conform(value, to: type))
+        }
+    }
+
+    /// A struct's fields under their declared names (JSON and Avro field
+    /// names match case-insensitively), fields it does not declare dropped,
+    /// as ksqlDB reads them; through arrays and map values too.
+    static func conform(_ value: Value, to type: SQLType) -> Value {
+        switch (type, value) {
+        case (.struct(let fields), .object(let object)):
+            return .object(ValueObject(fields.map { name, fieldType in
+                let upper = name.uppercased()
+                let field = object[name] ?? object.first { $0.0.uppercased() == upper }?.1 ?? .null
+                return (name, conform(field, to: fieldType))
+            }))
+        case (.array(let element), .array(let items)):
+            return .array(items.map { conform($0, to: element) })
+        case (.map(_, let valueType), .object(let object)):
+            return .object(ValueObject(object.map { ($0.0, conform($0.1, to: valueType)) }))
+        default:
+            return value
         }
     }
 }

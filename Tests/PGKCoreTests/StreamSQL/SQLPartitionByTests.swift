@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+/// PARTITION BY as ksqlDB's repartition: several key columns, a struct
+/// field named after itself, the old key after the value in `SELECT *`,
+/// and null records passed on with their new key.
+@Suite struct SQLPartitionByTests {
+    typealias Fixture = SQLCommandTests.Fixture
+
+    @Test func partitionByRekeysAndPassesNullRecordsOn() throws {
+        let fx = try Fixture("sql-partition-by")
+        try fx.cluster.createTopic("people", partitions: 1)
+        try fx.produce("people", [#"{"NAME": "bob", "AGE": 30, "HOME": {"Town": "Oxford", "zip": 1}}"#, nil], keys: ["p1", "p2"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM people (id STRING KEY, name STRING, age INT, home STRUCT<town STRING>)
+              WITH (KAFKA_TOPIC='people', VALUE_FORMAT='JSON');
+            CREATE STREAM by_both WITH (KEY_FORMAT='JSON') AS SELECT * FROM people PARTITION BY name, age;
+            CREATE STREAM by_town AS SELECT id, age FROM people PARTITION BY home->town;
+            CREATE STREAM plain AS SELECT * FROM people PARTITION BY name;
+            """)
+        var both: [String: String?] = [:]
+        for message in try fx.topic("BY_BOTH") {
+            both.updateValue(message.value.map { String(decoding: $0, as: UTF8.self) }, forKey: String(decoding: message.key ?? [], as: UTF8.self))
+        }
+        // The old key column ID now follows the value columns; the struct's
+        // fields take their declared names, undeclared ones are dropped.
+        #expect(both[#"{"NAME":"bob","AGE":30}"#] == .some(#"{"HOME":{"TOWN":"Oxford"},"ID":"p1"}"#), "\(both)")
+        // The null record goes on with a null value, keyed by its (null) columns.
+        #expect(both[#"{"NAME":null,"AGE":null}"#] == .some(nil), "\(both)")
+        let town = try fx.topic("BY_TOWN").first { $0.value != nil }
+        #expect(town.map { String(decoding: $0.key ?? [], as: UTF8.self) } == "Oxford")
+        #expect(try fx.rows(#"SELECT key_columns::text FROM pgk_sql.sources WHERE name = 'BY_TOWN'"#) == [["{TOWN}"]])
+        #expect(try fx.topic("PLAIN").count == 2)
+    }
+}
