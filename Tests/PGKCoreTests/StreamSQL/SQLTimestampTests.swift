@@ -106,3 +106,23 @@ extension SQLTimestampTests {
         #expect(throws: PlanError.self) { try RowtimeFormat(javaPattern: "") }
     }
 }
+
+extension SQLTimestampTests {
+    /// ksqlDB's JSON has times as numbers and bytes in base64.
+    @Test func jsonOutputWritesTimesAsNumbersAndBytesInBase64() throws {
+        let fx = try Fixture("sql-json-times")
+        try fx.cluster.createTopic("moments", partitions: 1)
+        try fx.produce("moments", [#"{"AT": 34, "DAY": 2345, "DAYTIME": 234, "RAW": "Yg=="}"#], keys: ["k"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM moments (id STRING KEY, at TIMESTAMP, day DATE, daytime TIME, raw BYTES)
+              WITH (KAFKA_TOPIC='moments', VALUE_FORMAT='JSON');
+            CREATE STREAM copied AS SELECT * FROM moments;
+            CREATE TABLE latest AS SELECT id, LATEST_BY_OFFSET(at) AS at, LATEST_BY_OFFSET(raw) AS raw FROM moments GROUP BY id;
+            """)
+        let copied = try fx.topic("COPIED").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(copied == [#"{"AT":34,"DAY":2345,"DAYTIME":234,"RAW":"Yg=="}"#])
+        let latest = try fx.topic("LATEST").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(latest.last == #"{"AT":34,"RAW":"Yg=="}"#)
+    }
+}

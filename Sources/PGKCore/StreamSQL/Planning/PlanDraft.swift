@@ -65,9 +65,11 @@ struct Draft {
         // the final text (upper-case names as parameters), skipping a parse
         // and a render per row; doubles go through pgk, which keeps 1.0 a double.
         let valueColumns = described.filter { !keyNames.contains($0.name) }
-        // jsonb (structs, maps) renders with spaces: pgk writes those compactly.
-        if typedSink.valueFormat == "JSON",
-           !valueColumns.contains(where: { ["double precision", "real", "numeric", "jsonb"].contains($0.type) }) {
+        // jsonb (structs, maps) renders with spaces, and times and bytes as
+        // PostgreSQL text: pgk writes those as ksqlDB does.
+        let renderedByPGK = ["double precision", "real", "numeric", "jsonb", "timestamp without time zone", "date",
+                             "time without time zone", "bytea"]
+        if typedSink.valueFormat == "JSON", !valueColumns.contains(where: { renderedByPGK.contains($0.type) }) {
             // Compact, as ksqlDB writes it: `{"NAME":value,…}`, each name
             // (with its quote, colon and comma) a parameter.
             var fields: [String] = [], names: [String?] = []

@@ -82,10 +82,26 @@ final class OutputEncoder {
     }
 
     /// jsonb renders whole doubles as integers; Avro wants them as doubles.
+    /// In JSON and DELIMITED, ksqlDB writes times as numbers (TIMESTAMP in
+    /// epoch milliseconds, TIME in milliseconds of the day, DATE in days)
+    /// and BYTES in base64, where to_jsonb gives PostgreSQL's text.
     private func normalized(_ value: Value, _ type: SQLType) -> Value {
         if type == .double, case .int(let number) = value { return .double(Double(number)) }
         if type == .double, case .decimal(let text) = value, let number = Double(text) { return .double(number) }
-        return value
+        guard ["JSON", "DELIMITED"].contains(sink.valueFormat), case .string(let text) = value else { return value }
+        switch type {
+        case .timestamp:
+            guard let (seconds, nanos) = CivilTime.parseTimestamp(text) else { return value }
+            return .int(seconds * 1000 + nanos / 1_000_000)
+        case .time:
+            return CivilTime.parseTime(text).map { .int($0 / 1_000_000) } ?? value
+        case .date:
+            return CivilTime.parseDate(text).map { .int($0) } ?? value
+        case .bytes:
+            return PgValueMapper.bytea(ArraySlice(text.utf8)).map { .string(Base64.encode($0)) } ?? value
+        default:
+            return value
+        }
     }
 
     private func delimited(_ value: Value) -> String {
