@@ -121,8 +121,24 @@ struct ExpressionTranslator {
     private mutating func aggregateSQL(_ aggregate: AggregateFunction, _ arguments: [Expression],
                                        distinct: Bool, star: Bool) throws -> String {
         if aggregate == .count && (star || arguments.isEmpty) { return "count(*)" }
-        guard arguments.count == 1 else { throw PlanError("\(aggregate.rawValue) takes one argument") }
+        guard !arguments.isEmpty else { throw PlanError("\(aggregate.rawValue) takes a column") }
+        let options = try AggregateOptions(aggregate, arguments)
         let x = try sql(arguments[0])
+        let nonNull = options.ignoreNulls ? " FILTER (WHERE \(x) IS NOT NULL)" : ""
+        switch (aggregate, options.count) {
+        case (.latestByOffset, let n?):
+            return "coalesce(\(AggregateOptions.last(n, of: "array_agg(\(x) ORDER BY \(arrivalOrder))\(nonNull)")), '{}')"
+        case (.earliestByOffset, let n?):
+            return "coalesce((array_agg(\(x) ORDER BY \(arrivalOrder))\(nonNull))[1:\(n)], '{}')"
+        case (.latestByOffset, nil) where !options.ignoreNulls:
+            return "(array_agg(\(x) ORDER BY \(arrivalOrder) DESC))[1]"
+        case (.earliestByOffset, nil) where !options.ignoreNulls:
+            return "(array_agg(\(x) ORDER BY \(arrivalOrder)))[1]"
+        case (.topK, let k?), (.topKDistinct, let k?):
+            return AggregateOptions.top(k, of: "array_agg(\(x))", distinct: aggregate == .topKDistinct)
+        default:
+            break
+        }
         switch aggregate {
         case .count: return distinct ? "count(DISTINCT \(x))" : "count(\(x))"
         case .countDistinct: return "count(DISTINCT \(x))"
@@ -135,6 +151,7 @@ struct ExpressionTranslator {
         case .earliestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL))[1]"
         case .collectList: return "array_agg(\(x) ORDER BY \(arrivalOrder))"
         case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
+        case .topK, .topKDistinct: throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep")
         }
     }
 
@@ -148,6 +165,7 @@ enum AggregateFunction: String, CaseIterable {
     case count = "COUNT", sum = "SUM", avg = "AVG", min = "MIN", max = "MAX"
     case countDistinct = "COUNT_DISTINCT", latestByOffset = "LATEST_BY_OFFSET"
     case earliestByOffset = "EARLIEST_BY_OFFSET", collectList = "COLLECT_LIST", collectSet = "COLLECT_SET"
+    case topK = "TOPK", topKDistinct = "TOPKDISTINCT"
 }
 
 /// ksqlDB scalar functions with a PostgreSQL equivalent.

@@ -45,7 +45,7 @@ extension Draft {
             // COUNT(DISTINCT x) is COUNT_DISTINCT(x).
             let counted = distinct && aggregate == .count ? AggregateFunction.countDistinct : aggregate
             guard !distinct || counted == .countDistinct,
-                  let sql = Self.register(counted, arguments, star: star, number: partials.count, into: &partials) else {
+                  let sql = try Self.register(counted, arguments, star: star, number: partials.count, into: &partials) else {
                 decomposable = false
                 return "NULL"
             }
@@ -224,9 +224,10 @@ extension Draft {
     /// Adds the partial column(s) of one aggregate call; returns its final
     /// expression over the accumulator, or nil when it does not merge.
     private static func register(_ aggregate: AggregateFunction, _ arguments: [Expression], star: Bool, number: Int,
-                                 into partials: inout [Partial]) -> String? {
+                                 into partials: inout [Partial]) throws -> String? {
         let column = "p\(number)"
         let argument = star ? nil : arguments.first
+        let options = try AggregateOptions(aggregate, arguments)
         func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String,
                  combine: ((String) -> String)?) {
             partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine))
@@ -253,14 +254,27 @@ extension Draft {
             return "a.\(column)"
         case .latestByOffset, .earliestByOffset:
             let latest = aggregate == .latestByOffset
+            let nonNull = options.ignoreNulls ? " FILTER (WHERE $X IS NOT NULL)" : ""
+            if let n = options.count {
+                // The latest (earliest) n values, oldest first.
+                let keep: (String) -> String = { latest ? AggregateOptions.last(n, of: $0) : "(\($0))[1:\(n)]" }
+                add(column, { keep("array_agg(\($0) ORDER BY i0._seq)" + nonNull.replacingOccurrences(of: "$X", with: $0)) },
+                    { keep("\($0) || \($1)") }, combine: nil)
+                return "coalesce(a.\(column), '{}')"
+            }
             let order = latest ? "DESC" : "ASC", pick = latest ? "max" : "min", beats = latest ? ">" : "<"
             let seq = column + "q"
-            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order)) FILTER (WHERE \($0) IS NOT NULL))[1]" }, { old, new in
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order))\(nonNull.replacingOccurrences(of: "$X", with: $0)))[1]" }, { old, new in
                 let oldSeq = old.replacingOccurrences(of: column, with: seq), newSeq = new.replacingOccurrences(of: column, with: seq)
                 return "CASE WHEN \(newSeq) IS NOT NULL AND (\(oldSeq) IS NULL OR \(newSeq) \(beats) \(oldSeq)) THEN \(new) ELSE \(old) END"
             }, combine: { "(array_agg(\($0) ORDER BY \(seq) \(order)) FILTER (WHERE \(seq) IS NOT NULL))[1]" })
-            add(seq, { "\(pick)(i0._seq) FILTER (WHERE \($0) IS NOT NULL)" }, { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" },
-                combine: { "\(pick)(\($0))" })
+            add(seq, { "\(pick)(i0._seq)\(nonNull.replacingOccurrences(of: "$X", with: $0))" },
+                { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" }, combine: { "\(pick)(\($0))" })
+            return "a.\(column)"
+        case .topK, .topKDistinct:
+            let k = options.count ?? 1, distinct = aggregate == .topKDistinct
+            add(column, { AggregateOptions.top(k, of: "array_agg(\($0))", distinct: distinct) },
+                { AggregateOptions.top(k, of: "\($0) || \($1)", distinct: distinct) }, combine: nil)
             return "a.\(column)"
         case .collectList:
             // ksqlDB keeps the first 1000 values (ksql.functions.collect_list.limit).
