@@ -116,6 +116,7 @@ extension SQLJoinTests {
             CREATE STREAM left_j WITH (PARTITIONS=1) AS SELECT l.id, name, f FROM l LEFT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM right_j WITH (PARTITIONS=1) AS SELECT r.id, name, f FROM l RIGHT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM full_j WITH (PARTITIONS=1) AS SELECT ROWKEY AS k, name, f FROM l FULL OUTER JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            CREATE STREAM full_star WITH (PARTITIONS=1) AS SELECT * FROM l FULL OUTER JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             """)
         // Per key, in order (the output topic's partitions follow the key).
         func byKey(_ topic: String) throws -> [String: [String]] {
@@ -131,6 +132,8 @@ extension SQLJoinTests {
         #expect(try byKey("LEFT_J") == leftPadded)
         #expect(try byKey("RIGHT_J") == rightPadded.merging(["0": pairs]) { a, _ in a })
         #expect(try byKey("FULL_J") == leftPadded.merging(rightPadded) { a, _ in a })
+        // `SELECT *` over a FULL join is keyed by ROWKEY, which ksqlDB adds.
+        #expect(try byKey("FULL_STAR").mapValues(\.count) == leftPadded.merging(rightPadded) { a, _ in a }.mapValues(\.count))
         // The key column is named after its source where both sides have it, and kept out of the value.
         let described = try fx.sql(["-e", "DESCRIBE left_j;"])
         #expect(described.stdout.contains("L_ID"), "\(described.stdout)")
@@ -294,12 +297,14 @@ extension SQLJoinTests {
             CREATE TABLE towns (id STRING PRIMARY KEY, town STRING) WITH (KAFKA_TOPIC='towns', VALUE_FORMAT='JSON');
             CREATE TABLE people AS SELECT n.id, name, age, town FROM names n JOIN ages a ON n.id = a.id LEFT JOIN towns t ON a.id = t.id;
             CREATE TABLE everyone AS SELECT n.id, name, age FROM names n FULL OUTER JOIN ages a ON n.id = a.id;
+            CREATE TABLE keyed AS SELECT ROWKEY, name, age FROM names n FULL OUTER JOIN ages a ON n.id = a.id;
             """)
         // ksqlDB names a column several sources share after its source: N_ID.
         let people = "SELECT n_id, name, age::text, coalesce(town, '-') FROM people ORDER BY 1"
         let everyone = "SELECT n_id, coalesce(name, '-'), coalesce(age::text, '-') FROM everyone ORDER BY 1"
         #expect(try fx.rows(people) == [["p1", "Ann", "30", "Oslo"]])
         #expect(try fx.rows(everyone) == [["p1", "Ann", "30"], ["p2", "Bo", "-"], ["p3", "-", "40"]])
+        #expect(try fx.rows("SELECT rowkey FROM keyed ORDER BY 1") == [["p1"], ["p2"], ["p3"]])
         // p2 gets an age and a town; p1 loses its town.
         try fx.produce("ages", [#"{"AGE": 25}"#], keys: ["p2"])
         try fx.produce("towns", [#"{"TOWN": "Rome"}"#, nil], keys: ["p2", "p1"])

@@ -57,12 +57,15 @@ struct PlanBuilder {
             // A foreign-key join is keyed by the left table's key alone.
             let foreignKey = shape == .tableJoin ? try tableJoinForeignKey() : nil
             let keys = foreignKey == nil ? tableKeys : Array(tableKeys.prefix(1))
-            guard let index = items.firstIndex(where: { item in keys.contains { sameColumn(item.expression, $0) } }) else {
+            let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
+            guard let index = items.firstIndex(where: { item in
+                keys.contains { sameColumn(item.expression, $0) } || (tableJoinIsOuter && item.expression == rowKey)
+            }) else {
                 throw PlanError("key missing from projection: the SELECT must include the key column "
                     + (inputs[0].source.keyColumns.first ?? "?"))
             }
             keyNames = [items[index].name]
-            if shape == .tableJoin && select.joins.contains(where: { $0.kind == .right || $0.kind == .full }) {
+            if tableJoinIsOuter {
                 // An outer join's row may lack the named side: its key is the
                 // one present (all are equal where present).
                 items[index].expression = .call(name: "COALESCE", arguments: tableKeys)
@@ -71,6 +74,13 @@ struct PlanBuilder {
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
             if shape == .streamStreamJoin && !select.partitionBy.isEmpty {
                 throw PlanError("PARTITION BY with a stream-stream join is not supported yet")
+            }
+            let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
+            if shape == .streamStreamJoin, select.joins.first?.kind == .full, select.partitionBy.isEmpty,
+               select.items.contains(where: { if case .all = $0 { return true } else { return false } }),
+               !items.contains(where: { $0.expression == rowKey }) {
+                // ksqlDB gives `SELECT *` over a FULL join its synthetic key column.
+                items.insert(Item(name: "ROWKEY", expression: rowKey), at: 0)
             }
             if !select.partitionBy.isEmpty {
                 // Each expression is a key column: the SELECT's item for it,
@@ -141,6 +151,11 @@ struct PlanBuilder {
             let sides = try streamStreamJoinSides()
             var translator = translator()
             return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
+        }
+        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
+           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+            // An outer table join's key: the key of whichever side is there.
+            return "coalesce(\(try inputs.map { "\($0.alias).\(try quote($0.keyColumns[0]))" }.joined(separator: ", ")))"
         }
         if name.uppercased() == "ROWTIME" {
             let input = qualifier.flatMap { q in inputs.first { $0.qualifier.uppercased() == q.uppercased() || $0.source.name == q.uppercased() } }
@@ -322,6 +337,11 @@ struct PlanBuilder {
             return (try? resolveExpression(a)) == keySQL ? b : a
         }
         return nil
+    }
+
+    /// A RIGHT or FULL join of tables, whose rows may lack the left side.
+    var tableJoinIsOuter: Bool {
+        shape == .tableJoin && select.joins.contains { $0.kind == .right || $0.kind == .full }
     }
 
     /// A column as written, for messages.
