@@ -63,4 +63,19 @@ import Testing
             """)
         #expect(try fx.rows("SELECT windowstart::text, n::text FROM visits ORDER BY 1") == [["1000", "1"], ["100000", "1"]])
     }
+
+    /// A session expires once stream time passes its end plus the gap and
+    /// the grace period: a later record within the gap starts a new one.
+    @Test func anExpiredSessionIsNotMergedInto() throws {
+        let fx = try Fixture("sql-session-expiry")
+        try fx.cluster.createTopic("clicks", partitions: 1)
+        try Self.produce(fx, [("a", "p1", 1), ("a", "p2", 100_010), ("a", "late", 10_009), ("a", "p3", 10_010)])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM clicks (usr STRING KEY, page STRING) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');
+            CREATE TABLE visits AS SELECT usr, COUNT(*) AS n FROM clicks WINDOW SESSION (30 SECONDS, GRACE PERIOD 1 MINUTE) GROUP BY usr;
+            """)
+        let sessions = try fx.rows("SELECT windowstart::text, windowend::text, n::text FROM visits ORDER BY visits.windowstart")
+        #expect(sessions == [["1", "1", "1"], ["10010", "10010", "1"], ["100010", "100010", "1"]], "\(sessions)")
+    }
 }

@@ -104,7 +104,9 @@ extension Draft {
                 // Kafka Streams drops a record once stream time is past
                 // its time plus the gap and the grace period.
                 windowConditions = ["i0._ts IS NOT NULL", "i0._ts + \(size) + \(grace) >= i0._stream_time"]
-                windowEnd = ["max(i0._ts) AS we"]
+                // `st`: stream time when the point arrived, which bounds the
+                // sessions it may still join (see PlanDraft+Session).
+                windowEnd = ["max(i0._ts) AS we", "max(i0._stream_time) AS st"]
                 groupSQL.append("i0._ts")
             } else {
                 // Every window [ws, ws + size) holding the record's ROWTIME,
@@ -170,6 +172,7 @@ extension Draft {
             _ = try planner.connection.execute(setup[setup.count - 1].text)
             batch = sessionMerge(SessionTables(accumulator: accumulator, points: points, affected: select.emitFinal ? nil : affected),
                                  partials: partials, types: partialTypes, groups: groups.count, gapMilliseconds: window.sizeMilliseconds,
+                                 graceMilliseconds: window.graceMilliseconds ?? 86_400_000,
                                  selectPoints: .init(text: selectPartials, parameters: translator.parameters))
         } else {
             // The batch's partials, one row per group (window), fold into

@@ -16,7 +16,7 @@ extension Draft {
     }
 
     func sessionMerge(_ tables: SessionTables, partials: [Partial], types: [(name: String, type: String)], groups: Int,
-                      gapMilliseconds: Int64, selectPoints: QueryPlan.SQL) -> [QueryPlan.SQL] {
+                      gapMilliseconds: Int64, graceMilliseconds: Int64, selectPoints: QueryPlan.SQL) -> [QueryPlan.SQL] {
         let groupColumns = (0..<groups).map { "g\($0)" }
         let start = "g\(groups)"
         let groupList = groupColumns.joined(separator: ", ")
@@ -29,25 +29,31 @@ extension Draft {
             return "CAST(\(partial.combine?(partial.column) ?? "NULL") AS \(type))"
         }
         let columns = (groupColumns + [start] + partials.map(\.column) + ["we"]).joined(separator: ", ")
-        let gap = "\(gapMilliseconds)::bigint"
+        let gap = "\(gapMilliseconds)::bigint", kept = "\(gapMilliseconds + graceMilliseconds)::bigint"
+        // The largest end before a row (in start order): a row starts a new
+        // island past the gap, or once that session had expired when the
+        // row's record arrived.
+        let before = "max(we) OVER (\(partition)ORDER BY \(start), we ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         let noteMoved = tables.affected.map { ", noted AS (INSERT INTO \($0) SELECT \(keyColumns) FROM moved)" } ?? ""
         let merge = """
             INSERT INTO \(tables.accumulator) (\(columns))
             SELECT \((groupColumns + ["min(\(start))"] + combined + ["max(we)"]).joined(separator: ", "))
             FROM (SELECT *, sum(brk) OVER (\(partition)ORDER BY \(start), we ROWS UNBOUNDED PRECEDING) AS island
-                  FROM (SELECT *, CASE WHEN \(start) > max(we) OVER (\(partition)ORDER BY \(start), we
-                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + \(gap)
+                  FROM (SELECT *, CASE WHEN \(start) > \(before) + \(gap) OR \(before) + \(kept) < st
                                        THEN 1 ELSE 0 END AS brk
                         FROM \(tables.points)) AS x) AS y
             GROUP BY \((groupColumns + ["island"]).joined(separator: ", "))
             """
         return [
             .init(text: "INSERT INTO \(tables.points) \(selectPoints.text)", parameters: selectPoints.parameters),
-            // Sessions a point reaches: end + gap ≥ point and start ≤ point + gap.
+            // Sessions a point reaches: end + gap ≥ point and start ≤ point + gap,
+            // and not yet expired when it arrived: Kafka Streams keeps a
+            // session for the gap plus the grace period past its end.
             .init(text: """
                 WITH moved AS (
                   DELETE FROM \(tables.accumulator) AS a USING \(tables.points) AS p
                   WHERE \(sameGroup.isEmpty ? "" : sameGroup + " AND ")a.we + \(gap) >= p.\(start) AND a.\(start) <= p.we + \(gap)
+                    AND a.we + \(kept) >= coalesce(p.st, a.we)
                   RETURNING a.*)\(noteMoved)
                 INSERT INTO \(tables.points) SELECT * FROM moved
                 """),
