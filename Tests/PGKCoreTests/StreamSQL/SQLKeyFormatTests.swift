@@ -61,4 +61,22 @@ import Testing
         let subjects = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects"]).stdout
         #expect(subjects.contains("PER_SHOP-key") && subjects.contains("orders-key"), "\(subjects)")
     }
+
+    /// A key column may be named like the aliases pgk's SQL uses (`a`), and
+    /// a re-keyed record whose key column is NULL gets a null key, not its old one.
+    @Test func keysNamedLikeAliasesAndNullKeys() throws {
+        let fx = try Fixture("sql-key-names")
+        try fx.cluster.createTopic("input", partitions: 1)
+        try fx.produce("input", [#"{"A": 12.30, "S": "x"}"#, #"{"A": 1.00, "S": null}"#], keys: [#""k1""#, #""k2""#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM input (id STRING KEY, a DECIMAL(4,2), s STRING) WITH (KAFKA_TOPIC='input', KEY_FORMAT='JSON', VALUE_FORMAT='JSON');
+            CREATE TABLE per_a AS SELECT a, COUNT(*) AS n FROM input GROUP BY a;
+            CREATE STREAM by_s WITH (KEY_FORMAT='KAFKA') AS SELECT id, s FROM input PARTITION BY s;
+            """)
+        let keys = try fx.topic("PER_A").map { String(decoding: $0.key ?? [], as: UTF8.self) }
+        #expect(Set(keys) == ["12.3", "1.0"], "\(keys)")
+        let rekeyed = try fx.topic("BY_S").map { $0.key.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(Set(rekeyed) == [.some("x"), .none], "\(rekeyed)")
+    }
 }

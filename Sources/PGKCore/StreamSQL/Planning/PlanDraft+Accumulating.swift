@@ -304,7 +304,7 @@ extension Draft {
         let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
         return .init(text: """
             INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
-            SELECT $1, $2, to_jsonb(a), (SELECT to_jsonb(r) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
+            SELECT $1, $2, to_jsonb(a.*), (SELECT to_jsonb(r.*) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
             FROM (SELECT DISTINCT * FROM \(affected)) AS a
             """, parameters: [queryID, topic])
     }

@@ -57,7 +57,7 @@ struct Draft {
         let typedSink = typed(sink, described)
         let isNull = forwardsNulls ? "o._pgk_null" : "false"
         var emit = QueryPlan.SQL(
-            text: "SELECT to_jsonb(o) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
+            text: "SELECT to_jsonb(o.*) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
                 + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
             parameters: parameters)
         var emitsValueText = false

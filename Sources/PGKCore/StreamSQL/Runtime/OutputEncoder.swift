@@ -32,6 +32,9 @@ final class OutputEncoder {
         }
     }
 
+    /// Whether keys come from the row (else the source's key passes through).
+    var hasKeyColumns: Bool { !keyColumns.isEmpty || windowed }
+
     /// nil when the sink has no key columns (the source's key passes through).
     func key(_ row: Value) throws -> [UInt8]? {
         if windowed {
@@ -88,6 +91,7 @@ final class OutputEncoder {
     private func normalized(_ value: Value, _ type: SQLType) -> Value {
         if type == .double, case .int(let number) = value { return .double(Double(number)) }
         if type == .double, case .decimal(let text) = value, let number = Double(text) { return .double(number) }
+        if case .array(let element) = type, case .array(let items) = value { return .array(items.map { normalized($0, element) }) }
         guard ["JSON", "DELIMITED"].contains(sink.valueFormat), case .string(let text) = value else { return value }
         switch type {
         case .timestamp:

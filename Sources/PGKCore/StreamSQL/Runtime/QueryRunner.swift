@@ -308,13 +308,17 @@ final class QueryRunner {
             let timestamp = row[3].flatMap { Int64($0) }
             // A null record passed on (PARTITION BY) keeps its new key and a null value.
             let isNull = row.values.count > 4 && row[4] == "t"
+            // The record's own key passes through only where the sink names no
+            // key columns; a key column that is NULL makes a null key.
+            let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
             if valueText {
-                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
+                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? rawKey
                 try producer.produce(topic: plan.sink.topic, key: key, value: isNull ? nil : row[0].map { Array($0.utf8) }, timestamp: timestamp)
                 continue
             }
             let value = try row[0].map { try JSON.decode($0) }
-            let key = try value.flatMap { try encoder.key($0) } ?? row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
+            let key = encoder.hasKeyColumns ? try value.flatMap { try encoder.key($0) }
+                : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
             try producer.produce(topic: plan.sink.topic, key: key, value: isNull ? nil : try encoder.value(value), timestamp: timestamp)
         }
         try producer.flush(timeoutMilliseconds: 30_000)

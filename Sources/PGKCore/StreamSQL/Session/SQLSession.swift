@@ -179,7 +179,7 @@ final class SQLSession {
         var text = "SELECT \(items.joined(separator: ", ")) FROM \(table) AS i0"
         if let filter = select.filter { text += " WHERE \(try translator.sql(filter))" }
         if let limit = select.limit { text += " LIMIT \(limit)" }
-        let result = try connection.query("SELECT row_to_json(o)::text FROM (\(text)) AS o", translator.parameters)
+        let result = try connection.query("SELECT row_to_json(o.*)::text FROM (\(text)) AS o", translator.parameters)
         let names = try connection.query("SELECT * FROM (\(text)) AS o LIMIT 0", translator.parameters).columnNames
         let records: [ValueObject] = try result.rows.map { row in
             guard case .object(let object) = try JSON.decode(row[0] ?? "{}") else { return ValueObject() }
