@@ -143,6 +143,7 @@ struct ExpressionTranslator {
         case .count: return distinct ? "count(DISTINCT \(x))" : "count(\(x))"
         case .countDistinct: return "count(DISTINCT \(x))"
         case .sum: return "pg_temp.ksum(\(x))"
+        case .sumList: return "pg_temp.ksum(\(AggregateFunction.listSum(x)))"
         case .avg: return "CAST(avg(\(x)) AS double precision)"
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"
@@ -165,7 +166,10 @@ enum AggregateFunction: String, CaseIterable {
     case count = "COUNT", sum = "SUM", avg = "AVG", min = "MIN", max = "MAX"
     case countDistinct = "COUNT_DISTINCT", latestByOffset = "LATEST_BY_OFFSET"
     case earliestByOffset = "EARLIEST_BY_OFFSET", collectList = "COLLECT_LIST", collectSet = "COLLECT_SET"
-    case topK = "TOPK", topKDistinct = "TOPKDISTINCT"
+    case topK = "TOPK", topKDistinct = "TOPKDISTINCT", sumList = "SUM_LIST"
+
+    /// SUM_LIST's per-row argument: the sum of the row's array.
+    static func listSum(_ array: String) -> String { "(SELECT pg_temp.ksum(e) FROM unnest(\(array)) AS e)" }
 }
 
 /// ksqlDB scalar functions with a PostgreSQL equivalent.

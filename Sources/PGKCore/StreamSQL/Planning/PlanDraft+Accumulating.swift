@@ -245,6 +245,9 @@ extension Draft {
         case .sum:
             add(column, { "pg_temp.ksum(\($0))" }, plus, combine: { "pg_temp.ksum(\($0))" })
             return "a.\(column)"
+        case .sumList:
+            add(column, { "pg_temp.ksum(\(AggregateFunction.listSum($0)))" }, plus, combine: { "pg_temp.ksum(\($0))" })
+            return "a.\(column)"
         case .avg:
             add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" })
             add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
