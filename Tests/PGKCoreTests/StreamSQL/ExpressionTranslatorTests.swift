@@ -19,6 +19,14 @@ import Testing
         #expect(result.parameters == ["x'; DROP TABLE t; --", "2147483648", "1.5"])
     }
 
+    @Test func arrayMapAndStructConstructors() throws {
+        #expect(try Self.translate("ARRAY[id, 2]").sql == #"ARRAY[i0."id", $1::integer]"#)
+        #expect(try Self.translate("MAP('a' := id)").sql == #"jsonb_build_object($1::text, i0."id")"#)
+        let made = try Self.translate("STRUCT(town := name, n := 1)")
+        #expect(made.sql == #"jsonb_build_object($1::text, i0."name", $2::text, $3::integer)"#)
+        #expect(made.parameters == ["TOWN", "N", "1"])
+    }
+
     @Test func divisionByZeroIsNullAsInKsqlDB() throws {
         #expect(try Self.translate("score / id").sql == #"(i0."score" / NULLIF(i0."id", 0))"#)
         #expect(try Self.translate("score % 2").sql == #"(i0."score" % NULLIF($1::integer, 0))"#)

@@ -151,6 +151,13 @@ extension SQLTokenParser {
         }
         guard atIdentifier else { throw error(expected: "an expression") }
         let name = advance().value
+        if name.uppercased() == "ARRAY", accept(symbol: "[") {
+            // ARRAY[a, b, …]
+            let elements = current.isSymbol("]") ? [] : try expressionList()
+            try expect(symbol: "]")
+            return .call(name: "ARRAY", arguments: elements)
+        }
+        if ["MAP", "STRUCT"].contains(name.uppercased()), accept(symbol: "(") { return try entries(name.uppercased()) }
         if accept(symbol: "(") { return try call(name) }
         if accept(symbol: ".") {
             return .column(qualifier: name, name: try identifier("a column name"))
@@ -169,6 +176,20 @@ extension SQLTokenParser {
         if distinct || !current.isSymbol(")") { arguments = try expressionList() }
         try expect(symbol: ")")
         return .call(name: name, arguments: arguments, distinct: distinct)
+    }
+
+    /// After `MAP(` or `STRUCT(`: `key := value, …` (a STRUCT's keys are
+    /// field names), as alternating key and value arguments.
+    private mutating func entries(_ name: String) throws -> Expression {
+        var arguments: [Expression] = []
+        while !current.isSymbol(")") {
+            if !arguments.isEmpty { try expect(symbol: ",") }
+            arguments.append(name == "STRUCT" ? .literal(.string(try identifier("a field name"))) : try expression())
+            try expect(symbol: ":=")
+            arguments.append(try expression())
+        }
+        try expect(symbol: ")")
+        return .call(name: name, arguments: arguments)
     }
 
     /// After CASE: `[operand] WHEN c THEN r … [ELSE e] END`.
