@@ -27,6 +27,16 @@ import Testing
         #expect(made.parameters == ["TOWN", "N", "1"])
     }
 
+    @Test func filterAndTransformTakeLambdas() throws {
+        let filtered = try Self.translate("FILTER(tags, x => x > 5)")
+        #expect(filtered.sql == #"CASE WHEN i0."tags" IS NULL THEN NULL ELSE ARRAY(SELECT pgk_l1.e FROM unnest(i0."tags") "#
+            + #"WITH ORDINALITY AS pgk_l1(e, o) WHERE (pgk_l1.e > $1::integer) ORDER BY pgk_l1.o) END"#)
+        let nested = try Self.translate("TRANSFORM(tags, (t) => ARRAY_LENGTH(FILTER(tags, u => u = t)))").sql
+        #expect(nested.contains("pgk_l2.e = pgk_l1.e"), "\(nested)")
+        #expect(throws: PlanError.self) { try Self.translate("FILTER(tags, (k, v) => v > 1)") }
+        #expect(throws: PlanError.self) { try Self.translate("x => x") }
+    }
+
     @Test func divisionByZeroIsNullAsInKsqlDB() throws {
         #expect(try Self.translate("score / id").sql == #"(i0."score" / NULLIF(i0."id", 0))"#)
         #expect(try Self.translate("score % 2").sql == #"(i0."score" % NULLIF($1::integer, 0))"#)

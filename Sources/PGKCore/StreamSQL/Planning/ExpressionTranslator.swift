@@ -14,6 +14,8 @@ struct ExpressionTranslator {
     var arrivalOrder: String = "_seq"
     private(set) var parameters: [String?] = []
     private(set) var usesAggregates = false
+    /// Nesting of lambdas being translated, for their element aliases.
+    private var lambdaDepth = 0
     /// Consulted before each node: SQL that stands for a whole
     /// subexpression (e.g. an aggregate read from an accumulator table).
     var override: ((Expression) throws -> String?)?
@@ -67,6 +69,8 @@ struct ExpressionTranslator {
             }
             if let otherwise { text += " ELSE \(try sql(otherwise))" }
             return text + " END"
+        case .lambda:
+            throw PlanError("a lambda (x => …) is an argument of FILTER or TRANSFORM")
         case .field(let base, let name):
             // STRUCT columns are stored as jsonb.
             let key = literalSQL(.string(name))
@@ -95,6 +99,7 @@ struct ExpressionTranslator {
     }
 
     private mutating func call(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool) throws -> String {
+        if ["FILTER", "TRANSFORM", "REDUCE"].contains(name) { return try lambdaCall(name, arguments) }
         if let aggregate = AggregateFunction(rawValue: name) {
             usesAggregates = true
             return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
@@ -154,6 +159,31 @@ struct ExpressionTranslator {
         case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
         case .topK, .topKDistinct: throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep")
         }
+    }
+
+    /// FILTER(array, x => condition) and TRANSFORM(array, x => expression)
+    /// over an array's elements, in order; NULL stays NULL. Lambdas over
+    /// maps and REDUCE are not supported.
+    private mutating func lambdaCall(_ name: String, _ arguments: [Expression]) throws -> String {
+        guard name != "REDUCE" else { throw PlanError("REDUCE is not supported yet") }
+        guard arguments.count == 2, case .lambda(let parameters, let body) = arguments[1] else {
+            throw PlanError("\(name) takes an array and a lambda, e.g. \(name)(xs, x => x > 0)")
+        }
+        guard parameters.count == 1 else { throw PlanError("\(name) over a MAP ((k, v) => …) is not supported yet") }
+        let array = try sql(arguments[0])
+        lambdaDepth += 1
+        defer { lambdaDepth -= 1 }
+        let alias = "pgk_l\(lambdaDepth)"
+        let outer = resolve
+        resolve = { qualifier, column in
+            qualifier == nil && column == parameters[0] ? "\(alias).e" : try outer(qualifier, column)
+        }
+        defer { resolve = outer }
+        let element = try sql(body)
+        let select = name == "FILTER" ? "\(alias).e" : element
+        let filter = name == "FILTER" ? " WHERE \(element)" : ""
+        return "CASE WHEN \(array) IS NULL THEN NULL ELSE ARRAY(SELECT \(select) FROM unnest(\(array)) WITH ORDINALITY "
+            + "AS \(alias)(e, o)\(filter) ORDER BY \(alias).o) END"
     }
 
     /// An array's distinct elements in order of first occurrence.

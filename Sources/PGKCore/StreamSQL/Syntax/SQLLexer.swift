@@ -80,7 +80,7 @@ struct SQLSource {
 
 enum SQLLexer {
     /// Longest symbols first so `<=` wins over `<`.
-    private static let symbols = [":=", "<>", "!=", "<=", ">=", "||", "->", "+", "-", "*", "/", "%", "=", "<", ">",
+    private static let symbols = [":=", "=>", "<>", "!=", "<=", ">=", "||", "->", "+", "-", "*", "/", "%", "=", "<", ">",
                                   "[", "]", "(", ")", ",", ".", ";"]
 
     static func tokenize(_ text: String) throws -> SQLSource {

@@ -132,6 +132,12 @@ extension SQLTokenParser {
         default:
             break
         }
+        if let parameters = lambdaParameters() {
+            // `x =>` or `(a, b) =>`: the parameters, then the body.
+            let tokens = current.isSymbol("(") ? parameters.count * 2 + 2 : 2
+            for _ in 0..<tokens { _ = advance() }
+            return .lambda(parameters: parameters, body: try expression())
+        }
         if accept(symbol: "(") {
             let inner = try expression()
             try expect(symbol: ")")
@@ -176,6 +182,26 @@ extension SQLTokenParser {
         if distinct || !current.isSymbol(")") { arguments = try expressionList() }
         try expect(symbol: ")")
         return .call(name: name, arguments: arguments, distinct: distinct)
+    }
+
+    /// The parameters of a lambda starting here, looking ahead without
+    /// consuming: `x =>` or `(a, b, …) =>`.
+    private func lambdaParameters() -> [String]? {
+        if atIdentifier && peek(1).isSymbol("=>") { return [current.value] }
+        guard current.isSymbol("(") else { return nil }
+        var names: [String] = [], ahead = 1
+        while true {
+            let token = peek(ahead)
+            guard token.kind == .word || token.kind == .quotedIdentifier else { return nil }
+            names.append(token.value)
+            if peek(ahead + 1).isSymbol(",") {
+                ahead += 2
+            } else if peek(ahead + 1).isSymbol(")") && peek(ahead + 2).isSymbol("=>") {
+                return names
+            } else {
+                return nil
+            }
+        }
     }
 
     /// After `MAP(` or `STRUCT(`: `key := value, …` (a STRUCT's keys are

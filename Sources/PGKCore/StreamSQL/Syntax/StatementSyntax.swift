@@ -209,6 +209,8 @@ indirect enum Expression: Equatable, Sendable {
     /// `expr->field` struct dereference and `expr[index]` subscripts.
     case field(Expression, String)
     case element(Expression, Expression)
+    /// `x => body` or `(a, b) => body`, an argument of FILTER and TRANSFORM.
+    case lambda(parameters: [String], body: Expression)
 
     static func == (a: Expression, b: Expression) -> Bool { String(describing: a) == String(describing: b) }
 }
