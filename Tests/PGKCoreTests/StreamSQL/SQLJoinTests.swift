@@ -117,6 +117,8 @@ extension SQLJoinTests {
             CREATE STREAM right_j WITH (PARTITIONS=1) AS SELECT r.id, name, f FROM l RIGHT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM full_j WITH (PARTITIONS=1) AS SELECT ROWKEY AS k, name, f FROM l FULL OUTER JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM full_star WITH (PARTITIONS=1) AS SELECT * FROM l FULL OUTER JOIN r WITHIN 11 SECONDS ON l.id = r.id;
+            CREATE STREAM by_name WITH (PARTITIONS=1) AS SELECT l.id AS lid, name, f FROM l JOIN r WITHIN 11 SECONDS ON l.id = r.id
+              PARTITION BY name;
             """)
         // Per key, in order (the output topic's partitions follow the key).
         func byKey(_ topic: String) throws -> [String: [String]] {
@@ -132,6 +134,8 @@ extension SQLJoinTests {
         #expect(try byKey("LEFT_J") == leftPadded)
         #expect(try byKey("RIGHT_J") == rightPadded.merging(["0": pairs]) { a, _ in a })
         #expect(try byKey("FULL_J") == leftPadded.merging(rightPadded) { a, _ in a })
+        // Re-keyed after the join: by the left record's name.
+        #expect(try fx.topic("BY_NAME").map { String(decoding: $0.key ?? [], as: UTF8.self) }.sorted() == ["foo", "foo", "zero"])
         // `SELECT *` over a FULL join is keyed by ROWKEY, which ksqlDB adds.
         #expect(try byKey("FULL_STAR").mapValues(\.count) == leftPadded.merging(rightPadded) { a, _ in a }.mapValues(\.count))
         // The key column is named after its source where both sides have it, and kept out of the value.

@@ -72,9 +72,6 @@ struct PlanBuilder {
             }
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
-            if shape == .streamStreamJoin && !select.partitionBy.isEmpty {
-                throw PlanError("PARTITION BY with a stream-stream join is not supported yet")
-            }
             let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
             if shape == .streamStreamJoin, select.joins.first?.kind == .full, select.partitionBy.isEmpty,
                select.items.contains(where: { if case .all = $0 { return true } else { return false } }),
@@ -104,7 +101,7 @@ struct PlanBuilder {
             } else {
                 keyNames = try streamKeyNames(items)
             }
-            if shape == .streamStreamJoin, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
+            if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
                 // The key is the join value, whichever side a padded row has.
                 items[index].expression = .column(qualifier: nil, name: "ROWKEY")
             }
