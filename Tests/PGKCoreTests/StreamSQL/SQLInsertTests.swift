@@ -76,3 +76,23 @@ extension SQLInsertTests {
         #expect(drop.status != 0 && drop.stderr.contains("writes into it"), "\(drop.stderr)")
     }
 }
+
+extension SQLInsertTests {
+    /// `--until-end` reads a topic that does not exist as empty, instead of
+    /// waiting for it forever; the other inputs are read as usual.
+    @Test func untilEndTreatsAMissingTopicAsEmpty() throws {
+        let fx = try Fixture("sql-missing-topic")
+        try fx.cluster.createTopic("present", partitions: 1)
+        try fx.produce("present", ["v1"], keys: ["k1"])
+        let started = SystemClock.shared.nowMilliseconds
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM absent (data STRING) WITH (KAFKA_TOPIC='absent', VALUE_FORMAT='DELIMITED');
+            CREATE STREAM present (data STRING) WITH (KAFKA_TOPIC='present', VALUE_FORMAT='DELIMITED');
+            CREATE STREAM merged AS SELECT * FROM absent;
+            INSERT INTO merged SELECT * FROM present;
+            """)
+        #expect(SystemClock.shared.nowMilliseconds - started < 30_000)
+        #expect(try fx.topic("MERGED").map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["v1"])
+    }
+}

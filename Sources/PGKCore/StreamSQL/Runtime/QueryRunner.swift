@@ -60,7 +60,9 @@ final class QueryRunner {
     }
 
     /// Whether every input partition was read to its end (`--until-end`).
-    var reachedEnd: Bool { !assigned.isEmpty && assigned.isSubset(of: ended) && aligner?.isEmpty ?? true }
+    var reachedEnd: Bool { (!assigned.isEmpty || nothingToRead) && assigned.isSubset(of: ended) && aligner?.isEmpty ?? true }
+    /// `--until-end` over input topics that do not exist: there is nothing to read.
+    private var nothingToRead = false
 
     /// Joins the processes running this query (see Leases);
     /// partitions are assigned from the offsets PostgreSQL holds.
@@ -90,7 +92,7 @@ final class QueryRunner {
             let names = Set(try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name))
             let topics = Set(plan.inputs.map(\.source.topic))
             let missing = topics.subtracting(names)
-            guard missing.isEmpty else {
+            if !missing.isEmpty && !untilEnd {
                 let now = SystemClock.shared.nowMilliseconds
                 if waitingForTopics == nil || now - waitingForTopics! > 30_000 {
                     Log.info("sql: \(query.id) waits for topic(s) \(missing.sorted().joined(separator: ", "))")
@@ -98,7 +100,15 @@ final class QueryRunner {
                 }
                 return false
             }
-            for topic in topics { topicPartitions[topic] = try consumer.partitions(of: topic, timeoutMilliseconds: timeout) }
+            if !missing.isEmpty {
+                // Read to its end, a topic that does not exist is empty.
+                Log.warning("sql: \(query.id): topic(s) \(missing.sorted().joined(separator: ", ")) do not exist: nothing to read there")
+            }
+            for topic in topics {
+                topicPartitions[topic] = missing.contains(topic) ? [] : try consumer.partitions(of: topic, timeoutMilliseconds: timeout)
+            }
+            nothingToRead = topicPartitions.values.allSatisfy(\.isEmpty)
+            if nothingToRead { return false }
         }
         let now = SystemClock.shared.nowMilliseconds
         guard let leases else { throw RuntimeError("sql: \(query.id) was stopped") }
