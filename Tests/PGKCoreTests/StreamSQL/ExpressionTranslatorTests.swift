@@ -37,6 +37,11 @@ import Testing
         #expect(throws: PlanError.self) { try Self.translate("x => x") }
     }
 
+    @Test func isDistinctFrom() throws {
+        #expect(try Self.translate("id IS DISTINCT FROM score").sql == #"(i0."id" IS DISTINCT FROM i0."score")"#)
+        #expect(try Self.translate("id IS NOT DISTINCT FROM 1").sql == #"(i0."id" IS NOT DISTINCT FROM $1::integer)"#)
+    }
+
     @Test func divisionByZeroIsNullAsInKsqlDB() throws {
         #expect(try Self.translate("score / id").sql == #"(i0."score" / NULLIF(i0."id", 0))"#)
         #expect(try Self.translate("score % 2").sql == #"(i0."score" % NULLIF($1::integer, 0))"#)

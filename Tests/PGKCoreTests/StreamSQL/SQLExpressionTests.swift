@@ -14,10 +14,11 @@ import Testing
             SET 'auto.offset.reset'='earliest';
             CREATE STREAM nums (id STRING KEY, numbers ARRAY<INT>, name STRING) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON');
             CREATE STREAM shaped AS SELECT id, FILTER(numbers, x => x > 5) AS big, TRANSFORM(numbers, x => x * 2) AS twice,
-              ARRAY[name, 'z'] AS names, STRUCT(who := name, n := 1) AS s FROM nums;
+              ARRAY[name, 'z'] AS names, STRUCT(who := name, n := 1) AS s, UCASE(name) FROM nums;
             """)
         let values = try fx.topic("SHAPED").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
-        #expect(values == [#"{"BIG":[6,9],"TWICE":[6,12,18],"NAMES":["a","z"],"S":{"N":1,"WHO":"a"}}"#,
-                           #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"}}"#], "\(values)")
+        // An unnamed expression is KSQL_COL_0, as the first one ksqlDB names.
+        #expect(values == [#"{"BIG":[6,9],"TWICE":[6,12,18],"NAMES":["a","z"],"S":{"N":1,"WHO":"a"},"KSQL_COL_0":"A"}"#,
+                           #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"},"KSQL_COL_0":"B"}"#], "\(values)")
     }
 }

@@ -92,9 +92,9 @@ struct PlanBuilder {
                     switch partition {
                     case .column(_, let column): name = column
                     case .field(_, let field): name = field.uppercased()
-                    default: name = "KSQL_COL_\(items.count)"
+                    default: name = generatedName(avoiding: items)
                     }
-                    if items.contains(where: { $0.name == name }) { name = "KSQL_COL_\(items.count)" }
+                    if items.contains(where: { $0.name == name }) { name = generatedName(avoiding: items) }
                     items.append(Item(name: name, expression: partition))
                     keyNames.append(name)
                 }
@@ -203,7 +203,7 @@ struct PlanBuilder {
                     let shared = inputs.count > 1 && inputs.allSatisfy { $0.source.column(named: column) != nil }
                     name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
                 }
-                items.append(Item(name: name ?? "KSQL_COL_\(items.count)", expression: expression))
+                items.append(Item(name: name ?? generatedName(avoiding: items), expression: expression))
             }
         }
         var seen: Set<String> = []
@@ -211,6 +211,19 @@ struct PlanBuilder {
             throw PlanError("the SELECT names column \(item.name) twice: give one an alias (AS)")
         }
         return items
+    }
+
+    /// ksqlDB's name for an unnamed expression: KSQL_COL_0, KSQL_COL_1, …,
+    /// the first that no source column or earlier item has.
+    func generatedName(avoiding items: [Item]) -> String {
+        var index = 0
+        while true {
+            let name = "KSQL_COL_\(index)"
+            if !items.contains(where: { $0.name == name }) && !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+                return name
+            }
+            index += 1
+        }
     }
 
     /// Whether two expressions name the same column (qualifiers may differ in spelling).

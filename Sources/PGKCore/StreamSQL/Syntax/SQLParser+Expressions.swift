@@ -39,6 +39,10 @@ extension SQLTokenParser {
         }
         if accept("IS") {
             let negated = accept("NOT")
+            if accept("DISTINCT") {
+                try expect("FROM")
+                return .binary(op: negated ? .notDistinctFrom : .distinctFrom, value, try concat())
+            }
             try expect("NULL")
             return .isNull(value, negated: negated)
         }

@@ -221,4 +221,5 @@ enum BinaryOperator: String, Equatable, Sendable {
     case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
     case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and = "AND", or = "OR", concat = "||"
+    case distinctFrom = "IS DISTINCT FROM", notDistinctFrom = "IS NOT DISTINCT FROM"
 }
