@@ -80,3 +80,24 @@ import Testing
         #expect(Set(rekeyed) == [.some("x"), .none], "\(rekeyed)")
     }
 }
+
+extension SQLKeyFormatTests {
+    /// `VALUE_DELIMITER` reads and writes DELIMITED values; a sink keeps
+    /// its source's delimiter unless it names its own.
+    @Test func delimitedValuesTakeTheirDelimiter() throws {
+        let fx = try Fixture("sql-delimiter")
+        try fx.cluster.createTopic("piped", partitions: 1)
+        try fx.produce("piped", ["0|zero|0", "1|a,b|5"], keys: ["k0", "k1"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM piped (id BIGINT, name STRING, value INT) WITH (KAFKA_TOPIC='piped', VALUE_FORMAT='DELIMITED', VALUE_DELIMITER='|');
+            CREATE STREAM same AS SELECT id, name, value FROM piped;
+            CREATE STREAM spaced WITH (VALUE_DELIMITER='SPACE') AS SELECT id, name, value * 2 AS twice FROM piped;
+            """)
+        func values(_ topic: String) throws -> [String] { try fx.topic(topic).map { String(decoding: $0.value ?? [], as: UTF8.self) } }
+        #expect(try values("SAME") == ["0|zero|0", "1|a,b|5"])
+        #expect(try values("SPACED") == ["0 zero 0", "1 a,b 10"])
+        let bad = try fx.sql(["-e", "CREATE STREAM j (a INT) WITH (KAFKA_TOPIC='piped', VALUE_FORMAT='JSON', VALUE_DELIMITER='|');"])
+        #expect(bad.status != 0 && bad.stderr.contains("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only"), "\(bad.stderr)")
+    }
+}

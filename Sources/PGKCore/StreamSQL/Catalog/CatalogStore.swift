@@ -56,6 +56,7 @@ final class CatalogStore {
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS timestamp_column text;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS timestamp_format text;
                 ALTER TABLE \(table("changelog")) ADD COLUMN IF NOT EXISTS ts bigint;
+                ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS value_delimiter text;
                 """)
         }
     }
@@ -65,7 +66,7 @@ final class CatalogStore {
     func sources() throws -> [CatalogSource] {
         let result = try connection.query("""
             SELECT name, kind, topic, key_format, value_format, columns::text, array_to_json(key_columns)::text,
-                   partitions, query_id, result_table, statement, timestamp_column, timestamp_format FROM \(table("sources")) ORDER BY name
+                   partitions, query_id, result_table, statement, timestamp_column, timestamp_format, value_delimiter FROM \(table("sources")) ORDER BY name
             """)
         return try result.rows.map { row in
             guard let name = row[0], let kind = row[1].flatMap(SourceKind.init(rawValue:)), let topic = row[2],
@@ -89,7 +90,7 @@ final class CatalogStore {
             return CatalogSource(name: name, kind: kind, topic: topic, keyFormat: keyFormat, valueFormat: valueFormat,
                              columns: columns, keyColumns: keys, partitions: row[7].flatMap { Int($0) },
                              queryID: row[8], resultTable: row[9], statement: row[10] ?? "", timestampColumn: row[11],
-                             timestampFormat: row[12])
+                             timestampFormat: row[12], valueDelimiter: row[13])
         }
     }
 
@@ -111,12 +112,13 @@ final class CatalogStore {
         let keys = JSON.encode(.array(source.keyColumns.map { .string($0) }))
         try connection.execute("""
             INSERT INTO \(table("sources")) (name, kind, topic, key_format, value_format, columns, key_columns,
-                                             partitions, query_id, result_table, statement, timestamp_column, timestamp_format)
+                                             partitions, query_id, result_table, statement, timestamp_column, timestamp_format,
+                                             value_delimiter)
             VALUES ($1, $2, $3, $4, $5, $6::jsonb, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8::integer,
-                    $9, $10, $11, $12, $13)
+                    $9, $10, $11, $12, $13, $14)
             """, [source.name, source.kind.rawValue, source.topic, source.keyFormat, source.valueFormat,
                   JSON.encode(columns), keys, source.partitions.map(String.init), source.queryID,
-                  source.resultTable, source.statement, source.timestampColumn, source.timestampFormat])
+                  source.resultTable, source.statement, source.timestampColumn, source.timestampFormat, source.valueDelimiter])
     }
 
     func deleteSource(named name: String) throws {

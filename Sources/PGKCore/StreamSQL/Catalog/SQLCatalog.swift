@@ -21,6 +21,17 @@ struct CatalogSource: Equatable, Sendable {
     var timestampColumn: String? = nil
     /// `TIMESTAMP_FORMAT`: a Java date-time pattern for a string TIMESTAMP column.
     var timestampFormat: String? = nil
+    /// `VALUE_DELIMITER` of a DELIMITED value (a comma unless set).
+    var valueDelimiter: String? = nil
+
+    /// The DELIMITED separator: `VALUE_DELIMITER`, where SPACE and TAB name themselves.
+    var delimiter: Unicode.Scalar {
+        switch valueDelimiter?.uppercased() {
+        case "SPACE"?: return " "
+        case "TAB"?: return "\t"
+        default: return valueDelimiter?.unicodeScalars.first ?? ","
+        }
+    }
 
     var isTable: Bool { kind == .table }
 

@@ -408,11 +408,13 @@ struct PlanBuilder {
         let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? source.keyFormat).uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
         let role: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
+        // A DELIMITED sink keeps its source's delimiter unless it sets one.
+        let delimiter = property("VALUE_DELIMITER") ?? (valueFormat == source.valueFormat ? source.valueDelimiter : nil)
         return CatalogSource(
             name: create.name, kind: create.kind, topic: property("KAFKA_TOPIC") ?? create.name.uppercased(),
             keyFormat: keyFormat, valueFormat: valueFormat,
             columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
             keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
-            queryID: queryID, resultTable: nil, statement: statement)
+            queryID: queryID, resultTable: nil, statement: statement, valueDelimiter: valueFormat == "DELIMITED" ? delimiter : nil)
     }
 }

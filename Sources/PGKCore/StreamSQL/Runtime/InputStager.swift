@@ -147,7 +147,7 @@ final class InputStager {
             return .single(value)
         case "DELIMITED":
             guard let line = String(validating: bytes, as: UTF8.self) else { throw StageError("DELIMITED value is not UTF-8") }
-            return .positional(CSVLine.split(line))
+            return .positional(CSVLine.split(line, delimiter: source.delimiter))
         default:
             guard let column = source.valueColumns.first else { return .positional([]) }
             return .single(try KafkaPrimitive.decode(bytes, as: column.type))
@@ -178,7 +178,7 @@ private enum DecodedFields {
 
 /// One DELIMITED (comma-separated, RFC 4180 quoting) line; empty fields are NULL.
 enum CSVLine {
-    static func split(_ line: String) -> [String?] {
+    static func split(_ line: String, delimiter: Unicode.Scalar = ",") -> [String?] {
         var fields: [String?] = []
         var current = "", quoted = false, wasQuoted = false
         var iterator = line.unicodeScalars.makeIterator()
@@ -193,7 +193,7 @@ enum CSVLine {
                 if wasQuoted { current.unicodeScalars.append("\"") }
                 quoted = true
                 wasQuoted = true
-            } else if scalar == "," {
+            } else if scalar == delimiter {
                 fields.append(current.isEmpty && !wasQuoted ? nil : current)
                 current = ""
                 wasQuoted = false

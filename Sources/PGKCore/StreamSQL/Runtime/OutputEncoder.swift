@@ -75,7 +75,7 @@ final class OutputEncoder {
             let (schema, id) = try avroSchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(.object(object)))
         case "DELIMITED":
-            return Array(object.map { _, value in delimited(value) }.joined(separator: ",").utf8)
+            return Array(object.map { _, value in delimited(value) }.joined(separator: String(sink.delimiter)).utf8)
         case "KAFKA":
             guard let first = valueColumns.first else { return [] }
             return try KafkaPrimitive.encode(object[first.name] ?? .null, as: first.type)
@@ -112,7 +112,8 @@ final class OutputEncoder {
         switch value {
         case .null: return ""
         case .string(let text):
-            return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+            let delimiter = Character(sink.delimiter)
+            return text.contains(where: { $0 == delimiter || $0 == "\"" || $0 == "\n" })
                 ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         default: return JSON.encode(value)
         }

@@ -89,6 +89,13 @@ final class SQLSession {
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
+        if let delimiter = create.properties.text(of: "VALUE_DELIMITER") {
+            guard valueFormat == "DELIMITED" else { throw PlanError("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only") }
+            guard ["SPACE", "TAB"].contains(delimiter.uppercased()) || delimiter.unicodeScalars.count == 1 else {
+                throw PlanError("VALUE_DELIMITER is one character, SPACE or TAB, not '\(delimiter)'")
+            }
+            source.valueDelimiter = delimiter
+        }
         if let name = create.properties.text(of: "TIMESTAMP") {
             guard let column = source.column(named: name) else {
                 throw PlanError("TIMESTAMP='\(name)' names no column of \(create.name)"
