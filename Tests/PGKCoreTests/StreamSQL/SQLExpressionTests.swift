@@ -21,4 +21,18 @@ import Testing
         #expect(values == [#"{"BIG":[6,9],"TWICE":[6,12,18],"NAMES":["a","z"],"S":{"N":1,"WHO":"a"},"KSQL_COL_0":"A"}"#,
                            #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"},"KSQL_COL_0":"B"}"#], "\(values)")
     }
+
+    /// AS_VALUE copies a key column into the value.
+    @Test func asValueCopiesTheKeyIntoTheValue() throws {
+        let fx = try Fixture("sql-as-value")
+        try fx.cluster.createTopic("events", partitions: 1)
+        try fx.produce("events", [#"{"F1": 1, "F2": "a"}"#, #"{"F1": 1, "F2": "a"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM events (f1 INT, f2 STRING) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
+            CREATE TABLE counted WITH (KEY_FORMAT='JSON') AS SELECT f1, f2, AS_VALUE(f1) AS f3, COUNT(*) FROM events GROUP BY f2, f1;
+            """)
+        let latest = try fx.topic("COUNTED").last.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(latest == #"{"F3":1,"KSQL_COL_0":2}"#)
+    }
 }

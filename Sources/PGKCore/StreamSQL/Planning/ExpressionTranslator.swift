@@ -225,6 +225,8 @@ struct ScalarFunction: Sendable {
         "INSTR": ScalarFunction(arity: 2...2) { "strpos(\($0[0]), \($0[1]))" },
         "LPAD": .plain("lpad", 3...3), "RPAD": .plain("rpad", 3...3),
         "COALESCE": .plain("coalesce", 1...64),
+        // A key column's value, as a value column (the key keeps it too).
+        "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
         // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
         "ARRAY": ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" },
         "MAP": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
