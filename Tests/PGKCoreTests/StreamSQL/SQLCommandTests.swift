@@ -131,13 +131,16 @@ import Testing
               COLLECT_LIST(score) AS scores FROM users GROUP BY region HAVING COUNT(*) > 0;
             CREATE TABLE counts AS SELECT region, COUNT(*) AS n, SUM(score) AS total, COLLECT_LIST(score) AS scores, UCASE(region) AS up
               FROM users GROUP BY region;
+            CREATE TABLE initials AS SELECT SUBSTRING(region, 1, 1) AS r, COUNT(*) AS n FROM users GROUP BY SUBSTRING(region, 1, 1);
             """)
+        #expect(try fx.rows("SELECT r, n::text FROM initials ORDER BY 1") == [["e", "2"], ["u", "1"]])
         let query = "SELECT region, n::text, total::text, best::text, scores::text FROM by_region ORDER BY 1"
         #expect(try fx.rows(query) == [["eu", "2", "30", "20", "{10,20}"], ["us", "1", "5", "5", "{5}"]])
         // b moves to us; c is deleted; us keeps b only; eu keeps a only.
         try fx.produce("users", [#"{"region": "us", "score": 7}"#, nil], keys: ["b", "c"])
         try fx.catchUp()
         #expect(try fx.rows(query) == [["eu", "1", "10", "10", "{10}"], ["us", "1", "7", "7", "{7}"]])
+        #expect(try fx.rows("SELECT r, n::text FROM initials ORDER BY 1") == [["e", "1"], ["u", "1"]])
         try fx.produce("users", [nil], keys: ["a"])
         try fx.catchUp()
         #expect(try fx.rows(query) == [["us", "1", "7", "7", "{7}"]])

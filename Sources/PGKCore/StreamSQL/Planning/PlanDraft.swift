@@ -174,7 +174,7 @@ struct Draft {
                     : "windowed aggregation supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, "
                         + "EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
-        let (from, affectedFilter) = try recomputeSource()
+        let from = try recomputeSource().from
         var translator = translator()
         var conditions: [String] = []
         if let filter = select.filter { conditions.append(try translator.sql(filter)) }
@@ -183,7 +183,13 @@ struct Draft {
             let groups = try select.groupBy.map { try translator.sql($0) }
             // ksqlDB drops records whose grouping key is NULL.
             conditions += groups.map { "\($0) IS NOT NULL" }
-            groupBy = " GROUP BY " + groups.joined(separator: ", ")
+            // By the SELECT's position where the group is an item: its
+            // literals are other parameters than the GROUP BY's, and
+            // PostgreSQL would not see the two as one expression.
+            let positions = zip(select.groupBy, groups).map { group, sql in
+                items.firstIndex { builder.sameColumn($0.expression, group) }.map { String($0 + 1) } ?? sql
+            }
+            groupBy = " GROUP BY " + positions.joined(separator: ", ")
             if let having = select.having { groupBy += " HAVING \(try translator.sql(having))" }
         }
         let parameters = projectionParameters + translator.parameters
@@ -208,8 +214,11 @@ struct Draft {
         var batch = try collectAffected(into: affected)
         let columnList = try described.map { try quote($0.name) }.joined(separator: ", ")
         batch.append(.init(text: "DELETE FROM \(resultTable) WHERE (\(keyList)) IN (SELECT \(keyList) FROM \(affected))"))
+        // The grouping expressions' literals number on after each statement's own.
+        let inRecompute = try recomputeSource(parameterOffset: parameters.count)
         batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) "
-            + recompute(["(\(affectedFilter)) IN (SELECT \(keyList) FROM \(affected))"]), parameters: parameters))
+            + recompute(["(\(inRecompute.affected)) IN (SELECT \(keyList) FROM \(affected))"]),
+                           parameters: parameters + inRecompute.parameters))
         if builder.shape == .aggregate && inputs[0].source.isTable {
             batch.append(try emptyGroups(resultTable: resultTable, affected: affected, columns: described))
         }
@@ -219,34 +228,41 @@ struct Draft {
         let latestRow = rowTimes.count == 1 ? rowTimes[0] : "greatest(\(rowTimes.joined(separator: ", ")))"
         let batchLatest = inputs.map { "(SELECT max(_ts) FROM \($0.staging))" }
         let affectedKeys = try keyNames.map { "a.\(try quote($0))" }.joined(separator: ", ")
-        let timestamp = "coalesce((SELECT max(\(latestRow)) FROM \(from) WHERE (\(affectedFilter)) = (\(affectedKeys))), "
+        let inChangelog = try recomputeSource(parameterOffset: 2)
+        let timestamp = "coalesce((SELECT max(\(latestRow)) FROM \(from) WHERE (\(inChangelog.affected)) = (\(affectedKeys))), "
             + (batchLatest.count == 1 ? batchLatest[0] : "greatest(\(batchLatest.joined(separator: ", ")))") + ")"
-        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected, timestamp: timestamp))
+        var queued = try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected, timestamp: timestamp)
+        queued.parameters += inChangelog.parameters
+        batch.append(queued)
         var typedSink = typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
                          batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
     }
 
-    /// The FROM clause over state tables, and the expression(s) matched against the affected keys.
-    private func recomputeSource() throws -> (from: String, affected: String) {
+    /// The FROM clause over state tables, the expression(s) matched against
+    /// the affected keys, and the literals those bind (numbered from
+    /// `parameterOffset` + 1).
+    private func recomputeSource(parameterOffset: Int = 0) throws -> (from: String, affected: String, parameters: [String?]) {
         guard let state0 = inputs[0].state else { throw PlanError("internal: no state table for \(inputs[0].source.name)") }
         switch builder.shape {
         case .aggregate:
-            var translator = builder.translator()
+            var translator = builder.translator(offset: parameterOffset)
             let groups = try select.groupBy.map { try translator.sql($0) }
-            if !translator.parameters.isEmpty { throw PlanError("literals in GROUP BY are not supported yet") }
-            return ("\(state0) AS i0", groups.joined(separator: ", "))
+            return ("\(state0) AS i0", groups.joined(separator: ", "), translator.parameters)
         case .tableProjection:
-            return ("\(state0) AS i0", try inputs[0].keyColumns.map { "i0.\(try quote($0))" }.joined(separator: ", "))
+            return ("\(state0) AS i0", try inputs[0].keyColumns.map { "i0.\(try quote($0))" }.joined(separator: ", "), [])
         case .tableJoin:
             guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
             let right = "i1.\(try quote(inputs[1].keyColumns[0]))"
             if let foreign = try builder.tableJoinForeignKey() {
                 return ("\(state0) AS i0 \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state1) AS i1 ON \(foreign) = \(right)",
-                        "i0.\(try quote(inputs[0].keyColumns[0]))")
+                        "i0.\(try quote(inputs[0].keyColumns[0]))", [])
             }
-            if inputs.count > 2 { return try tableChain() }
+            if inputs.count > 2 {
+                let chain = try tableChain()
+                return (chain.from, chain.affected, [])
+            }
             let left = "i0.\(try quote(inputs[0].keyColumns[0]))"
             let (keyword, key): (String, String) = switch join.kind {
             case .inner: ("JOIN", left)
@@ -254,7 +270,7 @@ struct Draft {
             case .right: ("RIGHT JOIN", right)
             case .full: ("FULL JOIN", "coalesce(\(left), \(right))")
             }
-            return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key)
+            return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key, [])
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             throw PlanError("internal: a stream shape has no table result")
         }
@@ -302,12 +318,12 @@ struct Draft {
                     INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) FROM (
                       SELECT \(columns) FROM \(state) WHERE (\(keys)) IN (SELECT \(keys) FROM \(input.staging))
                       UNION ALL SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted) AS i0 WHERE \(notNull)
-                    """))
+                    """, parameters: translator.parameters))
                 batch.append(try dedupe(input))
                 batch += try applyTableChanges(input, deduped: true)
             } else {
                 batch.append(.init(text: "INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) "
-                    + "FROM \(input.staging) AS i0 WHERE NOT i0._deleted AND \(notNull)"))
+                    + "FROM \(input.staging) AS i0 WHERE NOT i0._deleted AND \(notNull)", parameters: translator.parameters))
                 batch.append(.init(text: "INSERT INTO \(state) (\(columns)) SELECT \(columns) FROM \(input.staging) WHERE NOT _deleted"))
             }
         case .tableJoin where foreignKey != nil:
