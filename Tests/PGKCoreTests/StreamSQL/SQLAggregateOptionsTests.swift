@@ -27,3 +27,18 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("how many values to keep"), "\(bad.stderr)")
     }
 }
+
+extension SQLAggregateOptionsTests {
+    /// The latest array, not a nested one (array_agg of arrays would nest).
+    @Test func latestByOffsetKeepsArraysWhole() throws {
+        let fx = try Fixture("sql-latest-array")
+        try fx.cluster.createTopic("lists", partitions: 1)
+        try fx.produce("lists", [#"{"XS": [1, 2]}"#, #"{"XS": [3]}"#], keys: ["a", "a"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM lists (id STRING KEY, xs ARRAY<INT>) WITH (KAFKA_TOPIC='lists', VALUE_FORMAT='JSON');
+            CREATE TABLE last AS SELECT id, LATEST_BY_OFFSET(xs) AS l, EARLIEST_BY_OFFSET(xs) AS e FROM lists GROUP BY id;
+            """)
+        #expect(try fx.rows("SELECT l::text, e::text FROM last") == [["{3}", "{1,2}"]])
+    }
+}

@@ -136,9 +136,9 @@ struct ExpressionTranslator {
         case (.earliestByOffset, let n?):
             return "coalesce((array_agg(\(x) ORDER BY \(arrivalOrder))\(nonNull))[1:\(n)], '{}')"
         case (.latestByOffset, nil) where !options.ignoreNulls:
-            return "(array_agg(\(x) ORDER BY \(arrivalOrder) DESC))[1]"
+            return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder))"
         case (.earliestByOffset, nil) where !options.ignoreNulls:
-            return "(array_agg(\(x) ORDER BY \(arrivalOrder)))[1]"
+            return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder) DESC)"
         case (.topK, let k?), (.topKDistinct, let k?):
             return AggregateOptions.top(k, of: "array_agg(\(x))", distinct: aggregate == .topKDistinct)
         default:
@@ -153,8 +153,8 @@ struct ExpressionTranslator {
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"
         // ksqlDB ignores NULLs in these by default.
-        case .latestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder) DESC) FILTER (WHERE \(x) IS NOT NULL))[1]"
-        case .earliestByOffset: return "(array_agg(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL))[1]"
+        case .latestByOffset: return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL)"
+        case .earliestByOffset: return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder) DESC) FILTER (WHERE \(x) IS NOT NULL)"
         case .collectList: return "array_agg(\(x) ORDER BY \(arrivalOrder))"
         case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
         case .topK, .topKDistinct: throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep")
@@ -220,7 +220,12 @@ struct ScalarFunction: Sendable {
         "TRIM": .plain("btrim", 1...1), "LTRIM": .plain("ltrim", 1...1), "RTRIM": .plain("rtrim", 1...1),
         "CONCAT": .plain("concat", 1...64),
         "CONCAT_WS": .plain("concat_ws", 2...64),
-        "SUBSTRING": .plain("substr", 2...3),
+        // ksqlDB counts a negative position from the end, and 0 as 1.
+        "SUBSTRING": ScalarFunction(arity: 2...3) { args in
+            let start = "CASE WHEN \(args[1]) > 0 THEN \(args[1]) WHEN \(args[1]) = 0 THEN 1 "
+                + "ELSE greatest(char_length(\(args[0])) + \(args[1]) + 1, 1) END"
+            return "substr(\(args[0]), \(start)\(args.count > 2 ? ", \(args[2])" : ""))"
+        },
         "REPLACE": .plain("replace", 3...3),
         "INSTR": ScalarFunction(arity: 2...2) { "strpos(\($0[0]), \($0[1]))" },
         "LPAD": .plain("lpad", 3...3), "RPAD": .plain("rpad", 3...3),

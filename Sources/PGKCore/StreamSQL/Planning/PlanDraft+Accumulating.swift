@@ -268,12 +268,13 @@ extension Draft {
                     { keep("\($0) || \($1)") }, combine: nil)
                 return "coalesce(a.\(column), '{}')"
             }
-            let order = latest ? "DESC" : "ASC", pick = latest ? "max" : "min", beats = latest ? ">" : "<"
+            // klast: the last value in the given order, of any type (arrays too).
+            let order = latest ? "ASC" : "DESC", pick = latest ? "max" : "min", beats = latest ? ">" : "<"
             let seq = column + "q"
-            add(column, { "(array_agg(\($0) ORDER BY i0._seq \(order))\(nonNull.replacingOccurrences(of: "$X", with: $0)))[1]" }, { old, new in
+            add(column, { "pg_temp.klast(\($0) ORDER BY i0._seq \(order))\(nonNull.replacingOccurrences(of: "$X", with: $0))" }, { old, new in
                 let oldSeq = old.replacingOccurrences(of: column, with: seq), newSeq = new.replacingOccurrences(of: column, with: seq)
                 return "CASE WHEN \(newSeq) IS NOT NULL AND (\(oldSeq) IS NULL OR \(newSeq) \(beats) \(oldSeq)) THEN \(new) ELSE \(old) END"
-            }, combine: { "(array_agg(\($0) ORDER BY \(seq) \(order)) FILTER (WHERE \(seq) IS NOT NULL))[1]" })
+            }, combine: { "pg_temp.klast(\($0) ORDER BY \(seq) \(order)) FILTER (WHERE \(seq) IS NOT NULL)" })
             add(seq, { "\(pick)(i0._seq)\(nonNull.replacingOccurrences(of: "$X", with: $0))" },
                 { latest ? "greatest(\($0), \($1))" : "least(\($0), \($1))" }, combine: { "\(pick)(\($0))" })
             return "a.\(column)"

@@ -24,9 +24,9 @@ final class OutputEncoder {
         let windowed = sink.keyColumns.contains("WINDOWSTART")
         self.windowed = windowed
         session = windowed && sink.keyColumns.contains("WINDOWEND")
-        keyColumns = columns.filter { column in
-            sink.keyColumns.contains(column.name) && !(windowed && windowColumns.contains(column.name))
-        }
+        // In key order (GROUP BY, PARTITION BY), not the SELECT's.
+        keyColumns = sink.keyColumns.compactMap { name in columns.first { $0.name == name } }
+            .filter { column in !(windowed && windowColumns.contains(column.name)) }
         valueColumns = columns.filter { column in
             !sink.keyColumns.contains(column.name) && !(windowed && windowColumns.contains(column.name))
         }
