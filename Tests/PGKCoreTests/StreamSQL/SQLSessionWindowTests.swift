@@ -25,6 +25,7 @@ import Testing
             CREATE STREAM clicks (usr STRING KEY, page STRING) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');
             CREATE TABLE visits AS SELECT usr, COUNT(*) AS n, LATEST_BY_OFFSET(page) AS last_page, MIN(ROWTIME) AS first
               FROM clicks WINDOW SESSION (30 SECONDS) GROUP BY usr;
+            CREATE TABLE paths AS SELECT usr, COLLECT_LIST(page) AS pages FROM clicks WINDOW SESSION (30 SECONDS) GROUP BY usr;
             """)
         let query = "SELECT usr, windowstart::text, windowend::text, n::text, last_page, first::text FROM visits ORDER BY 1, 2"
         #expect(try fx.rows(query) == [["a", "1000", "11000", "2", "p2", "1000"],
@@ -35,6 +36,9 @@ import Testing
         try fx.catchUp()
         #expect(try fx.rows(query) == [["a", "1000", "41000", "3", "p3", "1000"], ["a", "100000", "100000", "1", "p4", "100000"],
                                        ["b", "10000", "50000", "3", "p3", "10000"]])
+        // Lists merge in time order, as ksqlDB documents: b's sessions
+        // [10000] and [50000], then 30000 between them.
+        #expect(try fx.rows("SELECT pages::text FROM paths WHERE usr = 'b'") == [["{p1,p3,p2}"]])
 
         // The changelog's last word per key (group, end, start) matches the
         // table: merged-away sessions end as tombstones.

@@ -18,7 +18,8 @@ final class CatalogStore {
         // SUM(x) / COUNT(*) divides whole numbers); PostgreSQL's sum widens
         // bigint to numeric. Session-local aggregates, used as pg_temp.ksum;
         // pg_temp.klast, the last value in its ORDER BY, of any type
-        // (LATEST_BY_OFFSET of an array, where array_agg would nest).
+        // (LATEST_BY_OFFSET of an array, where array_agg would nest);
+        // pg_temp.kconcat, arrays concatenated (merging sessions' lists).
         guard try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" else { return }
         try connection.executeScript("""
             CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4pl, STYPE = integer);
@@ -27,6 +28,7 @@ final class CatalogStore {
             CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);
             CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
             CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
+            CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
             """)
     }
 

@@ -265,7 +265,7 @@ extension Draft {
                 // The latest (earliest) n values, oldest first.
                 let keep: (String) -> String = { latest ? AggregateOptions.last(n, of: $0) : "(\($0))[1:\(n)]" }
                 add(column, { keep("array_agg(\($0) ORDER BY i0._seq)" + nonNull.replacingOccurrences(of: "$X", with: $0)) },
-                    { keep("\($0) || \($1)") }, combine: nil)
+                    { keep("\($0) || \($1)") }, combine: nil)  // merging sessions would need each value's offset
                 return "coalesce(a.\(column), '{}')"
             }
             // klast: the last value in the given order, of any type (arrays too).
@@ -285,7 +285,8 @@ extension Draft {
             return "a.\(column)"
         case .collectList:
             // ksqlDB keeps the first 1000 values (ksql.functions.collect_list.limit).
-            add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:1000]" }, { "(\($0) || \($1))[1:1000]" }, combine: nil)
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:1000]" }, { "(\($0) || \($1))[1:1000]" },
+                combine: { "(pg_temp.kconcat(\($0) ORDER BY pgk_start))[1:1000]" })
             return "a.\(column)"
         case .collectSet:
             // The distinct values so far in order of first arrival, as ksqlDB lists them; at most 1000.

@@ -39,7 +39,7 @@ extension Draft {
             INSERT INTO \(tables.accumulator) (\(columns))
             SELECT \((groupColumns + ["min(\(start))"] + combined + ["max(we)"]).joined(separator: ", "))
             FROM (SELECT *, sum(brk) OVER (\(partition)ORDER BY \(start), we ROWS UNBOUNDED PRECEDING) AS island
-                  FROM (SELECT *, CASE WHEN \(start) > \(before) + \(gap) OR \(before) + \(kept) < st
+                  FROM (SELECT *, \(start) AS pgk_start, CASE WHEN \(start) > \(before) + \(gap) OR \(before) + \(kept) < st
                                        THEN 1 ELSE 0 END AS brk
                         FROM \(tables.points)) AS x) AS y
             GROUP BY \((groupColumns + ["island"]).joined(separator: ", "))

@@ -170,7 +170,8 @@ struct Draft {
         if select.window != nil {
             throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
                 : select.window?.kind == .session
-                    ? "SESSION windows support COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET"
+                    ? "SESSION windows take every aggregate but COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT "
+                        + "and the n-value forms of LATEST_BY_OFFSET and EARLIEST_BY_OFFSET"
                     : "windowed aggregation supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, "
                         + "EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
