@@ -16,13 +16,13 @@ final class CatalogStore {
         try connection.execute("SET TimeZone = 'UTC'")
         // ksqlDB's SUM keeps its argument's type (BIGINT in, BIGINT out, so
         // SUM(x) / COUNT(*) divides whole numbers); PostgreSQL's sum widens
-        // bigint to numeric. Session-local aggregates, used as pg_temp.ksum;
+        // bigint to numeric. An INT sum is a BIGINT here, so it cannot overflow. Session-local aggregates, used as pg_temp.ksum;
         // pg_temp.klast, the last value in its ORDER BY, of any type
         // (LATEST_BY_OFFSET of an array, where array_agg would nest);
         // pg_temp.kconcat, arrays concatenated (merging sessions' lists).
         guard try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" else { return }
         try connection.executeScript("""
-            CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4pl, STYPE = integer);
+            CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4_sum, STYPE = bigint);
             CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
             CREATE AGGREGATE pg_temp.ksum(double precision) (SFUNC = float8pl, STYPE = double precision);
             CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);

@@ -146,6 +146,9 @@ extension Draft {
             + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
             + (select.emitFinal ? ", emitted boolean NOT NULL DEFAULT false" : "") + ", PRIMARY KEY (\(groupList)))"))
         _ = try planner.connection.execute(setup[setup.count - 1].text)
+        // Accumulators made before changelog timestamps lack this column.
+        setup.append(.init(text: "ALTER TABLE \(accumulator) ADD COLUMN IF NOT EXISTS pts bigint"))
+        _ = try planner.connection.execute(setup[setup.count - 1].text)
         if select.emitFinal {
             setup.append(.init(text: "CREATE INDEX IF NOT EXISTS \(try quote("\(prefix)_acc_open")) ON \(accumulator) (we) WHERE NOT emitted"))
             _ = try planner.connection.execute(setup[setup.count - 1].text)
@@ -180,7 +183,9 @@ extension Draft {
             // results change; computed once for both.
             let noted = select.emitFinal ? "" : ", noted AS (INSERT INTO \(affected) SELECT \(groupList) FROM p)"
             // A GROUP BY without aggregates only records its groups.
-            batch = [.init(text: "WITH p AS (\(selectPartials))\(noted) INSERT INTO \(accumulator) AS acc SELECT * FROM p "
+            // Named columns: an accumulator from an earlier version has them in another order.
+            let partialColumns = partialTypes.map(\.name).joined(separator: ", ")
+            batch = [.init(text: "WITH p AS (\(selectPartials))\(noted) INSERT INTO \(accumulator) AS acc (\(partialColumns)) SELECT * FROM p "
                 + "ON CONFLICT (\(groupList)) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
                            parameters: translator.parameters)]
         }

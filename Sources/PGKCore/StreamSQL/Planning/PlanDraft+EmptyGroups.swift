@@ -33,10 +33,17 @@ extension Draft {
         let condition = try select.having.map { try translator.sql($0) }
         let keys = try keyNames.map { try quote($0) }
         let missing = keys.map { "r.\($0) = a.\($0)" }.joined(separator: " AND ")
+        // Only a group no row (WHERE allowing) belongs to any more: HAVING
+        // may turn down a group that still has rows.
+        let state = try recomputeSource(parameterOffset: translator.parameters.count)
+        var rowFilter = builder.translator(offset: translator.parameters.count + state.parameters.count)
+        let filter = try select.filter.map { " AND \(try rowFilter.sql($0))" } ?? ""
+        let affectedKeys = keys.map { "a.\($0)" }.joined(separator: ", ")
         return .init(text: """
             INSERT INTO \(resultTable) (\(try columns.map { try quote($0.name) }.joined(separator: ", ")))
             SELECT \(values.joined(separator: ", ")) FROM (SELECT DISTINCT * FROM \(affected)) AS a
             WHERE NOT EXISTS (SELECT 1 FROM \(resultTable) AS r WHERE \(missing))\(condition.map { " AND (\($0))" } ?? "")
-            """, parameters: translator.parameters)
+              AND NOT EXISTS (SELECT 1 FROM \(state.from) WHERE (\(state.affected)) = (\(affectedKeys))\(filter))
+            """, parameters: translator.parameters + state.parameters + rowFilter.parameters)
     }
 }

@@ -45,7 +45,8 @@ extension Draft {
             GROUP BY \((groupColumns + ["island"]).joined(separator: ", "))
             """
         return [
-            .init(text: "INSERT INTO \(tables.points) \(selectPoints.text)", parameters: selectPoints.parameters),
+            .init(text: "INSERT INTO \(tables.points) (\(types.map(\.name).joined(separator: ", "))) \(selectPoints.text)",
+                  parameters: selectPoints.parameters),
             // Sessions a point reaches: end + gap ≥ point and start ≤ point + gap,
             // and not yet expired when it arrived: Kafka Streams keeps a
             // session for the gap plus the grace period past its end.

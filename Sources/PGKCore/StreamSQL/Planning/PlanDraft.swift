@@ -244,7 +244,7 @@ struct Draft {
     /// The FROM clause over state tables, the expression(s) matched against
     /// the affected keys, and the literals those bind (numbered from
     /// `parameterOffset` + 1).
-    private func recomputeSource(parameterOffset: Int = 0) throws -> (from: String, affected: String, parameters: [String?]) {
+    func recomputeSource(parameterOffset: Int = 0) throws -> (from: String, affected: String, parameters: [String?]) {
         guard let state0 = inputs[0].state else { throw PlanError("internal: no state table for \(inputs[0].source.name)") }
         switch builder.shape {
         case .aggregate:
@@ -308,7 +308,9 @@ struct Draft {
             var translator = builder.translator()
             let groups = try select.groupBy.map { try translator.sql($0) }
             let columns = try (input.columns.map { try quote($0.name) } + ["_seq", "_ts"]).joined(separator: ", ")
-            let notNull = groups.map { "\($0) IS NOT NULL" }.joined(separator: " AND ")
+            // Rows WHERE turns down belong to no group.
+            let notNull = (groups.map { "\($0) IS NOT NULL" } + [try select.filter.map { try translator.sql($0) }].compactMap { $0 })
+                .joined(separator: " AND ")
             if input.source.isTable {
                 let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
                 // Both the groups rows leave and the groups they enter change,
