@@ -410,6 +410,7 @@ struct PlanBuilder {
         let role: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
         // A DELIMITED sink keeps its source's delimiter unless it sets one.
         let delimiter = property("VALUE_DELIMITER") ?? (valueFormat == source.valueFormat ? source.valueDelimiter : nil)
+        if let named = property("VALUE_DELIMITER") { try SourceFormats.checkDelimiter(named, valueFormat: valueFormat) }
         return CatalogSource(
             name: create.name, kind: create.kind, topic: property("KAFKA_TOPIC") ?? create.name.uppercased(),
             keyFormat: keyFormat, valueFormat: valueFormat,

@@ -1,6 +1,7 @@
-/// Aggregating a stream whose aggregates all merge from partial results
-/// (COUNT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, EARLIEST_BY_OFFSET): the
-/// state is one accumulator row per group, and a batch is folded in by a
+/// Aggregating a stream: every aggregate merges from partial results
+/// (numbers, or arrays for COUNT_DISTINCT, COLLECT_*, TOPK and the n-value
+/// *_BY_OFFSET), so the state is one accumulator row per group (and
+/// window), and a batch is folded in by a
 /// single INSERT … GROUP BY … ON CONFLICT DO UPDATE, instead of keeping
 /// every event and recomputing the touched groups from history.
 extension Draft {
@@ -13,7 +14,8 @@ extension Draft {
         /// Merges the stored value `acc.col` with the batch's `EXCLUDED.col`.
         var merge: (String, String) -> String
         /// Merges a column of partial results as an aggregate (session
-        /// windows); nil where PostgreSQL has no such aggregate (arrays).
+        /// windows); nil where the partials cannot say the merged value
+        /// (distinct or top values, the n latest by offset).
         var combine: ((String) -> String)?
     }
 

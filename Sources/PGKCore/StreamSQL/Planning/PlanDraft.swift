@@ -172,8 +172,7 @@ struct Draft {
                 : select.window?.kind == .session
                     ? "SESSION windows take every aggregate but COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT "
                         + "and the n-value forms of LATEST_BY_OFFSET and EARLIEST_BY_OFFSET"
-                    : "windowed aggregation supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, LATEST_BY_OFFSET, "
-                        + "EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
+                    : "this windowed aggregation cannot be planned")
         }
         let from = try recomputeSource().from
         var translator = translator()

@@ -5,6 +5,14 @@ enum SourceFormats {
     static let values = ["JSON", "AVRO", "DELIMITED", "KAFKA"]
     static let keys = ["KAFKA", "JSON", "DELIMITED", "AVRO", "NONE"]
 
+    /// `VALUE_DELIMITER`: one character, SPACE or TAB, for DELIMITED values only.
+    static func checkDelimiter(_ delimiter: String, valueFormat: String) throws {
+        guard valueFormat == "DELIMITED" else { throw PlanError("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only") }
+        guard ["SPACE", "TAB"].contains(delimiter.uppercased()) || delimiter.unicodeScalars.count == 1 else {
+            throw PlanError("VALUE_DELIMITER is one character, SPACE or TAB, not '\(delimiter)'")
+        }
+    }
+
     static func check(key: String, value: String) throws {
         guard values.contains(value) else {
             throw PlanError("unsupported VALUE_FORMAT \(value)" + didYouMean(value, among: values))

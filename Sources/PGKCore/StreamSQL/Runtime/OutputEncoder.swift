@@ -53,7 +53,7 @@ final class OutputEncoder {
         let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type)) }))
         switch sink.keyFormat {
         case "NONE": return nil
-        case "DELIMITED": return Array(values.map(delimited).joined(separator: ",").utf8)
+        case "DELIMITED": return Array(values.map { delimited($0, separator: ",") }.joined(separator: ",").utf8)
         case "AVRO":
             if keyColumns.count == 1 && values[0].isNull { return nil }
             let (schema, id) = try avroKeySchema()
@@ -75,7 +75,7 @@ final class OutputEncoder {
             let (schema, id) = try avroSchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(.object(object)))
         case "DELIMITED":
-            return Array(object.map { _, value in delimited(value) }.joined(separator: String(sink.delimiter)).utf8)
+            return Array(object.map { _, value in delimited(value, separator: sink.delimiter) }.joined(separator: String(sink.delimiter)).utf8)
         case "KAFKA":
             guard let first = valueColumns.first else { return [] }
             return try KafkaPrimitive.encode(object[first.name] ?? .null, as: first.type)
@@ -108,11 +108,12 @@ final class OutputEncoder {
         }
     }
 
-    private func delimited(_ value: Value) -> String {
+    /// A field quoted where it holds the separator, a quote or a newline.
+    private func delimited(_ value: Value, separator: Unicode.Scalar) -> String {
         switch value {
         case .null: return ""
         case .string(let text):
-            let delimiter = Character(sink.delimiter)
+            let delimiter = Character(separator)
             return text.contains(where: { $0 == delimiter || $0 == "\"" || $0 == "\n" })
                 ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         default: return JSON.encode(value)

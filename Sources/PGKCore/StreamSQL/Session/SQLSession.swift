@@ -90,10 +90,7 @@ final class SQLSession {
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
         if let delimiter = create.properties.text(of: "VALUE_DELIMITER") {
-            guard valueFormat == "DELIMITED" else { throw PlanError("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only") }
-            guard ["SPACE", "TAB"].contains(delimiter.uppercased()) || delimiter.unicodeScalars.count == 1 else {
-                throw PlanError("VALUE_DELIMITER is one character, SPACE or TAB, not '\(delimiter)'")
-            }
+            try SourceFormats.checkDelimiter(delimiter, valueFormat: valueFormat)
             source.valueDelimiter = delimiter
         }
         if let name = create.properties.text(of: "TIMESTAMP") {
