@@ -7,6 +7,7 @@ final class CatalogStore {
     let schema: String
     /// The schema, quoted by libpq, for statements.
     let quotedSchema: String
+    private var aggregatesPrepared = false
 
     init(connection: PostgresConnection, schema: String) throws {
         self.connection = connection
@@ -14,22 +15,31 @@ final class CatalogStore {
         quotedSchema = try connection.quoteIdentifier(schema)
         // ksqlDB's times are UTC: so are timestamps parsed or shown here.
         try connection.execute("SET TimeZone = 'UTC'")
-        // ksqlDB's SUM keeps its argument's type (BIGINT in, BIGINT out, so
-        // SUM(x) / COUNT(*) divides whole numbers); PostgreSQL's sum widens
-        // bigint to numeric. An INT sum is a BIGINT here, so it cannot overflow. Session-local aggregates, used as pg_temp.ksum;
-        // pg_temp.klast, the last value in its ORDER BY, of any type
-        // (LATEST_BY_OFFSET of an array, where array_agg would nest);
-        // pg_temp.kconcat, arrays concatenated (merging sessions' lists).
-        guard try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" else { return }
-        try connection.executeScript("""
-            CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4_sum, STYPE = bigint);
-            CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
-            CREATE AGGREGATE pg_temp.ksum(double precision) (SFUNC = float8pl, STYPE = double precision);
-            CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);
-            CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
-            CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
-            CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
-            """)
+    }
+
+    /// Session-local aggregates that plans use, created once per
+    /// connection when a query is first planned on it (not for SHOW or a
+    /// pull query, so those need no TEMP privilege):
+    /// - pg_temp.ksum keeps ksqlDB's SUM types: a whole-number sum is a
+    ///   BIGINT (PostgreSQL's sum widens bigint to numeric), so
+    ///   SUM(x) / COUNT(*) divides whole numbers and an INT sum cannot overflow;
+    /// - pg_temp.klast, the last value in its ORDER BY, of any type
+    ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
+    /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists).
+    func prepareAggregates() throws {
+        guard !aggregatesPrepared else { return }
+        if try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" {
+            try connection.executeScript("""
+                CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4_sum, STYPE = bigint);
+                CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
+                CREATE AGGREGATE pg_temp.ksum(double precision) (SFUNC = float8pl, STYPE = double precision);
+                CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);
+                CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
+                CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
+                CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
+                """)
+        }
+        aggregatesPrepared = true
     }
 
     func table(_ name: String) -> String { "\(quotedSchema).\(name)" }

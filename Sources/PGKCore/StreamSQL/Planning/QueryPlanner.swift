@@ -14,6 +14,7 @@ struct QueryPlanner {
 
 
     func plan(_ create: CreateAsSelect, queryID: String, statement: String) throws -> QueryPlan {
+        try store.prepareAggregates()
         let select = create.select
         if select.emitFinal && (select.window == nil || select.groupBy.isEmpty) {
             throw PlanError("EMIT FINAL needs a windowed aggregation (WINDOW … GROUP BY): only a window closes")
