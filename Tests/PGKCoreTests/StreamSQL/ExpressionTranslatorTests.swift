@@ -37,6 +37,36 @@ import Testing
         #expect(throws: PlanError.self) { try Self.translate("x => x") }
     }
 
+    /// Declared types reach the translator: map values and struct fields
+    /// leave jsonb as their own type, and `+` joins strings.
+    static func typed(_ text: String) throws -> String {
+        let types: [String: SQLType] = [
+            "M": .map(.string, .integer), "S": .struct([("Town", .string), ("N", .bigint), ("Inner", .struct([("X", .double)]))]),
+            "NAME": .string, "ID": .integer, "NS": .array(.map(.string, .double)), "B": .bytes,
+        ]
+        var translator = ExpressionTranslator { _, name in
+            guard types[name] != nil else { throw PlanError("unknown column \(name)") }
+            return "i0.\"\(name.lowercased())\""
+        }
+        translator.columnType = { _, name in types[name] }
+        return try translator.sql(try SQLParser.parseExpression(text))
+    }
+
+    @Test func typedMapStructAndStringAccess() throws {
+        #expect(try Self.typed("M['a'] > 1") == #"(CAST((i0."m" ->> CAST($1::text AS text)) AS integer) > $2::integer)"#)
+        #expect(try Self.typed("S->TOWN") == #"CAST((i0."s" ->> $1::text) AS text)"#)
+        #expect(try Self.typed("S->N + ID") == #"(CAST((i0."s" ->> $1::text) AS bigint) + i0."id")"#)
+        // A nested struct stays jsonb until its scalar field is read.
+        #expect(try Self.typed("S->INNER->X") == #"CAST(((i0."s" -> $1::text) ->> $2::text) AS double precision)"#)
+        #expect(try Self.typed("NAME + '!' + S->TOWN") == #"((i0."name" || $1::text) || CAST((i0."s" ->> $2::text) AS text))"#)
+        #expect(try Self.typed("ID + 1") == #"(i0."id" + $1::integer)"#)
+        // BYTES concatenate as bytes, not as their text forms.
+        #expect(try Self.typed("CONCAT(B, B)") == "coalesce((SELECT string_agg(u.x, '\\x'::bytea ORDER BY u.o) "
+            + #"FROM unnest(ARRAY[CAST(i0."b" AS bytea), CAST(i0."b" AS bytea)]) WITH ORDINALITY AS u(x, o)), '\x'::bytea)"#)
+        #expect(try Self.typed("CONCAT(NAME, 'x')") == #"concat(i0."name", $1::text)"#)
+        #expect(try Self.typed("TRANSFORM(NS, x => x['k'])").contains(#"CAST((pgk_l1.e ->> CAST($1::text AS text)) AS double precision)"#))
+    }
+
     @Test func isDistinctFrom() throws {
         #expect(try Self.translate("id IS DISTINCT FROM score").sql == #"(i0."id" IS DISTINCT FROM i0."score")"#)
         #expect(try Self.translate("id IS NOT DISTINCT FROM 1").sql == #"(i0."id" IS NOT DISTINCT FROM $1::integer)"#)

@@ -22,6 +22,27 @@ import Testing
                            #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"},"KSQL_COL_0":"B"}"#], "\(values)")
     }
 
+    /// Map values and struct fields keep their declared types: they
+    /// filter, add and aggregate as numbers; `+` joins strings.
+    @Test func typedMapAndStructAccess() throws {
+        let fx = try Fixture("sql-typed-access")
+        try fx.cluster.createTopic("people", partitions: 1)
+        try fx.produce("people", [#"{"M": {"x": 5, "y": 7}, "S": {"A": 3, "B": "hi"}, "NAME": "bob"}"#,
+                                  #"{"M": {"x": 1}, "S": {"A": 0, "B": "yo"}, "NAME": "al"}"#,
+                                  #"{"M": {"y": 2}, "S": {"A": 4, "B": "ho"}, "NAME": "bob"}"#], keys: ["1", "2", "3"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM people (id STRING KEY, m MAP<STRING, INT>, s STRUCT<a INT, b STRING>, name STRING)
+              WITH (KAFKA_TOPIC='people', VALUE_FORMAT='JSON');
+            CREATE STREAM shown AS SELECT id, m['x'] + 1 AS mx, s->a * 2 AS sa, name + '-' + s->b AS nb FROM people WHERE s->a > 1;
+            CREATE TABLE totals AS SELECT name, SUM(m['y']) AS sy, MAX(s->a) AS ma FROM people GROUP BY name;
+            """)
+        let values = try fx.topic("SHOWN").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(values == [#"{"MX":6,"SA":6,"NB":"bob-hi"}"#, #"{"MX":null,"SA":8,"NB":"bob-ho"}"#], "\(values)")
+        let totals = try fx.rows("SELECT name, sy::text, ma::text FROM totals ORDER BY name")
+        #expect(totals == [["al", nil, "0"], ["bob", "9", "4"]], "\(totals)")
+    }
+
     /// AS_VALUE copies a key column into the value.
     @Test func asValueCopiesTheKeyIntoTheValue() throws {
         let fx = try Fixture("sql-as-value")

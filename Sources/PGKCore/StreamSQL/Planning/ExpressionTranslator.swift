@@ -12,6 +12,9 @@ struct ExpressionTranslator {
     /// The column that orders a state table's rows by arrival, for
     /// LATEST_BY_OFFSET, EARLIEST_BY_OFFSET and COLLECT_LIST.
     var arrivalOrder: String = "_seq"
+    /// A column's declared type, where the planner knows it (see
+    /// ExpressionTranslator+Types); nil leaves every expression untyped.
+    var columnType: ((String?, String) -> SQLType?)?
     private(set) var parameters: [String?] = []
     private(set) var usesAggregates = false
     /// Nesting of lambdas being translated, for their element aliases.
@@ -46,6 +49,8 @@ struct ExpressionTranslator {
             // fail the whole batch.
             case .divide: return "(\(l) / NULLIF(\(r), 0))"
             case .modulo: return "(\(l) % NULLIF(\(r), 0))"
+            // ksqlDB's `+` also joins strings.
+            case .add where staticType(expression) == .string: return "(\(l) || \(r))"
             default: return "(\(l) \(op.rawValue) \(r))"
             }
         case .call(let name, let arguments, let distinct, let star):
@@ -73,9 +78,15 @@ struct ExpressionTranslator {
             throw PlanError("a lambda (x => …) is an argument of FILTER or TRANSFORM")
         case .field(let base, let name):
             // STRUCT columns are stored as jsonb.
-            let key = literalSQL(.string(name))
-            return "(\(try sql(base)) -> \(key))"
+            let field = structField(of: base, named: name)
+            let container = try sql(base)
+            return Self.jsonbValue(container, literalSQL(.string(field?.name ?? name)), as: field?.type)
         case .element(let base, let index):
+            if case .map(_, let valueType)? = staticType(base) {
+                // MAPs are jsonb objects: their keys are text.
+                let container = try sql(base)
+                return Self.jsonbValue(container, "CAST(\(try sql(index)) AS text)", as: valueType)
+            }
             // ksqlDB arrays are 1-based like PostgreSQL's; negative counts from the end.
             let b = try sql(base), i = try sql(index)
             return "(\(b))[CASE WHEN \(i) < 0 THEN cardinality(\(b)) + 1 + \(i) ELSE \(i) END]"
@@ -120,6 +131,9 @@ struct ExpressionTranslator {
             arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
         }
         let args = try arguments.map { try sql($0) }
+        if ["CONCAT", "CONCAT_WS"].contains(name), arguments.contains(where: { staticType($0) == .bytes }) {
+            return Self.bytesConcatenation(args, separated: name == "CONCAT_WS")
+        }
         return function.render(args)
     }
 
@@ -174,11 +188,16 @@ struct ExpressionTranslator {
         lambdaDepth += 1
         defer { lambdaDepth -= 1 }
         let alias = "pgk_l\(lambdaDepth)"
-        let outer = resolve
+        let outer = resolve, outerType = columnType
         resolve = { qualifier, column in
             qualifier == nil && column == parameters[0] ? "\(alias).e" : try outer(qualifier, column)
         }
-        defer { resolve = outer }
+        var elementType: SQLType?
+        if case .array(let element)? = staticType(arguments[0]) { elementType = element }
+        columnType = { qualifier, column in
+            qualifier == nil && column == parameters[0] ? elementType : outerType?(qualifier, column)
+        }
+        defer { resolve = outer; columnType = outerType }
         let element = try sql(body)
         let select = name == "FILTER" ? "\(alias).e" : element
         let filter = name == "FILTER" ? " WHERE \(element)" : ""
@@ -263,6 +282,17 @@ struct ScalarFunction: Sendable {
             "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[\(a.count == 2 ? "1" : "\(a[2]) + 1")]"
         },
         "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
+        // Encodings as ksqlDB names them: hex, utf8, ascii, base64.
+        "TO_BYTES": ScalarFunction(arity: 2...2) { a in
+            "(CASE lower(\(a[1])) WHEN 'hex' THEN decode(\(a[0]), 'hex') WHEN 'base64' THEN decode(\(a[0]), 'base64') "
+                + "WHEN 'utf8' THEN convert_to(\(a[0]), 'UTF8') WHEN 'ascii' THEN convert_to(\(a[0]), 'SQL_ASCII') END)"
+        },
+        "FROM_BYTES": ScalarFunction(arity: 2...2) { a in
+            // PostgreSQL's base64 breaks lines every 76 characters; ksqlDB's does not.
+            "(CASE lower(\(a[1])) WHEN 'hex' THEN encode(\(a[0]), 'hex') "
+                + "WHEN 'base64' THEN translate(encode(\(a[0]), 'base64'), E'\\n', '') "
+                + "WHEN 'utf8' THEN convert_from(\(a[0]), 'UTF8') WHEN 'ascii' THEN convert_from(\(a[0]), 'SQL_ASCII') END)"
+        },
     ]
 }
 

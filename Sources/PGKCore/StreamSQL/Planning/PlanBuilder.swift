@@ -128,7 +128,17 @@ struct PlanBuilder {
     }
 
     func translator(offset: Int = 0) -> ExpressionTranslator {
-        ExpressionTranslator(parameterOffset: offset) { qualifier, name in try resolve(qualifier, name) }
+        var translator = ExpressionTranslator(parameterOffset: offset) { qualifier, name in try resolve(qualifier, name) }
+        translator.columnType = { qualifier, name in columnType(qualifier, name) }
+        return translator
+    }
+
+    /// The declared type of the column `resolve` finds; nil where it finds none.
+    func columnType(_ qualifier: String?, _ name: String) -> SQLType? {
+        let matches = inputs.filter { input in
+            qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
+        }.compactMap { $0.source.column(named: name) }
+        return matches.count == 1 ? matches[0].type : nil
     }
 
     /// `i0."col"` for a column of one input; unknown and ambiguous names

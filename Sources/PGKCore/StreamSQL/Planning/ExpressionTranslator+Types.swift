@@ -1,0 +1,70 @@
+/// What the translator knows of an expression's ksqlDB type before
+/// PostgreSQL sees it. MAPs and STRUCTs are stored as jsonb, so a map
+/// value or a struct field must be cast back to its declared type to
+/// compare, add or aggregate like ksqlDB does; and `+` joins STRINGs.
+/// Types it cannot tell are nil, and such expressions translate as before.
+extension ExpressionTranslator {
+    func staticType(_ expression: Expression) -> SQLType? {
+        switch expression {
+        case .literal(.string): return .string
+        case .literal(.boolean): return .boolean
+        case .literal(.integer(let value)): return Int32(exactly: value) == nil ? .bigint : .integer
+        case .literal: return nil
+        case .column(let qualifier, let name): return columnType?(qualifier, name)
+        case .cast(_, let type): return type
+        case .field(let base, let name): return structField(of: base, named: name)?.type
+        case .element(let base, _):
+            switch staticType(base) {
+            case .map(_, let value)?: return value
+            case .array(let element)?: return element
+            default: return nil
+            }
+        case .binary(let op, let left, let right):
+            switch op {
+            case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .distinctFrom, .notDistinctFrom:
+                return .boolean
+            case .concat: return .string
+            default:
+                let l = staticType(left), r = staticType(right)
+                if op == .add, l == .string || r == .string { return .string }
+                return l == r ? l : nil
+            }
+        case .call(let name, let arguments, _, _) where ["CONCAT", "CONCAT_WS"].contains(name):
+            return arguments.contains { staticType($0) == .bytes } ? .bytes : .string
+        case .call(let name, _, _, _) where [ "CONCAT_WS", "UCASE", "LCASE", "UPPER", "LOWER", "TRIM",
+                                             "LTRIM", "RTRIM", "SUBSTRING", "REPLACE", "LPAD", "RPAD", "FROM_BYTES"].contains(name):
+            return .string
+        case .call("TO_BYTES", _, _, _): return .bytes
+        case .isNull, .like, .between, .inList: return .boolean
+        default: return nil
+        }
+    }
+
+    /// A STRUCT field by its declared name (ksqlDB matches them case-insensitively).
+    func structField(of base: Expression, named name: String) -> (name: String, type: SQLType)? {
+        guard case .struct(let fields)? = staticType(base) else { return nil }
+        let field = fields.first { $0.0 == name } ?? fields.first { $0.0.uppercased() == name.uppercased() }
+        return field.map { (name: $0.0, type: $0.1) }
+    }
+
+    /// CONCAT and CONCAT_WS over BYTES: PostgreSQL's concat() would join
+    /// their text forms. NULLs are skipped; a NULL separator makes NULL.
+    static func bytesConcatenation(_ args: [String], separated: Bool) -> String {
+        let parts = (separated ? args.dropFirst() : args[...]).map { "CAST(\($0) AS bytea)" }.joined(separator: ", ")
+        let separator = separated ? "CAST(\(args[0]) AS bytea)" : "'\\x'::bytea"
+        let joined = "(SELECT string_agg(u.x, \(separator) ORDER BY u.o) FROM unnest(ARRAY[\(parts)]) WITH ORDINALITY AS u(x, o))"
+        return separated ? "CASE WHEN \(separator) IS NULL THEN NULL ELSE coalesce(\(joined), '\\x'::bytea) END"
+            : "coalesce(\(joined), '\\x'::bytea)"
+    }
+
+    /// A value read out of jsonb as its declared type: `->>` text cast
+    /// back for scalars, jsonb (`->`) for nested values and unknown types.
+    static func jsonbValue(_ container: String, _ keySQL: String, as type: SQLType?) -> String {
+        switch type {
+        case .boolean?, .integer?, .bigint?, .double?, .string?, .decimal?:
+            return "CAST((\(container) ->> \(keySQL)) AS \((try? PostgresType.of(type!)) ?? "text"))"
+        default:
+            return "(\(container) -> \(keySQL))"
+        }
+    }
+}
