@@ -115,8 +115,9 @@ struct ExpressionTranslator {
             usesAggregates = true
             return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
         }
-        guard let function = ScalarFunction.named[name] ?? TemporalFunctions.functions[name] else {
+        guard let function = ScalarFunction.named[name] ?? MathFunctions.functions[name] ?? TemporalFunctions.functions[name] else {
             throw PlanError("unknown function \(name)" + didYouMean(name, among: Array(ScalarFunction.named.keys)
+                + Array(MathFunctions.functions.keys)
                 + Array(TemporalFunctions.functions.keys) + AggregateFunction.allCases.map(\.rawValue)))
         }
         guard function.arity.contains(arguments.count) else {
@@ -134,6 +135,7 @@ struct ExpressionTranslator {
         if ["CONCAT", "CONCAT_WS"].contains(name), arguments.contains(where: { staticType($0) == .bytes }) {
             return Self.bytesConcatenation(args, separated: name == "CONCAT_WS")
         }
+        if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)
     }
 
@@ -225,6 +227,21 @@ enum AggregateFunction: String, CaseIterable {
 struct ScalarFunction: Sendable {
     var arity: ClosedRange<Int>
     var render: @Sendable ([String]) -> String
+    /// Used instead of `render` where the result depends on the
+    /// arguments' ksqlDB types (nil where the translator cannot tell).
+    var typed: (@Sendable ([String], [SQLType?]) -> String)?
+
+    init(arity: ClosedRange<Int>, render: @escaping @Sendable ([String]) -> String,
+         typed: (@Sendable ([String], [SQLType?]) -> String)? = nil) {
+        self.arity = arity
+        self.render = render
+        self.typed = typed
+    }
+
+    /// A function whose SQL always depends on its arguments' types.
+    init(arity: ClosedRange<Int>, typed: @escaping @Sendable ([String], [SQLType?]) -> String) {
+        self.init(arity: arity, render: { typed($0, Array(repeating: nil, count: $0.count)) }, typed: typed)
+    }
 
     var arityText: String { arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound)–\(arity.upperBound)" }
 
@@ -257,14 +274,6 @@ struct ScalarFunction: Sendable {
         "STRUCT": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
         "IFNULL": .plain("coalesce", 2...2),
         "NULLIF": .plain("nullif", 2...2),
-        "ABS": .plain("abs", 1...1),
-        "CEIL": .plain("ceil", 1...1), "FLOOR": .plain("floor", 1...1),
-        "ROUND": ScalarFunction(arity: 1...2) { args in
-            args.count == 1 ? "round(\(args[0]))" : "round(CAST(\(args[0]) AS numeric), \(args[1]))"
-        },
-        "SQRT": .plain("sqrt", 1...1), "EXP": .plain("exp", 1...1), "LN": .plain("ln", 1...1),
-        "POWER": .plain("power", 2...2), "SIGN": .plain("sign", 1...1),
-        "GREATEST": .plain("greatest", 1...64), "LEAST": .plain("least", 1...64),
         "ARRAY_LENGTH": ScalarFunction(arity: 1...1) { "cardinality(\($0[0]))" },
         "UNIX_TIMESTAMP": ScalarFunction(arity: 0...1) { args in
             args.isEmpty ? "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
@@ -281,7 +290,6 @@ struct ScalarFunction: Sendable {
         "REGEXP_EXTRACT": ScalarFunction(arity: 2...3) { a in
             "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[\(a.count == 2 ? "1" : "\(a[2]) + 1")]"
         },
-        "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
         // Encodings as ksqlDB names them: hex, utf8, ascii, base64.
         "TO_BYTES": ScalarFunction(arity: 2...2) { a in
             "(CASE lower(\(a[1])) WHEN 'hex' THEN decode(\(a[0]), 'hex') WHEN 'base64' THEN decode(\(a[0]), 'base64') "
