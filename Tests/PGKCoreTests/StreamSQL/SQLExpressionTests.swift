@@ -65,6 +65,25 @@ import Testing
         #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
     }
 
+    @Test func stringFunctionsFollowKsqlDB() throws {
+        let fx = try Fixture("sql-strings")
+        try fx.cluster.createTopic("str", partitions: 1)
+        try fx.produce("str", [#"{"S": "Hello World 42!", "J": "{\"log\": {\"cloud\": \"gcp\"}}"}"#, #"{"S": null, "J": "not json"}"#])
+        try fx.run(#"""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM str (s STRING, j STRING) WITH (KAFKA_TOPIC='str', VALUE_FORMAT='JSON');
+            CREATE STREAM so AS SELECT INSTR(s, 'o', 1, 2) a, INSTR(s, 'o', -1, 2) c, MASK(s) d, MASK(s, NULL, '*') e,
+              MASK_KEEP_LEFT(s, 5) f, MASK_RIGHT(s, 3) g, ELT(2, 'a', 'b') h, FIELD(s, 'x', s) i, CHR(75) j, CHR('\u004b') k,
+              REGEXP_EXTRACT_ALL('[a-z]+', s) l, SPLIT_TO_MAP('a=1;b=2;c', ';', '=')['b'] n,
+              EXTRACTJSONFIELD(j, '$.log.cloud') o, ENCODE('aGk=', 'base64', 'hex') q, LPAD(s, 3, '') r FROM str;
+            """#)
+        let values = try fx.topic("SO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(values == [
+            #"{"A":8,"C":5,"D":"Xxxxx-Xxxxx-nn-","E":"H****-W****-nn-","F":"Hello-Xxxxx-nn-","G":"Hello World nn-","H":"b","I":2,"J":"K","K":"K","L":["ello","orld"],"N":"2","O":"gcp","Q":"6869","R":null}"#,
+            #"{"A":null,"C":null,"D":null,"E":null,"F":null,"G":null,"H":"b","I":0,"J":"K","K":"K","L":null,"N":"2","O":null,"Q":"6869","R":null}"#,
+        ].sorted(), "\(values)")
+    }
+
     /// AS_VALUE copies a key column into the value.
     @Test func asValueCopiesTheKeyIntoTheValue() throws {
         let fx = try Fixture("sql-as-value")

@@ -25,7 +25,8 @@ final class CatalogStore {
     ///   SUM(x) / COUNT(*) divides whole numbers and an INT sum cannot overflow;
     /// - pg_temp.klast, the last value in its ORDER BY, of any type
     ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
-    /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists).
+    /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
+    /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD).
     func prepareAggregates() throws {
         guard !aggregatesPrepared else { return }
         if try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" {
@@ -37,6 +38,8 @@ final class CatalogStore {
                 CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
                 CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
                 CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
+                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
+                  'BEGIN RETURN CAST($1 AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
                 """)
         }
         aggregatesPrepared = true

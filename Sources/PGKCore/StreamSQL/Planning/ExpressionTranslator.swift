@@ -115,10 +115,8 @@ struct ExpressionTranslator {
             usesAggregates = true
             return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
         }
-        guard let function = ScalarFunction.named[name] ?? MathFunctions.functions[name] ?? TemporalFunctions.functions[name] else {
-            throw PlanError("unknown function \(name)" + didYouMean(name, among: Array(ScalarFunction.named.keys)
-                + Array(MathFunctions.functions.keys)
-                + Array(TemporalFunctions.functions.keys) + AggregateFunction.allCases.map(\.rawValue)))
+        guard let function = ScalarFunction.named(name) else {
+            throw PlanError("unknown function \(name)" + didYouMean(name, among: ScalarFunction.allNames + AggregateFunction.allCases.map(\.rawValue)))
         }
         guard function.arity.contains(arguments.count) else {
             throw PlanError("\(name) takes \(function.arityText) argument(s), not \(arguments.count)")
@@ -221,87 +219,6 @@ enum AggregateFunction: String, CaseIterable {
 
     /// SUM_LIST's per-row argument: the sum of the row's array.
     static func listSum(_ array: String) -> String { "(SELECT pg_temp.ksum(e) FROM unnest(\(array)) AS e)" }
-}
-
-/// ksqlDB scalar functions with a PostgreSQL equivalent.
-struct ScalarFunction: Sendable {
-    var arity: ClosedRange<Int>
-    var render: @Sendable ([String]) -> String
-    /// Used instead of `render` where the result depends on the
-    /// arguments' ksqlDB types (nil where the translator cannot tell).
-    var typed: (@Sendable ([String], [SQLType?]) -> String)?
-
-    init(arity: ClosedRange<Int>, render: @escaping @Sendable ([String]) -> String,
-         typed: (@Sendable ([String], [SQLType?]) -> String)? = nil) {
-        self.arity = arity
-        self.render = render
-        self.typed = typed
-    }
-
-    /// A function whose SQL always depends on its arguments' types.
-    init(arity: ClosedRange<Int>, typed: @escaping @Sendable ([String], [SQLType?]) -> String) {
-        self.init(arity: arity, render: { typed($0, Array(repeating: nil, count: $0.count)) }, typed: typed)
-    }
-
-    var arityText: String { arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound)–\(arity.upperBound)" }
-
-    static func plain(_ pgName: String, _ arity: ClosedRange<Int>) -> ScalarFunction {
-        ScalarFunction(arity: arity) { "\(pgName)(\($0.joined(separator: ", ")))" }
-    }
-
-    static let named: [String: ScalarFunction] = [
-        "UCASE": .plain("upper", 1...1), "UPPER": .plain("upper", 1...1),
-        "LCASE": .plain("lower", 1...1), "LOWER": .plain("lower", 1...1),
-        "LEN": .plain("length", 1...1), "LENGTH": .plain("length", 1...1),
-        "TRIM": .plain("btrim", 1...1), "LTRIM": .plain("ltrim", 1...1), "RTRIM": .plain("rtrim", 1...1),
-        "CONCAT": .plain("concat", 1...64),
-        "CONCAT_WS": .plain("concat_ws", 2...64),
-        // ksqlDB counts a negative position from the end, and 0 as 1.
-        "SUBSTRING": ScalarFunction(arity: 2...3) { args in
-            let start = "CASE WHEN \(args[1]) > 0 THEN \(args[1]) WHEN \(args[1]) = 0 THEN 1 "
-                + "ELSE greatest(char_length(\(args[0])) + \(args[1]) + 1, 1) END"
-            return "substr(\(args[0]), \(start)\(args.count > 2 ? ", \(args[2])" : ""))"
-        },
-        "REPLACE": .plain("replace", 3...3),
-        "INSTR": ScalarFunction(arity: 2...2) { "strpos(\($0[0]), \($0[1]))" },
-        "LPAD": .plain("lpad", 3...3), "RPAD": .plain("rpad", 3...3),
-        "COALESCE": .plain("coalesce", 1...64),
-        // A key column's value, as a value column (the key keeps it too).
-        "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
-        // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
-        "ARRAY": ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" },
-        "MAP": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
-        "STRUCT": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
-        "IFNULL": .plain("coalesce", 2...2),
-        "NULLIF": .plain("nullif", 2...2),
-        "ARRAY_LENGTH": ScalarFunction(arity: 1...1) { "cardinality(\($0[0]))" },
-        "UNIX_TIMESTAMP": ScalarFunction(arity: 0...1) { args in
-            args.isEmpty ? "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
-                         : "CAST(extract(epoch FROM \(args[0])) * 1000 AS bigint)"
-        },
-        "FROM_UNIXTIME": ScalarFunction(arity: 1...1) { "CAST(to_timestamp(\($0[0]) / 1000.0) AS timestamp)" },
-        "SPLIT": ScalarFunction(arity: 2...2) { a in
-            "(CASE WHEN \(a[1]) = '' THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
-        },
-        "ARRAY_CONTAINS": ScalarFunction(arity: 2...2) { a in "coalesce(\(a[1]) = ANY(\(a[0])), false)" },
-        "INITCAP": .plain("initcap", 1...1),
-        "REGEXP_REPLACE": ScalarFunction(arity: 3...3) { a in "regexp_replace(\(a[0]), \(a[1]), \(a[2]), 'g')" },
-        // Group n (0, or none, is the whole match): an outer group makes it n + 1.
-        "REGEXP_EXTRACT": ScalarFunction(arity: 2...3) { a in
-            "(regexp_match(\(a[1]), '(' || \(a[0]) || ')'))[\(a.count == 2 ? "1" : "\(a[2]) + 1")]"
-        },
-        // Encodings as ksqlDB names them: hex, utf8, ascii, base64.
-        "TO_BYTES": ScalarFunction(arity: 2...2) { a in
-            "(CASE lower(\(a[1])) WHEN 'hex' THEN decode(\(a[0]), 'hex') WHEN 'base64' THEN decode(\(a[0]), 'base64') "
-                + "WHEN 'utf8' THEN convert_to(\(a[0]), 'UTF8') WHEN 'ascii' THEN convert_to(\(a[0]), 'SQL_ASCII') END)"
-        },
-        "FROM_BYTES": ScalarFunction(arity: 2...2) { a in
-            // PostgreSQL's base64 breaks lines every 76 characters; ksqlDB's does not.
-            "(CASE lower(\(a[1])) WHEN 'hex' THEN encode(\(a[0]), 'hex') "
-                + "WHEN 'base64' THEN translate(encode(\(a[0]), 'base64'), E'\\n', '') "
-                + "WHEN 'utf8' THEN convert_from(\(a[0]), 'UTF8') WHEN 'ascii' THEN convert_from(\(a[0]), 'SQL_ASCII') END)"
-        },
-    ]
 }
 
 struct PlanError: Error, CustomStringConvertible, Equatable {

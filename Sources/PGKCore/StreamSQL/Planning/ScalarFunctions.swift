@@ -1,0 +1,56 @@
+/// ksqlDB scalar functions with a PostgreSQL equivalent.
+struct ScalarFunction: Sendable {
+    var arity: ClosedRange<Int>
+    var render: @Sendable ([String]) -> String
+    /// Used instead of `render` where the result depends on the
+    /// arguments' ksqlDB types (nil where the translator cannot tell).
+    var typed: (@Sendable ([String], [SQLType?]) -> String)?
+
+    init(arity: ClosedRange<Int>, render: @escaping @Sendable ([String]) -> String,
+         typed: (@Sendable ([String], [SQLType?]) -> String)? = nil) {
+        self.arity = arity
+        self.render = render
+        self.typed = typed
+    }
+
+    /// A function whose SQL always depends on its arguments' types.
+    init(arity: ClosedRange<Int>, typed: @escaping @Sendable ([String], [SQLType?]) -> String) {
+        self.init(arity: arity, render: { typed($0, Array(repeating: nil, count: $0.count)) }, typed: typed)
+    }
+
+    var arityText: String { arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound)–\(arity.upperBound)" }
+
+    static func plain(_ pgName: String, _ arity: ClosedRange<Int>) -> ScalarFunction {
+        ScalarFunction(arity: arity) { "\(pgName)(\($0.joined(separator: ", ")))" }
+    }
+
+    /// The function called `name`, among all `pgk sql` knows.
+    static func named(_ name: String) -> ScalarFunction? {
+        general[name] ?? StringFunctions.functions[name] ?? MathFunctions.functions[name] ?? TemporalFunctions.functions[name]
+    }
+
+    static var allNames: [String] {
+        Array(general.keys) + Array(StringFunctions.functions.keys) + Array(MathFunctions.functions.keys)
+            + Array(TemporalFunctions.functions.keys)
+    }
+
+    /// Nulls, constructors, arrays and conversions.
+    static let general: [String: ScalarFunction] = [
+        "COALESCE": .plain("coalesce", 1...64),
+        // A key column's value, as a value column (the key keeps it too).
+        "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
+        // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
+        "ARRAY": ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" },
+        "MAP": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
+        "STRUCT": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
+        "IFNULL": .plain("coalesce", 2...2),
+        "NULLIF": .plain("nullif", 2...2),
+        "ARRAY_LENGTH": ScalarFunction(arity: 1...1) { "cardinality(\($0[0]))" },
+        "UNIX_TIMESTAMP": ScalarFunction(arity: 0...1) { args in
+            args.isEmpty ? "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint)"
+                         : "CAST(extract(epoch FROM \(args[0])) * 1000 AS bigint)"
+        },
+        "FROM_UNIXTIME": ScalarFunction(arity: 1...1) { "CAST(to_timestamp(\($0[0]) / 1000.0) AS timestamp)" },
+        "ARRAY_CONTAINS": ScalarFunction(arity: 2...2) { a in "coalesce(\(a[1]) = ANY(\(a[0])), false)" },
+    ]
+}
