@@ -84,6 +84,24 @@ import Testing
         ].sorted(), "\(values)")
     }
 
+    /// DATEADD and friends take a time unit keyword; CONVERT_TZ moves a wall clock between zones.
+    @Test func dateArithmetic() throws {
+        let fx = try Fixture("sql-date-arithmetic")
+        try fx.cluster.createTopic("dt", partitions: 1)
+        try fx.produce("dt", [#"{"D": 19000, "T": 3600000, "TS": 1700000000000}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM dt (d DATE, t TIME, ts TIMESTAMP) WITH (KAFKA_TOPIC='dt', VALUE_FORMAT='JSON');
+            CREATE STREAM dto AS SELECT DATEADD(DAYS, 3, d) a, DATESUB(DAYS, 1, d) b, TIMEADD(HOURS, 25, t) c,
+              TIMESUB(MINUTES, 90, t) e, TIMESTAMPADD(MILLISECONDS, 5, ts) f, TIMESTAMPSUB(DAYS, 1, ts) g,
+              CONVERT_TZ(ts, 'UTC', 'America/Los_Angeles') h FROM dt;
+            """)
+        let values = try fx.topic("DTO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(values == [#"{"A":19003,"B":18999,"C":7200000,"E":84600000,"F":1700000000005,"G":1699913600000,"H":1699971200000}"#])
+        let bad = try fx.sql(["-e", "CREATE STREAM bad AS SELECT DATEADD(d, 1, d) x FROM dt;"])
+        #expect(bad.status != 0 && bad.stderr.contains("time unit"), "\(bad.stderr)")
+    }
+
     /// AS_VALUE copies a key column into the value.
     @Test func asValueCopiesTheKeyIntoTheValue() throws {
         let fx = try Fixture("sql-as-value")

@@ -122,6 +122,12 @@ struct ExpressionTranslator {
             throw PlanError("\(name) takes \(function.arityText) argument(s), not \(arguments.count)")
         }
         var arguments = arguments
+        if TemporalFunctions.unitArgument.contains(name) {
+            guard case .column(nil, let unit) = arguments[0], let interval = TemporalFunctions.interval(unit) else {
+                throw PlanError("\(name) takes a time unit first: DAYS, HOURS, MINUTES, SECONDS or MILLISECONDS")
+            }
+            arguments[0] = .literal(.string(interval))
+        }
         if let position = TemporalFunctions.patternArgument[name] {
             // Java patterns become PostgreSQL's when the statement is created.
             guard case .literal(.string(let pattern)) = arguments[position] else {

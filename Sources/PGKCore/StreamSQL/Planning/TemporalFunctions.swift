@@ -37,7 +37,27 @@ enum TemporalFunctions {
             a.isEmpty ? "(CAST(clock_timestamp() AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')" : "(\(a[0]) - DATE '1970-01-01')"
         },
         "FROM_DAYS": ScalarFunction(arity: 1...1) { a in "(DATE '1970-01-01' + \(a[0]))" },
+        // (unit, n, value): the unit arrives as interval text (see `interval`).
+        "DATEADD": ScalarFunction(arity: 3...3) { a in "CAST(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]) AS date)" },
+        "DATESUB": ScalarFunction(arity: 3...3) { a in "CAST(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]) AS date)" },
+        "TIMEADD": ScalarFunction(arity: 3...3) { a in "(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]))" },
+        "TIMESUB": ScalarFunction(arity: 3...3) { a in "(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]))" },
+        "TIMESTAMPADD": ScalarFunction(arity: 3...3) { a in "(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]))" },
+        "TIMESTAMPSUB": ScalarFunction(arity: 3...3) { a in "(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]))" },
+        // A wall-clock TIMESTAMP read in one zone, shown in another.
+        "CONVERT_TZ": ScalarFunction(arity: 3...3) { a in "((\(a[0]) AT TIME ZONE \(a[1])) AT TIME ZONE \(a[2]))" },
     ]
+
+    /// Functions whose first argument is a time unit keyword (DAYS, not a column).
+    static let unitArgument: Set<String> = ["DATEADD", "DATESUB", "TIMEADD", "TIMESUB", "TIMESTAMPADD", "TIMESTAMPSUB"]
+
+    /// ksqlDB's time unit (java.util.concurrent.TimeUnit's names) as interval text.
+    static func interval(_ unit: String) -> String? {
+        let units = ["MICROSECOND": "1 microsecond", "MILLISECOND": "1 millisecond", "SECOND": "1 second",
+                     "MINUTE": "1 minute", "HOUR": "1 hour", "DAY": "1 day"]
+        let name = unit.uppercased()
+        return units[name] ?? units[name.hasSuffix("S") ? String(name.dropLast()) : name]
+    }
 
     private static func zone(_ arguments: [String], _ index: Int) -> String {
         arguments.count > index ? arguments[index] : "'UTC'"
