@@ -102,6 +102,25 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("time unit"), "\(bad.stderr)")
     }
 
+    /// Array set functions keep first occurrences in order; NULL arrays stay NULL.
+    @Test func arrayAndMapFunctions() throws {
+        let fx = try Fixture("sql-collections")
+        try fx.cluster.createTopic("arr", partitions: 1)
+        try fx.produce("arr", [#"{"A": [3, 1, null, 3, 2], "B": [2, 5], "M": {"b": 2.5, "a": 1.5}}"#, #"{"A": null, "B": [1], "M": null}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM arr (a ARRAY<INT>, b ARRAY<INT>, m MAP<STRING, DOUBLE>) WITH (KAFKA_TOPIC='arr', VALUE_FORMAT='JSON');
+            CREATE STREAM ao AS SELECT ARRAY_DISTINCT(a) a, ARRAY_UNION(a, b) b, ARRAY_INTERSECT(a, b) c, ARRAY_EXCEPT(a, b) d,
+              ARRAY_REMOVE(a, 3) e, ARRAY_MAX(a) f, ARRAY_SORT(a, 'desc') i, ARRAY_JOIN(a) j, SLICE(a, 2, 3) n,
+              MAP_KEYS(m) o, ARRAY_MAX(MAP_VALUES(m)) + 1 q FROM arr;
+            """)
+        let values = try fx.topic("AO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(values == [
+            #"{"A":[3,1,null,2],"B":[3,1,null,2,5],"C":[2],"D":[3,1,null],"E":[1,null,2],"F":3,"I":[3,3,2,1,null],"J":"3,1,null,3,2","N":[1,null],"O":["a","b"],"Q":3.5}"#,
+            #"{"A":null,"B":null,"C":null,"D":null,"E":null,"F":null,"I":null,"J":null,"N":null,"O":null,"Q":null}"#,
+        ].sorted(), "\(values)")
+    }
+
     /// AS_VALUE copies a key column into the value.
     @Test func asValueCopiesTheKeyIntoTheValue() throws {
         let fx = try Fixture("sql-as-value")

@@ -62,11 +62,16 @@ extension ExpressionTranslator {
     /// A value read out of jsonb as its declared type: `->>` text cast
     /// back for scalars, jsonb (`->`) for nested values and unknown types.
     static func jsonbValue(_ container: String, _ keySQL: String, as type: SQLType?) -> String {
+        typedJSON(text: "(\(container) ->> \(keySQL))", json: "(\(container) -> \(keySQL))", as: type)
+    }
+
+    /// A jsonb value, given as its text and as jsonb, in its declared type.
+    static func typedJSON(text: String, json: String, as type: SQLType?) -> String {
         switch type {
         case .boolean?, .integer?, .bigint?, .double?, .string?, .decimal?:
-            return "CAST((\(container) ->> \(keySQL)) AS \((try? PostgresType.of(type!)) ?? "text"))"
+            return "CAST(\(text) AS \((try? PostgresType.of(type!)) ?? "text"))"
         default:
-            return "(\(container) -> \(keySQL))"
+            return json
         }
     }
 }

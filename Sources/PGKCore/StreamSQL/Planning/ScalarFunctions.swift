@@ -26,12 +26,13 @@ struct ScalarFunction: Sendable {
 
     /// The function called `name`, among all `pgk sql` knows.
     static func named(_ name: String) -> ScalarFunction? {
-        general[name] ?? StringFunctions.functions[name] ?? MathFunctions.functions[name] ?? TemporalFunctions.functions[name]
+        general[name] ?? StringFunctions.functions[name] ?? MathFunctions.functions[name]
+            ?? CollectionFunctions.functions[name] ?? TemporalFunctions.functions[name]
     }
 
     static var allNames: [String] {
         Array(general.keys) + Array(StringFunctions.functions.keys) + Array(MathFunctions.functions.keys)
-            + Array(TemporalFunctions.functions.keys)
+            + Array(CollectionFunctions.functions.keys) + Array(TemporalFunctions.functions.keys)
     }
 
     /// Nulls, constructors, arrays and conversions.
