@@ -25,7 +25,7 @@ struct PlanBuilder {
             if inputs.count > 1 { _ = try streamTableJoinColumns() }
             keyNames = try select.groupBy.map { group in
                 guard let item = items.first(where: { sameColumn($0.expression, group) }) else {
-                    throw PlanError("key missing from projection: the SELECT must include the grouping expression \(group)")
+                    throw PlanError("key missing from projection: the SELECT must include the grouping expression \(group.sqlText)")
                 }
                 return item.name
             }
@@ -112,6 +112,7 @@ struct PlanBuilder {
                 items[index].expression = try streamSideOfJoin(matching: items[index].expression) ?? items[index].expression
             }
         }
+        try checkKsqlDBRules(items: items, keyNames: keyNames, create: create)
         var translator = translator()
         let projection = try items.map { item -> String in
             "\(try translator.sql(item.expression)) AS \(try quote(postgresName(item.name)))"
@@ -124,6 +125,38 @@ struct PlanBuilder {
             return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
         case .aggregate, .tableProjection, .tableJoin:
             return try draft.table(queryID: queryID, sink: sink, setup: inputSetup)
+        }
+    }
+
+    /// Statements ksqlDB rejects, rejected here too when created.
+    private func checkKsqlDBRules(items: [Item], keyNames: [String], create: CreateAsSelect) throws {
+        let windowColumns: Set<String> = ["WINDOWSTART", "WINDOWEND"]
+        if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
+            throw PlanError("the projection contains no value columns: select at least one column that is not a key")
+        }
+        guard shape == .aggregate else { return }
+        for group in select.groupBy {
+            let named = items.filter { sameColumn($0.expression, group) }.map(\.name)
+            if named.count > 1 {
+                throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
+            }
+        }
+        if let kafka = inputs.first(where: { $0.source.valueFormat == "KAFKA" }) {
+            throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support GROUP BY")
+        }
+        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? inputs[0].source.keyFormat).uppercased()
+        let groupKeys = keyNames.filter { !windowColumns.contains($0) }
+        if groupKeys.count > 1 && ["KAFKA", "NONE"].contains(keyFormat) {
+            throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and GROUP BY makes \(groupKeys.count): "
+                + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
+        }
+        if inputs[0].source.isTable {
+            // A table's aggregate must undo a row's old value; these cannot.
+            let called = (items.map(\.expression) + (select.having.map { [$0] } ?? [])).reduce(into: Set<String>()) { $0.formUnion($1.calledFunctions) }
+            let streamOnly = ["LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "MIN", "MAX", "TOPK", "TOPKDISTINCT"].filter(called.contains)
+            if !streamOnly.isEmpty {
+                throw PlanError("\(streamOnly.joined(separator: ", ")) cannot aggregate a table (\(inputs[0].source.name)), only a stream")
+            }
         }
     }
 

@@ -11,7 +11,8 @@ enum StringFunctions {
         "SUBSTRING": ScalarFunction(arity: 2...3) { args in
             let start = "CASE WHEN \(args[1]) > 0 THEN \(args[1]) WHEN \(args[1]) = 0 THEN 1 "
                 + "ELSE greatest(char_length(\(args[0])) + \(args[1]) + 1, 1) END"
-            return "substr(\(args[0]), \(start)\(args.count > 2 ? ", \(args[2])" : ""))"
+            // A NULL position makes NULL (greatest() would skip it).
+            return "(CASE WHEN \(args[1]) IS NULL THEN NULL ELSE substr(\(args[0]), \(start)\(args.count > 2 ? ", \(args[2])" : "")) END)"
         },
         "REPLACE": .plain("replace", 3...3),
         // From a position (negative: counted from the end, searching

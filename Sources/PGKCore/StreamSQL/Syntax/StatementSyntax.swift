@@ -223,3 +223,51 @@ enum BinaryOperator: String, Equatable, Sendable {
     case and = "AND", or = "OR", concat = "||"
     case distinctFrom = "IS DISTINCT FROM", notDistinctFrom = "IS NOT DISTINCT FROM"
 }
+
+extension Expression {
+    /// The expressions directly inside this one.
+    var children: [Expression] {
+        switch self {
+        case .literal, .column: return []
+        case .unary(_, let operand), .cast(let operand, _), .isNull(let operand, _), .field(let operand, _): return [operand]
+        case .binary(_, let left, let right), .element(let left, let right): return [left, right]
+        case .call(_, let arguments, _, _): return arguments
+        case .like(let operand, let pattern, _): return [operand, pattern]
+        case .between(let operand, let low, let high, _): return [operand, low, high]
+        case .inList(let operand, let items, _): return [operand] + items
+        case .caseWhen(let operand, let branches, let otherwise):
+            return (operand.map { [$0] } ?? []) + branches.flatMap { [$0.0, $0.1] } + (otherwise.map { [$0] } ?? [])
+        case .lambda(_, let body): return [body]
+        }
+    }
+
+    /// Names of the functions called anywhere in this expression.
+    var calledFunctions: Set<String> {
+        var names: Set<String> = []
+        if case .call(let name, _, _, _) = self { names.insert(name) }
+        for child in children { names.formUnion(child.calledFunctions) }
+        return names
+    }
+}
+
+extension Expression {
+    /// The expression as a statement would write it, for messages.
+    var sqlText: String {
+        switch self {
+        case .literal(.string(let text)): return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        case .literal(.integer(let value)): return String(value)
+        case .literal(.decimal(let text)): return text
+        case .literal(.boolean(let value)): return value ? "TRUE" : "FALSE"
+        case .literal(.null): return "NULL"
+        case .column(let qualifier, let name): return (qualifier.map { "\($0)." } ?? "") + name
+        case .field(let base, let name): return "\(base.sqlText)->\(name)"
+        case .element(let base, let index): return "\(base.sqlText)[\(index.sqlText)]"
+        case .call(let name, let arguments, let distinct, let star):
+            return "\(name)(\(distinct ? "DISTINCT " : "")\(star ? "*" : arguments.map(\.sqlText).joined(separator: ", ")))"
+        case .binary(let op, let left, let right): return "(\(left.sqlText) \(op.rawValue) \(right.sqlText))"
+        case .unary(let op, let operand): return op == .not ? "NOT \(operand.sqlText)" : "\(op.rawValue)\(operand.sqlText)"
+        case .cast(let operand, let type): return "CAST(\(operand.sqlText) AS \(type))"
+        default: return String(describing: self)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+@testable import PGKCore
+
+/// Statements ksqlDB rejects are rejected when created, with a message
+/// that says why, and leave nothing behind in the catalog.
+@Suite struct SQLValidationTests {
+    typealias Fixture = SQLCommandTests.Fixture
+
+    @Test func ksqlDBRejectionsHappenAtCreation() throws {
+        let fx = try Fixture("sql-validation")
+        let created = try fx.sql(["-e", """
+            CREATE STREAM s (id STRING KEY, a INT, b INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
+            CREATE STREAM raw (id STRING KEY, v STRING) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='KAFKA', PARTITIONS=1);
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let cases: [(String, String)] = [
+            ("CREATE TABLE t1 AS SELECT a, b, COUNT(*) AS n FROM s GROUP BY a, b;", "KEY_FORMAT KAFKA holds one key column"),
+            ("CREATE TABLE t2 AS SELECT a FROM s GROUP BY a;", "no value columns"),
+            ("CREATE TABLE t3 AS SELECT a, a AS a2, COUNT(*) AS n FROM s GROUP BY a;", "key column more than once: A and A2"),
+            ("CREATE TABLE t4 AS SELECT v, COUNT(*) AS n FROM raw GROUP BY v;", "does not support GROUP BY"),
+            ("CREATE STREAM s2 AS SELECT id FROM s;", "no value columns"),
+        ]
+        for (statement, message) in cases {
+            let result = try fx.sql(["-e", statement])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+        let shown = try fx.sql(["-e", "SHOW QUERIES;", "--output", "json"])
+        #expect(shown.status == 0 && !shown.stdout.contains("CTAS_T"), "\(shown.stdout)")
+        // The same GROUP BY with a key format that holds several columns is fine.
+        let json = try fx.sql(["-e", "CREATE TABLE t5 WITH (KEY_FORMAT='JSON') AS SELECT a, b, COUNT(*) AS n FROM s GROUP BY a, b;"])
+        #expect(json.status == 0, "\(json.stderr)")
+    }
+}
