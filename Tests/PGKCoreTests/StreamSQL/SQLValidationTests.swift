@@ -20,6 +20,14 @@ import Testing
             ("CREATE TABLE t3 AS SELECT a, a AS a2, COUNT(*) AS n FROM s GROUP BY a;", "key column more than once: A and A2"),
             ("CREATE TABLE t4 AS SELECT v, COUNT(*) AS n FROM raw GROUP BY v;", "does not support GROUP BY"),
             ("CREATE STREAM s2 AS SELECT id FROM s;", "no value columns"),
+            ("CREATE STREAM d (k STRING KEY, st STRUCT<x INT>) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='DELIMITED');",
+             "'DELIMITED' format does not support type 'STRUCT'"),
+            ("CREATE STREAM mk (k MAP<STRING, INT> KEY, v INT) WITH (KAFKA_TOPIC='d', FORMAT='JSON');", "a MAP cannot be"),
+            ("CREATE STREAM dk (k DECIMAL(4, 2) KEY, v INT) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='JSON');",
+             "'KAFKA' format does not support type 'DECIMAL'"),
+            ("CREATE STREAM sp (v INT) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='DELIMITED', VALUE_DELIMITER=' ');", "write 'SPACE' or 'TAB'"),
+            ("CREATE STREAM arrays WITH (VALUE_FORMAT='DELIMITED') AS SELECT id, ARRAY[a, b] AS ab FROM s;",
+             "'DELIMITED' format does not support type 'ARRAY'"),
         ]
         for (statement, message) in cases {
             let result = try fx.sql(["-e", statement])

@@ -225,7 +225,7 @@ extension Draft {
         batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected,
                                    timestamp: "(SELECT x.pts FROM \(accumulator) AS x WHERE \(sameGroup))"))
         batch += clockUpdates + tableChanges
-        var typedSink = typed(sink, described)
+        var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
                          batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)

@@ -54,7 +54,7 @@ struct Draft {
         let described = try planner.describe(.init(text: inner, parameters: projected + translator.parameters))
             .filter { !$0.name.hasPrefix("_pgk_") }
         let parameters = projected + translator.parameters
-        let typedSink = typed(sink, described)
+        let typedSink = try typed(sink, described)
         let isNull = forwardsNulls ? "o._pgk_null" : "false"
         var emit = QueryPlan.SQL(
             text: "SELECT to_jsonb(o.*) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
@@ -234,7 +234,7 @@ struct Draft {
         var queued = try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected, timestamp: timestamp)
         queued.parameters += inChangelog.parameters
         batch.append(queued)
-        var typedSink = typed(sink, described)
+        var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
                          batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
@@ -383,12 +383,28 @@ struct Draft {
         return qualified
     }
 
-    func typed(_ sink: CatalogSource, _ described: [(name: String, type: String)]) -> CatalogSource {
+    /// The sink's columns with the types PostgreSQL described, checked
+    /// against what the sink's formats can hold.
+    func typed(_ sink: CatalogSource, _ described: [(name: String, type: String)]) throws -> CatalogSource {
         var sink = sink
+        var declared: [(name: String, type: SQLType, isKey: Bool)] = []
+        let translator = builder.translator()
         for index in sink.columns.indices {
             let name = postgresName(sink.columns[index].name)
-            sink.columns[index].type = SQLTypeMapping.sqlType(postgres: described.first { $0.name == name }?.type ?? "text")
+            let postgresType = described.first { $0.name == name }?.type ?? "text"
+            sink.columns[index].type = SQLTypeMapping.sqlType(postgres: postgresType)
+            // jsonb holds a MAP or a STRUCT, numeric a DECIMAL: the expression's own type says more.
+            let known = items.first { $0.name == sink.columns[index].name }.flatMap { translator.staticType($0.expression) }
+            var type = sink.columns[index].type
+            switch (postgresType, known) {
+            case ("jsonb", .map?), ("jsonb", .struct?), ("numeric", .decimal?): type = known!
+            case ("jsonb", _): type = .struct([])
+            case ("numeric", _): type = .decimal(precision: 38, scale: 0)
+            default: break
+            }
+            declared.append((sink.columns[index].name, type, sink.keyColumns.contains(sink.columns[index].name)))
         }
+        try SourceFormats.checkTypes(keyFormat: sink.keyFormat, valueFormat: sink.valueFormat, columns: declared)
         return sink
     }
 }

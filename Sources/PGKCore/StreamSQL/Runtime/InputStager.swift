@@ -11,6 +11,41 @@ enum SourceFormats {
         guard ["SPACE", "TAB"].contains(delimiter.uppercased()) || delimiter.unicodeScalars.count == 1 else {
             throw PlanError("VALUE_DELIMITER is one character, SPACE or TAB, not '\(delimiter)'")
         }
+        guard !delimiter.allSatisfy(\.isWhitespace) else {
+            throw PlanError("VALUE_DELIMITER cannot be whitespace: write 'SPACE' or 'TAB'")
+        }
+    }
+
+    /// What each format can hold, as in ksqlDB: DELIMITED and KAFKA hold
+    /// no ARRAY, MAP or STRUCT, a KAFKA key no DECIMAL, and no key holds a
+    /// MAP (its serialized form is not stable, so equal keys could differ).
+    static func checkTypes(keyFormat: String, valueFormat: String, columns: [(name: String, type: SQLType, isKey: Bool)]) throws {
+        for column in columns {
+            let format = column.isKey ? keyFormat : valueFormat
+            if column.isKey && containsMap(column.type) {
+                throw PlanError("key column \(column.name) is \(column.type): a MAP cannot be (or be inside) a key")
+            }
+            let complex: String?
+            switch column.type {
+            case .array: complex = "ARRAY"
+            case .map: complex = "MAP"
+            case .struct: complex = "STRUCT"
+            case .decimal where format == "KAFKA": complex = "DECIMAL"
+            default: complex = nil
+            }
+            if let complex, ["DELIMITED", "KAFKA"].contains(format) {
+                throw PlanError("the '\(format)' format does not support type '\(complex)' (column \(column.name))")
+            }
+        }
+    }
+
+    private static func containsMap(_ type: SQLType) -> Bool {
+        switch type {
+        case .map: return true
+        case .array(let element): return containsMap(element)
+        case .struct(let fields): return fields.contains { containsMap($0.1) }
+        default: return false
+        }
     }
 
     static func check(key: String, value: String) throws {

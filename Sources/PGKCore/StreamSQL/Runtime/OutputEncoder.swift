@@ -49,17 +49,17 @@ final class OutputEncoder {
     private func keyWithoutWindow(_ row: Value, _ keyColumns: [(postgres: String, name: String, type: SQLType)]) throws -> [UInt8]? {
         guard !keyColumns.isEmpty else { return nil }
         let values = keyColumns.map { row[$0.postgres] ?? .null }
+        // A NULL single key is a null key in every format, as Kafka serializers write it.
+        if keyColumns.count == 1 && values[0].isNull { return nil }
         // One key column is written bare, several as an object (record).
         let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type)) }))
         switch sink.keyFormat {
         case "NONE": return nil
         case "DELIMITED": return Array(values.map { delimited($0, separator: ",") }.joined(separator: ",").utf8)
         case "AVRO":
-            if keyColumns.count == 1 && values[0].isNull { return nil }
             let (schema, id) = try avroKeySchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type) : keyObject))
         case "KAFKA" where keyColumns.count == 1:
-            if values[0].isNull { return nil }
             return try KafkaPrimitive.encode(values[0], as: keyColumns[0].type)
         default:
             return Array(JSON.encode(keyColumns.count == 1 ? values[0] : keyObject).utf8)

@@ -89,6 +89,8 @@ final class SQLSession {
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
+        try SourceFormats.checkTypes(keyFormat: keyFormat, valueFormat: valueFormat,
+                                     columns: create.columns.map { ($0.name, $0.type, keys.contains($0.name)) })
         if let delimiter = create.properties.text(of: "VALUE_DELIMITER") {
             try SourceFormats.checkDelimiter(delimiter, valueFormat: valueFormat)
             source.valueDelimiter = delimiter
