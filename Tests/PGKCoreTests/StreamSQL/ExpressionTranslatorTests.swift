@@ -64,6 +64,12 @@ import Testing
         #expect(try Self.typed("CONCAT(B, B)") == "coalesce((SELECT string_agg(u.x, '\\x'::bytea ORDER BY u.o) "
             + #"FROM unnest(ARRAY[CAST(i0."b" AS bytea), CAST(i0."b" AS bytea)]) WITH ORDINALITY AS u(x, o)), '\x'::bytea)"#)
         #expect(try Self.typed("CONCAT(NAME, 'x')") == #"concat(i0."name", $1::text)"#)
+        // ksqlDB's type rules, checked when the statement is created.
+        #expect(throws: PlanError.self) { try Self.typed("S < S") }
+        #expect(throws: PlanError.self) { try Self.typed("CAST(NAME AS ARRAY<INT>)") }
+        #expect(throws: PlanError.self) { try Self.typed("CASE WHEN ID > 1 THEN NULL ELSE NULL END") }
+        #expect(try Self.typed("CAST(S AS STRING)").contains("'Struct{' || concat_ws(','"))
+        #expect(try Self.typed("CAST(NS AS STRING)") == #"('[' || array_to_string(i0."ns", ', ', 'null') || ']')"#)
         #expect(try Self.typed("TRANSFORM(NS, x => x['k'])").contains(#"CAST((pgk_l1.e ->> CAST($1::text AS text)) AS double precision)"#))
     }
 

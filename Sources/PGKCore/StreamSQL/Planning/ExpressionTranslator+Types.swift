@@ -42,6 +42,39 @@ extension ExpressionTranslator {
         }
     }
 
+    /// ksqlDB orders numbers, strings, booleans and times; not ARRAYs, MAPs or STRUCTs.
+    func checkOrdering(_ op: BinaryOperator, _ left: Expression, _ right: Expression) throws {
+        guard [.less, .lessOrEqual, .greater, .greaterOrEqual].contains(op) else { return }
+        for side in [left, right] {
+            if let type = staticType(side), type.isComplex {
+                throw PlanError("cannot compare \(left.sqlText) to \(right.sqlText) with \(op.rawValue): \(side.sqlText) is \(type)")
+            }
+        }
+    }
+
+    /// A STRING does not CAST to an ARRAY, a MAP or a STRUCT in ksqlDB.
+    func checkCast(_ operand: Expression, to type: SQLType) throws {
+        if type.isComplex && staticType(operand) == .string { throw PlanError("CAST of STRING to \(type) is not supported") }
+    }
+
+    /// CAST(x AS STRING) of an ARRAY, MAP or STRUCT as ksqlDB prints them
+    /// (Java's toString): [1, 3], {k=1}, Struct{A=1,B=x} without NULL fields.
+    static func javaText(_ value: String, of type: SQLType, key: (String) -> String) -> String {
+        switch type {
+        case .array:
+            return "('[' || array_to_string(\(value), ', ', 'null') || ']')"
+        case .struct(let fields) where !fields.isEmpty:
+            let parts = fields.map { name, _ in
+                let field = "(\(value) -> \(key(name)))"
+                return "CASE WHEN \(field) IS NOT NULL AND \(field) <> 'null'::jsonb THEN \(key(name + "=")) || (\(value) ->> \(key(name))) END"
+            }
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE 'Struct{' || concat_ws(',', \(parts.joined(separator: ", "))) || '}' END)"
+        default:
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE '{' || coalesce((SELECT string_agg(j.key || '=' || "
+                + "coalesce(j.value #>> '{}', 'null'), ', ' ORDER BY j.key) FROM jsonb_each(\(value)) AS j), '') || '}' END)"
+        }
+    }
+
     /// A STRUCT field by its declared name (ksqlDB matches them case-insensitively).
     func structField(of base: Expression, named name: String) -> (name: String, type: SQLType)? {
         guard case .struct(let fields)? = staticType(base) else { return nil }
@@ -72,6 +105,16 @@ extension ExpressionTranslator {
             return "CAST(\(text) AS \((try? PostgresType.of(type!)) ?? "text"))"
         default:
             return json
+        }
+    }
+}
+
+extension SQLType {
+    /// An ARRAY, a MAP or a STRUCT.
+    var isComplex: Bool {
+        switch self {
+        case .array, .map, .struct: return true
+        default: return false
         }
     }
 }

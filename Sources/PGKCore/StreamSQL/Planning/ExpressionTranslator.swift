@@ -43,6 +43,7 @@ struct ExpressionTranslator {
             let inner = try sql(operand)
             return op == .not ? "(NOT \(inner))" : "(\(op.rawValue)\(inner))"
         case .binary(let op, let left, let right):
+            try checkOrdering(op, left, right)
             let l = try sql(left), r = try sql(right)
             switch op {
             // ksqlDB yields NULL for a division by zero; PostgreSQL would
@@ -56,6 +57,10 @@ struct ExpressionTranslator {
         case .call(let name, let arguments, let distinct, let star):
             return try call(name, arguments, distinct: distinct, star: star)
         case .cast(let operand, let type):
+            try checkCast(operand, to: type)
+            if type == .string, let from = staticType(operand), from.isComplex {
+                return Self.javaText(try sql(operand), of: from, key: { literalSQL(.string($0)) })
+            }
             return "CAST(\(try sql(operand)) AS \(try PostgresType.of(type)))"
         case .isNull(let operand, let negated):
             return "(\(try sql(operand)) IS \(negated ? "NOT " : "")NULL)"
@@ -67,6 +72,9 @@ struct ExpressionTranslator {
             let list = try items.map { try sql($0) }.joined(separator: ", ")
             return "(\(try sql(operand)) \(negated ? "NOT " : "")IN (\(list)))"
         case .caseWhen(let operand, let branches, let otherwise):
+            if (branches.map(\.1) + [otherwise ?? .literal(.null)]).allSatisfy({ $0 == .literal(.null) }) {
+                throw PlanError("every branch of this CASE is NULL, so it has no type")
+            }
             var text = "CASE"
             if let operand { text += " " + (try sql(operand)) }
             for (condition, result) in branches {
