@@ -35,6 +35,25 @@ import Testing
         #expect(kafka.status != 0 && kafka.stderr.contains("KEY_FORMAT KAFKA holds one key column"), "\(kafka.stderr)")
     }
 
+    /// WRAP_SINGLE_VALUE=false: the one value column is the whole value, read and written.
+    @Test func unwrappedSingleValues() throws {
+        let fx = try Fixture("sql-unwrapped")
+        try fx.cluster.createTopic("names", partitions: 1)
+        try fx.produce("names", [#""a""#, #"{"x": 1}"#], keys: ["1", "2"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM names (id STRING KEY, name STRING) WITH (WRAP_SINGLE_VALUE=false, KAFKA_TOPIC='names', VALUE_FORMAT='JSON');
+            CREATE STREAM bare WITH (WRAP_SINGLE_VALUE=false) AS SELECT id, UCASE(name) AS name FROM names;
+            CREATE STREAM wrapped AS SELECT id, name FROM names;
+            """)
+        let bare = try fx.topic("BARE").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(bare == [#""A""#, #""{\"X\":1}""#].sorted(), "\(bare)")
+        let wrapped = try fx.topic("WRAPPED").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(wrapped.contains(#"{"NAME":"a"}"#), "\(wrapped)")
+        let two = try fx.sql(["-e", "CREATE STREAM bad WITH (WRAP_SINGLE_VALUE=false) AS SELECT id, name, name AS n2 FROM names;"])
+        #expect(two.status != 0 && two.stderr.contains("exactly one value column"), "\(two.stderr)")
+    }
+
     @Test func avroKeysAreReadAndWrittenThroughTheRegistry() throws {
         var fx = try Fixture("sql-avro-keys")
         let registry = try SchemaRegistryServer()

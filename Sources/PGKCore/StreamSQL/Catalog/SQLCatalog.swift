@@ -23,6 +23,9 @@ struct CatalogSource: Equatable, Sendable {
     var timestampFormat: String? = nil
     /// `VALUE_DELIMITER` of a DELIMITED value (a comma unless set).
     var valueDelimiter: String? = nil
+    /// `WRAP_SINGLE_VALUE=false`: the one value column is the whole value,
+    /// not a field of an object or record.
+    var wrapSingleValue = true
 
     /// The DELIMITED separator: `VALUE_DELIMITER`, where SPACE and TAB name themselves.
     var delimiter: Unicode.Scalar {

@@ -134,6 +134,9 @@ struct PlanBuilder {
         if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
             throw PlanError("the projection contains no value columns: select at least one column that is not a key")
         }
+        if inputs.count > 1, let kafka = inputs.first(where: { $0.source.valueFormat == "KAFKA" }) {
+            throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support JOIN")
+        }
         guard shape == .aggregate else { return }
         for group in select.groupBy {
             let named = items.filter { sameColumn($0.expression, group) }.map(\.name)
@@ -243,7 +246,9 @@ struct PlanBuilder {
                 var name = alias
                 if name == nil, case .column(let qualifier, let column) = expression {
                     // A column both sides of a join have is named after its source, as in ksqlDB.
-                    let shared = inputs.count > 1 && inputs.allSatisfy { $0.source.column(named: column) != nil }
+                    // Every source has ROWTIME.
+                    let shared = inputs.count > 1 && (column.uppercased() == "ROWTIME"
+                        || inputs.allSatisfy { $0.source.column(named: column) != nil })
                     name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
                 }
                 items.append(Item(name: name ?? generatedName(avoiding: items), expression: expression))
@@ -454,11 +459,14 @@ struct PlanBuilder {
         // A DELIMITED sink keeps its source's delimiter unless it sets one.
         let delimiter = property("VALUE_DELIMITER") ?? (valueFormat == source.valueFormat ? source.valueDelimiter : nil)
         if let named = property("VALUE_DELIMITER") { try SourceFormats.checkDelimiter(named, valueFormat: valueFormat) }
-        return CatalogSource(
+        var sink = CatalogSource(
             name: create.name, kind: create.kind, topic: property("KAFKA_TOPIC") ?? create.name.uppercased(),
             keyFormat: keyFormat, valueFormat: valueFormat,
             columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
             keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
             queryID: queryID, resultTable: nil, statement: statement, valueDelimiter: valueFormat == "DELIMITED" ? delimiter : nil)
+        sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"),
+                                                                 valueColumns: items.filter { !keyNames.contains($0.name) }.count)
+        return sink
     }
 }

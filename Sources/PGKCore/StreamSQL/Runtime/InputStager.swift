@@ -16,6 +16,16 @@ enum SourceFormats {
         }
     }
 
+    /// `WRAP_SINGLE_VALUE`: only false changes anything, and only for one value column.
+    static func wrapSingleValue(_ text: String?, valueColumns: Int) throws -> Bool {
+        guard let text else { return true }
+        guard ["TRUE", "FALSE"].contains(text.uppercased()) else { throw PlanError("WRAP_SINGLE_VALUE is true or false, not '\(text)'") }
+        if text.uppercased() == "FALSE" && valueColumns != 1 {
+            throw PlanError("WRAP_SINGLE_VALUE=false needs exactly one value column, not \(valueColumns)")
+        }
+        return text.uppercased() == "TRUE"
+    }
+
     /// What each format can hold, as in ksqlDB: DELIMITED and KAFKA hold
     /// no ARRAY, MAP or STRUCT, a KAFKA key no DECIMAL, and no key holds a
     /// MAP (its serialized form is not stable, so equal keys could differ).
@@ -181,12 +191,13 @@ final class InputStager {
         switch source.valueFormat {
         case "JSON":
             let value = try JSON.decode(bytes)
-            if case .object(let object) = value { return .object(object) }
+            // WRAP_SINGLE_VALUE=false: even an object is the one column's value (a STRUCT).
+            if case .object(let object) = value, source.wrapSingleValue { return .object(object) }
             // A single-column source may carry an unwrapped value.
             return .single(value)
         case "AVRO":
             let value = try decodeAvro(bytes)
-            if case .object(let object) = value { return .object(object) }
+            if case .object(let object) = value, source.wrapSingleValue { return .object(object) }
             return .single(value)
         case "DELIMITED":
             guard let line = String(validating: bytes, as: UTF8.self) else { throw StageError("DELIMITED value is not UTF-8") }

@@ -70,6 +70,10 @@ final class OutputEncoder {
     func value(_ row: Value?) throws -> [UInt8]? {
         guard let row, !row.isNull else { return nil }
         let object = ValueObject(valueColumns.map { ($0.name, normalized(row[$0.postgres] ?? .null, $0.type)) })
+        if !sink.wrapSingleValue, sink.valueFormat == "JSON", let only = valueColumns.first {
+            // Unwrapped: the column's value alone; a NULL one is the JSON null, not a tombstone.
+            return Array(JSON.encode(object[only.name] ?? .null).utf8)
+        }
         switch sink.valueFormat {
         case "AVRO":
             let (schema, id) = try avroSchema()

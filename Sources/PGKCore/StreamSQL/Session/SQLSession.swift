@@ -89,6 +89,8 @@ final class SQLSession {
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
+        source.wrapSingleValue = try SourceFormats.wrapSingleValue(create.properties.text(of: "WRAP_SINGLE_VALUE"),
+                                                                   valueColumns: create.columns.filter { !keys.contains($0.name) }.count)
         try SourceFormats.checkTypes(keyFormat: keyFormat, valueFormat: valueFormat,
                                      columns: create.columns.map { ($0.name, $0.type, keys.contains($0.name)) })
         if let delimiter = create.properties.text(of: "VALUE_DELIMITER") {
