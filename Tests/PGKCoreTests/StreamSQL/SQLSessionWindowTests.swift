@@ -16,6 +16,27 @@ import Testing
         try producer.flush(timeoutMilliseconds: 10_000)
     }
 
+    /// Aggregates kept as value lists merge with sessions too: the n
+    /// latest and earliest by offset interleave by arrival, sets and
+    /// top values combine.
+    @Test func listAggregatesMergeWithSessions() throws {
+        let fx = try Fixture("sql-session-lists")
+        try fx.cluster.createTopic("clicks", partitions: 1)
+        try Self.produce(fx, [("a", "p1", 1_000), ("a", "p2", 50_000)])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM clicks (usr STRING KEY, page STRING) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');
+            CREATE TABLE lists AS SELECT usr, LATEST_BY_OFFSET(page, 2) AS l2, EARLIEST_BY_OFFSET(page, 2) AS e2,
+              COUNT_DISTINCT(page) AS cd, TOPK(page, 2) AS tk, COUNT(*) AS n FROM clicks WINDOW SESSION (30 SECONDS) GROUP BY usr;
+            """)
+        let query = "SELECT windowstart::text, l2::text, e2::text, cd::text, tk::text, n::text FROM lists ORDER BY 1"
+        #expect(try fx.rows(query) == [["1000", "{p1}", "{p1}", "1", "{p1}", "1"], ["50000", "{p2}", "{p2}", "1", "{p2}", "1"]])
+        // 25000 joins both sessions; by offset the values are p1, p2, p3, p2.
+        try Self.produce(fx, [("a", "p3", 25_000), ("a", "p2", 26_000)])
+        try fx.catchUp()
+        #expect(try fx.rows(query) == [["1000", "{p3,p2}", "{p1,p2}", "3", "{p3,p2}", "4"]])
+    }
+
     @Test func sessionsMergeWithinTheGapAcrossBatches() throws {
         let fx = try Fixture("sql-session")
         try fx.cluster.createTopic("clicks", partitions: 1)

@@ -271,8 +271,17 @@ extension Draft {
             if let n = options.count {
                 // The latest (earliest) n values, oldest first.
                 let keep: (String) -> String = { latest ? AggregateOptions.last(n, of: $0) : "(\($0))[1:\(n)]" }
+                // Each value's arrival number alongside (column + "o"), so
+                // merged sessions interleave their values by offset.
+                let seqs = column + "o"
+                func merged(_ values: String) -> String {
+                    keep("(SELECT array_agg(u.v ORDER BY u.s) FROM unnest(pg_temp.kconcat(\(values) ORDER BY pgk_start, we), "
+                        + "pg_temp.kconcat(\(seqs) ORDER BY pgk_start, we)) AS u(v, s))")
+                }
                 add(column, { keep("array_agg(\($0) ORDER BY i0._seq)" + nonNull.replacingOccurrences(of: "$X", with: $0)) },
-                    { keep("\($0) || \($1)") }, combine: nil)  // merging sessions would need each value's offset
+                    { keep("\($0) || \($1)") }, combine: { merged($0) })
+                add(seqs, { keep("array_agg(i0._seq ORDER BY i0._seq)" + nonNull.replacingOccurrences(of: "$X", with: $0)) },
+                    { keep("\($0) || \($1)") }, combine: { _ in keep("(SELECT array_agg(s ORDER BY s) FROM unnest(pg_temp.kconcat(\(seqs))) AS s)") })
                 return "coalesce(a.\(column), '{}')"
             }
             // klast: the last value in the given order, of any type (arrays too).
@@ -288,7 +297,8 @@ extension Draft {
         case .topK, .topKDistinct:
             let k = options.count ?? 1, distinct = aggregate == .topKDistinct
             add(column, { AggregateOptions.top(k, of: "array_agg(\($0))", distinct: distinct) },
-                { AggregateOptions.top(k, of: "\($0) || \($1)", distinct: distinct) }, combine: nil)
+                { AggregateOptions.top(k, of: "\($0) || \($1)", distinct: distinct) },
+                combine: { AggregateOptions.top(k, of: "pg_temp.kconcat(\($0))", distinct: distinct) })
             return "a.\(column)"
         case .collectList:
             // ksqlDB keeps the first 1000 values (ksql.functions.collect_list.limit).
@@ -298,12 +308,14 @@ extension Draft {
         case .collectSet:
             // The distinct values so far in order of first arrival, as ksqlDB lists them; at most 1000.
             add(column, { "(\(ExpressionTranslator.firstOccurrences("array_agg(\($0) ORDER BY i0._seq)")))[1:1000]" },
-                { "(\(ExpressionTranslator.firstOccurrences("\($0) || \($1)")))[1:1000]" }, combine: nil)
+                { "(\(ExpressionTranslator.firstOccurrences("\($0) || \($1)")))[1:1000]" },
+                combine: { "(\(ExpressionTranslator.firstOccurrences("pg_temp.kconcat(\($0) ORDER BY pgk_start, we)")))[1:1000]" })
             return "a.\(column)"
         case .countDistinct:
             // The distinct non-null values so far, counted at the end.
             add(column, { "array_agg(DISTINCT \($0)) FILTER (WHERE \($0) IS NOT NULL)" },
-                { "ARRAY(SELECT DISTINCT e FROM unnest(\($0) || \($1)) AS e)" }, combine: nil)
+                { "ARRAY(SELECT DISTINCT e FROM unnest(\($0) || \($1)) AS e)" },
+                combine: { "ARRAY(SELECT DISTINCT e FROM unnest(pg_temp.kconcat(\($0))) AS e)" })
             return "CAST(coalesce(cardinality(a.\(column)), 0) AS bigint)"
         }
     }

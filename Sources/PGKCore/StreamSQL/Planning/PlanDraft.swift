@@ -169,10 +169,7 @@ struct Draft {
         }
         if select.window != nil {
             throw PlanError(inputs[0].source.isTable ? "WINDOW aggregates a stream, not a table"
-                : select.window?.kind == .session
-                    ? "SESSION windows take every aggregate but COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT "
-                        + "and the n-value forms of LATEST_BY_OFFSET and EARLIEST_BY_OFFSET"
-                    : "this windowed aggregation cannot be planned")
+                : "this windowed aggregation cannot be planned")
         }
         let from = try recomputeSource().from
         var translator = translator()
