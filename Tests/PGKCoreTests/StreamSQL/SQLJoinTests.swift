@@ -77,6 +77,26 @@ import Testing
         #expect(try Self.records(fx, "KNOWN").last == #"u2 {"PAGE":"again","NAME":"Bo"} @4500"#)
     }
 
+    /// A windowed aggregation of a stream enriched from a table.
+    @Test func windowedAggregationOverAStreamTableJoin() throws {
+        let fx = try Fixture("sql-windowed-join")
+        try fx.cluster.createTopic("regions", partitions: 1)
+        try fx.cluster.createTopic("visits", partitions: 1)
+        try fx.produce("regions", [#"{"regionid": "one"}"#], keys: ["1"])
+        try fx.produce("visits", [#"{"Id": "1"}"#, #"{"Id": "1"}"#, #"{"Id": "2"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE regions (id STRING PRIMARY KEY, regionid STRING) WITH (KAFKA_TOPIC='regions', VALUE_FORMAT='JSON');
+            CREATE STREAM visits (id STRING) WITH (KAFKA_TOPIC='visits', VALUE_FORMAT='JSON');
+            CREATE TABLE per_region AS SELECT r.regionid, COUNT(*) AS n FROM visits v JOIN regions r ON r.id = v.id
+              WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY r.regionid;
+            """)
+        #expect(try fx.rows("SELECT regionid, n::text FROM per_region") == [["one", "2"]])
+        let bad = try fx.sql(["-e", "CREATE TABLE w2 AS SELECT r.id, COUNT(*) AS n FROM regions r JOIN regions q ON r.id = q.id "
+            + "WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY r.id;"])
+        #expect(bad.status != 0 && bad.stderr.contains("WINDOW aggregates one stream"), "\(bad.stderr)")
+    }
+
     @Test func streamTableJoinsAreCheckedWhenCreated() throws {
         let fx = try Fixture("sql-stream-table-errors")
         let created = try fx.sql(["-e", """

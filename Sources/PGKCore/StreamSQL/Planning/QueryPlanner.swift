@@ -20,7 +20,7 @@ struct QueryPlanner {
             throw PlanError("EMIT FINAL needs a windowed aggregation (WINDOW … GROUP BY): only a window closes")
         }
         if let window = select.window {
-            guard !select.groupBy.isEmpty, select.joins.isEmpty else { throw PlanError("WINDOW needs GROUP BY over one stream") }
+            guard !select.groupBy.isEmpty else { throw PlanError("WINDOW needs GROUP BY") }
             guard window.sizeMilliseconds > 0, (window.advanceMilliseconds ?? 1) > 0,
                   (window.advanceMilliseconds ?? 0) <= window.sizeMilliseconds else {
                 throw PlanError("a window's SIZE must be positive and ADVANCE BY at most its SIZE")
@@ -38,6 +38,9 @@ struct QueryPlanner {
                 source: source, qualifier: relation.qualifier, alias: "i\(index)",
                 staging: try connection.quoteIdentifier("\(prefix)_stage_i\(index)"), state: nil,
                 columns: columns, keyColumns: source.keyColumns.map(postgresName)))
+        }
+        if select.window != nil, inputs[0].source.isTable || inputs.dropFirst().contains(where: { !$0.source.isTable }) {
+            throw PlanError("WINDOW aggregates one stream, alone or joined to tables")
         }
         let shape = try classify(select, inputs)
         let producesTable = shape == .aggregate || shape == .tableProjection || shape == .tableJoin
