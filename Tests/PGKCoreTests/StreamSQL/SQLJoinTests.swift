@@ -97,6 +97,29 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("WINDOW aggregates one stream"), "\(bad.stderr)")
     }
 
+    /// Tables joined, then grouped: a change on either side moves its joined
+    /// row between groups, and the groups retract.
+    @Test func aggregationOverATableJoin() throws {
+        let fx = try Fixture("sql-table-join-agg")
+        try fx.cluster.createTopic("users", partitions: 1)
+        try fx.cluster.createTopic("scores", partitions: 1)
+        try fx.produce("users", [#"{"R": "x"}"#, #"{"R": "x"}"#, #"{"R": "y"}"#], keys: ["1", "2", "3"])
+        try fx.produce("scores", [#"{"SCORE": 10}"#, #"{"SCORE": 5}"#], keys: ["1", "2"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE users (id STRING PRIMARY KEY, r STRING) WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON');
+            CREATE TABLE scores (id STRING PRIMARY KEY, score INT) WITH (KAFKA_TOPIC='scores', VALUE_FORMAT='JSON');
+            CREATE TABLE per_r AS SELECT u.r, COUNT(*) AS n, SUM(s.score) AS total FROM users u LEFT JOIN scores s ON u.id = s.id GROUP BY u.r;
+            """)
+        let query = "SELECT r, n::text, total::text FROM per_r ORDER BY 1"
+        #expect(try fx.rows(query) == [["x", "2", "15"], ["y", "1", nil]])
+        // User 2 moves to y, user 1 is deleted, user 3 gets a score.
+        try fx.produce("users", [#"{"R": "y"}"#, nil], keys: ["2", "1"])
+        try fx.produce("scores", [#"{"SCORE": 20}"#, #"{"SCORE": 1}"#], keys: ["1", "3"])
+        try fx.catchUp()
+        #expect(try fx.rows(query) == [["x", "0", "0"], ["y", "2", "6"]])
+    }
+
     @Test func streamTableJoinsAreCheckedWhenCreated() throws {
         let fx = try Fixture("sql-stream-table-errors")
         let created = try fx.sql(["-e", """

@@ -163,7 +163,7 @@ struct Draft {
            let plan = try accumulatingAggregate(queryID: queryID, sink: sink, setup: inputSetup) {
             return plan
         }
-        if builder.shape == .aggregate && inputs.count > 1 {
+        if builder.shape == .aggregate && inputs.count > 1 && !inputs[0].source.isTable {
             throw PlanError("GROUP BY over a stream-table join supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, "
                 + "LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
@@ -246,31 +246,41 @@ struct Draft {
         case .aggregate:
             var translator = builder.translator(offset: parameterOffset)
             let groups = try select.groupBy.map { try translator.sql($0) }
-            return ("\(state0) AS i0", groups.joined(separator: ", "), translator.parameters)
+            // Tables joined, then grouped: the join of their states.
+            let from = inputs.count > 1 ? try tableJoinOfStates().from : "\(state0) AS i0"
+            return (from, groups.joined(separator: ", "), translator.parameters)
         case .tableProjection:
             return ("\(state0) AS i0", try inputs[0].keyColumns.map { "i0.\(try quote($0))" }.joined(separator: ", "), [])
         case .tableJoin:
-            guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
-            let right = "i1.\(try quote(inputs[1].keyColumns[0]))"
-            if let foreign = try builder.tableJoinForeignKey() {
-                return ("\(state0) AS i0 \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state1) AS i1 ON \(foreign) = \(right)",
-                        "i0.\(try quote(inputs[0].keyColumns[0]))", [])
-            }
-            if inputs.count > 2 {
-                let chain = try tableChain()
-                return (chain.from, chain.affected, [])
-            }
-            let left = "i0.\(try quote(inputs[0].keyColumns[0]))"
-            let (keyword, key): (String, String) = switch join.kind {
-            case .inner: ("JOIN", left)
-            case .left: ("LEFT JOIN", left)
-            case .right: ("RIGHT JOIN", right)
-            case .full: ("FULL JOIN", "coalesce(\(left), \(right))")
-            }
-            return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key, [])
+            let join = try tableJoinOfStates()
+            return (join.from, join.key, [])
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             throw PlanError("internal: a stream shape has no table result")
         }
+    }
+
+    /// Tables joined on keys (or a foreign key): the FROM over their
+    /// states, and the result's key there.
+    private func tableJoinOfStates() throws -> (from: String, key: String) {
+        guard let state0 = inputs[0].state else { throw PlanError("internal: no state table for \(inputs[0].source.name)") }
+        guard let join = select.joins.first, let state1 = inputs[1].state else { throw PlanError("internal: join without state") }
+        let right = "i1.\(try quote(inputs[1].keyColumns[0]))"
+        if let foreign = try builder.tableJoinForeignKey() {
+            return ("\(state0) AS i0 \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state1) AS i1 ON \(foreign) = \(right)",
+                    "i0.\(try quote(inputs[0].keyColumns[0]))")
+        }
+        if inputs.count > 2 {
+            let chain = try tableChain()
+            return (chain.from, chain.affected)
+        }
+        let left = "i0.\(try quote(inputs[0].keyColumns[0]))"
+        let (keyword, key): (String, String) = switch join.kind {
+        case .inner: ("JOIN", left)
+        case .left: ("LEFT JOIN", left)
+        case .right: ("RIGHT JOIN", right)
+        case .full: ("FULL JOIN", "coalesce(\(left), \(right))")
+        }
+        return ("\(state0) AS i0 \(keyword) \(state1) AS i1 ON \(left) = \(right)", key)
     }
 
     /// Several tables joined on their keys (PlanBuilder.checkTableChain):
@@ -307,7 +317,22 @@ struct Draft {
             // Rows WHERE turns down belong to no group.
             let notNull = (groups.map { "\($0) IS NOT NULL" } + [try select.filter.map { try translator.sql($0) }].compactMap { $0 })
                 .joined(separator: " AND ")
-            if input.source.isTable {
+            if inputs.count > 1 && input.source.isTable {
+                // Joined tables: the groups of joined rows a changed key
+                // touches, before the batch's changes and after them.
+                let from = try tableJoinOfStates().from
+                let changed = try inputs.map { input in
+                    let keys = try input.keyColumns.map { try quote($0) }
+                    return "(\(keys.map { "\(input.alias).\($0)" }.joined(separator: ", "))) IN "
+                        + "(SELECT \(keys.joined(separator: ", ")) FROM \(input.staging))"
+                }.joined(separator: " OR ")
+                let collect = QueryPlan.SQL(text: "INSERT INTO \(affected) SELECT DISTINCT \(groups.joined(separator: ", ")) "
+                    + "FROM \(from) WHERE (\(changed)) AND \(notNull)", parameters: translator.parameters)
+                batch.append(collect)
+                batch += try inputs.map { try dedupe($0) }
+                for input in inputs { batch += try applyTableChanges(input, deduped: true) }
+                batch.append(collect)
+            } else if input.source.isTable {
                 let keys = try input.keyColumns.map { try quote($0) }.joined(separator: ", ")
                 // Both the groups rows leave and the groups they enter change,
                 // counting every change in the batch, not only each key's

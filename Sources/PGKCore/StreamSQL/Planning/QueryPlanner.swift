@@ -87,9 +87,9 @@ struct QueryPlanner {
 
     private func classify(_ select: Select, _ inputs: [QueryPlan.Input]) throws -> QueryShape {
         if !select.groupBy.isEmpty {
-            // A stream enriched from tables may be aggregated in the same query.
-            guard inputs.count == 1 || !inputs[0].source.isTable && inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("GROUP BY over a JOIN is supported for a stream joined to tables only")
+            // A stream enriched from tables, or tables joined, may be aggregated in the same query.
+            guard inputs.count == 1 || inputs.dropFirst().allSatisfy(\.source.isTable) else {
+                throw PlanError("GROUP BY over a JOIN is supported for a stream or a table joined to tables only")
             }
             return .aggregate
         }
