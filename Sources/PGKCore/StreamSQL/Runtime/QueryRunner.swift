@@ -42,11 +42,8 @@ final class QueryRunner {
     static let publishIntervalMilliseconds: Int64 = 1_000
     /// Records per transaction: a batch's statements cost about as much
     /// for few records as for many, so large batches pay for themselves.
-    /// An aggregate of one input keeps one row per group whatever the
-    /// batch, so it takes more: 1M events over 10k keys ran in 5.1 s
-    /// instead of 6.3 s, at 258 MB RSS instead of 180.
-    let maxBatch: Int
-    /// Arrival numbers per batch (see `apply`); far above any `maxBatch`.
+    static let maxBatch = 50_000
+    /// Arrival numbers per batch (see `apply`); far above `maxBatch`.
     static let seqStride: Int64 = 1 << 24
 
     init(query: SQLQuery, plan: QueryPlan, store: CatalogStore, kafka: KafkaConfig,
@@ -60,7 +57,6 @@ final class QueryRunner {
         stagers = plan.inputs.map { InputStager(source: $0.source, registry: registry) }
         encoder = OutputEncoder(sink: plan.sink, registry: registry)
         if Set(plan.inputs.map(\.source.topic)).count > 1 { aligner = TimestampAligner() }
-        if case .table = plan.output, plan.inputs.count == 1, !plan.inputs[0].source.isTable { maxBatch = 200_000 } else { maxBatch = 50_000 }
     }
 
     /// Whether every input partition was read to its end (`--until-end`).
@@ -152,10 +148,10 @@ final class QueryRunner {
         }
         var batch = StagedRecords()
         let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
-        while batch.count < maxBatch {
+        while batch.count < Self.maxBatch {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
-            let taken = try consumer.pollBatch(maxMessages: min(maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
+            let taken = try consumer.pollBatch(maxMessages: min(Self.maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
                 switch record {
                 case .message(let view):
                     let message = view.copy()
@@ -173,7 +169,7 @@ final class QueryRunner {
             }
             if aligner != nil {
                 let now = SystemClock.shared.nowMilliseconds
-                for staged in aligner!.release(limit: maxBatch - batch.count, caughtUp: ended, now: now) {
+                for staged in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
                     take(staged, into: &batch)
                 }
             }
