@@ -82,16 +82,6 @@ extension ExpressionTranslator {
         return field.map { (name: $0.0, type: $0.1) }
     }
 
-    /// CONCAT and CONCAT_WS over BYTES: PostgreSQL's concat() would join
-    /// their text forms. NULLs are skipped; a NULL separator makes NULL.
-    static func bytesConcatenation(_ args: [String], separated: Bool) -> String {
-        let parts = (separated ? args.dropFirst() : args[...]).map { "CAST(\($0) AS bytea)" }.joined(separator: ", ")
-        let separator = separated ? "CAST(\(args[0]) AS bytea)" : "'\\x'::bytea"
-        let joined = "(SELECT string_agg(u.x, \(separator) ORDER BY u.o) FROM unnest(ARRAY[\(parts)]) WITH ORDINALITY AS u(x, o))"
-        return separated ? "CASE WHEN \(separator) IS NULL THEN NULL ELSE coalesce(\(joined), '\\x'::bytea) END"
-            : "coalesce(\(joined), '\\x'::bytea)"
-    }
-
     /// A value read out of jsonb as its declared type: `->>` text cast
     /// back for scalars, jsonb (`->`) for nested values and unknown types.
     static func jsonbValue(_ container: String, _ keySQL: String, as type: SQLType?) -> String {

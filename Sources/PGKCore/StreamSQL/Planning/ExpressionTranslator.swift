@@ -144,9 +144,6 @@ struct ExpressionTranslator {
             arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
         }
         let args = try arguments.map { try sql($0) }
-        if ["CONCAT", "CONCAT_WS"].contains(name), arguments.contains(where: { staticType($0) == .bytes }) {
-            return Self.bytesConcatenation(args, separated: name == "CONCAT_WS")
-        }
         if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)
     }

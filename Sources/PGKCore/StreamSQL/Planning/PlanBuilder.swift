@@ -134,8 +134,9 @@ struct PlanBuilder {
         if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
             throw PlanError("the projection contains no value columns: select at least one column that is not a key")
         }
-        if inputs.count > 1, let kafka = inputs.first(where: { $0.source.valueFormat == "KAFKA" }) {
-            throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support JOIN")
+        if inputs.count > 1 || shape == .aggregate, let kafka = inputs.first(where: { $0.source.valueFormat == "KAFKA" }) {
+            throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support "
+                + (shape == .aggregate ? "GROUP BY" : "JOIN"))
         }
         guard shape == .aggregate else { return }
         for group in select.groupBy {
@@ -143,9 +144,6 @@ struct PlanBuilder {
             if named.count > 1 {
                 throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
             }
-        }
-        if let kafka = inputs.first(where: { $0.source.valueFormat == "KAFKA" }) {
-            throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support GROUP BY")
         }
         let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? inputs[0].source.keyFormat).uppercased()
         let groupKeys = keyNames.filter { !windowColumns.contains($0) }

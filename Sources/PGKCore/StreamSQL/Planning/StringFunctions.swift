@@ -5,8 +5,13 @@ enum StringFunctions {
         "LCASE": .plain("lower", 1...1), "LOWER": .plain("lower", 1...1),
         "LEN": .plain("length", 1...1), "LENGTH": .plain("length", 1...1),
         "TRIM": .plain("btrim", 1...1), "LTRIM": .plain("ltrim", 1...1), "RTRIM": .plain("rtrim", 1...1),
-        "CONCAT": .plain("concat", 1...64),
-        "CONCAT_WS": .plain("concat_ws", 2...64),
+        // Over BYTES, concat() would join their text forms.
+        "CONCAT": ScalarFunction(arity: 1...64, typed: { a, types in
+            types.contains(.bytes) ? bytesConcatenation(a, separated: false) : "concat(\(a.joined(separator: ", ")))"
+        }),
+        "CONCAT_WS": ScalarFunction(arity: 2...64, typed: { a, types in
+            types.contains(.bytes) ? bytesConcatenation(a, separated: true) : "concat_ws(\(a.joined(separator: ", ")))"
+        }),
         // ksqlDB counts a negative position from the end, and 0 as 1.
         "SUBSTRING": ScalarFunction(arity: 2...3) { args in
             let start = "CASE WHEN \(args[1]) > 0 THEN \(args[1]) WHEN \(args[1]) = 0 THEN 1 "
@@ -90,6 +95,15 @@ enum StringFunctions {
         "LPAD", "RPAD", "FROM_BYTES", "ELT", "CHR", "MASK", "MASK_KEEP_LEFT", "MASK_KEEP_RIGHT", "MASK_LEFT",
         "MASK_RIGHT", "UUID", "ENCODE", "EXTRACTJSONFIELD", "INITCAP", "REGEXP_REPLACE", "REGEXP_EXTRACT",
     ]
+
+    /// CONCAT and CONCAT_WS over BYTES. NULLs are skipped; a NULL separator makes NULL.
+    private static func bytesConcatenation(_ args: [String], separated: Bool) -> String {
+        let parts = (separated ? args.dropFirst() : args[...]).map { "CAST(\($0) AS bytea)" }.joined(separator: ", ")
+        let separator = separated ? "CAST(\(args[0]) AS bytea)" : "'\\x'::bytea"
+        let joined = "(SELECT string_agg(u.x, \(separator) ORDER BY u.o) FROM unnest(ARRAY[\(parts)]) WITH ORDINALITY AS u(x, o))"
+        return separated ? "CASE WHEN \(separator) IS NULL THEN NULL ELSE coalesce(\(joined), '\\x'::bytea) END"
+            : "coalesce(\(joined), '\\x'::bytea)"
+    }
 
     private static func padding(_ name: String) -> ScalarFunction {
         ScalarFunction(arity: 3...3) { a in
