@@ -43,6 +43,7 @@ import Testing
         let types: [String: SQLType] = [
             "M": .map(.string, .integer), "S": .struct([("Town", .string), ("N", .bigint), ("Inner", .struct([("X", .double)]))]),
             "NAME": .string, "ID": .integer, "NS": .array(.map(.string, .double)), "B": .bytes,
+            "FLAG": .boolean, "D": .double,
         ]
         var translator = ExpressionTranslator { _, name in
             guard types[name] != nil else { throw PlanError("unknown column \(name)") }
@@ -71,6 +72,19 @@ import Testing
         #expect(try Self.typed("CAST(S AS STRING)").contains("'Struct{' || concat_ws(','"))
         #expect(try Self.typed("CAST(NS AS STRING)") == #"('[' || array_to_string(i0."ns", ', ', 'null') || ']')"#)
         #expect(try Self.typed("TRANSFORM(NS, x => x['k'])").contains(#"CAST((pgk_l1.e ->> CAST($1::text AS text)) AS double precision)"#))
+    }
+
+    /// IN converts its literals to the operand's type when the statement
+    /// is created, drops those no value can equal, and rejects the rest.
+    @Test func inListLiteralsTakeTheOperandsType() throws {
+        #expect(try Self.typed("ID IN (1, 2.0, '4.000', 5.10, '2147483648')") == #"(i0."id" IN ($1::integer, $2::integer, $3::integer))"#)
+        #expect(try Self.typed("NAME IN (true, 10, 10.30)") == #"(i0."name" IN ($1::text, $2::text, $3::text))"#)
+        #expect(try Self.typed("FLAG IN ('TrUe', 'n', FLAG)") == #"(i0."flag" IN (TRUE, FALSE, i0."flag"))"#)
+        #expect(try Self.typed("D IN ('4.5', ID, NULL)") == #"(i0."d" IN ($1::numeric, i0."id", NULL))"#)
+        #expect(try Self.typed("ID NOT IN (1.5)") == #"(CASE WHEN i0."id" IS NULL THEN NULL ELSE TRUE END)"#)
+        for bad in ["ID IN (10, 'ten')", "ID IN (10, true)", "ID IN (NAME)", "FLAG IN ('maybe')", "FLAG IN (1)", "NAME IN (D)"] {
+            #expect(throws: PlanError.self, "\(bad)") { try Self.typed(bad) }
+        }
     }
 
     @Test func isDistinctFrom() throws {

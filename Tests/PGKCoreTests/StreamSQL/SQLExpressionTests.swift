@@ -43,6 +43,24 @@ import Testing
         #expect(totals == [["al", nil, "0"], ["bob", "9", "4"]], "\(totals)")
     }
 
+    /// IN compares across numeric types, and its literals take the
+    /// operand's type: '4.000' is 4 for an INT, 5.10 is no INT at all.
+    @Test func inListsCompareAcrossTypes() throws {
+        let fx = try Fixture("sql-in-lists")
+        try fx.cluster.createTopic("nums", partitions: 1)
+        try fx.produce("nums", [#"{"I": 4, "B": 0, "D": 0, "C": 0}"#, #"{"I": 5, "B": 0, "D": 0, "C": 0}"#,
+                                #"{"I": 10, "B": 10, "D": 10.0, "C": 10.00}"#, #"{"I": 11, "B": 11, "D": 11.01, "C": 11.01}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM nums (i INT, b BIGINT, d DOUBLE, c DECIMAL(4, 2)) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON');
+            CREATE STREAM hits AS SELECT i AS x, i IN (b) AS ib, i IN (d) AS id, d IN (c) AS dc FROM nums
+              WHERE i IN (1, '4.000', 5.10, b, d, c);
+            """)
+        let values = try fx.topic("HITS").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(values == [#"{"X":10,"IB":true,"ID":true,"DC":true}"#, #"{"X":11,"IB":true,"ID":false,"DC":true}"#,
+                           #"{"X":4,"IB":false,"ID":false,"DC":true}"#], "\(values)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

@@ -69,8 +69,7 @@ struct ExpressionTranslator {
         case .between(let operand, let low, let high, let negated):
             return "(\(try sql(operand)) \(negated ? "NOT " : "")BETWEEN \(try sql(low)) AND \(try sql(high)))"
         case .inList(let operand, let items, let negated):
-            let list = try items.map { try sql($0) }.joined(separator: ", ")
-            return "(\(try sql(operand)) \(negated ? "NOT " : "")IN (\(list)))"
+            return try inListSQL(operand, items, negated: negated)
         case .caseWhen(let operand, let branches, let otherwise):
             if (branches.map(\.1) + [otherwise ?? .literal(.null)]).allSatisfy({ $0 == .literal(.null) }) {
                 throw PlanError("every branch of this CASE is NULL, so it has no type")
