@@ -34,4 +34,23 @@ import Testing
         #expect(try fx.rows(#"SELECT key_columns::text FROM pgk_sql.sources WHERE name = 'BY_TOWN'"#) == [["{TOWN}"]])
         #expect(try fx.topic("PLAIN").count == 2)
     }
+
+    /// Without PARTITION BY a projection passes a null record on with its
+    /// key; a WHERE drops it, even one that a NULL column would pass.
+    @Test func projectionsPassNullRecordsOnAndFiltersDropThem() throws {
+        let fx = try Fixture("sql-null-records")
+        try fx.cluster.createTopic("names", partitions: 1)
+        try fx.produce("names", [nil, #"{"NAME": null}"#, #"{"NAME": "n"}"#], keys: ["1", "2", "3"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM names (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='names', VALUE_FORMAT='JSON');
+            CREATE STREAM copied AS SELECT id, COALESCE(name, 'x') AS n FROM names;
+            CREATE STREAM unnamed AS SELECT * FROM names WHERE name IS NULL;
+            """)
+        func records(_ topic: String) throws -> [String] {
+            try fx.topic(topic).map { String(decoding: $0.key ?? [], as: UTF8.self) + "=" + ($0.value.map { String(decoding: $0, as: UTF8.self) } ?? "null") }.sorted()
+        }
+        #expect(try records("COPIED") == [#"1=null"#, #"2={"N":"x"}"#, #"3={"N":"n"}"#])
+        #expect(try records("UNNAMED") == [#"2={"NAME":null}"#])
+    }
 }

@@ -27,9 +27,10 @@ struct Draft {
         var translator = translator()
         let condition = try select.filter.map { try translator.sql($0) }
         let filter = condition.map { " AND \($0)" } ?? ""
-        // A null record of the stream goes on, re-keyed, only through
-        // PARTITION BY, as ksqlDB's repartition passes it (value still null).
-        let forwardsNulls = builder.shape == .streamProjection && !select.partitionBy.isEmpty && select.filter == nil
+        // A null record of the stream goes on with a null value through a
+        // projection without WHERE, re-keyed by PARTITION BY, as ksqlDB
+        // passes it; a WHERE, a join or an aggregation drops it.
+        let forwardsNulls = builder.shape == .streamProjection && select.filter == nil
         func selecting(from: String) -> String {
             "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
                 + "i0._deleted AS _pgk_null FROM \(from) WHERE \(forwardsNulls ? "true" : "NOT i0._deleted")\(filter)"

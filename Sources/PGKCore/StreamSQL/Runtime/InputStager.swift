@@ -93,7 +93,7 @@ final class InputStager {
     }
 
     /// A record without a value is a deleted row: a table's tombstone, or
-    /// a stream's null record, which only PARTITION BY passes on.
+    /// a stream's null record, which only a projection without WHERE passes on.
     func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
         extractedRowtime = nil
         let keyValues = try decodeKey(key)

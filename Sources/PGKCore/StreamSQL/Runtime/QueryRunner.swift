@@ -307,7 +307,7 @@ final class QueryRunner {
     /// offsets that cover them commit.
     private func produceRows(_ emit: QueryPlan.SQL, valueText: Bool) throws {
         if let rowSink {
-            // A null record passed on (PARTITION BY) has no row to print.
+            // A null record passed on has no row to print.
             for row in try store.connection.query(emit.text, emit.parameters).rows where !rowSinkIsFull {
                 if row.values.count > 4 && row[4] == "t" { continue }
                 rowSinkIsFull = !(try rowSink(try row[0].map { try JSON.decode($0) } ?? .null))
@@ -318,7 +318,7 @@ final class QueryRunner {
         let failedBefore = producer.failedCount
         for row in try store.connection.query(emit.text, emit.parameters).rows {
             let timestamp = row[3].flatMap { Int64($0) }
-            // A null record passed on (PARTITION BY) keeps its new key and a null value.
+            // A null record passed on keeps its (new) key and a null value.
             let isNull = row.values.count > 4 && row[4] == "t"
             // The record's own key passes through only where the sink names no
             // key columns; a key column that is NULL makes a null key.
