@@ -61,6 +61,25 @@ import Testing
                            #"{"X":4,"IB":false,"ID":false,"DC":true}"#], "\(values)")
     }
 
+    /// CAST truncates to whole numbers, wraps a BIGINT into an INT, and
+    /// gives NULL for a DECIMAL too small to hold the value, as ksqlDB's
+    /// Java casts do, where PostgreSQL would round or fail the record.
+    @Test func castsFollowJava() throws {
+        let fx = try Fixture("sql-casts")
+        try fx.cluster.createTopic("c", partitions: 1)
+        try fx.produce("c", [#"{"N": 1, "I": 10, "B": 4294967297, "D": 1.7, "C": 10.56}"#,
+                             #"{"N": 2, "I": 1, "B": -1, "D": -0.99, "C": -2.5}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM c (n INT, i INT, b BIGINT, d DOUBLE, c DECIMAL(4, 2)) WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
+            CREATE STREAM co AS SELECT n, CAST(d AS INT) di, CAST(c AS BIGINT) cb, CAST(b AS INT) bi,
+              CAST(i AS DECIMAL(2, 1)) idec, CAST(d AS DECIMAL(2, 1)) ddec FROM c;
+            """)
+        let values = try fx.topic("CO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(values == [#"{"N":1,"DI":1,"CB":10,"BI":1,"IDEC":null,"DDEC":1.7}"#,
+                           #"{"N":2,"DI":0,"CB":-2,"BI":-1,"IDEC":1.0,"DDEC":-1.0}"#], "\(values)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

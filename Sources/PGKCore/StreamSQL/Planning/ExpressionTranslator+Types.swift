@@ -57,6 +57,31 @@ extension ExpressionTranslator {
         if type.isComplex && staticType(operand) == .string { throw PlanError("CAST of STRING to \(type) is not supported") }
     }
 
+    /// CAST as ksqlDB's Java casts do it, where PostgreSQL's would differ:
+    /// a DOUBLE or DECIMAL becomes a whole number by truncation (PostgreSQL
+    /// rounds), a DOUBLE beyond the range saturates, a BIGINT wraps into an
+    /// INT, and a value too large for DECIMAL(p, s) is NULL, not an error.
+    static func castSQL(_ value: String, from: SQLType?, to type: SQLType) throws -> String {
+        let target = try PostgresType.of(type)
+        switch (from, type) {
+        case (.double?, .integer), (.double?, .bigint):
+            let (low, high) = type == .integer ? (Int64(Int32.min), Int64(Int32.max)) : (Int64.min, Int64.max)
+            // NaN is 0 in Java; PostgreSQL orders it above every number.
+            return "CAST(CASE WHEN \(value) = 'NaN' THEN 0 ELSE trunc(greatest(least(\(value), \(high)), \(low))) END AS \(target))"
+        case (.decimal?, .integer), (.decimal?, .bigint):
+            return "CAST(trunc(\(value)) AS \(target))"
+        case (.bigint?, .integer):
+            // The low 32 bits, as a signed number.
+            return "CAST((((\(value)) & 4294967295) # 2147483648) - 2147483648 AS integer)"
+        case (_, .decimal(let precision, let scale)):
+            let limit = "1" + String(repeating: "0", count: max(precision - scale, 0))
+            let rounded = "round(CAST(\(value) AS numeric), \(scale))"
+            return "CAST(CASE WHEN abs(\(rounded)) < \(limit) THEN \(rounded) END AS \(target))"
+        default:
+            return "CAST(\(value) AS \(target))"
+        }
+    }
+
     /// CAST(x AS STRING) of an ARRAY, MAP or STRUCT as ksqlDB prints them
     /// (Java's toString): [1, 3], {k=1}, Struct{A=1,B=x} without NULL fields.
     static func javaText(_ value: String, of type: SQLType, key: (String) -> String) -> String {

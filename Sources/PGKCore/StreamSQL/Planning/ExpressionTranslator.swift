@@ -61,7 +61,7 @@ struct ExpressionTranslator {
             if type == .string, let from = staticType(operand), from.isComplex {
                 return Self.javaText(try sql(operand), of: from, key: { literalSQL(.string($0)) })
             }
-            return "CAST(\(try sql(operand)) AS \(try PostgresType.of(type)))"
+            return try Self.castSQL(try sql(operand), from: staticType(operand), to: type)
         case .isNull(let operand, let negated):
             return "(\(try sql(operand)) IS \(negated ? "NOT " : "")NULL)"
         case .like(let operand, let pattern, let negated):
