@@ -80,6 +80,24 @@ import Testing
                            #"{"N":2,"DI":0,"CB":-2,"BI":-1,"IDEC":1.0,"DDEC":-1.0}"#], "\(values)")
     }
 
+    /// BYTES read as numbers (either byte order), split, cut and measured
+    /// as bytes; hex is upper-case as in ksqlDB.
+    @Test func bytesFunctions() throws {
+        let fx = try Fixture("sql-bytes")
+        try fx.cluster.createTopic("raw", partitions: 1)
+        try fx.produce("raw", [#"{"A": "AAAH5Q==", "B": "AAAAASoF8gA=", "C": "QICm/ZvJ9YI=", "L": "gvXJm/2mgEA=", "X": "YSxiLCxj"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM raw (a BYTES, b BYTES, c BYTES, l BYTES, x BYTES) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='JSON');
+            CREATE STREAM nums AS SELECT INT_FROM_BYTES(a) i, BIGINT_FROM_BYTES(b) b, DOUBLE_FROM_BYTES(c) d,
+              DOUBLE_FROM_BYTES(l, 'LITTLE_ENDIAN') dl, INT_FROM_BYTES(b) bad, FROM_BYTES(a, 'hex') h,
+              SPLIT(x, TO_BYTES(',', 'utf8')) parts, SUBSTRING(x, 3) tail, LEN(x) n FROM raw;
+            """)
+        let values = try fx.topic("NUMS").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(values == [#"{"I":2021,"B":5000000000,"D":532.8738323,"DL":532.8738323,"BAD":null,"H":"000007E5","#
+            + #""PARTS":["YQ==","Yg==","","Yw=="],"TAIL":"YiwsYw==","N":6}"#], "\(values)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

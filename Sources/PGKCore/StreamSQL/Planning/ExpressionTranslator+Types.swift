@@ -31,11 +31,14 @@ extension ExpressionTranslator {
             }
         case .call(let name, let arguments, _, _) where ["CONCAT", "CONCAT_WS"].contains(name):
             return arguments.contains { staticType($0) == .bytes } ? .bytes : .string
+        case .call("SUBSTRING", let arguments, _, _) where arguments.first.flatMap(staticType) == .bytes: return .bytes
         case .call(let name, _, _, _) where StringFunctions.returningString.contains(name): return .string
         case .call("TO_BYTES", _, _, _): return .bytes
         case .call("SPLIT_TO_MAP", _, _, _): return .map(.string, .string)
+        case .call("SPLIT", let arguments, _, _) where arguments.first.flatMap(staticType) == .bytes: return .array(.bytes)
         case .call(let name, _, _, _) where ["SPLIT", "REGEXP_EXTRACT_ALL", "REGEXP_SPLIT_TO_ARRAY"].contains(name):
             return .array(.string)
+        case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
         case .isNull, .like, .between, .inList: return .boolean
         default: return nil

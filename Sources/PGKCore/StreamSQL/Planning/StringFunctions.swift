@@ -15,7 +15,7 @@ enum StringFunctions {
         // ksqlDB counts a negative position from the end, and 0 as 1.
         "SUBSTRING": ScalarFunction(arity: 2...3) { args in
             let start = "CASE WHEN \(args[1]) > 0 THEN \(args[1]) WHEN \(args[1]) = 0 THEN 1 "
-                + "ELSE greatest(char_length(\(args[0])) + \(args[1]) + 1, 1) END"
+                + "ELSE greatest(length(\(args[0])) + \(args[1]) + 1, 1) END"
             // A NULL position makes NULL (greatest() would skip it).
             return "(CASE WHEN \(args[1]) IS NULL THEN NULL ELSE substr(\(args[0]), \(start)\(args.count > 2 ? ", \(args[2])" : "")) END)"
         },
@@ -74,9 +74,10 @@ enum StringFunctions {
         "EXTRACTJSONFIELD": ScalarFunction(arity: 2...2) { a in
             "(jsonb_path_query_first(pg_temp.kjson(\(a[0])), CAST(\(a[1]) AS jsonpath)) #>> '{}')"
         },
-        "SPLIT": ScalarFunction(arity: 2...2) { a in
-            "(CASE WHEN \(a[1]) = '' THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
-        },
+        "SPLIT": ScalarFunction(arity: 2...2, typed: { a, types in
+            types[0] == .bytes ? BytesFunctions.split(a[0], a[1])
+                : "(CASE WHEN \(a[1]) = '' THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
+        }),
         "INITCAP": .plain("initcap", 1...1),
         "REGEXP_REPLACE": ScalarFunction(arity: 3...3) { a in "regexp_replace(\(a[0]), \(a[1]), \(a[2]), 'g')" },
         // Group n (0, or none, is the whole match): an outer group makes it n + 1.
@@ -127,8 +128,9 @@ enum StringFunctions {
     }
 
     private static func fromBytes(_ bytes: String, _ encoding: String) -> String {
-        // PostgreSQL's base64 breaks lines every 76 characters; ksqlDB's does not.
-        "(CASE lower(\(encoding)) WHEN 'hex' THEN encode(\(bytes), 'hex') "
+        // PostgreSQL's base64 breaks lines every 76 characters and its hex
+        // is lower-case; ksqlDB's are neither.
+        "(CASE lower(\(encoding)) WHEN 'hex' THEN upper(encode(\(bytes), 'hex')) "
             + "WHEN 'base64' THEN translate(encode(\(bytes), 'base64'), E'\\n', '') "
             + "WHEN 'utf8' THEN convert_from(\(bytes), 'UTF8') WHEN 'ascii' THEN convert_from(\(bytes), 'SQL_ASCII') END)"
     }
