@@ -22,6 +22,30 @@ import Testing
                            #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"},"KSQL_COL_0":"B"}"#], "\(values)")
     }
 
+    /// Lambdas over maps, and REDUCE folding an array or a map: a NULL
+    /// collection reduces to the start, a NULL start to NULL.
+    @Test func lambdasOverMapsAndReduce() throws {
+        let fx = try Fixture("sql-reduce")
+        try fx.cluster.createTopic("m", partitions: 1)
+        try fx.produce("m", [#"{"M": {"123": 3, "12": 7, "1234": 2}, "XS": [1, 2, 3], "S": 10}"#,
+                             #"{"M": {"1": 1, "ttttt": null}, "XS": null, "S": null}"#, #"{"M": null, "XS": [], "S": 1}"#],
+                       keys: ["a", "b", "c"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM m (id STRING KEY, m MAP<STRING, INT>, xs ARRAY<INT>, s BIGINT) WITH (KAFKA_TOPIC='m', VALUE_FORMAT='JSON');
+            CREATE STREAM mo AS SELECT id, REDUCE(m, 0, (st, k, v) => CASE WHEN LEN(k) > 3 THEN st + v ELSE st - v END) AS r,
+              REDUCE(xs, s, (st, x) => st * 2 + x) AS rs, TRANSFORM(m, (k, v) => CONCAT(k, '!'), (k, v) => v * 10) AS t,
+              FILTER(m, (k, v) => v > 2) AS f FROM m;
+            """)
+        var byKey: [String: String] = [:]
+        for message in try fx.topic("MO") {
+            byKey[String(decoding: message.key ?? [], as: UTF8.self)] = message.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(byKey["a"] == #"{"R":-8,"RS":91,"T":{"12!":70,"123!":30,"1234!":20},"F":{"12":7,"123":3}}"#, "\(byKey)")
+        #expect(byKey["b"] == #"{"R":null,"RS":null,"T":{"1!":10,"ttttt!":null},"F":{}}"#, "\(byKey)")
+        #expect(byKey["c"] == #"{"R":0,"RS":1,"T":null,"F":null}"#, "\(byKey)")
+    }
+
     /// Map values and struct fields keep their declared types: they
     /// filter, add and aggregate as numbers; `+` joins strings.
     @Test func typedMapAndStructAccess() throws {

@@ -18,7 +18,7 @@ struct ExpressionTranslator {
     private(set) var parameters: [String?] = []
     private(set) var usesAggregates = false
     /// Nesting of lambdas being translated, for their element aliases.
-    private var lambdaDepth = 0
+    var lambdaDepth = 0
     /// Consulted before each node: SQL that stands for a whole
     /// subexpression (e.g. an aggregate read from an accumulator table).
     var override: ((Expression) throws -> String?)?
@@ -183,36 +183,6 @@ struct ExpressionTranslator {
         case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
         case .topK, .topKDistinct: throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep")
         }
-    }
-
-    /// FILTER(array, x => condition) and TRANSFORM(array, x => expression)
-    /// over an array's elements, in order; NULL stays NULL. Lambdas over
-    /// maps and REDUCE are not supported.
-    private mutating func lambdaCall(_ name: String, _ arguments: [Expression]) throws -> String {
-        guard name != "REDUCE" else { throw PlanError("REDUCE is not supported yet") }
-        guard arguments.count == 2, case .lambda(let parameters, let body) = arguments[1] else {
-            throw PlanError("\(name) takes an array and a lambda, e.g. \(name)(xs, x => x > 0)")
-        }
-        guard parameters.count == 1 else { throw PlanError("\(name) over a MAP ((k, v) => …) is not supported yet") }
-        let array = try sql(arguments[0])
-        lambdaDepth += 1
-        defer { lambdaDepth -= 1 }
-        let alias = "pgk_l\(lambdaDepth)"
-        let outer = resolve, outerType = columnType
-        resolve = { qualifier, column in
-            qualifier == nil && column == parameters[0] ? "\(alias).e" : try outer(qualifier, column)
-        }
-        var elementType: SQLType?
-        if case .array(let element)? = staticType(arguments[0]) { elementType = element }
-        columnType = { qualifier, column in
-            qualifier == nil && column == parameters[0] ? elementType : outerType?(qualifier, column)
-        }
-        defer { resolve = outer; columnType = outerType }
-        let element = try sql(body)
-        let select = name == "FILTER" ? "\(alias).e" : element
-        let filter = name == "FILTER" ? " WHERE \(element)" : ""
-        return "CASE WHEN \(array) IS NULL THEN NULL ELSE ARRAY(SELECT \(select) FROM unnest(\(array)) WITH ORDINALITY "
-            + "AS \(alias)(e, o)\(filter) ORDER BY \(alias).o) END"
     }
 
     /// An array's distinct elements in order of first occurrence.
