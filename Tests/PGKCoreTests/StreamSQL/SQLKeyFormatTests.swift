@@ -81,6 +81,29 @@ import Testing
         #expect(subjects.contains("PER_SHOP-key") && subjects.contains("orders-key"), "\(subjects)")
     }
 
+    /// DECIMAL results are Avro decimals (bytes with precision and scale),
+    /// as ksqlDB registers them, so no digit is lost to a double.
+    @Test func avroDecimalsStayExact() throws {
+        var fx = try Fixture("sql-avro-decimal")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("prices", partitions: 1)
+        try fx.produce("prices", [#"{"P": 1234567890123.45}"#, #"{"P": -0.10}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM prices (p DECIMAL(15, 2)) WITH (KAFKA_TOPIC='prices', VALUE_FORMAT='JSON');
+            CREATE STREAM exact WITH (VALUE_FORMAT='AVRO') AS SELECT p FROM prices;
+            """)
+        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/EXACT-value/versions/latest"]).stdout
+        let registered = try JSON.decode(latest)
+        guard case .string(let schemaText)? = registered["schema"] else { Issue.record("no schema: \(latest)"); return }
+        #expect(schemaText.contains(#""logicalType":"decimal""#) && schemaText.contains(#""scale":2"#), "\(schemaText)")
+        let schema = try AvroSchema(json: schemaText)
+        let decoded = try fx.topic("EXACT").compactMap { $0.value }.map { try schema.decode(Array($0.dropFirst(5))) }
+        #expect(decoded.map { $0["P"] } == [Value.decimal("1234567890123.45"), Value.decimal("-0.10")], "\(decoded)")
+    }
+
     /// A key column may be named like the aliases pgk's SQL uses (`a`), and
     /// a re-keyed record whose key column is NULL gets a null key, not its old one.
     @Test func keysNamedLikeAliasesAndNullKeys() throws {

@@ -420,7 +420,11 @@ struct Draft {
             let known = items.first { $0.name == sink.columns[index].name }.flatMap { translator.staticType($0.expression) }
             var type = sink.columns[index].type
             switch (postgresType, known) {
-            case ("jsonb", .map?), ("jsonb", .struct?), ("numeric", .decimal?): type = known!
+            case ("jsonb", .map?), ("jsonb", .struct?): type = known!
+            case ("numeric", .decimal?):
+                // Written as a DECIMAL (exact in Avro), not as a double.
+                type = known!
+                sink.columns[index].type = type
             case ("jsonb", _): type = .struct([])
             case ("numeric", _): type = .decimal(precision: 38, scale: 0)
             default: break

@@ -168,7 +168,11 @@ final class OutputEncoder {
         case .boolean: return .string("boolean")
         case .integer: return .string("int")
         case .bigint: return .string("long")
-        case .double, .decimal: return .string("double")
+        case .double: return .string("double")
+        case .decimal(let precision, let scale):
+            // As ksqlDB (Connect's Decimal) registers it: exact, never a double.
+            return .object(ValueObject([("type", .string("bytes")), ("logicalType", .string("decimal")),
+                                        ("precision", .int(Int64(precision))), ("scale", .int(Int64(scale)))]))
         case .bytes: return .string("bytes")
         case .date: return logical("int", "date")
         case .time: return logical("int", "time-millis")
