@@ -63,7 +63,8 @@ extension SQLInsertTests {
         let queries = try fx.sql(["-e", "SHOW QUERIES;", "-o", "json"])
         #expect(queries.stdout.contains("INSERTQUERY_1") && queries.stdout.contains("INSERTQUERY_2"), "\(queries.stdout)")
         let cases = [
-            ("INSERT INTO merged SELECT v FROM a;", "needs the columns"),
+            ("INSERT INTO merged SELECT v FROM a;", "must include the key column ID"),
+            ("INSERT INTO merged SELECT id, v AS w FROM a;", "needs the columns"),
             ("INSERT INTO totals SELECT id, v AS s FROM a;", "writes into a stream; TOTALS is a table"),
             ("DROP STREAM merged;", "reads it"),
         ]

@@ -17,7 +17,7 @@ import Testing
             CREATE STREAM people (id STRING KEY, name STRING, age INT, home STRUCT<town STRING>)
               WITH (KAFKA_TOPIC='people', VALUE_FORMAT='JSON');
             CREATE STREAM by_both WITH (KEY_FORMAT='JSON') AS SELECT * FROM people PARTITION BY name, age;
-            CREATE STREAM by_town AS SELECT id, age FROM people PARTITION BY home->town;
+            CREATE STREAM by_town AS SELECT home->town, id, age FROM people PARTITION BY home->town;
             CREATE STREAM plain AS SELECT * FROM people PARTITION BY name;
             """)
         var both: [String: String?] = [:]

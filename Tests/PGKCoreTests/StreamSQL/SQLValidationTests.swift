@@ -28,6 +28,15 @@ import Testing
             ("CREATE STREAM sp (v INT) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='DELIMITED', VALUE_DELIMITER=' ');", "write 'SPACE' or 'TAB'"),
             ("CREATE STREAM arrays WITH (VALUE_FORMAT='DELIMITED') AS SELECT id, ARRAY[a, b] AS ab FROM s;",
              "'DELIMITED' format does not support type 'ARRAY'"),
+            // A stream's key columns, and its PARTITION BY expressions, must be selected once each.
+            ("CREATE STREAM k1 AS SELECT a FROM s;", "must include the key column ID"),
+            ("CREATE STREAM k2 AS SELECT a AS id, b FROM s;", "must include the key column ID"),
+            ("CREATE STREAM k3 AS SELECT id, id AS id2, a FROM s;", "key column more than once: ID and ID2"),
+            ("CREATE STREAM k4 AS SELECT id, a FROM s PARTITION BY ABS(b);", "must include the partitioning expression ABS(B)"),
+            ("CREATE STREAM k5 AS SELECT a, a AS a2, id FROM s PARTITION BY a;", "key column more than once: A and A2"),
+            ("CREATE STREAM k6 WITH (KEY_FORMAT='JSON') AS SELECT id, a FROM s PARTITION BY NULL;", "without key columns"),
+            ("CREATE STREAM n1 AS SELECT id, 1 IN (a, 'x') AS f FROM s;", "invalid input syntax for type INTEGER"),
+            ("CREATE STREAM n2 AS SELECT id, a IN (true) AS f FROM s;", "operator does not exist: INTEGER = BOOLEAN"),
         ]
         for (statement, message) in cases {
             let result = try fx.sql(["-e", statement])

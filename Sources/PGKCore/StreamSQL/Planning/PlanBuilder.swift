@@ -79,14 +79,23 @@ struct PlanBuilder {
                 // ksqlDB gives `SELECT *` over a FULL join its synthetic key column.
                 items.insert(Item(name: "ROWKEY", expression: rowKey), at: 0)
             }
-            if !select.partitionBy.isEmpty {
+            if select.partitionBy == [.literal(.null)] {
+                // PARTITION BY NULL: no key at all.
+                if create.properties.text(of: "KEY_FORMAT") != nil {
+                    throw PlanError("KEY_FORMAT is set for a stream without key columns (PARTITION BY NULL)")
+                }
+            } else if !select.partitionBy.isEmpty {
                 // Each expression is a key column: the SELECT's item for it,
-                // or a new one named as ksqlDB names it (the column, a
-                // struct field's name, else KSQL_COL_n).
+                // or, under SELECT *, a new one named as ksqlDB names it (the
+                // column, a struct field's name, else KSQL_COL_n).
+                let selectsAll = select.items.contains { if case .all = $0 { return true } else { return false } }
                 for partition in select.partitionBy {
                     if let item = items.first(where: { sameColumn($0.expression, partition) }) {
                         keyNames.append(item.name)
                         continue
+                    }
+                    guard selectsAll else {
+                        throw PlanError("key missing from projection: the SELECT must include the partitioning expression \(partition.sqlText)")
                     }
                     var name: String
                     switch partition {
@@ -101,6 +110,7 @@ struct PlanBuilder {
             } else {
                 keyNames = try streamKeyNames(items)
             }
+            try checkKeyNamedOnce(items, keyNames)
             if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
                 // The key is the join value, whichever side a padded row has.
                 items[index].expression = .column(qualifier: nil, name: "ROWKEY")
@@ -125,6 +135,17 @@ struct PlanBuilder {
             return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
         case .aggregate, .tableProjection, .tableJoin:
             return try draft.table(queryID: queryID, sink: sink, setup: inputSetup)
+        }
+    }
+
+    /// ksqlDB rejects a projection that names a key column twice (`ID, ID AS ID2`).
+    private func checkKeyNamedOnce(_ items: [Item], _ keyNames: [String]) throws {
+        for key in keyNames {
+            guard let expression = items.first(where: { $0.name == key })?.expression else { continue }
+            let named = items.filter { sameColumn($0.expression, expression) }.map(\.name)
+            if named.count > 1 {
+                throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
+            }
         }
     }
 
@@ -249,6 +270,10 @@ struct PlanBuilder {
                         || inputs.allSatisfy { $0.source.column(named: column) != nil })
                     name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
                 }
+                // A struct field is named after the field, as in ksqlDB (S->TOWN is TOWN).
+                if name == nil, case .field(_, let field) = expression, !items.contains(where: { $0.name == field.uppercased() }) {
+                    name = field.uppercased()
+                }
                 items.append(Item(name: name ?? generatedName(avoiding: items), expression: expression))
             }
         }
@@ -291,7 +316,15 @@ struct PlanBuilder {
     private func streamKeyNames(_ items: [Item]) throws -> [String] {
         if shape == .streamStreamJoin { return try streamStreamKeyNames(items) }
         guard shape == .streamTableJoin else {
+            // Every key column must be selected, as ksqlDB requires.
             let keys = inputs[0].source.keyColumns.map { Expression.column(qualifier: inputs[0].qualifier, name: $0) }
+            let missing = inputs[0].source.keyColumns.filter { key in
+                !items.contains { sameColumn($0.expression, .column(qualifier: inputs[0].qualifier, name: key)) }
+            }
+            if !missing.isEmpty {
+                throw PlanError("key missing from projection: the SELECT must include the key column\(missing.count > 1 ? "s" : "") "
+                    + missing.joined(separator: " and "))
+            }
             return items.filter { item in keys.contains { sameColumn(item.expression, $0) } }.map(\.name)
         }
         let candidates = try streamTableJoinColumns()

@@ -32,7 +32,9 @@ struct Draft {
         // passes it; a WHERE, a join or an aggregation drops it.
         let forwardsNulls = builder.shape == .streamProjection && select.filter == nil
         func selecting(from: String) -> String {
-            "SELECT \(projection.joined(separator: ", ")), i0._key AS _pgk_raw_key, i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
+            // A result without key columns has a null key, as in ksqlDB.
+            "SELECT \(projection.joined(separator: ", ")), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
+                + "i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
                 + "i0._deleted AS _pgk_null FROM \(from) WHERE \(forwardsNulls ? "true" : "NOT i0._deleted")\(filter)"
         }
         var inner = ""
