@@ -37,6 +37,20 @@ import Testing
             ("CREATE STREAM k6 WITH (KEY_FORMAT='JSON') AS SELECT id, a FROM s PARTITION BY NULL;", "without key columns"),
             ("CREATE STREAM n1 AS SELECT id, 1 IN (a, 'x') AS f FROM s;", "invalid input syntax for type INTEGER"),
             ("CREATE STREAM n2 AS SELECT id, a IN (true) AS f FROM s;", "operator does not exist: INTEGER = BOOLEAN"),
+            ("CREATE STREAM v1 AS SELECT id, a FROM s WHERE a = 'x';", "cannot compare A (INTEGER) to 'x' (STRING)"),
+            ("CREATE STREAM v2 AS SELECT id, NULL <> NULL AS c FROM s;", "comparison with NULL is not supported"),
+            ("CREATE STREAM v3 AS SELECT id, MAP() AS m FROM s;", "cannot be empty"),
+            ("CREATE STREAM v4 AS SELECT id, MAP('k' := NULL) AS m FROM s;", "only NULL values"),
+            ("CREATE STREAM v5 AS SELECT id, STRUCT(x := a, X := b) AS st FROM s;", "names field X twice"),
+            ("CREATE STREAM v6 AS SELECT id, GREATEST(a, CAST(b AS BIGINT)) AS g FROM s;", "is ambiguous"),
+            ("CREATE STREAM v7 AS SELECT id, GREATEST(NULL, NULL) AS g FROM s;", "only NULLs"),
+            ("CREATE STREAM v8 AS SELECT id, GREATEST(id, a) AS g FROM s;", "cannot compare numbers with STRING"),
+            ("CREATE STREAM v9 AS SELECT id, NULL AS n FROM s;", "cannot infer a type for NULL"),
+            ("CREATE TABLE h1 AS SELECT id, SUM(a) AS t FROM s GROUP BY id HAVING SUM(a) > '100';", "cannot compare SUM(A) (BIGINT)"),
+            ("CREATE STREAM w1 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND');",
+             "windowed keys"),
+            ("CREATE STREAM w2 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='DELIMITED', WRAP_SINGLE_VALUE=true);",
+             "does not support 'WRAP_SINGLE_VALUE' set to 'true'"),
         ]
         for (statement, message) in cases {
             let result = try fx.sql(["-e", statement])

@@ -18,10 +18,10 @@ extension ExpressionTranslator {
 
     /// The item as it compares with a value of `type`; nil when it can never match.
     static func coerce(_ item: Expression, to type: SQLType?, itemType: SQLType?) throws -> Expression? {
-        guard let type, let family = Family(type) else { return item }
+        guard let type, let family = ComparisonFamily(type) else { return item }
         let mismatch = { (what: String) in PlanError("operator does not exist: \(type) = \(what) (\(item.sqlText))") }
         guard case .literal(let literal) = item else {
-            if let itemType, let other = Family(itemType), other != family { throw mismatch("\(itemType)") }
+            if let itemType, let other = ComparisonFamily(itemType), other != family { throw mismatch("\(itemType)") }
             return item
         }
         switch (family, literal) {
@@ -75,19 +75,6 @@ extension ExpressionTranslator {
         if "true".hasPrefix(lower) || "yes".hasPrefix(lower) { return true }
         if "false".hasPrefix(lower) || "no".hasPrefix(lower) { return false }
         return nil
-    }
-
-    /// Types that compare with each other.
-    private enum Family {
-        case number, string, boolean
-        init?(_ type: SQLType) {
-            switch type {
-            case .integer, .bigint, .double, .decimal: self = .number
-            case .string: self = .string
-            case .boolean: self = .boolean
-            default: return nil
-            }
-        }
     }
 }
 

@@ -40,13 +40,27 @@ extension ExpressionTranslator {
             return .array(.string)
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
+        case .call(let name, _, _, _) where ["COUNT", "COUNT_DISTINCT"].contains(name): return .bigint
+        case .call("AVG", _, _, _): return .double
+        case .call(let name, let arguments, _, _) where ["SUM", "MIN", "MAX"].contains(name) && arguments.count == 1:
+            let type = staticType(arguments[0])
+            return name == "SUM" && type == .integer ? .bigint : type
         case .isNull, .like, .between, .inList: return .boolean
         default: return nil
         }
     }
 
-    /// ksqlDB orders numbers, strings, booleans and times; not ARRAYs, MAPs or STRUCTs.
-    func checkOrdering(_ op: BinaryOperator, _ left: Expression, _ right: Expression) throws {
+    /// ksqlDB compares values of one kind (numbers with numbers, strings
+    /// with strings…), never with a NULL literal (IS NULL says that), and
+    /// orders numbers, strings, booleans and times, not ARRAYs, MAPs or STRUCTs.
+    func checkComparison(_ op: BinaryOperator, _ left: Expression, _ right: Expression) throws {
+        guard [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op) else { return }
+        if left == .literal(.null) || right == .literal(.null) {
+            throw PlanError("comparison with NULL is not supported: \(left.sqlText) \(op.rawValue) \(right.sqlText) (use IS [NOT] NULL)")
+        }
+        if let l = staticType(left), let r = staticType(right), let lf = ComparisonFamily(l), let rf = ComparisonFamily(r), lf != rf {
+            throw PlanError("cannot compare \(left.sqlText) (\(l)) to \(right.sqlText) (\(r)) with \(op.rawValue)")
+        }
         guard [.less, .lessOrEqual, .greater, .greaterOrEqual].contains(op) else { return }
         for side in [left, right] {
             if let type = staticType(side), type.isComplex {
@@ -133,6 +147,19 @@ extension SQLType {
         switch self {
         case .array, .map, .struct: return true
         default: return false
+        }
+    }
+}
+
+/// Types that compare with each other in ksqlDB.
+enum ComparisonFamily {
+    case number, string, boolean
+    init?(_ type: SQLType) {
+        switch type {
+        case .integer, .bigint, .double, .decimal: self = .number
+        case .string: self = .string
+        case .boolean: self = .boolean
+        default: return nil
         }
     }
 }

@@ -43,7 +43,7 @@ struct ExpressionTranslator {
             let inner = try sql(operand)
             return op == .not ? "(NOT \(inner))" : "(\(op.rawValue)\(inner))"
         case .binary(let op, let left, let right):
-            try checkOrdering(op, left, right)
+            try checkComparison(op, left, right)
             let l = try sql(left), r = try sql(right)
             switch op {
             // ksqlDB yields NULL for a division by zero; PostgreSQL would
@@ -142,6 +142,7 @@ struct ExpressionTranslator {
             }
             arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
         }
+        try function.check?(arguments, arguments.map(staticType))
         let args = try arguments.map { try sql($0) }
         if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)

@@ -80,6 +80,33 @@ enum MathFunctions {
         "ATAN": onDouble("atan"),
         "ATAN2": ScalarFunction(arity: 2...2) { a in "atan2(\(double(a[0])), \(double(a[1])))" },
         "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
-        "GREATEST": .plain("greatest", 1...64), "LEAST": .plain("least", 1...64),
+        "GREATEST": extreme("greatest"), "LEAST": extreme("least"),
     ]
+
+    /// GREATEST and LEAST as ksqlDB resolves them: one type for all
+    /// arguments (numbers widen to DOUBLE only when one is a DOUBLE), and
+    /// text compared with a DATE, TIME or TIMESTAMP read as one.
+    private static func extreme(_ pgName: String) -> ScalarFunction {
+        var function = ScalarFunction(arity: 1...64, typed: { a, types in
+            let temporal = types.first { [.date, .time, .timestamp].contains($0) } ?? nil
+            let args = zip(a, types).map { sql, type in
+                temporal != nil && type == .string ? "CAST(\(sql) AS \((try? PostgresType.of(temporal!)) ?? "text"))" : sql
+            }
+            return "\(pgName)(\(args.joined(separator: ", ")))"
+        })
+        function.check = { arguments, types in
+            let nulls = arguments.map { $0 == .literal(.null) }
+            let known = zip(types, nulls).filter { !$1 }.compactMap { $0.0 }
+            let name = pgName.uppercased()
+            guard nulls.contains(false) else { throw PlanError("\(name) of only NULLs has no type") }
+            let numbers = known.filter { [.integer, .bigint, .double].contains($0) || { if case .decimal = $0 { true } else { false } }($0) }
+            if !numbers.isEmpty && numbers.count < known.count {
+                throw PlanError("\(name) cannot compare numbers with \(known.first { !numbers.contains($0) }!)")
+            }
+            if Set(numbers.map { "\($0)" }).count > 1 && !numbers.contains(.double) {
+                throw PlanError("\(name) of \(numbers.map { "\($0)" }.joined(separator: ", ")) is ambiguous: CAST the arguments to one type")
+            }
+        }
+        return function
+    }
 }

@@ -152,6 +152,9 @@ struct PlanBuilder {
     /// Statements ksqlDB rejects, rejected here too when created.
     private func checkKsqlDBRules(items: [Item], keyNames: [String], create: CreateAsSelect) throws {
         let windowColumns: Set<String> = ["WINDOWSTART", "WINDOWEND"]
+        if let untyped = items.first(where: { $0.expression == .literal(.null) }) {
+            throw PlanError("cannot infer a type for NULL (\(untyped.name)): CAST it, e.g. CAST(NULL AS STRING)")
+        }
         if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
             throw PlanError("the projection contains no value columns: select at least one column that is not a key")
         }
@@ -496,7 +499,7 @@ struct PlanBuilder {
             columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
             keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
             queryID: queryID, resultTable: nil, statement: statement, valueDelimiter: valueFormat == "DELIMITED" ? delimiter : nil)
-        sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"),
+        sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
                                                                  valueColumns: items.filter { !keyNames.contains($0.name) }.count)
         return sink
     }

@@ -31,6 +31,8 @@ extension Draft {
         var final = ExpressionTranslator(parameterOffset: 0) { qualifier, name in
             throw PlanError("column \(qualifier.map { "\($0)." } ?? "")\(name) is neither in GROUP BY nor inside an aggregate")
         }
+        // Types are the inputs' own, so HAVING SUM(x) > 'a' is a type error as in ksqlDB.
+        final.columnType = { qualifier, name in builder.columnType(qualifier, name) }
         let windowGroup = groups.count  // the window start's group column, when windowed
         final.override = { expression in
             if case .column(_, let name) = expression, select.window != nil {

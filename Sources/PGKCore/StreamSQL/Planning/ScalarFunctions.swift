@@ -5,6 +5,9 @@ struct ScalarFunction: Sendable {
     /// Used instead of `render` where the result depends on the
     /// arguments' ksqlDB types (nil where the translator cannot tell).
     var typed: (@Sendable ([String], [SQLType?]) -> String)?
+    /// Rejects, when the statement is created, arguments ksqlDB refuses
+    /// (given the arguments and their types, nil where unknown).
+    var check: (@Sendable ([Expression], [SQLType?]) throws -> Void)?
 
     init(arity: ClosedRange<Int>, render: @escaping @Sendable ([String]) -> String,
          typed: (@Sendable ([String], [SQLType?]) -> String)? = nil) {
@@ -43,8 +46,20 @@ struct ScalarFunction: Sendable {
         "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
         // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
         "ARRAY": ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" },
-        "MAP": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
-        "STRUCT": ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" },
+        "MAP": constructor { arguments, _ in
+            let (keys, values) = (stride(from: 0, to: arguments.count, by: 2).map { arguments[$0] },
+                                  stride(from: 1, to: arguments.count, by: 2).map { arguments[$0] })
+            if keys.isEmpty { throw PlanError("a MAP constructor cannot be empty") }
+            if keys.allSatisfy({ $0 == .literal(.null) }) { throw PlanError("a MAP cannot be constructed with only NULL keys") }
+            if values.allSatisfy({ $0 == .literal(.null) }) { throw PlanError("a MAP cannot be constructed with only NULL values") }
+        },
+        "STRUCT": constructor { arguments, _ in
+            var seen: Set<String> = []
+            for case .literal(.string(let name)) in stride(from: 0, to: arguments.count, by: 2).map({ arguments[$0] })
+            where !seen.insert(name.uppercased()).inserted {
+                throw PlanError("STRUCT names field \(name) twice")
+            }
+        },
         "IFNULL": .plain("coalesce", 2...2),
         "NULLIF": .plain("nullif", 2...2),
         "ARRAY_LENGTH": ScalarFunction(arity: 1...1) { "cardinality(\($0[0]))" },
@@ -55,4 +70,11 @@ struct ScalarFunction: Sendable {
         "FROM_UNIXTIME": ScalarFunction(arity: 1...1) { "CAST(to_timestamp(\($0[0]) / 1000.0) AS timestamp)" },
         "ARRAY_CONTAINS": ScalarFunction(arity: 2...2) { a in "coalesce(\(a[1]) = ANY(\(a[0])), false)" },
     ]
+
+    /// MAP(k := v, …) and STRUCT(f := v, …), built as jsonb.
+    private static func constructor(_ check: @escaping @Sendable ([Expression], [SQLType?]) throws -> Void) -> ScalarFunction {
+        var function = ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" }
+        function.check = check
+        return function
+    }
 }

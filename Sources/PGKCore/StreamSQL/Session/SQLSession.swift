@@ -67,6 +67,9 @@ final class SQLSession {
         }
         let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? "KAFKA").uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
+        if create.properties.text(of: "WINDOW_TYPE") != nil || create.properties.text(of: "WINDOW_SIZE") != nil {
+            throw PlanError("sources with windowed keys (WINDOW_TYPE, WINDOW_SIZE) are not supported yet")
+        }
         var keys = create.columns.filter { $0.role == .key || $0.role == .primaryKey }.map(\.name)
         if let legacy = create.properties.text(of: "KEY") {
             // Old KSQL's KEY='col': the column is in the value and equals the record key.
@@ -89,7 +92,7 @@ final class SQLSession {
                                valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
-        source.wrapSingleValue = try SourceFormats.wrapSingleValue(create.properties.text(of: "WRAP_SINGLE_VALUE"),
+        source.wrapSingleValue = try SourceFormats.wrapSingleValue(create.properties.text(of: "WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
                                                                    valueColumns: create.columns.filter { !keys.contains($0.name) }.count)
         try SourceFormats.checkTypes(keyFormat: keyFormat, valueFormat: valueFormat,
                                      columns: create.columns.map { ($0.name, $0.type, keys.contains($0.name)) })
