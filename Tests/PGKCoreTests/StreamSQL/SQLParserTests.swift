@@ -271,6 +271,15 @@ SHOW TOPICS;
         #expect(parsed.from == Relation(name: "SRC", alias: "S"))
     }
 
+    /// Digits followed by letters are an identifier, as in ksqlDB's grammar;
+    /// an exponent still makes a number.
+    @Test func identifiersMayStartWithDigits() throws {
+        let parsed = try select("SELECT v 1r, 2e3 AS x, 3 FROM src")
+        #expect(parsed.items == [
+            .expression(col("V"), alias: "1R"), .expression(.literal(.decimal("2e3")), alias: "X"), .expression(int(3), alias: nil),
+        ])
+    }
+
     @Test func quotedIdentifiersKeepTheirCase() throws {
         let parsed = try select(#"SELECT "camelCase", `tick`, "a""b", s."Col" FROM "MySource" s"#)
         #expect(parsed.items == [

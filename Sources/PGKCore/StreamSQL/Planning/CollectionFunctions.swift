@@ -43,8 +43,24 @@ enum CollectionFunctions {
         "ARRAY_JOIN": ScalarFunction(arity: 1...2) { a in
             "array_to_string(\(a[0]), coalesce(\(a.count > 1 ? a[1] : "NULL"), ','), 'null')"
         },
+        // Counts down when the end is below the start, unless a step says otherwise.
         "GENERATE_SERIES": ScalarFunction(arity: 2...3) { a in
-            "ARRAY(SELECT generate_series(\(a[0]), \(a[1]), \(a.count > 2 ? a[2] : "1")))"
+            let step = a.count > 2 ? a[2] : "CASE WHEN \(a[1]) < \(a[0]) THEN -1 ELSE 1 END"
+            return "ARRAY(SELECT generate_series(\(a[0]), \(a[1]), \(step)))"
+        },
+        // A NULL side is left out; both NULL make NULL.
+        "ARRAY_CONCAT": ScalarFunction(arity: 2...2) { a in
+            "(CASE WHEN \(a[0]) IS NULL AND \(a[1]) IS NULL THEN NULL ELSE coalesce(\(a[0]), \(a[1])[0:0]) || coalesce(\(a[1]), \(a[0])[0:0]) END)"
+        },
+        // Keys paired with the value at the same position; extra values are dropped.
+        "AS_MAP": ScalarFunction(arity: 2...2) { a in
+            "(CASE WHEN \(a[0]) IS NULL OR \(a[1]) IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_object_agg(u.k, to_jsonb(u.v)), '{}'::jsonb) "
+                + "FROM unnest(\(a[0]), \(a[1])) AS u(k, v) WHERE u.k IS NOT NULL) END)"
+        },
+        // The entries as STRUCT<K, V>, in key order when asked (else in jsonb's).
+        "ENTRIES": ScalarFunction(arity: 2...2) { a in
+            overElements(a[0], "ARRAY(SELECT jsonb_build_object('K', j.key, 'V', j.value) FROM jsonb_each(\(a[0])) WITH ORDINALITY AS j(key, value, o) "
+                + "ORDER BY CASE WHEN \(a[1]) THEN j.key END, j.o)")
         },
         // 1-based and inclusive, as ksqlDB's SLICE.
         "SLICE": ScalarFunction(arity: 3...3) { a in "(\(a[0]))[\(a[1]):\(a[2])]" },

@@ -35,6 +35,9 @@ extension ExpressionTranslator {
         case .call(let name, _, _, _) where StringFunctions.returningString.contains(name): return .string
         case .call("TO_BYTES", _, _, _): return .bytes
         case .call("SPLIT_TO_MAP", _, _, _): return .map(.string, .string)
+        case .call("ENTRIES", let arguments, _, _):
+            guard case .map(let key, let value)? = arguments.first.flatMap(staticType) else { return nil }
+            return .array(.struct([("K", key), ("V", value)]))
         case .call("SPLIT", let arguments, _, _) where arguments.first.flatMap(staticType) == .bytes: return .array(.bytes)
         case .call(let name, _, _, _) where ["SPLIT", "REGEXP_EXTRACT_ALL", "REGEXP_SPLIT_TO_ARRAY"].contains(name):
             return .array(.string)

@@ -4,7 +4,8 @@ enum StringFunctions {
         "UCASE": .plain("upper", 1...1), "UPPER": .plain("upper", 1...1),
         "LCASE": .plain("lower", 1...1), "LOWER": .plain("lower", 1...1),
         "LEN": .plain("length", 1...1), "LENGTH": .plain("length", 1...1),
-        "TRIM": .plain("btrim", 1...1), "LTRIM": .plain("ltrim", 1...1), "RTRIM": .plain("rtrim", 1...1),
+        // Java's trim(): every character up to U+0020 (tabs, newlines…), not only spaces.
+        "TRIM": javaTrim("btrim"), "LTRIM": javaTrim("ltrim"), "RTRIM": javaTrim("rtrim"),
         // Over BYTES, concat() would join their text forms.
         "CONCAT": ScalarFunction(arity: 1...64, typed: { a, types in
             types.contains(.bytes) ? bytesConcatenation(a, separated: false) : "concat(\(a.joined(separator: ", ")))"
@@ -66,7 +67,7 @@ enum StringFunctions {
         // Entries without the key-value delimiter are left out; a later key wins.
         "SPLIT_TO_MAP": ScalarFunction(arity: 3...3) { a in
             "(CASE WHEN \(a[0]) IS NULL OR coalesce(\(a[1]), '') = '' OR coalesce(\(a[2]), '') = '' THEN NULL ELSE "
-                + "(SELECT coalesce(jsonb_object_agg(split_part(e, \(a[2]), 1), substr(e, strpos(e, \(a[2])) + char_length(\(a[2])))), '{}') "
+                + "(SELECT coalesce(jsonb_object_agg(split_part(e, \(a[2]), 1), split_part(e, \(a[2]), 2)), '{}') "
                 + "FROM unnest(string_to_array(\(a[0]), \(a[1]))) AS e WHERE strpos(e, \(a[2])) > 0) END)"
         },
         "UUID": ScalarFunction(arity: 0...0) { _ in "CAST(gen_random_uuid() AS text)" },
@@ -104,6 +105,12 @@ enum StringFunctions {
         let joined = "(SELECT string_agg(u.x, \(separator) ORDER BY u.o) FROM unnest(ARRAY[\(parts)]) WITH ORDINALITY AS u(x, o))"
         return separated ? "CASE WHEN \(separator) IS NULL THEN NULL ELSE coalesce(\(joined), '\\x'::bytea) END"
             : "coalesce(\(joined), '\\x'::bytea)"
+    }
+
+    private static func javaTrim(_ pgName: String) -> ScalarFunction {
+        // The characters U+0001…U+0020 as an E'' literal (PostgreSQL text holds no U+0000).
+        let controls = (1...32).map { String(format: "\\x%02X", $0) }.joined()
+        return ScalarFunction(arity: 1...1) { "\(pgName)(\($0[0]), E'\(controls)')" }
     }
 
     private static func padding(_ name: String) -> ScalarFunction {

@@ -112,14 +112,17 @@ final class OutputEncoder {
         }
     }
 
-    /// A field quoted where it holds the separator, a quote or a newline.
+    /// A field quoted as ksqlDB's CSV printer (Commons CSV, minimal quoting)
+    /// quotes it: where it holds the separator, a quote or a line break, or
+    /// starts with a character up to '#' or ends with one up to a space.
     private func delimited(_ value: Value, separator: Unicode.Scalar) -> String {
         switch value {
         case .null: return ""
         case .string(let text):
-            let delimiter = Character(separator)
-            return text.contains(where: { $0 == delimiter || $0 == "\"" || $0 == "\n" })
-                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            let needsQuotes = text.unicodeScalars.contains { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+                || text.unicodeScalars.first.map { $0.value <= 0x23 } == true
+                || text.unicodeScalars.last.map { $0.value <= 0x20 } == true
+            return needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         default: return JSON.encode(value)
         }
     }

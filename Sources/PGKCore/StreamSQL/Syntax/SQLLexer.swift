@@ -165,6 +165,11 @@ enum SQLLexer {
         }
         if isDigit(c) || (c == "." && cursor.peek(1).map(isDigit) == true) {
             let kind = number(&cursor)
+            // Digits run into letters make an identifier (`1R`), as in ksqlDB's grammar.
+            if kind == .integer, let next = cursor.peek(), next.isLetter || next == "_" || next == "@" {
+                while let next = cursor.peek(), next.isLetter || next.isNumber || next == "_" || next == "@" { cursor.advance() }
+                return make(.word, String(cursor.characters[start..<cursor.offset]).uppercased())
+            }
             return make(kind, String(cursor.characters[start..<cursor.offset]))
         }
         for symbol in symbols where cursor.matches(symbol) {
