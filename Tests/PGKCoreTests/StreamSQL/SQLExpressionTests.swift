@@ -46,8 +46,8 @@ import Testing
         #expect(byKey["c"] == #"{"R":0,"RS":1,"T":null,"F":null}"#, "\(byKey)")
     }
 
-    /// More collection and string functions as ksqlDB answers them, and an
-    /// alias that starts with a digit.
+    /// More collection and string functions as ksqlDB answers them, an
+    /// alias that starts with a digit, and a comparison with NULL being false.
     @Test func collectionAndTrimFunctions() throws {
         let fx = try Fixture("sql-collections")
         try fx.cluster.createTopic("c", partitions: 1)
@@ -57,11 +57,11 @@ import Testing
             CREATE STREAM c (id STRING KEY, xs ARRAY<INT>, ys ARRAY<INT>, ks ARRAY<STRING>, m MAP<STRING, INT>, t STRING)
               WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
             CREATE STREAM co AS SELECT id, ARRAY_CONCAT(xs, ys) c, AS_MAP(ks, xs) am, ENTRIES(m, true) e, GENERATE_SERIES(3, 1) g,
-              TRIM(t) tr, SPLIT_TO_MAP('a:1:2/b:3', '/', ':') sm, 1 AS 1R FROM c;
+              TRIM(t) tr, SPLIT_TO_MAP('a:1:2/b:3', '/', ':') sm, 1 AS 1R, xs[5] = 1 AS eq FROM c;
             """)
         let values = try fx.topic("CO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
         #expect(values == [#"{"C":[1,2],"AM":{"a":1,"b":2},"E":[{"K":"a","V":1},{"K":"b","V":2}],"G":[3,2,1],"TR":"hi","#
-            + #""SM":{"a":"1","b":"3"},"1R":1}"#], "\(values)")
+            + #""SM":{"a":"1","b":"3"},"1R":1,"EQ":false}"#], "\(values)")
     }
 
     /// Map values and struct fields keep their declared types: they

@@ -101,7 +101,8 @@ import Testing
         #expect(schemaText.contains(#""logicalType":"decimal""#) && schemaText.contains(#""scale":2"#), "\(schemaText)")
         let schema = try AvroSchema(json: schemaText)
         let decoded = try fx.topic("EXACT").compactMap { $0.value }.map { try schema.decode(Array($0.dropFirst(5))) }
-        #expect(decoded.map { $0["P"] } == [Value.decimal("1234567890123.45"), Value.decimal("-0.10")], "\(decoded)")
+        // Keyless records spread over the output's partitions: compare in any order.
+        #expect(Set(decoded.compactMap { $0["P"].map { "\($0)" } }) == [#"decimal("1234567890123.45")"#, #"decimal("-0.10")"#], "\(decoded)")
     }
 
     /// A key column may be named like the aliases pgk's SQL uses (`a`), and

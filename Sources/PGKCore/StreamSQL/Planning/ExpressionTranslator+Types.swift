@@ -57,7 +57,7 @@ extension ExpressionTranslator {
     /// with strings…), never with a NULL literal (IS NULL says that), and
     /// orders numbers, strings, booleans and times, not ARRAYs, MAPs or STRUCTs.
     func checkComparison(_ op: BinaryOperator, _ left: Expression, _ right: Expression) throws {
-        guard [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op) else { return }
+        guard op.isComparison else { return }
         if left == .literal(.null) || right == .literal(.null) {
             throw PlanError("comparison with NULL is not supported: \(left.sqlText) \(op.rawValue) \(right.sqlText) (use IS [NOT] NULL)")
         }

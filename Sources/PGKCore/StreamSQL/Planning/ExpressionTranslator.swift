@@ -22,6 +22,10 @@ struct ExpressionTranslator {
     /// Consulted before each node: SQL that stands for a whole
     /// subexpression (e.g. an aggregate read from an accumulator table).
     var override: ((Expression) throws -> String?)?
+    /// Set for projections: a comparison with a NULL side is FALSE there,
+    /// as in ksqlDB. Conditions (WHERE, HAVING, ON) keep PostgreSQL's NULL,
+    /// which filters alike and leaves indexes and hash joins usable.
+    var comparisonsAsValues = false
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -52,6 +56,7 @@ struct ExpressionTranslator {
             case .modulo: return "(\(l) % NULLIF(\(r), 0))"
             // ksqlDB's `+` also joins strings.
             case .add where staticType(expression) == .string: return "(\(l) || \(r))"
+            case _ where op.isComparison && comparisonsAsValues: return "coalesce(\(l) \(op.rawValue) \(r), false)"
             default: return "(\(l) \(op.rawValue) \(r))"
             }
         case .call(let name, let arguments, let distinct, let star):

@@ -124,6 +124,7 @@ struct PlanBuilder {
         }
         try checkKsqlDBRules(items: items, keyNames: keyNames, create: create)
         var translator = translator()
+        translator.comparisonsAsValues = true
         let projection = try items.map { item -> String in
             "\(try translator.sql(item.expression)) AS \(try quote(postgresName(item.name)))"
         }

@@ -56,9 +56,11 @@ extension Draft {
             finals[key] = sql
             return sql
         }
+        final.comparisonsAsValues = true
         let projection = try zip(items, items.map { try final.sql($0.expression) }).map { item, sql in
             "\(sql) AS \(try quote(postgresName(item.name)))"
         }
+        final.comparisonsAsValues = false
         // HAVING's literals number after the projection's: describe with those only.
         let selectParameters = final.parameters
         let having = try select.having.map { try final.sql($0) }

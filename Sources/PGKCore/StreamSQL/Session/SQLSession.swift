@@ -178,6 +178,7 @@ final class SQLSession {
         let planner = QueryPlanner(store: store, sources: [])
         let builder = PlanBuilder(planner: planner, select: select, inputs: [input], shape: .tableProjection)
         var translator = builder.translator()
+        translator.comparisonsAsValues = true
         let items: [String] = try select.items.flatMap { item -> [String] in
             switch item {
             case .all: return try source.columns.map { "i0.\(try connection.quoteIdentifier(postgresName($0.name))) AS \(try connection.quoteIdentifier($0.name))" }
@@ -188,6 +189,7 @@ final class SQLSession {
             }
         }
         var text = "SELECT \(items.joined(separator: ", ")) FROM \(table) AS i0"
+        translator.comparisonsAsValues = false
         if let filter = select.filter { text += " WHERE \(try translator.sql(filter))" }
         if let limit = select.limit { text += " LIMIT \(limit)" }
         let result = try connection.query("SELECT row_to_json(o.*)::text FROM (\(text)) AS o", translator.parameters)

@@ -222,6 +222,9 @@ enum BinaryOperator: String, Equatable, Sendable {
     case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and = "AND", or = "OR", concat = "||"
     case distinctFrom = "IS DISTINCT FROM", notDistinctFrom = "IS NOT DISTINCT FROM"
+
+    /// =, <>, <, <=, > and >=.
+    var isComparison: Bool { [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(self) }
 }
 
 extension Expression {
