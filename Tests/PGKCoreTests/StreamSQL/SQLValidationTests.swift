@@ -61,5 +61,11 @@ import Testing
         // The same GROUP BY with a key format that holds several columns is fine.
         let json = try fx.sql(["-e", "CREATE TABLE t5 WITH (KEY_FORMAT='JSON') AS SELECT a, b, COUNT(*) AS n FROM s GROUP BY a, b;"])
         #expect(json.status == 0, "\(json.stderr)")
+        // Quoted field names keep their case, so these are two fields; DECIMALs widen to one another.
+        let fine = try fx.sql(["-e", """
+            CREATE STREAM ok1 AS SELECT id, STRUCT(foo := a, `foo` := b) AS st,
+              GREATEST(CAST(a AS DECIMAL(9, 2)), CAST(b AS DECIMAL(7, 6))) AS g FROM s;
+            """])
+        #expect(fine.status == 0, "\(fine.stderr)")
     }
 }

@@ -103,7 +103,9 @@ enum MathFunctions {
             if !numbers.isEmpty && numbers.count < known.count {
                 throw PlanError("\(name) cannot compare numbers with \(known.first { !numbers.contains($0) }!)")
             }
-            if Set(numbers.map { "\($0)" }).count > 1 && !numbers.contains(.double) {
+            // DECIMALs of any precision are one kind; INT, BIGINT and DECIMAL mixed are ambiguous.
+            let kinds = Set(numbers.map { type -> String in if case .decimal = type { return "DECIMAL" } else { return "\(type)" } })
+            if kinds.count > 1 && !numbers.contains(.double) {
                 throw PlanError("\(name) of \(numbers.map { "\($0)" }.joined(separator: ", ")) is ambiguous: CAST the arguments to one type")
             }
         }

@@ -56,7 +56,7 @@ struct ScalarFunction: Sendable {
         "STRUCT": constructor { arguments, _ in
             var seen: Set<String> = []
             for case .literal(.string(let name)) in stride(from: 0, to: arguments.count, by: 2).map({ arguments[$0] })
-            where !seen.insert(name.uppercased()).inserted {
+            where !seen.insert(name).inserted {
                 throw PlanError("STRUCT names field \(name) twice")
             }
         },
