@@ -57,11 +57,12 @@ import Testing
             CREATE STREAM c (id STRING KEY, xs ARRAY<INT>, ys ARRAY<INT>, ks ARRAY<STRING>, m MAP<STRING, INT>, t STRING)
               WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
             CREATE STREAM co AS SELECT id, ARRAY_CONCAT(xs, ys) c, AS_MAP(ks, xs) am, ENTRIES(m, true) e, GENERATE_SERIES(3, 1) g,
-              TRIM(t) tr, SPLIT_TO_MAP('a:1:2/b:3', '/', ':') sm, 1 AS 1R, xs[5] = 1 AS eq FROM c;
+              TRIM(t) tr, SPLIT_TO_MAP('a:1:2/b:3', '/', ':') sm, 1 AS 1R, xs[5] = 1 AS eq,
+              MAP(id := xs[1] > 0, NULL := 'no', 10 := 'true') AS mm FROM c;
             """)
         let values = try fx.topic("CO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
         #expect(values == [#"{"C":[1,2],"AM":{"a":1,"b":2},"E":[{"K":"a","V":1},{"K":"b","V":2}],"G":[3,2,1],"TR":"hi","#
-            + #""SM":{"a":"1","b":"3"},"1R":1,"EQ":false}"#], "\(values)")
+            + #""SM":{"a":"1","b":"3"},"1R":1,"EQ":false,"MM":{"k":true,"10":true,"null":false}}"#], "\(values)")
     }
 
     /// Map values and struct fields keep their declared types: they

@@ -41,6 +41,8 @@ import Testing
             ("CREATE STREAM v2 AS SELECT id, NULL <> NULL AS c FROM s;", "comparison with NULL is not supported"),
             ("CREATE STREAM v3 AS SELECT id, MAP() AS m FROM s;", "cannot be empty"),
             ("CREATE STREAM v4 AS SELECT id, MAP('k' := NULL) AS m FROM s;", "only NULL values"),
+            ("CREATE STREAM v4b AS SELECT id, MAP(NULL := a) AS m FROM s;", "only NULL keys"),
+            ("CREATE STREAM v4c AS SELECT id, MAP(id := a, 'x' := 'hello') AS m FROM s;", "invalid input syntax for type INTEGER"),
             ("CREATE STREAM v5 AS SELECT id, STRUCT(x := a, X := b) AS st FROM s;", "names field X twice"),
             ("CREATE STREAM v6 AS SELECT id, GREATEST(a, CAST(b AS BIGINT)) AS g FROM s;", "is ambiguous"),
             ("CREATE STREAM v7 AS SELECT id, GREATEST(NULL, NULL) AS g FROM s;", "only NULLs"),
@@ -49,6 +51,7 @@ import Testing
             ("CREATE TABLE h1 AS SELECT id, SUM(a) AS t FROM s GROUP BY id HAVING SUM(a) > '100';", "cannot compare SUM(A) (BIGINT)"),
             ("CREATE STREAM w1 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND');",
              "windowed keys"),
+            ("CREATE STREAM nc WITH (KAFKA_TOPIC='w', VALUE_FORMAT='DELIMITED');", "no columns supplied"),
             ("CREATE STREAM w2 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='DELIMITED', WRAP_SINGLE_VALUE=true);",
              "does not support 'WRAP_SINGLE_VALUE' set to 'true'"),
         ]

@@ -1,6 +1,7 @@
 import Foundation
 
-/// `x IN (…)` as ksqlDB types it: each literal in the list is converted
+/// Literals typed by what they stand beside, as ksqlDB does. In
+/// `x IN (…)`: each literal in the list is converted
 /// to x's type when the statement is created (`INT IN (1, 2.0, '4.000')`
 /// matches 1, 2 and 4), a literal that cannot equal any value of that type
 /// is dropped (`5.10` for an INT), and a list item of an incompatible type
@@ -14,6 +15,29 @@ extension ExpressionTranslator {
         guard !kept.isEmpty else { return "(CASE WHEN \(value) IS NULL THEN NULL ELSE \(negated ? "TRUE" : "FALSE") END)" }
         let list = try kept.map { try sql($0) }.joined(separator: ", ")
         return "(\(value) \(negated ? "NOT " : "")IN (\(list)))"
+    }
+
+    /// MAP(k := v, …) and ARRAY[…] as ksqlDB types them: every value takes
+    /// the type of the first one that has a type (literals converted when
+    /// the statement is created: MAP(k := flag, 'x' := 'true') holds
+    /// BOOLEANs), and a MAP's keys are text, a NULL key the text 'null'.
+    func constructorArguments(_ name: String, _ arguments: [Expression]) throws -> [Expression] {
+        let isMap = name == "MAP"
+        let values = isMap ? stride(from: 1, to: arguments.count, by: 2).map { arguments[$0] } : arguments
+        let typed = values.first { value in
+            if case .literal = value { return false }
+            return staticType(value) != nil
+        } ?? values.first { $0 != .literal(.null) }
+        let type = typed.flatMap(staticType)
+        return try arguments.enumerated().map { index, argument in
+            if isMap && index % 2 == 0 {
+                if argument == .literal(.null) { return .literal(.string("null")) }
+                if case .literal = argument { return try Self.coerce(argument, to: .string, itemType: nil) ?? argument }
+                return .call(name: "COALESCE", arguments: [.cast(argument, .string), .literal(.string("null"))])
+            }
+            guard case .literal = argument else { return argument }
+            return try Self.coerce(argument, to: type, itemType: nil) ?? argument
+        }
     }
 
     /// The item as it compares with a value of `type`; nil when it can never match.

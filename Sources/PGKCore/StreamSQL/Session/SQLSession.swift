@@ -67,6 +67,10 @@ final class SQLSession {
         }
         let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? "KAFKA").uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
+        if create.columns.isEmpty {
+            // pgk reads no value schema from a registry: the columns must be given.
+            throw PlanError("no columns supplied: CREATE \(create.kind.rawValue) \(create.name) (column TYPE, …) WITH (…)")
+        }
         if create.properties.text(of: "WINDOW_TYPE") != nil || create.properties.text(of: "WINDOW_SIZE") != nil {
             throw PlanError("sources with windowed keys (WINDOW_TYPE, WINDOW_SIZE) are not supported yet")
         }
