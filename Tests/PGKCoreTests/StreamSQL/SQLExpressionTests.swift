@@ -141,6 +141,27 @@ import Testing
             + #""PARTS":["YQ==","Yg==","","Yw=="],"TAIL":"YiwsYw==","N":6}"#], "\(values)")
     }
 
+    /// An array inside a STRUCT reads back as an array of its type; a
+    /// DELIMITED DATE may be given as days since the epoch.
+    @Test func nestedArraysAndDelimitedDates() throws {
+        let fx = try Fixture("sql-nested-arrays")
+        try fx.cluster.createTopic("shirts", partitions: 1)
+        try fx.cluster.createTopic("days", partitions: 1)
+        try fx.produce("shirts", [#"{"S": {"COLORS": ["Pink", "Blue"]}}"#, #"{"S": {"COLORS": ["Red"]}}"#], keys: ["1", "2"])
+        try fx.produce("days", ["10", "-10"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM shirts (id STRING KEY, s STRUCT<colors ARRAY<STRING>>) WITH (KAFKA_TOPIC='shirts', VALUE_FORMAT='JSON');
+            CREATE STREAM pink AS SELECT id, s->colors[2] AS second FROM shirts WHERE ARRAY_CONTAINS(s->colors, 'Pink');
+            CREATE STREAM days (d DATE) WITH (KAFKA_TOPIC='days', VALUE_FORMAT='DELIMITED');
+            CREATE STREAM later AS SELECT DATEADD(DAYS, 1, d) AS d FROM days;
+            """)
+        let pink = try fx.topic("PINK").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(pink == [#"{"SECOND":"Blue"}"#], "\(pink)")
+        let later = try fx.topic("LATER").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(later == ["-9", "11"], "\(later)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

@@ -310,6 +310,10 @@ enum ValueText {
     static func render(_ value: Value, as type: SQLType, column: String) throws -> String? {
         func mismatch() -> StageError { StageError("column \(column): \(AvroBinaryWriter.describe(value)) is not \(type)") }
         if case .null = value { return nil }
+        // DELIMITED carries times as numbers too (days, or milliseconds), written as text.
+        if [.date, .time, .timestamp].contains(type), case .string(let text) = value, let number = Int64(text) {
+            return try render(.int(number), as: type, column: column)
+        }
         switch type {
         case .integer, .bigint:
             if case .string(let text) = value, let number = Int64(text.trimmingCharacters(in: .whitespaces)) { return String(number) }
