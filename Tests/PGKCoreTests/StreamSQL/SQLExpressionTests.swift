@@ -162,6 +162,22 @@ import Testing
         #expect(later == ["-9", "11"], "\(later)")
     }
 
+    /// CASTs between ARRAY, MAP and STRUCT types convert each element as
+    /// a scalar CAST would; a STRUCT takes the target's fields by name.
+    @Test func complexCasts() throws {
+        let fx = try Fixture("sql-complex-casts")
+        try fx.cluster.createTopic("c", partitions: 1)
+        try fx.produce("c", [#"{"A": [1, 3, 2147483648], "M": {"this": 2147483648}, "S": {"F0": 1, "F1": 3}}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM c (a ARRAY<BIGINT>, m MAP<STRING, BIGINT>, s STRUCT<f0 BIGINT, f1 INT>) WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
+            CREATE STREAM co AS SELECT CAST(a AS ARRAY<INT>) ai, CAST(m AS MAP<STRING, INT>) mi,
+              CAST(s AS STRUCT<f0 STRING, f3 INT>) st FROM c;
+            """)
+        let values = try fx.topic("CO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(values == [#"{"AI":[1,3,-2147483648],"MI":{"this":-2147483648},"ST":{"F0":"1","F3":null}}"#], "\(values)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

@@ -102,6 +102,33 @@ extension ExpressionTranslator {
         }
     }
 
+    /// CAST between ARRAY, MAP or STRUCT types, element by element, each
+    /// element cast as above (so BIGINTs wrap into INTs); a STRUCT keeps the
+    /// target's fields, matched by name, and a field the source lacks is NULL.
+    static func complexCast(_ value: String, from: SQLType, to type: SQLType, key: (String) -> String) throws -> String {
+        switch (from, type) {
+        case (.array(let source), .array(let target)) where !source.isComplex && !target.isComplex:
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE ARRAY(SELECT \(try castSQL("c.e", from: source, to: target)) "
+                + "FROM unnest(\(value)) WITH ORDINALITY AS c(e, o) ORDER BY c.o) END)"
+        case (.map(_, let source), .map(_, let target)) where !source.isComplex && !target.isComplex:
+            let element = try castSQL(typedJSON(text: "(c.value #>> '{}')", json: "c.value", as: source), from: source, to: target)
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_object_agg(c.key, to_jsonb(\(element))), '{}'::jsonb) "
+                + "FROM jsonb_each(\(value)) AS c) END)"
+        case (.struct(let sourceFields), .struct(let targetFields)):
+            let fields = try targetFields.map { name, target -> String in
+                guard let field = sourceFields.first(where: { $0.0.uppercased() == name.uppercased() }) else {
+                    return "\(key(name)), NULL::jsonb"
+                }
+                let read = jsonbValue(value, key(field.0), as: field.1)
+                let cast = field.1.isComplex || target.isComplex ? read : try castSQL(read, from: field.1, to: target)
+                return "\(key(name)), to_jsonb(\(cast))"
+            }
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE jsonb_build_object(\(fields.joined(separator: ", "))) END)"
+        default:
+            throw PlanError("CAST of \(from) to \(type) is not supported")
+        }
+    }
+
     /// CAST(x AS STRING) of an ARRAY, MAP or STRUCT as ksqlDB prints them
     /// (Java's toString): [1, 3], {k=1}, Struct{A=1,B=x} without NULL fields.
     static func javaText(_ value: String, of type: SQLType, key: (String) -> String) -> String {

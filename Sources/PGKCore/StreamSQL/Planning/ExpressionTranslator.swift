@@ -66,6 +66,9 @@ struct ExpressionTranslator {
             if type == .string, let from = staticType(operand), from.isComplex {
                 return Self.javaText(try sql(operand), of: from, key: { literalSQL(.string($0)) })
             }
+            if type.isComplex, let from = staticType(operand), from.isComplex, from != type {
+                return try Self.complexCast(try sql(operand), from: from, to: type, key: { literalSQL(.string($0)) })
+            }
             return try Self.castSQL(try sql(operand), from: staticType(operand), to: type)
         case .isNull(let operand, let negated):
             return "(\(try sql(operand)) IS \(negated ? "NOT " : "")NULL)"
