@@ -178,6 +178,22 @@ import Testing
         #expect(values == [#"{"AI":[1,3,-2147483648],"MI":{"this":-2147483648},"ST":{"F0":"1","F3":null}}"#], "\(values)")
     }
 
+    /// COLLECT_LIST and COLLECT_SET of ARRAYs (of any lengths) and STRUCTs
+    /// collect them whole, across batches.
+    @Test func collectingArraysAndStructs() throws {
+        let fx = try Fixture("sql-collect-arrays")
+        try fx.cluster.createTopic("c", partitions: 1)
+        try fx.produce("c", [#"{"K": 0, "A": [1, 2], "S": {"X": 1}}"#, #"{"K": 0, "A": [3], "S": {"X": 1}}"#,
+                             #"{"K": 0, "A": [1, 2], "S": null}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM c (k INT, a ARRAY<INT>, s STRUCT<x INT>) WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
+            CREATE TABLE t AS SELECT k, COLLECT_LIST(a) AS al, COLLECT_SET(a) AS aset, COLLECT_LIST(s) AS sl FROM c GROUP BY k;
+            """)
+        let rows = try fx.rows("SELECT to_jsonb(al)::text, to_jsonb(aset)::text, to_jsonb(sl)::text FROM t")
+        #expect(rows == [["[[1, 2], [3], [1, 2]]", "[[1, 2], [3]]", #"[{"X": 1}, {"X": 1}, null]"#]], "\(rows)")
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

@@ -17,6 +17,9 @@ extension Draft {
         /// windows); nil where the partials cannot say the merged value
         /// (distinct or top values, the n latest by offset).
         var combine: ((String) -> String)?
+        /// Collects its argument's values: an ARRAY argument is kept as
+        /// jsonb, since PostgreSQL's arrays of arrays must be rectangular.
+        var collects = false
     }
 
     func accumulatingAggregate(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan? {
@@ -134,7 +137,11 @@ extension Draft {
             for table in inputs.dropFirst() { tableChanges += try applyTableChanges(table) }
         }
         let partialSQL = try partials.map { partial in
-            partial.partialSQL(try partial.partial.map { try translator.sql($0) } ?? "*")
+            partial.partialSQL(try partial.partial.map { argument in
+                let sql = try translator.sql(argument)
+                if partial.collects, case .array? = translator.staticType(argument) { return "to_jsonb(\(sql))" }
+                return sql
+            } ?? "*")
         }
         var conditions = ["NOT i0._deleted"] + windowConditions + groupSQL.map { "\($0) IS NOT NULL" }
         if let filter = select.filter { conditions.append(try translator.sql(filter)) }
@@ -244,7 +251,8 @@ extension Draft {
         let options = try AggregateOptions(aggregate, arguments)
         func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String,
                  combine: ((String) -> String)?) {
-            partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine))
+            partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine,
+                                    collects: [.collectList, .collectSet].contains(aggregate)))
         }
         let plus: (String, String) -> String = { old, new in
             "CASE WHEN \(old) IS NULL THEN \(new) WHEN \(new) IS NULL THEN \(old) ELSE \(old) + \(new) END"
