@@ -227,6 +227,8 @@ extension SQLJoinTests {
             ("SELECT l.id, name FROM l JOIN r ON l.id = r.id", "needs a WITHIN clause"),
             ("SELECT name, f FROM l JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression L.ID or R.ID"),
             ("SELECT l.id, name FROM l FULL JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression ROWKEY"),
+            // Only an unqualified `*` brings ROWKEY along.
+            ("SELECT l.name, r.* FROM l FULL JOIN r WITHIN 1 SECOND ON l.id = r.id", "must include the join expression ROWKEY"),
             ("SELECT l.id, name FROM l JOIN r WITHIN 1 SECOND ON l.id = l.name", "exactly one of the joined streams"),
             ("SELECT ROWKEY AS k, name FROM l FULL JOIN r WITHIN 1 SECOND ON ROWKEY = r.id", "ROWKEY is the join's result key"),
         ]

@@ -74,7 +74,7 @@ struct PlanBuilder {
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
             let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
             if shape == .streamStreamJoin, select.joins.first?.kind == .full, select.partitionBy.isEmpty,
-               select.items.contains(where: { if case .all = $0 { return true } else { return false } }),
+               select.items.contains(where: { if case .all(nil) = $0 { return true } else { return false } }),
                !items.contains(where: { $0.expression == rowKey }) {
                 // ksqlDB gives `SELECT *` over a FULL join its synthetic key column.
                 items.insert(Item(name: "ROWKEY", expression: rowKey), at: 0)
