@@ -19,6 +19,7 @@ import Testing
             CREATE STREAM by_both WITH (KEY_FORMAT='JSON') AS SELECT * FROM people PARTITION BY name, age;
             CREATE STREAM by_town AS SELECT home->town, id, age FROM people PARTITION BY home->town;
             CREATE STREAM plain AS SELECT * FROM people PARTITION BY name;
+            CREATE STREAM unnamed AS SELECT * FROM people PARTITION BY name IS NULL;
             """)
         var both: [String: String?] = [:]
         for message in try fx.topic("BY_BOTH") {
@@ -33,6 +34,9 @@ import Testing
         #expect(town.map { String(decoding: $0.key ?? [], as: UTF8.self) } == "Oxford")
         #expect(try fx.rows(#"SELECT key_columns::text FROM pgk_sql.sources WHERE name = 'BY_TOWN'"#) == [["{TOWN}"]])
         #expect(try fx.topic("PLAIN").count == 2)
+        // The null record's key is null, not what `name IS NULL` makes of its null columns.
+        let unnamed = try fx.topic("UNNAMED").map { ($0.key.map { String(decoding: $0, as: UTF8.self) }, $0.value == nil) }
+        #expect(unnamed.contains { $0.0 == nil && $0.1 } && unnamed.contains { $0.0 == "false" && !$0.1 }, "\(unnamed)")
     }
 
     /// Without PARTITION BY a projection passes a null record on with its

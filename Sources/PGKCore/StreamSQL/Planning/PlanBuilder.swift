@@ -125,8 +125,13 @@ struct PlanBuilder {
         try checkKsqlDBRules(items: items, keyNames: keyNames, create: create)
         var translator = translator()
         translator.comparisonsAsValues = true
+        // A null record passed on by PARTITION BY has a null key, whatever
+        // the expression would make of its (null) columns.
+        let nullRecordsRekeyed = shape == .streamProjection && select.filter == nil && !select.partitionBy.isEmpty
         let projection = try items.map { item -> String in
-            "\(try translator.sql(item.expression)) AS \(try quote(postgresName(item.name)))"
+            let value = try translator.sql(item.expression)
+            let keyed = nullRecordsRekeyed && keyNames.contains(item.name) ? "CASE WHEN i0._deleted THEN NULL ELSE \(value) END" : value
+            return "\(keyed) AS \(try quote(postgresName(item.name)))"
         }
         let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
         let draft = Draft(builder: self, items: items, projection: projection, projectionParameters: translator.parameters,
