@@ -194,6 +194,23 @@ import Testing
         #expect(rows == [["[[1, 2], [3], [1, 2]]", "[[1, 2], [3]]", #"[{"X": 1}, {"X": 1}, null]"#]], "\(rows)")
     }
 
+    /// PARSE_* functions give NULL for text that does not fit the pattern,
+    /// as ksqlDB's do, instead of failing the record.
+    @Test func parseFunctionsGiveNullForBadText() throws {
+        let fx = try Fixture("sql-parse-null")
+        try fx.cluster.createTopic("d", partitions: 1)
+        try fx.produce("d", [#"{"F": "2022-02-02"}"#, #"{"F": "abcd"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM d (f STRING) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='JSON');
+            CREATE STREAM dd AS SELECT IFNULL(CAST(PARSE_DATE(f, 'yyyy-MM-dd') AS STRING), '1900-01-01') AS v,
+              STRINGTOTIMESTAMP(f, 'yyyy-MM-dd') AS ts FROM d;
+            """)
+        let values = try fx.topic("DD").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
+        #expect(values == [#"{"V":"1900-01-01","TS":null}"#, #"{"V":"2022-02-02","TS":1643760000000}"#], "\(values)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
+    }
+
     /// Numeric functions answer as Java's Math does (NaN, ±Infinity,
     /// HALF_UP) where PostgreSQL would fail the record.
     @Test func mathFunctionsFollowKsqlDB() throws {

@@ -26,10 +26,12 @@ final class CatalogStore {
     /// - pg_temp.klast, the last value in its ORDER BY, of any type
     ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
     /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
-    /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD).
+    /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD);
+    /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
+    ///   (ksqlDB's PARSE_* functions give NULL there, not an error).
     func prepareAggregates() throws {
         guard !aggregatesPrepared else { return }
-        if try connection.query("SELECT to_regprocedure('pg_temp.ksum(bigint)') IS NULL").scalar == "t" {
+        if try connection.query("SELECT to_regprocedure('pg_temp.kparse(text, text)') IS NULL").scalar == "t" {
             try connection.executeScript("""
                 CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4_sum, STYPE = bigint);
                 CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
@@ -40,6 +42,8 @@ final class CatalogStore {
                 CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
                 CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
                   'BEGIN RETURN CAST($1 AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
+                CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
+                  'BEGIN RETURN to_timestamp($1, $2); EXCEPTION WHEN others THEN RETURN NULL; END';
                 """)
         }
         aggregatesPrepared = true

@@ -16,23 +16,23 @@ enum TemporalFunctions {
             "to_char(to_timestamp(\(a[0]) / 1000.0) AT TIME ZONE \(zone(a, 2)), \(a[1]))"
         },
         "STRINGTOTIMESTAMP": ScalarFunction(arity: 2...3) { a in
-            "CAST(extract(epoch FROM (to_timestamp(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2)))) * 1000 AS bigint)"
+            "CAST(extract(epoch FROM (pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2)))) * 1000 AS bigint)"
         },
         // TIMESTAMP ↔ text.
         "FORMAT_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
             "to_char((\(a[0]) AT TIME ZONE 'UTC') AT TIME ZONE \(zone(a, 2)), \(a[1]))"
         },
         "PARSE_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
-            "((to_timestamp(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2))) AT TIME ZONE 'UTC')"
+            "((pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2))) AT TIME ZONE 'UTC')"
         },
         // INT days since the epoch ↔ text.
         "DATETOSTRING": ScalarFunction(arity: 2...2) { a in "to_char(DATE '1970-01-01' + \(a[0]), \(a[1]))" },
-        "STRINGTODATE": ScalarFunction(arity: 2...2) { a in "(to_date(\(a[0]), \(a[1])) - DATE '1970-01-01')" },
+        "STRINGTODATE": ScalarFunction(arity: 2...2) { a in "(CAST(pg_temp.kparse(\(a[0]), \(a[1])) AS date) - DATE '1970-01-01')" },
         // DATE and TIME ↔ text.
         "FORMAT_DATE": ScalarFunction(arity: 2...2) { a in "to_char(\(a[0]), \(a[1]))" },
-        "PARSE_DATE": ScalarFunction(arity: 2...2) { a in "to_date(\(a[0]), \(a[1]))" },
+        "PARSE_DATE": ScalarFunction(arity: 2...2) { a in "CAST(pg_temp.kparse(\(a[0]), \(a[1])) AS date)" },
         "FORMAT_TIME": ScalarFunction(arity: 2...2) { a in "to_char(\(a[0]), \(a[1]))" },
-        "PARSE_TIME": ScalarFunction(arity: 2...2) { a in "CAST(to_timestamp(\(a[0]), \(a[1])) AS time)" },
+        "PARSE_TIME": ScalarFunction(arity: 2...2) { a in "CAST(pg_temp.kparse(\(a[0]), \(a[1])) AS time)" },
         "UNIX_DATE": ScalarFunction(arity: 0...1) { a in
             a.isEmpty ? "(CAST(clock_timestamp() AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')" : "(\(a[0]) - DATE '1970-01-01')"
         },

@@ -196,6 +196,8 @@ final class SQLSession {
         translator.comparisonsAsValues = false
         if let filter = select.filter { text += " WHERE \(try translator.sql(filter))" }
         if let limit = select.limit { text += " LIMIT \(limit)" }
+        // Only a pull query that calls one of pgk's session functions needs them (and TEMP).
+        if text.contains("pg_temp.") { try store.prepareAggregates() }
         let result = try connection.query("SELECT row_to_json(o.*)::text FROM (\(text)) AS o", translator.parameters)
         let names = try connection.query("SELECT * FROM (\(text)) AS o LIMIT 0", translator.parameters).columnNames
         let records: [ValueObject] = try result.rows.map { row in
