@@ -147,17 +147,27 @@ import Testing
         let fx = try Fixture("sql-nested-arrays")
         try fx.cluster.createTopic("shirts", partitions: 1)
         try fx.cluster.createTopic("days", partitions: 1)
-        try fx.produce("shirts", [#"{"S": {"COLORS": ["Pink", "Blue"]}}"#, #"{"S": {"COLORS": ["Red"]}}"#], keys: ["1", "2"])
+        try fx.produce("shirts", [#"{"S": {"COLORS": ["Pink", "Blue"]}, "G": [[0, 1], [2]], "G3": [[["a", "b"]], []]}"#,
+                                  #"{"S": {"COLORS": ["Red"]}, "G": [null, [2]]}"#], keys: ["1", "2"])
         try fx.produce("days", ["10", "-10"])
         try fx.run("""
             SET 'auto.offset.reset'='earliest';
-            CREATE STREAM shirts (id STRING KEY, s STRUCT<colors ARRAY<STRING>>) WITH (KAFKA_TOPIC='shirts', VALUE_FORMAT='JSON');
+            CREATE STREAM shirts (id STRING KEY, s STRUCT<colors ARRAY<STRING>>, g ARRAY<ARRAY<INT>>, g3 ARRAY<ARRAY<ARRAY<STRING>>>)
+              WITH (KAFKA_TOPIC='shirts', VALUE_FORMAT='JSON');
             CREATE STREAM pink AS SELECT id, s->colors[2] AS second FROM shirts WHERE ARRAY_CONTAINS(s->colors, 'Pink');
+            CREATE STREAM grid AS SELECT id, g[1][2] AS g12, ARRAY_LENGTH(g) AS n, g3[1][1][2] AS deep, g AS whole FROM shirts;
             CREATE STREAM days (d DATE) WITH (KAFKA_TOPIC='days', VALUE_FORMAT='DELIMITED');
             CREATE STREAM later AS SELECT DATEADD(DAYS, 1, d) AS d FROM days;
             """)
         let pink = try fx.topic("PINK").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
         #expect(pink == [#"{"SECOND":"Blue"}"#], "\(pink)")
+        // Ragged arrays of arrays, at any depth.
+        var grid: [String: String] = [:]
+        for message in try fx.topic("GRID") {
+            grid[String(decoding: message.key ?? [], as: UTF8.self)] = message.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(grid["1"] == #"{"G12":1,"N":2,"DEEP":"b","WHOLE":[[0,1],[2]]}"#, "\(grid)")
+        #expect(grid["2"] == #"{"G12":null,"N":2,"DEEP":null,"WHOLE":[null,[2]]}"#, "\(grid)")
         let later = try fx.topic("LATER").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.sorted()
         #expect(later == ["-9", "11"], "\(later)")
     }

@@ -33,6 +33,8 @@ import Testing
             ("REGEXP_REPLACE('a-b-c', '-', '+')", "a+b+c"),
             ("INITCAP('hello world')", "Hello World"),
             ("CAST(PARSE_DATE('abcd', 'yyyy-MM-dd') AS STRING) IS NULL", "true"),
+            (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$.@type')"#, "UDF"),
+            (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$[''a b''][1].c')"#, "2"),
         ]
         for (expression, expected) in cases {
             var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }

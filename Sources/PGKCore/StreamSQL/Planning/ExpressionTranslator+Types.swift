@@ -165,10 +165,12 @@ extension ExpressionTranslator {
         switch type {
         case .boolean?, .integer?, .bigint?, .double?, .string?, .decimal?:
             return "CAST(\(text) AS \((try? PostgresType.of(type!)) ?? "text"))"
-        case .array(let element)? where [.boolean, .integer, .bigint, .double, .string].contains(element):
-            // An array of scalars inside a MAP or STRUCT, as a PostgreSQL array (ARRAY_CONTAINS, [i]).
-            let pgType = (try? PostgresType.of(element)) ?? "text"
-            return "(CASE WHEN jsonb_typeof(\(json)) = 'array' THEN ARRAY(SELECT CAST(x.e #>> '{}' AS \(pgType)) "
+        case .array(let element)?:
+            // A jsonb array as a PostgreSQL array (ARRAY_CONTAINS, [i]): of its scalar
+            // type, or of jsonb where the elements are arrays, maps or structs.
+            let scalar = [.boolean, .integer, .bigint, .double, .string].contains(element)
+            let item = scalar ? "CAST(x.e #>> '{}' AS \((try? PostgresType.of(element)) ?? "text"))" : "x.e"
+            return "(CASE WHEN jsonb_typeof(\(json)) = 'array' THEN ARRAY(SELECT \(item) "
                 + "FROM jsonb_array_elements(\(json)) WITH ORDINALITY AS x(e, o) ORDER BY x.o) END)"
         default:
             return json

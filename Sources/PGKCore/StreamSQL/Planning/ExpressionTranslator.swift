@@ -104,7 +104,12 @@ struct ExpressionTranslator {
             }
             // ksqlDB arrays are 1-based like PostgreSQL's; negative counts from the end.
             let b = try sql(base), i = try sql(index)
-            return "(\(b))[CASE WHEN \(i) < 0 THEN cardinality(\(b)) + 1 + \(i) ELSE \(i) END]"
+            let element = "(\(b))[CASE WHEN \(i) < 0 THEN cardinality(\(b)) + 1 + \(i) ELSE \(i) END]"
+            // An array of arrays holds its arrays as jsonb: read one back as an array.
+            if case .array(let inner)? = staticType(base), case .array = inner {
+                return Self.typedJSON(text: "(\(element) #>> '{}')", json: element, as: inner)
+            }
+            return element
         }
     }
 
@@ -235,6 +240,8 @@ enum PostgresType {
         case .time: return "time"
         case .timestamp: return "timestamp"
         case .decimal(let precision, let scale): return "numeric(\(precision), \(scale))"
+        // PostgreSQL's arrays of arrays must be rectangular: inner arrays are jsonb.
+        case .array(.array): return "jsonb[]"
         case .array(let element): return try of(element) + "[]"
         case .map, .struct: return "jsonb"
         }

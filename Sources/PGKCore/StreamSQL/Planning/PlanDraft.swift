@@ -72,7 +72,9 @@ struct Draft {
         // PostgreSQL text: pgk writes those as ksqlDB does.
         let renderedByPGK = ["double precision", "real", "numeric", "jsonb", "timestamp without time zone", "date",
                              "time without time zone", "bytea"]
-        if typedSink.valueFormat == "JSON", typedSink.wrapSingleValue, !valueColumns.contains(where: { renderedByPGK.contains($0.type) }) {
+        // Arrays of those too (a double[] would lose its ".0", a jsonb[] gain spaces).
+        let needsPGK = { (type: String) in renderedByPGK.contains(type.hasSuffix("[]") ? String(type.dropLast(2)) : type) }
+        if typedSink.valueFormat == "JSON", typedSink.wrapSingleValue, !valueColumns.contains(where: { needsPGK($0.type) }) {
             // Compact, as ksqlDB writes it: `{"NAME":value,…}`, each name
             // (with its quote, colon and comma) a parameter.
             var fields: [String] = [], names: [String?] = []

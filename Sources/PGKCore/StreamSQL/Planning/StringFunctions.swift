@@ -72,8 +72,10 @@ enum StringFunctions {
         },
         "UUID": ScalarFunction(arity: 0...0) { _ in "CAST(gen_random_uuid() AS text)" },
         // A JSON path into a JSON string: the value's text, NULL for bad JSON.
+        // Its JSONPath's names are quoted for PostgreSQL (`$.@type`, `$['a b']` become `$."@type"`, `$."a b"`).
         "EXTRACTJSONFIELD": ScalarFunction(arity: 2...2) { a in
-            "(jsonb_path_query_first(pg_temp.kjson(\(a[0])), CAST(\(a[1]) AS jsonpath)) #>> '{}')"
+            let quoted = #"regexp_replace(regexp_replace(\#(a[1]), '\[''([^'']*)''\]', '."\1"', 'g'), '\.([^."\[\]]+)', '."\1"', 'g')"#
+            return "(jsonb_path_query_first(pg_temp.kjson(\(a[0])), CAST(\(quoted) AS jsonpath)) #>> '{}')"
         },
         "SPLIT": ScalarFunction(arity: 2...2, typed: { a, types in
             types[0] == .bytes ? BytesFunctions.split(a[0], a[1])

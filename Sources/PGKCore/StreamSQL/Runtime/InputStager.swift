@@ -370,7 +370,11 @@ enum ValueText {
             return text
         case .array(let element):
             guard case .array(let items) = value else { throw mismatch() }
-            let texts = try items.map { try render($0, as: element, column: column) }
+            // Inner arrays are stored as jsonb (see PostgresType).
+            let texts = try items.map { item -> String? in
+                if case .array = element { return item.isNull ? nil : JSON.encode(conform(item, to: element)) }
+                return try render(item, as: element, column: column)
+            }
             return "{" + texts.map { text in
                 guard let text else { return "NULL" }
                 return PostgresTextArray.literal([text]).dropFirst().dropLast().description
