@@ -1,11 +1,11 @@
 import Foundation
 
-/// Literals typed by what they stand beside, as ksqlDB does. In
-/// `x IN (…)`: each literal in the list is converted
-/// to x's type when the statement is created (`INT IN (1, 2.0, '4.000')`
-/// matches 1, 2 and 4), a literal that cannot equal any value of that type
-/// is dropped (`5.10` for an INT), and a list item of an incompatible type
-/// is rejected then, never at run time.
+/// Literals typed by what they stand beside, as ksqlDB does, when the
+/// statement is created: in `x IN (…)` and in MAP and ARRAY constructors.
+/// In `x IN (…)` each literal is converted to x's type (`INT IN (1, 2.0,
+/// '4.000')` matches 1, 2 and 4), a literal that no value of that type can
+/// equal is dropped (`5.10` for an INT), and an item of an incompatible
+/// type is rejected then, never at run time.
 extension ExpressionTranslator {
     mutating func inListSQL(_ operand: Expression, _ items: [Expression], negated: Bool) throws -> String {
         let type = staticType(operand)
