@@ -177,15 +177,19 @@ import Testing
     @Test func complexCasts() throws {
         let fx = try Fixture("sql-complex-casts")
         try fx.cluster.createTopic("c", partitions: 1)
-        try fx.produce("c", [#"{"A": [1, 3, 2147483648], "M": {"this": 2147483648}, "S": {"F0": 1, "F1": 3}}"#])
+        try fx.produce("c", [#"{"A": [1, 3, 2147483648], "M": {"this": 2147483648}, "S": {"F0": 1, "F1": 3}, "# +
+                             #""AA": [[1, -3], [2147483648]], "MM": {"k": {"x": "7"}}}"#])
         try fx.run("""
             SET 'auto.offset.reset'='earliest';
-            CREATE STREAM c (a ARRAY<BIGINT>, m MAP<STRING, BIGINT>, s STRUCT<f0 BIGINT, f1 INT>) WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
+            CREATE STREAM c (a ARRAY<BIGINT>, m MAP<STRING, BIGINT>, s STRUCT<f0 BIGINT, f1 INT>, aa ARRAY<ARRAY<BIGINT>>,
+              mm MAP<STRING, MAP<STRING, STRING>>) WITH (KAFKA_TOPIC='c', VALUE_FORMAT='JSON');
             CREATE STREAM co AS SELECT CAST(a AS ARRAY<INT>) ai, CAST(m AS MAP<STRING, INT>) mi,
-              CAST(s AS STRUCT<f0 STRING, f3 INT>) st FROM c;
+              CAST(s AS STRUCT<f0 STRING, f3 INT>) st, CAST(aa AS ARRAY<ARRAY<STRING>>) aas,
+              CAST(mm AS MAP<STRING, MAP<STRING, INT>>) mmi FROM c;
             """)
         let values = try fx.topic("CO").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
-        #expect(values == [#"{"AI":[1,3,-2147483648],"MI":{"this":-2147483648},"ST":{"F0":"1","F3":null}}"#], "\(values)")
+        #expect(values == [#"{"AI":[1,3,-2147483648],"MI":{"this":-2147483648},"ST":{"F0":"1","F3":null},"#
+            + #""AAS":[["1","-3"],["2147483648"]],"MMI":{"k":{"x":7}}}"#], "\(values)")
     }
 
     /// COLLECT_LIST and COLLECT_SET of ARRAYs (of any lengths) and STRUCTs

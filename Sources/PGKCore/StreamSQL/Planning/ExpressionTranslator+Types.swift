@@ -107,11 +107,13 @@ extension ExpressionTranslator {
     /// target's fields, matched by name, and a field the source lacks is NULL.
     static func complexCast(_ value: String, from: SQLType, to type: SQLType, key: (String) -> String) throws -> String {
         switch (from, type) {
-        case (.array(let source), .array(let target)) where !source.isComplex && !target.isComplex:
-            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE ARRAY(SELECT \(try castSQL("c.e", from: source, to: target)) "
+        case (.array(let source), .array(let target)):
+            // Arrays of arrays, maps or structs hold jsonb elements (see PostgresType).
+            let element = try convert(element: "c.e", json: source.isComplex, from: source, to: target, key: key)
+            return "(CASE WHEN \(value) IS NULL THEN NULL ELSE ARRAY(SELECT \(element) "
                 + "FROM unnest(\(value)) WITH ORDINALITY AS c(e, o) ORDER BY c.o) END)"
-        case (.map(_, let source), .map(_, let target)) where !source.isComplex && !target.isComplex:
-            let element = try castSQL(typedJSON(text: "(c.value #>> '{}')", json: "c.value", as: source), from: source, to: target)
+        case (.map(_, let source), .map(_, let target)):
+            let element = try convert(element: "c.value", json: true, from: source, to: target, key: key)
             return "(CASE WHEN \(value) IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_object_agg(c.key, to_jsonb(\(element))), '{}'::jsonb) "
                 + "FROM jsonb_each(\(value)) AS c) END)"
         case (.struct(let sourceFields), .struct(let targetFields)):
@@ -119,13 +121,27 @@ extension ExpressionTranslator {
                 guard let field = sourceFields.first(where: { $0.0.uppercased() == name.uppercased() }) else {
                     return "\(key(name)), NULL::jsonb"
                 }
-                let read = jsonbValue(value, key(field.0), as: field.1)
-                let cast = field.1.isComplex || target.isComplex ? read : try castSQL(read, from: field.1, to: target)
-                return "\(key(name)), to_jsonb(\(cast))"
+                let element = try convert(element: "(\(value) -> \(key(field.0)))", json: true, from: field.1, to: target, key: key)
+                return "\(key(name)), to_jsonb(\(element))"
             }
             return "(CASE WHEN \(value) IS NULL THEN NULL ELSE jsonb_build_object(\(fields.joined(separator: ", "))) END)"
         default:
-            throw PlanError("CAST of \(from) to \(type) is not supported")
+            return "CAST(\(value) AS \(try PostgresType.of(type)))"
+        }
+    }
+
+    /// One element of a complex value cast to `target`; `json` when the
+    /// element is held as jsonb (in a MAP, a STRUCT, or an array of complex values).
+    private static func convert(element: String, json: Bool, from source: SQLType, to target: SQLType,
+                                key: (String) -> String) throws -> String {
+        let typed = json ? typedJSON(text: "(\(element) #>> '{}')", json: element, as: source) : element
+        switch (source.isComplex, target.isComplex) {
+        case (false, false): return try castSQL(typed, from: source, to: target)
+        case (true, true) where source != target:
+            let cast = try complexCast(typed, from: source, to: target, key: key)
+            // Inside an array, a complex element is jsonb again.
+            return json ? "to_jsonb(\(cast))" : cast
+        default: return typed
         }
     }
 
