@@ -17,9 +17,9 @@ final class CatalogStore {
         try connection.execute("SET TimeZone = 'UTC'")
     }
 
-    /// Session-local aggregates that plans use, created once per
-    /// connection when a query is first planned on it (not for SHOW or a
-    /// pull query, so those need no TEMP privilege):
+    /// Session-local aggregates and functions that plans use, created once
+    /// per connection when a query is first planned on it, or by a pull
+    /// query that calls one (SHOW and other pull queries need no TEMP privilege):
     /// - pg_temp.ksum keeps ksqlDB's SUM types: a whole-number sum is a
     ///   BIGINT (PostgreSQL's sum widens bigint to numeric), so
     ///   SUM(x) / COUNT(*) divides whole numbers and an INT sum cannot overflow;

@@ -99,7 +99,7 @@ enum MathFunctions {
             let known = zip(types, nulls).filter { !$1 }.compactMap { $0.0 }
             let name = pgName.uppercased()
             guard nulls.contains(false) else { throw PlanError("\(name) of only NULLs has no type") }
-            let numbers = known.filter { [.integer, .bigint, .double].contains($0) || { if case .decimal = $0 { true } else { false } }($0) }
+            let numbers = known.filter { ComparisonFamily($0) == .number }
             if !numbers.isEmpty && numbers.count < known.count {
                 throw PlanError("\(name) cannot compare numbers with \(known.first { !numbers.contains($0) }!)")
             }

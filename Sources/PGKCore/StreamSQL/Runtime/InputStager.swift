@@ -310,9 +310,13 @@ enum ValueText {
     static func render(_ value: Value, as type: SQLType, column: String) throws -> String? {
         func mismatch() -> StageError { StageError("column \(column): \(AvroBinaryWriter.describe(value)) is not \(type)") }
         if case .null = value { return nil }
+        switch type {
         // DELIMITED carries times as numbers too (days, or milliseconds), written as text.
-        if [.date, .time, .timestamp].contains(type), case .string(let text) = value, let number = Int64(text) {
-            return try render(.int(number), as: type, column: column)
+        // (A switch, not an array lookup: this runs for every field of every record.)
+        case .date, .time, .timestamp:
+            if case .string(let text) = value, let number = Int64(text) { return try render(.int(number), as: type, column: column) }
+        default:
+            break
         }
         switch type {
         case .integer, .bigint:

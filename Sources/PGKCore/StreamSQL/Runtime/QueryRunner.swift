@@ -320,8 +320,9 @@ final class QueryRunner {
             let timestamp = row[3].flatMap { Int64($0) }
             // A null record passed on keeps its (new) key and a null value.
             let isNull = row.values.count > 4 && row[4] == "t"
-            // The record's own key passes through only where the sink names no
-            // key columns; a key column that is NULL makes a null key.
+            // The plan's raw key (NULL for a sink without key columns, as ksqlDB
+            // writes it) is used only where no key columns are encoded; a key
+            // column that is NULL makes a null key.
             let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
             if valueText {
                 let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? rawKey
