@@ -25,10 +25,13 @@ extension ExpressionTranslator {
         case .map(let key, let value)?: (keyType, elementType) = (key, value)
         default: break
         }
-        // An array's element, or a map's key and value (read back as their types).
+        // An array's element, or a map's key and value (read back as their types:
+        // a map's values, and an array's inner arrays, are jsonb).
         let entries = isMap ? "jsonb_each(\(collection)) WITH ORDINALITY AS \(alias)(k, e, o)"
             : "unnest(\(collection)) WITH ORDINALITY AS \(alias)(e, o)"
-        let value = isMap ? Self.typedJSON(text: "(\(alias).e #>> '{}')", json: "\(alias).e", as: elementType) : "\(alias).e"
+        var heldAsJSON = isMap
+        if case .array? = elementType { heldAsJSON = true }
+        let value = heldAsJSON ? Self.typedJSON(text: "(\(alias).e #>> '{}')", json: "\(alias).e", as: elementType) : "\(alias).e"
         let entry: [(sql: String, type: SQLType?)] = isMap
             ? [(Self.typedJSON(text: "\(alias).k", json: "to_jsonb(\(alias).k)", as: keyType ?? .string), keyType), (value, elementType)]
             : [(value, elementType)]
