@@ -33,6 +33,8 @@ import Testing
             ("REGEXP_REPLACE('a-b-c', '-', '+')", "a+b+c"),
             ("INITCAP('hello world')", "Hello World"),
             ("CAST(PARSE_DATE('abcd', 'yyyy-MM-dd') AS STRING) IS NULL", "true"),
+            ("CAST(PARSE_DATE('2004', 'yyyy-MM-dd') AS STRING) IS NULL", "true"),
+            ("ARRAY_CONCAT(ARRAY[1, 2], ARRAY[3])", "{1,2,3}"),
             (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$.@type')"#, "UDF"),
             (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$[''a b''][1].c')"#, "2"),
         ]

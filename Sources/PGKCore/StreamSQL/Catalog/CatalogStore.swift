@@ -28,7 +28,9 @@ final class CatalogStore {
     /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
     /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD);
     /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
-    ///   (ksqlDB's PARSE_* functions give NULL there, not an error).
+    ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
+    ///   text must print back the same, since PostgreSQL's to_timestamp
+    ///   would read '2004' by 'yyyy-MM-dd' as 2004-01-01.
     func prepareAggregates() throws {
         guard !aggregatesPrepared else { return }
         if try connection.query("SELECT to_regprocedure('pg_temp.kparse(text, text)') IS NULL").scalar == "t" {
@@ -43,7 +45,9 @@ final class CatalogStore {
                 CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
                   'BEGIN RETURN CAST($1 AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
                 CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
-                  'BEGIN RETURN to_timestamp($1, $2); EXCEPTION WHEN others THEN RETURN NULL; END';
+                  'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
+                   IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;
+                   EXCEPTION WHEN others THEN RETURN NULL; END';
                 """)
         }
         aggregatesPrepared = true

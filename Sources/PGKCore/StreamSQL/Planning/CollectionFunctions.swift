@@ -50,7 +50,7 @@ enum CollectionFunctions {
         },
         // A NULL side is left out; both NULL make NULL.
         "ARRAY_CONCAT": ScalarFunction(arity: 2...2) { a in
-            "(CASE WHEN \(a[0]) IS NULL AND \(a[1]) IS NULL THEN NULL ELSE coalesce(\(a[0]), \(a[1])[0:0]) || coalesce(\(a[1]), \(a[0])[0:0]) END)"
+            "(CASE WHEN \(a[0]) IS NULL AND \(a[1]) IS NULL THEN NULL ELSE coalesce(\(a[0]), (\(a[1]))[0:0]) || coalesce(\(a[1]), (\(a[0]))[0:0]) END)"
         },
         // Keys paired with the value at the same position; extra values are dropped.
         "AS_MAP": ScalarFunction(arity: 2...2) { a in
