@@ -21,22 +21,21 @@ extension ExpressionTranslator {
     /// the type of the first one that has a type (literals converted when
     /// the statement is created: MAP(k := flag, 'x' := 'true') holds
     /// BOOLEANs), and a MAP's keys are text, a NULL key the text 'null'.
-    func constructorArguments(_ name: String, _ arguments: [Expression]) throws -> [Expression] {
-        let isMap = name == "MAP"
-        let values = isMap ? stride(from: 1, to: arguments.count, by: 2).map { arguments[$0] } : arguments
-        let typed = values.first { value in
+    static func constructorArguments(map isMap: Bool, _ arguments: [Expression], _ types: [SQLType?]) throws -> [Expression] {
+        let values = isMap ? stride(from: 1, to: arguments.count, by: 2).map { ($0, arguments[$0]) } : Array(arguments.enumerated())
+        let typed = values.first { index, value in
             if case .literal = value { return false }
-            return staticType(value) != nil
-        } ?? values.first { $0 != .literal(.null) }
-        let type = typed.flatMap(staticType)
+            return types[index] != nil
+        } ?? values.first { $0.1 != .literal(.null) }
+        let type = typed.flatMap { types[$0.0] }
         return try arguments.enumerated().map { index, argument in
             if isMap && index % 2 == 0 {
                 if argument == .literal(.null) { return .literal(.string("null")) }
-                if case .literal = argument { return try Self.coerce(argument, to: .string, itemType: nil) ?? argument }
+                if case .literal = argument { return try coerce(argument, to: .string, itemType: nil) ?? argument }
                 return .call(name: "COALESCE", arguments: [.cast(argument, .string), .literal(.string("null"))])
             }
             guard case .literal = argument else { return argument }
-            return try Self.coerce(argument, to: type, itemType: nil) ?? argument
+            return try coerce(argument, to: type, itemType: nil) ?? argument
         }
     }
 

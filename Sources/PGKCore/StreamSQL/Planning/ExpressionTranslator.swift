@@ -155,8 +155,7 @@ struct ExpressionTranslator {
             }
             arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
         }
-        try function.check?(arguments, arguments.map(staticType))
-        if ["MAP", "ARRAY"].contains(name) { arguments = try constructorArguments(name, arguments) }
+        if let prepare = function.prepare { arguments = try prepare(arguments, arguments.map(staticType)) }
         let args = try arguments.map { try sql($0) }
         if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)

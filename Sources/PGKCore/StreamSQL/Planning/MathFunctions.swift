@@ -94,7 +94,7 @@ enum MathFunctions {
             }
             return "\(pgName)(\(args.joined(separator: ", ")))"
         })
-        function.check = { arguments, types in
+        function.prepare = { arguments, types in
             let nulls = arguments.map { $0 == .literal(.null) }
             let known = zip(types, nulls).filter { !$1 }.compactMap { $0.0 }
             let name = pgName.uppercased()
@@ -108,6 +108,7 @@ enum MathFunctions {
             if kinds.count > 1 && !numbers.contains(.double) {
                 throw PlanError("\(name) of \(numbers.map { "\($0)" }.joined(separator: ", ")) is ambiguous: CAST the arguments to one type")
             }
+            return arguments
         }
         return function
     }

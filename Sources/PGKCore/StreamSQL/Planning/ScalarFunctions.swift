@@ -5,9 +5,10 @@ struct ScalarFunction: Sendable {
     /// Used instead of `render` where the result depends on the
     /// arguments' ksqlDB types (nil where the translator cannot tell).
     var typed: (@Sendable ([String], [SQLType?]) -> String)?
-    /// Rejects, when the statement is created, arguments ksqlDB refuses
-    /// (given the arguments and their types, nil where unknown).
-    var check: (@Sendable ([Expression], [SQLType?]) throws -> Void)?
+    /// Run on the arguments and their types (nil where unknown) when the
+    /// statement is created: rejects what ksqlDB refuses, and may rewrite
+    /// literals to the type they stand beside.
+    var prepare: (@Sendable ([Expression], [SQLType?]) throws -> [Expression])?
 
     init(arity: ClosedRange<Int>, render: @escaping @Sendable ([String]) -> String,
          typed: (@Sendable ([String], [SQLType?]) -> String)? = nil) {
@@ -45,13 +46,18 @@ struct ScalarFunction: Sendable {
         // A key column's value, as a value column (the key keeps it too).
         "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
         // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
-        "ARRAY": ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" },
-        "MAP": constructor { arguments, _ in
+        "ARRAY": {
+            var function = ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" }
+            function.prepare = { try ExpressionTranslator.constructorArguments(map: false, $0, $1) }
+            return function
+        }(),
+        "MAP": constructor { arguments, types in
             let (keys, values) = (stride(from: 0, to: arguments.count, by: 2).map { arguments[$0] },
                                   stride(from: 1, to: arguments.count, by: 2).map { arguments[$0] })
             if keys.isEmpty { throw PlanError("a MAP constructor cannot be empty") }
             if keys.allSatisfy({ $0 == .literal(.null) }) { throw PlanError("a MAP cannot be constructed with only NULL keys") }
             if values.allSatisfy({ $0 == .literal(.null) }) { throw PlanError("a MAP cannot be constructed with only NULL values") }
+            return try ExpressionTranslator.constructorArguments(map: true, arguments, types)
         },
         "STRUCT": constructor { arguments, _ in
             var seen: Set<String> = []
@@ -59,6 +65,7 @@ struct ScalarFunction: Sendable {
             where !seen.insert(name).inserted {
                 throw PlanError("STRUCT names field \(name) twice")
             }
+            return arguments
         },
         "IFNULL": .plain("coalesce", 2...2),
         "NULLIF": .plain("nullif", 2...2),
@@ -72,9 +79,9 @@ struct ScalarFunction: Sendable {
     ]
 
     /// MAP(k := v, …) and STRUCT(f := v, …), built as jsonb.
-    private static func constructor(_ check: @escaping @Sendable ([Expression], [SQLType?]) throws -> Void) -> ScalarFunction {
+    private static func constructor(_ prepare: @escaping @Sendable ([Expression], [SQLType?]) throws -> [Expression]) -> ScalarFunction {
         var function = ScalarFunction(arity: 0...1_000) { "jsonb_build_object(\($0.joined(separator: ", ")))" }
-        function.check = check
+        function.prepare = prepare
         return function
     }
 }

@@ -37,16 +37,21 @@ enum TemporalFunctions {
             a.isEmpty ? "(CAST(clock_timestamp() AT TIME ZONE 'UTC' AS date) - DATE '1970-01-01')" : "(\(a[0]) - DATE '1970-01-01')"
         },
         "FROM_DAYS": ScalarFunction(arity: 1...1) { a in "(DATE '1970-01-01' + \(a[0]))" },
-        // (unit, n, value): the unit arrives as interval text (see `interval`).
-        "DATEADD": ScalarFunction(arity: 3...3) { a in "CAST(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]) AS date)" },
-        "DATESUB": ScalarFunction(arity: 3...3) { a in "CAST(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]) AS date)" },
-        "TIMEADD": ScalarFunction(arity: 3...3) { a in "(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]))" },
-        "TIMESUB": ScalarFunction(arity: 3...3) { a in "(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]))" },
-        "TIMESTAMPADD": ScalarFunction(arity: 3...3) { a in "(\(a[2]) + CAST(\(a[0]) AS interval) * \(a[1]))" },
-        "TIMESTAMPSUB": ScalarFunction(arity: 3...3) { a in "(\(a[2]) - CAST(\(a[0]) AS interval) * \(a[1]))" },
+        "DATEADD": shifted("+", date: true), "DATESUB": shifted("-", date: true),
+        "TIMEADD": shifted("+"), "TIMESUB": shifted("-"),
+        "TIMESTAMPADD": shifted("+"), "TIMESTAMPSUB": shifted("-"),
         // A wall-clock TIMESTAMP read in one zone, shown in another.
         "CONVERT_TZ": ScalarFunction(arity: 3...3) { a in "((\(a[0]) AT TIME ZONE \(a[1])) AT TIME ZONE \(a[2]))" },
     ]
+
+    /// (unit, n, value) → value ± n units; the unit arrives as interval text
+    /// (see `interval`). A DATE stays a DATE.
+    private static func shifted(_ sign: String, date: Bool = false) -> ScalarFunction {
+        ScalarFunction(arity: 3...3) { a in
+            let moved = "\(a[2]) \(sign) CAST(\(a[0]) AS interval) * \(a[1])"
+            return date ? "CAST(\(moved) AS date)" : "(\(moved))"
+        }
+    }
 
     /// Functions whose first argument is a time unit keyword (DAYS, not a column).
     static let unitArgument: Set<String> = ["DATEADD", "DATESUB", "TIMEADD", "TIMESUB", "TIMESTAMPADD", "TIMESTAMPSUB"]
