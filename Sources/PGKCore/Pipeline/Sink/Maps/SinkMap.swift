@@ -156,8 +156,6 @@ enum BuiltinMaps {
     }
 
     /// dbsink's JsonMap and StringMap: the payload plus where it came from.
-    /// (topic, partition, offset) is unique, so a message can never land
-    /// twice even if offsets were reset by hand.
     static func payloadMap(name: String, payloadType: String, expression: String) -> SinkMap {
         SinkMap(
             name: name, origin: "built-in",
