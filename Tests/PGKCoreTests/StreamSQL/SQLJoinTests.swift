@@ -188,6 +188,35 @@ extension SQLJoinTests {
 }
 
 extension SQLJoinTests {
+    /// Join conditions may compute the join value with literals; they are
+    /// typed as written (a string literal stays text, a number numeric).
+    @Test func joinConditionsMayHoldLiterals() throws {
+        let fx = try Fixture("sql-join-literals")
+        try fx.cluster.createTopic("orders", partitions: 1)
+        try fx.cluster.createTopic("skus", partitions: 1)
+        try fx.cluster.createTopic("returns", partitions: 1)
+        try Self.produce(fx, [
+            ("skus", "sku-7", #"{"TITLE": "lamp"}"#, 500),
+            ("orders", "o1", #"{"ITEM": 7, "QTY": 2}"#, 1_000),
+            ("orders", "o2", #"{"ITEM": 8, "QTY": 1}"#, 1_100),
+            ("returns", "x", #"{"ORDER_NO": 1, "WHY": "broken"}"#, 1_500),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM orders (oid STRING KEY, item INT, qty INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON');
+            CREATE TABLE skus (sku STRING PRIMARY KEY, title STRING) WITH (KAFKA_TOPIC='skus', VALUE_FORMAT='JSON');
+            CREATE STREAM returns (rid STRING KEY, order_no INT, why STRING) WITH (KAFKA_TOPIC='returns', VALUE_FORMAT='JSON');
+            CREATE STREAM titled WITH (PARTITIONS=1) AS SELECT s.sku, o.oid, o.qty, s.title
+              FROM orders o LEFT JOIN skus s ON CONCAT('sku-', CAST(o.item AS STRING)) = s.sku;
+            CREATE STREAM returned WITH (PARTITIONS=1) AS SELECT o.oid, r.why
+              FROM orders o JOIN returns r WITHIN 1 MINUTE ON o.oid = CONCAT('o', CAST(r.order_no * 1 AS STRING));
+            """)
+        #expect(try Self.records(fx, "TITLED") == [
+            #"sku-7 {"OID":"o1","QTY":2,"TITLE":"lamp"} @1000"#, #"sku-8 {"OID":"o2","QTY":1,"TITLE":null} @1100"#,
+        ])
+        #expect(try Self.records(fx, "RETURNED") == [#"o1 {"WHY":"broken"} @1500"#])
+    }
+
     /// With GRACE PERIOD an unmatched record waits until stream time
     /// passes ts + after + grace, in this batch or a later one; a record
     /// that late on arrival is padded at once.

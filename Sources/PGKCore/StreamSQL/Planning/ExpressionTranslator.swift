@@ -26,6 +26,10 @@ struct ExpressionTranslator {
     /// as in ksqlDB. Conditions (WHERE, HAVING, ON) keep PostgreSQL's NULL,
     /// which filters alike and leaves indexes and hash joins usable.
     var comparisonsAsValues = false
+    /// Where set, literals become this SQL instead of numbered parameters:
+    /// for fragments (join conditions) that several statements embed, each
+    /// numbering its own parameters.
+    var constant: ((_ value: String, _ type: String) -> String)?
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -125,6 +129,7 @@ struct ExpressionTranslator {
     }
 
     private mutating func parameter(_ value: String, type: String) -> String {
+        if let constant { return constant(value, type) }
         parameters.append(value)
         return "$\(firstParameter + parameters.count - 1)::\(type)"
     }

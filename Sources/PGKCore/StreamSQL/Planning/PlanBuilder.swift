@@ -6,6 +6,8 @@ struct PlanBuilder {
     let select: Select
     let inputs: [QueryPlan.Input]
     let shape: QueryShape
+    /// The literals of the join conditions (see `joinTranslator`).
+    let joinConstants = JoinConstants()
 
     static let resultComment = "maintained by pgk sql"
 
@@ -197,6 +199,15 @@ struct PlanBuilder {
         return translator
     }
 
+    /// Translates a join condition: its literals are read from settings
+    /// that each batch sets first (QueryPlan.joinConstants), since the
+    /// condition is embedded in statements with parameters of their own.
+    func joinTranslator() -> ExpressionTranslator {
+        var translator = translator()
+        translator.constant = { [joinConstants] value, type in joinConstants.add(value, type: type) }
+        return translator
+    }
+
     /// The declared type of the column `resolve` finds; nil where it finds none.
     func columnType(_ qualifier: String?, _ name: String) -> SQLType? {
         let matches = inputs.filter { input in
@@ -220,7 +231,7 @@ struct PlanBuilder {
             }
             // ksqlDB's synthetic key of a join: the join value of whichever side is there.
             let sides = try streamStreamJoinSides()
-            var translator = translator()
+            var translator = joinTranslator()
             return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
         }
         if name.uppercased() == "ROWKEY", qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
@@ -373,9 +384,8 @@ struct PlanBuilder {
         guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition else {
             throw PlanError("a stream-stream join must be ON an equality, e.g. ON l.id = r.id")
         }
-        var translator = translator()
+        var translator = joinTranslator()
         let (sqlA, sqlB) = (try translator.sql(a), try translator.sql(b))
-        if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
         func side(_ sql: String) -> Int? {
             switch (sql.contains("i0."), sql.contains("i1.")) {
             case (true, false): return 0
@@ -413,7 +423,7 @@ struct PlanBuilder {
                     + "\(table.source.keyColumns.first ?? tableKey): got \(Self.text(a)) = \(Self.text(b))")
             }
             let otherSide = resolvedA == key ? b : a
-            var translator = translator()
+            var translator = joinTranslator()
             let other = try translator.sql(otherSide)
             let later = inputs[(index + 1)...].contains { other.contains("\($0.alias).") }
             guard other.contains("i0.") || (1...index).contains(where: { other.contains("i\($0).") }), !later else {

@@ -22,7 +22,7 @@ extension Draft {
         }
         guard before >= 0, after >= 0 else { throw PlanError("WITHIN takes durations of zero or more") }
         let sides = try builder.streamStreamJoinSides()
-        var translator = builder.translator()
+        var translator = builder.joinTranslator()
         let condition = try translator.sql(join.condition)
         let leftValue = try translator.sql(sides.left), rightValue = try translator.sql(sides.right)
         let window = "i1._ts BETWEEN i0._ts - \(before) AND i0._ts + \(after)"

@@ -132,7 +132,7 @@ struct Draft {
         for (index, join) in select.joins.enumerated() {
             let table = inputs[index + 1]
             guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
-            var translator = builder.translator()
+            var translator = builder.joinTranslator()
             let condition = try translator.sql(join.condition)
             quiet += " \(join.kind == .inner ? "JOIN" : "LEFT JOIN") \(state) AS \(table.alias) ON \(condition)"
             versioned += try tableVersionJoin(join, table)
@@ -147,9 +147,8 @@ struct Draft {
     /// A tombstone there means no row.
     private func tableVersionJoin(_ join: Join, _ table: QueryPlan.Input) throws -> String {
         guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
-        var translator = builder.translator()
+        var translator = builder.joinTranslator()
         let condition = try translator.sql(join.condition)
-        if !translator.parameters.isEmpty { throw PlanError("literals in a JOIN condition are not supported yet") }
         let columns = try (table.columns.map { try quote($0.name) } + ["_ts", "_seq"]).joined(separator: ", ")
         let alias = table.alias
         let version = """
@@ -300,7 +299,7 @@ struct Draft {
                 continue
             }
             let join = select.joins[index - 1]
-            var translator = builder.translator()
+            var translator = builder.joinTranslator()
             let condition = try translator.sql(join.condition)
             from += " \(join.kind == .inner ? "" : join.kind.rawValue + " ")JOIN \(state) AS \(input.alias) ON \(condition)"
         }

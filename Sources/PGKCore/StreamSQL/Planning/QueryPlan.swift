@@ -54,4 +54,30 @@ struct QueryPlan {
     var emitWithoutTableChanges: SQL?
     /// Run after a stream's rows are emitted, in the same transaction.
     var afterOutput: [SQL] = []
+    /// The join conditions' literals: each batch sets them first as the
+    /// transaction's settings `JoinConstants.name(n)`.
+    var joinConstants: [String] = []
+}
+
+/// Literals of join conditions, read back as settings: a condition is
+/// embedded in several statements, each numbering its own parameters,
+/// and values are never written into SQL text.
+final class JoinConstants {
+    private(set) var values: [String] = []
+
+    static func name(_ index: Int) -> String { "pgk_join.c\(index + 1)" }
+
+    /// SQL that reads the literal back, typed; NULL where unset (as when
+    /// the planner only describes a statement).
+    func add(_ value: String, type: String) -> String {
+        values.append(value)
+        return "CAST(current_setting('\(Self.name(values.count - 1))', true) AS \(type))"
+    }
+
+    /// The statement that sets them, for the start of a batch's transaction.
+    static func setting(_ values: [String]) -> QueryPlan.SQL? {
+        guard !values.isEmpty else { return nil }
+        let calls = values.indices.map { "set_config('\(name($0))', $\($0 + 1), true)" }
+        return .init(text: "SELECT " + calls.joined(separator: ", "), parameters: values)
+    }
 }

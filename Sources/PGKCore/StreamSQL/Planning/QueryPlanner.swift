@@ -82,7 +82,9 @@ struct QueryPlanner {
         }
         for statement in setup { _ = try connection.execute(statement.text) }
         let builder = PlanBuilder(planner: self, select: select, inputs: inputs, shape: shape)
-        return try builder.build(create: create, queryID: queryID, statement: statement, setup: setup)
+        var plan = try builder.build(create: create, queryID: queryID, statement: statement, setup: setup)
+        plan.joinConstants = builder.joinConstants.values
+        return plan
     }
 
     private func classify(_ select: Select, _ inputs: [QueryPlan.Input]) throws -> QueryShape {

@@ -253,6 +253,9 @@ final class QueryRunner {
     func apply(_ batch: StagedRecords) throws {
         let connection = store.connection
         try connection.transaction {
+            if let constants = JoinConstants.setting(plan.joinConstants) {
+                _ = try connection.query(constants.text, constants.parameters)
+            }
             if plan.inputs.count >= 2 {
                 // Processes sharing a join take turns, from before they draw
                 // arrival numbers: each batch sees, and comes after, all that
