@@ -145,4 +145,26 @@ extension SQLKeyFormatTests {
         let bad = try fx.sql(["-e", "CREATE STREAM j (a INT) WITH (KAFKA_TOPIC='piped', VALUE_FORMAT='JSON', VALUE_DELIMITER='|');"])
         #expect(bad.status != 0 && bad.stderr.contains("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only"), "\(bad.stderr)")
     }
+
+    /// `KEY_DELIMITER` separates the columns of a DELIMITED key, read and
+    /// written; a sink keeps its source's unless it names its own.
+    @Test func delimitedKeysTakeTheirDelimiter() throws {
+        let fx = try Fixture("sql-key-delimiter")
+        try fx.cluster.createTopic("pairs", partitions: 1)
+        try fx.produce("pairs", [#"{"V": 1}"#, #"{"V": 2}"#], keys: ["a|1", "b,c|2"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM pairs (name STRING KEY, n INT KEY, v INT)
+              WITH (KAFKA_TOPIC='pairs', KEY_FORMAT='DELIMITED', KEY_DELIMITER='|', VALUE_FORMAT='JSON');
+            CREATE STREAM kept AS SELECT name, n, v FROM pairs;
+            CREATE STREAM tabbed WITH (KEY_DELIMITER='TAB') AS SELECT name, n, v * 10 AS v10 FROM pairs;
+            """)
+        func records(_ topic: String) throws -> [String] {
+            try fx.topic(topic).map { "\(String(decoding: $0.key ?? [], as: UTF8.self)) \(String(decoding: $0.value ?? [], as: UTF8.self))" }.sorted()
+        }
+        #expect(try records("KEPT") == [#"a|1 {"V":1}"#, #"b,c|2 {"V":2}"#])
+        #expect(try records("TABBED") == ["a\t1 {\"V10\":10}", "b,c\t2 {\"V10\":20}"])
+        let bad = try fx.sql(["-e", "CREATE STREAM j (a INT KEY, b INT) WITH (KAFKA_TOPIC='pairs', KEY_FORMAT='JSON', VALUE_FORMAT='JSON', KEY_DELIMITER='|');"])
+        #expect(bad.status != 0 && bad.stderr.contains("KEY_DELIMITER applies to KEY_FORMAT='DELIMITED' only"), "\(bad.stderr)")
+    }
 }

@@ -23,16 +23,22 @@ struct CatalogSource: Equatable, Sendable {
     var timestampFormat: String? = nil
     /// `VALUE_DELIMITER` of a DELIMITED value (a comma unless set).
     var valueDelimiter: String? = nil
+    /// `KEY_DELIMITER` of a DELIMITED key with several columns (a comma unless set).
+    var keyDelimiter: String? = nil
     /// `WRAP_SINGLE_VALUE=false`: the one value column is the whole value,
     /// not a field of an object or record.
     var wrapSingleValue = true
 
     /// The DELIMITED separator: `VALUE_DELIMITER`, where SPACE and TAB name themselves.
-    var delimiter: Unicode.Scalar {
-        switch valueDelimiter?.uppercased() {
+    var delimiter: Unicode.Scalar { Self.separator(valueDelimiter) }
+    /// The DELIMITED key's separator: `KEY_DELIMITER`.
+    var keySeparator: Unicode.Scalar { Self.separator(keyDelimiter) }
+
+    private static func separator(_ property: String?) -> Unicode.Scalar {
+        switch property?.uppercased() {
         case "SPACE"?: return " "
         case "TAB"?: return "\t"
-        default: return valueDelimiter?.unicodeScalars.first ?? ","
+        default: return property?.unicodeScalars.first ?? ","
         }
     }
 

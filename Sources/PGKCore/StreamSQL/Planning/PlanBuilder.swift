@@ -515,6 +515,9 @@ struct PlanBuilder {
             columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
             keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
             queryID: queryID, resultTable: nil, statement: statement, valueDelimiter: valueFormat == "DELIMITED" ? delimiter : nil)
+        // Likewise a DELIMITED key keeps its source's KEY_DELIMITER.
+        if let named = property("KEY_DELIMITER") { try SourceFormats.checkDelimiter(named, valueFormat: keyFormat, part: "KEY") }
+        if keyFormat == "DELIMITED" { sink.keyDelimiter = property("KEY_DELIMITER") ?? (keyFormat == source.keyFormat ? source.keyDelimiter : nil) }
         sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
                                                                  valueColumns: items.filter { !keyNames.contains($0.name) }.count)
         return sink

@@ -5,14 +5,16 @@ enum SourceFormats {
     static let values = ["JSON", "AVRO", "DELIMITED", "KAFKA"]
     static let keys = ["KAFKA", "JSON", "DELIMITED", "AVRO", "NONE"]
 
-    /// `VALUE_DELIMITER`: one character, SPACE or TAB, for DELIMITED values only.
-    static func checkDelimiter(_ delimiter: String, valueFormat: String) throws {
-        guard valueFormat == "DELIMITED" else { throw PlanError("VALUE_DELIMITER applies to VALUE_FORMAT='DELIMITED' only") }
+    /// `VALUE_DELIMITER` (`KEY_DELIMITER` with `part: "KEY"`): one
+    /// character, SPACE or TAB, for a DELIMITED value (key) only.
+    static func checkDelimiter(_ delimiter: String, valueFormat format: String, part: String = "VALUE") throws {
+        let property = "\(part)_DELIMITER"
+        guard format == "DELIMITED" else { throw PlanError("\(property) applies to \(part)_FORMAT='DELIMITED' only") }
         guard ["SPACE", "TAB"].contains(delimiter.uppercased()) || delimiter.unicodeScalars.count == 1 else {
-            throw PlanError("VALUE_DELIMITER is one character, SPACE or TAB, not '\(delimiter)'")
+            throw PlanError("\(property) is one character, SPACE or TAB, not '\(delimiter)'")
         }
         guard !delimiter.allSatisfy(\.isWhitespace) else {
-            throw PlanError("VALUE_DELIMITER cannot be whitespace: write 'SPACE' or 'TAB'")
+            throw PlanError("\(property) cannot be whitespace: write 'SPACE' or 'TAB'")
         }
     }
 
@@ -171,7 +173,7 @@ final class InputStager {
         case "AVRO": return fields(try decodeAvro(bytes))
         case "DELIMITED":
             guard let line = String(validating: bytes, as: UTF8.self) else { throw StageError("DELIMITED key is not UTF-8") }
-            let parts = CSVLine.split(line)
+            let parts = CSVLine.split(line, delimiter: source.keySeparator)
             return columns.indices.map { $0 < parts.count ? parts[$0].map(Value.string) ?? .null : nil }
         default: return nil
         }

@@ -55,7 +55,8 @@ final class OutputEncoder {
         let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type)) }))
         switch sink.keyFormat {
         case "NONE": return nil
-        case "DELIMITED": return Array(values.map { delimited($0, separator: ",") }.joined(separator: ",").utf8)
+        case "DELIMITED":
+            return Array(values.map { delimited($0, separator: sink.keySeparator) }.joined(separator: String(sink.keySeparator)).utf8)
         case "AVRO":
             let (schema, id) = try avroKeySchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type) : keyObject))

@@ -104,6 +104,10 @@ final class SQLSession {
             try SourceFormats.checkDelimiter(delimiter, valueFormat: valueFormat)
             source.valueDelimiter = delimiter
         }
+        if let delimiter = create.properties.text(of: "KEY_DELIMITER") {
+            try SourceFormats.checkDelimiter(delimiter, valueFormat: keyFormat, part: "KEY")
+            source.keyDelimiter = delimiter
+        }
         if let name = create.properties.text(of: "TIMESTAMP") {
             guard let column = source.column(named: name) else {
                 throw PlanError("TIMESTAMP='\(name)' names no column of \(create.name)"
