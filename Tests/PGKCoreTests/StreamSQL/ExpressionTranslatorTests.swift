@@ -118,7 +118,7 @@ import Testing
         // LATEST_BY_OFFSET ignores NULLs and orders by arrival.
         #expect(try Self.translate("LATEST_BY_OFFSET(name)").sql
                 == #"pg_temp.klast(i0."name" ORDER BY _seq) FILTER (WHERE i0."name" IS NOT NULL)"#)
-        #expect(try Self.translate("COLLECT_LIST(id)").sql == #"array_agg(i0."id" ORDER BY _seq)"#)
+        #expect(try Self.translate("COLLECT_LIST(id)").sql == #"(array_agg(i0."id" ORDER BY _seq))[1:1000]"#)
         #expect(try !Self.translate("UCASE(name)").aggregates)
     }
 

@@ -41,4 +41,32 @@ extension SQLAggregateOptionsTests {
             """)
         #expect(try fx.rows("SELECT l::text, e::text FROM last") == [["{3}", "{1,2}"]])
     }
+
+    /// `ksql.functions.collect_list.limit` and `…collect_set.limit`, set
+    /// before a query is created, stay with it (in the catalog) for a
+    /// stream's merged accumulators and a table's recomputed groups.
+    @Test func collectLimitsAreTheQuerysOwn() throws {
+        let fx = try Fixture("sql-collect-limits")
+        try fx.cluster.createTopic("picks", partitions: 1)
+        try fx.produce("picks", [#"{"V": 1}"#, #"{"V": 1}"#, #"{"V": 2}"#], keys: ["a", "a", "a"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            SET 'ksql.functions.collect_list.limit'='2';
+            SET 'ksql.functions.collect_set.limit'='3';
+            CREATE STREAM picks (id STRING KEY, v INT) WITH (KAFKA_TOPIC='picks', VALUE_FORMAT='JSON');
+            CREATE TABLE picked AS SELECT id, COLLECT_LIST(v) AS list, COLLECT_SET(v) AS vset FROM picks GROUP BY id;
+            CREATE TABLE latest AS SELECT id, LATEST_BY_OFFSET(v) AS v FROM picks GROUP BY id;
+            CREATE TABLE regrouped AS SELECT v, COLLECT_LIST(id) AS ids FROM latest GROUP BY v;
+            UNSET 'ksql.functions.collect_list.limit';
+            CREATE TABLE unlimited AS SELECT id, COLLECT_LIST(v) AS list FROM picks GROUP BY id;
+            """)
+        // Later batches, run by `pgk sql run` from the catalog, keep the limits.
+        try fx.produce("picks", [#"{"V": 3}"#, #"{"V": 4}"#, #"{"V": 5}"#, #"{"V": 2}"#], keys: ["a", "a", "b", "c"])
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT list::text, vset::text FROM picked WHERE id = 'a'") == [["{1,1}", "{1,2,3}"]])
+        #expect(try fx.rows("SELECT list::text FROM unlimited WHERE id = 'a'") == [["{1,1,2,3,4}"]])
+        #expect(try fx.rows("SELECT cardinality(ids)::text FROM regrouped WHERE v = 2") == [["1"]], "a table's groups are cut too")
+        let bad = try fx.sql(["-e", "SET 'ksql.functions.collect_list.limit'='none'; CREATE TABLE bad AS SELECT id, COLLECT_LIST(v) AS l FROM picks GROUP BY id;"])
+        #expect(bad.status != 0 && bad.stderr.contains("takes a positive whole number"), "\(bad.stderr)")
+    }
 }

@@ -86,6 +86,7 @@ final class CatalogStore {
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS value_delimiter text;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS wrap_single_value boolean;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS key_delimiter text;
+                ALTER TABLE \(table("queries")) ADD COLUMN IF NOT EXISTS function_properties jsonb;
                 """)
         }
     }
@@ -159,13 +160,23 @@ final class CatalogStore {
     // MARK: queries
 
     func queries() throws -> [SQLQuery] {
-        try connection.query("SELECT id, sink, statement, offset_reset FROM \(table("queries")) ORDER BY created_at, id")
-            .rows.map { SQLQuery(id: $0[0] ?? "", sink: $0[1] ?? "", statement: $0[2] ?? "", offsetReset: $0[3] ?? "latest") }
+        try connection.query("""
+            SELECT id, sink, statement, offset_reset, function_properties::text FROM \(table("queries")) ORDER BY created_at, id
+            """).rows.map { row in
+            var properties: [String: String] = [:]
+            if let text = row[4], case .object(let object) = try JSON.decode(text) {
+                for (name, value) in object { properties[name] = value.stringValue }
+            }
+            return SQLQuery(id: row[0] ?? "", sink: row[1] ?? "", statement: row[2] ?? "", offsetReset: row[3] ?? "latest",
+                            functionProperties: properties)
+        }
     }
 
     func insert(_ query: SQLQuery) throws {
-        try connection.execute("INSERT INTO \(table("queries")) (id, sink, statement, offset_reset) VALUES ($1, $2, $3, $4)",
-                               [query.id, query.sink, query.statement, query.offsetReset])
+        let properties = JSON.encode(.object(ValueObject(query.functionProperties.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        try connection.execute("""
+            INSERT INTO \(table("queries")) (id, sink, statement, offset_reset, function_properties) VALUES ($1, $2, $3, $4, $5::jsonb)
+            """, [query.id, query.sink, query.statement, query.offsetReset, properties])
     }
 
     /// Forgets a query with its offsets and unsent changelog.

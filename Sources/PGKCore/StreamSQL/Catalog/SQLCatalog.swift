@@ -59,6 +59,8 @@ struct SQLQuery: Equatable, Sendable {
     var statement: String
     /// `auto.offset.reset` when the query was created (ksqlDB's default: latest).
     var offsetReset: String
+    /// The `ksql.functions.*` properties when it was created (FunctionLimits).
+    var functionProperties: [String: String] = [:]
 }
 
 /// ksqlDB's column names become PostgreSQL's: unquoted (upper-cased by the

@@ -1,3 +1,4 @@
+import Foundation
 /// The literal arguments after an aggregate's column: `LATEST_BY_OFFSET(x,
 /// n, ignoreNulls)`, `EARLIEST_BY_OFFSET(x, ignoreNulls)`, `TOPK(x, k)`.
 struct AggregateOptions {
@@ -46,4 +47,39 @@ struct AggregateOptions {
     static func top(_ k: Int, of array: String, distinct: Bool) -> String {
         "(ARRAY(SELECT \(distinct ? "DISTINCT " : "")e FROM unnest(\(array)) AS e WHERE e IS NOT NULL ORDER BY e DESC))[1:\(k)]"
     }
+}
+
+/// The `ksql.functions.*` settings a query is created with, kept with it
+/// in the catalog: how many values COLLECT_LIST and COLLECT_SET keep.
+struct FunctionLimits: Equatable {
+    static let listProperty = "ksql.functions.collect_list.limit"
+    static let setProperty = "ksql.functions.collect_set.limit"
+    /// ksqlDB's defaults.
+    var collectList = 1_000
+    var collectSet = 1_000
+
+    init() {}
+
+    /// From session properties; only these two of `ksql.functions.*` are known.
+    init(properties: [String: String]) throws {
+        func limit(_ name: String) throws -> Int? {
+            guard let text = properties[name] else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0 else {
+                throw PlanError("\(name) takes a positive whole number, not '\(text)'")
+            }
+            return value
+        }
+        for name in properties.keys where name.hasPrefix("ksql.functions.") && ![Self.listProperty, Self.setProperty].contains(name) {
+            throw PlanError("unknown property \(name)" + didYouMean(name, among: [Self.listProperty, Self.setProperty]))
+        }
+        collectList = try limit(Self.listProperty) ?? collectList
+        collectSet = try limit(Self.setProperty) ?? collectSet
+    }
+
+    /// The properties that set these, as a query stores them.
+    static func properties(in session: [String: String]) -> [String: String] {
+        session.filter { $0.key.hasPrefix("ksql.functions.") }
+    }
+
+    func limit(_ aggregate: AggregateFunction) -> Int { aggregate == .collectSet ? collectSet : collectList }
 }

@@ -30,6 +30,8 @@ struct ExpressionTranslator {
     /// for fragments (join conditions) that several statements embed, each
     /// numbering its own parameters.
     var constant: ((_ value: String, _ type: String) -> String)?
+    /// How many values COLLECT_LIST and COLLECT_SET keep.
+    var limits = FunctionLimits()
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -198,8 +200,8 @@ struct ExpressionTranslator {
         // ksqlDB ignores NULLs in these by default.
         case .latestByOffset: return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder)) FILTER (WHERE \(x) IS NOT NULL)"
         case .earliestByOffset: return "pg_temp.klast(\(x) ORDER BY \(arrivalOrder) DESC) FILTER (WHERE \(x) IS NOT NULL)"
-        case .collectList: return "array_agg(\(x) ORDER BY \(arrivalOrder))"
-        case .collectSet: return Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")
+        case .collectList: return "(array_agg(\(x) ORDER BY \(arrivalOrder)))[1:\(limits.collectList)]"
+        case .collectSet: return "(\(Self.firstOccurrences("array_agg(\(x) ORDER BY \(arrivalOrder))")))[1:\(limits.collectSet)]"
         case .topK, .topKDistinct: throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep")
         }
     }

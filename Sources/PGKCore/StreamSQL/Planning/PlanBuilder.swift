@@ -196,6 +196,7 @@ struct PlanBuilder {
     func translator(offset: Int = 0) -> ExpressionTranslator {
         var translator = ExpressionTranslator(parameterOffset: offset) { qualifier, name in try resolve(qualifier, name) }
         translator.columnType = { qualifier, name in columnType(qualifier, name) }
+        translator.limits = planner.limits
         return translator
     }
 

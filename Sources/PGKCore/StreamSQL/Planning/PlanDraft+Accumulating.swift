@@ -52,7 +52,8 @@ extension Draft {
             // COUNT(DISTINCT x) is COUNT_DISTINCT(x).
             let counted = distinct && aggregate == .count ? AggregateFunction.countDistinct : aggregate
             guard !distinct || counted == .countDistinct,
-                  let sql = try Self.register(counted, arguments, star: star, number: partials.count, into: &partials) else {
+                  let sql = try Self.register(counted, arguments, star: star, number: partials.count,
+                                                   limit: planner.limits.limit(counted), into: &partials) else {
                 decomposable = false
                 return "NULL"
             }
@@ -244,7 +245,7 @@ extension Draft {
 
     /// Adds the partial column(s) of one aggregate call; returns its final
     /// expression over the accumulator, or nil when it does not merge.
-    private static func register(_ aggregate: AggregateFunction, _ arguments: [Expression], star: Bool, number: Int,
+    private static func register(_ aggregate: AggregateFunction, _ arguments: [Expression], star: Bool, number: Int, limit: Int,
                                  into partials: inout [Partial]) throws -> String? {
         let column = "p\(number)"
         let argument = star ? nil : arguments.first
@@ -313,15 +314,15 @@ extension Draft {
                 combine: { AggregateOptions.top(k, of: "pg_temp.kconcat(\($0))", distinct: distinct) })
             return "a.\(column)"
         case .collectList:
-            // ksqlDB keeps the first 1000 values (ksql.functions.collect_list.limit).
-            add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:1000]" }, { "(\($0) || \($1))[1:1000]" },
-                combine: { "(pg_temp.kconcat(\($0) ORDER BY pgk_start))[1:1000]" })
+            // ksqlDB keeps the first `limit` values (ksql.functions.collect_list.limit, 1000 by default).
+            add(column, { "(array_agg(\($0) ORDER BY i0._seq))[1:\(limit)]" }, { "(\($0) || \($1))[1:\(limit)]" },
+                combine: { "(pg_temp.kconcat(\($0) ORDER BY pgk_start))[1:\(limit)]" })
             return "a.\(column)"
         case .collectSet:
-            // The distinct values so far in order of first arrival, as ksqlDB lists them; at most 1000.
-            add(column, { "(\(ExpressionTranslator.firstOccurrences("array_agg(\($0) ORDER BY i0._seq)")))[1:1000]" },
-                { "(\(ExpressionTranslator.firstOccurrences("\($0) || \($1)")))[1:1000]" },
-                combine: { "(\(ExpressionTranslator.firstOccurrences("pg_temp.kconcat(\($0) ORDER BY pgk_start, we)")))[1:1000]" })
+            // The distinct values so far in order of first arrival, as ksqlDB lists them; at most `limit`.
+            add(column, { "(\(ExpressionTranslator.firstOccurrences("array_agg(\($0) ORDER BY i0._seq)")))[1:\(limit)]" },
+                { "(\(ExpressionTranslator.firstOccurrences("\($0) || \($1)")))[1:\(limit)]" },
+                combine: { "(\(ExpressionTranslator.firstOccurrences("pg_temp.kconcat(\($0) ORDER BY pgk_start, we)")))[1:\(limit)]" })
             return "a.\(column)"
         case .countDistinct:
             // The distinct non-null values so far, counted at the end.

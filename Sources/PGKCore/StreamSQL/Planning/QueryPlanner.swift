@@ -10,6 +10,8 @@
 struct QueryPlanner {
     let store: CatalogStore
     let sources: [CatalogSource]
+    /// The query's COLLECT_LIST/COLLECT_SET limits.
+    var limits = FunctionLimits()
     var connection: PostgresConnection { store.connection }
 
 

@@ -123,7 +123,9 @@ struct SQLRun {
         }
         // Plan against the sources as they were (the sink is in the catalog already).
         let sources = try store.sources().filter { $0.name != query.sink }
-        let plan = try QueryPlanner(store: store, sources: sources).plan(create, queryID: query.id, statement: query.statement)
+        var planner = QueryPlanner(store: store, sources: sources)
+        planner.limits = try FunctionLimits(properties: query.functionProperties)
+        let plan = try planner.plan(create, queryID: query.id, statement: query.statement)
         return QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
     }
 

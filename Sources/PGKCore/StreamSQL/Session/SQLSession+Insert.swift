@@ -76,7 +76,8 @@ extension SQLSession {
         let prefix = "INSERTQUERY_"
         let count = try store.queries().filter { $0.id.hasPrefix(prefix) }.count
         let id = prefix + String(count + 1)
-        let planner = QueryPlanner(store: store, sources: try store.sources().filter { $0.name != name })
+        var planner = QueryPlanner(store: store, sources: try store.sources().filter { $0.name != name })
+        planner.limits = try FunctionLimits(properties: properties)
         try store.connection.transaction {
             let plan = try planner.plan(create, queryID: id, statement: text)
             // ksqlDB asks for the same columns, keys included.
@@ -86,7 +87,8 @@ extension SQLSession {
                 throw PlanError("INSERT INTO \(name) needs the columns \(wanted.joined(separator: ", ")); "
                     + "the SELECT gives \(given.joined(separator: ", "))")
             }
-            try store.insert(SQLQuery(id: id, sink: name, statement: text, offsetReset: properties["auto.offset.reset"] ?? "latest"))
+            try store.insert(SQLQuery(id: id, sink: name, statement: text, offsetReset: properties["auto.offset.reset"] ?? "latest",
+                                      functionProperties: FunctionLimits.properties(in: properties)))
         }
         Log.info("sql: created query \(id) writing into stream \(name) (topic \(target.topic))")
     }

@@ -20,7 +20,9 @@ extension SQLSession {
         let create = CreateAsSelect(kind: aggregates ? .table : .stream, name: id,
                                     properties: [SourceProperty(name: "VALUE_FORMAT", value: .string("DELIMITED"))],
                                     select: body)
-        let plan = try QueryPlanner(store: store, sources: sources).plan(create, queryID: id, statement: "")
+        var planner = QueryPlanner(store: store, sources: sources)
+        planner.limits = try FunctionLimits(properties: properties)
+        let plan = try planner.plan(create, queryID: id, statement: "")
         let query = SQLQuery(id: id, sink: id, statement: "", offsetReset: properties["auto.offset.reset"] ?? "latest")
         let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: false)
         defer {

@@ -135,12 +135,14 @@ final class SQLSession {
             throw PlanError("\(existing.kind.rawValue.lowercased()) \(create.name) already exists")
         }
         let id = try store.nextQueryID(kind: create.kind, sink: create.name)
-        let planner = QueryPlanner(store: store, sources: try store.sources())
+        var planner = QueryPlanner(store: store, sources: try store.sources())
+        planner.limits = try FunctionLimits(properties: properties)
         let plan = try store.connection.transaction {
             let plan = try planner.plan(create, queryID: id, statement: text)
             try store.insert(plan.sink)
             try store.insert(SQLQuery(id: id, sink: create.name, statement: text,
-                                      offsetReset: properties["auto.offset.reset"] ?? "latest"))
+                                      offsetReset: properties["auto.offset.reset"] ?? "latest",
+                                      functionProperties: FunctionLimits.properties(in: properties)))
             if case .table(let table) = plan.output {
                 try store.connection.execute("COMMENT ON TABLE \(table) IS '\(PlanBuilder.resultComment)'")
             }
