@@ -65,6 +65,8 @@ extension SQLInsertTests {
         let cases = [
             ("INSERT INTO merged SELECT v FROM a;", "must include the key column ID"),
             ("INSERT INTO merged SELECT id, v AS w FROM a;", "needs the columns"),
+            ("INSERT INTO merged SELECT id, CAST(v AS BIGINT) AS v FROM a;",
+             "Incompatible schema between results and sink: V is INTEGER in MERGED, the SELECT gives BIGINT"),
             ("INSERT INTO totals SELECT id, v AS s FROM a;", "writes into a stream; TOTALS is a table"),
             ("DROP STREAM merged;", "reads it"),
         ]

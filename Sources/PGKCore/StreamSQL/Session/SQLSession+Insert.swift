@@ -87,9 +87,28 @@ extension SQLSession {
                 throw PlanError("INSERT INTO \(name) needs the columns \(wanted.joined(separator: ", ")); "
                     + "the SELECT gives \(given.joined(separator: ", "))")
             }
+            // And the same types, as far as PostgreSQL's describe tells them.
+            for column in target.columns where column.role != .headers {
+                guard let given = plan.sink.columns.first(where: { $0.name == column.name }),
+                      !Self.sameSchema(column.type, given.type) else { continue }
+                throw PlanError("Incompatible schema between results and sink: \(column.name) is \(column.type) in \(name), "
+                    + "the SELECT gives \(given.type)")
+            }
             try store.insert(SQLQuery(id: id, sink: name, statement: text, offsetReset: properties["auto.offset.reset"] ?? "latest",
                                       functionProperties: FunctionLimits.properties(in: properties)))
         }
         Log.info("sql: created query \(id) writing into stream \(name) (topic \(target.topic))")
+    }
+
+    /// Column types that match for INSERT INTO: exactly, except where a
+    /// described result cannot say more than its kind (a DECIMAL's
+    /// precision, a MAP's or STRUCT's fields, both jsonb in PostgreSQL).
+    static func sameSchema(_ a: SQLType, _ b: SQLType) -> Bool {
+        switch (a, b) {
+        case (.decimal, .decimal): return true
+        case (.map, .map), (.struct, .struct), (.map, .struct), (.struct, .map): return true
+        case (.array(let x), .array(let y)): return sameSchema(x, y)
+        default: return a == b
+        }
     }
 }
