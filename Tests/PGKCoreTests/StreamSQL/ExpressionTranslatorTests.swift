@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func predicatesCastAndCase() throws {
-        #expect(try Self.translate("name NOT LIKE 'a%'").sql == #"(i0."name" NOT LIKE $1::text)"#)
+        #expect(try Self.translate("name NOT LIKE 'a%'").sql == #"(i0."name" NOT LIKE $1::text ESCAPE '')"#)
         #expect(try Self.translate("id BETWEEN 1 AND 3").sql == #"(i0."id" BETWEEN $1::integer AND $2::integer)"#)
         #expect(try Self.translate("id NOT IN (1, 2)").sql == #"(i0."id" NOT IN ($1::integer, $2::integer))"#)
         #expect(try Self.translate("name IS NOT NULL").sql == #"(i0."name" IS NOT NULL)"#)

@@ -26,6 +26,12 @@ import Testing
             ("FORMAT_TIMESTAMP(PARSE_TIMESTAMP('02/01/2020 03:04', 'dd/MM/yyyy HH:mm'), 'yyyy-MM-dd HH:mm')", "2020-01-02 03:04"),
             ("ARRAY_CONTAINS(SPLIT('a,b', ','), 'b')", "true"),
             ("ARRAY_LENGTH(SPLIT('abc', ''))", "3"),
+            ("SPLIT('', '.')", "{\"\"}"),
+            ("SPLIT('a..b', '.')", "{a,\"\",b}"),
+            // No escape character unless ESCAPE names one (PostgreSQL's default is a backslash).
+            (#"'a\b' LIKE 'a\_'"#, "true"),
+            ("'a%' LIKE 'a!%' ESCAPE '!'", "true"),
+            ("'ab' LIKE 'a!%' ESCAPE '!'", "false"),
             ("REGEXP_EXTRACT('[0-9]+', 'ab123cd')", "123"),
             ("REGEXP_EXTRACT('(a)(b)', 'xab', 2)", "b"),
             ("REGEXP_EXTRACT('(a)(b)', 'xab', 0)", "ab"),

@@ -78,8 +78,11 @@ struct ExpressionTranslator {
             return try Self.castSQL(try sql(operand), from: staticType(operand), to: type)
         case .isNull(let operand, let negated):
             return "(\(try sql(operand)) IS \(negated ? "NOT " : "")NULL)"
-        case .like(let operand, let pattern, let negated):
-            return "(\(try sql(operand)) \(negated ? "NOT " : "")LIKE \(try sql(pattern)))"
+        case .like(let operand, let pattern, let escape, let negated):
+            // ksqlDB's LIKE has no escape character unless ESCAPE names one;
+            // PostgreSQL's would be a backslash.
+            let escapeSQL = escape.map { literalSQL(.string($0)) } ?? "''"
+            return "(\(try sql(operand)) \(negated ? "NOT " : "")LIKE \(try sql(pattern)) ESCAPE \(escapeSQL))"
         case .between(let operand, let low, let high, let negated):
             return "(\(try sql(operand)) \(negated ? "NOT " : "")BETWEEN \(try sql(low)) AND \(try sql(high)))"
         case .inList(let operand, let items, let negated):

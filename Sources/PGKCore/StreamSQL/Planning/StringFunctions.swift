@@ -79,7 +79,9 @@ enum StringFunctions {
         },
         "SPLIT": ScalarFunction(arity: 2...2, typed: { a, types in
             types[0] == .bytes ? BytesFunctions.split(a[0], a[1])
-                : "(CASE WHEN \(a[1]) = '' THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
+                // Java's split and Guava's Splitter give [""] for "", PostgreSQL {}.
+                : "(CASE WHEN \(a[0]) = '' AND \(a[1]) IS NOT NULL THEN ARRAY[''] WHEN \(a[1]) = '' "
+                    + "THEN regexp_split_to_array(\(a[0]), '') ELSE string_to_array(\(a[0]), \(a[1])) END)"
         }),
         "INITCAP": .plain("initcap", 1...1),
         "REGEXP_REPLACE": ScalarFunction(arity: 3...3) { a in "regexp_replace(\(a[0]), \(a[1]), \(a[2]), 'g')" },

@@ -50,7 +50,11 @@ extension SQLTokenParser {
         let negated = check("NOT") && ["LIKE", "BETWEEN", "IN"].contains { peek(1).isKeyword($0) }
         if negated { advance() }
         if accept("LIKE") {
-            return .like(value, pattern: try concat(), negated: negated)
+            let pattern = try concat()
+            guard accept("ESCAPE") else { return .like(value, pattern: pattern, escape: nil, negated: negated) }
+            let escape = try string("an escape character in quotes")
+            guard escape.count == 1 else { throw PlanError("ESCAPE takes one character, not '\(escape)'") }
+            return .like(value, pattern: pattern, escape: escape, negated: negated)
         }
         if accept("BETWEEN") {
             let low = try concat()

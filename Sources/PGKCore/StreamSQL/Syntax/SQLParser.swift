@@ -240,7 +240,7 @@ extension SQLTokenParser {
         return .insertValues(into: name, columns: columns, values: values)
     }
 
-    private mutating func string(_ what: String) throws -> String {
+    mutating func string(_ what: String) throws -> String {
         guard current.kind == .string else { throw error(expected: what) }
         return advance().value
     }

@@ -201,7 +201,8 @@ indirect enum Expression: Equatable, Sendable {
     case call(name: String, arguments: [Expression], distinct: Bool = false, star: Bool = false)
     case cast(Expression, SQLType)
     case isNull(Expression, negated: Bool)
-    case like(Expression, pattern: Expression, negated: Bool)
+    /// `escape`: the ESCAPE character; without one, no character escapes.
+    case like(Expression, pattern: Expression, escape: String?, negated: Bool)
     case between(Expression, low: Expression, high: Expression, negated: Bool)
     case inList(Expression, [Expression], negated: Bool)
     /// Searched CASE (`operand` nil) or simple CASE.
@@ -235,7 +236,7 @@ extension Expression {
         case .unary(_, let operand), .cast(let operand, _), .isNull(let operand, _), .field(let operand, _): return [operand]
         case .binary(_, let left, let right), .element(let left, let right): return [left, right]
         case .call(_, let arguments, _, _): return arguments
-        case .like(let operand, let pattern, _): return [operand, pattern]
+        case .like(let operand, let pattern, _, _): return [operand, pattern]
         case .between(let operand, let low, let high, _): return [operand, low, high]
         case .inList(let operand, let items, _): return [operand] + items
         case .caseWhen(let operand, let branches, let otherwise):
