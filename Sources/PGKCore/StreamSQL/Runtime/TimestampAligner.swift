@@ -13,14 +13,20 @@ struct TimestampAligner<Record: AlignedRecord> {
     var maxPending = 100_000
     var maxPendingBytes = 64 << 20
     private(set) var bytes = 0
-    private var queues: [KafkaTopicPartition: Queue] = [:]
-    private var partitions: Set<KafkaTopicPartition> = []
+    /// One queue per partition, in an array: a record's release looks
+    /// at every queue, and hashing partition names there cost more than
+    /// the rest of the alignment.
+    private var queues: [Queue] = []
+    private var queueIndex: [KafkaTopicPartition: Int] = [:]
     private var blockedSince: Int64?
     private(set) var count = 0
     /// Numbers records as they arrive: equal timestamps go in arrival order.
     private var arrivals = 0
 
     private struct Queue {
+        let partition: KafkaTopicPartition
+        /// Assigned partitions are waited for while they show nothing.
+        let assigned: Bool
         var messages: [(record: Record, arrival: Int)] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
@@ -30,7 +36,7 @@ struct TimestampAligner<Record: AlignedRecord> {
                 head += 1
                 // Released records are dropped once they are half the queue.
                 if head == messages.count {
-                    messages.removeAll()
+                    messages.removeAll(keepingCapacity: true)
                     head = 0
                 } else if head > 1_024 && head * 2 > messages.count {
                     messages.removeFirst(head)
@@ -45,15 +51,21 @@ struct TimestampAligner<Record: AlignedRecord> {
 
     /// A new assignment: what was buffered is read again from the stored offsets.
     mutating func reset(partitions: Set<KafkaTopicPartition>) {
-        self.partitions = partitions
-        queues = [:]
+        queues = partitions.map { Queue(partition: $0, assigned: true) }
+        queueIndex = Dictionary(uniqueKeysWithValues: queues.indices.map { (queues[$0].partition, $0) })
         count = 0
         bytes = 0
         blockedSince = nil
     }
 
     mutating func add(_ record: Record) {
-        queues[record.topicPartition, default: Queue()].messages.append((record, arrivals))
+        let partition = record.topicPartition
+        let index = queueIndex[partition] ?? {
+            queues.append(Queue(partition: partition, assigned: false))
+            queueIndex[partition] = queues.count - 1
+            return queues.count - 1
+        }()
+        queues[index].messages.append((record, arrivals))
         arrivals += 1
         count += 1
         bytes += record.byteSize
@@ -63,16 +75,19 @@ struct TimestampAligner<Record: AlignedRecord> {
     /// `caughtUp` holds the partitions read to their end.
     mutating func release(limit: Int, caughtUp: Set<KafkaTopicPartition>, now: Int64) -> [Record] {
         var released: [Record] = []
+        func silent(_ queue: Queue) -> Bool { queue.assigned && queue.isEmpty && !caughtUp.contains(queue.partition) }
+        // Queues only shrink here: counted once, then as they empty.
+        var silentCount = queues.filter(silent).count
         while released.count < limit, let next = earliest() {
-            let silent = partitions.contains { $0 != next && (queues[$0]?.isEmpty ?? true) && !caughtUp.contains($0) }
-            if silent && count < maxPending && bytes < maxPendingBytes {
+            if silentCount > 0 && count < maxPending && bytes < maxPendingBytes {
                 let since = blockedSince ?? now
                 blockedSince = since
                 if now - since < maxIdleMilliseconds { break }
             } else {
                 blockedSince = nil
             }
-            let record = queues[next]!.pop()
+            let record = queues[next].pop()
+            if silent(queues[next]) { silentCount += 1 }
             released.append(record)
             count -= 1
             bytes -= record.byteSize
@@ -80,16 +95,17 @@ struct TimestampAligner<Record: AlignedRecord> {
         return released
     }
 
-    /// The partition whose next record is the earliest (no timestamp
-    /// sorts first; a tie goes to the record that arrived first).
-    private func earliest() -> KafkaTopicPartition? {
-        var best: (partition: KafkaTopicPartition, order: (Int64, Int))?
-        for (partition, queue) in queues {
-            guard let first = queue.first else { continue }
-            let order = (first.record.alignmentTime ?? Int64.min, first.arrival)
-            if best == nil || order < best!.order { best = (partition, order) }
+    /// The queue whose next record is the earliest (no timestamp sorts
+    /// first; a tie goes to the record that arrived first).
+    private func earliest() -> Int? {
+        var best: (index: Int, time: Int64, arrival: Int)?
+        for index in queues.indices {
+            guard let first = queues[index].first else { continue }
+            let time = first.record.alignmentTime ?? Int64.min
+            if let current = best, (current.time, current.arrival) <= (time, first.arrival) { continue }
+            best = (index, time, first.arrival)
         }
-        return best?.partition
+        return best?.index
     }
 }
 
