@@ -27,6 +27,9 @@ import Testing
             ("ARRAY_CONTAINS(SPLIT('a,b', ','), 'b')", "true"),
             ("ARRAY_LENGTH(SPLIT('abc', ''))", "3"),
             ("SPLIT('', '.')", "{\"\"}"),
+            (#"CHR('\u597d')"#, "好"),
+            (#"CHR('\ud820\udeb8')"#, "\u{182B8}"),
+            (#"CHR('\udeb8') IS NULL"#, "true"),
             ("SPLIT('a..b', '.')", "{a,\"\",b}"),
             // No escape character unless ESCAPE names one (PostgreSQL's default is a backslash).
             (#"'a\b' LIKE 'a\_'"#, "true"),

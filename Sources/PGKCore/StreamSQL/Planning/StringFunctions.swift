@@ -41,8 +41,12 @@ enum StringFunctions {
         },
         // A code point, or its '\\uXXXX' text; NULL where it names no character.
         "CHR": ScalarFunction(arity: 1...1, typed: { a, types in
+            // '\\uXXXX', or a UTF-16 surrogate pair '\\uD8xx\\uDCxx', as Java unescapes it.
+            func hex(_ start: Int) -> String { "CAST(CAST('x' || lpad(substr(\(a[0]), \(start), 4), 8, '0') AS bit(32)) AS integer)" }
             let code = types[0] == .string
-                ? "(CASE WHEN \(a[0]) ~ '^\\\\u[0-9A-Fa-f]{4}$' THEN CAST(CAST('x' || lpad(substr(\(a[0]), 3), 8, '0') AS bit(32)) AS integer) END)"
+                ? "(CASE WHEN \(a[0]) ~ '^\\\\u[0-9A-Fa-f]{4}$' THEN \(hex(3)) "
+                    + "WHEN \(a[0]) ~ '^\\\\u[dD][89abAB][0-9A-Fa-f]{2}\\\\u[dD][c-fC-F][0-9A-Fa-f]{2}$' "
+                    + "THEN 65536 + (\(hex(3)) - 55296) * 1024 + (\(hex(9)) - 56320) END)"
                 : "CAST(\(a[0]) AS integer)"
             return "(CASE WHEN \(code) BETWEEN 1 AND 1114111 AND \(code) NOT BETWEEN 55296 AND 57343 THEN chr(\(code)) END)"
         }),
