@@ -46,6 +46,9 @@ import Testing
             ("ARRAY_CONCAT(ARRAY[1, 2], ARRAY[3])", "{1,2,3}"),
             (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$.@type')"#, "UDF"),
             (#"EXTRACTJSONFIELD('{"@type": "UDF", "a b": [1, {"c": 2}]}', '$[''a b''][1].c')"#, "2"),
+            (#"EXTRACTJSONFIELD('{"a": "}\"]", "b": [1]}} trailing', '$.b[0]')"#, "1"),
+            (#"EXTRACTJSONFIELD('{"a": 1', '$.a') IS NULL"#, "true"),
+            (#"EXTRACTJSONFIELD('nope {"a": 1}', '$.a') IS NULL"#, "true"),
         ]
         for (expression, expected) in cases {
             var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }

@@ -27,6 +27,7 @@ final class CatalogStore {
     ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
     /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
     /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD);
+    ///   like Jackson, it reads a first object or array and ignores what follows;
     /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
     ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
     ///   text must print back the same, since PostgreSQL's to_timestamp
@@ -42,8 +43,30 @@ final class CatalogStore {
                 CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
                 CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
                 CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
-                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
-                  'BEGIN RETURN CAST($1 AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
+                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $kjson$
+                  DECLARE chars text[]; depth integer := 0; quoted boolean := false; escaped boolean := false;
+                  BEGIN RETURN CAST($1 AS jsonb);
+                  EXCEPTION WHEN others THEN
+                    -- As Jackson reads it: the first object or array, whatever follows it.
+                    chars := string_to_array(ltrim($1, E' \t\r\n'), NULL);
+                    IF chars[1] IS NULL OR chars[1] NOT IN ('{', '[') THEN RETURN NULL; END IF;
+                    FOR i IN 1 .. cardinality(chars) LOOP
+                      IF quoted THEN
+                        IF escaped THEN escaped := false;
+                        ELSIF chars[i] = '\\' THEN escaped := true;
+                        ELSIF chars[i] = '"' THEN quoted := false; END IF;
+                      ELSIF chars[i] = '"' THEN quoted := true;
+                      ELSIF chars[i] IN ('{', '[') THEN depth := depth + 1;
+                      ELSIF chars[i] IN ('}', ']') THEN
+                        depth := depth - 1;
+                        IF depth = 0 THEN
+                          BEGIN RETURN CAST(array_to_string(chars[1:i], '') AS jsonb);
+                          EXCEPTION WHEN others THEN RETURN NULL; END;
+                        END IF;
+                      END IF;
+                    END LOOP;
+                    RETURN NULL;
+                  END $kjson$;
                 CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
                   'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
                    IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;
