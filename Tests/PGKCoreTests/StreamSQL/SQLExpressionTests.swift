@@ -22,6 +22,46 @@ import Testing
                            #"{"BIG":null,"TWICE":null,"NAMES":["b","z"],"S":{"N":1,"WHO":"b"},"KSQL_COL_0":"B"}"#], "\(values)")
     }
 
+    /// EXPLODE gives a row per element, in order; several are zipped, the
+    /// shorter padded with NULLs; an empty or NULL array gives no row.
+    /// Tables and aggregations reject it, as ksqlDB does.
+    @Test func explodeGivesARowPerElement() throws {
+        let fx = try Fixture("sql-explode")
+        try fx.cluster.createTopic("baskets", partitions: 1)
+        let items = (1...12).map(String.init).joined(separator: ", ")
+        try fx.produce("baskets", [#"{"ITEMS": [\#(items)], "TAGS": ["x", "y"], "N": 1}"#, #"{"ITEMS": [], "TAGS": null, "N": 2}"#,
+                                   #"{"ITEMS": null, "TAGS": ["z"], "N": 3}"#, #"{"ITEMS": [7], "TAGS": ["w"], "N": 0}"#],
+                       keys: ["a", "b", "c", "d"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM baskets (id STRING KEY, items ARRAY<INT>, tags ARRAY<STRING>, n INT) WITH (KAFKA_TOPIC='baskets', VALUE_FORMAT='JSON');
+            CREATE STREAM lines AS SELECT id, EXPLODE(items) AS item, n FROM baskets WHERE n > 0;
+            CREATE STREAM zipped AS SELECT id, EXPLODE(items) * 10, EXPLODE(tags) FROM baskets;
+            """)
+        func values(_ topic: String) throws -> [String] {
+            try fx.topic(topic).map { "\(String(decoding: $0.key ?? [], as: UTF8.self)) \(String(decoding: $0.value ?? [], as: UTF8.self))" }
+        }
+        #expect(try values("LINES") == (1...12).map { #"a {"ITEM":\#($0),"N":1}"# })
+        // In order per key (the keys spread over the output's partitions).
+        let zipped = Dictionary(grouping: try values("ZIPPED")) { $0.prefix(1) }
+        #expect(zipped == [
+            "a": [#"a {"KSQL_COL_0":10,"KSQL_COL_1":"x"}"#, #"a {"KSQL_COL_0":20,"KSQL_COL_1":"y"}"#]
+                + (3...12).map { #"a {"KSQL_COL_0":\#($0 * 10),"KSQL_COL_1":null}"# },
+            "c": [#"c {"KSQL_COL_0":null,"KSQL_COL_1":"z"}"#], "d": [#"d {"KSQL_COL_0":70,"KSQL_COL_1":"w"}"#],
+        ], "\(zipped)")
+        let rejected = [
+            ("CREATE TABLE t AS SELECT n, COUNT(*) AS c, EXPLODE(items) AS i FROM baskets GROUP BY n;", "Table functions cannot be used with aggregations"),
+            ("CREATE TABLE bt (id STRING PRIMARY KEY, items ARRAY<INT>) WITH (KAFKA_TOPIC='baskets', VALUE_FORMAT='JSON'); "
+                + "CREATE TABLE t2 AS SELECT id, EXPLODE(items) AS i FROM bt;", "Table source is not supported with table functions"),
+            ("CREATE STREAM w AS SELECT id, n FROM baskets WHERE EXPLODE(items) > 1;", "EXPLODE is a table function"),
+            ("CREATE STREAM m AS SELECT id, EXPLODE(n) AS x FROM baskets;", "EXPLODE takes an ARRAY, not INTEGER"),
+        ]
+        for (statement, message) in rejected {
+            let result = try fx.sql(["-e", statement])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+    }
+
     /// Lambdas over maps, and REDUCE folding an array or a map: a NULL
     /// collection reduces to the start, a NULL start to NULL.
     @Test func lambdasOverMapsAndReduce() throws {

@@ -39,6 +39,9 @@ extension ExpressionTranslator {
             guard case .map(let key, let value)? = arguments.first.flatMap(staticType) else { return nil }
             return .array(.struct([("K", key), ("V", value)]))
         case .call("SPLIT", let arguments, _, _) where arguments.first.flatMap(staticType) == .bytes: return .array(.bytes)
+        case .call("EXPLODE", let arguments, _, _):
+            if case .array(let element)? = arguments.first.flatMap(staticType) { return element }
+            return nil
         case .call(let name, _, _, _) where ["SPLIT", "REGEXP_EXTRACT_ALL", "REGEXP_SPLIT_TO_ARRAY"].contains(name):
             return .array(.string)
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]

@@ -32,6 +32,11 @@ struct ExpressionTranslator {
     var constant: ((_ value: String, _ type: String) -> String)?
     /// How many values COLLECT_LIST and COLLECT_SET keep.
     var limits = FunctionLimits()
+    /// Set for a stream query's projection, where EXPLODE may be used.
+    var allowsTableFunctions = false
+    /// The arrays EXPLODE unnests, in order: a record gives as many rows
+    /// as the longest has elements.
+    private(set) var explodedArrays: [String] = []
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -139,7 +144,24 @@ struct ExpressionTranslator {
         return "$\(firstParameter + parameters.count - 1)::\(type)"
     }
 
+    /// EXPLODE, a table function: one row per element. PostgreSQL runs
+    /// several set-returning functions of a SELECT list in lockstep,
+    /// padding the shorter with NULLs, as ksqlDB zips table functions.
+    private mutating func explode(_ arguments: [Expression]) throws -> String {
+        guard allowsTableFunctions else {
+            throw PlanError("EXPLODE is a table function: it may be used only in the SELECT list of a stream query")
+        }
+        guard arguments.count == 1 else { throw PlanError("EXPLODE takes one ARRAY") }
+        if let type = staticType(arguments[0]) {
+            guard case .array = type else { throw PlanError("EXPLODE takes an ARRAY, not \(type)") }
+        }
+        let array = try sql(arguments[0])
+        explodedArrays.append(array)
+        return "unnest(\(array))"
+    }
+
     private mutating func call(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool) throws -> String {
+        if name == "EXPLODE" { return try explode(arguments) }
         if ["FILTER", "TRANSFORM", "REDUCE"].contains(name) { return try lambdaCall(name, arguments) }
         if let aggregate = AggregateFunction(rawValue: name) {
             usesAggregates = true

@@ -125,8 +125,10 @@ struct PlanBuilder {
             }
         }
         try checkKsqlDBRules(items: items, keyNames: keyNames, create: create)
+        try checkTableFunctions(items)
         var translator = translator()
         translator.comparisonsAsValues = true
+        translator.allowsTableFunctions = true
         // A null record passed on by PARTITION BY has a null key, whatever
         // the expression would make of its (null) columns.
         let nullRecordsRekeyed = shape == .streamProjection && select.filter == nil && !select.partitionBy.isEmpty
@@ -137,13 +139,21 @@ struct PlanBuilder {
         }
         let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
         let draft = Draft(builder: self, items: items, projection: projection, projectionParameters: translator.parameters,
-                          keyNames: keyNames.map(postgresName))
+                          keyNames: keyNames.map(postgresName), explodedArrays: translator.explodedArrays)
         switch shape {
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
         case .aggregate, .tableProjection, .tableJoin:
             return try draft.table(queryID: queryID, sink: sink, setup: inputSetup)
         }
+    }
+
+    /// Table functions (EXPLODE) go in a stream query's projection, as in ksqlDB.
+    private func checkTableFunctions(_ items: [Item]) throws {
+        guard items.contains(where: { $0.expression.calledFunctions.contains("EXPLODE") }) else { return }
+        if shape == .aggregate { throw PlanError("Table functions cannot be used with aggregations.") }
+        if inputs[0].source.isTable { throw PlanError("Table source is not supported with table functions") }
+        if shape == .streamStreamJoin { throw PlanError("table functions over a stream-stream join are not supported yet") }
     }
 
     /// ksqlDB rejects a projection that names a key column twice (`ID, ID AS ID2`).

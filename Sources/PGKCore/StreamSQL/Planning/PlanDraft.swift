@@ -9,6 +9,8 @@ struct Draft {
     let projectionParameters: [String?]
     /// PostgreSQL names of the output key columns.
     let keyNames: [String]
+    /// The arrays the projection's EXPLODE calls unnest.
+    var explodedArrays: [String] = []
 
     private func translator() -> ExpressionTranslator { builder.translator(offset: projectionParameters.count) }
 
@@ -31,9 +33,13 @@ struct Draft {
         // projection without WHERE, re-keyed by PARTITION BY, as ksqlDB
         // passes it; a WHERE, a join or an aggregation drops it.
         let forwardsNulls = builder.shape == .streamProjection && select.filter == nil
+        // A record's exploded rows keep their order: numbered alongside, in lockstep.
+        let ordinal = explodedArrays.isEmpty ? "" : ", generate_series(1, greatest("
+            + explodedArrays.map { "coalesce(cardinality(\($0)), 0)" }.joined(separator: ", ") + ")) AS _pgk_ord"
+        let order = explodedArrays.isEmpty ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
         func selecting(from: String) -> String {
             // A result without key columns has a null key, as in ksqlDB.
-            "SELECT \(projection.joined(separator: ", ")), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
+            "SELECT \(projection.joined(separator: ", "))\(ordinal), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
                 + "i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
                 + "i0._deleted AS _pgk_null FROM \(from) WHERE \(forwardsNulls ? "true" : "NOT i0._deleted")\(filter)"
         }
@@ -60,8 +66,8 @@ struct Draft {
         let typedSink = try typed(sink, described)
         let isNull = forwardsNulls ? "o._pgk_null" : "false"
         var emit = QueryPlan.SQL(
-            text: "SELECT to_jsonb(o.*) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
-                + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
+            text: "SELECT to_jsonb(o.*) - '_pgk_raw_key' - '_pgk_seq' - '_pgk_ts' - '_pgk_null' - '_pgk_ord', o._pgk_raw_key, NULL, o._pgk_ts, \(isNull) "
+                + "FROM (\(inner)) AS o ORDER BY \(order)",
             parameters: parameters)
         var emitsValueText = false
         // JSON values without DOUBLE columns are built by PostgreSQL as
@@ -96,7 +102,7 @@ struct Draft {
             }
             emit = QueryPlan.SQL(
                 text: "SELECT \(valueText), \(rawKey), \(keyObject), o._pgk_ts, \(isNull) "
-                    + "FROM (\(inner)) AS o ORDER BY o._pgk_seq, o._pgk_ts",
+                    + "FROM (\(inner)) AS o ORDER BY \(order)",
                 parameters: parameters + names)
             emitsValueText = true
         }
