@@ -37,6 +37,7 @@ import Testing
             CREATE STREAM baskets (id STRING KEY, items ARRAY<INT>, tags ARRAY<STRING>, n INT) WITH (KAFKA_TOPIC='baskets', VALUE_FORMAT='JSON');
             CREATE STREAM lines AS SELECT id, EXPLODE(items) AS item, n FROM baskets WHERE n > 0;
             CREATE STREAM zipped AS SELECT id, EXPLODE(items) * 10, EXPLODE(tags) FROM baskets;
+            CREATE STREAM cubes AS SELECT id, CUBE_EXPLODE(ARRAY[n, items[1]]) AS c FROM baskets WHERE id IN ('b', 'd');
             """)
         func values(_ topic: String) throws -> [String] {
             try fx.topic(topic).map { "\(String(decoding: $0.key ?? [], as: UTF8.self)) \(String(decoding: $0.value ?? [], as: UTF8.self))" }
@@ -49,6 +50,11 @@ import Testing
                 + (3...12).map { #"a {"KSQL_COL_0":\#($0 * 10),"KSQL_COL_1":null}"# },
             "c": [#"c {"KSQL_COL_0":null,"KSQL_COL_1":"z"}"#], "d": [#"d {"KSQL_COL_0":70,"KSQL_COL_1":"w"}"#],
         ], "\(zipped)")
+        // CUBE_EXPLODE: every combination with elements set to NULL, in binary
+        // counting order; a NULL element does not double them.
+        let cubes = Dictionary(grouping: try values("CUBES")) { $0.prefix(1) }
+        #expect(cubes == ["b": [#"b {"C":[null,null]}"#, #"b {"C":[2,null]}"#],
+                          "d": [#"d {"C":[null,null]}"#, #"d {"C":[null,7]}"#, #"d {"C":[0,null]}"#, #"d {"C":[0,7]}"#]], "\(cubes)")
         let rejected = [
             ("CREATE TABLE t AS SELECT n, COUNT(*) AS c, EXPLODE(items) AS i FROM baskets GROUP BY n;", "Table functions cannot be used with aggregations"),
             ("CREATE TABLE bt (id STRING PRIMARY KEY, items ARRAY<INT>) WITH (KAFKA_TOPIC='baskets', VALUE_FORMAT='JSON'); "

@@ -28,6 +28,7 @@ final class CatalogStore {
     /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
     /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD);
     ///   like Jackson, it reads a first object or array and ignores what follows;
+    /// - pg_temp.kcube, CUBE_EXPLODE's combinations of an array's elements;
     /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
     ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
     ///   text must print back the same, since PostgreSQL's to_timestamp
@@ -67,6 +68,12 @@ final class CatalogStore {
                     END LOOP;
                     RETURN NULL;
                   END $kjson$;
+                CREATE FUNCTION pg_temp.kcube(a anycompatiblearray) RETURNS SETOF anycompatiblearray LANGUAGE sql IMMUTABLE AS $kcube$
+                  SELECT ARRAY(SELECT CASE WHEN (m >> (n - i)) & 1 = 1 THEN a[i] END FROM generate_series(1, n) AS i ORDER BY i)
+                  FROM (SELECT cardinality(a) AS n) AS c, generate_series(0, (1 << cardinality(a)) - 1) AS m
+                  WHERE NOT EXISTS (SELECT 1 FROM generate_series(1, n) AS j WHERE (m >> (n - j)) & 1 = 1 AND a[j] IS NULL)
+                  ORDER BY m
+                  $kcube$;
                 CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
                   'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
                    IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;

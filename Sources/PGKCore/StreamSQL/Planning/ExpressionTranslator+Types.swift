@@ -42,6 +42,7 @@ extension ExpressionTranslator {
         case .call("EXPLODE", let arguments, _, _):
             if case .array(let element)? = arguments.first.flatMap(staticType) { return element }
             return nil
+        case .call("CUBE_EXPLODE", let arguments, _, _): return arguments.first.flatMap(staticType)
         case .call(let name, _, _, _) where ["SPLIT", "REGEXP_EXTRACT_ALL", "REGEXP_SPLIT_TO_ARRAY"].contains(name):
             return .array(.string)
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]

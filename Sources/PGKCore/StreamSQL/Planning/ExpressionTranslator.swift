@@ -34,9 +34,9 @@ struct ExpressionTranslator {
     var limits = FunctionLimits()
     /// Set for a stream query's projection, where EXPLODE may be used.
     var allowsTableFunctions = false
-    /// The arrays EXPLODE unnests, in order: a record gives as many rows
-    /// as the longest has elements.
-    private(set) var explodedArrays: [String] = []
+    /// How many rows each table function gives a record (SQL), in order:
+    /// a record gives as many rows as the largest count.
+    private(set) var tableFunctionRows: [String] = []
 
     /// `parameterOffset`: how many parameters the surrounding statement
     /// already uses, so numbering continues after them.
@@ -144,24 +144,30 @@ struct ExpressionTranslator {
         return "$\(firstParameter + parameters.count - 1)::\(type)"
     }
 
-    /// EXPLODE, a table function: one row per element. PostgreSQL runs
-    /// several set-returning functions of a SELECT list in lockstep,
+    /// The table functions: EXPLODE gives a row per element, CUBE_EXPLODE
+    /// a row per combination of the elements with some set to NULL (in
+    /// binary counting order, NULL elements not doubling them). PostgreSQL
+    /// runs several set-returning functions of a SELECT list in lockstep,
     /// padding the shorter with NULLs, as ksqlDB zips table functions.
-    private mutating func explode(_ arguments: [Expression]) throws -> String {
+    private mutating func tableFunction(_ name: String, _ arguments: [Expression]) throws -> String {
         guard allowsTableFunctions else {
-            throw PlanError("EXPLODE is a table function: it may be used only in the SELECT list of a stream query")
+            throw PlanError("\(name) is a table function: it may be used only in the SELECT list of a stream query")
         }
-        guard arguments.count == 1 else { throw PlanError("EXPLODE takes one ARRAY") }
+        guard arguments.count == 1 else { throw PlanError("\(name) takes one ARRAY") }
         if let type = staticType(arguments[0]) {
-            guard case .array = type else { throw PlanError("EXPLODE takes an ARRAY, not \(type)") }
+            guard case .array = type else { throw PlanError("\(name) takes an ARRAY, not \(type)") }
         }
         let array = try sql(arguments[0])
-        explodedArrays.append(array)
-        return "unnest(\(array))"
+        if name == "EXPLODE" {
+            tableFunctionRows.append("coalesce(cardinality(\(array)), 0)")
+            return "unnest(\(array))"
+        }
+        tableFunctionRows.append("coalesce(1 << cardinality(array_remove(\(array), NULL)), 0)")
+        return "pg_temp.kcube(\(array))"
     }
 
     private mutating func call(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool) throws -> String {
-        if name == "EXPLODE" { return try explode(arguments) }
+        if ["EXPLODE", "CUBE_EXPLODE"].contains(name) { return try tableFunction(name, arguments) }
         if ["FILTER", "TRANSFORM", "REDUCE"].contains(name) { return try lambdaCall(name, arguments) }
         if let aggregate = AggregateFunction(rawValue: name) {
             usesAggregates = true

@@ -139,7 +139,7 @@ struct PlanBuilder {
         }
         let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
         let draft = Draft(builder: self, items: items, projection: projection, projectionParameters: translator.parameters,
-                          keyNames: keyNames.map(postgresName), explodedArrays: translator.explodedArrays)
+                          keyNames: keyNames.map(postgresName), tableFunctionRows: translator.tableFunctionRows)
         switch shape {
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             return try draft.stream(queryID: queryID, sink: sink, setup: inputSetup)
@@ -148,9 +148,9 @@ struct PlanBuilder {
         }
     }
 
-    /// Table functions (EXPLODE) go in a stream query's projection, as in ksqlDB.
+    /// Table functions (EXPLODE, CUBE_EXPLODE) go in a stream query's projection, as in ksqlDB.
     private func checkTableFunctions(_ items: [Item]) throws {
-        guard items.contains(where: { $0.expression.calledFunctions.contains("EXPLODE") }) else { return }
+        guard items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: ["EXPLODE", "CUBE_EXPLODE"]) }) else { return }
         if shape == .aggregate { throw PlanError("Table functions cannot be used with aggregations.") }
         if inputs[0].source.isTable { throw PlanError("Table source is not supported with table functions") }
         if shape == .streamStreamJoin { throw PlanError("table functions over a stream-stream join are not supported yet") }

@@ -9,8 +9,8 @@ struct Draft {
     let projectionParameters: [String?]
     /// PostgreSQL names of the output key columns.
     let keyNames: [String]
-    /// The arrays the projection's EXPLODE calls unnest.
-    var explodedArrays: [String] = []
+    /// How many rows each table function of the projection gives a record.
+    var tableFunctionRows: [String] = []
 
     private func translator() -> ExpressionTranslator { builder.translator(offset: projectionParameters.count) }
 
@@ -34,9 +34,9 @@ struct Draft {
         // passes it; a WHERE, a join or an aggregation drops it.
         let forwardsNulls = builder.shape == .streamProjection && select.filter == nil
         // A record's exploded rows keep their order: numbered alongside, in lockstep.
-        let ordinal = explodedArrays.isEmpty ? "" : ", generate_series(1, greatest("
-            + explodedArrays.map { "coalesce(cardinality(\($0)), 0)" }.joined(separator: ", ") + ")) AS _pgk_ord"
-        let order = explodedArrays.isEmpty ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
+        let ordinal = tableFunctionRows.isEmpty ? ""
+            : ", generate_series(1, greatest(\(tableFunctionRows.joined(separator: ", ")))) AS _pgk_ord"
+        let order = tableFunctionRows.isEmpty ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
         func selecting(from: String) -> String {
             // A result without key columns has a null key, as in ksqlDB.
             "SELECT \(projection.joined(separator: ", "))\(ordinal), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
