@@ -49,6 +49,19 @@ import Testing
             (#"EXTRACTJSONFIELD('{"a": "}\"]", "b": [1]}} trailing', '$.b[0]')"#, "1"),
             (#"EXTRACTJSONFIELD('{"a": 1', '$.a') IS NULL"#, "true"),
             (#"EXTRACTJSONFIELD('nope {"a": 1}', '$.a') IS NULL"#, "true"),
+            (#"IS_JSON_STRING('"abc"')"#, "true"),
+            ("IS_JSON_STRING('abc')", "false"),
+            ("IS_JSON_STRING('')", "false"),
+            ("IS_JSON_STRING(CAST(NULL AS STRING))", "false"),
+            ("JSON_ARRAY_LENGTH('[1, [2, 3], {}]')", "3"),
+            ("JSON_ARRAY_LENGTH('{}') IS NULL", "true"),
+            (#"JSON_KEYS('{"White": 7, "Pink": {"x": 1}}')"#, "{White,Pink}"),
+            ("JSON_KEYS('{}')", "{}"),
+            ("JSON_KEYS('[1]') IS NULL", "true"),
+            (#"JSON_RECORDS('{"White": "Seven", "N": 3, "O": {"a": [1]}}')"#, #"{"N": "3", "O": "{\"a\": [1]}", "White": "Seven"}"#),
+            (#"JSON_ARRAY_CONTAINS('["Pink", null]', 'Pink')"#, "true"),
+            ("JSON_ARRAY_CONTAINS('[1, 2]', 3)", "false"),
+            ("JSON_ARRAY_CONTAINS(CAST(NULL AS STRING), 3)", "false"),
         ]
         for (expression, expected) in cases {
             var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }

@@ -26,8 +26,9 @@ final class CatalogStore {
     /// - pg_temp.klast, the last value in its ORDER BY, of any type
     ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
     /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
-    /// - pg_temp.kjson, text as jsonb, NULL where it is no JSON (EXTRACTJSONFIELD);
-    ///   like Jackson, it reads a first object or array and ignores what follows;
+    /// - pg_temp.kjsonraw and pg_temp.kjson, text as json or jsonb, NULL where it
+    ///   is no JSON (EXTRACTJSONFIELD, JSON_*); like Jackson, they read a
+    ///   first object or array and ignore what follows;
     /// - pg_temp.kcube, CUBE_EXPLODE's combinations of an array's elements;
     /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
     ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
@@ -44,9 +45,9 @@ final class CatalogStore {
                 CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
                 CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
                 CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
-                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $kjson$
+                CREATE FUNCTION pg_temp.kjsonraw(text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $kjson$
                   DECLARE chars text[]; depth integer := 0; quoted boolean := false; escaped boolean := false;
-                  BEGIN RETURN CAST($1 AS jsonb);
+                  BEGIN RETURN CAST($1 AS json);
                   EXCEPTION WHEN others THEN
                     -- As Jackson reads it: the first object or array, whatever follows it.
                     chars := string_to_array(ltrim($1, E' \t\r\n'), NULL);
@@ -61,13 +62,15 @@ final class CatalogStore {
                       ELSIF chars[i] IN ('}', ']') THEN
                         depth := depth - 1;
                         IF depth = 0 THEN
-                          BEGIN RETURN CAST(array_to_string(chars[1:i], '') AS jsonb);
+                          BEGIN RETURN CAST(array_to_string(chars[1:i], '') AS json);
                           EXCEPTION WHEN others THEN RETURN NULL; END;
                         END IF;
                       END IF;
                     END LOOP;
                     RETURN NULL;
                   END $kjson$;
+                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
+                  'BEGIN RETURN CAST(pg_temp.kjsonraw($1) AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
                 CREATE FUNCTION pg_temp.kcube(a anycompatiblearray) RETURNS SETOF anycompatiblearray LANGUAGE sql IMMUTABLE AS $kcube$
                   SELECT ARRAY(SELECT CASE WHEN (m >> (n - i)) & 1 = 1 THEN a[i] END FROM generate_series(1, n) AS i ORDER BY i)
                   FROM (SELECT cardinality(a) AS n) AS c, generate_series(0, (1 << cardinality(a)) - 1) AS m

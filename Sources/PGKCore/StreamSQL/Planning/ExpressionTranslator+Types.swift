@@ -46,6 +46,7 @@ extension ExpressionTranslator {
         case .call(let name, _, _, _) where ["SPLIT", "REGEXP_EXTRACT_ALL", "REGEXP_SPLIT_TO_ARRAY"].contains(name):
             return .array(.string)
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]
+        case .call(let name, _, _, _) where JSONFunctions.types[name] != nil: return JSONFunctions.types[name]
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
         case .call(let name, _, _, _) where ["COUNT", "COUNT_DISTINCT"].contains(name): return .bigint
         case .call("AVG", _, _, _): return .double

@@ -32,12 +32,13 @@ struct ScalarFunction: Sendable {
     static func named(_ name: String) -> ScalarFunction? {
         general[name] ?? StringFunctions.functions[name] ?? MathFunctions.functions[name]
             ?? CollectionFunctions.functions[name] ?? TemporalFunctions.functions[name] ?? BytesFunctions.functions[name]
+            ?? JSONFunctions.functions[name]
     }
 
     static var allNames: [String] {
         Array(general.keys) + Array(StringFunctions.functions.keys) + Array(MathFunctions.functions.keys)
             + Array(CollectionFunctions.functions.keys) + Array(TemporalFunctions.functions.keys)
-            + Array(BytesFunctions.functions.keys)
+            + Array(BytesFunctions.functions.keys) + Array(JSONFunctions.functions.keys)
     }
 
     /// Nulls, constructors, arrays and conversions.
