@@ -69,4 +69,32 @@ extension SQLAggregateOptionsTests {
         let bad = try fx.sql(["-e", "SET 'ksql.functions.collect_list.limit'='none'; CREATE TABLE bad AS SELECT id, COLLECT_LIST(v) AS l FROM picks GROUP BY id;"])
         #expect(bad.status != 0 && bad.stderr.contains("takes a positive whole number"), "\(bad.stderr)")
     }
+
+    /// STDDEV_SAMPLE, and STDDEV_SAMP (ksqlDB's gives the variance), merged
+    /// across batches; 0.0 below two values; NULLs are skipped.
+    @Test func standardDeviationsMergeAcrossBatches() throws {
+        let fx = try Fixture("sql-stddev")
+        try fx.cluster.createTopic("vals", partitions: 1)
+        func json(_ value: Int?) -> String { #"{"V": \#(value.map(String.init) ?? "null")}"# }
+        try fx.produce("vals", [0, 10, 50, 10].map(json), keys: ["a", "a", "b", "b"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM vals (id STRING KEY, v INT) WITH (KAFKA_TOPIC='vals', VALUE_FORMAT='JSON');
+            CREATE TABLE spread AS SELECT id, STDDEV_SAMPLE(v) AS sd, STDDEV_SAMP(v) AS var FROM vals GROUP BY id;
+            """)
+        try fx.produce("vals", [7, 3, nil, 6, 5].map(json), keys: ["a", "b", "b", "a", "c"])
+        try fx.catchUp()
+        let rows = try fx.rows("SELECT id, sd::text, var::text FROM spread ORDER BY id")
+        #expect(rows.map { $0[0] } == ["a", "b", "c"])
+        let expected: [String: (Double, Double)] = ["a": (4.193248541803041, 17.583333333333332), "b": (25.357444666211933, 643.0), "c": (0, 0)]
+        for row in rows {
+            let (sd, variance) = expected[row[0]!]!
+            #expect(abs(Double(row[1]!)! - sd) < 1e-9 && abs(Double(row[2]!)! - variance) < 1e-9, "\(row)")
+        }
+        let bad = try fx.sql(["-e", """
+            CREATE STREAM dl (id STRING KEY, v INT) WITH (KAFKA_TOPIC='vals', VALUE_FORMAT='DELIMITED');
+            CREATE TABLE t AS SELECT id, STDDEV_SAMP(v) AS s FROM dl GROUP BY id;
+            """])
+        #expect(bad.status != 0 && bad.stderr.contains("intermediate type that the value format can not handle"), "\(bad.stderr)")
+    }
 }

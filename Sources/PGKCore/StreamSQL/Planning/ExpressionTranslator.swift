@@ -226,6 +226,8 @@ struct ExpressionTranslator {
         case .sum: return "pg_temp.ksum(\(x))"
         case .sumList: return "pg_temp.ksum(\(AggregateFunction.listSum(x)))"
         case .avg: return "CAST(avg(\(x)) AS double precision)"
+        case .stddevSamp: return "coalesce(var_samp(CAST(\(x) AS double precision)), 0.0)"
+        case .stddevSample: return "coalesce(stddev_samp(CAST(\(x) AS double precision)), 0.0)"
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"
         // ksqlDB ignores NULLs in these by default.
@@ -248,6 +250,9 @@ enum AggregateFunction: String, CaseIterable {
     case countDistinct = "COUNT_DISTINCT", latestByOffset = "LATEST_BY_OFFSET"
     case earliestByOffset = "EARLIEST_BY_OFFSET", collectList = "COLLECT_LIST", collectSet = "COLLECT_SET"
     case topK = "TOPK", topKDistinct = "TOPKDISTINCT", sumList = "SUM_LIST"
+    /// STDDEV_SAMPLE is the sample standard deviation; STDDEV_SAMP, as in
+    /// ksqlDB, gives its square (the sample variance). Both are 0.0 below two values.
+    case stddevSamp = "STDDEV_SAMP", stddevSample = "STDDEV_SAMPLE"
 
     /// SUM_LIST's per-row argument: the sum of the row's array.
     static func listSum(_ array: String) -> String { "(SELECT pg_temp.ksum(e) FROM unnest(\(array)) AS e)" }

@@ -193,6 +193,13 @@ struct PlanBuilder {
             throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and GROUP BY makes \(groupKeys.count): "
                 + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
         }
+        let variances = ["STDDEV_SAMP", "STDDEV_SAMPLE"]
+        if ["DELIMITED", "KAFKA"].contains(inputs[0].source.valueFormat),
+           items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: variances) }) {
+            // ksqlDB keeps their state as a STRUCT in the input's value format.
+            throw PlanError("One of the functions used in the statement has an intermediate type that the value format "
+                + "can not handle. Please remove the function or change the format.")
+        }
         if inputs[0].source.isTable {
             // A table's aggregate must undo a row's old value; these cannot.
             let called = (items.map(\.expression) + (select.having.map { [$0] } ?? [])).reduce(into: Set<String>()) { $0.formUnion($1.calledFunctions) }

@@ -272,6 +272,21 @@ extension Draft {
             add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" })
             add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
             return "CASE WHEN a.\(column)c = 0 THEN NULL ELSE a.\(column)s / a.\(column)c END"
+        case .stddevSamp, .stddevSample:
+            // Count, sum and sum of squared deviations; a batch's from
+            // PostgreSQL's own (Youngs-Cramer) sums, merged as its
+            // float8_combine merges two partial states.
+            let n = column + "n", s = column + "s", q = column + "q"
+            add(n, { "count(\($0))" }, { "\($0) + \($1)" }, combine: nil)
+            add(s, { "sum(CAST(\($0) AS double precision))" }, plus, combine: nil)
+            add(q, { "coalesce(regr_syy(CAST(\($0) AS double precision), CAST(\($0) AS double precision)), 0.0)" }, { old, new in
+                let (oldN, newN) = (old.replacingOccurrences(of: q, with: n), new.replacingOccurrences(of: q, with: n))
+                let (oldS, newS) = (old.replacingOccurrences(of: q, with: s), new.replacingOccurrences(of: q, with: s))
+                return "CASE WHEN \(oldN) = 0 THEN \(new) WHEN \(newN) = 0 THEN \(old) ELSE \(old) + \(new) + "
+                    + "CAST(\(oldN) AS double precision) * \(newN) * power(\(oldS) / \(oldN) - \(newS) / \(newN), 2) / (\(oldN) + \(newN)) END"
+            }, combine: nil)
+            let variance = "CASE WHEN a.\(n) < 2 THEN 0.0 ELSE a.\(q) / (a.\(n) - 1) END"
+            return aggregate == .stddevSamp ? variance : "sqrt(\(variance))"
         case .min:
             add(column, { "min(\($0))" }, { "least(\($0), \($1))" }, combine: { "min(\($0))" })
             return "a.\(column)"

@@ -15,6 +15,7 @@ extension Draft {
             guard case .call(let name, _, _, _) = expression, let aggregate = AggregateFunction(rawValue: name) else { return nil }
             switch aggregate {
             case .count, .countDistinct, .sum, .sumList: return "0"
+            case .stddevSamp, .stddevSample: return "0.0"
             case .collectList, .collectSet, .topK, .topKDistinct: return "'{}'"
             case .avg, .min, .max, .latestByOffset, .earliestByOffset: return "NULL"
             }
