@@ -62,6 +62,23 @@ import Testing
             (#"JSON_ARRAY_CONTAINS('["Pink", null]', 'Pink')"#, "true"),
             ("JSON_ARRAY_CONTAINS('[1, 2]', 3)", "false"),
             ("JSON_ARRAY_CONTAINS(CAST(NULL AS STRING), 3)", "false"),
+            ("URL_ENCODE_PARAM('?foo $bar é')", "%3Ffoo+%24bar+%C3%A9"),
+            ("URL_ENCODE_PARAM('')", ""),
+            ("URL_DECODE_PARAM('%3Ffoo+%24bar+%C3%A9')", "?foo $bar é"),
+            ("URL_EXTRACT_PROTOCOL('https://test@confluent.io:8080/nested/path?query&jobs')", "https"),
+            ("URL_EXTRACT_PROTOCOL('www.confluent.io') IS NULL", "true"),
+            ("URL_EXTRACT_HOST('http://test@confluent.io:8080')", "confluent.io"),
+            ("URL_EXTRACT_PORT('http://test@confluent.io:8080/nested/path?query&jobs')", "8080"),
+            ("URL_EXTRACT_PORT('http://test@confluent.io') IS NULL", "true"),
+            ("URL_EXTRACT_PATH('http://www.test.com?query#fragment')", ""),
+            ("URL_EXTRACT_PATH('http://test@confluent.io:8080/nested/path?query&jobs')", "/nested/path"),
+            ("URL_EXTRACT_QUERY('http://www.test.com/path?q1&q2')", "q1&q2"),
+            ("URL_EXTRACT_QUERY('http://test@confluent.io:8080/path') IS NULL", "true"),
+            ("URL_EXTRACT_FRAGMENT('http://www.test.com/?query#fragment')", "fragment"),
+            ("URL_EXTRACT_FRAGMENT('http://www.nofragment.com') IS NULL", "true"),
+            ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a&two=url%20encoded&three', 'two')", "url%20encoded"),
+            ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a&two=b&three', 'three')", ""),
+            ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a', 'four') IS NULL", "true"),
         ]
         for (expression, expected) in cases {
             var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }

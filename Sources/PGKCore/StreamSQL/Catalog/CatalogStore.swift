@@ -17,71 +17,14 @@ final class CatalogStore {
         try connection.execute("SET TimeZone = 'UTC'")
     }
 
-    /// Session-local aggregates and functions that plans use, created once
-    /// per connection when a query is first planned on it, or by a pull
-    /// query that calls one (SHOW and other pull queries need no TEMP privilege):
-    /// - pg_temp.ksum keeps ksqlDB's SUM types: a whole-number sum is a
-    ///   BIGINT (PostgreSQL's sum widens bigint to numeric), so
-    ///   SUM(x) / COUNT(*) divides whole numbers and an INT sum cannot overflow;
-    /// - pg_temp.klast, the last value in its ORDER BY, of any type
-    ///   (LATEST_BY_OFFSET of an array, where array_agg would nest);
-    /// - pg_temp.kconcat, arrays concatenated (merging sessions' lists);
-    /// - pg_temp.kjsonraw and pg_temp.kjson, text as json or jsonb, NULL where it
-    ///   is no JSON (EXTRACTJSONFIELD, JSON_*); like Jackson, they read a
-    ///   first object or array and ignore what follows;
-    /// - pg_temp.kcube, CUBE_EXPLODE's combinations of an array's elements;
-    /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
-    ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
-    ///   text must print back the same, since PostgreSQL's to_timestamp
-    ///   would read '2004' by 'yyyy-MM-dd' as 2004-01-01.
+    /// Creates the session-local aggregates and functions plans use
+    /// (SessionFunctions) once per connection, when a query is first
+    /// planned on it, or by a pull query that calls one (SHOW and other
+    /// pull queries need no TEMP privilege).
     func prepareAggregates() throws {
         guard !aggregatesPrepared else { return }
         if try connection.query("SELECT to_regprocedure('pg_temp.kparse(text, text)') IS NULL").scalar == "t" {
-            try connection.executeScript("""
-                CREATE AGGREGATE pg_temp.ksum(integer) (SFUNC = int4_sum, STYPE = bigint);
-                CREATE AGGREGATE pg_temp.ksum(bigint) (SFUNC = int8pl, STYPE = bigint);
-                CREATE AGGREGATE pg_temp.ksum(double precision) (SFUNC = float8pl, STYPE = double precision);
-                CREATE AGGREGATE pg_temp.ksum(numeric) (SFUNC = numeric_add, STYPE = numeric);
-                CREATE FUNCTION pg_temp.klast_step(anyelement, anyelement) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT $2';
-                CREATE AGGREGATE pg_temp.klast(anyelement) (SFUNC = pg_temp.klast_step, STYPE = anyelement);
-                CREATE AGGREGATE pg_temp.kconcat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray);
-                CREATE FUNCTION pg_temp.kjsonraw(text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $kjson$
-                  DECLARE chars text[]; depth integer := 0; quoted boolean := false; escaped boolean := false;
-                  BEGIN RETURN CAST($1 AS json);
-                  EXCEPTION WHEN others THEN
-                    -- As Jackson reads it: the first object or array, whatever follows it.
-                    chars := string_to_array(ltrim($1, E' \t\r\n'), NULL);
-                    IF chars[1] IS NULL OR chars[1] NOT IN ('{', '[') THEN RETURN NULL; END IF;
-                    FOR i IN 1 .. cardinality(chars) LOOP
-                      IF quoted THEN
-                        IF escaped THEN escaped := false;
-                        ELSIF chars[i] = '\\' THEN escaped := true;
-                        ELSIF chars[i] = '"' THEN quoted := false; END IF;
-                      ELSIF chars[i] = '"' THEN quoted := true;
-                      ELSIF chars[i] IN ('{', '[') THEN depth := depth + 1;
-                      ELSIF chars[i] IN ('}', ']') THEN
-                        depth := depth - 1;
-                        IF depth = 0 THEN
-                          BEGIN RETURN CAST(array_to_string(chars[1:i], '') AS json);
-                          EXCEPTION WHEN others THEN RETURN NULL; END;
-                        END IF;
-                      END IF;
-                    END LOOP;
-                    RETURN NULL;
-                  END $kjson$;
-                CREATE FUNCTION pg_temp.kjson(text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
-                  'BEGIN RETURN CAST(pg_temp.kjsonraw($1) AS jsonb); EXCEPTION WHEN others THEN RETURN NULL; END';
-                CREATE FUNCTION pg_temp.kcube(a anycompatiblearray) RETURNS SETOF anycompatiblearray LANGUAGE sql IMMUTABLE AS $kcube$
-                  SELECT ARRAY(SELECT CASE WHEN (m >> (n - i)) & 1 = 1 THEN a[i] END FROM generate_series(1, n) AS i ORDER BY i)
-                  FROM (SELECT cardinality(a) AS n) AS c, generate_series(0, (1 << cardinality(a)) - 1) AS m
-                  WHERE NOT EXISTS (SELECT 1 FROM generate_series(1, n) AS j WHERE (m >> (n - j)) & 1 = 1 AND a[j] IS NULL)
-                  ORDER BY m
-                  $kcube$;
-                CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
-                  'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
-                   IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;
-                   EXCEPTION WHEN others THEN RETURN NULL; END';
-                """)
+            try connection.executeScript(SessionFunctions.script)
         }
         aggregatesPrepared = true
     }

@@ -47,6 +47,7 @@ extension ExpressionTranslator {
             return .array(.string)
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]
         case .call(let name, _, _, _) where JSONFunctions.types[name] != nil: return JSONFunctions.types[name]
+        case .call(let name, _, _, _) where URLFunctions.types[name] != nil: return URLFunctions.types[name]
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
         case .call(let name, _, _, _) where ["COUNT", "COUNT_DISTINCT"].contains(name): return .bigint
         case .call(let name, _, _, _) where ["AVG", "STDDEV_SAMP", "STDDEV_SAMPLE"].contains(name): return .double

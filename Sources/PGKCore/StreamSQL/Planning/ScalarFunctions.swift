@@ -32,13 +32,13 @@ struct ScalarFunction: Sendable {
     static func named(_ name: String) -> ScalarFunction? {
         general[name] ?? StringFunctions.functions[name] ?? MathFunctions.functions[name]
             ?? CollectionFunctions.functions[name] ?? TemporalFunctions.functions[name] ?? BytesFunctions.functions[name]
-            ?? JSONFunctions.functions[name]
+            ?? JSONFunctions.functions[name] ?? URLFunctions.functions[name]
     }
 
     static var allNames: [String] {
         Array(general.keys) + Array(StringFunctions.functions.keys) + Array(MathFunctions.functions.keys)
             + Array(CollectionFunctions.functions.keys) + Array(TemporalFunctions.functions.keys)
-            + Array(BytesFunctions.functions.keys) + Array(JSONFunctions.functions.keys)
+            + Array(BytesFunctions.functions.keys) + Array(JSONFunctions.functions.keys) + Array(URLFunctions.functions.keys)
     }
 
     /// Nulls, constructors, arrays and conversions.
