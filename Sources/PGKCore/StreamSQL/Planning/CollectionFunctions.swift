@@ -64,6 +64,10 @@ enum CollectionFunctions {
         },
         // 1-based and inclusive, as ksqlDB's SLICE.
         "SLICE": ScalarFunction(arity: 3...3) { a in "(\(a[0]))[\(a[1]):\(a[2])]" },
+        // Both maps' entries, the second's value where a key is in both.
+        "MAP_UNION": ScalarFunction(arity: 2...2) { a in
+            "(CASE WHEN \(a[0]) IS NULL THEN \(a[1]) WHEN \(a[1]) IS NULL THEN \(a[0]) ELSE \(a[0]) || \(a[1]) END)"
+        },
         "MAP_KEYS": ScalarFunction(arity: 1...1) { a in
             overElements(a[0], "ARRAY(SELECT k FROM jsonb_object_keys(\(a[0])) AS k ORDER BY k)")
         },

@@ -80,6 +80,19 @@ enum MathFunctions {
         "ATAN": onDouble("atan"),
         "ATAN2": ScalarFunction(arity: 2...2) { a in "atan2(\(double(a[0])), \(double(a[1])))" },
         "RANDOM": ScalarFunction(arity: 0...0) { _ in "random()" },
+        // The great-circle (haversine) distance on a sphere of 6371 km or 3959
+        // miles ('MI', 'MILE', 'MILES'), as ksqlDB computes it; NULL for a
+        // latitude or longitude out of range, or another unit.
+        "GEO_DISTANCE": ScalarFunction(arity: 4...5) { a in
+            let (lat1, lon1, lat2, lon2) = (double(a[0]), double(a[1]), double(a[2]), double(a[3]))
+            let unit = a.count == 5 ? "upper(trim(\(a[4])))" : "'KM'"
+            let radius = "(CASE WHEN \(unit) IN ('KM', 'KILOMETER', 'KILOMETERS', 'KILOMETRE', 'KILOMETRES') THEN 6371.0 "
+                + "WHEN \(unit) IN ('MI', 'MILE', 'MILES') THEN 3959.0 END)"
+            let haversine = "power(sin(radians(\(lat2) - \(lat1)) / 2), 2) + cos(radians(\(lat1))) * cos(radians(\(lat2))) "
+                + "* power(sin(radians(\(lon2) - \(lon1)) / 2), 2)"
+            return "(CASE WHEN abs(\(lat1)) <= 90 AND abs(\(lat2)) <= 90 AND abs(\(lon1)) <= 180 AND abs(\(lon2)) <= 180 "
+                + "THEN \(radius) * 2 * asin(sqrt(\(haversine))) END)"
+        },
         "GREATEST": extreme("greatest"), "LEAST": extreme("least"),
     ]
 
