@@ -97,4 +97,28 @@ extension SQLAggregateOptionsTests {
             """])
         #expect(bad.status != 0 && bad.stderr.contains("intermediate type that the value format can not handle"), "\(bad.stderr)")
     }
+
+    /// HISTOGRAM: how often each string came, merged across batches, over
+    /// a stream and (undoing a row's old value) over a table.
+    @Test func histogramsCountStrings() throws {
+        let fx = try Fixture("sql-histogram")
+        try fx.cluster.createTopic("picks", partitions: 1)
+        try fx.cluster.createTopic("owners", partitions: 1)
+        try fx.produce("picks", [#"{"C": "red"}"#, #"{"C": "blue"}"#, #"{"C": "red"}"#], keys: ["a", "a", "b"])
+        try fx.produce("owners", [#"{"C": "red"}"#, #"{"C": "blue"}"#], keys: ["o1", "o2"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM picks (id STRING KEY, c STRING) WITH (KAFKA_TOPIC='picks', VALUE_FORMAT='JSON');
+            CREATE TABLE counted AS SELECT id, HISTOGRAM(c) AS h FROM picks GROUP BY id;
+            CREATE TABLE owners (id STRING PRIMARY KEY, c STRING) WITH (KAFKA_TOPIC='owners', VALUE_FORMAT='JSON');
+            CREATE TABLE colours AS SELECT 'all' AS k, HISTOGRAM(c) AS h FROM owners GROUP BY 'all';
+            """)
+        try fx.produce("picks", [#"{"C": "red"}"#, #"{"C": null}"#], keys: ["a", "a"])
+        try fx.produce("owners", [#"{"C": "red"}"#], keys: ["o2"])
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT id, h::text FROM counted ORDER BY id") == [["a", #"{"red": 2, "blue": 1}"#], ["b", #"{"red": 1}"#]])
+        #expect(try fx.rows("SELECT h::text FROM colours") == [[#"{"red": 2}"#]])
+        let bad = try fx.sql(["-e", "CREATE TABLE bad AS SELECT id, HISTOGRAM(LEN(c)) AS h FROM picks GROUP BY id;"])
+        #expect(bad.status != 0 && bad.stderr.contains("HISTOGRAM counts STRING values, not INTEGER"), "\(bad.stderr)")
+    }
 }

@@ -14,6 +14,9 @@
 ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
 ///   text must print back the same, since PostgreSQL's to_timestamp
 ///   would read '2004' by 'yyyy-MM-dd' as 2004-01-01;
+/// - pg_temp.khist, HISTOGRAM's counts per distinct string (at most
+///   1000 strings, as ksqlDB keeps), and pg_temp.khist_merge, two of them
+///   added up (the first's strings first);
 /// - pg_temp.kurlencode and pg_temp.kurldecode, application/x-www-form-urlencoded
 ///   as Java's URLEncoder and URLDecoder write and read it (decoding
 ///   '+' only where asked: a URI's parts keep it).
@@ -62,6 +65,21 @@ enum SessionFunctions {
           'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
            IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;
            EXCEPTION WHEN others THEN RETURN NULL; END';
+        CREATE FUNCTION pg_temp.khist_step(state jsonb, value text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $khist$
+          SELECT CASE WHEN value IS NULL THEN state
+                      WHEN state ? value THEN jsonb_set(state, ARRAY[value], to_jsonb(CAST(state ->> value AS bigint) + 1))
+                      WHEN (SELECT count(*) FROM jsonb_object_keys(state)) >= 1000 THEN state
+                      ELSE state || jsonb_build_object(value, 1) END
+          $khist$;
+        CREATE AGGREGATE pg_temp.khist(text) (SFUNC = pg_temp.khist_step, STYPE = jsonb, INITCOND = '{}');
+        CREATE FUNCTION pg_temp.khist_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $khist$
+          SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE (
+            SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (
+              SELECT k, sum(n) AS n FROM (
+                SELECT key AS k, CAST(value AS bigint) AS n FROM jsonb_each_text(a)
+                UNION ALL SELECT key, CAST(value AS bigint) FROM jsonb_each_text(b)) AS e
+              GROUP BY k ORDER BY a ? k DESC, k LIMIT 1000) AS kept) END
+          $khist$;
         CREATE FUNCTION pg_temp.kurlencode(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $kurl$
           SELECT CASE WHEN t IS NULL THEN NULL ELSE coalesce(string_agg(
             CASE WHEN b BETWEEN 48 AND 57 OR b BETWEEN 65 AND 90 OR b BETWEEN 97 AND 122 OR b IN (42, 45, 46, 95) THEN chr(b)

@@ -37,6 +37,7 @@ extension ExpressionTranslator {
         case .call("SPLIT_TO_MAP", _, _, _): return .map(.string, .string)
         case .call("MAP_UNION", let arguments, _, _): return arguments.lazy.compactMap(staticType).first
         case .call("GEO_DISTANCE", _, _, _): return .double
+        case .call("HISTOGRAM", _, _, _): return .map(.string, .bigint)
         case .call("ENTRIES", let arguments, _, _):
             guard case .map(let key, let value)? = arguments.first.flatMap(staticType) else { return nil }
             return .array(.struct([("K", key), ("V", value)]))

@@ -228,6 +228,7 @@ struct ExpressionTranslator {
         case .avg: return "CAST(avg(\(x)) AS double precision)"
         case .stddevSamp: return "coalesce(var_samp(CAST(\(x) AS double precision)), 0.0)"
         case .stddevSample: return "coalesce(stddev_samp(CAST(\(x) AS double precision)), 0.0)"
+        case .histogram: return "pg_temp.khist(CAST(\(x) AS text))"
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"
         // ksqlDB ignores NULLs in these by default.
@@ -253,6 +254,8 @@ enum AggregateFunction: String, CaseIterable {
     /// STDDEV_SAMPLE is the sample standard deviation; STDDEV_SAMP, as in
     /// ksqlDB, gives its square (the sample variance). Both are 0.0 below two values.
     case stddevSamp = "STDDEV_SAMP", stddevSample = "STDDEV_SAMPLE"
+    /// A MAP of each distinct string to how often it came (at most 1000 strings).
+    case histogram = "HISTOGRAM"
 
     /// SUM_LIST's per-row argument: the sum of the row's array.
     static func listSum(_ array: String) -> String { "(SELECT pg_temp.ksum(e) FROM unnest(\(array)) AS e)" }

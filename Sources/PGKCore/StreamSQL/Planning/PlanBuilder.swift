@@ -200,6 +200,15 @@ struct PlanBuilder {
             throw PlanError("One of the functions used in the statement has an intermediate type that the value format "
                 + "can not handle. Please remove the function or change the format.")
         }
+        // HISTOGRAM counts strings, as in ksqlDB.
+        let typing = translator()
+        func checkHistograms(_ expression: Expression) throws {
+            if case .call("HISTOGRAM", let arguments, _, _) = expression, let type = arguments.first.flatMap(typing.staticType), type != .string {
+                throw PlanError("HISTOGRAM counts STRING values, not \(type)")
+            }
+            try expression.children.forEach(checkHistograms)
+        }
+        try items.map(\.expression).forEach(checkHistograms)
         if inputs[0].source.isTable {
             // A table's aggregate must undo a row's old value; these cannot.
             let called = (items.map(\.expression) + (select.having.map { [$0] } ?? [])).reduce(into: Set<String>()) { $0.formUnion($1.calledFunctions) }

@@ -287,6 +287,9 @@ extension Draft {
             }, combine: nil)
             let variance = "CASE WHEN a.\(n) < 2 THEN 0.0 ELSE a.\(q) / (a.\(n) - 1) END"
             return aggregate == .stddevSamp ? variance : "sqrt(\(variance))"
+        case .histogram:
+            add(column, { "pg_temp.khist(CAST(\($0) AS text))" }, { "pg_temp.khist_merge(\($0), \($1))" }, combine: nil)
+            return "coalesce(a.\(column), '{}')"
         case .min:
             add(column, { "min(\($0))" }, { "least(\($0), \($1))" }, combine: { "min(\($0))" })
             return "a.\(column)"

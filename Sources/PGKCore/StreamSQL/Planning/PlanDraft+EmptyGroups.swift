@@ -16,7 +16,7 @@ extension Draft {
             switch aggregate {
             case .count, .countDistinct, .sum, .sumList: return "0"
             case .stddevSamp, .stddevSample: return "0.0"
-            case .collectList, .collectSet, .topK, .topKDistinct: return "'{}'"
+            case .collectList, .collectSet, .topK, .topKDistinct, .histogram: return "'{}'"
             case .avg, .min, .max, .latestByOffset, .earliestByOffset: return "NULL"
             }
         }
