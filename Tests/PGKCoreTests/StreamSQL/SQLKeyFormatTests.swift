@@ -167,4 +167,50 @@ extension SQLKeyFormatTests {
         let bad = try fx.sql(["-e", "CREATE STREAM j (a INT KEY, b INT) WITH (KAFKA_TOPIC='pairs', KEY_FORMAT='JSON', VALUE_FORMAT='JSON', KEY_DELIMITER='|');"])
         #expect(bad.status != 0 && bad.stderr.contains("KEY_DELIMITER applies to KEY_FORMAT='DELIMITED' only"), "\(bad.stderr)")
     }
+
+    /// Sources with WINDOW_TYPE: their keys carry the window (the start
+    /// after the key; a session's end, then start), read into WINDOWSTART
+    /// and WINDOWEND; a projection's result is windowed the same way.
+    @Test func windowedSourcesKeepTheirWindows() throws {
+        let fx = try Fixture("sql-windowed-source")
+        try fx.cluster.createTopic("sessions", partitions: 1)
+        try fx.cluster.createTopic("tumbling", partitions: 1)
+        func long(_ value: Int64) -> [UInt8] { (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } }
+        func int(_ value: Int32) -> [UInt8] { (0..<4).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) } }
+        let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+        for (key, start, end, value) in [(Int32(0), Int64(0), Int64(10_000), "2"), (1, 10_000, 40_000, "4")] {
+            try producer.produce(topic: "sessions", partition: 0, key: int(key) + long(end) + long(start), value: Array(value.utf8))
+        }
+        try producer.produce(topic: "tumbling", partition: 0, key: int(7) + long(30_000), value: Array(#"{"ID": 5}"#.utf8))
+        try producer.produce(topic: "tumbling", partition: 0, key: [1, 2], value: Array(#"{"ID": 6}"#.utf8))
+        try producer.flush(timeoutMilliseconds: 10_000)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM sess (k INT KEY, id BIGINT) WITH (KAFKA_TOPIC='sessions', VALUE_FORMAT='DELIMITED', WINDOW_TYPE='SESSION');
+            CREATE STREAM s2 AS SELECT * FROM sess;
+            CREATE STREAM spans AS SELECT k, WINDOWEND - WINDOWSTART AS span FROM sess;
+            CREATE STREAM tumb (k INT KEY, id BIGINT) WITH (KAFKA_TOPIC='tumbling', VALUE_FORMAT='JSON', WINDOW_TYPE='Tumbling',
+              WINDOW_SIZE='30 seconds');
+            CREATE STREAM t2 AS SELECT k, id, WINDOWEND AS we FROM tumb;
+            """)
+        func records(_ topic: String) throws -> [String] {
+            try fx.topic(topic).map { "\($0.key ?? []) \(String(decoding: $0.value ?? [], as: UTF8.self))" }.sorted()
+        }
+        // The keys come back as they were written, window and all.
+        #expect(try records("S2") == ["\(int(0) + long(10_000) + long(0)) 2", "\(int(1) + long(40_000) + long(10_000)) 4"])
+        #expect(try records("SPANS") == ["\(int(0) + long(10_000) + long(0)) 10000", "\(int(1) + long(40_000) + long(10_000)) 30000"])
+        #expect(try records("T2") == ["\(int(7) + long(30_000)) {\"ID\":5,\"WE\":60000}"])
+        // A key too short for its window goes to the dead letters.
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters WHERE reason LIKE '%windowed key%'") == [["1"]])
+        let described = try fx.sql(["-e", "DESCRIBE tumb;"])
+        #expect(described.stdout.contains("WINDOWSTART"), "\(described.stdout)")
+        let rejected = [
+            ("CREATE STREAM w (k INT KEY, id INT) WITH (KAFKA_TOPIC='tumbling', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING');", "needs WINDOW_SIZE"),
+            ("CREATE TABLE g AS SELECT k, COUNT(*) AS n FROM tumb GROUP BY k;", "has windowed keys"),
+        ]
+        for (statement, message) in rejected {
+            let result = try fx.sql(["-e", statement])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+    }
 }

@@ -50,7 +50,7 @@ import Testing
             ("CREATE STREAM v9 AS SELECT id, NULL AS n FROM s;", "cannot infer a type for NULL"),
             ("CREATE TABLE h1 AS SELECT id, SUM(a) AS t FROM s GROUP BY id HAVING SUM(a) > '100';", "cannot compare SUM(A) (BIGINT)"),
             ("CREATE STREAM w1 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND');",
-             "windowed keys"),
+             "a windowed source needs a key column"),
             ("CREATE STREAM nc WITH (KAFKA_TOPIC='w', VALUE_FORMAT='DELIMITED');", "no columns supplied"),
             ("CREATE STREAM w2 (v INT) WITH (KAFKA_TOPIC='w', VALUE_FORMAT='DELIMITED', WRAP_SINGLE_VALUE=true);",
              "does not support 'WRAP_SINGLE_VALUE' set to 'true'"),

@@ -63,6 +63,7 @@ final class CatalogStore {
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS wrap_single_value boolean;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS key_delimiter text;
                 ALTER TABLE \(table("queries")) ADD COLUMN IF NOT EXISTS function_properties jsonb;
+                ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS window_size bigint;
                 """)
         }
     }
@@ -73,7 +74,7 @@ final class CatalogStore {
         let result = try connection.query("""
             SELECT name, kind, topic, key_format, value_format, columns::text, array_to_json(key_columns)::text,
                    partitions, query_id, result_table, statement, timestamp_column, timestamp_format, value_delimiter,
-                   wrap_single_value, key_delimiter FROM \(table("sources")) ORDER BY name
+                   wrap_single_value, key_delimiter, window_size FROM \(table("sources")) ORDER BY name
             """)
         return try result.rows.map { row in
             guard let name = row[0], let kind = row[1].flatMap(SourceKind.init(rawValue:)), let topic = row[2],
@@ -97,7 +98,8 @@ final class CatalogStore {
             return CatalogSource(name: name, kind: kind, topic: topic, keyFormat: keyFormat, valueFormat: valueFormat,
                              columns: columns, keyColumns: keys, partitions: row[7].flatMap { Int($0) },
                              queryID: row[8], resultTable: row[9], statement: row[10] ?? "", timestampColumn: row[11],
-                             timestampFormat: row[12], valueDelimiter: row[13], keyDelimiter: row[15], wrapSingleValue: row[14] != "f")
+                             timestampFormat: row[12], valueDelimiter: row[13], keyDelimiter: row[15],
+                             windowSize: row[16].flatMap { Int64($0) }, wrapSingleValue: row[14] != "f")
         }
     }
 
@@ -120,13 +122,13 @@ final class CatalogStore {
         try connection.execute("""
             INSERT INTO \(table("sources")) (name, kind, topic, key_format, value_format, columns, key_columns,
                                              partitions, query_id, result_table, statement, timestamp_column, timestamp_format,
-                                             value_delimiter, wrap_single_value, key_delimiter)
+                                             value_delimiter, wrap_single_value, key_delimiter, window_size)
             VALUES ($1, $2, $3, $4, $5, $6::jsonb, ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8::integer,
-                    $9, $10, $11, $12, $13, $14, $15::boolean, $16)
+                    $9, $10, $11, $12, $13, $14, $15::boolean, $16, $17::bigint)
             """, [source.name, source.kind.rawValue, source.topic, source.keyFormat, source.valueFormat,
                   JSON.encode(columns), keys, source.partitions.map(String.init), source.queryID,
                   source.resultTable, source.statement, source.timestampColumn, source.timestampFormat, source.valueDelimiter,
-                  String(source.wrapSingleValue), source.keyDelimiter])
+                  String(source.wrapSingleValue), source.keyDelimiter, source.windowSize.map(String.init)])
     }
 
     func deleteSource(named name: String) throws {

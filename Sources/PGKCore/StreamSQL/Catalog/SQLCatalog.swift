@@ -25,6 +25,8 @@ struct CatalogSource: Equatable, Sendable {
     var valueDelimiter: String? = nil
     /// `KEY_DELIMITER` of a DELIMITED key with several columns (a comma unless set).
     var keyDelimiter: String? = nil
+    /// A time-windowed key's window size (TUMBLING, HOPPING), in milliseconds.
+    var windowSize: Int64? = nil
     /// `WRAP_SINGLE_VALUE=false`: the one value column is the whole value,
     /// not a field of an object or record.
     var wrapSingleValue = true
@@ -43,6 +45,14 @@ struct CatalogSource: Equatable, Sendable {
     }
 
     var isTable: Bool { kind == .table }
+
+    /// Keyed by window too: WINDOWSTART is a key column, after the others,
+    /// and WINDOWEND as well for a session (Kafka Streams' windowed keys:
+    /// the key, then the start; a session's, the key, its end, its start).
+    var isWindowed: Bool { keyColumns.contains("WINDOWSTART") }
+    var isSessionWindowed: Bool { keyColumns.contains("WINDOWEND") }
+    /// The key columns that the record key's bytes hold before any window.
+    var plainKeyColumns: [String] { keyColumns.filter { !["WINDOWSTART", "WINDOWEND"].contains($0) } }
 
     func column(named name: String) -> ColumnDefinition? {
         columns.first { $0.name == name } ?? columns.first { $0.name.uppercased() == name.uppercased() }

@@ -21,6 +21,7 @@ struct PlanBuilder {
 
     func build(create: CreateAsSelect, queryID: String, statement: String, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
         var items = try outputItems()
+        try carryWindows(&items)
         var keyNames: [String] = []
         switch shape {
         case .aggregate:
@@ -148,6 +149,20 @@ struct PlanBuilder {
         }
     }
 
+    /// Over a windowed source the result is windowed too, as in ksqlDB: its
+    /// window key columns go along, selected or not.
+    private func carryWindows(_ items: inout [Item]) throws {
+        guard let windowed = inputs.first(where: \.source.isWindowed) else { return }
+        guard inputs.count == 1, [.streamProjection, .tableProjection].contains(shape), select.partitionBy.isEmpty else {
+            throw PlanError("\(windowed.source.name) has windowed keys: it can be filtered and projected, "
+                + "but GROUP BY, PARTITION BY and joins over it are not supported yet")
+        }
+        for name in windowed.source.keyColumns where ["WINDOWSTART", "WINDOWEND"].contains(name) {
+            let column = Expression.column(qualifier: windowed.qualifier, name: name)
+            if !items.contains(where: { sameColumn($0.expression, column) }) { items.append(Item(name: name, expression: column)) }
+        }
+    }
+
     /// Table functions (EXPLODE, CUBE_EXPLODE) go in a stream query's projection, as in ksqlDB.
     private func checkTableFunctions(_ items: [Item]) throws {
         guard items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: ["EXPLODE", "CUBE_EXPLODE"]) }) else { return }
@@ -246,7 +261,7 @@ struct PlanBuilder {
     /// `i0."col"` for a column of one input; unknown and ambiguous names
     /// are errors with a suggestion.
     func resolve(_ qualifier: String?, _ name: String) throws -> String {
-        if ["WINDOWSTART", "WINDOWEND"].contains(name.uppercased()) {
+        if ["WINDOWSTART", "WINDOWEND"].contains(name.uppercased()), !inputs.contains(where: \.source.isWindowed) {
             guard select.window != nil else { throw PlanError("\(name.uppercased()) exists only in a windowed aggregation") }
             // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
             return "CAST(NULL AS bigint)"
@@ -545,6 +560,12 @@ struct PlanBuilder {
         // Likewise a DELIMITED key keeps its source's KEY_DELIMITER.
         if let named = property("KEY_DELIMITER") { try SourceFormats.checkDelimiter(named, valueFormat: keyFormat, part: "KEY") }
         if keyFormat == "DELIMITED" { sink.keyDelimiter = property("KEY_DELIMITER") ?? (keyFormat == source.keyFormat ? source.keyDelimiter : nil) }
+        // A time-windowed result keeps its window's size, for those reading its topic.
+        if let window = select.window, window.kind != .session {
+            sink.windowSize = window.sizeMilliseconds
+        } else if source.isWindowed {
+            sink.windowSize = source.windowSize
+        }
         sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
                                                                  valueColumns: items.filter { !keyNames.contains($0.name) }.count)
         return sink

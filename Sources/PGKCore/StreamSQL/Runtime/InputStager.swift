@@ -102,14 +102,23 @@ final class InputStager {
     /// a stream's null record, which only a projection without WHERE passes on.
     func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
         extractedRowtime = nil
-        let keyValues = try decodeKey(key)
+        let (plainKey, window) = try splitWindow(key)
+        let keyValues = try decodeKey(plainKey)
         func keyValue(_ column: ColumnDefinition) -> Value? {
-            source.keyColumns.firstIndex(of: column.name).flatMap { keyValues?[$0] }
+            if let window {
+                if column.name == "WINDOWSTART" { return .int(window.start) }
+                if column.name == "WINDOWEND" { return .int(window.end) }
+            }
+            return source.plainKeyColumns.firstIndex(of: column.name).flatMap { keyValues?[$0] }
+        }
+        // Read from the key: its columns, and a window's bounds.
+        func inKey(_ column: ColumnDefinition) -> Bool {
+            source.keyColumns.contains(column.name) || window != nil && column.name == "WINDOWEND"
         }
         guard let value else {
             guard keyValues != nil || !source.isTable else { throw StageError("a tombstone without a key") }
             return try source.columns.map { column in
-                source.keyColumns.contains(column.name) ? try ValueText.render(keyValue(column) ?? .null, as: column.type, column: column.name) : nil
+                inKey(column) ? try ValueText.render(keyValue(column) ?? .null, as: column.type, column: column.name) : nil
             } + [key.map(ValueText.hex), "t"]
         }
         let object = try decodeValue(value)
@@ -118,7 +127,7 @@ final class InputStager {
         var valueIndex = 0
         for (columnIndex, column) in source.columns.enumerated() {
             var field: Value?
-            if column.role == .key || column.role == .primaryKey {
+            if column.role == .key || column.role == .primaryKey || window != nil && column.name == "WINDOWEND" {
                 field = keyValue(column)
             } else {
                 field = object.field(column.name, lowercased: lowercasedNames[columnIndex], position: valueIndex)
@@ -152,9 +161,21 @@ final class InputStager {
         return fields + [key.map(ValueText.hex), "f"]
     }
 
-    /// The key columns' values, in `source.keyColumns` order; nil without a key.
+    /// A windowed source's key without its window, and the window: the
+    /// start (8 big-endian bytes) after the key, a session's end before it.
+    private func splitWindow(_ bytes: [UInt8]?) throws -> ([UInt8]?, (start: Int64, end: Int64)?) {
+        guard source.isWindowed, let bytes else { return (bytes, nil) }
+        let suffix = source.isSessionWindowed ? 16 : 8
+        guard bytes.count > suffix else { throw StageError("a windowed key needs more than \(suffix) bytes, not \(bytes.count)") }
+        func long(_ offset: Int) -> Int64 { bytes[offset..<offset + 8].reduce(0) { $0 << 8 | Int64($1) } }
+        let start = long(bytes.count - 8)
+        let end = source.isSessionWindowed ? long(bytes.count - 16) : start + (source.windowSize ?? 0)
+        return (Array(bytes.dropLast(suffix)), (start, end))
+    }
+
+    /// The key columns' values, in `source.plainKeyColumns` order; nil without a key.
     private func decodeKey(_ bytes: [UInt8]?) throws -> [Value?]? {
-        let columns = source.keyColumns.compactMap { source.column(named: $0) }
+        let columns = source.plainKeyColumns.compactMap { source.column(named: $0) }
         guard let bytes, !columns.isEmpty else { return nil }
         // One column: the bare value (a one-field object or record is unwrapped);
         // several: an object (record) of them, or DELIMITED fields in order.

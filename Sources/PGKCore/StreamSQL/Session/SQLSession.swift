@@ -54,6 +54,32 @@ final class SQLSession {
         }
     }
 
+    /// `WINDOW_TYPE` (and, for TUMBLING and HOPPING, `WINDOW_SIZE`): the
+    /// topic's keys carry a window, read into the key columns WINDOWSTART
+    /// (and WINDOWEND, for a session) as ksqlDB's windowed sources have them.
+    /// Returns the size of a time window.
+    static func windowedKey(_ create: CreateSource, keys: [String], columns: inout [ColumnDefinition],
+                            keyColumns: inout [String]) throws -> Int64? {
+        let size = try create.properties.text(of: "WINDOW_SIZE").map(SQLParser.parseDuration)
+        guard let type = create.properties.text(of: "WINDOW_TYPE")?.uppercased() else {
+            if size != nil { throw PlanError("WINDOW_SIZE needs WINDOW_TYPE='TUMBLING' or 'HOPPING'") }
+            return nil
+        }
+        guard ["TUMBLING", "HOPPING", "SESSION"].contains(type) else {
+            throw PlanError("WINDOW_TYPE is TUMBLING, HOPPING or SESSION, not '\(type)'")
+        }
+        if type == "SESSION" && size != nil { throw PlanError("a SESSION window has no WINDOW_SIZE") }
+        if type != "SESSION" && (size ?? 0) <= 0 { throw PlanError("WINDOW_TYPE='\(type)' needs WINDOW_SIZE, e.g. '30 SECONDS'") }
+        if keys.isEmpty { throw PlanError("a windowed source needs a key column: the window is part of the key") }
+        if let taken = columns.first(where: { ["WINDOWSTART", "WINDOWEND"].contains($0.name.uppercased()) }) {
+            throw PlanError("\(taken.name) is the window's own column in a windowed source")
+        }
+        let role = columns.first { keys.contains($0.name) }?.role ?? .key
+        for name in ["WINDOWSTART", "WINDOWEND"] { columns.append(ColumnDefinition(name: name, type: .bigint, role: role)) }
+        keyColumns += type == "SESSION" ? ["WINDOWSTART", "WINDOWEND"] : ["WINDOWSTART"]
+        return size
+    }
+
     private func createSource(_ create: CreateSource, text: String) throws {
         if let existing = try store.source(named: create.name) {
             if create.ifNotExists { return }
@@ -71,9 +97,7 @@ final class SQLSession {
             // pgk reads no value schema from a registry: the columns must be given.
             throw PlanError("no columns supplied: CREATE \(create.kind.rawValue) \(create.name) (column TYPE, …) WITH (…)")
         }
-        if create.properties.text(of: "WINDOW_TYPE") != nil || create.properties.text(of: "WINDOW_SIZE") != nil {
-            throw PlanError("sources with windowed keys (WINDOW_TYPE, WINDOW_SIZE) are not supported yet")
-        }
+        var columns = create.columns
         var keys = create.columns.filter { $0.role == .key || $0.role == .primaryKey }.map(\.name)
         if let legacy = create.properties.text(of: "KEY") {
             // Old KSQL's KEY='col': the column is in the value and equals the record key.
@@ -92,10 +116,12 @@ final class SQLSession {
             throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and \(create.name) has \(keys.count): "
                 + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
         }
+        let windowSize = try Self.windowedKey(create, keys: keys, columns: &columns, keyColumns: &keys)
         var source = CatalogSource(name: create.name, kind: create.kind, topic: topic, keyFormat: keyFormat,
-                               valueFormat: valueFormat, columns: create.columns, keyColumns: keys,
+                               valueFormat: valueFormat, columns: columns, keyColumns: keys,
                                partitions: create.properties.text(of: "PARTITIONS").flatMap { Int($0) },
                                queryID: nil, resultTable: nil, statement: text)
+        source.windowSize = windowSize
         source.wrapSingleValue = try SourceFormats.wrapSingleValue(create.properties.text(of: "WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
                                                                    valueColumns: create.columns.filter { !keys.contains($0.name) }.count)
         try SourceFormats.checkTypes(keyFormat: keyFormat, valueFormat: valueFormat,

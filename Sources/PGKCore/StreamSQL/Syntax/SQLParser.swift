@@ -26,6 +26,14 @@ enum SQLParser {
     }
 
     /// Parses a single expression (used by tests and by the planner for e.g. KEY='col').
+    /// `WINDOW_SIZE='30 SECONDS'`, in milliseconds.
+    static func parseDuration(_ text: String) throws -> Int64 {
+        var parser = SQLTokenParser(tokens: try SQLLexer.tokenize(text.uppercased()).tokens)
+        let milliseconds = try parser.duration()
+        try parser.expectEnd("end of the duration")
+        return milliseconds
+    }
+
     static func parseExpression(_ text: String) throws -> Expression {
         var parser = SQLTokenParser(tokens: try SQLLexer.tokenize(text).tokens)
         let expression = try parser.expression()
