@@ -440,7 +440,9 @@ struct Draft {
             }
             declared.append((sink.columns[index].name, type, sink.keyColumns.contains(sink.columns[index].name)))
         }
-        try SourceFormats.checkTypes(keyFormat: sink.keyFormat, valueFormat: sink.valueFormat, columns: declared)
+        if !planner.printsRows {
+            try SourceFormats.checkTypes(keyFormat: sink.keyFormat, valueFormat: sink.valueFormat, columns: declared)
+        }
         return sink
     }
 }

@@ -12,6 +12,9 @@ struct QueryPlanner {
     let sources: [CatalogSource]
     /// The query's COLLECT_LIST/COLLECT_SET limits.
     var limits = FunctionLimits()
+    /// A push query's: its rows are printed, never written in its sink's
+    /// formats, so those formats' limits do not apply.
+    var printsRows = false
     var connection: PostgresConnection { store.connection }
 
 

@@ -22,6 +22,7 @@ extension SQLSession {
                                     select: body)
         var planner = QueryPlanner(store: store, sources: sources)
         planner.limits = try FunctionLimits(properties: properties)
+        planner.printsRows = true
         let plan = try planner.plan(create, queryID: id, statement: "")
         let query = SQLQuery(id: id, sink: id, statement: "", offsetReset: properties["auto.offset.reset"] ?? "latest")
         let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: false)
