@@ -98,4 +98,27 @@ extension SQLInsertTests {
         #expect(SystemClock.shared.nowMilliseconds - started < 30_000)
         #expect(try fx.topic("MERGED").map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["v1"])
     }
+
+    /// ALTER … ADD COLUMN widens a declared stream; queries planned after it see the column.
+    @Test func alterAddsColumnsToADeclaredStream() throws {
+        let fx = try Fixture("sql-alter")
+        try fx.cluster.createTopic("people", partitions: 1)
+        try fx.produce("people", [#"{"NAME": "ann", "AGE": 40, "CITY": "Oslo"}"#], keys: ["p1"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM people (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='people', VALUE_FORMAT='JSON');
+            ALTER STREAM people ADD COLUMN age INT, ADD city STRING;
+            CREATE STREAM adults AS SELECT id, name, city FROM people WHERE age >= 18;
+            """)
+        #expect(try fx.topic("ADULTS").map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"NAME":"ann","CITY":"Oslo"}"#])
+        let cases = [
+            ("ALTER STREAM people ADD COLUMN name STRING;", "already has a column NAME"),
+            ("ALTER STREAM adults ADD COLUMN x INT;", "not supported for the result of CREATE STREAM"),
+            ("ALTER TABLE people ADD COLUMN x INT;", "use ALTER STREAM"),
+        ]
+        for (statement, message) in cases {
+            let result = try fx.sql(["-e", statement])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(statement): \(result.stderr)")
+        }
+    }
 }

@@ -39,6 +39,7 @@ final class SQLSession {
         case .show(let target): try show(target)
         case .listProperties: try show(.properties)
         case .describe(let name, _): try describe(name)
+        case .alter(let kind, let name, let columns): try alter(kind, name, adding: columns)
         case .drop(let kind, let name, let ifExists, let deleteTopic):
             try drop(kind, name, ifExists: ifExists, deleteTopic: deleteTopic)
         case .terminate(let id): try terminate(id)
@@ -290,6 +291,33 @@ final class SQLSession {
             return ValueObject([("field", .string(column.name)), ("type", .string(column.type.description + key))])
         }
         try write(records, columns: ["field", "type"])
+    }
+
+    /// ALTER … ADD COLUMN: value columns added to a declared stream or
+    /// table; queries over it see them once planned again (`pgk sql run`).
+    private func alter(_ kind: SourceKind, _ name: String, adding columns: [ColumnDefinition]) throws {
+        guard var source = try store.source(named: name) else {
+            throw PlanError("unknown \(kind.rawValue.lowercased()) \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        guard source.kind == kind else { throw PlanError("\(name) is a \(source.kind.rawValue.lowercased()): use ALTER \(source.kind.rawValue)") }
+        guard source.queryID == nil else {
+            throw PlanError("ALTER is not supported for the result of CREATE \(kind.rawValue) … AS SELECT (\(name))")
+        }
+        for column in columns {
+            if source.column(named: column.name) != nil || columns.filter({ $0.name.uppercased() == column.name.uppercased() }).count > 1 {
+                throw PlanError("\(name) already has a column \(column.name)")
+            }
+        }
+        try SourceFormats.checkTypes(keyFormat: source.keyFormat, valueFormat: source.valueFormat,
+                                     columns: columns.map { ($0.name, $0.type, false) })
+        // New columns go after the value columns, ahead of a window's own.
+        let window = source.columns.firstIndex { source.isWindowed && ["WINDOWSTART", "WINDOWEND"].contains($0.name) } ?? source.columns.count
+        source.columns.insert(contentsOf: columns, at: window)
+        try store.connection.transaction {
+            try store.deleteSource(named: name)
+            try store.insert(source)
+        }
+        Log.info("sql: altered \(kind.rawValue.lowercased()) \(name): added \(columns.map(\.name).joined(separator: ", "))")
     }
 
     private func drop(_ kind: SourceKind, _ name: String, ifExists: Bool, deleteTopic: Bool) throws {

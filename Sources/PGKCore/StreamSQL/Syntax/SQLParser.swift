@@ -54,7 +54,7 @@ struct SQLTokenParser {
 
     /// ksqlDB statements `pgk sql` knows but does not run.
     static let unsupported: Set<String> = [
-        "INSERT", "PRINT", "EXPLAIN", "RUN", "DEFINE", "UNDEFINE", "ALTER", "PAUSE", "RESUME", "ASSERT",
+        "INSERT", "PRINT", "EXPLAIN", "RUN", "DEFINE", "UNDEFINE", "PAUSE", "RESUME", "ASSERT",
         "SPOOL", "UPDATE", "DELETE",
     ]
 
@@ -209,6 +209,8 @@ extension SQLTokenParser {
             statement = .describe(name: try identifier("a stream or table name"), extended: extended)
         } else if accept("DROP") {
             statement = try drop()
+        } else if accept("ALTER") {
+            statement = try alter()
         } else if accept("TERMINATE") {
             statement = try .terminate(queryID: accept("ALL") ? nil : identifier("a query id or 'ALL'"))
         } else if accept("SET") {
@@ -402,6 +404,18 @@ extension SQLTokenParser {
         }
         _ = accept("EXTENDED")
         return target == .properties ? .listProperties : .show(target)
+    }
+
+    private mutating func alter() throws -> Statement {
+        let kind = try sourceKind()
+        let name = try identifier("a stream or table name")
+        var columns: [ColumnDefinition] = []
+        repeat {
+            try expect("ADD")
+            _ = accept("COLUMN")
+            columns.append(ColumnDefinition(name: try identifier("a column name"), type: try type()))
+        } while accept(symbol: ",")
+        return .alter(kind: kind, name: name, columns: columns)
     }
 
     private mutating func drop() throws -> Statement {

@@ -26,6 +26,8 @@ enum Statement: Equatable, Sendable {
     case show(ShowTarget)
     /// DESCRIBE [EXTENDED] name
     case describe(name: String, extended: Bool)
+    /// ALTER STREAM|TABLE name ADD [COLUMN] col TYPE[, ADD [COLUMN] …]
+    case alter(kind: SourceKind, name: String, columns: [ColumnDefinition])
     /// DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC]
     case drop(kind: SourceKind, name: String, ifExists: Bool, deleteTopic: Bool)
     /// TERMINATE query-id | TERMINATE ALL
