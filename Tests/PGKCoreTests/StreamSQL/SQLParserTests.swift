@@ -394,7 +394,7 @@ SHOW TOPICS;
 
     @Test func errorMessagesSayWhatWasExpectedAndFound() {
         let misspelled = syntaxError("SELEC * FROM x")
-        #expect(misspelled?.description == "line 1, column 1: expected SELECT, CREATE, SHOW, LIST, DESCRIBE, DROP, "
+        #expect(misspelled?.description == "line 1, column 1: expected SELECT, CREATE, SHOW, LIST, DESCRIBE, ALTER, DROP, "
             + "TERMINATE, SET or UNSET but found 'SELEC' (did you mean 'SELECT'?)")
 
         let paren = syntaxError("SELECT count(a FROM x")

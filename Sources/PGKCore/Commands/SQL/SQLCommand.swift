@@ -47,7 +47,7 @@ enum SQLCommand {
         Runs ksqlDB statements from -f FILE, -e or stdin (on a terminal, a \
         prompt; 'exit' leaves): CREATE STREAM|TABLE over topics, CREATE STREAM|TABLE … AS SELECT (persistent queries), \
         pull queries on their tables, INSERT INTO … VALUES|SELECT, SHOW, DESCRIBE, \
-        DROP, TERMINATE, SET. \
+        ALTER, DROP, TERMINATE, SET. \
         Statements end with ';'; '--' starts a comment; a '\\' at the end \
         of a line continues it.
 

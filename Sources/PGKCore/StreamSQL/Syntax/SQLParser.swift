@@ -224,7 +224,7 @@ extension SQLTokenParser {
         } else if first.kind == .word, Self.unsupported.contains(first.value) {
             throw failure("unsupported statement '\(first.value)'", at: first)
         } else {
-            throw error(expected: "SELECT, CREATE, SHOW, LIST, DESCRIBE, DROP, TERMINATE, SET or UNSET")
+            throw error(expected: "SELECT, CREATE, SHOW, LIST, DESCRIBE, ALTER, DROP, TERMINATE, SET or UNSET")
         }
         try expectEnd()
         return statement
