@@ -227,6 +227,14 @@ SHOW TOPICS;
         #expect(parsed.window == WindowSpec(kind: .session, sizeMilliseconds: 30_000, graceMilliseconds: 60_000))
     }
 
+    /// `GROUP BY (a, b)` is one grouping set; `GROUP BY (a + b) * 2` an expression.
+    @Test func groupByTakesOneGroupingSet() throws {
+        #expect(try select("SELECT a FROM s GROUP BY (a, b) HAVING COUNT(*) > 1").groupBy == [col("A"), col("B")])
+        #expect(try select("SELECT a FROM s GROUP BY (a, b)").groupBy == [col("A"), col("B")])
+        #expect(try select("SELECT a FROM s GROUP BY (a)").groupBy.count == 1)
+        #expect(try select("SELECT a FROM s GROUP BY (a + b) * 2, b").groupBy.count == 2)
+    }
+
     @Test func partitionByMayComeBeforeOrAfterGroupBy() throws {
         let before = try select("SELECT a FROM s PARTITION BY a, b GROUP BY a")
         let after = try select("SELECT a FROM s GROUP BY a PARTITION BY a, b")

@@ -16,6 +16,8 @@ import Testing
         #expect(created.status == 0, "\(created.stderr)")
         let cases: [(String, String)] = [
             ("CREATE TABLE t1 AS SELECT a, b, COUNT(*) AS n FROM s GROUP BY a, b;", "KEY_FORMAT KAFKA holds one key column"),
+            ("CREATE TABLE t1b AS SELECT a, b, COUNT(*) AS n FROM s GROUP BY (a, b);", "GROUP BY makes 2"),
+            ("CREATE STREAM p2 AS SELECT * FROM s PARTITION BY a, b;", "KEY_FORMAT KAFKA holds one key column, and PARTITION BY makes 2"),
             ("CREATE TABLE t2 AS SELECT a FROM s GROUP BY a;", "no value columns"),
             ("CREATE TABLE t3 AS SELECT a, a AS a2, COUNT(*) AS n FROM s GROUP BY a;", "key column more than once: A and A2"),
             ("CREATE TABLE t4 AS SELECT v, COUNT(*) AS n FROM raw GROUP BY v;", "does not support GROUP BY"),

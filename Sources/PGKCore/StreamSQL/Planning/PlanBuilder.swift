@@ -195,18 +195,18 @@ struct PlanBuilder {
             throw PlanError("source \(kafka.source.name) uses VALUE_FORMAT 'KAFKA', which does not support "
                 + (shape == .aggregate ? "GROUP BY" : "JOIN"))
         }
+        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? inputs[0].source.keyFormat).uppercased()
+        let plainKeys = keyNames.filter { !windowColumns.contains($0) }
+        if plainKeys.count > 1 && ["KAFKA", "NONE"].contains(keyFormat) {
+            throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and \(shape == .aggregate ? "GROUP BY" : "PARTITION BY") "
+                + "makes \(plainKeys.count): use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
+        }
         guard shape == .aggregate else { return }
         for group in select.groupBy {
             let named = items.filter { sameColumn($0.expression, group) }.map(\.name)
             if named.count > 1 {
                 throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
             }
-        }
-        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? inputs[0].source.keyFormat).uppercased()
-        let groupKeys = keyNames.filter { !windowColumns.contains($0) }
-        if groupKeys.count > 1 && ["KAFKA", "NONE"].contains(keyFormat) {
-            throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and GROUP BY makes \(groupKeys.count): "
-                + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
         }
         let variances = ["STDDEV_SAMP", "STDDEV_SAMPLE"]
         if ["DELIMITED", "KAFKA"].contains(inputs[0].source.valueFormat),

@@ -14,7 +14,7 @@ extension SQLTokenParser {
         while true {
             if select.groupBy.isEmpty, accept("GROUP") {
                 try expect("BY")
-                select.groupBy = try expressionList()
+                select.groupBy = try groupingSet() ?? expressionList()
             } else if select.having == nil, accept("HAVING") {
                 select.having = try expression()
             } else if select.partitionBy.isEmpty, accept("PARTITION") {
@@ -138,6 +138,20 @@ extension SQLTokenParser {
         "MINUTE": 60_000, "MINUTES": 60_000, "HOUR": 3_600_000, "HOURS": 3_600_000,
         "DAY": 86_400_000, "DAYS": 86_400_000,
     ]
+
+    /// `GROUP BY (a, b)`: one grouping set, the same as `GROUP BY a, b`;
+    /// nil (nothing read) where the parenthesis opens an expression.
+    private mutating func groupingSet() throws -> [Expression]? {
+        guard current.isSymbol("(") else { return nil }
+        let saved = self
+        _ = advance()
+        if let list = try? expressionList(), list.count > 1, accept(symbol: ")"),
+           current.kind == .end || ["HAVING", "PARTITION", "EMIT", "LIMIT"].contains(where: current.isKeyword) {
+            return list
+        }
+        self = saved
+        return nil
+    }
 
     /// `n UNIT`, in milliseconds.
     mutating func duration() throws -> Int64 {
