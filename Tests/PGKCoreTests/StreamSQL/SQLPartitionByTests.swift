@@ -20,6 +20,7 @@ import Testing
             CREATE STREAM by_town AS SELECT home->town, id, age FROM people PARTITION BY home->town;
             CREATE STREAM plain AS SELECT * FROM people PARTITION BY name;
             CREATE STREAM unnamed AS SELECT * FROM people PARTITION BY name IS NULL;
+            CREATE STREAM by_id AS SELECT CONCAT(id, '!') AS k, name FROM people PARTITION BY CONCAT(id, '!');
             """)
         var both: [String: String?] = [:]
         for message in try fx.topic("BY_BOTH") {
@@ -37,6 +38,9 @@ import Testing
         // The null record's key is null, not what `name IS NULL` makes of its null columns.
         let unnamed = try fx.topic("UNNAMED").map { ($0.key.map { String(decoding: $0, as: UTF8.self) }, $0.value == nil) }
         #expect(unnamed.contains { $0.0 == nil && $0.1 } && unnamed.contains { $0.0 == "false" && !$0.1 }, "\(unnamed)")
+        // An expression of the key columns alone still keys the null record (p2 → "p2!").
+        let byID = try fx.topic("BY_ID").map { "\(String(decoding: $0.key ?? [], as: UTF8.self))=\($0.value == nil ? "null" : "value")" }
+        #expect(byID.sorted() == ["p1!=value", "p2!=null"], "\(byID)")
     }
 
     /// Without PARTITION BY a projection passes a null record on with its

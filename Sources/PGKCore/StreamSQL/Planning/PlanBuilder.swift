@@ -130,12 +130,21 @@ struct PlanBuilder {
         var translator = translator()
         translator.comparisonsAsValues = true
         translator.allowsTableFunctions = true
-        // A null record passed on by PARTITION BY has a null key, whatever
-        // the expression would make of its (null) columns.
+        // A null record passed on by PARTITION BY is keyed by what the
+        // expression makes of its key columns; one that reads a value column
+        // gives it a null key (as ksqlDB does: `PARTITION BY k + 2` keeps 2,
+        // `PARTITION BY name IS NULL` gives null, not true).
         let nullRecordsRekeyed = shape == .streamProjection && select.filter == nil && !select.partitionBy.isEmpty
+        func readsValueColumns(_ expression: Expression) -> Bool {
+            if case .column(_, let name) = expression {
+                return !inputs[0].source.keyColumns.contains { $0.uppercased() == name.uppercased() }
+            }
+            return expression.children.contains(where: readsValueColumns)
+        }
         let projection = try items.map { item -> String in
             let value = try translator.sql(item.expression)
-            let keyed = nullRecordsRekeyed && keyNames.contains(item.name) ? "CASE WHEN i0._deleted THEN NULL ELSE \(value) END" : value
+            let keyed = nullRecordsRekeyed && keyNames.contains(item.name) && readsValueColumns(item.expression)
+                ? "CASE WHEN i0._deleted THEN NULL ELSE \(value) END" : value
             return "\(keyed) AS \(try quote(postgresName(item.name)))"
         }
         let sink = try sinkSource(create, queryID: queryID, statement: statement, items: items, keyNames: keyNames)
