@@ -68,6 +68,11 @@ extension SQLAggregateOptionsTests {
         #expect(try fx.rows("SELECT cardinality(ids)::text FROM regrouped WHERE v = 2") == [["1"]], "a table's groups are cut too")
         let bad = try fx.sql(["-e", "SET 'ksql.functions.collect_list.limit'='none'; CREATE TABLE bad AS SELECT id, COLLECT_LIST(v) AS l FROM picks GROUP BY id;"])
         #expect(bad.status != 0 && bad.stderr.contains("takes a positive whole number"), "\(bad.stderr)")
+        // Other ksql.functions settings change nothing, but SUBSTRING's old arguments are refused.
+        let ignored = try fx.sql(["-e", "SET 'ksql.functions.substring.legacy.args'='false'; CREATE TABLE ok AS SELECT id, COUNT(*) AS n FROM picks GROUP BY id;"])
+        #expect(ignored.status == 0, "\(ignored.stderr)")
+        let legacy = try fx.sql(["-e", "SET 'ksql.functions.substring.legacy.args'='true'; CREATE TABLE old AS SELECT id, COUNT(*) AS n FROM picks GROUP BY id;"])
+        #expect(legacy.status != 0 && legacy.stderr.contains("not supported"), "\(legacy.stderr)")
     }
 
     /// STDDEV_SAMPLE, and STDDEV_SAMP (ksqlDB's gives the variance), merged

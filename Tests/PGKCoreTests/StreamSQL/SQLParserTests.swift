@@ -227,6 +227,10 @@ SHOW TOPICS;
         #expect(parsed.window == WindowSpec(kind: .session, sizeMilliseconds: 30_000, graceMilliseconds: 60_000))
     }
 
+    @Test func aWindowMayBeNamed() throws {
+        #expect(try select("SELECT k, COUNT(*) FROM s WINDOW w1 SESSION (30 SECONDS) GROUP BY k").window?.kind == .session)
+    }
+
     /// `GROUP BY (a, b)` is one grouping set; `GROUP BY (a + b) * 2` an expression.
     @Test func groupByTakesOneGroupingSet() throws {
         #expect(try select("SELECT a FROM s GROUP BY (a, b) HAVING COUNT(*) > 1").groupBy == [col("A"), col("B")])

@@ -60,7 +60,7 @@ struct FunctionLimits: Equatable {
 
     init() {}
 
-    /// From session properties; only these two of `ksql.functions.*` are known.
+    /// From session properties.
     init(properties: [String: String]) throws {
         func limit(_ name: String) throws -> Int? {
             guard let text = properties[name] else { return nil }
@@ -69,8 +69,9 @@ struct FunctionLimits: Equatable {
             }
             return value
         }
-        for name in properties.keys where name.hasPrefix("ksql.functions.") && ![Self.listProperty, Self.setProperty].contains(name) {
-            throw PlanError("unknown property \(name)" + didYouMean(name, among: [Self.listProperty, Self.setProperty]))
+        // SUBSTRING's pre-0.10 arguments are not there; other settings change nothing here.
+        if properties["ksql.functions.substring.legacy.args"]?.lowercased() == "true" {
+            throw PlanError("ksql.functions.substring.legacy.args=true (SUBSTRING's old arguments) is not supported")
         }
         collectList = try limit(Self.listProperty) ?? collectList
         collectSet = try limit(Self.setProperty) ?? collectSet

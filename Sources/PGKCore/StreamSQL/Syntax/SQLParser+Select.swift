@@ -106,6 +106,8 @@ extension SQLTokenParser {
     /// each optionally ending with `, GRACE PERIOD d`.
     private mutating func window() throws -> WindowSpec {
         var spec: WindowSpec
+        // ksqlDB's grammar lets a name precede the window; it names nothing.
+        if current.kind == .word, ["TUMBLING", "HOPPING", "SESSION"].contains(where: peek(1).isKeyword) { _ = advance() }
         if accept("TUMBLING") {
             try expect(symbol: "(")
             try expect("SIZE")
