@@ -56,7 +56,7 @@ final class OutputEncoder {
         switch sink.keyFormat {
         case "NONE": return nil
         case "DELIMITED":
-            return Array(values.map { delimited($0, separator: sink.keySeparator) }.joined(separator: String(sink.keySeparator)).utf8)
+            return Array(delimitedLine(values, separator: sink.keySeparator).utf8)
         case "AVRO":
             let (schema, id) = try avroKeySchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type) : keyObject))
@@ -80,7 +80,7 @@ final class OutputEncoder {
             let (schema, id) = try avroSchema()
             return ConfluentFrame.header(schemaID: id) + (try schema.encode(.object(object)))
         case "DELIMITED":
-            return Array(object.map { _, value in delimited(value, separator: sink.delimiter) }.joined(separator: String(sink.delimiter)).utf8)
+            return Array(delimitedLine(object.map { $0.1 }, separator: sink.delimiter).utf8)
         case "KAFKA":
             guard let first = valueColumns.first else { return [] }
             return try KafkaPrimitive.encode(object[first.name] ?? .null, as: first.type)
@@ -116,16 +116,27 @@ final class OutputEncoder {
     /// A field quoted as ksqlDB's CSV printer (Commons CSV, minimal quoting)
     /// quotes it: where it holds the separator, a quote or a line break, or
     /// starts with a character up to '#' or ends with one up to a space.
-    private func delimited(_ value: Value, separator: Unicode.Scalar) -> String {
-        switch value {
-        case .null: return ""
-        case .string(let text):
-            let needsQuotes = text.unicodeScalars.contains { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }
-                || text.unicodeScalars.first.map { $0.value <= 0x23 } == true
-                || text.unicodeScalars.last.map { $0.value <= 0x20 } == true
+    /// Fields quoted as Commons CSV's minimal mode (ksqlDB's printer) does:
+    /// where they hold the separator, a quote or a line break, start with a
+    /// character up to '#' or end with a blank; the line's first field also
+    /// where it is empty or starts with anything but a letter or digit (`"-1",a`).
+    private func delimitedLine(_ values: [Value], separator: Unicode.Scalar) -> String {
+        values.enumerated().map { index, value in
+            let text: String
+            switch value {
+            case .null: return ""
+            case .string(let string): text = string
+            default: text = JSON.encode(value)
+            }
+            let scalars = text.unicodeScalars
+            var needsQuotes = scalars.contains { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+                || scalars.first.map { $0.value <= 0x23 } == true
+                || scalars.last.map { $0.value <= 0x20 } == true
+            if index == 0 {
+                needsQuotes = needsQuotes || scalars.first.map { !($0.isASCII && $0.properties.isAlphabetic || ("0"..."9").contains($0)) } ?? true
+            }
             return needsQuotes ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-        default: return JSON.encode(value)
-        }
+        }.joined(separator: String(separator))
     }
 
     /// ksqlDB's value schema for the sink, registered under `<topic>-value`.
