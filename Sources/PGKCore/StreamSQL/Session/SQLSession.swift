@@ -293,13 +293,21 @@ final class SQLSession {
         try write(records, columns: ["field", "type"])
     }
 
+    /// The stream or table that `verb` (ALTER, DROP) names, of that kind;
+    /// nil only for a missing one under IF EXISTS.
+    private func source(_ kind: SourceKind, _ name: String, for verb: String, ifExists: Bool = false) throws -> CatalogSource? {
+        guard let source = try store.source(named: name) else {
+            if ifExists { return nil }
+            throw PlanError("unknown \(kind.rawValue.lowercased()) \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
+        }
+        guard source.kind == kind else { throw PlanError("\(name) is a \(source.kind.rawValue.lowercased()): use \(verb) \(source.kind.rawValue)") }
+        return source
+    }
+
     /// ALTER … ADD COLUMN: value columns added to a declared stream or
     /// table; queries over it see them once planned again (`pgk sql run`).
     private func alter(_ kind: SourceKind, _ name: String, adding columns: [ColumnDefinition]) throws {
-        guard var source = try store.source(named: name) else {
-            throw PlanError("unknown \(kind.rawValue.lowercased()) \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
-        }
-        guard source.kind == kind else { throw PlanError("\(name) is a \(source.kind.rawValue.lowercased()): use ALTER \(source.kind.rawValue)") }
+        guard var source = try source(kind, name, for: "ALTER") else { return }
         guard source.queryID == nil else {
             throw PlanError("ALTER is not supported for the result of CREATE \(kind.rawValue) … AS SELECT (\(name))")
         }
@@ -321,11 +329,7 @@ final class SQLSession {
     }
 
     private func drop(_ kind: SourceKind, _ name: String, ifExists: Bool, deleteTopic: Bool) throws {
-        guard let source = try store.source(named: name) else {
-            if ifExists { return }
-            throw PlanError("unknown \(kind.rawValue.lowercased()) \(name)" + didYouMean(name, among: try store.sources().map(\.name)))
-        }
-        guard source.kind == kind else { throw PlanError("\(name) is a \(source.kind.rawValue.lowercased()): use DROP \(source.kind.rawValue)") }
+        guard let source = try source(kind, name, for: "DROP", ifExists: ifExists) else { return }
         let readers = try store.queries().filter { query in
             query.sink != name && query.statement.uppercased().contains(name.uppercased())
                 && (try? SQLParser.parseScript(query.statement).first.map { Self.reads($0.statement, name) }) == true
