@@ -11,8 +11,8 @@ struct PlanBuilder {
 
     static let resultComment = "maintained by pgk sql"
 
-    private var connection: PostgresConnection { planner.connection }
-    private func quote(_ name: String) throws -> String { try connection.quoteIdentifier(name) }
+    var connection: PostgresConnection { planner.connection }
+    func quote(_ name: String) throws -> String { try connection.quoteIdentifier(name) }
 
     struct Item {
         var name: String
@@ -257,127 +257,6 @@ struct PlanBuilder {
         var translator = translator()
         translator.constant = { [joinConstants] value, type in joinConstants.add(value, type: type) }
         return translator
-    }
-
-    /// The declared type of the column `resolve` finds; nil where it finds none.
-    func columnType(_ qualifier: String?, _ name: String) -> SQLType? {
-        let matches = inputs.filter { input in
-            qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
-        }.compactMap { $0.source.column(named: name) }
-        return matches.count == 1 ? matches[0].type : nil
-    }
-
-    /// `i0."col"` for a column of one input; unknown and ambiguous names
-    /// are errors with a suggestion.
-    func resolve(_ qualifier: String?, _ name: String) throws -> String {
-        if ["WINDOWSTART", "WINDOWEND"].contains(name.uppercased()), !inputs.contains(where: \.source.isWindowed) {
-            guard select.window != nil else { throw PlanError("\(name.uppercased()) exists only in a windowed aggregation") }
-            // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
-            return "CAST(NULL AS bigint)"
-        }
-        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .streamStreamJoin,
-           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
-            if let condition = select.joins.first?.condition, String(describing: condition).contains("ROWKEY") {
-                throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
-            }
-            // ksqlDB's synthetic key of a join: the join value of whichever side is there.
-            let sides = try streamStreamJoinSides()
-            var translator = joinTranslator()
-            return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
-        }
-        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
-           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
-            // An outer table join's key: the key of whichever side is there.
-            return "coalesce(\(try inputs.map { "\($0.alias).\(try quote($0.keyColumns[0]))" }.joined(separator: ", ")))"
-        }
-        if name.uppercased() == "ROWTIME" {
-            let input = qualifier.flatMap { q in inputs.first { $0.qualifier.uppercased() == q.uppercased() || $0.source.name == q.uppercased() } }
-            return "\((input ?? inputs[0]).alias)._ts"
-        }
-        let candidates = inputs.filter { input in
-            qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
-        }
-        if let qualifier, candidates.isEmpty {
-            throw PlanError("unknown source or alias \(qualifier)" + didYouMean(qualifier, among: inputs.map(\.qualifier)))
-        }
-        let matches = candidates.filter { $0.source.column(named: name) != nil }
-        guard let input = matches.first, let column = input.source.column(named: name) else {
-            let known = candidates.flatMap { $0.source.columns.map(\.name) }
-            throw PlanError("unknown column \(qualifier.map { "\($0)." } ?? "")\(name)" + didYouMean(name, among: known))
-        }
-        guard matches.count == 1 else { throw PlanError("column \(name) is ambiguous: qualify it with a source alias") }
-        return "\(input.alias).\(try quote(postgresName(column.name)))"
-    }
-
-    private func outputItems() throws -> [Item] {
-        var items: [Item] = []
-        for item in select.items {
-            switch item {
-            case .all(let qualifier):
-                let chosen = inputs.filter { input in
-                    qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
-                }
-                if chosen.isEmpty { throw PlanError("unknown source or alias \(qualifier ?? "")") }
-                for input in chosen {
-                    // Re-partitioned, a stream's old key columns follow its
-                    // value columns, as ksqlDB's repartition lays them out.
-                    var columns = input.source.columns
-                    if !select.partitionBy.isEmpty && !input.source.isTable {
-                        columns = columns.filter { !input.source.keyColumns.contains($0.name) }
-                            + columns.filter { input.source.keyColumns.contains($0.name) }
-                    }
-                    for column in columns {
-                        // ksqlDB prefixes columns of a joined `*` with the source alias.
-                        let name = inputs.count > 1 ? "\(input.qualifier.uppercased())_\(column.name)" : column.name
-                        items.append(Item(name: name, expression: .column(qualifier: input.qualifier, name: column.name)))
-                    }
-                }
-            case .expression(let expression, let alias):
-                var name = alias
-                if name == nil, case .column(let qualifier, let column) = expression {
-                    // A column both sides of a join have is named after its source, as in ksqlDB.
-                    // Every source has ROWTIME.
-                    let shared = inputs.count > 1 && (column.uppercased() == "ROWTIME"
-                        || inputs.allSatisfy { $0.source.column(named: column) != nil })
-                    name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
-                }
-                // A struct field is named after the field, as in ksqlDB (S->TOWN is TOWN).
-                if name == nil, case .field(_, let field) = expression, !items.contains(where: { $0.name == field.uppercased() }) {
-                    name = field.uppercased()
-                }
-                items.append(Item(name: name ?? generatedName(avoiding: items), expression: expression))
-            }
-        }
-        var seen: Set<String> = []
-        for item in items where !seen.insert(postgresName(item.name)).inserted {
-            throw PlanError("the SELECT names column \(item.name) twice: give one an alias (AS)")
-        }
-        return items
-    }
-
-    /// ksqlDB's name for an unnamed expression: KSQL_COL_0, KSQL_COL_1, …,
-    /// the first that no source column or earlier item has.
-    func generatedName(avoiding items: [Item]) -> String {
-        var index = 0
-        while true {
-            let name = "KSQL_COL_\(index)"
-            if !items.contains(where: { $0.name == name }) && !inputs.contains(where: { $0.source.column(named: name) != nil }) {
-                return name
-            }
-            index += 1
-        }
-    }
-
-    /// Whether two expressions name the same column (qualifiers may differ in spelling).
-    func sameColumn(_ a: Expression, _ b: Expression) -> Bool {
-        if a == b { return true }
-        guard let left = try? resolveExpression(a), let right = try? resolveExpression(b) else { return false }
-        return left == right
-    }
-
-    private func resolveExpression(_ expression: Expression) throws -> String? {
-        guard case .column(let qualifier, let name) = expression else { return nil }
-        return try resolve(qualifier, name)
     }
 
     /// Without PARTITION BY a stream keeps its key: the selected key

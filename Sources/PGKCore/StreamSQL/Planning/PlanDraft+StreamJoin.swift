@@ -28,7 +28,7 @@ extension Draft {
         let window = "i1._ts BETWEEN i0._ts - \(before) AND i0._ts + \(after)"
         let matches = "\(condition) AND \(window)"
         let padded = try quote("\(queryID.lowercased())_padded")
-        let columns = try inputs.map { input in try (input.columns.map { try quote($0.name) } + ["_ts", "_seq", "_part"]).joined(separator: ", ") }
+        let columns = try inputs.map { input in try (input.columns.map { try quote($0.name) } + ["_ts", "_seq", "_part", "_off"]).joined(separator: ", ") }
         // Every record of a side: the window buffer, then this batch.
         let all = (0...1).map { index in
             let state = index == 0 ? leftState : rightState

@@ -61,7 +61,7 @@ struct QueryPlanner {
             let definitions = try input.columns.map { "\(try connection.quoteIdentifier($0.name)) \($0.type)" }.joined(separator: ", ")
             setup.append(.init(text: """
                 CREATE TEMP TABLE IF NOT EXISTS \(input.staging) (\(definitions)\(definitions.isEmpty ? "" : ","
-                ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL, _part integer) ON COMMIT DELETE ROWS
+                ) _key bytea, _deleted boolean NOT NULL, _ts bigint, _seq bigint NOT NULL, _part integer, _off bigint) ON COMMIT DELETE ROWS
                 """))
             if input.source.isTable && !input.keyColumns.isEmpty {
                 // Stream-table joins look each record's table version up here.
@@ -74,9 +74,11 @@ struct QueryPlanner {
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
                 // A stream-stream join's window buffer notes the records padded with NULLs.
                 // Stream time is kept per partition, as Kafka Streams keeps it per task.
-                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer" : ""
+                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer, _off bigint" : ""
                 setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
                 if shape == .streamStreamJoin {
+                    // Buffers created before ROWOFFSET was kept lack its column.
+                    setup.append(.init(text: "ALTER TABLE \(state) ADD COLUMN IF NOT EXISTS _off bigint"))
                     // The window buffer is pruned by time and marked by arrival number.
                     for (suffix, columns) in [("time", "_part, _ts"), ("seq", "_seq")] {
                         let index = try connection.quoteIdentifier("\(prefix)_i\(input.alias.dropFirst())_\(suffix)")

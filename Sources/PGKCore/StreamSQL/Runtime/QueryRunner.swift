@@ -278,11 +278,12 @@ final class QueryRunner {
             for (index, input) in plan.inputs.enumerated() {
                 let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
                 guard !positions.isEmpty else { continue }
-                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part"])
+                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part", "_off"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for position in positions {
                     let entry = batch.entries[position]
-                    try copy.appendRow(entry.fields + [String(numbers[position]), String(entry.message.partition)])
+                    try copy.appendRow(entry.fields + [String(numbers[position]), String(entry.message.partition),
+                                                       String(entry.message.offset)])
                 }
                 _ = try copy.finish()
             }
