@@ -57,6 +57,20 @@ extension ExpressionTranslator {
         case .call(let name, let arguments, _, _) where ["SUM", "MIN", "MAX"].contains(name) && arguments.count == 1:
             let type = staticType(arguments[0])
             return name == "SUM" && type == .integer ? .bigint : type
+        case .call("FROM_UNIXTIME", _, _, _): return .timestamp
+        case .call("ARRAY", let arguments, _, _):
+            return arguments.lazy.compactMap(staticType).first.map { .array($0) }
+        case .call("MAP", let arguments, _, _):
+            let values = stride(from: 1, to: arguments.count, by: 2).map { arguments[$0] }
+            return values.lazy.compactMap(staticType).first.map { .map(.string, $0) }
+        case .call("STRUCT", let arguments, _, _):
+            // Field names alternate with values; a field of unknown type leaves the struct untyped.
+            var fields: [(String, SQLType)] = []
+            for index in stride(from: 0, to: arguments.count - 1, by: 2) {
+                guard case .literal(.string(let name)) = arguments[index], let type = staticType(arguments[index + 1]) else { return nil }
+                fields.append((name, type))
+            }
+            return .struct(fields)
         case .isNull, .like, .between, .inList: return .boolean
         default: return nil
         }

@@ -169,6 +169,10 @@ struct ExpressionTranslator {
     private mutating func call(_ name: String, _ arguments: [Expression], distinct: Bool, star: Bool) throws -> String {
         if ["EXPLODE", "CUBE_EXPLODE"].contains(name) { return try tableFunction(name, arguments) }
         if ["FILTER", "TRANSFORM", "REDUCE"].contains(name) { return try lambdaCall(name, arguments) }
+        if name == "TO_JSON_STRING" {
+            guard arguments.count == 1 else { throw PlanError("TO_JSON_STRING takes 1 argument(s), not \(arguments.count)") }
+            return Self.jsonText(try sql(arguments[0]), of: staticType(arguments[0]), key: { literalSQL(.string($0)) })
+        }
         if let aggregate = AggregateFunction(rawValue: name) {
             usesAggregates = true
             return try aggregateSQL(aggregate, arguments, distinct: distinct, star: star)
