@@ -127,3 +127,41 @@ extension SQLAggregateOptionsTests {
         #expect(bad.status != 0 && bad.stderr.contains("HISTOGRAM counts STRING values, not INTEGER"), "\(bad.stderr)")
     }
 }
+
+extension SQLAggregateOptionsTests {
+    /// CORRELATION over the rows where both columns are set: merged across
+    /// batches over a stream, recomputed (rows undone) over a table.
+    @Test func correlationMatchesKsqlDBOverStreamsAndTables() throws {
+        let fx = try Fixture("sql-correlation")
+        try fx.cluster.createTopic("points", partitions: 1)
+        try fx.cluster.createTopic("latest", partitions: 1)
+        try fx.produce("points", [#"{"X": 1.5, "Y": 8.0}"#, #"{"X": -3.5, "Y": -2.0}"#, #"{"X": -1.0, "Y": -2.0}"#],
+                       keys: ["alice", "bob", "alice"])
+        try fx.produce("latest", [#"{"K": "a", "X": 1.5, "Y": 8.0}"#, #"{"K": "a", "X": -3.5, "Y": -2.0}"#], keys: ["alice", "bob"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM points (id STRING KEY, x DOUBLE, y DOUBLE) WITH (KAFKA_TOPIC='points', VALUE_FORMAT='JSON');
+            CREATE TABLE corr AS SELECT id, CORRELATION(x, y) AS c FROM points GROUP BY id;
+            CREATE TABLE latest (id STRING PRIMARY KEY, k STRING, x DOUBLE, y DOUBLE) WITH (KAFKA_TOPIC='latest', VALUE_FORMAT='JSON');
+            CREATE TABLE by_k AS SELECT k, CORRELATION(x, y) AS c FROM latest GROUP BY k;
+            """)
+        // A second batch: alice's third point, bob's with a NULL (ignored) and then a real one.
+        try fx.produce("points", [#"{"X": -4.5, "Y": -1.0}"#, #"{"X": 13.1, "Y": null}"#, #"{"X": 3.0, "Y": 11.0}"#, #"{"X": null, "Y": -6.0}"#],
+                       keys: ["alice", "bob", "bob", "alice"])
+        try fx.produce("latest", [#"{"K": "a", "X": -1.0, "Y": -2.0}"#, #"{"K": "a", "X": -4.5, "Y": -1.0}"#], keys: ["alice", "charlie"])
+        try fx.catchUp()
+        let stream = try fx.rows("SELECT id, c FROM corr ORDER BY id").map { [$0[0], $0[1].flatMap(Double.init).map { String(format: "%.12f", $0) }] }
+        #expect(stream == [["alice", "0.758076452113"], ["bob", "1.000000000000"]])
+        let table = try fx.rows("SELECT c FROM by_k").compactMap { $0[0].flatMap(Double.init) }
+        #expect(table.count == 1 && abs(table[0] - -0.7205766921228921) < 1e-12, "\(table)")
+        // One point alone has no correlation: NaN, as in ksqlDB.
+        try fx.produce("points", [#"{"X": 1, "Y": 2}"#], keys: ["carol"])
+        try fx.catchUp()
+        #expect(try fx.rows("SELECT c::text FROM corr WHERE id = 'carol'") == [["NaN"]])
+        let delimited = try fx.sql(["-e", """
+            CREATE STREAM d (id STRING KEY, x DOUBLE, y DOUBLE) WITH (KAFKA_TOPIC='d', VALUE_FORMAT='DELIMITED', PARTITIONS=1);
+            CREATE TABLE dc AS SELECT id, CORRELATION(x, y) AS c FROM d GROUP BY id;
+            """])
+        #expect(delimited.status != 0 && delimited.stderr.contains("intermediate type"), "\(delimited.stderr)")
+    }
+}

@@ -30,6 +30,8 @@ struct AggregateOptions {
             } else if let only = extra.first {
                 if case .literal(.boolean(let value)) = only { ignoreNulls = value } else { self.count = try count(only) }
             }
+        case .correlation:
+            guard extra.count == 1 else { throw PlanError("CORRELATION takes two arguments") }
         case .topK, .topKDistinct:
             guard extra.count == 1 else { throw PlanError("\(aggregate.rawValue) takes a column and how many values to keep") }
             self.count = try count(extra[0])

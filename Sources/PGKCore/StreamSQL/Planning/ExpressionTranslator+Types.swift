@@ -53,7 +53,7 @@ extension ExpressionTranslator {
         case .call(let name, _, _, _) where URLFunctions.types[name] != nil: return URLFunctions.types[name]
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
         case .call(let name, _, _, _) where ["COUNT", "COUNT_DISTINCT"].contains(name): return .bigint
-        case .call(let name, _, _, _) where ["AVG", "STDDEV_SAMP", "STDDEV_SAMPLE"].contains(name): return .double
+        case .call(let name, _, _, _) where ["AVG", "STDDEV_SAMP", "STDDEV_SAMPLE", "CORRELATION"].contains(name): return .double
         case .call(let name, let arguments, _, _) where ["SUM", "MIN", "MAX"].contains(name) && arguments.count == 1:
             let type = staticType(arguments[0])
             return name == "SUM" && type == .integer ? .bigint : type

@@ -232,6 +232,13 @@ struct ExpressionTranslator {
         case .avg: return "CAST(avg(\(x)) AS double precision)"
         case .stddevSamp: return "coalesce(var_samp(CAST(\(x) AS double precision)), 0.0)"
         case .stddevSample: return "coalesce(stddev_samp(CAST(\(x) AS double precision)), 0.0)"
+        case .correlation:
+            let y = try sql(arguments[1])
+            let both = " FILTER (WHERE \(x) IS NOT NULL AND \(y) IS NOT NULL)"
+            func sum(_ term: String) -> String { "coalesce(sum(\(term))\(both), 0)" }
+            let (fx, fy) = ("CAST(\(x) AS double precision)", "CAST(\(y) AS double precision)")
+            return AggregateFunction.correlation(n: "count(*)\(both)", sx: sum(fx), sy: sum(fy),
+                                                 sxx: sum("\(fx) * \(fx)"), syy: sum("\(fy) * \(fy)"), sxy: sum("\(fx) * \(fy)"))
         case .histogram: return "pg_temp.khist(CAST(\(x) AS text))"
         case .min: return "min(\(x))"
         case .max: return "max(\(x))"
@@ -258,11 +265,23 @@ enum AggregateFunction: String, CaseIterable {
     /// STDDEV_SAMPLE is the sample standard deviation; STDDEV_SAMP, as in
     /// ksqlDB, gives its square (the sample variance). Both are 0.0 below two values.
     case stddevSamp = "STDDEV_SAMP", stddevSample = "STDDEV_SAMPLE"
+    /// Pearson's correlation of two columns, over the rows where both are
+    /// set; NaN below two such rows or where either column is constant.
+    case correlation = "CORRELATION"
     /// A MAP of each distinct string to how often it came (at most 1000 strings).
     case histogram = "HISTOGRAM"
 
     /// SUM_LIST's per-row argument: the sum of the row's array.
     static func listSum(_ array: String) -> String { "(SELECT pg_temp.ksum(e) FROM unnest(\(array)) AS e)" }
+
+    /// CORRELATION from its count and sums, by ksqlDB's formula. Java's
+    /// 0/0 is NaN where PostgreSQL's would fail, and a square root of a
+    /// rounding error below zero counts as zero.
+    static func correlation(n: String, sx: String, sy: String, sxx: String, syy: String, sxy: String) -> String {
+        let count = "CAST(\(n) AS double precision)"
+        let spread = "(sqrt(greatest(\(count) * \(sxx) - \(sx) * \(sx), 0)) * sqrt(greatest(\(count) * \(syy) - \(sy) * \(sy), 0)))"
+        return "(CASE WHEN \(spread) = 0 THEN CAST('NaN' AS double precision) ELSE (\(count) * \(sxy) - \(sx) * \(sy)) / \(spread) END)"
+    }
 }
 
 struct PlanError: Error, CustomStringConvertible, Equatable {

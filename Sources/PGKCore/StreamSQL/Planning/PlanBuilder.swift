@@ -217,7 +217,7 @@ struct PlanBuilder {
                 throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
             }
         }
-        let variances = ["STDDEV_SAMP", "STDDEV_SAMPLE"]
+        let variances = ["STDDEV_SAMP", "STDDEV_SAMPLE", "CORRELATION"]
         if ["DELIMITED", "KAFKA"].contains(inputs[0].source.valueFormat),
            items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: variances) }) {
             // ksqlDB keeps their state as a STRUCT in the input's value format.

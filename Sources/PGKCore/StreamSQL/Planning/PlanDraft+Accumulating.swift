@@ -287,6 +287,23 @@ extension Draft {
             }, combine: nil)
             let variance = "CASE WHEN a.\(n) < 2 THEN 0.0 ELSE a.\(q) / (a.\(n) - 1) END"
             return aggregate == .stddevSamp ? variance : "sqrt(\(variance))"
+        case .correlation:
+            // Count and sums over the rows where both columns are set, each
+            // merged by adding, as ksqlDB's own struct of sums is.
+            let x = Expression.cast(arguments[0], .double), y = Expression.cast(arguments[1], .double)
+            let both = Expression.binary(op: .and, .isNull(arguments[0], negated: true), .isNull(arguments[1], negated: true))
+            func paired(_ value: Expression) -> Expression { .caseWhen(operand: nil, branches: [(both, value)], otherwise: nil) }
+            let terms: [(String, Expression, String)] = [
+                ("n", paired(.literal(.integer(1))), "count"), ("x", paired(x), "sum"), ("y", paired(y), "sum"),
+                ("xx", paired(.binary(op: .multiply, x, x)), "sum"), ("yy", paired(.binary(op: .multiply, y, y)), "sum"),
+                ("xy", paired(.binary(op: .multiply, x, y)), "sum"),
+            ]
+            for (suffix, term, function) in terms {
+                partials.append(Partial(column: column + suffix, partial: term, partialSQL: { "coalesce(\(function)(\($0)), 0)" },
+                                        merge: { "\($0) + \($1)" }, combine: { "sum(\($0))" }))
+            }
+            return AggregateFunction.correlation(n: "a.\(column)n", sx: "a.\(column)x", sy: "a.\(column)y",
+                                                 sxx: "a.\(column)xx", syy: "a.\(column)yy", sxy: "a.\(column)xy")
         case .histogram:
             add(column, { "pg_temp.khist(CAST(\($0) AS text))" }, { "pg_temp.khist_merge(\($0), \($1))" }, combine: nil)
             return "coalesce(a.\(column), '{}')"

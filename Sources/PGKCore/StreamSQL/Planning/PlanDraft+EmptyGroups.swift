@@ -16,6 +16,7 @@ extension Draft {
             switch aggregate {
             case .count, .countDistinct, .sum, .sumList: return "0"
             case .stddevSamp, .stddevSample: return "0.0"
+            case .correlation: return "CAST('NaN' AS double precision)"
             case .collectList, .collectSet, .topK, .topKDistinct, .histogram: return "'{}'"
             case .avg, .min, .max, .latestByOffset, .earliestByOffset: return "NULL"
             }
