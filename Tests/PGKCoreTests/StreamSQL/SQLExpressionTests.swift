@@ -365,3 +365,28 @@ import Testing
         #expect(latest == #"{"F3":1,"KSQL_COL_0":2}"#)
     }
 }
+
+extension SQLExpressionTests {
+    /// `s->*` selects every field of a STRUCT as its own column, nested
+    /// and quoted fields too; elsewhere it is refused when created.
+    @Test func structStarExpandsIntoItsFields() throws {
+        let fx = try Fixture("sql-struct-star")
+        try fx.cluster.createTopic("nested", partitions: 1)
+        try fx.produce("nested", [#"{"V1": {"a": {"b": 1, "f 2": "x"}, "c": 3}}"#], keys: ["k"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM nested (id STRING KEY, v1 STRUCT<a STRUCT<b INT, `f 2` STRING>, c INT>)
+              WITH (KAFKA_TOPIC='nested', VALUE_FORMAT='JSON');
+            CREATE STREAM flat AS SELECT id, v1->c AS first, v1->a->* FROM nested n;
+            CREATE STREAM outer_fields AS SELECT n.id, n.v1->* FROM nested n;
+            """)
+        #expect(try fx.topic("FLAT").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } == [#"{"FIRST":3,"B":1,"f 2":"x"}"#])
+        #expect(try fx.topic("OUTER_FIELDS").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+                == [#"{"A":{"B":1,"f 2":"x"},"C":3}"#])
+        for statement in ["CREATE STREAM bad1 AS SELECT id, v1->c FROM nested WHERE v1->* IS NULL;",
+                          "CREATE STREAM bad2 AS SELECT id, v1->c->* FROM nested;"] {
+            let refused = try fx.sql(["-e", statement])
+            #expect(refused.status != 0 && refused.stderr.contains("->*"), "\(statement): \(refused.stderr)")
+        }
+    }
+}

@@ -475,3 +475,13 @@ SHOW TOPICS;
         #expect(throws: SQLSyntaxError.self) { try SQLParser.parseExpression("CASE END") }
     }
 }
+
+extension SQLParserTests {
+    /// The catalog keeps types as text: a STRUCT field named with spaces
+    /// or back quotes reads back as it was declared.
+    @Test func typeTextRoundTripsQuotedFieldNames() throws {
+        let type = SQLType.struct([("f 1", .integer), ("a`b", .array(.string)), ("PLAIN", .struct([("x y", .double)]))])
+        #expect(type.description == "STRUCT<`f 1` INTEGER, `a``b` ARRAY<STRING>, PLAIN STRUCT<`x y` DOUBLE>>")
+        #expect(try SQLTypeText.parse(type.description) == type)
+    }
+}

@@ -46,6 +46,8 @@ import Testing
             ("CREATE STREAM v4b AS SELECT id, MAP(NULL := a) AS m FROM s;", "only NULL keys"),
             ("CREATE STREAM v4c AS SELECT id, MAP(id := a, 'x' := 'hello') AS m FROM s;", "invalid input syntax for type INTEGER"),
             ("CREATE STREAM v5 AS SELECT id, STRUCT(x := a, X := b) AS st FROM s;", "names field X twice"),
+            ("CREATE STREAM v5a AS SELECT id, ARRAY[] AS xs FROM s;", "an ARRAY constructor cannot be empty"),
+            ("CREATE STREAM v5b AS SELECT id, ARRAY[NULL, NULL] AS xs FROM s;", "only NULL elements"),
             ("CREATE STREAM v6 AS SELECT id, GREATEST(a, CAST(b AS BIGINT)) AS g FROM s;", "is ambiguous"),
             ("CREATE STREAM v7 AS SELECT id, GREATEST(NULL, NULL) AS g FROM s;", "only NULLs"),
             ("CREATE STREAM v8 AS SELECT id, GREATEST(id, a) AS g FROM s;", "cannot compare numbers with STRING"),

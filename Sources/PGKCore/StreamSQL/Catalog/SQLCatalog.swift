@@ -125,14 +125,32 @@ enum SQLTypeText {
             var fields: [(String, SQLType)] = []
             while let first = rest.first, first != ">" {
                 if first == "," || first == " " { rest = rest.dropFirst(); continue }
-                let name = String(rest.prefix { $0 != " " })
-                rest = rest.dropFirst(name.count)
-                fields.append((name, try parse(&rest)))
+                fields.append((try fieldName(&rest), try parse(&rest)))
             }
             rest = rest.dropFirst()
             return .struct(fields)
         default:
             throw PlanError("unknown type \(word)")
         }
+    }
+
+    /// A STRUCT field's name: a word, or back-quoted (see SQLType.fieldName).
+    private static func fieldName(_ rest: inout Substring) throws -> String {
+        guard rest.first == "`" else {
+            let name = String(rest.prefix { $0 != " " })
+            rest = rest.dropFirst(name.count)
+            return name
+        }
+        var name = ""
+        rest = rest.dropFirst()
+        while let character = rest.first {
+            rest = rest.dropFirst()
+            if character == "`" {
+                guard rest.first == "`" else { return name }
+                rest = rest.dropFirst()
+            }
+            name.append(character)
+        }
+        throw PlanError("bad STRUCT field name in type text")
     }
 }

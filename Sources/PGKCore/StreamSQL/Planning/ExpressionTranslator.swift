@@ -105,6 +105,8 @@ struct ExpressionTranslator {
             return text + " END"
         case .lambda:
             throw PlanError("a lambda (x => …) is an argument of FILTER or TRANSFORM")
+        case .field(_, "*"):
+            throw PlanError("->* selects every field of a STRUCT, and only as an item of a SELECT list")
         case .field(let base, let name):
             // STRUCT columns are stored as jsonb.
             let field = structField(of: base, named: name)

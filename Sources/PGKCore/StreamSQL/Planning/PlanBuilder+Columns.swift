@@ -104,6 +104,8 @@ extension PlanBuilder {
                         items.append(Item(name: prefixed, expression: .column(qualifier: input.qualifier, name: name)))
                     }
                 }
+            case .expression(.field(let base, "*"), _):
+                items += try structFields(of: base).map { Item(name: $0, expression: .field(base, $0)) }
             case .expression(let expression, let alias):
                 var name = alias
                 if name == nil, case .column(let qualifier, let column) = expression {
@@ -125,6 +127,14 @@ extension PlanBuilder {
             throw PlanError("the SELECT names column \(item.name) twice: give one an alias (AS)")
         }
         return items
+    }
+
+    /// The field names `base->*` expands to, in declared order.
+    func structFields(of base: Expression) throws -> [String] {
+        guard case .struct(let fields)? = translator().staticType(base) else {
+            throw PlanError("->* selects the fields of a STRUCT, and \(base.sqlText) is not one")
+        }
+        return fields.map(\.0)
     }
 
     /// ksqlDB's name for an unnamed expression: KSQL_COL_0, KSQL_COL_1, …,

@@ -48,8 +48,15 @@ struct ScalarFunction: Sendable {
         "AS_VALUE": ScalarFunction(arity: 1...1) { $0[0] },
         // Constructors: ARRAY[…], and MAP(k := v, …) / STRUCT(f := v, …) as jsonb.
         "ARRAY": {
-            var function = ScalarFunction(arity: 0...1_000) { $0.isEmpty ? "'{}'" : "ARRAY[\($0.joined(separator: ", "))]" }
-            function.prepare = { try ExpressionTranslator.constructorArguments(map: false, $0, $1) }
+            var function = ScalarFunction(arity: 0...1_000) { "ARRAY[\($0.joined(separator: ", "))]" }
+            function.prepare = { arguments, types in
+                // As in ksqlDB: an array needs an element type.
+                if arguments.isEmpty { throw PlanError("an ARRAY constructor cannot be empty") }
+                if arguments.allSatisfy({ $0 == .literal(.null) }) {
+                    throw PlanError("an ARRAY cannot be constructed with only NULL elements: CAST one, e.g. CAST(NULL AS INT)")
+                }
+                return try ExpressionTranslator.constructorArguments(map: false, arguments, types)
+            }
             return function
         }(),
         "MAP": constructor { arguments, types in

@@ -219,6 +219,8 @@ final class SQLSession {
         let items: [String] = try select.items.flatMap { item -> [String] in
             switch item {
             case .all: return try source.columns.map { "i0.\(try connection.quoteIdentifier(postgresName($0.name))) AS \(try connection.quoteIdentifier($0.name))" }
+            case .expression(.field(let base, "*"), _):
+                return try builder.structFields(of: base).map { "\(try translator.sql(.field(base, $0))) AS \(try connection.quoteIdentifier($0))" }
             case .expression(let expression, let alias):
                 var name = alias ?? "KSQL_COL"
                 if alias == nil, case .column(_, let column) = expression { name = column }

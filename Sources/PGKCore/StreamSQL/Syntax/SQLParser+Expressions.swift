@@ -114,6 +114,8 @@ extension SQLTokenParser {
         var value = try primary()
         while true {
             if accept(symbol: "->") {
+                // `s->*`, every field of a STRUCT: a SELECT list expands it (PlanBuilder).
+                if accept(symbol: "*") { return .field(value, "*") }
                 // Field names may be any word: a struct field called END is fine.
                 guard current.kind == .word || current.kind == .quotedIdentifier else {
                     throw error(expected: "a field name")

@@ -73,8 +73,15 @@ indirect enum SQLType: Equatable, Sendable, CustomStringConvertible {
         case .decimal(let p, let s): return "DECIMAL(\(p), \(s))"
         case .array(let element): return "ARRAY<\(element)>"
         case .map(let key, let value): return "MAP<\(key), \(value)>"
-        case .struct(let fields): return "STRUCT<" + fields.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ">"
+        case .struct(let fields): return "STRUCT<" + fields.map { "\(Self.fieldName($0.0)) \($0.1)" }.joined(separator: ", ") + ">"
         }
+    }
+
+    /// A field name as type text: back-quoted (a back quote doubled) where
+    /// it holds more than letters, digits and `_`, as ksqlDB prints it.
+    static func fieldName(_ name: String) -> String {
+        name.unicodeScalars.allSatisfy({ $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }) && !name.isEmpty
+            ? name : "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
     }
 }
 
