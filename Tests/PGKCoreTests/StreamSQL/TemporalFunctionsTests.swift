@@ -84,6 +84,12 @@ import Testing
             ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a&two=url%20encoded&three', 'two')", "url%20encoded"),
             ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a&two=b&three', 'three')", ""),
             ("URL_EXTRACT_PARAMETER('http://www.test.com/?one=a', 'four') IS NULL", "true"),
+            // Java ZoneIds: an offset's sign is ISO's, not POSIX's; a TIME stays a TIME.
+            ("CONVERT_TZ(FROM_UNIXTIME(100), '+0200', '+0500')", "1970-01-01 03:00:00.1"),
+            ("CONVERT_TZ(FROM_UNIXTIME(100), 'UTC-01:30', 'Z')", "1970-01-01 01:30:00.1"),
+            ("CONVERT_TZ(CAST('23:59:59' AS TIME), 'America/Los_Angeles', 'America/New_York')", "02:59:59"),
+            ("TIMESTAMPTOSTRING(0, 'HH:mm', '+02')", "02:00"),
+            ("TIMESTAMPTOSTRING(0, 'HH:mm', 'America/New_York')", "19:00"),
             // Jackson's compact text: declared STRUCT order, ISO times, base64, Java doubles.
             ("TO_JSON_STRING(1)", "1"),
             ("TO_JSON_STRING(CAST(NULL AS INT))", "null"),

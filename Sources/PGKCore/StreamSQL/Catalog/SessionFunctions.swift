@@ -10,6 +10,9 @@
 ///   is no JSON (EXTRACTJSONFIELD, JSON_*); like Jackson, they read a
 ///   first object or array and ignore what follows;
 /// - pg_temp.kcube, CUBE_EXPLODE's combinations of an array's elements;
+/// - pg_temp.kzone, a Java ZoneId (a region, `Z`, or an offset such as
+///   `+0200` or `UTC-05:00`) as a zone PostgreSQL reads the same way: a
+///   bare offset there is POSIX's, whose sign is the other way round;
 /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
 ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
 ///   text must print back the same, since PostgreSQL's to_timestamp
@@ -61,6 +64,11 @@ enum SessionFunctions {
           WHERE NOT EXISTS (SELECT 1 FROM generate_series(1, n) AS j WHERE (m >> (n - j)) & 1 = 1 AND a[j] IS NULL)
           ORDER BY m
           $kcube$;
+        CREATE FUNCTION pg_temp.kzone(z text) RETURNS text LANGUAGE sql IMMUTABLE AS $kzone$
+          SELECT CASE WHEN z = 'Z' THEN 'UTC' WHEN m IS NULL THEN z
+                      ELSE 'UTC' || CASE m[1] WHEN '+' THEN '-' ELSE '+' END || m[2] || ':' || coalesce(m[3], '00') END
+          FROM (SELECT regexp_match(z, '^(?:UTC|GMT|UT)?([+-])([0-9]{1,2}):?([0-9]{2})?$') AS m) AS p
+          $kzone$;
         CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
           'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
            IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;

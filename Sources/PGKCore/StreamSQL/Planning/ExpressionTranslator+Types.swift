@@ -58,6 +58,7 @@ extension ExpressionTranslator {
             let type = staticType(arguments[0])
             return name == "SUM" && type == .integer ? .bigint : type
         case .call("FROM_UNIXTIME", _, _, _): return .timestamp
+        case .call("CONVERT_TZ", let arguments, _, _): return arguments.first.flatMap(staticType)
         case .call("ARRAY", let arguments, _, _):
             return arguments.lazy.compactMap(staticType).first.map { .array($0) }
         case .call("MAP", let arguments, _, _):

@@ -40,8 +40,11 @@ enum TemporalFunctions {
         "DATEADD": shifted("+", date: true), "DATESUB": shifted("-", date: true),
         "TIMEADD": shifted("+"), "TIMESUB": shifted("-"),
         "TIMESTAMPADD": shifted("+"), "TIMESTAMPSUB": shifted("-"),
-        // A wall-clock TIMESTAMP read in one zone, shown in another.
-        "CONVERT_TZ": ScalarFunction(arity: 3...3) { a in "((\(a[0]) AT TIME ZONE \(a[1])) AT TIME ZONE \(a[2]))" },
+        // A wall-clock TIMESTAMP (or TIME, on 1970-01-01) read in one zone, shown in another.
+        "CONVERT_TZ": ScalarFunction(arity: 3...3, typed: { a, types in
+            let shifted = { (value: String) in "((\(value) AT TIME ZONE \(zone(a, 1))) AT TIME ZONE \(zone(a, 2)))" }
+            return types[0] == .time ? "CAST(\(shifted("(DATE '1970-01-01' + \(a[0]))")) AS time)" : shifted(a[0])
+        }),
     ]
 
     /// (unit, n, value) → value ± n units; the unit arrives as interval text
@@ -65,7 +68,7 @@ enum TemporalFunctions {
     }
 
     private static func zone(_ arguments: [String], _ index: Int) -> String {
-        arguments.count > index ? arguments[index] : "'UTC'"
+        arguments.count > index ? "pg_temp.kzone(\(arguments[index]))" : "'UTC'"
     }
 
     /// A Java DateTimeFormatter pattern as a PostgreSQL template pattern.
