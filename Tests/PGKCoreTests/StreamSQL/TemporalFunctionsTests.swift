@@ -10,6 +10,10 @@ import Testing
         #expect(throws: PlanError("the pattern letter 'QQ' in 'yyyy-QQ' is not supported")) {
             try TemporalFunctions.postgresPattern("yyyy-QQ")
         }
+        #expect(try TemporalFunctions.postgresPattern("HH:mm zzz") == "HH24:MI TZ")
+        #expect(throws: PlanError("the pattern letter 'zzz' in 'HH:mm zzz' is not supported for reading text")) {
+            try TemporalFunctions.postgresPattern("HH:mm zzz", parsing: true)
+        }
     }
 
     @Test func functionsGiveKsqlDBsResults() throws {
@@ -90,6 +94,9 @@ import Testing
             ("CONVERT_TZ(CAST('23:59:59' AS TIME), 'America/Los_Angeles', 'America/New_York')", "02:59:59"),
             ("TIMESTAMPTOSTRING(0, 'HH:mm', '+02')", "02:00"),
             ("TIMESTAMPTOSTRING(0, 'HH:mm', 'America/New_York')", "19:00"),
+            ("TIMESTAMPTOSTRING(1526075913000, 'yyyy-MM-dd HH:mm:ss zzz', 'America/Los_Angeles')", "2018-05-11 14:58:33 PDT"),
+            ("FORMAT_TIMESTAMP(FROM_UNIXTIME(1526075913000), 'HH:mm z', 'Europe/London')", "22:58 BST"),
+            ("TIMESTAMPTOSTRING(0, 'HH:mm z')", "00:00 UTC"),
             // Jackson's compact text: declared STRUCT order, ISO times, base64, Java doubles.
             ("TO_JSON_STRING(1)", "1"),
             ("TO_JSON_STRING(CAST(NULL AS INT))", "null"),

@@ -13,6 +13,9 @@
 /// - pg_temp.kzone, a Java ZoneId (a region, `Z`, or an offset such as
 ///   `+0200` or `UTC-05:00`) as a zone PostgreSQL reads the same way: a
 ///   bare offset there is POSIX's, whose sign is the other way round;
+/// - pg_temp.kformat, a time printed by a pattern as a wall clock in a
+///   zone, whose abbreviation `TZ` prints too (the session's TimeZone is
+///   set for the call, and back);
 /// - pg_temp.kparse, text read by a pattern, NULL where it does not fit
 ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
 ///   text must print back the same, since PostgreSQL's to_timestamp
@@ -69,6 +72,11 @@ enum SessionFunctions {
                       ELSE 'UTC' || CASE m[1] WHEN '+' THEN '-' ELSE '+' END || m[2] || ':' || coalesce(m[3], '00') END
           FROM (SELECT regexp_match(z, '^(?:UTC|GMT|UT)?([+-])([0-9]{1,2}):?([0-9]{2})?$') AS m) AS p
           $kzone$;
+        CREATE FUNCTION pg_temp.kformat(t timestamptz, pattern text, zone text) RETURNS text LANGUAGE plpgsql STABLE AS $kformat$
+          DECLARE saved text := current_setting('TimeZone'); formatted text;
+          BEGIN PERFORM set_config('TimeZone', zone, true); formatted := to_char(t, pattern);
+                PERFORM set_config('TimeZone', saved, true); RETURN formatted; END
+          $kformat$;
         CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
           'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
            IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;

@@ -197,7 +197,7 @@ struct ExpressionTranslator {
             guard case .literal(.string(let pattern)) = arguments[position] else {
                 throw PlanError("\(name) takes its pattern as a string literal")
             }
-            arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern)))
+            arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern, parsing: TemporalFunctions.parsing.contains(name))))
         }
         if let prepare = function.prepare { arguments = try prepare(arguments, arguments.map(staticType)) }
         let args = try arguments.map { try sql($0) }

@@ -13,14 +13,14 @@ enum TemporalFunctions {
     static let functions: [String: ScalarFunction] = [
         // BIGINT epoch milliseconds ↔ text.
         "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { a in
-            "to_char(to_timestamp(\(a[0]) / 1000.0) AT TIME ZONE \(zone(a, 2)), \(a[1]))"
+            "pg_temp.kformat(to_timestamp(\(a[0]) / 1000.0), \(a[1]), \(zone(a, 2)))"
         },
         "STRINGTOTIMESTAMP": ScalarFunction(arity: 2...3) { a in
             "CAST(extract(epoch FROM (pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2)))) * 1000 AS bigint)"
         },
         // TIMESTAMP ↔ text.
         "FORMAT_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
-            "to_char((\(a[0]) AT TIME ZONE 'UTC') AT TIME ZONE \(zone(a, 2)), \(a[1]))"
+            "pg_temp.kformat(\(a[0]) AT TIME ZONE 'UTC', \(a[1]), \(zone(a, 2)))"
         },
         "PARSE_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
             "((pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2))) AT TIME ZONE 'UTC')"
@@ -71,8 +71,12 @@ enum TemporalFunctions {
         arguments.count > index ? "pg_temp.kzone(\(arguments[index]))" : "'UTC'"
     }
 
+    /// The functions that read text by a pattern (PostgreSQL's to_timestamp
+    /// cannot read a zone name).
+    static let parsing: Set<String> = ["STRINGTOTIMESTAMP", "PARSE_TIMESTAMP", "STRINGTODATE", "PARSE_DATE", "PARSE_TIME"]
+
     /// A Java DateTimeFormatter pattern as a PostgreSQL template pattern.
-    static func postgresPattern(_ java: String) throws -> String {
+    static func postgresPattern(_ java: String, parsing: Bool = false) throws -> String {
         var out = ""
         let characters = Array(java)
         var index = 0
@@ -103,6 +107,9 @@ enum TemporalFunctions {
                 let text = String(repeating: character, count: run)
                 out += character == "\"" || character == "\\" ? text.map { "\\\($0)" }.joined() : text
                 continue
+            }
+            if parsing && character == "z" {
+                throw PlanError("the pattern letter '\(String(repeating: character, count: run))' in '\(java)' is not supported for reading text")
             }
             guard let converted = letter(character, run) else {
                 throw PlanError("the pattern letter '\(String(repeating: character, count: run))' in '\(java)' is not supported")
@@ -138,6 +145,8 @@ enum TemporalFunctions {
             }
         case "a": return "AM"
         case "E": return run >= 4 ? "FMDay" : "Dy"
+        // The zone's abbreviation (PDT), which pg_temp.kformat prints for the zone argument.
+        case "z" where run <= 3: return "TZ"
         // Times are rendered in UTC (or the zone argument, as a wall clock): an offset is zero.
         case "X": return "\"Z\""
         case "Z": return "\"+0000\""
