@@ -197,6 +197,10 @@ struct PlanBuilder {
         if let untyped = items.first(where: { $0.expression == .literal(.null) }) {
             throw PlanError("cannot infer a type for NULL (\(untyped.name)): CAST it, e.g. CAST(NULL AS STRING)")
         }
+        // A persistent query's result cannot name a column after a pseudo column (a push query may).
+        if !planner.printsRows, let reserved = items.first(where: { ["ROWTIME", "ROWPARTITION", "ROWOFFSET"].contains($0.name.uppercased()) }) {
+            throw PlanError("reserved column name in select: \(reserved.name): remove it or give it an alias (AS)")
+        }
         if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
             throw PlanError("the projection contains no value columns: select at least one column that is not a key")
         }

@@ -33,9 +33,15 @@ enum SourceFormats {
     }
 
     /// What each format can hold, as in ksqlDB: DELIMITED and KAFKA hold
-    /// no ARRAY, MAP or STRUCT, a KAFKA key no DECIMAL, and no key holds a
-    /// MAP (its serialized form is not stable, so equal keys could differ).
+    /// no ARRAY, MAP or STRUCT, KAFKA no DECIMAL or BOOLEAN and one value
+    /// column only, and no key holds a MAP (its serialized form is not
+    /// stable, so equal keys could differ).
     static func checkTypes(keyFormat: String, valueFormat: String, columns: [(name: String, type: SQLType, isKey: Bool)]) throws {
+        let values = columns.filter { !$0.isKey && !["WINDOWSTART", "WINDOWEND"].contains($0.name) }
+        if valueFormat == "KAFKA" && values.count > 1 {
+            throw PlanError("the 'KAFKA' format only supports a single field, and there are \(values.count): "
+                + values.map(\.name).joined(separator: ", "))
+        }
         for column in columns {
             let format = column.isKey ? keyFormat : valueFormat
             if column.isKey && containsMap(column.type) {
@@ -47,6 +53,7 @@ enum SourceFormats {
             case .map: complex = "MAP"
             case .struct: complex = "STRUCT"
             case .decimal where format == "KAFKA": complex = "DECIMAL"
+            case .boolean where format == "KAFKA": complex = "BOOLEAN"
             default: complex = nil
             }
             if let complex, ["DELIMITED", "KAFKA"].contains(format) {

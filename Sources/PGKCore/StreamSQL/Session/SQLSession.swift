@@ -113,6 +113,9 @@ final class SQLSession {
         if create.kind == .stream && create.columns.contains(where: { $0.role == .primaryKey }) {
             throw PlanError("a stream has KEY columns, not PRIMARY KEY (that is for tables)")
         }
+        if create.kind == .table, let column = create.columns.first(where: { $0.role == .key }) {
+            throw PlanError("column \(column.name) is a KEY column: please use PRIMARY KEY for tables")
+        }
         if keys.count > 1 && ["KAFKA", "NONE"].contains(keyFormat) {
             throw PlanError("KEY_FORMAT \(keyFormat) holds one key column, and \(create.name) has \(keys.count): "
                 + "use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
@@ -319,7 +322,7 @@ final class SQLSession {
             }
         }
         try SourceFormats.checkTypes(keyFormat: source.keyFormat, valueFormat: source.valueFormat,
-                                     columns: columns.map { ($0.name, $0.type, false) })
+                                     columns: (source.columns + columns).map { ($0.name, $0.type, source.keyColumns.contains($0.name)) })
         // New columns go after the value columns, ahead of a window's own.
         let window = source.columns.firstIndex { source.isWindowed && ["WINDOWSTART", "WINDOWEND"].contains($0.name) } ?? source.columns.count
         source.columns.insert(contentsOf: columns, at: window)

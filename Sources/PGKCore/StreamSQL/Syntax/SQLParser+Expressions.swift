@@ -136,6 +136,10 @@ extension SQLTokenParser {
         case .integer:
             return .literal(.integer(try integer("a number")))
         case .decimal:
+            // With an exponent it is a DOUBLE, which must not overflow (ksqlDB's rule).
+            if current.value.lowercased().contains("e"), let value = Double(current.value), value.isInfinite {
+                throw failure("number overflows DOUBLE: \(current.value)", at: current)
+            }
             return .literal(.decimal(advance().value))
         case .string:
             return .literal(.string(advance().value))
