@@ -88,11 +88,12 @@ import Testing
             SET 'auto.offset.reset'='earliest';
             CREATE TABLE regions (id STRING PRIMARY KEY, regionid STRING) WITH (KAFKA_TOPIC='regions', VALUE_FORMAT='JSON');
             CREATE STREAM visits (id STRING) WITH (KAFKA_TOPIC='visits', VALUE_FORMAT='JSON');
+            CREATE TABLE zones (id STRING PRIMARY KEY, zone STRING) WITH (KAFKA_TOPIC='regions', VALUE_FORMAT='JSON');
             CREATE TABLE per_region AS SELECT r.regionid, COUNT(*) AS n FROM visits v JOIN regions r ON r.id = v.id
               WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY r.regionid;
             """)
         #expect(try fx.rows("SELECT regionid, n::text FROM per_region") == [["one", "2"]])
-        let bad = try fx.sql(["-e", "CREATE TABLE w2 AS SELECT r.id, COUNT(*) AS n FROM regions r JOIN regions q ON r.id = q.id "
+        let bad = try fx.sql(["-e", "CREATE TABLE w2 AS SELECT r.id, COUNT(*) AS n FROM regions r JOIN zones q ON r.id = q.id "
             + "WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY r.id;"])
         #expect(bad.status != 0 && bad.stderr.contains("WINDOW aggregates one stream"), "\(bad.stderr)")
     }
@@ -286,12 +287,13 @@ extension SQLJoinTests {
             CREATE TABLE pages (pid STRING PRIMARY KEY, title STRING) WITH (KAFKA_TOPIC='pages', VALUE_FORMAT='JSON');
             CREATE STREAM seen AS SELECT v.uid, name, title FROM views v
               JOIN people u ON v.uid = u.uid LEFT JOIN pages p ON v.page = p.pid;
+            CREATE STREAM clicks (uid STRING KEY, page STRING) WITH (KAFKA_TOPIC='views', VALUE_FORMAT='JSON');
             """)
         #expect(try Self.records(fx, "SEEN") == [
             #"u1 {"NAME":"Ann","TITLE":"Home"} @2000"#, #"u1 {"NAME":"Ann","TITLE":"Start"} @4000"#,
             #"u1 {"NAME":"Ann","TITLE":null} @5000"#,
         ])
-        let mixed = try fx.sql(["-e", "CREATE STREAM bad AS SELECT v.uid FROM views v JOIN people u ON v.uid = u.uid JOIN views w WITHIN 1 SECOND ON v.uid = w.uid;"])
+        let mixed = try fx.sql(["-e", "CREATE STREAM bad AS SELECT v.uid FROM views v JOIN people u ON v.uid = u.uid JOIN clicks w WITHIN 1 SECOND ON v.uid = w.uid;"])
         #expect(mixed.status != 0 && mixed.stderr.contains("for tables, or a stream joined to tables"), "\(mixed.stderr)")
     }
 }
@@ -391,5 +393,64 @@ extension SQLJoinTests {
         #expect(try fx.rows(everyone) == [["p1", "Ann", "30"], ["p2", "Bo", "25"], ["p3", "-", "40"]])
         let foreign = try fx.sql(["-e", "CREATE TABLE bad AS SELECT n.id, age FROM names n JOIN ages a ON n.id = a.id JOIN towns t ON n.name = t.id;"])
         #expect(foreign.status != 0 && foreign.stderr.contains("primary keys of TOWNS"), "\(foreign.stderr)")
+    }
+}
+
+extension SQLJoinTests {
+    /// A record matching several others emits the pairs in the order the
+    /// matched records came; a column two of three sources have is named
+    /// after its source, the third source's own column is not.
+    @Test func matchesComeInArrivalOrderAndSharedNamesArePrefixed() throws {
+        let fx = try Fixture("sql-join-order")
+        for topic in ["s1", "s2", "t3"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try Self.produce(fx, [("t3", "0", #"{"DIFF": "d"}"#, 1_000)])
+        try Self.produce(fx, [("s1", "0", #"{"NAME": "a", "V0": 1}"#, 1_000)])
+        try Self.produce(fx, [("s2", "0", #"{"NAME": "b", "V0": 2}"#, 1_010)])
+        try Self.produce(fx, [("s1", "0", #"{"NAME": null, "V0": 3}"#, 1_020)])
+        try Self.produce(fx, [("s2", "0", #"{"NAME": null, "V0": 4}"#, 1_030)])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM s1 (id STRING KEY, name STRING, v0 INT) WITH (KAFKA_TOPIC='s1', VALUE_FORMAT='JSON');
+            CREATE STREAM s2 (id STRING KEY, name STRING, v0 INT) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');
+            CREATE TABLE t3 (id STRING PRIMARY KEY, diff STRING) WITH (KAFKA_TOPIC='t3', VALUE_FORMAT='JSON');
+            CREATE STREAM pairs WITH (PARTITIONS=1) AS SELECT s1.id, s1.name AS name1, s2.name AS name2
+              FROM s1 JOIN s2 WITHIN 1 SECOND ON s1.id = s2.id;
+            CREATE STREAM named WITH (PARTITIONS=1) AS SELECT s1.id, s1.v0, t3.diff FROM s1 JOIN t3 ON s1.id = t3.id;
+            """)
+        let pairs = try Self.records(fx, "PAIRS")
+        #expect(pairs == [
+            #"0 {"NAME1":"a","NAME2":"b"} @1010"#, #"0 {"NAME1":null,"NAME2":"b"} @1020"#,
+            #"0 {"NAME1":"a","NAME2":null} @1030"#, #"0 {"NAME1":null,"NAME2":null} @1030"#,
+        ], "\(pairs)")
+        // V0 is only S1's among the sources joined here, so it keeps its name; DIFF too.
+        let named = try Self.records(fx, "NAMED")
+        #expect(named.first == #"0 {"V0":1,"DIFF":"d"} @1000"#, "\(named)")
+    }
+}
+
+extension SQLJoinTests {
+    /// A join keyed by no selected column has a synthetic key, ROWKEY, or
+    /// ROWKEY_n where a source has a ROWKEY column; `SELECT *` carries it.
+    @Test func syntheticJoinKeysAvoidSourceColumnNames() throws {
+        let fx = try Fixture("sql-synthetic-key")
+        for topic in ["lt", "rt", "s1", "s2"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        let int = { (n: UInt8) -> [UInt8] in [0, 0, 0, n] }
+        try SinkTestSupport.produce(fx.cluster, "lt", [(key: int(1), value: Array(#"{"V": 2}"#.utf8))], partition: 0)
+        try SinkTestSupport.produce(fx.cluster, "rt", [(key: int(1), value: Array(#"{"W": 5}"#.utf8))], partition: 0)
+        try Self.produce(fx, [("s1", "1", #"{"B": {"C": 10}}"#, 1_020)])
+        try Self.produce(fx, [("s2", "2", #"{"Y": {"Z": 10}}"#, 1_100)])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE l (rowkey INT PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='lt', VALUE_FORMAT='JSON');
+            CREATE TABLE r (id INT PRIMARY KEY, w INT) WITH (KAFKA_TOPIC='rt', VALUE_FORMAT='JSON');
+            CREATE TABLE both_sides AS SELECT ROWKEY_1, l.rowkey AS lk, w FROM l FULL OUTER JOIN r ON l.rowkey = r.id;
+            CREATE STREAM s1 (id STRING KEY, b STRUCT<c INT>) WITH (KAFKA_TOPIC='s1', VALUE_FORMAT='JSON');
+            CREATE STREAM s2 (id STRING KEY, y STRUCT<z INT>) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');
+            CREATE STREAM on_fields AS SELECT * FROM s1 JOIN s2 WITHIN 1 MINUTE ON s1.b->c = s2.y->z;
+            """)
+        #expect(try fx.rows("SELECT rowkey_1::text, lk::text, w::text FROM both_sides") == [["1", "1", "5"]])
+        let joined = try fx.topic("ON_FIELDS")
+        #expect(joined.map { $0.key ?? [] } == [int(10)])
+        #expect(joined.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"S1_ID":"1","S1_B":{"C":10},"S2_ID":"2","S2_Y":{"Z":10}}"#])
     }
 }

@@ -215,3 +215,26 @@ extension SQLKeyFormatTests {
         }
     }
 }
+
+extension SQLKeyFormatTests {
+    /// A lone STRUCT key column is the whole JSON key, even with one field
+    /// ({"F1": 1} is the struct, not F1 wrapped); a one-field object named
+    /// after a plain key column is still unwrapped.
+    @Test func aLoneStructKeyIsTheWholeKey() throws {
+        let fx = try SQLCommandTests.Fixture("sql-struct-key")
+        try fx.cluster.createTopic("structs", partitions: 1)
+        try fx.cluster.createTopic("wrapped", partitions: 1)
+        try fx.produce("structs", [#"{"V": 1}"#, #"{"V": 2}"#], keys: [#"{"F1": 1}"#, #"{"F1": 1}"#])
+        try fx.produce("wrapped", [#"{"V": 1}"#], keys: [#"{"ID": 7}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM structs (id STRUCT<f1 INT> KEY, v INT) WITH (KAFKA_TOPIC='structs', FORMAT='JSON');
+            CREATE TABLE sums AS SELECT id, SUM(id->f1) AS s FROM structs GROUP BY id;
+            CREATE STREAM wrapped (id INT KEY, v INT) WITH (KAFKA_TOPIC='wrapped', FORMAT='JSON');
+            CREATE STREAM unwrapped AS SELECT id, v FROM wrapped;
+            """)
+        let last = try fx.topic("SUMS").last.map { "\(String(decoding: $0.key ?? [], as: UTF8.self)) \(String(decoding: $0.value ?? [], as: UTF8.self))" }
+        #expect(last == #"{"F1":1} {"S":2}"#)
+        #expect(try fx.topic("UNWRAPPED").map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["7"])
+    }
+}

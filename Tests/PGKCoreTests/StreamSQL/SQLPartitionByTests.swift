@@ -19,7 +19,7 @@ import Testing
             CREATE STREAM by_both WITH (KEY_FORMAT='JSON') AS SELECT * FROM people PARTITION BY name, age;
             CREATE STREAM by_town AS SELECT home->town, id, age FROM people PARTITION BY home->town;
             CREATE STREAM plain AS SELECT * FROM people PARTITION BY name;
-            CREATE STREAM unnamed AS SELECT * FROM people PARTITION BY name IS NULL;
+            CREATE STREAM unnamed WITH (KEY_FORMAT='JSON') AS SELECT * FROM people PARTITION BY name IS NULL;
             CREATE STREAM by_id AS SELECT CONCAT(id, '!') AS k, name FROM people PARTITION BY CONCAT(id, '!');
             """)
         var both: [String: String?] = [:]

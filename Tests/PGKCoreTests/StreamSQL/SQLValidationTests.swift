@@ -12,6 +12,8 @@ import Testing
         let created = try fx.sql(["-e", """
             CREATE STREAM s (id STRING KEY, a INT, b INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
             CREATE STREAM raw (id STRING KEY, v STRING) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='KAFKA', PARTITIONS=1);
+            CREATE STREAM m1 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m1', VALUE_FORMAT='JSON', PARTITIONS=1);
+            CREATE STREAM m2 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m2', VALUE_FORMAT='JSON', PARTITIONS=1);
             """])
         #expect(created.status == 0, "\(created.stderr)")
         let cases: [(String, String)] = [
@@ -48,6 +50,9 @@ import Testing
             ("CREATE STREAM v5 AS SELECT id, STRUCT(x := a, X := b) AS st FROM s;", "names field X twice"),
             ("CREATE STREAM v5a AS SELECT id, ARRAY[] AS xs FROM s;", "an ARRAY constructor cannot be empty"),
             ("CREATE STREAM r1 AS SELECT id, ROWTIME FROM s;", "reserved column name in select: ROWTIME"),
+            ("CREATE STREAM sj AS SELECT * FROM s s1 JOIN s s2 WITHIN 1 HOUR ON s1.a = s2.a;", "self joins are not supported"),
+            ("CREATE STREAM mj AS SELECT m1.id, m2.id AS id2 FROM m1 JOIN m2 WITHIN 1 HOUR ON m1.mm = m2.mm;",
+             "cannot join on M1.MM, of type MAP<STRING, INTEGER>"),
             ("CREATE STREAM r2 AS SELECT id, a AS rowoffset FROM s;", "reserved column name in select: ROWOFFSET"),
             ("CREATE STREAM f1 AS SELECT id, 1.8E308 AS big FROM s;", "number overflows DOUBLE: 1.8E308"),
             ("CREATE TABLE kt (id STRING KEY, v INT) WITH (KAFKA_TOPIC='kt', VALUE_FORMAT='JSON', PARTITIONS=1);",

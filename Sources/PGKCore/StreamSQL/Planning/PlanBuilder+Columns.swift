@@ -34,7 +34,7 @@ extension PlanBuilder {
             // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
             return "CAST(NULL AS bigint)"
         }
-        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .streamStreamJoin,
+        if name.uppercased() == syntheticKeyName, qualifier == nil, shape == .streamStreamJoin,
            !inputs.contains(where: { $0.source.column(named: name) != nil }) {
             if let condition = select.joins.first?.condition, String(describing: condition).contains("ROWKEY") {
                 throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
@@ -44,7 +44,7 @@ extension PlanBuilder {
             var translator = joinTranslator()
             return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
         }
-        if name.uppercased() == "ROWKEY", qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
+        if name.uppercased() == syntheticKeyName, qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
            !inputs.contains(where: { $0.source.column(named: name) != nil }) {
             // An outer table join's key: the key of whichever side is there.
             return "coalesce(\(try inputs.map { "\($0.alias).\(try quote($0.keyColumns[0]))" }.joined(separator: ", ")))"
@@ -109,10 +109,10 @@ extension PlanBuilder {
             case .expression(let expression, let alias):
                 var name = alias
                 if name == nil, case .column(let qualifier, let column) = expression {
-                    // A column both sides of a join have is named after its source, as in ksqlDB.
+                    // A column two or more sources of a join have is named after its source, as in ksqlDB.
                     // Every source has ROWTIME, ROWPARTITION and ROWOFFSET.
                     let shared = inputs.count > 1 && (["ROWTIME", "ROWPARTITION", "ROWOFFSET"].contains(column.uppercased())
-                        || inputs.allSatisfy { $0.source.column(named: column) != nil })
+                        || inputs.filter { $0.source.column(named: column) != nil }.count > 1)
                     name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
                 }
                 // A struct field is named after the field, as in ksqlDB (S->TOWN is TOWN).
@@ -127,6 +127,14 @@ extension PlanBuilder {
             throw PlanError("the SELECT names column \(item.name) twice: give one an alias (AS)")
         }
         return items
+    }
+
+    /// The name of a join's synthetic key column: ROWKEY, or else ROWKEY_n
+    /// for the first n that no source column has, as ksqlDB names it.
+    var syntheticKeyName: String {
+        let taken = Set(inputs.flatMap { $0.source.columns.map { $0.name.uppercased() } })
+        guard taken.contains("ROWKEY") else { return "ROWKEY" }
+        return (1...).lazy.map { "ROWKEY_\($0)" }.first { !taken.contains($0) }!
     }
 
     /// The field names `base->*` expands to, in declared order.

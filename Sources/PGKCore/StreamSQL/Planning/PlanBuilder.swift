@@ -20,6 +20,7 @@ struct PlanBuilder {
     }
 
     func build(create: CreateAsSelect, queryID: String, statement: String, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan {
+        try checkJoinValues()
         var items = try outputItems()
         try carryWindows(&items)
         var keyNames: [String] = []
@@ -60,7 +61,7 @@ struct PlanBuilder {
             // A foreign-key join is keyed by the left table's key alone.
             let foreignKey = shape == .tableJoin ? try tableJoinForeignKey() : nil
             let keys = foreignKey == nil ? tableKeys : Array(tableKeys.prefix(1))
-            let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
+            let rowKey = Expression.column(qualifier: nil, name: syntheticKeyName)
             guard let index = items.firstIndex(where: { item in
                 keys.contains { sameColumn(item.expression, $0) } || (tableJoinIsOuter && item.expression == rowKey)
             }) else {
@@ -75,12 +76,12 @@ struct PlanBuilder {
             }
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
-            let rowKey = Expression.column(qualifier: nil, name: "ROWKEY")
-            if shape == .streamStreamJoin, select.joins.first?.kind == .full, select.partitionBy.isEmpty,
+            let rowKey = Expression.column(qualifier: nil, name: syntheticKeyName)
+            if shape == .streamStreamJoin, select.partitionBy.isEmpty, try streamStreamKeyIsSynthetic(items),
                select.items.contains(where: { if case .all(nil) = $0 { return true } else { return false } }),
                !items.contains(where: { $0.expression == rowKey }) {
-                // ksqlDB gives `SELECT *` over a FULL join its synthetic key column.
-                items.insert(Item(name: "ROWKEY", expression: rowKey), at: 0)
+                // ksqlDB gives `SELECT *` over a join keyed by no selected column its synthetic key column.
+                items.insert(Item(name: syntheticKeyName, expression: rowKey), at: 0)
             }
             if select.partitionBy == [.literal(.null)] {
                 // PARTITION BY NULL: no key at all.
@@ -116,7 +117,7 @@ struct PlanBuilder {
             try checkKeyNamedOnce(items, keyNames)
             if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
                 // The key is the join value, whichever side a padded row has.
-                items[index].expression = .column(qualifier: nil, name: "ROWKEY")
+                items[index].expression = .column(qualifier: nil, name: syntheticKeyName)
             }
             if shape == .streamTableJoin, select.partitionBy.isEmpty,
                let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
@@ -187,6 +188,18 @@ struct PlanBuilder {
             let named = items.filter { sameColumn($0.expression, expression) }.map(\.name)
             if named.count > 1 {
                 throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
+            }
+        }
+    }
+
+    /// A join's values key its result, and a MAP is no key (see SourceFormats.checkTypes).
+    private func checkJoinValues() throws {
+        let typing = translator()
+        for join in select.joins {
+            for side in join.condition.children {
+                if let type = typing.staticType(side), SourceFormats.containsMap(type) {
+                    throw PlanError("cannot join on \(side.sqlText), of type \(type): MAPs, and types holding them, are not supported as keys")
+                }
             }
         }
     }
@@ -301,16 +314,25 @@ struct PlanBuilder {
     /// SELECT includes (left first); a FULL join, or one on expressions,
     /// by the synthetic ROWKEY, which the SELECT must then include.
     private func streamStreamKeyNames(_ items: [Item]) throws -> [String] {
-        let sides = try streamStreamJoinSides()
-        let kind = select.joins.first?.kind ?? .inner
-        let candidates = kind == .full ? [] : [sides.left, sides.right].filter {
-            if case .column = $0 { return true } else { return false }
-        }
+        let candidates = try streamStreamKeyCandidates()
         if let item = firstItem(items, matchingOneOf: candidates) { return [item.name] }
-        if let item = items.first(where: { $0.expression == .column(qualifier: nil, name: "ROWKEY") }) { return [item.name] }
-        let wanted = candidates.isEmpty ? "ROWKEY (the join value of whichever side is there)"
+        if let item = items.first(where: { $0.expression == .column(qualifier: nil, name: syntheticKeyName) }) { return [item.name] }
+        let wanted = candidates.isEmpty ? "\(syntheticKeyName) (the join value of whichever side is there)"
             : candidates.map(Self.text).joined(separator: " or ")
         throw PlanError("key missing from projection: the SELECT must include the join expression \(wanted), the key of the result")
+    }
+
+    /// The join columns that may key a stream-stream join's result: none
+    /// for a FULL join, whose key is whichever side is there.
+    private func streamStreamKeyCandidates() throws -> [Expression] {
+        let sides = try streamStreamJoinSides()
+        guard select.joins.first?.kind != .full else { return [] }
+        return [sides.left, sides.right].filter { if case .column = $0 { return true } else { return false } }
+    }
+
+    /// Whether the result is keyed by the synthetic ROWKEY: no join column is selected.
+    private func streamStreamKeyIsSynthetic(_ items: [Item]) throws -> Bool {
+        firstItem(items, matchingOneOf: try streamStreamKeyCandidates()) == nil
     }
 
     /// The two sides of a stream-stream join's equality, the left stream's first.

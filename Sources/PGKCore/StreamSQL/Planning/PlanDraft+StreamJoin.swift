@@ -75,18 +75,20 @@ extension Draft {
         let filter = filter.map { " AND (\($0))" } ?? ""
         var arms = [
             // Pairs whose later record is new: a new left record with any right one ...
-            "SELECT \(projected), NULL::bytea AS _pgk_raw_key, greatest(i0._seq, i1._seq) AS _pgk_seq, greatest(i0._ts, i1._ts) AS _pgk_ts "
-                + "FROM \(newRecords[0]) AS i0 JOIN \(all[1]) AS i1 ON \(matches) WHERE true\(filter)",
+            // Each record's matches in the order the matched records came, as
+            // Kafka Streams walks its window store.
+            "SELECT \(projected), NULL::bytea AS _pgk_raw_key, greatest(i0._seq, i1._seq) AS _pgk_seq, greatest(i0._ts, i1._ts) AS _pgk_ts, "
+                + "least(i0._seq, i1._seq) AS _pgk_ord FROM \(newRecords[0]) AS i0 JOIN \(all[1]) AS i1 ON \(matches) WHERE true\(filter)",
             // ... and an older left record with a new right one.
-            "SELECT \(projected), NULL::bytea, i1._seq, greatest(i0._ts, i1._ts) "
+            "SELECT \(projected), NULL::bytea, i1._seq, greatest(i0._ts, i1._ts), i0._seq "
                 + "FROM \(leftState) AS i0 JOIN \(newRecords[1]) AS i1 ON \(matches) WHERE true\(filter)",
         ]
         if outer.left {
-            arms.append("SELECT \(projected), NULL::bytea, i0._seq, i0._ts FROM \(all[0]) AS i0 LEFT JOIN \(rightState) AS i1 ON false "
+            arms.append("SELECT \(projected), NULL::bytea, i0._seq, i0._ts, i0._seq FROM \(all[0]) AS i0 LEFT JOIN \(rightState) AS i1 ON false "
                 + "WHERE i0._seq IN (SELECT seq FROM \(padded) WHERE side = 0)\(filter)")
         }
         if outer.right {
-            arms.append("SELECT \(projected), NULL::bytea, i1._seq, i1._ts FROM \(all[1]) AS i1 LEFT JOIN \(leftState) AS i0 ON false "
+            arms.append("SELECT \(projected), NULL::bytea, i1._seq, i1._ts, i1._seq FROM \(all[1]) AS i1 LEFT JOIN \(leftState) AS i0 ON false "
                 + "WHERE i1._seq IN (SELECT seq FROM \(padded) WHERE side = 1)\(filter)")
         }
 

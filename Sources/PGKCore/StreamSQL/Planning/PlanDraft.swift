@@ -36,7 +36,8 @@ struct Draft {
         // A record's exploded rows keep their order: numbered alongside, in lockstep.
         let ordinal = tableFunctionRows.isEmpty ? ""
             : ", generate_series(1, greatest(\(tableFunctionRows.joined(separator: ", ")))) AS _pgk_ord"
-        let order = tableFunctionRows.isEmpty ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
+        // A stream-stream join's matches of one record come in the order of the records matched (_pgk_ord).
+        let order = tableFunctionRows.isEmpty && builder.shape != .streamStreamJoin ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
         func selecting(from: String) -> String {
             // A result without key columns has a null key, as in ksqlDB.
             "SELECT \(projection.joined(separator: ", "))\(ordinal), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "

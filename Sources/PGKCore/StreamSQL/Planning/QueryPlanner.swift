@@ -32,6 +32,9 @@ struct QueryPlanner {
             }
         }
         let relations = [select.from] + select.joins.map(\.relation)
+        if let repeated = relations.map(\.name).first(where: { name in relations.filter { $0.name == name }.count > 1 }) {
+            throw PlanError("cannot join \(repeated) to \(repeated): self joins are not supported yet")
+        }
         var inputs: [QueryPlan.Input] = []
         let prefix = queryID.lowercased()
         for (index, relation) in relations.enumerated() {

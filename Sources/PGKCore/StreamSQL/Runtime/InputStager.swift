@@ -62,7 +62,7 @@ enum SourceFormats {
         }
     }
 
-    private static func containsMap(_ type: SQLType) -> Bool {
+    static func containsMap(_ type: SQLType) -> Bool {
         switch type {
         case .map: return true
         case .array(let element): return containsMap(element)
@@ -187,7 +187,7 @@ final class InputStager {
         // One column: the bare value (a one-field object or record is unwrapped);
         // several: an object (record) of them, or DELIMITED fields in order.
         func fields(_ value: Value) -> [Value?] {
-            if case .object(let object) = value, columns.count > 1 || object.count == 1 {
+            if case .object(let object) = value, columns.count > 1 || object.count == 1 && !isWholeStruct(object, columns[0]) {
                 return columns.map { column in
                     object[column.name] ?? object.first { $0.0.uppercased() == column.name.uppercased() }?.1
                         ?? (columns.count == 1 ? object.values.first : nil)
@@ -204,6 +204,19 @@ final class InputStager {
             let parts = CSVLine.split(line, delimiter: source.keySeparator)
             return columns.indices.map { $0 < parts.count ? parts[$0].map(Value.string) ?? .null : nil }
         default: return nil
+        }
+    }
+
+    /// Whether a one-field object is the value of a lone STRUCT (or MAP)
+    /// key column itself, rather than that column wrapped in an object.
+    private func isWholeStruct(_ object: ValueObject, _ column: ColumnDefinition) -> Bool {
+        switch column.type {
+        case .map: return true
+        case .struct(let fields):
+            guard let name = object.keys.first else { return true }
+            let wrapper = name.uppercased() == column.name.uppercased()
+            return !wrapper || fields.contains { $0.0.uppercased() == name.uppercased() }
+        default: return false
         }
     }
 
