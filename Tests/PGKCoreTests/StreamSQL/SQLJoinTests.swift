@@ -454,3 +454,24 @@ extension SQLJoinTests {
         #expect(joined.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"S1_ID":"1","S1_B":{"C":10},"S2_ID":"2","S2_Y":{"Z":10}}"#])
     }
 }
+
+extension SQLJoinTests {
+    /// A stream without a key (KEY_FORMAT 'NONE') joined to a table is keyed
+    /// by the join value, in the table's key format.
+    @Test func aKeylessStreamTakesItsKeyFromTheJoin() throws {
+        let fx = try Fixture("sql-keyless-join")
+        for topic in ["t", "s"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try SinkTestSupport.produce(fx.cluster, "t", [(key: [0, 0, 0, 10], value: Array(#"{"VAL": "hello"}"#.utf8))], partition: 0)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE t (id INT PRIMARY KEY, val STRING) WITH (KAFKA_TOPIC='t', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON');
+            CREATE STREAM s (id INT, foo INT) WITH (KAFKA_TOPIC='s', KEY_FORMAT='NONE', VALUE_FORMAT='JSON');
+            CREATE STREAM enriched AS SELECT s.id, val FROM s LEFT JOIN t ON s.id = t.id;
+            """)
+        try fx.produce("s", [#"{"ID": 10, "FOO": 22}"#])
+        try fx.catchUp()
+        let out = try fx.topic("ENRICHED")
+        #expect(out.map { $0.key ?? [] } == [[0, 0, 0, 10]])
+        #expect(out.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"VAL":"hello"}"#])
+    }
+}

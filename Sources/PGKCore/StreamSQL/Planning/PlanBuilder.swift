@@ -459,7 +459,13 @@ struct PlanBuilder {
         func property(_ name: String) -> String? { create.properties.text(of: name) }
         let source = inputs[0].source
         let valueFormat = (property("VALUE_FORMAT") ?? property("FORMAT") ?? source.valueFormat).uppercased()
-        let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? source.keyFormat).uppercased()
+        var inherited = source.keyFormat
+        if inherited == "NONE" && !keyNames.isEmpty {
+            // A keyless source given a key (by a join, GROUP BY or PARTITION BY) takes
+            // the keyed join side's key format, else KAFKA, as ksqlDB does by default.
+            inherited = inputs.dropFirst().map(\.source.keyFormat).first { $0 != "NONE" } ?? "KAFKA"
+        }
+        let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? inherited).uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
         let role: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
         // A DELIMITED sink keeps its source's delimiter unless it sets one.
