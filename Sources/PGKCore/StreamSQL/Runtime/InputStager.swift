@@ -152,10 +152,12 @@ final class InputStager {
                 case .string(let text)?: extractedRowtime = Int64(text)
                 default: extractedRowtime = nil
                 }
-                guard extractedRowtime != nil else {
+                guard let rowtime = extractedRowtime else {
                     throw StageError("the TIMESTAMP column \(column.name) holds no "
                         + (source.timestampFormat.map { "time in TIMESTAMP_FORMAT '\($0)'" } ?? "epoch milliseconds"))
                 }
+                // Kafka Streams skips a record whose timestamp is negative.
+                guard rowtime >= 0 else { throw StageError("the TIMESTAMP column \(column.name) holds a negative time, \(rowtime)") }
             }
         }
         if source.isTable {
