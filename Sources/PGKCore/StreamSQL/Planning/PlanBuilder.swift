@@ -228,6 +228,15 @@ struct PlanBuilder {
                 + "makes \(plainKeys.count): use KEY_FORMAT='JSON', 'AVRO' or 'DELIMITED'")
         }
         guard shape == .aggregate else { return }
+        if select.window != nil && !inputs.contains(where: \.source.isWindowed) {
+            // A window's bounds exist once records are grouped into it: not inside an aggregate, nor in HAVING.
+            let read = (items.flatMap { $0.expression.aggregateCalls } + (select.having.map { [$0] } ?? []))
+                .reduce(into: Set<String>()) { $0.formUnion($1.columnNames) }
+            if let bound = windowColumns.sorted().first(where: read.contains) {
+                throw PlanError("window bounds column \(bound) can only be used in the SELECT clause of windowed aggregations "
+                    + "and can not be passed to aggregate functions")
+            }
+        }
         for group in select.groupBy {
             let named = items.filter { sameColumn($0.expression, group) }.map(\.name)
             if named.count > 1 {

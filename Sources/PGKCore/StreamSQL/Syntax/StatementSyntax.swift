@@ -261,6 +261,18 @@ extension Expression {
         for child in children { names.formUnion(child.calledFunctions) }
         return names
     }
+
+    /// The unqualified and qualified column names the expression reads, upper-cased.
+    var columnNames: Set<String> {
+        if case .column(_, let name) = self { return [name.uppercased()] }
+        return children.reduce(into: []) { $0.formUnion($1.columnNames) }
+    }
+
+    /// The aggregate calls in the expression (not inside one another).
+    var aggregateCalls: [Expression] {
+        if case .call(let name, _, _, _) = self, AggregateFunction(rawValue: name) != nil { return [self] }
+        return children.flatMap(\.aggregateCalls)
+    }
 }
 
 extension Expression {
