@@ -50,8 +50,22 @@ import Testing
         #expect(bare == [#""A""#, #""{\"X\":1}""#].sorted(), "\(bare)")
         let wrapped = try fx.topic("WRAPPED").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
         #expect(wrapped.contains(#"{"NAME":"a"}"#), "\(wrapped)")
-        let two = try fx.sql(["-e", "CREATE STREAM bad WITH (WRAP_SINGLE_VALUE=false) AS SELECT id, name, name AS n2 FROM names;"])
-        #expect(two.status != 0 && two.stderr.contains("exactly one value column"), "\(two.stderr)")
+        for wrap in ["false", "true"] {
+            let two = try fx.sql(["-e", "CREATE STREAM bad WITH (WRAP_SINGLE_VALUE=\(wrap)) AS SELECT id, name, name AS n2 FROM names;"])
+            #expect(two.status != 0 && two.stderr.contains("only valid for single-field value schemas"), "\(two.stderr)")
+        }
+        // The session's ksql.persistence.wrap.single.values=false unwraps where WRAP_SINGLE_VALUE does not say.
+        let configured = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            SET 'ksql.persistence.wrap.single.values'='false';
+            CREATE STREAM by_config AS SELECT id, name FROM names;
+            CREATE STREAM two_columns AS SELECT id, name, name AS n2 FROM names;
+            """])
+        #expect(configured.status == 0, "\(configured.stderr)")
+        try fx.catchUp()
+        let byConfig = try fx.topic("BY_CONFIG").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(byConfig.contains(#""a""#), "\(byConfig)")
+        #expect(try fx.topic("TWO_COLUMNS").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }.contains(#"{"NAME":"a","N2":"a"}"#))
     }
 
     @Test func avroKeysAreReadAndWrittenThroughTheRegistry() throws {

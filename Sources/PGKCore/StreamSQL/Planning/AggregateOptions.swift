@@ -81,7 +81,8 @@ struct FunctionLimits: Equatable {
 
     /// The properties that set these, as a query stores them.
     static func properties(in session: [String: String]) -> [String: String] {
-        session.filter { $0.key.hasPrefix("ksql.functions.") }
+        // Also the one persistence setting that shapes a plan (QueryPlanner.wrapsSingleValues).
+        session.filter { $0.key.hasPrefix("ksql.functions.") || $0.key == QueryPlanner.wrapSingleValuesProperty }
     }
 
     func limit(_ aggregate: AggregateFunction) -> Int { aggregate == .collectSet ? collectSet : collectList }

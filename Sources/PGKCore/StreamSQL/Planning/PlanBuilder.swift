@@ -496,7 +496,8 @@ struct PlanBuilder {
             sink.windowSize = source.windowSize
         }
         sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
-                                                                 valueColumns: items.filter { !keyNames.contains($0.name) }.count)
+                                                                 valueColumns: items.filter { !keyNames.contains($0.name) }.count,
+                                                                 byDefault: planner.wrapsSingleValues)
         return sink
     }
 }

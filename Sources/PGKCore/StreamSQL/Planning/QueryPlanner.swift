@@ -15,6 +15,13 @@ struct QueryPlanner {
     /// A push query's: its rows are printed, never written in its sink's
     /// formats, so those formats' limits do not apply.
     var printsRows = false
+    /// `ksql.persistence.wrap.single.values` (see SourceFormats.wrapSingleValue).
+    var wrapsSingleValues = true
+    static let wrapSingleValuesProperty = "ksql.persistence.wrap.single.values"
+
+    static func wrapsSingleValues(_ properties: [String: String]) -> Bool {
+        properties[wrapSingleValuesProperty]?.lowercased() != "false"
+    }
     var connection: PostgresConnection { store.connection }
 
 

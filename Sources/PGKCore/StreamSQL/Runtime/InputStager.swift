@@ -18,16 +18,17 @@ enum SourceFormats {
         }
     }
 
-    /// `WRAP_SINGLE_VALUE`: only false changes anything, and only for one value column.
-    static func wrapSingleValue(_ text: String?, valueFormat: String, valueColumns: Int) throws -> Bool {
-        guard let text else { return true }
+    /// `WRAP_SINGLE_VALUE`: only false changes anything, and only for one
+    /// value column; unset, `ksql.persistence.wrap.single.values` decides.
+    static func wrapSingleValue(_ text: String?, valueFormat: String, valueColumns: Int, byDefault: Bool = true) throws -> Bool {
+        guard let text else { return byDefault || valueColumns != 1 || !["JSON", "AVRO"].contains(valueFormat) }
         guard ["TRUE", "FALSE"].contains(text.uppercased()) else { throw PlanError("WRAP_SINGLE_VALUE is true or false, not '\(text)'") }
         // DELIMITED and KAFKA values are never wrapped in a record.
         if text.uppercased() == "TRUE" && ["DELIMITED", "KAFKA"].contains(valueFormat) {
             throw PlanError("format '\(valueFormat)' does not support 'WRAP_SINGLE_VALUE' set to 'true'")
         }
-        if text.uppercased() == "FALSE" && valueColumns != 1 {
-            throw PlanError("WRAP_SINGLE_VALUE=false needs exactly one value column, not \(valueColumns)")
+        if valueColumns != 1 {
+            throw PlanError("'WRAP_SINGLE_VALUE' is only valid for single-field value schemas, and there are \(valueColumns) value columns")
         }
         return text.uppercased() == "TRUE"
     }

@@ -125,6 +125,7 @@ struct SQLRun {
         let sources = try store.sources().filter { $0.name != query.sink }
         var planner = QueryPlanner(store: store, sources: sources)
         planner.limits = try FunctionLimits(properties: query.functionProperties)
+        planner.wrapsSingleValues = QueryPlanner.wrapsSingleValues(query.functionProperties)
         let plan = try planner.plan(create, queryID: query.id, statement: query.statement)
         return QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
     }

@@ -10,6 +10,9 @@ final class SQLSession {
     let stop: StopToken
     /// Session properties (SET); ksqlDB's default start is the latest offset.
     private(set) var properties: [String: String] = ["auto.offset.reset": "latest"]
+    /// `ksql.persistence.wrap.single.values`: whether a lone value column is
+    /// wrapped in an object where WRAP_SINGLE_VALUE does not say.
+    private var wrapsSingleValues: Bool { QueryPlanner.wrapsSingleValues(properties) }
 
     init(store: CatalogStore, kafka: KafkaConfig, registry: SchemaRegistryClient?, output: OutputSink, format: OutputFormat,
          stop: StopToken) {
@@ -127,7 +130,8 @@ final class SQLSession {
                                queryID: nil, resultTable: nil, statement: text)
         source.windowSize = windowSize
         source.wrapSingleValue = try SourceFormats.wrapSingleValue(create.properties.text(of: "WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
-                                                                   valueColumns: create.columns.filter { !keys.contains($0.name) }.count)
+                                                                   valueColumns: create.columns.filter { !keys.contains($0.name) }.count,
+                                                                   byDefault: wrapsSingleValues)
         try SourceFormats.checkTypes(keyFormat: keyFormat, valueFormat: valueFormat,
                                      columns: create.columns.map { ($0.name, $0.type, keys.contains($0.name)) })
         if let delimiter = create.properties.text(of: "VALUE_DELIMITER") {
@@ -167,6 +171,7 @@ final class SQLSession {
         let id = try store.nextQueryID(kind: create.kind, sink: create.name)
         var planner = QueryPlanner(store: store, sources: try store.sources())
         planner.limits = try FunctionLimits(properties: properties)
+        planner.wrapsSingleValues = wrapsSingleValues
         let plan = try store.connection.transaction {
             let plan = try planner.plan(create, queryID: id, statement: text)
             try store.insert(plan.sink)
