@@ -475,3 +475,27 @@ extension SQLJoinTests {
         #expect(out.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"VAL":"hello"}"#])
     }
 }
+
+extension SQLJoinTests {
+    /// A stream joined to several tables is keyed by the last join's
+    /// expression, as each ksqlDB join re-keys by its own.
+    @Test func theLastJoinKeysAStreamJoinedToTables() throws {
+        let fx = try Fixture("sql-last-join-key")
+        for topic in ["left", "right", "right2"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        let int = { (n: UInt8) -> [UInt8] in [0, 0, 0, n] }
+        try SinkTestSupport.produce(fx.cluster, "right2", [(key: int(2), value: Array(#"{"V0": 3}"#.utf8))], partition: 0)
+        try SinkTestSupport.produce(fx.cluster, "right", [(key: int(1), value: Array(#"{"V0": 2}"#.utf8))], partition: 0)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM s1 (id INT KEY, k INT, v0 INT) WITH (KAFKA_TOPIC='left', VALUE_FORMAT='JSON');
+            CREATE TABLE t2 (id INT PRIMARY KEY, v0 INT) WITH (KAFKA_TOPIC='right', VALUE_FORMAT='JSON');
+            CREATE TABLE t3 (id INT PRIMARY KEY, v0 INT) WITH (KAFKA_TOPIC='right2', VALUE_FORMAT='JSON');
+            CREATE STREAM output AS SELECT s1.k, s1.v0, t2.v0, t3.v0 FROM s1 JOIN t2 ON s1.v0 = t2.id JOIN t3 ON s1.k = t3.id;
+            """)
+        try SinkTestSupport.produce(fx.cluster, "left", [(key: int(0), value: Array(#"{"K": 2, "V0": 1}"#.utf8))], partition: 0)
+        try fx.catchUp()
+        let out = try fx.topic("OUTPUT")
+        #expect(out.map { $0.key ?? [] } == [int(2)])
+        #expect(out.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"S1_V0":1,"T2_V0":2,"T3_V0":3}"#])
+    }
+}

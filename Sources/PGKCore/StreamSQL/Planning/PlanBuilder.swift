@@ -369,6 +369,8 @@ struct PlanBuilder {
     /// table's primary key, the other side over the relations before it)
     /// and returns their plain-column sides in order, the stream's first.
     private func streamTableJoinColumns() throws -> [Expression] {
+        // The last join keys the result, as each of ksqlDB's joins re-keys by its
+        // own expression; earlier joins' columns follow, in case it is not selected.
         var columns: [Expression] = []
         for (index, join) in select.joins.enumerated() {
             let table = inputs[index + 1]
@@ -395,7 +397,8 @@ struct PlanBuilder {
                 throw PlanError("the other side of the join with \(table.source.name) must refer to the stream "
                     + "\(inputs[0].source.name) or a table joined before it")
             }
-            columns += [otherSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } }
+            columns.insert(contentsOf: [otherSide, resolvedA == key ? a : b].filter { if case .column = $0 { return true } else { return false } },
+                           at: 0)
         }
         return columns
     }
