@@ -14,6 +14,7 @@ import Testing
             CREATE STREAM raw (id STRING KEY, v STRING) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='KAFKA', PARTITIONS=1);
             CREATE STREAM m1 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m1', VALUE_FORMAT='JSON', PARTITIONS=1);
             CREATE STREAM m2 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m2', VALUE_FORMAT='JSON', PARTITIONS=1);
+            CREATE TABLE twoparts (id STRING PRIMARY KEY, x INT) WITH (KAFKA_TOPIC='twoparts', VALUE_FORMAT='JSON', PARTITIONS=2);
             """])
         #expect(created.status == 0, "\(created.stderr)")
         let cases: [(String, String)] = [
@@ -55,6 +56,7 @@ import Testing
             ("CREATE TABLE wb2 AS SELECT id, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY id HAVING WINDOWEND > 10;",
              "window bounds column WINDOWEND can only be used"),
             ("CREATE STREAM sj AS SELECT * FROM s s1 JOIN s s2 WITHIN 1 HOUR ON s1.a = s2.a;", "self joins are not supported"),
+            ("CREATE STREAM pj AS SELECT s.id, x FROM s JOIN twoparts t ON s.id = t.id;", "since the number of partitions don't match (1 and 2)"),
             ("CREATE STREAM mj AS SELECT m1.id, m2.id AS id2 FROM m1 JOIN m2 WITHIN 1 HOUR ON m1.mm = m2.mm;",
              "cannot join on M1.MM, of type MAP<STRING, INTEGER>"),
             ("CREATE STREAM r2 AS SELECT id, a AS rowoffset FROM s;", "reserved column name in select: ROWOFFSET"),

@@ -192,7 +192,9 @@ struct PlanBuilder {
         }
     }
 
-    /// A join's values key its result, and a MAP is no key (see SourceFormats.checkTypes).
+    /// A join's values key its result, and a MAP is no key (see
+    /// SourceFormats.checkTypes). Sources joined key to key are not
+    /// repartitioned, so ksqlDB wants their partition counts equal.
     private func checkJoinValues() throws {
         let typing = translator()
         for join in select.joins {
@@ -201,7 +203,18 @@ struct PlanBuilder {
                     throw PlanError("cannot join on \(side.sqlText), of type \(type): MAPs, and types holding them, are not supported as keys")
                 }
             }
+            let keyed = join.condition.children.compactMap(keyedInput)
+            if join.condition.children.count == 2, keyed.count == 2, let a = keyed[0].source.partitions, let b = keyed[1].source.partitions, a != b {
+                throw PlanError("cannot join \(keyed[0].source.name) with \(keyed[1].source.name) since the number of partitions don't match "
+                    + "(\(a) and \(b)): repartition either one so that the numbers match")
+            }
         }
+    }
+
+    /// The input whose only key column `expression` names.
+    private func keyedInput(_ expression: Expression) -> QueryPlan.Input? {
+        guard case .column(let qualifier, let name) = expression, let resolved = try? resolve(qualifier, name) else { return nil }
+        return inputs.first { $0.keyColumns.count == 1 && resolved == "\($0.alias).\((try? quote($0.keyColumns[0])) ?? "")" }
     }
 
     /// Statements ksqlDB rejects, rejected here too when created.
