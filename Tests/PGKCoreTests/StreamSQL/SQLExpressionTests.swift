@@ -383,6 +383,15 @@ extension SQLExpressionTests {
         #expect(try fx.topic("FLAT").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } == [#"{"FIRST":3,"B":1,"f 2":"x"}"#])
         #expect(try fx.topic("OUTER_FIELDS").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
                 == [#"{"A":{"B":1,"f 2":"x"},"C":3}"#])
+        // A pull query expands it too, from the table's declared STRUCT type.
+        let latest = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE TABLE latest AS SELECT id, LATEST_BY_OFFSET(v1) AS v FROM nested GROUP BY id;
+            """])
+        #expect(latest.status == 0, "\(latest.stderr)")
+        try fx.catchUp()
+        let pulled = try fx.sql(["-e", "SELECT id, v->* FROM latest WHERE id = 'k';", "--output", "json"])
+        #expect(pulled.stdout.contains(#""A":{"B":1,"f 2":"x"}"#) && pulled.stdout.contains(#""C":3"#), "\(pulled.stdout) \(pulled.stderr)")
         for statement in ["CREATE STREAM bad1 AS SELECT id, v1->c FROM nested WHERE v1->* IS NULL;",
                           "CREATE STREAM bad2 AS SELECT id, v1->c->* FROM nested;"] {
             let refused = try fx.sql(["-e", statement])

@@ -57,6 +57,14 @@ extension ExpressionTranslator {
         case .call(let name, let arguments, _, _) where ["SUM", "MIN", "MAX"].contains(name) && arguments.count == 1:
             let type = staticType(arguments[0])
             return name == "SUM" && type == .integer ? .bigint : type
+        case .call(let name, let arguments, _, _) where ["LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET"].contains(name) && !arguments.isEmpty:
+            // (x) or (x, ignoreNulls) give a value; (x, n[, ignoreNulls]) an array of them.
+            guard let type = staticType(arguments[0]) else { return nil }
+            if arguments.count == 1 { return type }
+            if case .literal(.boolean) = arguments[1] { return type }
+            return .array(type)
+        case .call(let name, let arguments, _, _) where ["COLLECT_LIST", "COLLECT_SET"].contains(name) && arguments.count == 1:
+            return staticType(arguments[0]).map { .array($0) }
         case .call("FROM_UNIXTIME", _, _, _): return .timestamp
         case .call("CONVERT_TZ", let arguments, _, _): return arguments.first.flatMap(staticType)
         case .call("ARRAY", let arguments, _, _):

@@ -430,7 +430,10 @@ struct Draft {
             let known = items.first { $0.name == sink.columns[index].name }.flatMap { translator.staticType($0.expression) }
             var type = sink.columns[index].type
             switch (postgresType, known) {
-            case ("jsonb", .map?), ("jsonb", .struct?): type = known!
+            case ("jsonb", .map?), ("jsonb", .struct?):
+                // Kept as declared, so readers (pull queries, `->*`, later queries) know its fields.
+                type = known!
+                sink.columns[index].type = type
             case ("numeric", .decimal?):
                 // Written as a DECIMAL (exact in Avro), not as a double.
                 type = known!
