@@ -499,3 +499,47 @@ extension SQLJoinTests {
         #expect(out.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"S1_V0":1,"T2_V0":2,"T3_V0":3}"#])
     }
 }
+
+extension SQLJoinTests {
+    /// Two streams joined within a window, each pair then joined to a
+    /// table as of the pair's time; a LEFT pair padded with NULLs keeps
+    /// the join value as its key.
+    @Test func streamStreamPairsJoinTables() throws {
+        let fx = try Fixture("sql-stream-stream-table")
+        for topic in ["left", "right", "right2"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        let int = { (n: UInt8) -> [UInt8] in [0, 0, 0, n] }
+        func send(_ topic: String, _ value: String, _ timestamp: Int64) throws {
+            let producer = try KafkaProducer(config: KafkaTestSupport.config(fx.cluster))
+            try producer.produce(topic: topic, partition: 0, key: int(0), value: Array(value.utf8), timestamp: timestamp)
+            try producer.flush(timeoutMilliseconds: 10_000)
+        }
+        try send("right2", #"{"V0": 3}"#, 1_010)
+        try send("right", #"{"V0": 2}"#, 1_011)
+        try send("left", #"{"V0": 1}"#, 1_012)
+        try send("right", #"{"V0": 4}"#, 1_013)
+        try send("left", #"{"V0": 5}"#, 101_000)
+        try send("right", #"{"V0": 6}"#, 101_001)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM s1 (id INT KEY, v0 BIGINT) WITH (KAFKA_TOPIC='left', VALUE_FORMAT='JSON');
+            CREATE STREAM s2 (id INT KEY, v0 BIGINT) WITH (KAFKA_TOPIC='right', VALUE_FORMAT='JSON');
+            CREATE TABLE t3 (id INT PRIMARY KEY, v0 BIGINT) WITH (KAFKA_TOPIC='right2', VALUE_FORMAT='JSON');
+            CREATE STREAM inner_j WITH (PARTITIONS=1) AS SELECT s2.id, s1.v0, s2.v0, t3.v0
+              FROM s1 JOIN s2 WITHIN 10 SECONDS ON s1.id = s2.id JOIN t3 ON s1.id = t3.id;
+            CREATE STREAM left_j WITH (PARTITIONS=1) AS SELECT s1.v0, s2.v0, t3.v0, s2.id
+              FROM s1 LEFT JOIN s2 WITHIN 10 SECONDS ON s1.id = s2.id JOIN t3 ON s1.id = t3.id;
+            """)
+        func records(_ topic: String) throws -> [String] {
+            try fx.topic(topic).map { "\($0.key ?? []) \(String(decoding: $0.value ?? [], as: UTF8.self)) @\($0.timestamp ?? -1)" }
+        }
+        let key = "\(int(0))"
+        #expect(try records("INNER_J") == [
+            #"\#(key) {"S1_V0":1,"S2_V0":2,"T3_V0":3} @1012"#, #"\#(key) {"S1_V0":1,"S2_V0":4,"T3_V0":3} @1013"#,
+            #"\#(key) {"S1_V0":5,"S2_V0":6,"T3_V0":3} @101001"#,
+        ])
+        #expect(try records("LEFT_J") == [
+            #"\#(key) {"S1_V0":1,"S2_V0":2,"T3_V0":3} @1012"#, #"\#(key) {"S1_V0":1,"S2_V0":4,"T3_V0":3} @1013"#,
+            #"\#(key) {"S1_V0":5,"S2_V0":null,"T3_V0":3} @101000"#, #"\#(key) {"S1_V0":5,"S2_V0":6,"T3_V0":3} @101001"#,
+        ])
+    }
+}

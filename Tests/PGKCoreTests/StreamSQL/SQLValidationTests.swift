@@ -93,6 +93,7 @@ import Testing
         let fine = try fx.sql(["-e", """
             CREATE STREAM ok1 AS SELECT id, STRUCT(foo := a, `foo` := b) AS st,
               GREATEST(CAST(a AS DECIMAL(9, 2)), CAST(b AS DECIMAL(7, 6))) AS g FROM s;
+            CREATE STREAM ok2 AS SELECT * FROM s PARTITION BY ROWTIME;
             """])
         #expect(fine.status == 0, "\(fine.stderr)")
     }

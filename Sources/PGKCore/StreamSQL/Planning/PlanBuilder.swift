@@ -76,8 +76,9 @@ struct PlanBuilder {
             }
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
+            if shape == .streamStreamJoin && inputs.count > 2 { _ = try streamTableJoinColumns(skipping: 1) }
             let rowKey = Expression.column(qualifier: nil, name: syntheticKeyName)
-            if shape == .streamStreamJoin, select.partitionBy.isEmpty, try streamStreamKeyIsSynthetic(items),
+            if shape == .streamStreamJoin, inputs.count == 2, select.partitionBy.isEmpty, try streamStreamKeyIsSynthetic(items),
                select.items.contains(where: { if case .all(nil) = $0 { return true } else { return false } }),
                !items.contains(where: { $0.expression == rowKey }) {
                 // ksqlDB gives `SELECT *` over a join keyed by no selected column its synthetic key column.
@@ -116,8 +117,12 @@ struct PlanBuilder {
             }
             try checkKeyNamedOnce(items, keyNames)
             if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
-                // The key is the join value, whichever side a padded row has.
-                items[index].expression = .column(qualifier: nil, name: syntheticKeyName)
+                // The key is the join value, whichever side a padded row has;
+                // keyed by a later table join, that join's stream side.
+                let byTable = try inputs.count > 2 && firstItem([items[index]], matchingOneOf: streamTableJoinColumns(skipping: 1)) != nil
+                items[index].expression = byTable
+                    ? try streamSideOfJoin(matching: items[index].expression, skipping: 1) ?? items[index].expression
+                    : .column(qualifier: nil, name: syntheticKeyName)
             }
             if shape == .streamTableJoin, select.partitionBy.isEmpty,
                let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
@@ -223,8 +228,11 @@ struct PlanBuilder {
         if let untyped = items.first(where: { $0.expression == .literal(.null) }) {
             throw PlanError("cannot infer a type for NULL (\(untyped.name)): CAST it, e.g. CAST(NULL AS STRING)")
         }
-        // A persistent query's result cannot name a column after a pseudo column (a push query may).
-        if !planner.printsRows, let reserved = items.first(where: { ["ROWTIME", "ROWPARTITION", "ROWOFFSET"].contains($0.name.uppercased()) }) {
+        // A persistent query's result cannot name a value column after a pseudo column (a push query may;
+        // PARTITION BY ROWTIME names a key column so).
+        if !planner.printsRows, let reserved = items.first(where: {
+            ["ROWTIME", "ROWPARTITION", "ROWOFFSET"].contains($0.name.uppercased()) && !keyNames.contains($0.name)
+        }) {
             throw PlanError("reserved column name in select: \(reserved.name): remove it or give it an alias (AS)")
         }
         if !items.contains(where: { !keyNames.contains($0.name) && !windowColumns.contains($0.name.uppercased()) }) {
@@ -336,6 +344,16 @@ struct PlanBuilder {
     /// SELECT includes (left first); a FULL join, or one on expressions,
     /// by the synthetic ROWKEY, which the SELECT must then include.
     private func streamStreamKeyNames(_ items: [Item]) throws -> [String] {
+        if inputs.count > 2 {
+            // Enriched from tables after the window join: keyed by the last table
+            // join, as a stream-table join is, or else by the window join's value.
+            let candidates = try streamTableJoinColumns(skipping: 1) + streamStreamKeyCandidates()
+            guard let item = firstItem(items, matchingOneOf: candidates) else {
+                throw PlanError("key missing from projection: the SELECT must include the join column "
+                    + candidates.map(Self.text).joined(separator: " or ") + ", the key of the result")
+            }
+            return [item.name]
+        }
         let candidates = try streamStreamKeyCandidates()
         if let item = firstItem(items, matchingOneOf: candidates) { return [item.name] }
         if let item = items.first(where: { $0.expression == .column(qualifier: nil, name: syntheticKeyName) }) { return [item.name] }
@@ -381,11 +399,11 @@ struct PlanBuilder {
     /// Checks a stream's joins with tables (INNER or LEFT, each ON the
     /// table's primary key, the other side over the relations before it)
     /// and returns their plain-column sides in order, the stream's first.
-    private func streamTableJoinColumns() throws -> [Expression] {
+    private func streamTableJoinColumns(skipping first: Int = 0) throws -> [Expression] {
         // The last join keys the result, as each of ksqlDB's joins re-keys by its
         // own expression; earlier joins' columns follow, in case it is not selected.
         var columns: [Expression] = []
-        for (index, join) in select.joins.enumerated() {
+        for (index, join) in select.joins.enumerated() where index >= first {
             let table = inputs[index + 1]
             let names = "\(inputs[index].source.name) \(join.kind.rawValue) JOIN \(table.source.name)"
             guard join.kind == .inner || join.kind == .left else {
@@ -417,8 +435,8 @@ struct PlanBuilder {
     }
 
     /// The other side of the join whose table key `expression` names.
-    private func streamSideOfJoin(matching expression: Expression) throws -> Expression? {
-        for (index, join) in select.joins.enumerated() {
+    private func streamSideOfJoin(matching expression: Expression, skipping first: Int = 0) throws -> Expression? {
+        for (index, join) in select.joins.enumerated() where index >= first {
             guard case .binary(.equal, let a, let b) = join.condition,
                   let key = inputs[index + 1].keyColumns.first else { continue }
             let keySQL = "\(inputs[index + 1].alias).\(try quote(key))"

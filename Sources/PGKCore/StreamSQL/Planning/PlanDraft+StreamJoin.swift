@@ -71,6 +71,11 @@ extension Draft {
             }
         }
 
+        // Tables joined after the window join: each pair looks its row up as
+        // of the pair's time (the later record's), as a stream-table join does.
+        let lookups = try select.joins.indices.dropFirst().map { index in
+            try tableVersionJoin(select.joins[index], inputs[index + 1], time: "greatest(i0._ts, i1._ts)")
+        }.joined()
         let projected = projection.joined(separator: ", ")
         let filter = filter.map { " AND (\($0))" } ?? ""
         var arms = [
@@ -78,17 +83,17 @@ extension Draft {
             // Each record's matches in the order the matched records came, as
             // Kafka Streams walks its window store.
             "SELECT \(projected), NULL::bytea AS _pgk_raw_key, greatest(i0._seq, i1._seq) AS _pgk_seq, greatest(i0._ts, i1._ts) AS _pgk_ts, "
-                + "least(i0._seq, i1._seq) AS _pgk_ord FROM \(newRecords[0]) AS i0 JOIN \(all[1]) AS i1 ON \(matches) WHERE true\(filter)",
+                + "least(i0._seq, i1._seq) AS _pgk_ord FROM \(newRecords[0]) AS i0 JOIN \(all[1]) AS i1 ON \(matches)\(lookups) WHERE true\(filter)",
             // ... and an older left record with a new right one.
             "SELECT \(projected), NULL::bytea, i1._seq, greatest(i0._ts, i1._ts), i0._seq "
-                + "FROM \(leftState) AS i0 JOIN \(newRecords[1]) AS i1 ON \(matches) WHERE true\(filter)",
+                + "FROM \(leftState) AS i0 JOIN \(newRecords[1]) AS i1 ON \(matches)\(lookups) WHERE true\(filter)",
         ]
         if outer.left {
-            arms.append("SELECT \(projected), NULL::bytea, i0._seq, i0._ts, i0._seq FROM \(all[0]) AS i0 LEFT JOIN \(rightState) AS i1 ON false "
+            arms.append("SELECT \(projected), NULL::bytea, i0._seq, i0._ts, i0._seq FROM \(all[0]) AS i0 LEFT JOIN \(rightState) AS i1 ON false\(lookups) "
                 + "WHERE i0._seq IN (SELECT seq FROM \(padded) WHERE side = 0)\(filter)")
         }
         if outer.right {
-            arms.append("SELECT \(projected), NULL::bytea, i1._seq, i1._ts, i1._seq FROM \(all[1]) AS i1 LEFT JOIN \(leftState) AS i0 ON false "
+            arms.append("SELECT \(projected), NULL::bytea, i1._seq, i1._ts, i1._seq FROM \(all[1]) AS i1 LEFT JOIN \(leftState) AS i0 ON false\(lookups) "
                 + "WHERE i1._seq IN (SELECT seq FROM \(padded) WHERE side = 1)\(filter)")
         }
 

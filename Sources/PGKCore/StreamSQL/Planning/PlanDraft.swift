@@ -48,6 +48,8 @@ struct Draft {
         if builder.shape == .streamStreamJoin, let join = select.joins.first {
             let parts = try streamStreamJoin(join, queryID: queryID, filter: condition)
             (inner, afterOutput) = (parts.select, parts.afterOutput)
+            // Tables joined to the pairs fold their changes in after the pairs saw their versions.
+            for table in inputs.dropFirst(2) { afterOutput += try applyTableChanges(table) }
             batch += parts.batch
             setup.append(parts.setup)
         } else {
@@ -152,7 +154,7 @@ struct Draft {
     /// before the record's timestamp (a tie goes to the table, as when
     /// the table record came first), else the state before the batch.
     /// A tombstone there means no row.
-    private func tableVersionJoin(_ join: Join, _ table: QueryPlan.Input) throws -> String {
+    func tableVersionJoin(_ join: Join, _ table: QueryPlan.Input, time: String = "i0._ts") throws -> String {
         guard let state = table.state else { throw PlanError("internal: no state table for \(table.source.name)") }
         var translator = builder.joinTranslator()
         let condition = try translator.sql(join.condition)
@@ -160,7 +162,7 @@ struct Draft {
         let alias = table.alias
         let version = """
             SELECT * FROM (
-              SELECT \(columns), _deleted FROM \(table.staging) AS \(alias) WHERE \(condition) AND coalesce(\(alias)._ts <= i0._ts, true)
+              SELECT \(columns), _deleted FROM \(table.staging) AS \(alias) WHERE \(condition) AND coalesce(\(alias)._ts <= \(time), true)
               UNION ALL SELECT \(columns), false FROM \(state) AS \(alias) WHERE \(condition)) AS v
             ORDER BY v._seq DESC LIMIT 1
             """

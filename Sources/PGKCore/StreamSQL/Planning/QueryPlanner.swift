@@ -117,6 +117,11 @@ struct QueryPlanner {
             // Tables joined on their primary keys, or a stream enriched from
             // several tables, each lookup as of the record.
             if inputs.allSatisfy(\.source.isTable) { return .tableJoin }
+            // Two streams joined within a window, each pair then enriched from tables.
+            if !inputs[0].source.isTable, !inputs[1].source.isTable, inputs.dropFirst(2).allSatisfy(\.source.isTable),
+               select.joins.first?.withinMilliseconds != nil {
+                return .streamStreamJoin
+            }
             guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
                 throw PlanError("several joins in one query are supported for tables, or a stream joined to tables")
             }
