@@ -12,16 +12,12 @@ enum TemporalFunctions {
 
     static let functions: [String: ScalarFunction] = [
         // BIGINT epoch milliseconds ↔ text.
-        "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { a in
-            "pg_temp.kformat(to_timestamp(\(a[0]) / 1000.0), \(a[1]), \(zone(a, 2)))"
-        },
+        "TIMESTAMPTOSTRING": ScalarFunction(arity: 2...3) { a in formatted("to_timestamp(\(a[0]) / 1000.0)", a) },
         "STRINGTOTIMESTAMP": ScalarFunction(arity: 2...3) { a in
             "CAST(extract(epoch FROM (pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2)))) * 1000 AS bigint)"
         },
         // TIMESTAMP ↔ text.
-        "FORMAT_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
-            "pg_temp.kformat(\(a[0]) AT TIME ZONE 'UTC', \(a[1]), \(zone(a, 2)))"
-        },
+        "FORMAT_TIMESTAMP": ScalarFunction(arity: 2...3) { a in formatted("(\(a[0]) AT TIME ZONE 'UTC')", a) },
         "PARSE_TIMESTAMP": ScalarFunction(arity: 2...3) { a in
             "((pg_temp.kparse(\(a[0]), \(a[1]))::timestamp AT TIME ZONE \(zone(a, 2))) AT TIME ZONE 'UTC')"
         },
@@ -65,6 +61,14 @@ enum TemporalFunctions {
                      "MINUTE": "1 minute", "HOUR": "1 hour", "DAY": "1 day"]
         let name = unit.uppercased()
         return units[name] ?? units[name.hasSuffix("S") ? String(name.dropLast()) : name]
+    }
+
+    /// An instant printed by the pattern `a[1]` as a wall clock in the zone
+    /// `a[2]`; only a pattern that prints the zone's name (TZ) needs
+    /// pg_temp.kformat, which costs a session setting per row.
+    private static func formatted(_ instant: String, _ a: [String]) -> String {
+        "(CASE WHEN strpos(\(a[1]), 'TZ') > 0 THEN pg_temp.kformat(\(instant), \(a[1]), \(zone(a, 2))) "
+            + "ELSE to_char(\(instant) AT TIME ZONE \(zone(a, 2)), \(a[1])) END)"
     }
 
     private static func zone(_ arguments: [String], _ index: Int) -> String {

@@ -210,11 +210,10 @@ final class InputStager {
         }
     }
 
-    /// Whether a one-field object is the value of a lone STRUCT (or MAP)
-    /// key column itself, rather than that column wrapped in an object.
+    /// Whether a one-field object is the value of a lone STRUCT key column
+    /// itself, rather than that column wrapped in an object.
     private func isWholeStruct(_ object: ValueObject, _ column: ColumnDefinition) -> Bool {
         switch column.type {
-        case .map: return true
         case .struct(let fields):
             guard let name = object.keys.first else { return true }
             let wrapper = name.uppercased() == column.name.uppercased()
