@@ -97,6 +97,10 @@ import Testing
             ("TIMESTAMPTOSTRING(1526075913000, 'yyyy-MM-dd HH:mm:ss zzz', 'America/Los_Angeles')", "2018-05-11 14:58:33 PDT"),
             ("FORMAT_TIMESTAMP(FROM_UNIXTIME(1526075913000), 'HH:mm z', 'Europe/London')", "22:58 BST"),
             ("TIMESTAMPTOSTRING(0, 'HH:mm z')", "00:00 UTC"),
+            // A pattern from an expression (a column, say) is converted row by row.
+            ("FORMAT_DATE(FROM_DAYS(18263), CONCAT('yyyy-', 'MM-dd'))", "2020-01-02"),
+            ("CAST(PARSE_DATE('2020-01-02', CONCAT('yyyy', '-MM-dd')) AS STRING)", "2020-01-02"),
+            ("TIMESTAMPTOSTRING(1526075913000, CONCAT('HH:mm ', 'zzz'), 'America/Los_Angeles')", "14:58 PDT"),
             // Jackson's compact text: declared STRUCT order, ISO times, base64, Java doubles.
             ("TO_JSON_STRING(1)", "1"),
             ("TO_JSON_STRING(CAST(NULL AS INT))", "null"),
@@ -113,6 +117,11 @@ import Testing
             ("TO_JSON_STRING(MAP('id' := ARRAY[1, 2]))", #"{"id":[1,2]}"#),
             ("TO_JSON_STRING(ARRAY[STRUCT(A := CAST(NULL AS STRING)), STRUCT(A := 'x')])", #"[{"A":null},{"A":"x"}]"#),
         ]
+        // pg_temp.kpattern, for patterns known only per row, converts as postgresPattern does.
+        for java in ["yyyy-MM-dd HH:mm:ss.SSS", "dd/M/yy h:mm a 'at' EEE", "yyyy-MM-dd'T'HH:mm:ssX", "''d'' MMM \\ \"-\"", "HH:mm zzz"] {
+            let converted = try connection.query("SELECT pg_temp.kpattern($1, false)", [java]).scalar
+            #expect(converted == (try TemporalFunctions.postgresPattern(java)), "\(java)")
+        }
         for (expression, expected) in cases {
             var translator = ExpressionTranslator(parameterOffset: 0) { _, name in throw PlanError("unknown column \(name)") }
             let sql = try translator.sql(try SQLParser.parseExpression(expression))

@@ -24,7 +24,7 @@ final class CatalogStore {
     func prepareAggregates() throws {
         guard !aggregatesPrepared else { return }
         if try connection.query("SELECT to_regprocedure('pg_temp.kparse(text, text)') IS NULL").scalar == "t" {
-            try connection.executeScript(SessionFunctions.script)
+            try connection.executeScript(SessionFunctions.script + SessionFunctions.patternScript)
         }
         aggregatesPrepared = true
     }

@@ -192,15 +192,21 @@ struct ExpressionTranslator {
             }
             arguments[0] = .literal(.string(interval))
         }
+        var patternColumn: Int?
         if let position = TemporalFunctions.patternArgument[name] {
-            // Java patterns become PostgreSQL's when the statement is created.
-            guard case .literal(.string(let pattern)) = arguments[position] else {
-                throw PlanError("\(name) takes its pattern as a string literal")
+            // Java patterns become PostgreSQL's when the statement is created;
+            // one taken from a column, row by row (pg_temp.kpattern).
+            if case .literal(.string(let pattern)) = arguments[position] {
+                arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern, parsing: TemporalFunctions.parsing.contains(name))))
+            } else {
+                patternColumn = position
             }
-            arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern, parsing: TemporalFunctions.parsing.contains(name))))
         }
         if let prepare = function.prepare { arguments = try prepare(arguments, arguments.map(staticType)) }
-        let args = try arguments.map { try sql($0) }
+        var args = try arguments.map { try sql($0) }
+        if let position = patternColumn {
+            args[position] = "pg_temp.kpattern(\(args[position]), \(TemporalFunctions.parsing.contains(name)))"
+        }
         if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)
     }

@@ -115,7 +115,7 @@ enum TemporalFunctions {
             if parsing && character == "z" {
                 throw PlanError("the pattern letter '\(String(repeating: character, count: run))' in '\(java)' is not supported for reading text")
             }
-            guard let converted = letter(character, run) else {
+            guard let converted = template(for: character, run: run) else {
                 throw PlanError("the pattern letter '\(String(repeating: character, count: run))' in '\(java)' is not supported")
             }
             out += converted
@@ -123,7 +123,8 @@ enum TemporalFunctions {
         return out
     }
 
-    private static func letter(_ letter: Character, _ run: Int) -> String? {
+    /// The PostgreSQL template for a run of one Java pattern letter; nil where there is none.
+    static func template(for letter: Character, run: Int) -> String? {
         switch letter {
         case "y", "u": return run == 2 ? "YY" : "YYYY"
         case "M", "L":
