@@ -128,3 +128,22 @@ extension SQLTimestampTests {
         #expect(latest.last == #"{"AT":34,"RAW":"Yg=="}"#)
     }
 }
+
+extension SQLTimestampTests {
+    /// A pattern from a column is read per record; one pgk cannot read
+    /// makes that record a dead letter, and the others go on.
+    @Test func patternsFromAColumnAreReadPerRecord() throws {
+        let fx = try Fixture("sql-column-patterns")
+        try fx.cluster.createTopic("dates", partitions: 1)
+        try fx.produce("dates", [#"{"D": "2020-01-02", "P": "yyyy-MM-dd"}"#, #"{"D": "02/01/2020", "P": "dd/MM/yyyy"}"#,
+                                 #"{"D": "2020-Q1", "P": "yyyy-QQ"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM dates (d STRING, p STRING) WITH (KAFKA_TOPIC='dates', VALUE_FORMAT='JSON');
+            CREATE STREAM parsed AS SELECT FORMAT_DATE(PARSE_DATE(d, p), 'yyyy-MM-dd') AS day FROM dates;
+            """)
+        let days = try fx.topic("PARSED").compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(days.sorted() == [#"{"DAY":"2020-01-02"}"#, #"{"DAY":"2020-01-02"}"#], "\(days)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters WHERE reason LIKE '%pattern letter ''QQ''%'") == [["1"]])
+    }
+}

@@ -3,7 +3,8 @@
 /// known only per row. It reads the pattern as
 /// TemporalFunctions.postgresPattern does, and takes its letters from that
 /// function's own table, so the two cannot drift apart. An unsupported
-/// letter (or a zone name read as text) raises an error for that record.
+/// letter (or a zone name read as text) raises a data exception (22007),
+/// which makes that record a dead letter.
 extension SessionFunctions {
     /// (letter, run, template) for every letter run postgresPattern converts.
     static var letterRows: [(Character, Int, String)] {
@@ -26,7 +27,7 @@ extension SessionFunctions {
                 IF c = '''' THEN
                   quoted := ''; i := i + 1;
                   LOOP
-                    IF i > n THEN RAISE EXCEPTION 'unterminated quote in the pattern ''%''', java; END IF;
+                    IF i > n THEN RAISE EXCEPTION 'unterminated quote in the pattern ''%''', java USING ERRCODE = '22007'; END IF;
                     IF substr(java, i, 1) = '''' THEN
                       IF substr(java, i + 1, 1) = '''' THEN quoted := quoted || ''''; i := i + 2; CONTINUE; END IF;
                       EXIT;
@@ -45,11 +46,12 @@ extension SessionFunctions {
                   CONTINUE;
                 END IF;
                 IF parsing AND c = 'z' THEN
-                  RAISE EXCEPTION 'the pattern letter ''%'' in ''%'' is not supported for reading text', repeat(c, len), java;
+                  RAISE EXCEPTION 'the pattern letter ''%'' in ''%'' is not supported for reading text', repeat(c, len), java
+                    USING ERRCODE = '22007';
                 END IF;
                 SELECT l.template INTO template FROM (VALUES \(rows)) AS l(letter, run, template) WHERE l.letter = c AND l.run = len;
                 IF template IS NULL THEN
-                  RAISE EXCEPTION 'the pattern letter ''%'' in ''%'' is not supported', repeat(c, len), java;
+                  RAISE EXCEPTION 'the pattern letter ''%'' in ''%'' is not supported', repeat(c, len), java USING ERRCODE = '22007';
                 END IF;
                 converted := converted || template;
               END LOOP;
