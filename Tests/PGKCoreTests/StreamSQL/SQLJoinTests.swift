@@ -473,6 +473,18 @@ extension SQLJoinTests {
         let out = try fx.topic("ENRICHED")
         #expect(out.map { $0.key ?? [] } == [[0, 0, 0, 10]])
         #expect(out.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"VAL":"hello"}"#])
+        // Two keyless streams: ksql.persistence.default.format.key says how the join value is written.
+        for topic in ["a", "b"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try fx.produce("a", [#"{"ID": 10, "X": "x"}"#])
+        try fx.produce("b", [#"{"ID": 10, "Y": "y"}"#])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            SET 'ksql.persistence.default.format.key'='DELIMITED';
+            CREATE STREAM a (id INT, x STRING) WITH (KAFKA_TOPIC='a', KEY_FORMAT='NONE', VALUE_FORMAT='JSON');
+            CREATE STREAM b (id INT, y STRING) WITH (KAFKA_TOPIC='b', KEY_FORMAT='NONE', VALUE_FORMAT='JSON');
+            CREATE STREAM ab AS SELECT a.id, x, y FROM a JOIN b WITHIN 1 HOUR ON a.id = b.id;
+            """)
+        #expect(try fx.topic("AB").map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["10"])
     }
 }
 

@@ -81,8 +81,9 @@ struct FunctionLimits: Equatable {
 
     /// The properties that set these, as a query stores them.
     static func properties(in session: [String: String]) -> [String: String] {
-        // Also the one persistence setting that shapes a plan (QueryPlanner.wrapsSingleValues).
-        session.filter { $0.key.hasPrefix("ksql.functions.") || $0.key == QueryPlanner.wrapSingleValuesProperty }
+        // Also the persistence settings that shape a plan (QueryPlanner.wrapsSingleValues, .defaultKeyFormat).
+        session.filter { $0.key.hasPrefix("ksql.functions.")
+            || [QueryPlanner.wrapSingleValuesProperty, QueryPlanner.defaultKeyFormatProperty].contains($0.key) }
     }
 
     func limit(_ aggregate: AggregateFunction) -> Int { aggregate == .collectSet ? collectSet : collectList }

@@ -505,8 +505,8 @@ struct PlanBuilder {
         var inherited = source.keyFormat
         if inherited == "NONE" && !keyNames.isEmpty {
             // A keyless source given a key (by a join, GROUP BY or PARTITION BY) takes
-            // the keyed join side's key format, else KAFKA, as ksqlDB does by default.
-            inherited = inputs.dropFirst().map(\.source.keyFormat).first { $0 != "NONE" } ?? "KAFKA"
+            // the keyed join side's key format, else ksql.persistence.default.format.key, as ksqlDB does.
+            inherited = inputs.dropFirst().map(\.source.keyFormat).first { $0 != "NONE" } ?? planner.defaultKeyFormat
         }
         let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? inherited).uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)

@@ -22,6 +22,17 @@ struct QueryPlanner {
     static func wrapsSingleValues(_ properties: [String: String]) -> Bool {
         properties[wrapSingleValuesProperty]?.lowercased() != "false"
     }
+
+    /// `ksql.persistence.default.format.key`: the key format of a source
+    /// created without one, and of a keyless source's result once a join,
+    /// GROUP BY or PARTITION BY gives it a key (KAFKA unless set).
+    var defaultKeyFormat = "KAFKA"
+    static let defaultKeyFormatProperty = "ksql.persistence.default.format.key"
+    static let defaultValueFormatProperty = "ksql.persistence.default.format.value"
+
+    static func defaultKeyFormat(_ properties: [String: String]) -> String {
+        properties[defaultKeyFormatProperty]?.uppercased() ?? "KAFKA"
+    }
     var connection: PostgresConnection { store.connection }
 
 

@@ -126,6 +126,7 @@ struct SQLRun {
         var planner = QueryPlanner(store: store, sources: sources)
         planner.limits = try FunctionLimits(properties: query.functionProperties)
         planner.wrapsSingleValues = QueryPlanner.wrapsSingleValues(query.functionProperties)
+        planner.defaultKeyFormat = QueryPlanner.defaultKeyFormat(query.functionProperties)
         let plan = try planner.plan(create, queryID: query.id, statement: query.statement)
         return QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
     }

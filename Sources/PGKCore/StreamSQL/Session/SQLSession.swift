@@ -92,10 +92,12 @@ final class SQLSession {
         guard let topic = create.properties.text(of: "KAFKA_TOPIC") else {
             throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (KAFKA_TOPIC='…')")
         }
-        guard let valueFormat = (create.properties.text(of: "VALUE_FORMAT") ?? create.properties.text(of: "FORMAT"))?.uppercased() else {
+        guard let valueFormat = (create.properties.text(of: "VALUE_FORMAT") ?? create.properties.text(of: "FORMAT")
+                                 ?? properties[QueryPlanner.defaultValueFormatProperty])?.uppercased() else {
             throw PlanError("CREATE \(create.kind.rawValue) \(create.name) needs WITH (VALUE_FORMAT='JSON|AVRO|DELIMITED|KAFKA')")
         }
-        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT") ?? "KAFKA").uppercased()
+        let keyFormat = (create.properties.text(of: "KEY_FORMAT") ?? create.properties.text(of: "FORMAT")
+                         ?? QueryPlanner.defaultKeyFormat(properties)).uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
         if create.columns.isEmpty {
             // pgk reads no value schema from a registry: the columns must be given.
@@ -172,6 +174,7 @@ final class SQLSession {
         var planner = QueryPlanner(store: store, sources: try store.sources())
         planner.limits = try FunctionLimits(properties: properties)
         planner.wrapsSingleValues = wrapsSingleValues
+        planner.defaultKeyFormat = QueryPlanner.defaultKeyFormat(properties)
         let plan = try store.connection.transaction {
             let plan = try planner.plan(create, queryID: id, statement: text)
             try store.insert(plan.sink)
