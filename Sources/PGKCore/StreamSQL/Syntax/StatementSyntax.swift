@@ -262,7 +262,7 @@ extension Expression {
         return names
     }
 
-    /// The unqualified and qualified column names the expression reads, upper-cased.
+    /// The names of the columns the expression reads (qualifiers dropped), upper-cased.
     var columnNames: Set<String> {
         if case .column(_, let name) = self { return [name.uppercased()] }
         return children.reduce(into: []) { $0.formUnion($1.columnNames) }
