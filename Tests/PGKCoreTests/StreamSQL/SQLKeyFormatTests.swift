@@ -252,3 +252,29 @@ extension SQLKeyFormatTests {
         #expect(try fx.topic("UNWRAPPED").map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["7"])
     }
 }
+
+extension SQLKeyFormatTests {
+    /// An AVRO result registers STRUCTs as records and MAPs as maps (they
+    /// were strings, which no object fits), and reads back the same.
+    @Test func avroResultsHoldStructsAndMaps() throws {
+        var fx = try SQLCommandTests.Fixture("sql-avro-struct")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("src", partitions: 1)
+        try fx.produce("src", [#"{"S": {"A": 1, "B": "x", "C": {"D": 2.0}}, "M": {"q": 2}}"#], keys: ["k"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM src (id STRING KEY, s STRUCT<a INT, b STRING, c STRUCT<d DOUBLE>>, m MAP<STRING, INT>)
+              WITH (KAFKA_TOPIC='src', VALUE_FORMAT='JSON');
+            CREATE STREAM out WITH (VALUE_FORMAT='AVRO') AS SELECT id, s, m FROM src;
+            CREATE STREAM back (id STRING KEY, s STRUCT<a INT, b STRING, c STRUCT<d DOUBLE>>, m MAP<STRING, INT>)
+              WITH (KAFKA_TOPIC='OUT', VALUE_FORMAT='AVRO');
+            CREATE STREAM again WITH (VALUE_FORMAT='JSON') AS SELECT id, s, m FROM back;
+            """)
+        try fx.catchUp()
+        let again = try fx.topic("AGAIN").map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(again == [#"{"S":{"A":1,"B":"x","C":{"D":2.0}},"M":{"q":2}}"#], "\(again)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
+    }
+}

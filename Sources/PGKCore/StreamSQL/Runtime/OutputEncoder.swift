@@ -97,6 +97,13 @@ final class OutputEncoder {
         if type == .double, case .int(let number) = value { return .double(Double(number)) }
         if type == .double, case .decimal(let text) = value, let number = Double(text) { return .double(number) }
         if case .array(let element) = type, case .array(let items) = value { return .array(items.map { normalized($0, element) }) }
+        // A STRUCT has its declared fields, in order, NULL where absent; a MAP's values their type.
+        if case .struct(let fields) = type, case .object(let object) = value {
+            return .object(ValueObject(fields.map { ($0.0, normalized(object[$0.0] ?? .null, $0.1)) }))
+        }
+        if case .map(_, let valueType) = type, case .object(let object) = value {
+            return .object(ValueObject(object.map { ($0.0, normalized($0.1, valueType)) }))
+        }
         guard ["JSON", "DELIMITED"].contains(sink.valueFormat), case .string(let text) = value else { return value }
         switch type {
         case .timestamp:
@@ -164,9 +171,15 @@ final class OutputEncoder {
     }
 
     private static func avroRecord(_ columns: [(postgres: String, name: String, type: SQLType)], name: String) -> Value {
-        let fields = columns.map { column in
-            Value.object(ValueObject([("name", .string(column.name)),
-                                      ("type", .array([.string("null"), avroType(column.type)])),
+        avroRecord(columns.map { ($0.name, $0.type) }, name: name)
+    }
+
+    /// A record of nullable fields; a nested STRUCT's record is named after
+    /// its path (KsqlDataSourceSchema_S), as ksqlDB names them, so names never repeat.
+    private static func avroRecord(_ fields: [(name: String, type: SQLType)], name: String) -> Value {
+        let fields = fields.map { field in
+            Value.object(ValueObject([("name", .string(field.name)),
+                                      ("type", .array([.string("null"), avroType(field.type, name: "\(name)_\(field.name)")])),
                                       ("default", .null)]))
         }
         return .object(ValueObject([
@@ -175,7 +188,7 @@ final class OutputEncoder {
         ]))
     }
 
-    static func avroType(_ type: SQLType) -> Value {
+    static func avroType(_ type: SQLType, name: String = "KsqlDataSourceSchema") -> Value {
         func logical(_ base: String, _ name: String) -> Value {
             .object(ValueObject([("type", .string(base)), ("logicalType", .string(name))]))
         }
@@ -193,8 +206,13 @@ final class OutputEncoder {
         case .time: return logical("int", "time-millis")
         case .timestamp: return logical("long", "timestamp-millis")
         case .array(let element):
-            return .object(ValueObject([("type", .string("array")), ("items", .array([.string("null"), avroType(element)]))]))
-        case .string, .map, .struct: return .string("string")
+            return .object(ValueObject([("type", .string("array")), ("items", .array([.string("null"), avroType(element, name: name)]))]))
+        case .struct(let fields):
+            return avroRecord(fields.map { (name: $0.0, type: $0.1) }, name: name)
+        case .map(_, let value):
+            // Avro maps have string keys, as ksqlDB's MAPs do.
+            return .object(ValueObject([("type", .string("map")), ("values", .array([.string("null"), avroType(value, name: name)]))]))
+        case .string: return .string("string")
         }
     }
 }
