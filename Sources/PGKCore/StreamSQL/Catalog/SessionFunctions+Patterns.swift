@@ -6,9 +6,10 @@
 /// letter (or a zone name read as text) raises a data exception (22007),
 /// which makes that record a dead letter.
 extension SessionFunctions {
-    /// (letter, run, template) for every letter run postgresPattern converts.
+    /// (letter, run, template) for every letter run postgresPattern converts,
+    /// found by asking it about every letter (no second list to keep in step).
     static var letterRows: [(Character, Int, String)] {
-        Array("yuMLdDHhmsSaEzXZ").flatMap { letter in
+        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz").flatMap { letter in
             (1...9).compactMap { run in TemporalFunctions.template(for: letter, run: run).map { (letter, run, $0) } }
         }
     }

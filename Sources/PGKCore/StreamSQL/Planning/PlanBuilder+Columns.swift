@@ -34,8 +34,8 @@ extension PlanBuilder {
             // Replaced by the accumulator's window columns (PlanDraft+Accumulating).
             return "CAST(NULL AS bigint)"
         }
-        if name.uppercased() == syntheticKeyName, qualifier == nil, shape == .streamStreamJoin,
-           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+        // The synthetic key's name is no source column's (see syntheticKeyName).
+        if shape == .streamStreamJoin, qualifier == nil, name.uppercased() == syntheticKeyName {
             if let condition = select.joins.first?.condition, String(describing: condition).contains("ROWKEY") {
                 throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
             }
@@ -44,8 +44,7 @@ extension PlanBuilder {
             var translator = joinTranslator()
             return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
         }
-        if name.uppercased() == syntheticKeyName, qualifier == nil, shape == .tableJoin, tableJoinIsOuter,
-           !inputs.contains(where: { $0.source.column(named: name) != nil }) {
+        if shape == .tableJoin, tableJoinIsOuter, qualifier == nil, name.uppercased() == syntheticKeyName {
             // An outer table join's key: the key of whichever side is there.
             return "coalesce(\(try inputs.map { "\($0.alias).\(try quote($0.keyColumns[0]))" }.joined(separator: ", ")))"
         }
