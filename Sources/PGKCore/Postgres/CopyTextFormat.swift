@@ -39,6 +39,12 @@ struct CopyTextEncoder: Sendable {
         bytes.withUnsafeBufferPointer { appendEscaped($0) }
     }
 
+    /// Fields already in COPY text (another encoder's buffer), as they are.
+    mutating func append(encodedFields bytes: [UInt8]) {
+        startField()
+        buffer.append(contentsOf: bytes)
+    }
+
     mutating func endRow() {
         buffer.append(UInt8(ascii: "\n"))
         fieldsInRow = 0

@@ -43,6 +43,7 @@ final class CopyIn {
     func appendNull() { encoder.appendNull() }
     func append(field bytes: [UInt8]) { encoder.append(field: bytes) }
     func append(field bytes: UnsafeBufferPointer<UInt8>) { encoder.append(field: bytes) }
+    func append(encodedFields bytes: [UInt8]) { encoder.append(encodedFields: bytes) }
 
     func endRow() throws {
         encoder.endRow()

@@ -23,6 +23,18 @@ import Testing
         #expect(encoded([[input]]) == Array(input.utf8) + [10])
     }
 
+    @Test func appendsEncodedFieldsAsTheyAre() {
+        var part = CopyTextEncoder()
+        part.append(field: "a\tb")
+        part.append(field: nil)
+        var row = CopyTextEncoder()
+        row.append(encodedFields: part.buffer)
+        row.append(field: "7")
+        row.endRow()
+        #expect(row.buffer == Array("a\\tb\t\\N\t7\n".utf8))
+        #expect(row.buffer == encoded([["a\tb", nil, "7"]]))
+    }
+
     @Test func encodesRawBytesAndCountsRows() {
         var encoder = CopyTextEncoder()
         encoder.append(field: Array("x\ty".utf8))

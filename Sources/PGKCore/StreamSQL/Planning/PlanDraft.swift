@@ -90,7 +90,10 @@ struct Draft {
             for (index, column) in valueColumns.enumerated() {
                 let name = typedSink.columns.first { postgresName($0.name) == column.name }?.name ?? column.name
                 names.append((index == 0 ? "{" : ",") + JSON.encode(.string(name)) + ":")
-                fields.append("$\(parameters.count + names.count)::text || coalesce(to_json(o.\(try quote(column.name)))::text, 'null')")
+                // An integer's text is its JSON already; to_json costs a conversion per row.
+                let columnSQL = "o.\(try quote(column.name))"
+                let json = ["integer", "bigint", "smallint"].contains(column.type) ? "\(columnSQL)::text" : "to_json(\(columnSQL))::text"
+                fields.append("$\(parameters.count + names.count)::text || coalesce(\(json), 'null')")
             }
             let valueText = fields.isEmpty ? "'{}'" : fields.joined(separator: " || ") + " || '}'"
             var rawKey = "o._pgk_raw_key", keyObject = "NULL"

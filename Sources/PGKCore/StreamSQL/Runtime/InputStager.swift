@@ -89,12 +89,12 @@ struct StageError: Error, CustomStringConvertible {
 }
 
 /// Turns one Kafka record into the COPY fields of an input's staging table
-/// (its columns, then `_key`, `_deleted`; `_seq` is added by the runner).
+/// (its columns, then `_key`, `_deleted`; the runner adds `_ts`, `_seq`,
+/// `_part` and `_off`).
 final class InputStager {
     let source: CatalogSource
     private let registry: SchemaRegistryClient?
     private var schemas: [Int32: AvroSchema] = [:]
-    private lazy var lowercasedNames = source.columns.map { $0.name.lowercased() }
     /// The TIMESTAMP column's position, when the source has one.
     private lazy var timestampIndex: Int? = source.timestampColumn.flatMap { name in source.columns.firstIndex { $0.name == name } }
     private lazy var rowtimeFormat: RowtimeFormat? = source.timestampFormat.flatMap { try? RowtimeFormat(javaPattern: $0) }
@@ -106,45 +106,71 @@ final class InputStager {
         self.registry = registry
     }
 
-    /// A record without a value is a deleted row: a table's tombstone, or
-    /// a stream's null record, which only a projection without WHERE passes on.
-    func stage(key: [UInt8]?, value: [UInt8]?) throws -> [String?]? {
+    /// Where each column's value comes from, worked out once: a record's
+    /// staging looks at every column, and comparing names there cost more
+    /// than the rendering.
+    private struct ColumnSource {
+        var column: ColumnDefinition
+        var lowercasedName: String
+        /// Read from the key: a key column, or a window's end.
+        var isKey: Bool
+        /// Named in the key columns (also a legacy `KEY='col'` value column).
+        var inKeyColumns: Bool
+        var plainKeyIndex: Int?
+        var isWindowStart: Bool
+        var isWindowEnd: Bool
+    }
+
+    private lazy var columnSources: [ColumnSource] = source.columns.map { column in
+        ColumnSource(column: column, lowercasedName: column.name.lowercased(),
+                     isKey: column.role == .key || column.role == .primaryKey,
+                     inKeyColumns: source.keyColumns.contains(column.name),
+                     plainKeyIndex: source.plainKeyColumns.firstIndex(of: column.name),
+                     isWindowStart: column.name == "WINDOWSTART", isWindowEnd: column.name == "WINDOWEND")
+    }
+    private lazy var keyColumnDefinitions = source.plainKeyColumns.compactMap { source.column(named: $0) }
+
+    /// Appends the record's COPY fields for the input's staging table: its
+    /// columns, then `_key` and `_deleted`. A record without a value is a
+    /// deleted row: a table's tombstone, or a stream's null record, which
+    /// only a projection without WHERE passes on.
+    func stage(key: [UInt8]?, value: [UInt8]?, into row: inout CopyTextEncoder) throws {
         extractedRowtime = nil
         let (plainKey, window) = try splitWindow(key)
         let keyValues = try decodeKey(plainKey)
-        func keyValue(_ column: ColumnDefinition) -> Value? {
+        func keyValue(_ column: ColumnSource) -> Value? {
             if let window {
-                if column.name == "WINDOWSTART" { return .int(window.start) }
-                if column.name == "WINDOWEND" { return .int(window.end) }
+                if column.isWindowStart { return .int(window.start) }
+                if column.isWindowEnd { return .int(window.end) }
             }
-            return source.plainKeyColumns.firstIndex(of: column.name).flatMap { keyValues?[$0] }
-        }
-        // Read from the key: its columns, and a window's bounds.
-        func inKey(_ column: ColumnDefinition) -> Bool {
-            source.keyColumns.contains(column.name) || window != nil && column.name == "WINDOWEND"
+            return column.plainKeyIndex.flatMap { keyValues?[$0] }
         }
         guard let value else {
             guard keyValues != nil || !source.isTable else { throw StageError("a tombstone without a key") }
-            return try source.columns.map { column in
-                inKey(column) ? try ValueText.render(keyValue(column) ?? .null, as: column.type, column: column.name) : nil
-            } + [key.map(ValueText.hex), "t"]
+            for column in columnSources {
+                let inKey = column.inKeyColumns || window != nil && column.isWindowEnd
+                row.append(field: inKey ? try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name) : nil)
+            }
+            row.append(field: key.map(ValueText.hex))
+            row.append(field: "t")
+            return
         }
         let object = try decodeValue(value)
-        var fields: [String?] = []
-        fields.reserveCapacity(source.columns.count + 2)
         var valueIndex = 0
-        for (columnIndex, column) in source.columns.enumerated() {
+        for (columnIndex, column) in columnSources.enumerated() {
             var field: Value?
-            if column.role == .key || column.role == .primaryKey || window != nil && column.name == "WINDOWEND" {
+            if column.isKey || window != nil && column.isWindowEnd {
                 field = keyValue(column)
             } else {
-                field = object.field(column.name, lowercased: lowercasedNames[columnIndex], position: valueIndex)
+                field = object.field(column.column.name, lowercased: column.lowercasedName, position: valueIndex)
                 valueIndex += 1
                 // A legacy KEY='col' column may live only in the record key.
-                if (field == nil || field == .null) && source.keyColumns.contains(column.name) { field = keyValue(column) }
+                if (field == nil || field == .null) && column.inKeyColumns { field = keyValue(column) }
             }
-            fields.append(try ValueText.render(field ?? .null, as: column.type, column: column.name))
-            if fields.count - 1 == timestampIndex {
+            let text = try ValueText.render(field ?? .null, as: column.column.type, column: column.column.name)
+            if text == nil && source.isTable && column.inKeyColumns { throw StageError("the key column \(column.column.name) is null") }
+            row.append(field: text)
+            if columnIndex == timestampIndex {
                 // ksqlDB's TIMESTAMP columns hold epoch milliseconds (a number,
                 // or its text), or a string in TIMESTAMP_FORMAT.
                 switch field {
@@ -154,21 +180,15 @@ final class InputStager {
                 default: extractedRowtime = nil
                 }
                 guard let rowtime = extractedRowtime else {
-                    throw StageError("the TIMESTAMP column \(column.name) holds no "
+                    throw StageError("the TIMESTAMP column \(column.column.name) holds no "
                         + (source.timestampFormat.map { "time in TIMESTAMP_FORMAT '\($0)'" } ?? "epoch milliseconds"))
                 }
                 // Kafka Streams skips a record whose timestamp is negative.
-                guard rowtime >= 0 else { throw StageError("the TIMESTAMP column \(column.name) holds a negative time, \(rowtime)") }
+                guard rowtime >= 0 else { throw StageError("the TIMESTAMP column \(column.column.name) holds a negative time, \(rowtime)") }
             }
         }
-        if source.isTable {
-            for name in source.keyColumns {
-                guard let index = source.columns.firstIndex(where: { $0.name == name }), fields[index] != nil else {
-                    throw StageError("the key column \(name) is null")
-                }
-            }
-        }
-        return fields + [key.map(ValueText.hex), "f"]
+        row.append(field: key.map(ValueText.hex))
+        row.append(field: "f")
     }
 
     /// A windowed source's key without its window, and the window: the
@@ -185,7 +205,7 @@ final class InputStager {
 
     /// The key columns' values, in `source.plainKeyColumns` order; nil without a key.
     private func decodeKey(_ bytes: [UInt8]?) throws -> [Value?]? {
-        let columns = source.plainKeyColumns.compactMap { source.column(named: $0) }
+        let columns = keyColumnDefinitions
         guard let bytes, !columns.isEmpty else { return nil }
         // One column: the bare value (a one-field object or record is unwrapped);
         // several: an object (record) of them, or DELIMITED fields in order.

@@ -217,7 +217,7 @@ final class QueryRunner {
     }
 
     private func take(_ staged: StagedMessage, into batch: inout StagedRecords) {
-        guard staged.decoded else { return take(stage(staged.message), into: &batch) }
+        guard staged.decoded else { return take(staged.message, into: &batch) }
         batch.note(staged.message)
         batch.entries += staged.entries
         batch.deadLetters += staged.deadLetters.map { (staged.message, $0) }
@@ -238,12 +238,13 @@ final class QueryRunner {
     private func decode(_ message: KafkaMessage, entry: (StagedRecords.Entry, _ rowtime: Int64?) -> Void, failed: (String) -> Void) {
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
-                if let fields = try stagers[index].stage(key: message.key, value: message.value) {
-                    // ROWTIME: the record's timestamp in milliseconds, or its
-                    // TIMESTAMP column's (a tombstone has none: it keeps the record's).
-                    let rowtime = stagers[index].extractedRowtime ?? message.timestamp
-                    entry(.init(input: index, fields: fields + [rowtime.map(String.init)], message: message), rowtime)
-                }
+                var row = CopyTextEncoder(reservingCapacity: 48 + (message.value?.count ?? 0))
+                try stagers[index].stage(key: message.key, value: message.value, into: &row)
+                // ROWTIME: the record's timestamp in milliseconds, or its
+                // TIMESTAMP column's (a tombstone has none: it keeps the record's).
+                let rowtime = stagers[index].extractedRowtime ?? message.timestamp
+                row.append(field: rowtime.map(String.init))
+                entry(.init(input: index, row: row.buffer, message: message), rowtime)
             } catch {
                 failed("\(error)")
             }
@@ -282,8 +283,11 @@ final class QueryRunner {
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for position in positions {
                     let entry = batch.entries[position]
-                    try copy.appendRow(entry.fields + [String(numbers[position]), String(entry.message.partition),
-                                                       String(entry.message.offset)])
+                    copy.append(encodedFields: entry.row)
+                    copy.append(field: String(numbers[position]))
+                    copy.append(field: String(entry.message.partition))
+                    copy.append(field: String(entry.message.offset))
+                    try copy.endRow()
                 }
                 _ = try copy.finish()
             }

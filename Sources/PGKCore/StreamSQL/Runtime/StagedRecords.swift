@@ -5,8 +5,10 @@ import Foundation
 struct StagedRecords {
     struct Entry {
         var input: Int
-        /// COPY fields of the input's staging table, without `_seq`.
-        var fields: [String?]
+        /// The row's COPY text for the input's staging table up to `_ts`
+        /// (tab-separated, no newline): one buffer per record, not a
+        /// string per field.
+        var row: [UInt8]
         var message: KafkaMessage
     }
 
