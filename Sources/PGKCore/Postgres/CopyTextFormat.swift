@@ -39,6 +39,17 @@ struct CopyTextEncoder: Sendable {
         bytes.withUnsafeBufferPointer { appendEscaped($0) }
     }
 
+    /// A bytea field in hex (`\\x…`, its backslash escaped), written
+    /// straight into the buffer with no string in between.
+    mutating func append(byteaHex bytes: [UInt8]) {
+        startField()
+        buffer.append(contentsOf: [backslash, backslash, UInt8(ascii: "x")])
+        for byte in bytes {
+            buffer.append(hexDigits[Int(byte >> 4)])
+            buffer.append(hexDigits[Int(byte & 15)])
+        }
+    }
+
     /// Fields already in COPY text (another encoder's buffer), as they are.
     mutating func append(encodedFields bytes: [UInt8]) {
         startField()
@@ -100,6 +111,7 @@ struct CopyTextEncoder: Sendable {
 }
 
 private let backslash = UInt8(ascii: "\\")
+private let hexDigits = Array("0123456789abcdef".utf8)
 
 /// Decodes rows in COPY's text format, as `COPY … TO STDOUT` sends them:
 /// the inverse of `CopyTextEncoder`, plus the octal (`\123`) and hex

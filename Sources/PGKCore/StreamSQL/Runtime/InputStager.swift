@@ -151,7 +151,7 @@ final class InputStager {
                 let inKey = column.inKeyColumns || window != nil && column.isWindowEnd
                 row.append(field: inKey ? try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name) : nil)
             }
-            row.append(field: key.map(ValueText.hex))
+            if let key { row.append(byteaHex: key) } else { row.appendNull() }
             row.append(field: "t")
             return
         }
@@ -187,7 +187,7 @@ final class InputStager {
                 guard rowtime >= 0 else { throw StageError("the TIMESTAMP column \(column.column.name) holds a negative time, \(rowtime)") }
             }
         }
-        row.append(field: key.map(ValueText.hex))
+        if let key { row.append(byteaHex: key) } else { row.appendNull() }
         row.append(field: "f")
     }
 

@@ -155,7 +155,7 @@ final class QueryRunner {
                 switch record {
                 case .message(let view):
                     let message = view.copy()
-                    ended.remove(message.topicPartition)
+                    if !ended.isEmpty { ended.remove(message.topicPartition) }
                     // Joins line records up by ROWTIME: a TIMESTAMP column's
                     // needs the record decoded first; the Kafka timestamp does not.
                     if aligner == nil {
@@ -282,11 +282,11 @@ final class QueryRunner {
                 let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part", "_off"])
                 let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
                 for position in positions {
-                    let entry = batch.entries[position]
-                    copy.append(encodedFields: entry.row)
+                    // Read in place: copying an entry retains its message's buffers.
+                    copy.append(encodedFields: batch.entries[position].row)
                     copy.append(field: String(numbers[position]))
-                    copy.append(field: String(entry.message.partition))
-                    copy.append(field: String(entry.message.offset))
+                    copy.append(field: String(batch.entries[position].message.partition))
+                    copy.append(field: String(batch.entries[position].message.offset))
                     try copy.endRow()
                 }
                 _ = try copy.finish()

@@ -27,10 +27,11 @@ struct TimestampAligner<Record: AlignedRecord> {
         let partition: KafkaTopicPartition
         /// Assigned partitions are waited for while they show nothing.
         let assigned: Bool
-        var messages: [(record: Record, arrival: Int)] = []
+        /// Each record with its alignment time (no timestamp sorts first),
+        /// kept apart so comparing heads never copies a record.
+        var messages: [(time: Int64, arrival: Int, record: Record)] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
-        var first: (record: Record, arrival: Int)? { isEmpty ? nil : messages[head] }
         mutating func pop() -> Record {
             defer {
                 head += 1
@@ -65,7 +66,7 @@ struct TimestampAligner<Record: AlignedRecord> {
             queueIndex[partition] = queues.count - 1
             return queues.count - 1
         }()
-        queues[index].messages.append((record, arrivals))
+        queues[index].messages.append((record.alignmentTime ?? Int64.min, arrivals, record))
         arrivals += 1
         count += 1
         bytes += record.byteSize
@@ -75,9 +76,11 @@ struct TimestampAligner<Record: AlignedRecord> {
     /// `caughtUp` holds the partitions read to their end.
     mutating func release(limit: Int, caughtUp: Set<KafkaTopicPartition>, now: Int64) -> [Record] {
         var released: [Record] = []
-        func silent(_ queue: Queue) -> Bool { queue.assigned && queue.isEmpty && !caughtUp.contains(queue.partition) }
+        func silent(_ index: Int) -> Bool {
+            queues[index].assigned && queues[index].isEmpty && !caughtUp.contains(queues[index].partition)
+        }
         // Queues only shrink here: counted once, then as they empty.
-        var silentCount = queues.filter(silent).count
+        var silentCount = queues.indices.filter(silent).count
         while released.count < limit, let next = earliest() {
             if silentCount > 0 && count < maxPending && bytes < maxPendingBytes {
                 let since = blockedSince ?? now
@@ -87,7 +90,7 @@ struct TimestampAligner<Record: AlignedRecord> {
                 blockedSince = nil
             }
             let record = queues[next].pop()
-            if silent(queues[next]) { silentCount += 1 }
+            if silent(next) { silentCount += 1 }
             released.append(record)
             count -= 1
             bytes -= record.byteSize
@@ -99,11 +102,11 @@ struct TimestampAligner<Record: AlignedRecord> {
     /// first; a tie goes to the record that arrived first).
     private func earliest() -> Int? {
         var best: (index: Int, time: Int64, arrival: Int)?
-        for index in queues.indices {
-            guard let first = queues[index].first else { continue }
-            let time = first.record.alignmentTime ?? Int64.min
-            if let current = best, (current.time, current.arrival) <= (time, first.arrival) { continue }
-            best = (index, time, first.arrival)
+        for index in queues.indices where !queues[index].isEmpty {
+            let head = queues[index].head
+            let time = queues[index].messages[head].time, arrival = queues[index].messages[head].arrival
+            if let current = best, (current.time, current.arrival) <= (time, arrival) { continue }
+            best = (index, time, arrival)
         }
         return best?.index
     }
