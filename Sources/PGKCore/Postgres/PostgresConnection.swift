@@ -139,6 +139,23 @@ final class PostgresConnection: @unchecked Sendable {
         return QueryResult(copying: result)
     }
 
+    /// Runs one statement and hands each row's fields to `body` as they lie
+    /// in libpq's result (nil is NULL), valid only during the call: for
+    /// large results read once, no string is made per value.
+    func forEachRow(_ sql: String, _ params: [String?] = [], _ body: ([UnsafeRawBufferPointer?]) throws -> Void) throws {
+        let result = try run(sql, params)
+        defer { PQclear(result) }
+        let columns = PQnfields(result)
+        var fields = [UnsafeRawBufferPointer?](repeating: nil, count: Int(columns))
+        for row in 0..<PQntuples(result) {
+            for column in 0..<columns {
+                fields[Int(column)] = PQgetisnull(result, row, column) == 1 ? nil
+                    : UnsafeRawBufferPointer(start: PQgetvalue(result, row, column), count: Int(PQgetlength(result, row, column)))
+            }
+            try body(fields)
+        }
+    }
+
     /// Runs one statement for its effect.
     @discardableResult
     func execute(_ sql: String, _ params: [String?] = []) throws -> (commandTag: String, rowsAffected: Int?) {

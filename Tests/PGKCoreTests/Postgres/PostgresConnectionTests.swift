@@ -36,6 +36,19 @@ import Glibc
         #expect(try overridden.query("SHOW client_encoding").scalar == "UTF8")
     }
 
+    @Test func forEachRowHandsOutFieldsInPlace() throws {
+        let connection = try PostgresConnection(conninfo: try TestPostgres.freshDatabase("rows"))
+        var seen: [[String?]] = []
+        try connection.forEachRow("SELECT * FROM (VALUES (1, NULL::text, ''), (2, $1, 'é')) AS v ORDER BY 1", ["x\ty"]) { row in
+            seen.append(row.map { $0.map { String(decoding: $0, as: UTF8.self) } })
+        }
+        #expect(seen == [["1", nil, ""], ["2", "x\ty", "é"]])
+        var none = 0
+        try connection.forEachRow("SELECT 1 WHERE false") { _ in none += 1 }
+        #expect(none == 0)
+        #expect(throws: PostgresError.self) { try connection.forEachRow("SELECT nope") { _ in } }
+    }
+
     @Test func reportsServerInfo() throws {
         let connection = try PostgresConnection(conninfo: try TestPostgres.freshDatabase("info"))
         #expect(connection.serverVersion >= 100_000)

@@ -324,22 +324,25 @@ final class QueryRunner {
         }
         guard let producer else { return }
         let failedBefore = producer.failedCount
-        for row in try store.connection.query(emit.text, emit.parameters).rows {
-            let timestamp = row[3].flatMap { Int64($0) }
+        // Read in libpq's memory: a value goes to librdkafka without a copy.
+        try store.connection.forEachRow(emit.text, emit.parameters) { row in
+            let timestamp = row[3].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
             // A null record passed on keeps its (new) key and a null value.
-            let isNull = row.values.count > 4 && row[4] == "t"
+            let isNull = row.count > 4 && row[4]?.first == UInt8(ascii: "t")
             // The plan's raw key (NULL for a sink without key columns, as ksqlDB
             // writes it) is used only where no key columns are encoded; a key
             // column that is NULL makes a null key.
-            let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
+            let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0)) }
             if valueText {
-                let key = try row[2].flatMap { try encoder.key(try JSON.decode($0)) } ?? rawKey
-                try producer.produce(topic: plan.sink.topic, key: key, value: isNull ? nil : row[0].map { Array($0.utf8) }, timestamp: timestamp)
-                continue
+                let key = try row[2].flatMap { try encoder.key(try JSON.decode(Array($0))) } ?? rawKey
+                try withOptionalBytes(key) { keyBuffer in
+                    try producer.produce(topic: plan.sink.topic, key: keyBuffer, value: isNull ? nil : row[0], timestamp: timestamp)
+                }
+                return
             }
-            let value = try row[0].map { try JSON.decode($0) }
+            let value = try row[0].map { try JSON.decode(Array($0)) }
             let key = encoder.hasKeyColumns ? try value.flatMap { try encoder.key($0) }
-                : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0.utf8)) }
+                : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0)) }
             try producer.produce(topic: plan.sink.topic, key: key, value: isNull ? nil : try encoder.value(value), timestamp: timestamp)
         }
         try producer.flush(timeoutMilliseconds: 30_000)

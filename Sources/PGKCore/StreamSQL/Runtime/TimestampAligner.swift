@@ -28,8 +28,9 @@ struct TimestampAligner<Record: AlignedRecord> {
         /// Assigned partitions are waited for while they show nothing.
         let assigned: Bool
         /// Each record with its alignment time (no timestamp sorts first),
-        /// kept apart so comparing heads never copies a record.
-        var messages: [(time: Int64, arrival: Int, record: Record)] = []
+        /// kept apart so comparing heads never copies a record; a released
+        /// record is moved out, leaving nil.
+        var messages: [(time: Int64, arrival: Int, record: Record?)] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
         mutating func pop() -> Record {
@@ -44,7 +45,7 @@ struct TimestampAligner<Record: AlignedRecord> {
                     head = 0
                 }
             }
-            return messages[head].record
+            return messages[head].record.take()!
         }
     }
 
