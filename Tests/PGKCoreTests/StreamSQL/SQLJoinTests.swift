@@ -555,3 +555,42 @@ extension SQLJoinTests {
         ])
     }
 }
+
+extension SQLJoinTests {
+    /// GROUP BY over two streams joined within a window aggregates the
+    /// join's output: each pair once, and each padded record of an outer
+    /// join, at the pair's time (ksqlDB's documented example's records).
+    @Test func aggregatesOverAStreamStreamJoinCountEachPairOnce() throws {
+        let fx = try Fixture("sql-stream-stream-aggregate")
+        try fx.cluster.createTopic("lefts", partitions: 1)
+        try fx.cluster.createTopic("rights", partitions: 1)
+        try Self.produce(fx, [
+            ("lefts", "0", #"{"NAME": "zero"}"#, 1_000), ("rights", "0", #"{"F": "blah"}"#, 11_000),
+            ("lefts", "10", #"{"NAME": "100"}"#, 12_000), ("lefts", "0", #"{"NAME": "foo"}"#, 14_000),
+            ("rights", "0", #"{"F": "a"}"#, 16_000), ("rights", "100", #"{"F": "newblah"}"#, 17_000),
+            ("lefts", "90", #"{"NAME": "ninety"}"#, 18_000), ("lefts", "0", #"{"NAME": "bar"}"#, 31_000),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON');
+            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON');
+            CREATE TABLE pairs AS SELECT l.id, COUNT(*) AS n, COUNT(f) AS matched, LATEST_BY_OFFSET(name) AS last_name
+              FROM l LEFT JOIN r WITHIN 11 SECONDS ON l.id = r.id GROUP BY l.id;
+            CREATE TABLE per_f AS SELECT f, COUNT(*) AS n FROM l JOIN r WITHIN 11 SECONDS ON l.id = r.id
+              WHERE name <> 'zero' GROUP BY f;
+            """)
+        #expect(try fx.rows("SELECT l_id, n::text, matched::text, last_name FROM pairs ORDER BY 1") == [
+            ["0", "5", "3", "bar"], ["10", "1", "0", "100"], ["90", "1", "0", "ninety"],
+        ])
+        #expect(try fx.rows("SELECT f, n::text FROM per_f ORDER BY 1") == [["a", "1"], ["blah", "1"]])
+        // The changelog's last record per key, at the latest pair's time.
+        let last = Dictionary(try Self.records(fx, "PAIRS").map { (String($0.prefix { $0 != " " }), $0) }) { _, new in new }
+        #expect(last["0"] == #"0 {"N":5,"MATCHED":3,"LAST_NAME":"bar"} @31000"#)
+        // A third stream, or a window over the join, is still refused when created.
+        let windowed = try fx.sql(["-e", """
+            CREATE TABLE w AS SELECT l.id, COUNT(*) AS n FROM l JOIN r WITHIN 1 SECOND ON l.id = r.id
+              WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY l.id;
+            """])
+        #expect(windowed.status != 0 && windowed.stderr.contains("WINDOW aggregates one stream"), "\(windowed.stderr)")
+    }
+}

@@ -130,8 +130,13 @@ extension Draft {
                 groupSQL.append("w.ws")
             }
         }
-        var tableChanges: [QueryPlan.SQL] = []
-        if inputs.count > 1 {
+        var tableChanges: [QueryPlan.SQL] = [], joinBatch: [QueryPlan.SQL] = [], afterOutput: [QueryPlan.SQL] = []
+        if inputs.count == 2, !inputs[1].source.isTable, let join = select.joins.first {
+            // Two streams joined within a window: the batch's pairs are aggregated.
+            let pairs = try windowJoinPairs(join, queryID: queryID)
+            (from, joinBatch, afterOutput) = (pairs.from, pairs.batch, pairs.afterOutput)
+            setup.append(pairs.setup)
+        } else if inputs.count > 1 {
             // A stream enriched from tables: each record with the tables as
             // of its time; their changes fold in after the batch is aggregated.
             from = try tableJoins(from).versioned
@@ -240,7 +245,8 @@ extension Draft {
         var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
         return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
-                         batch: batch, sink: typedSink, outputColumns: described, outputKeys: keyNames)
+                         batch: joinBatch + batch, sink: typedSink, outputColumns: described, outputKeys: keyNames,
+                         afterOutput: afterOutput)
     }
 
     /// Adds the partial column(s) of one aggregate call; returns its final

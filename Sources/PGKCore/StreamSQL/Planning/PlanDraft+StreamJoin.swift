@@ -15,7 +15,8 @@
 /// record already that late when it arrives is padded at once.
 /// Records whose join value is NULL never join and are never padded.
 extension Draft {
-    func streamStreamJoin(_ join: Join, queryID: String, filter: String?)
+    /// `projection` replaces the SELECT's items in the pairs' rows.
+    func streamStreamJoin(_ join: Join, queryID: String, filter: String?, projection: String? = nil)
         throws -> (select: String, setup: QueryPlan.SQL, batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
         guard let (before, after) = join.window, let leftState = inputs[0].state, let rightState = inputs[1].state else {
             throw PlanError("internal: a stream-stream join without WITHIN or state")
@@ -76,7 +77,7 @@ extension Draft {
         let lookups = try select.joins.indices.dropFirst().map { index in
             try tableVersionJoin(select.joins[index], inputs[index + 1], time: "greatest(i0._ts, i1._ts)")
         }.joined()
-        let projected = projection.joined(separator: ", ")
+        let projected = projection ?? self.projection.joined(separator: ", ")
         let filter = filter.map { " AND (\($0))" } ?? ""
         var arms = [
             // Pairs whose later record is new: a new left record with any right one ...
@@ -116,5 +117,30 @@ extension Draft {
             afterOutput.append(.init(text: "DELETE FROM \(state) WHERE _ts IS NULL"))
         }
         return (arms.joined(separator: " UNION ALL "), setup, batch, afterOutput)
+    }
+
+    /// A stream-stream join's pairs of this batch as the records an
+    /// aggregation reads, as ksqlDB aggregates a join's output: `i0` and
+    /// `i1` are the two sides (NULLs where padded), each carrying the
+    /// pair's arrival number and time.
+    func windowJoinPairs(_ join: Join, queryID: String)
+        throws -> (from: String, setup: QueryPlan.SQL, batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
+        var pairColumns: [String] = [], sides: [[String]] = [[], []]
+        for side in 0...1 {
+            for (index, column) in inputs[side].columns.enumerated() {
+                let name = try quote(column.name)
+                pairColumns.append("i\(side).\(name) AS _pgk_\(side)_\(index)")
+                sides[side].append("_pgk_pair._pgk_\(side)_\(index) AS \(name)")
+            }
+        }
+        // A pair's partition number is both records' (co-partitioned), or the padded one's.
+        pairColumns += ["coalesce(i0._part, i1._part) AS _pgk_part", "coalesce(i0._off, i1._off) AS _pgk_off"]
+        let parts = try streamStreamJoin(join, queryID: queryID, filter: nil, projection: pairColumns.joined(separator: ", "))
+        let record = "_pgk_pair._pgk_seq AS _seq, _pgk_pair._pgk_ts AS _ts, _pgk_pair._pgk_part AS _part, "
+            + "_pgk_pair._pgk_off AS _off, false AS _deleted, NULL::bytea AS _key"
+        let from = "(\(parts.select)) AS _pgk_pair" + (0...1).map { side in
+            " CROSS JOIN LATERAL (SELECT \((sides[side] + [record]).joined(separator: ", "))) AS i\(side)"
+        }.joined()
+        return (from, parts.setup, parts.batch, parts.afterOutput)
     }
 }

@@ -180,7 +180,7 @@ struct Draft {
             return plan
         }
         if builder.shape == .aggregate && inputs.count > 1 && !inputs[0].source.isTable {
-            throw PlanError("GROUP BY over a stream-table join supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, "
+            throw PlanError("GROUP BY over a join supports COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX, "
                 + "LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST and COLLECT_SET")
         }
         if select.window != nil {

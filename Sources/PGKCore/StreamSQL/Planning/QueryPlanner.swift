@@ -74,6 +74,8 @@ struct QueryPlanner {
             throw PlanError("this SELECT produces a \(producesTable ? "TABLE" : "STREAM"): use CREATE "
                 + "\(producesTable ? "TABLE" : "STREAM") … AS SELECT")
         }
+        // Two streams joined within a window keep window buffers, aggregated or not.
+        let windowJoin = shape == .streamStreamJoin || inputs.count == 2 && !inputs[1].source.isTable
         for index in inputs.indices where inputs[index].source.isTable || shape == .aggregate || shape == .streamStreamJoin {
             inputs[index].state = store.table(try connection.quoteIdentifier("\(prefix)_i\(index)"))
         }
@@ -95,9 +97,9 @@ struct QueryPlanner {
                     ? ", PRIMARY KEY (\(try input.keyColumns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")))" : ""
                 // A stream-stream join's window buffer notes the records padded with NULLs.
                 // Stream time is kept per partition, as Kafka Streams keeps it per task.
-                let padded = shape == .streamStreamJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer, _off bigint" : ""
+                let padded = windowJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer, _off bigint" : ""
                 setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
-                if shape == .streamStreamJoin {
+                if windowJoin {
                     // Buffers created before ROWOFFSET was kept lack its column.
                     setup.append(.init(text: "ALTER TABLE \(state) ADD COLUMN IF NOT EXISTS _off bigint"))
                     // The window buffer is pruned by time and marked by arrival number.
@@ -117,9 +119,16 @@ struct QueryPlanner {
 
     private func classify(_ select: Select, _ inputs: [QueryPlan.Input]) throws -> QueryShape {
         if !select.groupBy.isEmpty {
-            // A stream enriched from tables, or tables joined, may be aggregated in the same query.
+            // A stream enriched from tables, tables joined, or two streams
+            // joined within a window may be aggregated in the same query.
+            if inputs.count == 2, !inputs[0].source.isTable, !inputs[1].source.isTable {
+                guard select.joins.first?.withinMilliseconds != nil else {
+                    throw PlanError("a stream-stream join needs a WITHIN clause, e.g. JOIN r WITHIN 10 SECONDS ON …")
+                }
+                return .aggregate
+            }
             guard inputs.count == 1 || inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("GROUP BY over a JOIN is supported for a stream or a table joined to tables only")
+                throw PlanError("GROUP BY over a JOIN is supported for a stream joined to tables, two streams, or tables only")
             }
             return .aggregate
         }
