@@ -31,6 +31,33 @@ import Testing
 }
 
 extension SQLTimestampTests {
+    /// `ksql.timestamp.throw.on.invalid`: a record without a valid time
+    /// stops its query (the query keeps the setting); other queries go
+    /// on, and the record is left unconsumed.
+    @Test func anInvalidTimestampStopsTheQueryWhenAskedTo() throws {
+        let fx = try Fixture("sql-timestamp-throw")
+        try fx.cluster.createTopic("stamped", partitions: 1)
+        try fx.produce("stamped", [#"{"id": 1, "ts": "20-01-02 03:04:05Z"}"#, #"{"id": 2, "ts": "!!!!"}"#,
+                                   #"{"id": 3, "ts": "20-01-02 03:04:06Z"}"#])
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM stamped (id BIGINT, ts STRING)
+              WITH (KAFKA_TOPIC='stamped', VALUE_FORMAT='JSON', TIMESTAMP='ts', TIMESTAMP_FORMAT='yy-MM-dd HH:mm:ssX');
+            CREATE STREAM skipping AS SELECT id FROM stamped;
+            SET 'ksql.timestamp.throw.on.invalid'='true';
+            CREATE STREAM throwing AS SELECT id FROM stamped;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let ran = try fx.sql(["run", "--until-end"])
+        #expect(ran.status == 1, "\(ran.stderr)")
+        #expect(ran.stderr.contains("stamped[0] offset 1") && ran.stderr.contains("throw.on.invalid is true"), "\(ran.stderr)")
+        #expect(try fx.topic("SKIPPING").count == 2)
+        // The record before it was processed, as in ksqlDB.
+        #expect(try fx.topic("THROWING").count == 1)
+        // Nothing from the record on was committed for the stopped query.
+        #expect(try fx.rows("SELECT next_offset::text FROM pgk_sql.offsets WHERE query_id LIKE 'CSAS_THROWING%'").allSatisfy { $0 == ["1"] })
+    }
+
     /// A window closes once stream time passes its end plus the grace
     /// period; a record arriving for a closed window is dropped.
     @Test func lateRecordsForClosedWindowsAreDropped() throws {

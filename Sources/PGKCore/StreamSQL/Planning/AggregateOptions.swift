@@ -81,9 +81,11 @@ struct FunctionLimits: Equatable {
 
     /// The properties that set these, as a query stores them.
     static func properties(in session: [String: String]) -> [String: String] {
-        // Also the persistence settings that shape a plan (QueryPlanner.wrapsSingleValues, .defaultKeyFormat).
+        // Also the persistence settings that shape a plan (QueryPlanner.wrapsSingleValues, .defaultKeyFormat)
+        // and what an invalid timestamp does (QueryRunner).
         session.filter { $0.key.hasPrefix("ksql.functions.")
-            || [QueryPlanner.wrapSingleValuesProperty, QueryPlanner.defaultKeyFormatProperty].contains($0.key) }
+            || [QueryPlanner.wrapSingleValuesProperty, QueryPlanner.defaultKeyFormatProperty,
+                QueryRunner.throwOnInvalidTimestampProperty].contains($0.key) }
     }
 
     func limit(_ aggregate: AggregateFunction) -> Int { aggregate == .collectSet ? collectSet : collectList }

@@ -85,7 +85,20 @@ enum SourceFormats {
 /// A record that cannot be staged; it goes to the query's dead-letter table.
 struct StageError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// The record's TIMESTAMP column holds no valid time: skipped, unless
+    /// `ksql.timestamp.throw.on.invalid` makes it stop the query.
+    var invalidTimestamp = false
+    init(_ description: String, invalidTimestamp: Bool = false) {
+        self.description = description
+        self.invalidTimestamp = invalidTimestamp
+    }
+}
+
+/// A record that stops its query instead of going to the dead letters
+/// (`ksql.timestamp.throw.on.invalid`): the query fails, as ksqlDB's does,
+/// and the record stays unconsumed.
+struct QueryFailure: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Turns one Kafka record into the COPY fields of an input's staging table
@@ -181,10 +194,13 @@ final class InputStager {
                 }
                 guard let rowtime = extractedRowtime else {
                     throw StageError("the TIMESTAMP column \(column.column.name) holds no "
-                        + (source.timestampFormat.map { "time in TIMESTAMP_FORMAT '\($0)'" } ?? "epoch milliseconds"))
+                        + (source.timestampFormat.map { "time in TIMESTAMP_FORMAT '\($0)'" } ?? "epoch milliseconds"),
+                                     invalidTimestamp: true)
                 }
                 // Kafka Streams skips a record whose timestamp is negative.
-                guard rowtime >= 0 else { throw StageError("the TIMESTAMP column \(column.column.name) holds a negative time, \(rowtime)") }
+                guard rowtime >= 0 else {
+                    throw StageError("the TIMESTAMP column \(column.column.name) holds a negative time, \(rowtime)", invalidTimestamp: true)
+                }
             }
         }
         if let key { row.append(byteaHex: key) } else { row.appendNull() }

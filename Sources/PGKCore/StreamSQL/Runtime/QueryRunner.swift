@@ -33,6 +33,10 @@ final class QueryRunner {
     private var aligner: TimestampAligner<StagedMessage>?
     /// Whether an input's ROWTIME comes from a TIMESTAMP column.
     private lazy var rowtimeFromColumns = plan.inputs.contains { $0.source.timestampColumn != nil }
+    /// `ksql.timestamp.throw.on.invalid`: an invalid TIMESTAMP column
+    /// stops the query (QueryFailure) instead of skipping the record.
+    private lazy var throwsOnInvalidTimestamp = query.functionProperties[Self.throwOnInvalidTimestampProperty]?.lowercased() == "true"
+    static let throwOnInvalidTimestampProperty = "ksql.timestamp.throw.on.invalid"
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
@@ -148,7 +152,9 @@ final class QueryRunner {
         }
         var batch = StagedRecords()
         let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
-        while batch.count < Self.maxBatch {
+        // A record that stops the query ends the batch: what came before it is still applied.
+        var failure: QueryFailure?
+        do { while batch.count < Self.maxBatch {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
             let taken = try consumer.pollBatch(maxMessages: min(Self.maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
@@ -159,9 +165,9 @@ final class QueryRunner {
                     // Joins line records up by ROWTIME: a TIMESTAMP column's
                     // needs the record decoded first; the Kafka timestamp does not.
                     if aligner == nil {
-                        take(message, into: &batch)
+                        try take(message, into: &batch)
                     } else {
-                        aligner!.add(rowtimeFromColumns ? stage(message) : StagedMessage(message: message))
+                        aligner!.add(rowtimeFromColumns ? try stage(message) : StagedMessage(message: message))
                     }
                 case .partitionEnd(let end):
                     ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
@@ -170,12 +176,15 @@ final class QueryRunner {
             if aligner != nil {
                 let now = SystemClock.shared.nowMilliseconds
                 for staged in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
-                    take(staged, into: &batch)
+                    try take(staged, into: &batch)
                 }
             }
             if taken == 0 || reachedEnd { break }
+        } } catch let stopping as QueryFailure {
+            failure = stopping
         }
         guard batch.count > 0 else {
+            if let failure { throw failure }
             if reachedEnd { try drain() }
             return 0
         }
@@ -186,6 +195,10 @@ final class QueryRunner {
             writer.start(batch)
         } else {
             try write(batch)
+        }
+        if let failure {
+            try drain()
+            throw failure
         }
         return batch.count
     }
@@ -211,23 +224,31 @@ final class QueryRunner {
 
     /// Stages a record straight into the batch (no aligner): no
     /// intermediate StagedMessage to build, copy and free per record.
-    private func take(_ message: KafkaMessage, into batch: inout StagedRecords) {
+    private func take(_ message: KafkaMessage, into batch: inout StagedRecords) throws {
+        let entries = batch.entries.count
+        do {
+            try decode(message, entry: { entry, _ in batch.entries.append(entry) }, failed: { batch.deadLetters.append((message, $0)) })
+        } catch {
+            // Not taken at all: neither its rows nor its offset.
+            batch.entries.removeSubrange(entries...)
+            batch.deadLetters.removeAll { $0.0.topicPartition == message.topicPartition && $0.0.offset == message.offset }
+            throw error
+        }
         batch.note(message)
-        decode(message, entry: { entry, _ in batch.entries.append(entry) }, failed: { batch.deadLetters.append((message, $0)) })
     }
 
-    private func take(_ staged: StagedMessage, into batch: inout StagedRecords) {
-        guard staged.decoded else { return take(staged.message, into: &batch) }
+    private func take(_ staged: StagedMessage, into batch: inout StagedRecords) throws {
+        guard staged.decoded else { return try take(staged.message, into: &batch) }
         batch.note(staged.message)
         batch.entries += staged.entries
         batch.deadLetters += staged.deadLetters.map { (staged.message, $0) }
     }
 
     /// A record decoded for each input reading its topic.
-    private func stage(_ message: KafkaMessage) -> StagedMessage {
+    private func stage(_ message: KafkaMessage) throws -> StagedMessage {
         var staged = StagedMessage(message: message)
         staged.decoded = true
-        decode(message, entry: { entry, rowtime in
+        try decode(message, entry: { entry, rowtime in
             staged.rowtime = rowtime
             staged.entries.append(entry)
         }, failed: { staged.deadLetters.append($0) })
@@ -235,7 +256,8 @@ final class QueryRunner {
     }
 
     /// The record's row for each input reading its topic, or why it has none.
-    private func decode(_ message: KafkaMessage, entry: (StagedRecords.Entry, _ rowtime: Int64?) -> Void, failed: (String) -> Void) {
+    private func decode(_ message: KafkaMessage, entry: (StagedRecords.Entry, _ rowtime: Int64?) -> Void,
+                        failed: (String) -> Void) throws {
         for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
             do {
                 var row = CopyTextEncoder(reservingCapacity: 48 + (message.value?.count ?? 0))
@@ -245,6 +267,9 @@ final class QueryRunner {
                 let rowtime = stagers[index].extractedRowtime ?? message.timestamp
                 row.append(field: rowtime.map(String.init))
                 entry(.init(input: index, row: row.buffer, message: message), rowtime)
+            } catch let error as StageError where error.invalidTimestamp && throwsOnInvalidTimestamp {
+                throw QueryFailure(description: "sql: \(query.id): \(message.topic)[\(message.partition)] offset \(message.offset): "
+                    + "\(error); ksql.timestamp.throw.on.invalid is true, so the query stops here")
             } catch {
                 failed("\(error)")
             }

@@ -47,15 +47,22 @@ struct SQLRun {
         }
         guard !runners.isEmpty else { throw RuntimeError("sql run: none of the queries can run") }
         defer { for runner in runners { runner.stop() } }
+        var failed = 0
         if untilEnd {
             for runner in runners {
-                while !stop.isStopped && !runner.reachedEnd {
-                    try runner.step(timeoutMilliseconds: 500)
+                do {
+                    while !stop.isStopped && !runner.reachedEnd {
+                        try runner.step(timeoutMilliseconds: 500)
+                    }
+                } catch let failure as QueryFailure {
+                    // This query stops; the others still run to their end.
+                    Log.error(failure.description)
+                    failed += 1
                 }
                 try runner.drain()
                 report(runner)
             }
-            return unplanned == 0 ? ExitStatus.ok : ExitStatus.failure
+            return unplanned + failed == 0 ? ExitStatus.ok : ExitStatus.failure
         }
         Log.info("sql run: \(runners.count) quer\(runners.count == 1 ? "y" : "ies") running; stop with Ctrl-C")
         var failures: [String: Int] = [:]
@@ -68,10 +75,18 @@ struct SQLRun {
                 retire(&runners, keeping: catalogQueryIDs())
             }
             var busy = false
+            var stopped: Set<String> = []
             for (index, runner) in runners.enumerated() where !stop.isStopped {
                 do {
                     busy = try runner.step(timeoutMilliseconds: busy ? 10 : 200 / runners.count) > 0 || busy
                     failures[runner.query.id] = nil
+                } catch let failure as QueryFailure {
+                    // The query fails for good, as ksqlDB's does; restarting would meet the same record.
+                    Log.error(failure.description)
+                    runner.stop()
+                    report(runner)
+                    stopped.insert(runner.query.id)
+                    failed += 1
                 } catch {
                     // PostgreSQL or Kafka went away: start over from the committed offsets.
                     let count = (failures[runner.query.id] ?? 0) + 1
@@ -85,12 +100,17 @@ struct SQLRun {
                     if let restarted = try? restart(runner.query) { runners[index] = restarted }
                 }
             }
+            runners.removeAll { stopped.contains($0.query.id) }
+            if runners.isEmpty && !stopped.isEmpty {
+                Log.error("sql run: every query failed")
+                return ExitStatus.failure
+            }
         }
         for runner in runners {
             try? runner.drain()
             report(runner)
         }
-        return ExitStatus.ok
+        return failed == 0 ? ExitStatus.ok : ExitStatus.failure
     }
 
     /// The ids of the catalog's queries; nil while PostgreSQL cannot tell.
