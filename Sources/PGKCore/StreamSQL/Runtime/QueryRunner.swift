@@ -151,10 +151,37 @@ final class QueryRunner {
             return 0
         }
         var batch = StagedRecords()
-        let deadline = SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds)
         // A record that stops the query ends the batch: what came before it is still applied.
         var failure: QueryFailure?
-        do { while batch.count < Self.maxBatch {
+        do {
+            try collect(into: &batch, from: consumer, until: SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds))
+        } catch let stopping as QueryFailure {
+            failure = stopping
+        }
+        guard batch.count > 0 else {
+            if let failure { throw failure }
+            if reachedEnd { try drain() }
+            return 0
+        }
+        processed += batch.count
+        // The previous batch commits while this one was read and decoded.
+        if let writer, rowSink == nil {
+            try writer.wait()?.get()
+            writer.start(batch)
+        } else {
+            try write(batch)
+        }
+        if let failure {
+            try drain()
+            throw failure
+        }
+        return batch.count
+    }
+
+    /// Reads records into the batch until it is full, the deadline passes
+    /// or the input is read to its end.
+    private func collect(into batch: inout StagedRecords, from consumer: KafkaConsumer, until deadline: Int64) throws {
+        while batch.count < Self.maxBatch {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
             let taken = try consumer.pollBatch(maxMessages: min(Self.maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
@@ -180,27 +207,7 @@ final class QueryRunner {
                 }
             }
             if taken == 0 || reachedEnd { break }
-        } } catch let stopping as QueryFailure {
-            failure = stopping
         }
-        guard batch.count > 0 else {
-            if let failure { throw failure }
-            if reachedEnd { try drain() }
-            return 0
-        }
-        processed += batch.count
-        // The previous batch commits while this one was read and decoded.
-        if let writer, rowSink == nil {
-            try writer.wait()?.get()
-            writer.start(batch)
-        } else {
-            try write(batch)
-        }
-        if let failure {
-            try drain()
-            throw failure
-        }
-        return batch.count
     }
 
     /// Waits for the batch in flight and sends the changelog: at the end
