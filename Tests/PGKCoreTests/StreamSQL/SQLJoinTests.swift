@@ -452,6 +452,19 @@ extension SQLJoinTests {
         let joined = try fx.topic("ON_FIELDS")
         #expect(joined.map { $0.key ?? [] } == [int(10)])
         #expect(joined.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"S1_ID":"1","S1_B":{"C":10},"S2_ID":"2","S2_Y":{"Z":10}}"#])
+        // A source's own ROWKEY column may be joined on: the synthetic key is then ROWKEY_n.
+        try Self.produce(fx, [("s1", "1", #"{"B": {"C": 7}}"#, 1_200)])
+        try Self.produce(fx, [("s2", "2", #"{"Y": {"Z": 1}}"#, 1_210)])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM k1 (rowkey STRING KEY, b STRUCT<c INT>) WITH (KAFKA_TOPIC='s1', VALUE_FORMAT='JSON');
+            CREATE STREAM k2 (id STRING KEY, y STRUCT<z INT>) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');
+            CREATE STREAM on_rowkey AS SELECT k1.rowkey, k2.y FROM k1 JOIN k2 WITHIN 1 MINUTE ON k1.rowkey = CAST(k2.y->z AS STRING);
+            """)
+        // The right record (z = 1) meets both left records keyed "1".
+        let onRowKey = try fx.topic("ON_ROWKEY")
+        #expect(onRowKey.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"Y":{"Z":1}}"#, #"{"Y":{"Z":1}}"#], "\(onRowKey)")
+        #expect(onRowKey.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["1", "1"])
     }
 }
 

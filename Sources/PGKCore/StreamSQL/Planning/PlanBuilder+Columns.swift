@@ -36,7 +36,8 @@ extension PlanBuilder {
         }
         // The synthetic key's name is no source column's (see syntheticKeyName).
         if shape == .streamStreamJoin, qualifier == nil, name.uppercased() == syntheticKeyName {
-            if let condition = select.joins.first?.condition, String(describing: condition).contains("ROWKEY") {
+            // Named in ON itself, it would be defined by itself (a source's own ROWKEY column is another name).
+            if let condition = select.joins.first?.condition, Self.mentions(condition, unqualified: syntheticKeyName) {
                 throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
             }
             // ksqlDB's synthetic key of a join: the join value of whichever side is there.
@@ -134,6 +135,26 @@ extension PlanBuilder {
         let taken = Set(inputs.flatMap { $0.source.columns.map { $0.name.uppercased() } })
         guard taken.contains("ROWKEY") else { return "ROWKEY" }
         return (1...).lazy.map { "ROWKEY_\($0)" }.first { !taken.contains($0) }!
+    }
+
+    /// Whether `expression` refers to the column `name` without a qualifier.
+    static func mentions(_ expression: Expression, unqualified name: String) -> Bool {
+        func walk(_ expression: Expression) -> Bool {
+            switch expression {
+            case .literal: return false
+            case .column(let qualifier, let column): return qualifier == nil && column.uppercased() == name
+            case .unary(_, let operand), .cast(let operand, _), .isNull(let operand, _), .field(let operand, _): return walk(operand)
+            case .binary(_, let a, let b), .element(let a, let b): return walk(a) || walk(b)
+            case .call(_, let arguments, _, _): return arguments.contains(where: walk)
+            case .like(let value, let pattern, _, _): return walk(value) || walk(pattern)
+            case .between(let value, let low, let high, _): return walk(value) || walk(low) || walk(high)
+            case .inList(let value, let list, _): return walk(value) || list.contains(where: walk)
+            case .caseWhen(let operand, let branches, let otherwise):
+                return operand.map(walk) ?? false || branches.contains { walk($0.0) || walk($0.1) } || otherwise.map(walk) ?? false
+            case .lambda(_, let body): return walk(body)
+            }
+        }
+        return walk(expression)
     }
 
     /// The field names `base->*` expands to, in declared order.
