@@ -139,23 +139,32 @@ import Testing
 }
 
 extension SQLJoinTests {
-    /// ksqlDB's documented stream-stream example (WITHIN 11 SECONDS, no
-    /// grace): pairs when the later record arrives, at the larger
-    /// timestamp; outer sides padded at once when nothing earlier matches.
-    @Test func streamStreamJoinsPairWithinTheWindowAndPadOuterSides() throws {
-        let fx = try Fixture("sql-stream-stream")
+    /// The records of ksqlDB's documented stream-stream example, and its
+    /// streams `l` (topic lefts: id, name) and `r` (topic rights: id, f).
+    static func documentedExample(_ fx: Fixture) throws {
         try fx.cluster.createTopic("lefts", partitions: 1)
         try fx.cluster.createTopic("rights", partitions: 1)
-        try Self.produce(fx, [
+        try produce(fx, [
             ("lefts", "0", #"{"NAME": "zero"}"#, 1_000), ("rights", "0", #"{"F": "blah"}"#, 11_000),
             ("lefts", "10", #"{"NAME": "100"}"#, 12_000), ("lefts", "0", #"{"NAME": "foo"}"#, 14_000),
             ("rights", "0", #"{"F": "a"}"#, 16_000), ("rights", "100", #"{"F": "newblah"}"#, 17_000),
             ("lefts", "90", #"{"NAME": "ninety"}"#, 18_000), ("lefts", "0", #"{"NAME": "bar"}"#, 31_000),
         ])
-        try fx.run("""
-            SET 'auto.offset.reset'='earliest';
+        let created = try fx.sql(["-e", """
             CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON');
             CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON');
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+    }
+
+    /// ksqlDB's documented stream-stream example (WITHIN 11 SECONDS, no
+    /// grace): pairs when the later record arrives, at the larger
+    /// timestamp; outer sides padded at once when nothing earlier matches.
+    @Test func streamStreamJoinsPairWithinTheWindowAndPadOuterSides() throws {
+        let fx = try Fixture("sql-stream-stream")
+        try Self.documentedExample(fx)
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
             CREATE STREAM inner_j WITH (PARTITIONS=1) AS SELECT l.id, name, f FROM l JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM left_j WITH (PARTITIONS=1) AS SELECT l.id, name, f FROM l LEFT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
             CREATE STREAM right_j WITH (PARTITIONS=1) AS SELECT r.id, name, f FROM l RIGHT JOIN r WITHIN 11 SECONDS ON l.id = r.id;
@@ -575,18 +584,9 @@ extension SQLJoinTests {
     /// join, at the pair's time (ksqlDB's documented example's records).
     @Test func aggregatesOverAStreamStreamJoinCountEachPairOnce() throws {
         let fx = try Fixture("sql-stream-stream-aggregate")
-        try fx.cluster.createTopic("lefts", partitions: 1)
-        try fx.cluster.createTopic("rights", partitions: 1)
-        try Self.produce(fx, [
-            ("lefts", "0", #"{"NAME": "zero"}"#, 1_000), ("rights", "0", #"{"F": "blah"}"#, 11_000),
-            ("lefts", "10", #"{"NAME": "100"}"#, 12_000), ("lefts", "0", #"{"NAME": "foo"}"#, 14_000),
-            ("rights", "0", #"{"F": "a"}"#, 16_000), ("rights", "100", #"{"F": "newblah"}"#, 17_000),
-            ("lefts", "90", #"{"NAME": "ninety"}"#, 18_000), ("lefts", "0", #"{"NAME": "bar"}"#, 31_000),
-        ])
+        try Self.documentedExample(fx)
         try fx.run("""
             SET 'auto.offset.reset'='earliest';
-            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON');
-            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON');
             CREATE TABLE pairs AS SELECT l.id, COUNT(*) AS n, COUNT(f) AS matched, LATEST_BY_OFFSET(name) AS last_name
               FROM l LEFT JOIN r WITHIN 11 SECONDS ON l.id = r.id GROUP BY l.id;
             CREATE TABLE per_f AS SELECT f, COUNT(*) AS n FROM l JOIN r WITHIN 11 SECONDS ON l.id = r.id
