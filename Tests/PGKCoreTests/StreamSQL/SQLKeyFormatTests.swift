@@ -278,3 +278,39 @@ extension SQLKeyFormatTests {
         #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
     }
 }
+
+extension SQLKeyFormatTests {
+    /// FILTER, TRANSFORM and REDUCE results, and a join keyed by a STRUCT,
+    /// are written in AVRO with their own types (they were strings, which
+    /// no map, array or record fits, and the query stopped).
+    @Test func avroResultsTypeLambdasAndStructJoinKeys() throws {
+        var fx = try SQLCommandTests.Fixture("sql-avro-lambda")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        for topic in ["nums", "l", "r"] { try fx.cluster.createTopic(topic, partitions: 1) }
+        try fx.produce("nums", [#"{"M": {"a": 15, "abc": 7}, "XS": [1, 2, 3]}"#], keys: ["k"])
+        try fx.produce("l", [#"{"S": {"F1": 2, "F2": "foo"}, "V": 1}"#], keys: ["a"])
+        try fx.produce("r", [#"{"S": {"F1": 2, "F2": "foo"}, "V": 2}"#], keys: ["b"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM nums (id STRING KEY, m MAP<STRING, INT>, xs ARRAY<INT>) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON');
+            CREATE STREAM lambdas WITH (VALUE_FORMAT='AVRO') AS SELECT id, FILTER(m, (k, v) => v > 10) AS big,
+              TRANSFORM(xs, x => x * 2) AS doubled, TRANSFORM(m, (k, v) => UCASE(k), (k, v) => v + 1) AS bumped,
+              REDUCE(xs, 0, (t, x) => t + x) AS total FROM nums;
+            CREATE STREAM lambdas_back (id STRING KEY, big MAP<STRING, INT>, doubled ARRAY<INT>, bumped MAP<STRING, INT>, total INT)
+              WITH (KAFKA_TOPIC='LAMBDAS', VALUE_FORMAT='AVRO');
+            CREATE STREAM lambdas_json WITH (VALUE_FORMAT='JSON') AS SELECT * FROM lambdas_back;
+            CREATE STREAM l (id STRING KEY, s STRUCT<f1 INT, f2 STRING>, v INT) WITH (KAFKA_TOPIC='l', VALUE_FORMAT='JSON');
+            CREATE STREAM r (id STRING KEY, s STRUCT<f1 INT, f2 STRING>, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');
+            CREATE STREAM joined WITH (FORMAT='AVRO') AS SELECT l.s, l.v AS lv, r.v AS rv FROM l JOIN r WITHIN 10 SECONDS ON l.s = r.s;
+            """)
+        try fx.catchUp()
+        let json = try fx.topic("LAMBDAS_JSON").map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        #expect(json == [#"{"BIG":{"a":15},"DOUBLED":[2,4,6],"BUMPED":{"A":16,"ABC":8},"TOTAL":6}"#], "\(json)")
+        // The key is the record {F1: 2, F2: "foo"}: each field a union's second branch.
+        let keys = try fx.topic("JOINED").map { Array(($0.key ?? []).dropFirst(5)) }
+        #expect(keys == [[2, 4, 2, 6] + Array("foo".utf8)], "\(keys)")
+        #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
+    }
+}

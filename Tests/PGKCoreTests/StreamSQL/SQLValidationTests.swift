@@ -15,6 +15,7 @@ import Testing
             CREATE STREAM m1 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m1', VALUE_FORMAT='JSON', PARTITIONS=1);
             CREATE STREAM m2 (id STRING KEY, mm MAP<STRING, INT>) WITH (KAFKA_TOPIC='m2', VALUE_FORMAT='JSON', PARTITIONS=1);
             CREATE TABLE twoparts (id STRING PRIMARY KEY, x INT) WITH (KAFKA_TOPIC='twoparts', VALUE_FORMAT='JSON', PARTITIONS=2);
+            CREATE STREAM wide (id STRING KEY, v BIGINT) WITH (KAFKA_TOPIC='wide', VALUE_FORMAT='JSON', PARTITIONS=1);
             """])
         #expect(created.status == 0, "\(created.stderr)")
         let cases: [(String, String)] = [
@@ -59,6 +60,8 @@ import Testing
             ("CREATE STREAM pj AS SELECT s.id, x FROM s JOIN twoparts t ON s.id = t.id;", "since the number of partitions don't match (1 and 2)"),
             ("CREATE STREAM mj AS SELECT m1.id, m2.id AS id2 FROM m1 JOIN m2 WITHIN 1 HOUR ON m1.mm = m2.mm;",
              "cannot join on M1.MM, of type MAP<STRING, INTEGER>"),
+            ("CREATE STREAM tj AS SELECT s.id, s.a, wide.v FROM s JOIN wide WITHIN 1 HOUR ON s.a = wide.v;",
+             "types don't match. Got S.A{INTEGER} = WIDE.V{BIGINT}"),
             ("CREATE STREAM r2 AS SELECT id, a AS rowoffset FROM s;", "reserved column name in select: ROWOFFSET"),
             ("CREATE STREAM f1 AS SELECT id, 1.8E308 AS big FROM s;", "number overflows DOUBLE: 1.8E308"),
             ("CREATE TABLE kt (id STRING KEY, v INT) WITH (KAFKA_TOPIC='kt', VALUE_FORMAT='JSON', PARTITIONS=1);",
@@ -94,6 +97,7 @@ import Testing
             CREATE STREAM ok1 AS SELECT id, STRUCT(foo := a, `foo` := b) AS st,
               GREATEST(CAST(a AS DECIMAL(9, 2)), CAST(b AS DECIMAL(7, 6))) AS g FROM s;
             CREATE STREAM ok2 AS SELECT * FROM s PARTITION BY ROWTIME;
+            CREATE STREAM ok3 AS SELECT s.id, s.a, wide.v FROM s JOIN wide WITHIN 1 HOUR ON CAST(s.a AS BIGINT) = wide.v;
             """])
         #expect(fine.status == 0, "\(fine.stderr)")
     }

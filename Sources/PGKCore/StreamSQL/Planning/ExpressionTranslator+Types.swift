@@ -65,6 +65,8 @@ extension ExpressionTranslator {
             return .array(type)
         case .call(let name, let arguments, _, _) where ["COLLECT_LIST", "COLLECT_SET"].contains(name) && arguments.count == 1:
             return staticType(arguments[0]).map { .array($0) }
+        case .call(let name, let arguments, _, _) where ["FILTER", "TRANSFORM", "REDUCE"].contains(name):
+            return lambdaResultType(name, arguments)
         case .call("FROM_UNIXTIME", _, _, _): return .timestamp
         case .call("CONVERT_TZ", let arguments, _, _): return arguments.first.flatMap(staticType)
         case .call("ARRAY", let arguments, _, _):
@@ -81,6 +83,35 @@ extension ExpressionTranslator {
             }
             return .struct(fields)
         case .isNull, .like, .between, .inList: return .boolean
+        default: return nil
+        }
+    }
+
+    /// FILTER keeps its collection's type, TRANSFORM gives its lambdas'
+    /// results (a map's keys and values), REDUCE its start's type.
+    private func lambdaResultType(_ name: String, _ arguments: [Expression]) -> SQLType? {
+        if name == "REDUCE" { return arguments.count > 1 ? staticType(arguments[1]) : nil }
+        guard let collection = arguments.first.flatMap(staticType) else { return nil }
+        if name == "FILTER" { return collection }
+        func result(_ lambda: Expression, _ types: [SQLType?]) -> SQLType? {
+            guard case .lambda(let parameters, let body) = lambda else { return nil }
+            var typing = self
+            let outer = columnType
+            typing.columnType = { qualifier, column in
+                if qualifier == nil, let index = parameters.firstIndex(where: { $0.uppercased() == column.uppercased() }) {
+                    return index < types.count ? types[index] : nil
+                }
+                return outer?(qualifier, column)
+            }
+            return typing.staticType(body)
+        }
+        switch collection {
+        case .array(let element):
+            return arguments.count == 2 ? result(arguments[1], [element]).map { .array($0) } : nil
+        case .map(let key, let value):
+            guard arguments.count == 3, let newKey = result(arguments[1], [key, value]),
+                  let newValue = result(arguments[2], [key, value]) else { return nil }
+            return .map(newKey, newValue)
         default: return nil
         }
     }

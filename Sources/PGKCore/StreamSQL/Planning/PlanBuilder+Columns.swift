@@ -20,6 +20,11 @@ extension PlanBuilder {
         if Self.recordPositions[name.uppercased()] != nil, !inputs.contains(where: { $0.source.column(named: name) != nil }) {
             return name.uppercased() == "ROWPARTITION" ? .integer : .bigint
         }
+        if shape == .streamStreamJoin, qualifier == nil, name.uppercased() == syntheticKeyName, let sides = try? streamStreamJoinSides() {
+            // The synthetic key holds the join value: a STRUCT key is written as one.
+            let typing = translator()
+            return typing.staticType(sides.left) ?? typing.staticType(sides.right)
+        }
         let matches = inputs.filter { input in
             qualifier.map { $0.uppercased() == input.qualifier.uppercased() || $0.uppercased() == input.source.name } ?? true
         }.compactMap { $0.source.column(named: name) }

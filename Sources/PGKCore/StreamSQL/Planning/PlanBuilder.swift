@@ -208,6 +208,11 @@ struct PlanBuilder {
                     throw PlanError("cannot join on \(side.sqlText), of type \(type): MAPs, and types holding them, are not supported as keys")
                 }
             }
+            // The join value is the result's key: ksqlDB wants one type on both sides (CAST one of them).
+            if case .binary(.equal, let a, let b) = join.condition, let left = typing.staticType(a), let right = typing.staticType(b),
+               left != right {
+                throw PlanError("Invalid join condition: types don't match. Got \(a.sqlText){\(left)} = \(b.sqlText){\(right)}: CAST one side")
+            }
             let keyed = join.condition.children.compactMap(keyedInput)
             if join.condition.children.count == 2, keyed.count == 2, let a = keyed[0].source.partitions, let b = keyed[1].source.partitions, a != b {
                 throw PlanError("cannot join \(keyed[0].source.name) with \(keyed[1].source.name) since the number of partitions don't match "
