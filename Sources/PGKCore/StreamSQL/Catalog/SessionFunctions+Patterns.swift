@@ -3,7 +3,8 @@
 /// known only per row. It reads the pattern as
 /// TemporalFunctions.postgresPattern does, and takes its letters from that
 /// function's own table, so the two cannot drift apart. An unsupported
-/// letter (or a zone name read as text) raises a data exception (22007),
+/// letter (or a zone name read as text: a column's pattern is not split
+/// as a literal one is, see TemporalFunctions.zoneNameStripped) raises a data exception (22007),
 /// which makes that record a dead letter.
 extension SessionFunctions {
     /// (letter, run, template) for every letter run postgresPattern converts,

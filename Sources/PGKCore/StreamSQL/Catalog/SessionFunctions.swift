@@ -20,6 +20,8 @@
 ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
 ///   text must print back the same, since PostgreSQL's to_timestamp
 ///   would read '2004' by 'yyyy-MM-dd' as 2004-01-01;
+/// - pg_temp.kparsez, text that ends with a zone name read by a pattern
+///   without it, in that zone (Java's short names as their regions);
 /// - pg_temp.khist, HISTOGRAM's counts per distinct string (at most
 ///   1000 strings, as ksqlDB keeps), and pg_temp.khist_merge, two of them
 ///   added up (the first's strings first);
@@ -81,6 +83,20 @@ enum SessionFunctions {
           'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
            IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;
            EXCEPTION WHEN others THEN RETURN NULL; END';
+        CREATE FUNCTION pg_temp.kparsez(t text, pattern text, overridden text DEFAULT NULL) RETURNS timestamptz LANGUAGE plpgsql STABLE AS $kparsez$
+          DECLARE zone text := substring(t from '(\\S+)$'); local timestamptz;
+          BEGIN
+            local := pg_temp.kparse(left(t, length(t) - length(zone)), pattern);
+            RETURN local::timestamp AT TIME ZONE CASE upper(zone)
+              WHEN 'PST' THEN 'America/Los_Angeles' WHEN 'PDT' THEN 'America/Los_Angeles' WHEN 'PT' THEN 'America/Los_Angeles'
+              WHEN 'MST' THEN 'America/Denver' WHEN 'MDT' THEN 'America/Denver' WHEN 'MT' THEN 'America/Denver'
+              WHEN 'CST' THEN 'America/Chicago' WHEN 'CDT' THEN 'America/Chicago' WHEN 'CT' THEN 'America/Chicago'
+              WHEN 'EST' THEN 'America/New_York' WHEN 'EDT' THEN 'America/New_York' WHEN 'ET' THEN 'America/New_York'
+              WHEN 'AKST' THEN 'America/Anchorage' WHEN 'AKDT' THEN 'America/Anchorage' WHEN 'HST' THEN 'Pacific/Honolulu'
+              WHEN 'BST' THEN 'Europe/London' WHEN 'IST' THEN 'Asia/Kolkata' WHEN 'JST' THEN 'Asia/Tokyo'
+              WHEN 'GMT' THEN 'UTC' WHEN 'UT' THEN 'UTC' ELSE pg_temp.kzone(zone) END;
+          EXCEPTION WHEN others THEN RETURN NULL;
+          END $kparsez$;
         CREATE FUNCTION pg_temp.khist_step(state jsonb, value text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $khist$
           SELECT CASE WHEN value IS NULL THEN state
                       WHEN state ? value THEN jsonb_set(state, ARRAY[value], to_jsonb(CAST(state ->> value AS bigint) + 1))

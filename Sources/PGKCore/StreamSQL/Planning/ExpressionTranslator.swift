@@ -193,10 +193,14 @@ struct ExpressionTranslator {
             arguments[0] = .literal(.string(interval))
         }
         var patternColumn: Int?
+        var zoneInText = false
         if let position = TemporalFunctions.patternArgument[name] {
             // Java patterns become PostgreSQL's when the statement is created;
             // one taken from a column, row by row (pg_temp.kpattern).
-            if case .literal(.string(let pattern)) = arguments[position] {
+            if case .literal(.string(var pattern)) = arguments[position] {
+                if let local = TemporalFunctions.zoneNameStripped(pattern), TemporalFunctions.readsZoneNames.contains(name) {
+                    (pattern, zoneInText) = (local, true)
+                }
                 arguments[position] = .literal(.string(try TemporalFunctions.postgresPattern(pattern, parsing: TemporalFunctions.parsing.contains(name))))
             } else {
                 patternColumn = position
@@ -207,6 +211,7 @@ struct ExpressionTranslator {
         if let position = patternColumn {
             args[position] = "pg_temp.kpattern(\(args[position]), \(TemporalFunctions.parsing.contains(name)))"
         }
+        if zoneInText { return TemporalFunctions.parsedWithZoneName(name, args) }
         if let typed = function.typed { return typed(args, arguments.map(staticType)) }
         return function.render(args)
     }

@@ -75,8 +75,29 @@ enum TemporalFunctions {
         arguments.count > index ? "pg_temp.kzone(\(arguments[index]))" : "'UTC'"
     }
 
+    /// The functions that read a zone name (`z`) at the end of a pattern.
+    static let readsZoneNames: Set<String> = ["STRINGTOTIMESTAMP", "PARSE_TIMESTAMP"]
+
+    /// A pattern that ends with a zone name (`… HH:mm:ss zzz`) without it:
+    /// PostgreSQL's to_timestamp cannot read one, so pg_temp.kparsez splits
+    /// the name off the text's end and reads the rest by this pattern.
+    static func zoneNameStripped(_ java: String) -> String? {
+        let letters = java.reversed().prefix { $0 == "z" }.count
+        // Outside quotes: an even number of quote characters before the run.
+        guard (1...4).contains(letters), java.dropLast(letters).filter({ $0 == "'" }).count % 2 == 0 else { return nil }
+        return String(java.dropLast(letters))
+    }
+
+    /// PARSE_TIMESTAMP or STRINGTOTIMESTAMP of text that names its zone
+    /// (the zone argument, if any, gives way to it, as in Java).
+    static func parsedWithZoneName(_ name: String, _ a: [String]) -> String {
+        // The zone argument is passed (its parameter must be bound) and not used.
+        let instant = "pg_temp.kparsez(\(a.joined(separator: ", ")))"
+        return name == "PARSE_TIMESTAMP" ? "(\(instant) AT TIME ZONE 'UTC')" : "CAST(extract(epoch FROM \(instant)) * 1000 AS bigint)"
+    }
+
     /// The functions that read text by a pattern (PostgreSQL's to_timestamp
-    /// cannot read a zone name).
+    /// cannot read a zone name, except at the end: see zoneNameStripped).
     static let parsing: Set<String> = ["STRINGTOTIMESTAMP", "PARSE_TIMESTAMP", "STRINGTODATE", "PARSE_DATE", "PARSE_TIME"]
 
     /// A Java DateTimeFormatter pattern as a PostgreSQL template pattern.
