@@ -46,9 +46,8 @@ extension PlanBuilder {
                 throw PlanError("ROWKEY is the join's result key: name the joined columns in ON")
             }
             // ksqlDB's synthetic key of a join: the join value of whichever side is there.
-            let sides = try streamStreamJoinSides()
-            var translator = joinTranslator()
-            return "coalesce(\(try translator.sql(sides.left)), \(try translator.sql(sides.right)))"
+            let values = try windowJoinValues(isWindowJoinChain ? select.joins.count - 1 : 0)
+            return "coalesce(\(values.left), \(values.right))"
         }
         if shape == .tableJoin, tableJoinIsOuter, qualifier == nil, name.uppercased() == syntheticKeyName {
             // An outer table join's key: the key of whichever side is there.

@@ -76,7 +76,7 @@ struct PlanBuilder {
             }
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
-            if shape == .streamStreamJoin && inputs.count > 2 { _ = try streamTableJoinColumns(skipping: 1) }
+            if shape == .streamStreamJoin && inputs.count > 2 && !isWindowJoinChain { _ = try streamTableJoinColumns(skipping: 1) }
             let rowKey = Expression.column(qualifier: nil, name: syntheticKeyName)
             if shape == .streamStreamJoin, inputs.count == 2, select.partitionBy.isEmpty, try streamStreamKeyIsSynthetic(items),
                select.items.contains(where: { if case .all(nil) = $0 { return true } else { return false } }),
@@ -119,7 +119,8 @@ struct PlanBuilder {
             if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
                 // The key is the join value, whichever side a padded row has;
                 // keyed by a later table join, that join's stream side.
-                let byTable = try inputs.count > 2 && firstItem([items[index]], matchingOneOf: streamTableJoinColumns(skipping: 1)) != nil
+                let byTable = try inputs.count > 2 && !isWindowJoinChain
+                    && firstItem([items[index]], matchingOneOf: streamTableJoinColumns(skipping: 1)) != nil
                 items[index].expression = byTable
                     ? try streamSideOfJoin(matching: items[index].expression, skipping: 1) ?? items[index].expression
                     : .column(qualifier: nil, name: syntheticKeyName)
@@ -349,7 +350,7 @@ struct PlanBuilder {
     /// SELECT includes (left first); a FULL join, or one on expressions,
     /// by the synthetic ROWKEY, which the SELECT must then include.
     private func streamStreamKeyNames(_ items: [Item]) throws -> [String] {
-        if inputs.count > 2 {
+        if inputs.count > 2 && !isWindowJoinChain {
             // Enriched from tables after the window join: keyed by the last table
             // join, as a stream-table join is, or else by the window join's value.
             let candidates = try streamTableJoinColumns(skipping: 1) + streamStreamKeyCandidates()
@@ -368,11 +369,39 @@ struct PlanBuilder {
     }
 
     /// The join columns that may key a stream-stream join's result: none
-    /// for a FULL join, whose key is whichever side is there.
+    /// for a FULL join, whose key is whichever side is there. Streams
+    /// joined one after another are keyed by any of their joins' columns.
     private func streamStreamKeyCandidates() throws -> [Expression] {
-        let sides = try streamStreamJoinSides()
-        guard select.joins.first?.kind != .full else { return [] }
-        return [sides.left, sides.right].filter { if case .column = $0 { return true } else { return false } }
+        let levels = isWindowJoinChain ? select.joins.indices : 0..<1
+        guard !select.joins[levels].contains(where: { $0.kind == .full }) else { return [] }
+        return try levels.flatMap { level -> [Expression] in
+            let sides = try streamStreamJoinSides(level)
+            return [sides.left, sides.right].filter { if case .column = $0 { return true } else { return false } }
+        }
+    }
+
+    /// Three or more streams, each joined within a window to those before it.
+    var isWindowJoinChain: Bool {
+        shape == .streamStreamJoin && inputs.count > 2 && !inputs.contains(where: \.source.isTable)
+    }
+
+    /// Each side's join value at window join `level`, as SQL. Past the
+    /// first join, a left side that names a column an earlier join matched
+    /// on is that join's key, whichever of its sides is there (as ksqlDB
+    /// joins on the key of a join's result, not repartitioning it).
+    func windowJoinValues(_ level: Int) throws -> (left: String, right: String) {
+        let sides = try streamStreamJoinSides(level)
+        var translator = joinTranslator()
+        var left = try translator.sql(sides.left)
+        let right = try translator.sql(sides.right)
+        if level > 0 {
+            let earlier = try streamStreamJoinSides(level - 1)
+            if sameColumn(sides.left, earlier.left) || sameColumn(sides.left, earlier.right) {
+                let key = try windowJoinValues(level - 1)
+                left = "coalesce(\(key.left), \(key.right))"
+            }
+        }
+        return (left, right)
     }
 
     /// Whether the result is keyed by the synthetic ROWKEY: no join column is selected.
@@ -380,17 +409,21 @@ struct PlanBuilder {
         firstItem(items, matchingOneOf: try streamStreamKeyCandidates()) == nil
     }
 
-    /// The two sides of a stream-stream join's equality, the left stream's first.
-    func streamStreamJoinSides() throws -> (left: Expression, right: Expression) {
-        guard let join = select.joins.first, case .binary(.equal, let a, let b) = join.condition else {
+    /// The two sides of a stream-stream join's equality, the left one's
+    /// first: the left refers to the streams joined before (`level`
+    /// counts the joins), the right to the stream joined now.
+    func streamStreamJoinSides(_ level: Int = 0) throws -> (left: Expression, right: Expression) {
+        guard level < select.joins.count, case .binary(.equal, let a, let b) = select.joins[level].condition else {
             throw PlanError("a stream-stream join must be ON an equality, e.g. ON l.id = r.id")
         }
         var translator = joinTranslator()
         let (sqlA, sqlB) = (try translator.sql(a), try translator.sql(b))
         func side(_ sql: String) -> Int? {
-            switch (sql.contains("i0."), sql.contains("i1.")) {
-            case (true, false): return 0
-            case (false, true): return 1
+            let refers = { (index: Int) in sql.contains("i\(index).") }
+            let later = inputs.indices.dropFirst(level + 2).contains(where: refers)
+            switch ((0...level).contains(where: refers), refers(level + 1), later) {
+            case (true, false, false): return 0
+            case (false, true, false): return 1
             default: return nil
             }
         }

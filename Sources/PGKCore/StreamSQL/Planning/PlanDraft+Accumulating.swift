@@ -135,7 +135,7 @@ extension Draft {
             // Two streams joined within a window: the batch's pairs are aggregated.
             let pairs = try windowJoinPairs(join, queryID: queryID)
             (from, joinBatch, afterOutput) = (pairs.from, pairs.batch, pairs.afterOutput)
-            setup.append(pairs.setup)
+            setup += pairs.setup
         } else if inputs.count > 1 {
             // A stream enriched from tables: each record with the tables as
             // of its time; their changes fold in after the batch is aggregated.

@@ -17,106 +17,181 @@
 extension Draft {
     /// `projection` replaces the SELECT's items in the pairs' rows.
     func streamStreamJoin(_ join: Join, queryID: String, filter: String?, projection: String? = nil)
-        throws -> (select: String, setup: QueryPlan.SQL, batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
-        guard let (before, after) = join.window, let leftState = inputs[0].state, let rightState = inputs[1].state else {
-            throw PlanError("internal: a stream-stream join without WITHIN or state")
+        throws -> (select: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
+        guard let leftState = inputs[0].state, let rightState = inputs[1].state else {
+            throw PlanError("internal: a stream-stream join without state")
         }
-        guard before >= 0, after >= 0 else { throw PlanError("WITHIN takes durations of zero or more") }
-        let sides = try builder.streamStreamJoinSides()
+        let setup = try paddedSetup(queryID)
+        let left = try WindowJoinSide.stream(inputs[0], state: leftState, quote: quote)
+        let right = try WindowJoinSide.stream(inputs[1], state: rightState, quote: quote)
         var translator = builder.joinTranslator()
         let condition = try translator.sql(join.condition)
-        let leftValue = try translator.sql(sides.left), rightValue = try translator.sql(sides.right)
-        let window = "i1._ts BETWEEN i0._ts - \(before) AND i0._ts + \(after)"
-        let matches = "\(condition) AND \(window)"
-        let padded = try quote("\(queryID.lowercased())_padded")
-        let columns = try inputs.map { input in try (input.columns.map { try quote($0.name) } + ["_ts", "_seq", "_part", "_off"]).joined(separator: ", ") }
-        // Every record of a side: the window buffer, then this batch.
-        let all = (0...1).map { index in
-            let state = index == 0 ? leftState : rightState
-            return "(SELECT \(columns[index]), _padded FROM \(state) UNION ALL "
-                + "SELECT \(columns[index]), false FROM \(inputs[index].staging) WHERE NOT _deleted)"
-        }
-        let newRecords = (0...1).map { "(SELECT \(columns[$0]) FROM \(inputs[$0].staging) WHERE NOT _deleted)" }
-
-        let setup = QueryPlan.SQL(text: "CREATE TEMP TABLE IF NOT EXISTS \(padded) (side smallint, seq bigint) ON COMMIT DELETE ROWS")
-        _ = try planner.connection.execute(setup.text)
-        var batch: [QueryPlan.SQL] = []
-        let outer = (left: join.kind == .left || join.kind == .full, right: join.kind == .right || join.kind == .full)
-        for (side, wanted) in [(0, outer.left), (1, outer.right)] where wanted {
-            // The record being padded is always `me`; the other side is searched as i0/i1.
-            let me = "i\(side)", other = "i\(1 - side)"
-            let ownValue = side == 0 ? leftValue : rightValue
-            let ownAfter = side == 0 ? after : before
-            let earlier = "NOT EXISTS (SELECT 1 FROM \(all[1 - side]) AS \(other) WHERE \(matches) AND \(other)._seq < \(me)._seq)"
-            if let grace = join.graceMilliseconds {
-                // Stream time per partition number, the unit Kafka Streams keeps it for.
-                let times = "(SELECT _ts, _part FROM \(leftState) UNION ALL SELECT _ts, _part FROM \(rightState))"
-                let streamTimeBefore = "(SELECT max(_ts) FROM \(times) AS t WHERE t._part = \(me)._part)"
-                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts, _part FROM \(times) AS t UNION ALL "
-                    + "SELECT _ts, _part FROM \(newRecords[0]) AS n0 UNION ALL SELECT _ts, _part FROM \(newRecords[1]) AS n1) AS t "
-                    + "WHERE t._part = \(me)._part)"
-                let ever = "NOT EXISTS (SELECT 1 FROM \(all[1 - side]) AS \(other) WHERE \(matches))"
-                batch.append(.init(text: """
-                    INSERT INTO \(padded) SELECT \(side), \(me)._seq FROM (
-                      SELECT \(columns[side]), _padded, false AS _new FROM \((side == 0 ? leftState : rightState)) WHERE NOT _padded
-                      UNION ALL SELECT \(columns[side]), false, true FROM \(inputs[side].staging) WHERE NOT _deleted) AS \(me)
-                    WHERE \(ownValue) IS NOT NULL AND (
-                      (\(me)._new AND \(me)._ts + \(ownAfter) < \(streamTimeBefore) AND \(earlier))
-                      OR (\(me)._ts + \(ownAfter) + \(grace) < \(streamTimeAfter) AND \(ever)))
-                    """))
-            } else {
-                batch.append(.init(text: """
-                    INSERT INTO \(padded) SELECT \(side), \(me)._seq FROM \(newRecords[side]) AS \(me)
-                    WHERE \(ownValue) IS NOT NULL AND \(earlier)
-                    """))
-            }
-        }
-
         // Tables joined after the window join: each pair looks its row up as
         // of the pair's time (the later record's), as a stream-table join does.
         let lookups = try select.joins.indices.dropFirst().map { index in
             try tableVersionJoin(select.joins[index], inputs[index + 1], time: "greatest(i0._ts, i1._ts)")
         }.joined()
-        let projected = projection ?? self.projection.joined(separator: ", ")
-        let filter = filter.map { " AND (\($0))" } ?? ""
-        var arms = [
-            // Pairs whose later record is new: a new left record with any right one ...
-            // Each record's matches in the order the matched records came, as
-            // Kafka Streams walks its window store.
-            "SELECT \(projected), NULL::bytea AS _pgk_raw_key, greatest(i0._seq, i1._seq) AS _pgk_seq, greatest(i0._ts, i1._ts) AS _pgk_ts, "
-                + "least(i0._seq, i1._seq) AS _pgk_ord FROM \(newRecords[0]) AS i0 JOIN \(all[1]) AS i1 ON \(matches)\(lookups) WHERE true\(filter)",
-            // ... and an older left record with a new right one.
-            "SELECT \(projected), NULL::bytea, i1._seq, greatest(i0._ts, i1._ts), i0._seq "
-                + "FROM \(leftState) AS i0 JOIN \(newRecords[1]) AS i1 ON \(matches)\(lookups) WHERE true\(filter)",
-        ]
-        if outer.left {
-            arms.append("SELECT \(projected), NULL::bytea, i0._seq, i0._ts, i0._seq FROM \(all[0]) AS i0 LEFT JOIN \(rightState) AS i1 ON false\(lookups) "
-                + "WHERE i0._seq IN (SELECT seq FROM \(padded) WHERE side = 0)\(filter)")
+        let parts = try windowJoin(level: 0, join, left: left, right: right, values: builder.windowJoinValues(0), condition: condition,
+                                   queryID: queryID, projected: projection ?? self.projection.joined(separator: ", "),
+                                   filter: filter, lookups: lookups)
+        return (parts.arms.joined(separator: " UNION ALL "), [setup], parts.batch, parts.afterOutput)
+    }
+
+    /// Three or more streams, each joined within its window to the pairs
+    /// of the joins before it, as ksqlDB nests them: `(a ⋈ b) ⋈ c`. The
+    /// pairs of each inner join are a stream of their own, buffered like
+    /// one, at the time and arrival of their later record.
+    func windowJoinChain(queryID: String, filter: String?)
+        throws -> (select: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
+        guard let firstState = inputs[0].state else { throw PlanError("internal: a stream-stream join without state") }
+        if select.joins.count > 1, select.joins.contains(where: { $0.graceMilliseconds != nil }) {
+            throw PlanError("GRACE PERIOD in a join of more than two streams is not supported yet")
         }
-        if outer.right {
-            arms.append("SELECT \(projected), NULL::bytea, i1._seq, i1._ts, i1._seq FROM \(all[1]) AS i1 LEFT JOIN \(leftState) AS i0 ON false\(lookups) "
-                + "WHERE i1._seq IN (SELECT seq FROM \(padded) WHERE side = 1)\(filter)")
+        var setup = [try paddedSetup(queryID)]
+        var batch: [QueryPlan.SQL] = [], afterOutput: [QueryPlan.SQL] = []
+        var left = try WindowJoinSide.stream(inputs[0], state: firstState, quote: quote)
+        let prefix = queryID.lowercased()
+        for (level, join) in select.joins.enumerated() {
+            guard let rightState = inputs[level + 1].state else { throw PlanError("internal: a stream-stream join without state") }
+            let right = try WindowJoinSide.stream(inputs[level + 1], state: rightState, quote: quote)
+            let values = try builder.windowJoinValues(level)
+            // Past the first join, the left value may be the pairs' key (see windowJoinValues).
+            let condition = "(\(values.left)) = (\(values.right))"
+            let last = level == select.joins.count - 1
+            let streams = inputs[...(level + 1)]
+            let pairColumns = WindowJoinSide.pairColumns(streams)
+            var projected = self.projection.joined(separator: ", ")
+            if !last {
+                let fields = try streams.flatMap { input in
+                    try input.columns.enumerated().map { index, column in
+                        "\(input.alias).\(try quote(column.name)) AS _pgk_\(input.alias.dropFirst())_\(index)"
+                    }
+                }
+                let positions = ["_part", "_off"].map { column in
+                    "coalesce(\(streams.map { "\($0.alias).\(column)" }.joined(separator: ", "))) AS _pgk\(column)"
+                }
+                projected = (fields + positions).joined(separator: ", ")
+            }
+            let parts = try windowJoin(level: level, join, left: left, right: right, values: values, condition: condition, queryID: queryID,
+                                       projected: projected, filter: last ? filter : nil, lookups: "")
+            batch += parts.batch
+            afterOutput += parts.afterOutput
+            if last { return (parts.arms.joined(separator: " UNION ALL "), setup, batch, afterOutput) }
+            // This join's pairs, numbered after those buffered, become the next join's left side.
+            let state = planner.store.table(try quote("\(prefix)_j\(level + 1)"))
+            let batchTable = try quote("\(prefix)_pairs\(level + 1)")
+            let typed = (pairColumns.map { "\($0.name) \($0.type)" } + ["_ts bigint", "_seq bigint", "_ord bigint[]", "_id bigint",
+                                                                      "_part integer", "_off bigint"]).joined(separator: ", ")
+            let index = try quote("\(prefix)_j\(level + 1)_time")
+            for statement in [
+                "CREATE TABLE IF NOT EXISTS \(state) (\(typed), _padded boolean NOT NULL DEFAULT false)",
+                "CREATE INDEX IF NOT EXISTS \(index) ON \(state) (_part, _ts)",
+                "CREATE TEMP TABLE IF NOT EXISTS \(batchTable) (\(typed)) ON COMMIT DELETE ROWS",
+            ] {
+                _ = try planner.connection.execute(statement)
+                setup.append(.init(text: statement))
+            }
+            let names = pairColumns.map { "a.\($0.name)" }.joined(separator: ", ")
+            batch.append(.init(text: """
+                INSERT INTO \(batchTable) (\((pairColumns.map(\.name) + WindowJoinSide.bookkeeping).joined(separator: ", ")))
+                SELECT \(names), a._pgk_ts, a._pgk_seq, a._pgk_ord,
+                  (SELECT coalesce(max(_id), 0) FROM \(state)) + row_number() OVER (ORDER BY a._pgk_seq, a._pgk_ord), a._pgk_part, a._pgk_off
+                FROM (\(parts.arms.joined(separator: " UNION ALL "))) AS a
+                """))
+            left = try WindowJoinSide.pairs(level: level + 1, streams: streams, state: state, batchTable: batchTable, quote: quote)
+        }
+        throw PlanError("internal: a window join chain without joins")
+    }
+
+    /// The records each batch pads with NULLs: (side, id), two sides per join.
+    private func paddedSetup(_ queryID: String) throws -> QueryPlan.SQL {
+        let setup = QueryPlan.SQL(text: "CREATE TEMP TABLE IF NOT EXISTS \(try quote("\(queryID.lowercased())_padded")) (side smallint, id bigint) ON COMMIT DELETE ROWS")
+        _ = try planner.connection.execute(setup.text)
+        return setup
+    }
+
+    /// One window join: its output rows (`arms`, UNION ALL), the statements
+    /// that pick the records to pad first, and those that buffer the batch.
+    private func windowJoin(level: Int, _ join: Join, left: WindowJoinSide, right: WindowJoinSide,
+                            values: (left: String, right: String), condition: String, queryID: String,
+                            projected: String, filter: String?, lookups: String)
+        throws -> (arms: [String], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
+        guard let (before, after) = join.window else { throw PlanError("internal: a stream-stream join without WITHIN") }
+        guard before >= 0, after >= 0 else { throw PlanError("WITHIN takes durations of zero or more") }
+        let (l, r) = (left.alias, right.alias)
+        let matches = "\(condition) AND \(r)._ts BETWEEN \(l)._ts - \(before) AND \(l)._ts + \(after)"
+        let padded = try quote("\(queryID.lowercased())_padded")
+        let sides = [left, right]
+        func paddedIDs(_ side: Int) -> String { "SELECT id FROM \(padded) WHERE side = \(2 * level + side)" }
+
+        var batch: [QueryPlan.SQL] = []
+        let outer = (left: join.kind == .left || join.kind == .full, right: join.kind == .right || join.kind == .full)
+        for (side, wanted) in [(0, outer.left), (1, outer.right)] where wanted {
+            // The record being padded is always `me`; the other side is searched under its own aliases.
+            let me = sides[side], other = sides[1 - side]
+            let ownValue = side == 0 ? values.left : values.right
+            let ownAfter = side == 0 ? after : before
+            let earlier = "NOT EXISTS (SELECT 1 FROM \(other.bind(other.all)) WHERE \(matches) AND \(other.alias)._seq < \(me.alias)._seq)"
+            if let grace = join.graceMilliseconds, me.isStream, other.isStream {
+                // Stream time per partition number, the unit Kafka Streams keeps it for.
+                let times = "(SELECT _ts, _part FROM \(left.state) UNION ALL SELECT _ts, _part FROM \(right.state))"
+                let streamTimeBefore = "(SELECT max(_ts) FROM \(times) AS t WHERE t._part = \(me.alias)._part)"
+                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts, _part FROM \(times) AS t UNION ALL "
+                    + "SELECT _ts, _part FROM \(left.batch) AS n0 UNION ALL SELECT _ts, _part FROM \(right.batch) AS n1) AS t "
+                    + "WHERE t._part = \(me.alias)._part)"
+                let ever = "NOT EXISTS (SELECT 1 FROM \(other.bind(other.all)) WHERE \(matches))"
+                batch.append(.init(text: """
+                    INSERT INTO \(padded) SELECT \(2 * level + side), \(me.alias)._id FROM (
+                      SELECT *, false AS _new FROM \(me.buffered) AS b WHERE NOT b._padded
+                      UNION ALL SELECT *, false, true FROM \(me.batch) AS n) AS \(me.alias)
+                    WHERE \(ownValue) IS NOT NULL AND (
+                      (\(me.alias)._new AND \(me.alias)._ts + \(ownAfter) < \(streamTimeBefore) AND \(earlier))
+                      OR (\(me.alias)._ts + \(ownAfter) + \(grace) < \(streamTimeAfter) AND \(ever)))
+                    """))
+            } else {
+                batch.append(.init(text: """
+                    INSERT INTO \(padded) SELECT \(2 * level + side), \(me.alias)._id FROM \(me.bind(me.batch))
+                    WHERE \(ownValue) IS NOT NULL AND \(earlier)
+                    """))
+            }
+        }
+
+        let filter = filter.map { " AND (\($0))" } ?? ""
+        // A pair comes with its later record; the pairs of one record come in
+        // the order the records they matched came, as Kafka Streams walks its
+        // window store (a pair's own order first, when it is the later one).
+        let order = "CASE WHEN \(l)._seq > \(r)._seq THEN \(l)._ord || \(r)._seq || \(r)._ord ELSE \(r)._ord || \(l)._seq || \(l)._ord END"
+        let pair = "NULL::bytea AS _pgk_raw_key, greatest(\(l)._seq, \(r)._seq) AS _pgk_seq, greatest(\(l)._ts, \(r)._ts) AS _pgk_ts, \(order) AS _pgk_ord"
+        var arms = [
+            // Pairs whose left record is new, with any right one ...
+            "SELECT \(projected), \(pair) FROM \(left.bind(left.batch)) JOIN \(right.bind(right.all)) ON \(matches)\(lookups) WHERE true\(filter)",
+            // ... and an older left record with a new right one.
+            "SELECT \(projected), \(pair) FROM \(left.bind(left.buffered)) JOIN \(right.bind(right.batch)) ON \(matches)\(lookups) WHERE true\(filter)",
+        ]
+        for (side, wanted) in [(0, outer.left), (1, outer.right)] where wanted {
+            let me = sides[side], other = sides[1 - side]
+            arms.append("SELECT \(projected), NULL::bytea, \(me.alias)._seq, \(me.alias)._ts, \(me.alias)._ord "
+                + "FROM \(me.bind(me.all)) LEFT JOIN \(other.bind(other.buffered)) ON false\(lookups) "
+                + "WHERE \(me.alias)._id IN (\(paddedIDs(side)))\(filter)")
         }
 
         // Then the batch joins the window buffers, which keep what a late
         // record may still match (the grace period, 24 hours by default).
         let retention = before + after + (join.graceMilliseconds ?? 86_400_000)
         var afterOutput: [QueryPlan.SQL] = []
-        for side in 0...1 {
-            let state = side == 0 ? leftState : rightState
-            afterOutput.append(.init(text: "UPDATE \(state) SET _padded = true WHERE _seq IN (SELECT seq FROM \(padded) WHERE side = \(side))"))
-            afterOutput.append(.init(text: "INSERT INTO \(state) (\(columns[side]), _padded) SELECT \(columns[side]), "
-                + "_seq IN (SELECT seq FROM \(padded) WHERE side = \(side)) FROM \(inputs[side].staging) WHERE NOT _deleted"))
+        for (side, buffer) in sides.enumerated() {
+            afterOutput.append(.init(text: "UPDATE \(buffer.state) SET _padded = true WHERE \(buffer.idColumn) IN (\(paddedIDs(side)))"))
+            afterOutput.append(.init(text: buffer.bufferBatch(paddedIDs(side))))
         }
-        let newest = "(SELECT _part, max(_ts) AS newest FROM (SELECT _ts, _part FROM \(leftState) UNION ALL "
-            + "SELECT _ts, _part FROM \(rightState)) AS t GROUP BY _part)"
-        for state in [leftState, rightState] {
+        let newest = "(SELECT _part, max(_ts) AS newest FROM (SELECT _ts, _part FROM \(left.state) UNION ALL "
+            + "SELECT _ts, _part FROM \(right.state)) AS t GROUP BY _part)"
+        for state in [left.state, right.state] {
             afterOutput.append(.init(text: "DELETE FROM \(state) AS s USING \(newest) AS m "
                 + "WHERE s._part = m._part AND s._ts < m.newest - \(retention)"))
             // A record without a timestamp can never match: it stays no longer than its batch.
             afterOutput.append(.init(text: "DELETE FROM \(state) WHERE _ts IS NULL"))
         }
-        return (arms.joined(separator: " UNION ALL "), setup, batch, afterOutput)
+        return (arms, batch, afterOutput)
     }
 
     /// A stream-stream join's pairs of this batch as the records an
@@ -124,7 +199,7 @@ extension Draft {
     /// `i1` are the two sides (NULLs where padded), each carrying the
     /// pair's arrival number and time.
     func windowJoinPairs(_ join: Join, queryID: String)
-        throws -> (from: String, setup: QueryPlan.SQL, batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
+        throws -> (from: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
         var pairColumns: [String] = [], sides: [[String]] = [[], []]
         for side in 0...1 {
             for (index, column) in inputs[side].columns.enumerated() {

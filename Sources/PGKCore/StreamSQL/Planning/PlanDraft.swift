@@ -46,12 +46,13 @@ struct Draft {
         }
         var inner = ""
         if builder.shape == .streamStreamJoin, let join = select.joins.first {
-            let parts = try streamStreamJoin(join, queryID: queryID, filter: condition)
+            let parts = builder.isWindowJoinChain ? try windowJoinChain(queryID: queryID, filter: condition)
+                : try streamStreamJoin(join, queryID: queryID, filter: condition)
             (inner, afterOutput) = (parts.select, parts.afterOutput)
             // Tables joined to the pairs fold their changes in after the pairs saw their versions.
-            for table in inputs.dropFirst(2) { afterOutput += try applyTableChanges(table) }
+            for table in inputs.dropFirst(2) where table.source.isTable { afterOutput += try applyTableChanges(table) }
             batch += parts.batch
-            setup.append(parts.setup)
+            setup += parts.setup
         } else {
             if inputs.count >= 2 {
                 (quietFrom, from) = try tableJoins(from)

@@ -142,8 +142,12 @@ struct QueryPlanner {
                select.joins.first?.withinMilliseconds != nil {
                 return .streamStreamJoin
             }
+            // Streams, each joined within a window to the pairs of those before it.
+            if !inputs.contains(where: \.source.isTable), select.joins.allSatisfy({ $0.withinMilliseconds != nil }) {
+                return .streamStreamJoin
+            }
             guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("several joins in one query are supported for tables, or a stream joined to tables")
+                throw PlanError("several joins in one query are supported for tables, a stream joined to tables, streams joined within windows, or two streams joined within a window and then to tables")
             }
             return .streamTableJoin
         }

@@ -394,7 +394,7 @@ final class SQLSession {
     func dropQueryState(_ id: String) throws {
         let connection = store.connection
         // Exactly this query's tables: CTAS_A_1's prefix is also CTAS_A_1_1's.
-        let names = [id.lowercased() + "_acc", id.lowercased() + "_clock"] + (0..<8).map { id.lowercased() + "_i\($0)" }
+        let names = [id.lowercased() + "_acc", id.lowercased() + "_clock"] + (0..<8).flatMap { [id.lowercased() + "_i\($0)", id.lowercased() + "_j\($0)"] }
         let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename = ANY($2::text[])",
                                           [store.schema, PostgresTextArray.literal(names)])
         for row in tables.rows {
