@@ -37,20 +37,21 @@ import Testing
 
     /// FULL joins pad at once, and a padded pair of the first join is a
     /// left record of the second: it joins the third stream's later records.
+    /// Each stream's ROWTIME is its own record's, not the pair's.
     @Test func outerJoinsOfThreeStreamsPadEachLevel() throws {
         let fx = try Self.fixture("sql-join-chain-outer")
         try Self.send(fx, [("left", 1, 1_000), ("right", 2, 1_001), ("right2", 3, 1_002), ("left", 4, 1_003)])
         try fx.run(Self.streams + """
-            CREATE STREAM outer_j WITH (PARTITIONS=1) AS SELECT ROWKEY, s1.v0, s2.v0, s3.v0
+            CREATE STREAM outer_j WITH (PARTITIONS=1) AS SELECT ROWKEY, s1.v0, s2.v0, s3.v0, s2.ROWTIME AS t2
               FROM s1 FULL OUTER JOIN s2 WITHIN 5 SECONDS ON s1.id = s2.id FULL OUTER JOIN s3 WITHIN 10 SECONDS ON s1.id = s3.id;
             """)
         let key = "\([UInt8](repeating: 0, count: 4))"
         #expect(try Self.records(fx, "OUTER_J") == [
-            #"\#(key) {"S1_V0":1,"S2_V0":null,"S3_V0":null} @1000"#,
-            #"\#(key) {"S1_V0":1,"S2_V0":2,"S3_V0":null} @1001"#,
-            #"\#(key) {"S1_V0":1,"S2_V0":null,"S3_V0":3} @1002"#,
-            #"\#(key) {"S1_V0":1,"S2_V0":2,"S3_V0":3} @1002"#,
-            #"\#(key) {"S1_V0":4,"S2_V0":2,"S3_V0":3} @1003"#,
+            #"\#(key) {"S1_V0":1,"S2_V0":null,"S3_V0":null,"T2":null} @1000"#,
+            #"\#(key) {"S1_V0":1,"S2_V0":2,"S3_V0":null,"T2":1001} @1001"#,
+            #"\#(key) {"S1_V0":1,"S2_V0":null,"S3_V0":3,"T2":null} @1002"#,
+            #"\#(key) {"S1_V0":1,"S2_V0":2,"S3_V0":3,"T2":1001} @1002"#,
+            #"\#(key) {"S1_V0":4,"S2_V0":2,"S3_V0":3,"T2":1001} @1003"#,
         ])
     }
 

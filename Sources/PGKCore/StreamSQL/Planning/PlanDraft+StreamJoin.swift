@@ -65,7 +65,7 @@ extension Draft {
                 let fields = try streams.flatMap { input in
                     try input.columns.enumerated().map { index, column in
                         "\(input.alias).\(try quote(column.name)) AS _pgk_\(input.alias.dropFirst())_\(index)"
-                    }
+                    } + WindowJoinSide.recordPositions.map { "\(input.alias).\($0) AS _pgk_\(input.alias.dropFirst())\($0)" }
                 }
                 let positions = ["_part", "_off"].map { column in
                     "coalesce(\(streams.map { "\($0.alias).\(column)" }.joined(separator: ", "))) AS _pgk\(column)"

@@ -13,7 +13,8 @@ struct WindowJoinSide {
     let buffered: String
     /// This batch's records.
     let batch: String
-    /// The alias that carries the side's `_ts`, `_seq`, `_ord` and `_id`.
+    /// The alias that carries the side's `_ts`, `_seq`, `_ord` and `_id`
+    /// (a stream's own, or the pairs' relation).
     let alias: String
     /// Binds a relation of the side's records: `AS iN` for a stream; for
     /// pairs, each stream's columns under its own alias again, so the
@@ -56,25 +57,32 @@ struct WindowJoinSide {
         let alias = "p\(level)"
         let columns = pairColumns(streams).map(\.name)
         let all = (columns + bookkeeping).joined(separator: ", ")
+        // Each stream's own time, partition and offset (ROWTIME & co.); the pair's are `alias`'s.
         let laterals = try streams.map { input in
             let fields = try input.columns.enumerated().map { index, column in
                 "\(alias)._pgk_\(input.alias.dropFirst())_\(index) AS \(try quote(column.name))"
-            } + bookkeeping.map { "\(alias).\($0)" }
+            } + recordPositions.map { "\(alias)._pgk_\(input.alias.dropFirst())\($0) AS \($0)" }
             return " CROSS JOIN LATERAL (SELECT \(fields.joined(separator: ", "))) AS \(input.alias)"
         }.joined()
         return WindowJoinSide(
             state: state,
             buffered: "(SELECT \(all), _padded FROM \(state))",
             batch: "(SELECT \(all) FROM \(batchTable))",
-            alias: "i0", bind: { "(\($0) AS \(alias)\(laterals))" }, isStream: false,
+            alias: alias, bind: { "(\($0) AS \(alias)\(laterals))" }, isStream: false,
             bufferBatch: { padded in "INSERT INTO \(state) (\(all), _padded) SELECT \(all), _id IN (\(padded)) FROM \(batchTable)" },
             idColumn: "_id")
     }
 
-    /// A pair's data columns and their PostgreSQL types.
+    /// A stream record's time, partition and offset, kept per stream in a pair.
+    static let recordPositions = ["_ts", "_part", "_off"]
+
+    /// A pair's data columns and their PostgreSQL types: each stream's
+    /// columns, then its time, partition and offset.
     static func pairColumns(_ streams: ArraySlice<QueryPlan.Input>) -> [(name: String, type: String)] {
         streams.flatMap { input in
-            input.columns.enumerated().map { index, column in ("_pgk_\(input.alias.dropFirst())_\(index)", column.type) }
+            let stream = input.alias.dropFirst()
+            return input.columns.enumerated().map { index, column in ("_pgk_\(stream)_\(index)", column.type) }
+                + zip(recordPositions, ["bigint", "integer", "bigint"]).map { ("_pgk_\(stream)\($0)", $1) }
         }
     }
 }
