@@ -89,6 +89,29 @@ import Testing
         ])
     }
 
+    /// A stream enriched from a table, then joined within a window to a
+    /// second stream: each record meets the table as of its own time, and
+    /// the enriched records are buffered for the window join.
+    @Test func aStreamJoinsATableThenAStream() throws {
+        let fx = try Self.fixture("sql-join-chain-table")
+        try Self.send(fx, [("right2", 3, 1_010), ("right", 2, 1_011), ("left", 1, 1_012), ("right", 4, 1_013),
+                           ("left", 5, 101_000), ("right2", 6, 101_001), ("left", 7, 101_002)])
+        try fx.run(Self.streams.replacingOccurrences(of: "CREATE STREAM s2 (id INT KEY", with: "CREATE TABLE t2 (id INT PRIMARY KEY") + """
+            CREATE STREAM enriched WITH (PARTITIONS=1) AS SELECT s3.id, s1.v0, t2.v0, s3.v0
+              FROM s1 LEFT JOIN t2 ON s1.id = t2.id JOIN s3 WITHIN 10 SECONDS ON s1.id = s3.id;
+            """)
+        let key = "\([UInt8](repeating: 0, count: 4))"
+        #expect(try Self.records(fx, "ENRICHED") == [
+            #"\#(key) {"S1_V0":1,"T2_V0":2,"S3_V0":3} @1012"#,
+            #"\#(key) {"S1_V0":5,"T2_V0":4,"S3_V0":6} @101001"#,
+            #"\#(key) {"S1_V0":7,"T2_V0":4,"S3_V0":6} @101002"#,
+        ])
+        let refused = try fx.sql(["-e", """
+            CREATE STREAM bad AS SELECT s3.id, s1.v0 FROM s1 FULL OUTER JOIN t2 ON s1.id = t2.id JOIN s3 WITHIN 10 SECONDS ON s1.id = s3.id;
+            """])
+        #expect(refused.status != 0 && refused.stderr.contains("a stream-table join is INNER or LEFT, not FULL"), "\(refused.stderr)")
+    }
+
     /// What a chain cannot do yet is refused when the statement is created.
     @Test func chainsRefuseWhatTheyCannotDo() throws {
         let fx = try Self.fixture("sql-join-chain-refused")

@@ -77,6 +77,7 @@ struct PlanBuilder {
         case .streamProjection, .streamTableJoin, .streamStreamJoin:
             if shape == .streamTableJoin { _ = try streamTableJoinColumns() }
             if shape == .streamStreamJoin && inputs.count > 2 && !isWindowJoinChain { _ = try streamTableJoinColumns(skipping: 1) }
+            if isWindowJoinChain { try checkChainTableJoins() }
             let rowKey = Expression.column(qualifier: nil, name: syntheticKeyName)
             if shape == .streamStreamJoin, inputs.count == 2, select.partitionBy.isEmpty, try streamStreamKeyIsSynthetic(items),
                select.items.contains(where: { if case .all(nil) = $0 { return true } else { return false } }),
@@ -380,9 +381,29 @@ struct PlanBuilder {
         }
     }
 
-    /// Three or more streams, each joined within a window to those before it.
+    /// Joins nested one into the next (see Draft.windowJoinChain): more
+    /// than two streams, or a stream joined after a table. Two streams then
+    /// tables are planned as one window join whose pairs look tables up.
     var isWindowJoinChain: Bool {
-        shape == .streamStreamJoin && inputs.count > 2 && !inputs.contains(where: \.source.isTable)
+        shape == .streamStreamJoin && inputs.count > 2 && !inputs.dropFirst(2).allSatisfy(\.source.isTable)
+    }
+
+    /// In a chain, a table is joined INNER or LEFT, without WITHIN, ON its primary key.
+    private func checkChainTableJoins() throws {
+        for (index, join) in select.joins.enumerated() where inputs[index + 1].source.isTable {
+            let table = inputs[index + 1]
+            let names = "\(inputs[index].source.name) \(join.kind.rawValue) JOIN \(table.source.name)"
+            guard join.kind == .inner || join.kind == .left else {
+                throw PlanError("a stream-table join is INNER or LEFT, not \(join.kind.rawValue) (\(names))")
+            }
+            guard join.withinMilliseconds == nil else { throw PlanError("WITHIN applies to stream-stream joins, not \(names)") }
+            let sides = try streamStreamJoinSides(index)
+            guard let key = table.keyColumns.first, table.keyColumns.count == 1,
+                  try resolveExpression(sides.right) == "\(table.alias).\(try quote(key))" else {
+                throw PlanError("a stream-table join must be ON the table's primary key "
+                    + "\(table.source.keyColumns.first ?? "?") (\(names))")
+            }
+        }
     }
 
     /// Each side's join value at window join `level`, as SQL. Past the

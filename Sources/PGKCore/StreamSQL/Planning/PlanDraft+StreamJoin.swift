@@ -37,10 +37,11 @@ extension Draft {
         return (parts.arms.joined(separator: " UNION ALL "), [setup], parts.batch, parts.afterOutput)
     }
 
-    /// Three or more streams, each joined within its window to the pairs
-    /// of the joins before it, as ksqlDB nests them: `(a ⋈ b) ⋈ c`. The
-    /// pairs of each inner join are a stream of their own, buffered like
-    /// one, at the time and arrival of their later record.
+    /// Streams joined within windows, and tables joined between them, each
+    /// join taking the pairs of the joins before it, as ksqlDB nests them:
+    /// `(a ⋈ b) ⋈ c`. The pairs of each inner join are a stream of their
+    /// own, buffered like one, at the time and arrival of their later
+    /// record; a table's row is looked up as of that time.
     func windowJoinChain(queryID: String, filter: String?)
         throws -> (select: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
         guard let firstState = inputs[0].state else { throw PlanError("internal: a stream-stream join without state") }
@@ -52,32 +53,47 @@ extension Draft {
         var left = try WindowJoinSide.stream(inputs[0], state: firstState, quote: quote)
         let prefix = queryID.lowercased()
         for (level, join) in select.joins.enumerated() {
-            guard let rightState = inputs[level + 1].state else { throw PlanError("internal: a stream-stream join without state") }
-            let right = try WindowJoinSide.stream(inputs[level + 1], state: rightState, quote: quote)
-            let values = try builder.windowJoinValues(level)
-            // Past the first join, the left value may be the pairs' key (see windowJoinValues).
-            let condition = "(\(values.left)) = (\(values.right))"
             let last = level == select.joins.count - 1
-            let streams = inputs[...(level + 1)]
-            let pairColumns = WindowJoinSide.pairColumns(streams)
+            let joined = inputs[...(level + 1)]
             var projected = self.projection.joined(separator: ", ")
             if !last {
-                let fields = try streams.flatMap { input in
-                    try input.columns.enumerated().map { index, column in
-                        "\(input.alias).\(try quote(column.name)) AS _pgk_\(input.alias.dropFirst())_\(index)"
-                    } + WindowJoinSide.recordPositions.map { "\(input.alias).\($0) AS _pgk_\(input.alias.dropFirst())\($0)" }
+                let fields = try joined.flatMap { input in
+                    let stream = input.alias.dropFirst()
+                    return try input.columns.enumerated().map { index, column in
+                        "\(input.alias).\(try quote(column.name)) AS _pgk_\(stream)_\(index)"
+                    } + (input.source.isTable
+                        ? ["\(input.alias)._ts AS _pgk_\(stream)_ts", "NULL::integer AS _pgk_\(stream)_part", "NULL::bigint AS _pgk_\(stream)_off"]
+                        : WindowJoinSide.recordPositions.map { "\(input.alias).\($0) AS _pgk_\(stream)\($0)" })
                 }
+                let streams = joined.filter { !$0.source.isTable }
                 let positions = ["_part", "_off"].map { column in
                     "coalesce(\(streams.map { "\($0.alias).\(column)" }.joined(separator: ", "))) AS _pgk\(column)"
                 }
                 projected = (fields + positions).joined(separator: ", ")
             }
-            let parts = try windowJoin(level: level, join, left: left, right: right, values: values, condition: condition, queryID: queryID,
-                                       projected: projected, filter: last ? filter : nil, lookups: "")
-            batch += parts.batch
-            afterOutput += parts.afterOutput
-            if last { return (parts.arms.joined(separator: " UNION ALL "), setup, batch, afterOutput) }
+            let arms: [String]
+            if inputs[level + 1].source.isTable {
+                // Each new left record (a pair) takes the table's row as of its time; the table's
+                // changes fold in after the batch (Draft.stream), and nothing else is buffered.
+                let l = left.alias
+                let lookup = try tableVersionJoin(join, inputs[level + 1], time: "\(l)._ts")
+                arms = ["SELECT \(projected), NULL::bytea AS _pgk_raw_key, \(l)._seq AS _pgk_seq, \(l)._ts AS _pgk_ts, \(l)._ord AS _pgk_ord "
+                    + "FROM \(left.bind(left.batch))\(lookup) WHERE true\((last ? filter : nil).map { " AND (\($0))" } ?? "")"]
+            } else {
+                guard let rightState = inputs[level + 1].state else { throw PlanError("internal: a stream-stream join without state") }
+                let right = try WindowJoinSide.stream(inputs[level + 1], state: rightState, quote: quote)
+                let values = try builder.windowJoinValues(level)
+                // Past the first join, the left value may be the pairs' key (see windowJoinValues).
+                let condition = "(\(values.left)) = (\(values.right))"
+                let parts = try windowJoin(level: level, join, left: left, right: right, values: values, condition: condition,
+                                           queryID: queryID, projected: projected, filter: last ? filter : nil, lookups: "")
+                batch += parts.batch
+                afterOutput += parts.afterOutput
+                arms = parts.arms
+            }
+            if last { return (arms.joined(separator: " UNION ALL "), setup, batch, afterOutput) }
             // This join's pairs, numbered after those buffered, become the next join's left side.
+            let pairColumns = WindowJoinSide.pairColumns(joined)
             let state = planner.store.table(try quote("\(prefix)_j\(level + 1)"))
             let batchTable = try quote("\(prefix)_pairs\(level + 1)")
             let typed = (pairColumns.map { "\($0.name) \($0.type)" } + ["_ts bigint", "_seq bigint", "_ord bigint[]", "_id bigint",
@@ -96,9 +112,9 @@ extension Draft {
                 INSERT INTO \(batchTable) (\((pairColumns.map(\.name) + WindowJoinSide.bookkeeping).joined(separator: ", ")))
                 SELECT \(names), a._pgk_ts, a._pgk_seq, a._pgk_ord,
                   (SELECT coalesce(max(_id), 0) FROM \(state)) + row_number() OVER (ORDER BY a._pgk_seq, a._pgk_ord), a._pgk_part, a._pgk_off
-                FROM (\(parts.arms.joined(separator: " UNION ALL "))) AS a
+                FROM (\(arms.joined(separator: " UNION ALL "))) AS a
                 """))
-            left = try WindowJoinSide.pairs(level: level + 1, streams: streams, state: state, batchTable: batchTable, quote: quote)
+            left = try WindowJoinSide.pairs(level: level + 1, streams: joined, state: state, batchTable: batchTable, quote: quote)
         }
         throw PlanError("internal: a window join chain without joins")
     }

@@ -50,7 +50,7 @@ struct Draft {
                 : try streamStreamJoin(join, queryID: queryID, filter: condition)
             (inner, afterOutput) = (parts.select, parts.afterOutput)
             // Tables joined to the pairs fold their changes in after the pairs saw their versions.
-            for table in inputs.dropFirst(2) where table.source.isTable { afterOutput += try applyTableChanges(table) }
+            for table in inputs.dropFirst() where table.source.isTable { afterOutput += try applyTableChanges(table) }
             batch += parts.batch
             setup += parts.setup
         } else {

@@ -137,17 +137,14 @@ struct QueryPlanner {
             // Tables joined on their primary keys, or a stream enriched from
             // several tables, each lookup as of the record.
             if inputs.allSatisfy(\.source.isTable) { return .tableJoin }
-            // Two streams joined within a window, each pair then enriched from tables.
-            if !inputs[0].source.isTable, !inputs[1].source.isTable, inputs.dropFirst(2).allSatisfy(\.source.isTable),
-               select.joins.first?.withinMilliseconds != nil {
-                return .streamStreamJoin
-            }
-            // Streams, each joined within a window to the pairs of those before it.
-            if !inputs.contains(where: \.source.isTable), select.joins.allSatisfy({ $0.withinMilliseconds != nil }) {
+            // A stream joined to streams within windows and to tables, each join
+            // taking the pairs of those before it (two streams then tables, say).
+            if !inputs[0].source.isTable, inputs.dropFirst().contains(where: { !$0.source.isTable }),
+               zip(select.joins, inputs.dropFirst()).allSatisfy({ join, input in input.source.isTable || join.withinMilliseconds != nil }) {
                 return .streamStreamJoin
             }
             guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("several joins in one query are supported for tables, a stream joined to tables, streams joined within windows, or two streams joined within a window and then to tables")
+                throw PlanError("several joins in one query are supported for tables, or a stream joined to tables and to streams within windows")
             }
             return .streamTableJoin
         }

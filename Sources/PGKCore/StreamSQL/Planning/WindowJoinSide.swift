@@ -50,8 +50,8 @@ struct WindowJoinSide {
             idColumn: "_seq")
     }
 
-    /// The pairs of window join `level`, which joined `streams` (i0 … i(level+1)):
-    /// each stream's columns as `_pgk_<stream>_<column>`.
+    /// The pairs of join `level`, which joined `streams` (i0 … i(level+1),
+    /// tables among them): each one's columns as `_pgk_<input>_<column>`.
     static func pairs(level: Int, streams: ArraySlice<QueryPlan.Input>, state: String, batchTable: String,
                       quote: (String) throws -> String) throws -> WindowJoinSide {
         let alias = "p\(level)"
