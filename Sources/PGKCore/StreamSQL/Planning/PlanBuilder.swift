@@ -340,125 +340,17 @@ struct PlanBuilder {
     }
 
     /// The item of the first candidate the SELECT includes (candidates in order, as ksqlDB picks a join's key).
-    private func firstItem(_ items: [Item], matchingOneOf candidates: [Expression]) -> Item? {
+    func firstItem(_ items: [Item], matchingOneOf candidates: [Expression]) -> Item? {
         for candidate in candidates {
             if let item = items.first(where: { sameColumn($0.expression, candidate) }) { return item }
         }
         return nil
     }
 
-    /// A stream-stream join is keyed by its first plain-column side the
-    /// SELECT includes (left first); a FULL join, or one on expressions,
-    /// by the synthetic ROWKEY, which the SELECT must then include.
-    private func streamStreamKeyNames(_ items: [Item]) throws -> [String] {
-        if inputs.count > 2 && !isWindowJoinChain {
-            // Enriched from tables after the window join: keyed by the last table
-            // join, as a stream-table join is, or else by the window join's value.
-            let candidates = try streamTableJoinColumns(skipping: 1) + streamStreamKeyCandidates()
-            guard let item = firstItem(items, matchingOneOf: candidates) else {
-                throw PlanError("key missing from projection: the SELECT must include the join column "
-                    + candidates.map(Self.text).joined(separator: " or ") + ", the key of the result")
-            }
-            return [item.name]
-        }
-        let candidates = try streamStreamKeyCandidates()
-        if let item = firstItem(items, matchingOneOf: candidates) { return [item.name] }
-        if let item = items.first(where: { $0.expression == .column(qualifier: nil, name: syntheticKeyName) }) { return [item.name] }
-        let wanted = candidates.isEmpty ? "\(syntheticKeyName) (the join value of whichever side is there)"
-            : candidates.map(Self.text).joined(separator: " or ")
-        throw PlanError("key missing from projection: the SELECT must include the join expression \(wanted), the key of the result")
-    }
-
-    /// The join columns that may key a stream-stream join's result: none
-    /// for a FULL join, whose key is whichever side is there. Streams
-    /// joined one after another are keyed by any of their joins' columns.
-    private func streamStreamKeyCandidates() throws -> [Expression] {
-        let levels = isWindowJoinChain ? select.joins.indices : 0..<1
-        guard !select.joins[levels].contains(where: { $0.kind == .full }) else { return [] }
-        return try levels.flatMap { level -> [Expression] in
-            let sides = try streamStreamJoinSides(level)
-            return [sides.left, sides.right].filter { if case .column = $0 { return true } else { return false } }
-        }
-    }
-
-    /// Joins nested one into the next (see Draft.windowJoinChain): more
-    /// than two streams, or a stream joined after a table. Two streams then
-    /// tables are planned as one window join whose pairs look tables up.
-    var isWindowJoinChain: Bool {
-        shape == .streamStreamJoin && inputs.count > 2 && !inputs.dropFirst(2).allSatisfy(\.source.isTable)
-    }
-
-    /// In a chain, a table is joined INNER or LEFT, without WITHIN, ON its primary key.
-    private func checkChainTableJoins() throws {
-        for (index, join) in select.joins.enumerated() where inputs[index + 1].source.isTable {
-            let table = inputs[index + 1]
-            let names = "\(inputs[index].source.name) \(join.kind.rawValue) JOIN \(table.source.name)"
-            guard join.kind == .inner || join.kind == .left else {
-                throw PlanError("a stream-table join is INNER or LEFT, not \(join.kind.rawValue) (\(names))")
-            }
-            guard join.withinMilliseconds == nil else { throw PlanError("WITHIN applies to stream-stream joins, not \(names)") }
-            let sides = try streamStreamJoinSides(index)
-            guard let key = table.keyColumns.first, table.keyColumns.count == 1,
-                  try resolveExpression(sides.right) == "\(table.alias).\(try quote(key))" else {
-                throw PlanError("a stream-table join must be ON the table's primary key "
-                    + "\(table.source.keyColumns.first ?? "?") (\(names))")
-            }
-        }
-    }
-
-    /// Each side's join value at window join `level`, as SQL. Past the
-    /// first join, a left side that names a column an earlier join matched
-    /// on is that join's key, whichever of its sides is there (as ksqlDB
-    /// joins on the key of a join's result, not repartitioning it).
-    func windowJoinValues(_ level: Int) throws -> (left: String, right: String) {
-        let sides = try streamStreamJoinSides(level)
-        var translator = joinTranslator()
-        var left = try translator.sql(sides.left)
-        let right = try translator.sql(sides.right)
-        if level > 0 {
-            let earlier = try streamStreamJoinSides(level - 1)
-            if sameColumn(sides.left, earlier.left) || sameColumn(sides.left, earlier.right) {
-                let key = try windowJoinValues(level - 1)
-                left = "coalesce(\(key.left), \(key.right))"
-            }
-        }
-        return (left, right)
-    }
-
-    /// Whether the result is keyed by the synthetic ROWKEY: no join column is selected.
-    private func streamStreamKeyIsSynthetic(_ items: [Item]) throws -> Bool {
-        firstItem(items, matchingOneOf: try streamStreamKeyCandidates()) == nil
-    }
-
-    /// The two sides of a stream-stream join's equality, the left one's
-    /// first: the left refers to the streams joined before (`level`
-    /// counts the joins), the right to the stream joined now.
-    func streamStreamJoinSides(_ level: Int = 0) throws -> (left: Expression, right: Expression) {
-        guard level < select.joins.count, case .binary(.equal, let a, let b) = select.joins[level].condition else {
-            throw PlanError("a stream-stream join must be ON an equality, e.g. ON l.id = r.id")
-        }
-        var translator = joinTranslator()
-        let (sqlA, sqlB) = (try translator.sql(a), try translator.sql(b))
-        func side(_ sql: String) -> Int? {
-            let refers = { (index: Int) in sql.contains("i\(index).") }
-            let later = inputs.indices.dropFirst(level + 2).contains(where: refers)
-            switch ((0...level).contains(where: refers), refers(level + 1), later) {
-            case (true, false, false): return 0
-            case (false, true, false): return 1
-            default: return nil
-            }
-        }
-        switch (side(sqlA), side(sqlB)) {
-        case (0, 1): return (a, b)
-        case (1, 0): return (b, a)
-        default: throw PlanError("each side of a join condition must refer to exactly one of the joined streams")
-        }
-    }
-
     /// Checks a stream's joins with tables (INNER or LEFT, each ON the
     /// table's primary key, the other side over the relations before it)
     /// and returns their plain-column sides in order, the stream's first.
-    private func streamTableJoinColumns(skipping first: Int = 0) throws -> [Expression] {
+    func streamTableJoinColumns(skipping first: Int = 0) throws -> [Expression] {
         // The last join keys the result, as each of ksqlDB's joins re-keys by its
         // own expression; earlier joins' columns follow, in case it is not selected.
         var columns: [Expression] = []
