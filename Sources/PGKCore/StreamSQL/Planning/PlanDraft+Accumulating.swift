@@ -234,13 +234,20 @@ extension Draft {
         let valueUpdates = try described.filter { !keyNames.contains($0.name) }.map { "\(try quote($0.name)) = EXCLUDED.\(try quote($0.name))" }
         let upsert = rowsLeave ? "" : " ON CONFLICT (\(keyList)) "
             + (valueUpdates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + valueUpdates.joined(separator: ", "))
-        batch.append(.init(text: "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
-            + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? "") + upsert, parameters: finalParameters))
+        let resultUpsert = "INSERT INTO \(resultTable) (\(columnList)) \(finalSelect) WHERE (\(keyGroups.joined(separator: ", "))) IN "
+            + "(SELECT \(keyList) FROM \(affected))" + (having.map { " AND (\($0))" } ?? "") + upsert
         let sameGroup = try keyNames.indices.map { index in
             "\(keyGroups[index].replacingOccurrences(of: "a.", with: "x.")) = a.\(try quote(keyNames[index]))"
         }.joined(separator: " AND ")
-        batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected,
-                                   timestamp: "(SELECT x.pts FROM \(accumulator) AS x WHERE \(sameGroup))"))
+        let timestamp = "(SELECT x.pts FROM \(accumulator) AS x WHERE \(sameGroup))"
+        if rowsLeave || valueUpdates.isEmpty {
+            batch.append(.init(text: resultUpsert, parameters: finalParameters))
+            batch.append(try changelog(queryID: queryID, topic: sink.topic, resultTable: resultTable, affected: affected, timestamp: timestamp))
+        } else {
+            // Every affected row is upserted (DO UPDATE): its new value comes back from the upsert itself.
+            batch.append(try changelog(queryID: queryID, topic: sink.topic, upserted: .init(text: resultUpsert, parameters: finalParameters),
+                                       timestamp: timestamp))
+        }
         batch += clockUpdates + tableChanges
         var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
@@ -372,6 +379,19 @@ extension Draft {
                 combine: { "ARRAY(SELECT DISTINCT e FROM unnest(pg_temp.kconcat(\($0))) AS e)" })
             return "CAST(coalesce(cardinality(a.\(column)), 0) AS bigint)"
         }
+    }
+
+    /// Queues the rows an upsert (`INSERT … ON CONFLICT DO UPDATE`) wrote,
+    /// as the other `changelog` queues affected rows, but reads each row's
+    /// new value from the upsert's RETURNING, not from the result table again.
+    func changelog(queryID: String, topic: String, upserted: QueryPlan.SQL, timestamp: String) throws -> QueryPlan.SQL {
+        let key = try keyNames.map { "'\($0.replacingOccurrences(of: "'", with: "''"))', a.\(try quote($0))" }.joined(separator: ", ")
+        let (query, topicParameter) = (upserted.parameters.count + 1, upserted.parameters.count + 2)
+        return .init(text: """
+            WITH a AS (\(upserted.text) RETURNING *)
+            INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
+            SELECT $\(query), $\(topicParameter), jsonb_build_object(\(key)), to_jsonb(a.*), \(timestamp) FROM a
+            """, parameters: upserted.parameters + [queryID, topic])
     }
 
     /// Queues the new value (or a tombstone) of every affected key, with
