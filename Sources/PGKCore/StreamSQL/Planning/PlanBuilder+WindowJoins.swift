@@ -108,4 +108,40 @@ extension PlanBuilder {
         default: throw PlanError("each side of a join condition must refer to exactly one of the joined streams")
         }
     }
+
+    /// Windowed streams join as Kafka Streams joins their windowed keys:
+    /// key to key, window to window, so both have windows of one kind (and
+    /// size), and the join is on their keys (ksqlDB's messages).
+    func checkWindowedJoin() throws {
+        let (left, right) = (inputs[0].source, inputs[1].source)
+        func kind(_ source: CatalogSource) -> String {
+            source.isSessionWindowed ? "SESSION" : source.isWindowed ? "TIME" : "not"
+        }
+        guard left.isWindowed && right.isWindowed else {
+            let windowed = left.isWindowed ? left : right, other = left.isWindowed ? right : left
+            throw PlanError("Can not join windowed source to non-windowed source. `\(windowed.name)` is \(kind(windowed)) windowed, "
+                + "`\(other.name)` is not windowed")
+        }
+        guard left.isSessionWindowed == right.isSessionWindowed else {
+            throw PlanError("Incompatible windowed sources: \(left.name) is \(kind(left)) windowed and \(right.name) \(kind(right)) windowed; "
+                + "session windowed sources can only be joined to other session windowed sources")
+        }
+        let sides = try streamStreamJoinSides()
+        let keyed = [(sides.left, inputs[0]), (sides.right, inputs[1])].allSatisfy { side, input in
+            input.source.plainKeyColumns.count == 1
+                && (try? resolveExpression(side)) == "\(input.alias).\((try? quote(postgresName(input.source.plainKeyColumns[0]))) ?? "")"
+        }
+        guard keyed, left.windowSize == right.windowSize else {
+            throw PlanError("Implicit repartitioning of windowed sources is not supported: join them ON their keys, with windows of one size")
+        }
+    }
+
+    /// The condition that pairs only records of the same window.
+    func sameWindow() throws -> String? {
+        guard inputs.count >= 2, inputs[0].source.isWindowed, inputs[1].source.isWindowed else { return nil }
+        return try inputs[0].source.keyColumns.filter { ["WINDOWSTART", "WINDOWEND"].contains($0) }.map { name in
+            let column = try quote(postgresName(name))
+            return "i0.\(column) = i1.\(column)"
+        }.joined(separator: " AND ")
+    }
 }

@@ -126,6 +126,10 @@ struct PlanBuilder {
                     ? try streamSideOfJoin(matching: items[index].expression, skipping: 1) ?? items[index].expression
                     : .column(qualifier: nil, name: syntheticKeyName)
             }
+            if shape == .streamStreamJoin, inputs[0].source.isWindowed {
+                // Windowed sources join window to window: the result is keyed by the window too.
+                keyNames += inputs[0].source.keyColumns.filter { ["WINDOWSTART", "WINDOWEND"].contains($0) }
+            }
             if shape == .streamTableJoin, select.partitionBy.isEmpty,
                let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
                 // Keyed by a table's key column: take the stream side, which
@@ -170,9 +174,20 @@ struct PlanBuilder {
     /// window key columns go along, selected or not.
     private func carryWindows(_ items: inout [Item]) throws {
         guard let windowed = inputs.first(where: \.source.isWindowed) else { return }
+        if shape == .streamStreamJoin, inputs.count == 2, select.partitionBy.isEmpty {
+            try checkWindowedJoin()
+            // Both sides hold the same window: a padded row takes it from the side it has.
+            let kind = select.joins[0].kind
+            for name in windowed.source.keyColumns where ["WINDOWSTART", "WINDOWEND"].contains(name) {
+                let (left, right) = (Expression.column(qualifier: inputs[0].qualifier, name: name),
+                                     Expression.column(qualifier: inputs[1].qualifier, name: name))
+                items.append(Item(name: name, expression: kind == .inner || kind == .left ? left : .call(name: "COALESCE", arguments: [left, right])))
+            }
+            return
+        }
         guard inputs.count == 1, [.streamProjection, .tableProjection].contains(shape), select.partitionBy.isEmpty else {
             throw PlanError("\(windowed.source.name) has windowed keys: it can be filtered and projected, "
-                + "but GROUP BY, PARTITION BY and joins over it are not supported yet")
+                + "and joined to another windowed stream, but GROUP BY, PARTITION BY and other joins over it are not supported yet")
         }
         for name in windowed.source.keyColumns where ["WINDOWSTART", "WINDOWEND"].contains(name) {
             let column = Expression.column(qualifier: windowed.qualifier, name: name)

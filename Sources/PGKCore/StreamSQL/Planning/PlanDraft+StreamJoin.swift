@@ -25,7 +25,7 @@ extension Draft {
         let left = try WindowJoinSide.stream(inputs[0], state: leftState, quote: quote)
         let right = try WindowJoinSide.stream(inputs[1], state: rightState, quote: quote)
         var translator = builder.joinTranslator()
-        let condition = try translator.sql(join.condition)
+        let condition = try translator.sql(join.condition) + (try builder.sameWindow().map { " AND \($0)" } ?? "")
         // Tables joined after the window join: each pair looks its row up as
         // of the pair's time (the later record's), as a stream-table join does.
         let lookups = try select.joins.indices.dropFirst().map { index in
