@@ -37,9 +37,11 @@ extension PlanBuilder {
 
     /// Joins nested one into the next (see Draft.windowJoinChain): more
     /// than two streams, or a stream joined after a table. Two streams then
-    /// tables are planned as one window join whose pairs look tables up.
+    /// tables are planned as one window join whose pairs look tables up,
+    /// unless aggregated.
     var isWindowJoinChain: Bool {
-        shape == .streamStreamJoin && inputs.count > 2 && !inputs.dropFirst(2).allSatisfy(\.source.isTable)
+        [.streamStreamJoin, .aggregate].contains(shape) && QueryPlanner.chainsWindowJoins(select, inputs)
+            && (shape == .aggregate || !inputs.dropFirst(2).allSatisfy(\.source.isTable))
     }
 
     /// In a chain, a table is joined INNER or LEFT, without WITHIN, ON its primary key.

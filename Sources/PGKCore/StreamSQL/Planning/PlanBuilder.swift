@@ -26,7 +26,7 @@ struct PlanBuilder {
         var keyNames: [String] = []
         switch shape {
         case .aggregate:
-            if inputs.count > 1 && inputs[1].source.isTable { _ = try streamTableJoinColumns() }
+            if isWindowJoinChain { try checkChainTableJoins() } else if inputs.count > 1 && inputs[1].source.isTable { _ = try streamTableJoinColumns() }
             keyNames = try select.groupBy.map { group in
                 guard let item = items.first(where: { sameColumn($0.expression, group) }) else {
                     throw PlanError("key missing from projection: the SELECT must include the grouping expression \(group.sqlText)")

@@ -131,11 +131,12 @@ extension Draft {
             }
         }
         var tableChanges: [QueryPlan.SQL] = [], joinBatch: [QueryPlan.SQL] = [], afterOutput: [QueryPlan.SQL] = []
-        if inputs.count == 2, !inputs[1].source.isTable, let join = select.joins.first {
-            // Two streams joined within a window: the batch's pairs are aggregated.
+        if builder.isWindowJoinChain || inputs.count == 2 && !inputs[1].source.isTable, let join = select.joins.first {
+            // Streams joined within windows (tables maybe between): the batch's joined rows are aggregated.
             let pairs = try windowJoinPairs(join, queryID: queryID)
             (from, joinBatch, afterOutput) = (pairs.from, pairs.batch, pairs.afterOutput)
             setup += pairs.setup
+            for table in inputs.dropFirst() where table.source.isTable { tableChanges += try applyTableChanges(table) }
         } else if inputs.count > 1 {
             // A stream enriched from tables: each record with the tables as
             // of its time; their changes fold in after the batch is aggregated.

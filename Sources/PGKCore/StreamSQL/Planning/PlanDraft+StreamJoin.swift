@@ -42,7 +42,8 @@ extension Draft {
     /// `(a ⋈ b) ⋈ c`. The pairs of each inner join are a stream of their
     /// own, buffered like one, at the time and arrival of their later
     /// record; a table's row is looked up as of that time.
-    func windowJoinChain(queryID: String, filter: String?)
+    /// `projection` replaces the SELECT's items in the last join's rows.
+    func windowJoinChain(queryID: String, filter: String?, projection: String? = nil)
         throws -> (select: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
         guard let firstState = inputs[0].state else { throw PlanError("internal: a stream-stream join without state") }
         if select.joins.count > 1, select.joins.contains(where: { $0.graceMilliseconds != nil }) {
@@ -55,22 +56,7 @@ extension Draft {
         for (level, join) in select.joins.enumerated() {
             let last = level == select.joins.count - 1
             let joined = inputs[...(level + 1)]
-            var projected = self.projection.joined(separator: ", ")
-            if !last {
-                let fields = try joined.flatMap { input in
-                    let stream = input.alias.dropFirst()
-                    return try input.columns.enumerated().map { index, column in
-                        "\(input.alias).\(try quote(column.name)) AS _pgk_\(stream)_\(index)"
-                    } + (input.source.isTable
-                        ? ["\(input.alias)._ts AS _pgk_\(stream)_ts", "NULL::integer AS _pgk_\(stream)_part", "NULL::bigint AS _pgk_\(stream)_off"]
-                        : WindowJoinSide.recordPositions.map { "\(input.alias).\($0) AS _pgk_\(stream)\($0)" })
-                }
-                let streams = joined.filter { !$0.source.isTable }
-                let positions = ["_part", "_off"].map { column in
-                    "coalesce(\(streams.map { "\($0.alias).\(column)" }.joined(separator: ", "))) AS _pgk\(column)"
-                }
-                projected = (fields + positions).joined(separator: ", ")
-            }
+            let projected = last ? projection ?? self.projection.joined(separator: ", ") : try pairFields(joined)
             let arms: [String]
             if inputs[level + 1].source.isTable {
                 // Each new left record (a pair) takes the table's row as of its time; the table's
@@ -117,6 +103,25 @@ extension Draft {
             left = try WindowJoinSide.pairs(level: level + 1, streams: joined, state: state, batchTable: batchTable, quote: quote)
         }
         throw PlanError("internal: a window join chain without joins")
+    }
+
+    /// The columns of a pair of `joined` (see WindowJoinSide.pairColumns),
+    /// then the pair's partition and offset (`_pgk_part`, `_pgk_off`).
+    func pairFields(_ joined: ArraySlice<QueryPlan.Input>) throws -> String {
+        let fields = try joined.flatMap { input in
+            let stream = input.alias.dropFirst()
+            return try input.columns.enumerated().map { index, column in
+                "\(input.alias).\(try quote(column.name)) AS _pgk_\(stream)_\(index)"
+            } + (input.source.isTable
+                ? ["\(input.alias)._ts AS _pgk_\(stream)_ts", "NULL::integer AS _pgk_\(stream)_part", "NULL::bigint AS _pgk_\(stream)_off"]
+                : WindowJoinSide.recordPositions.map { "\(input.alias).\($0) AS _pgk_\(stream)\($0)" })
+        }
+        // A pair's partition number is its streams' (co-partitioned), or a padded one's.
+        let streams = joined.filter { !$0.source.isTable }
+        let positions = ["_part", "_off"].map { column in
+            "coalesce(\(streams.map { "\($0.alias).\(column)" }.joined(separator: ", "))) AS _pgk\(column)"
+        }
+        return (fields + positions).joined(separator: ", ")
     }
 
     /// The records each batch pads with NULLs: (side, id), two sides per join.
@@ -210,27 +215,24 @@ extension Draft {
         return (arms, batch, afterOutput)
     }
 
-    /// A stream-stream join's pairs of this batch as the records an
-    /// aggregation reads, as ksqlDB aggregates a join's output: `i0` and
-    /// `i1` are the two sides (NULLs where padded), each carrying the
-    /// pair's arrival number and time.
+    /// A window join's rows of this batch (two streams, or a chain) as the
+    /// records an aggregation reads, as ksqlDB aggregates a join's output:
+    /// `i0`, `i1`, … are the inputs (NULLs where padded or not found), each
+    /// carrying the row's arrival number and time.
     func windowJoinPairs(_ join: Join, queryID: String)
         throws -> (from: String, setup: [QueryPlan.SQL], batch: [QueryPlan.SQL], afterOutput: [QueryPlan.SQL]) {
-        var pairColumns: [String] = [], sides: [[String]] = [[], []]
-        for side in 0...1 {
-            for (index, column) in inputs[side].columns.enumerated() {
-                let name = try quote(column.name)
-                pairColumns.append("i\(side).\(name) AS _pgk_\(side)_\(index)")
-                sides[side].append("_pgk_pair._pgk_\(side)_\(index) AS \(name)")
-            }
-        }
-        // A pair's partition number is both records' (co-partitioned), or the padded one's.
-        pairColumns += ["coalesce(i0._part, i1._part) AS _pgk_part", "coalesce(i0._off, i1._off) AS _pgk_off"]
-        let parts = try streamStreamJoin(join, queryID: queryID, filter: nil, projection: pairColumns.joined(separator: ", "))
+        let joined = inputs[...]
+        let fields = try pairFields(joined)
+        let parts = builder.isWindowJoinChain ? try windowJoinChain(queryID: queryID, filter: nil, projection: fields)
+            : try streamStreamJoin(join, queryID: queryID, filter: nil, projection: fields)
+        // Each input's columns under its own alias again, with the pair's arrival and time.
         let record = "_pgk_pair._pgk_seq AS _seq, _pgk_pair._pgk_ts AS _ts, _pgk_pair._pgk_part AS _part, "
             + "_pgk_pair._pgk_off AS _off, false AS _deleted, NULL::bytea AS _key"
-        let from = "(\(parts.select)) AS _pgk_pair" + (0...1).map { side in
-            " CROSS JOIN LATERAL (SELECT \((sides[side] + [record]).joined(separator: ", "))) AS i\(side)"
+        let from = try "(\(parts.select)) AS _pgk_pair" + joined.map { input in
+            let columns = try input.columns.enumerated().map { index, column in
+                "_pgk_pair._pgk_\(input.alias.dropFirst())_\(index) AS \(try quote(column.name))"
+            }
+            return " CROSS JOIN LATERAL (SELECT \((columns + [record]).joined(separator: ", "))) AS \(input.alias)"
         }.joined()
         return (from, parts.setup, parts.batch, parts.afterOutput)
     }

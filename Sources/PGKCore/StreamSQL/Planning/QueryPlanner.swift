@@ -75,7 +75,7 @@ struct QueryPlanner {
                 + "\(producesTable ? "TABLE" : "STREAM") … AS SELECT")
         }
         // Two streams joined within a window keep window buffers, aggregated or not.
-        let windowJoin = shape == .streamStreamJoin || inputs.count == 2 && !inputs[1].source.isTable
+        let windowJoin = shape == .streamStreamJoin || inputs.count == 2 && !inputs[1].source.isTable || Self.chainsWindowJoins(select, inputs)
         for index in inputs.indices where inputs[index].source.isTable || shape == .aggregate || shape == .streamStreamJoin {
             inputs[index].state = store.table(try connection.quoteIdentifier("\(prefix)_i\(index)"))
         }
@@ -127,8 +127,10 @@ struct QueryPlanner {
                 }
                 return .aggregate
             }
+            // Streams and tables joined one into the next (see Draft.windowJoinChain): their output is aggregated.
+            if Self.chainsWindowJoins(select, inputs) { return .aggregate }
             guard inputs.count == 1 || inputs.dropFirst().allSatisfy(\.source.isTable) else {
-                throw PlanError("GROUP BY over a JOIN is supported for a stream joined to tables, two streams, or tables only")
+                throw PlanError("GROUP BY over a JOIN is supported for a stream joined to tables and streams (within windows), or tables only")
             }
             return .aggregate
         }
@@ -139,10 +141,7 @@ struct QueryPlanner {
             if inputs.allSatisfy(\.source.isTable) { return .tableJoin }
             // A stream joined to streams within windows and to tables, each join
             // taking the pairs of those before it (two streams then tables, say).
-            if !inputs[0].source.isTable, inputs.dropFirst().contains(where: { !$0.source.isTable }),
-               zip(select.joins, inputs.dropFirst()).allSatisfy({ join, input in input.source.isTable || join.withinMilliseconds != nil }) {
-                return .streamStreamJoin
-            }
+            if Self.chainsWindowJoins(select, inputs) { return .streamStreamJoin }
             guard !inputs[0].source.isTable, inputs.dropFirst().allSatisfy(\.source.isTable) else {
                 throw PlanError("several joins in one query are supported for tables, or a stream joined to tables and to streams within windows")
             }
@@ -159,6 +158,13 @@ struct QueryPlanner {
             }
             return .streamStreamJoin
         }
+    }
+
+    /// A stream joined to more than one source, streams among them, each
+    /// stream joined WITHIN a window.
+    static func chainsWindowJoins(_ select: Select, _ inputs: [QueryPlan.Input]) -> Bool {
+        inputs.count > 2 && !inputs[0].source.isTable && inputs.dropFirst().contains(where: { !$0.source.isTable })
+            && zip(select.joins, inputs.dropFirst()).allSatisfy({ join, input in input.source.isTable || join.withinMilliseconds != nil })
     }
 
     /// Output column types as PostgreSQL reports them for the SELECT.
