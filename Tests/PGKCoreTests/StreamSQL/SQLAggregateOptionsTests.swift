@@ -101,6 +101,9 @@ extension SQLAggregateOptionsTests {
             CREATE TABLE t AS SELECT id, STDDEV_SAMP(v) AS s FROM dl GROUP BY id;
             """])
         #expect(bad.status != 0 && bad.stderr.contains("intermediate type that the value format can not handle"), "\(bad.stderr)")
+        // AVG keeps a sum and a count the same way.
+        let average = try fx.sql(["-e", "CREATE TABLE a AS SELECT id, AVG(v) AS m FROM dl GROUP BY id;"])
+        #expect(average.status != 0 && average.stderr.contains("intermediate type that the value format can not handle"), "\(average.stderr)")
     }
 
     /// HISTOGRAM: how often each string came, merged across batches, over

@@ -312,5 +312,30 @@ extension SQLKeyFormatTests {
         let keys = try fx.topic("JOINED").map { Array(($0.key ?? []).dropFirst(5)) }
         #expect(keys == [[2, 4, 2, 6] + Array("foo".utf8)], "\(keys)")
         #expect(try fx.rows("SELECT count(*)::text FROM pgk_sql.dead_letters") == [["0"]])
+        // A value whose type cannot be told is refused when created, not when its first row fails to encode.
+        let untyped = try fx.sql(["-e", "CREATE STREAM untyped WITH (VALUE_FORMAT='AVRO') AS SELECT id, CASE WHEN id = 'k' THEN m END AS j FROM nums;"])
+        #expect(untyped.status != 0 && untyped.stderr.contains("cannot be told for its AVRO schema"), "\(untyped.stderr)")
+    }
+
+    /// BYTES go into AVRO as the bytes themselves (they were PostgreSQL's
+    /// `\x…` text), and read back the same.
+    @Test func avroBytesRoundTrip() throws {
+        var fx = try SQLCommandTests.Fixture("sql-avro-bytes")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("raw", partitions: 1)
+        try fx.produce("raw", [#"{"B": "dmFyaWF0aW9ucw=="}"#], keys: ["k"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM raw (id STRING KEY, b BYTES) WITH (KAFKA_TOPIC='raw', VALUE_FORMAT='JSON');
+            CREATE STREAM binary WITH (VALUE_FORMAT='AVRO') AS SELECT * FROM raw;
+            CREATE STREAM binary_back (id STRING KEY, b BYTES) WITH (KAFKA_TOPIC='BINARY', VALUE_FORMAT='AVRO');
+            CREATE STREAM text_again WITH (VALUE_FORMAT='JSON') AS SELECT * FROM binary_back;
+            """)
+        // "variations" is 10 bytes: the Avro length 20 (zigzag), after the union branch.
+        let avro = try fx.topic("BINARY").map { Array(($0.value ?? []).dropFirst(5)) }
+        #expect(avro == [[2, 20] + Array("variations".utf8)], "\(avro)")
+        #expect(try fx.topic("TEXT_AGAIN").map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"B":"dmFyaWF0aW9ucw=="}"#])
     }
 }

@@ -112,6 +112,20 @@ import Testing
             ("FORMAT_DATE(FROM_DAYS(18263), CONCAT('yyyy-', 'MM-dd'))", "2020-01-02"),
             ("CAST(PARSE_DATE('2020-01-02', CONCAT('yyyy', '-MM-dd')) AS STRING)", "2020-01-02"),
             ("TIMESTAMPTOSTRING(1526075913000, CONCAT('HH:mm ', 'zzz'), 'America/Los_Angeles')", "14:58 PDT"),
+            // A DOUBLE as a STRING is Java's Double.toString.
+            ("CAST(CAST(0 AS DOUBLE) AS STRING)", "0.0"),
+            ("CAST(CAST(-23.42 AS DOUBLE) AS STRING)", "-23.42"),
+            ("CAST(CAST(1200 AS DOUBLE) AS STRING)", "1200.0"),
+            ("CAST(CAST(0.001 AS DOUBLE) AS STRING)", "0.001"),
+            ("CAST(CAST(0.0001234 AS DOUBLE) AS STRING)", "1.234E-4"),
+            ("CAST(CAST(12345678.9 AS DOUBLE) AS STRING)", "1.23456789E7"),
+            ("CAST(CAST(-10000000 AS DOUBLE) AS STRING)", "-1.0E7"),
+            // ARRAY_JOIN writes elements as Java does; a NULL delimiter is none. Booleans order false first.
+            ("ARRAY_JOIN(ARRAY[true, CAST(NULL AS BOOLEAN), false])", "true,null,false"),
+            ("ARRAY_JOIN(ARRAY[CAST(1.5 AS DOUBLE), CAST(0 AS DOUBLE)], '|')", "1.5|0.0"),
+            ("ARRAY_JOIN(ARRAY[1, 23], CAST(NULL AS STRING))", "123"),
+            ("ARRAY_MAX(ARRAY[false, true, false])", "true"),
+            ("ARRAY_MIN(ARRAY[false, true, false])", "false"),
             // Jackson's compact text: declared STRUCT order, ISO times, base64, Java doubles.
             ("TO_JSON_STRING(1)", "1"),
             ("TO_JSON_STRING(CAST(NULL AS INT))", "null"),

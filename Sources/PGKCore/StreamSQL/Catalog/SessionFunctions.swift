@@ -20,6 +20,8 @@
 ///   (ksqlDB's PARSE_* functions give NULL there, not an error); the
 ///   text must print back the same, since PostgreSQL's to_timestamp
 ///   would read '2004' by 'yyyy-MM-dd' as 2004-01-01;
+/// - pg_temp.kdouble, a DOUBLE as Java's Double.toString writes it
+///   (1.0, 1.0E7, 1.0E-4), as ksqlDB turns one into a STRING;
 /// - pg_temp.kparsez, text that ends with a zone name read by a pattern
 ///   without it, in that zone (Java's short names as their regions);
 /// - pg_temp.khist, HISTOGRAM's counts per distinct string (at most
@@ -79,6 +81,26 @@ enum SessionFunctions {
           BEGIN PERFORM set_config('TimeZone', zone, true); formatted := to_char(t, pattern);
                 PERFORM set_config('TimeZone', saved, true); RETURN formatted; END
           $kformat$;
+        CREATE FUNCTION pg_temp.kdouble(d float8) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $kdouble$
+          DECLARE t text; m text; digits text; e int := 0; sign text := '';
+          BEGIN
+            IF d IS NULL OR d = 'NaN'::float8 OR d = 'Infinity'::float8 OR d = '-Infinity'::float8 THEN RETURN d::text; END IF;
+            t := d::text;
+            IF left(t, 1) = '-' THEN sign := '-'; t := substr(t, 2); END IF;
+            m := split_part(t, 'e', 1);
+            IF position('e' in t) > 0 THEN e := split_part(t, 'e', 2)::int; END IF;
+            -- The value is 0.<digits> times ten to the e.
+            e := e + CASE WHEN position('.' in m) > 0 THEN position('.' in m) - 1 ELSE length(m) END;
+            digits := replace(m, '.', '');
+            e := e - (length(digits) - length(ltrim(digits, '0')));
+            digits := rtrim(ltrim(digits, '0'), '0');
+            IF digits = '' THEN RETURN sign || '0.0'; END IF;
+            IF abs(d) >= 1e-3 AND abs(d) < 1e7 THEN
+              IF e <= 0 THEN RETURN sign || '0.' || repeat('0', -e) || digits; END IF;
+              RETURN sign || rpad(left(digits, e), e, '0') || '.' || coalesce(nullif(substr(digits, e + 1), ''), '0');
+            END IF;
+            RETURN sign || left(digits, 1) || '.' || coalesce(nullif(substr(digits, 2), ''), '0') || 'E' || (e - 1);
+          END $kdouble$;
         CREATE FUNCTION pg_temp.kparse(text, text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS
           'DECLARE t timestamptz; BEGIN t := to_timestamp($1, $2);
            IF upper(to_char(t, $2)) <> upper($1) THEN RETURN NULL; END IF; RETURN t;

@@ -31,18 +31,32 @@ enum CollectionFunctions {
             overElements(a[0], "ARRAY(SELECT u.e FROM unnest(\(a[0])) WITH ORDINALITY AS u(e, o) "
                 + "WHERE u.e IS DISTINCT FROM \(a[1]) ORDER BY u.o)")
         },
-        "ARRAY_MAX": ScalarFunction(arity: 1...1) { a in "(SELECT max(x.e) FROM unnest(\(a[0])) AS x(e))" },
-        "ARRAY_MIN": ScalarFunction(arity: 1...1) { a in "(SELECT min(x.e) FROM unnest(\(a[0])) AS x(e))" },
+        // Booleans order false before true, as Java's do (PostgreSQL has no max(boolean)).
+        "ARRAY_MAX": ScalarFunction(arity: 1...1, typed: { a, types in
+            "(SELECT \(types[0] == .array(.boolean) ? "bool_or" : "max")(x.e) FROM unnest(\(a[0])) AS x(e))"
+        }),
+        "ARRAY_MIN": ScalarFunction(arity: 1...1, typed: { a, types in
+            "(SELECT \(types[0] == .array(.boolean) ? "bool_and" : "min")(x.e) FROM unnest(\(a[0])) AS x(e))"
+        }),
         // ASC unless 'DESC'; NULLs last either way.
         "ARRAY_SORT": ScalarFunction(arity: 1...2) { a in
             let descending = a.count > 1 ? "upper(\(a[1])) = 'DESC'" : "FALSE"
             return overElements(a[0], "ARRAY(SELECT x.e FROM unnest(\(a[0])) AS x(e) ORDER BY "
                 + "CASE WHEN \(descending) THEN NULL ELSE x.e END ASC NULLS LAST, CASE WHEN \(descending) THEN x.e END DESC NULLS LAST)")
         },
-        // Elements as text joined by the delimiter (',' unless given); NULL elements read null.
-        "ARRAY_JOIN": ScalarFunction(arity: 1...2) { a in
-            "array_to_string(\(a[0]), coalesce(\(a.count > 1 ? a[1] : "NULL"), ','), 'null')"
-        },
+        // Elements as Java prints them (true, 1.0), joined by the delimiter
+        // (',' unless given; none when NULL); NULL elements read null.
+        "ARRAY_JOIN": ScalarFunction(arity: 1...2, typed: { a, types in
+            let delimiter = a.count > 1 ? "coalesce(\(a[1]), '')" : "','"
+            let element: String
+            switch types[0] {
+            case .array(.boolean)?: element = "CASE x.e WHEN true THEN 'true' WHEN false THEN 'false' END"
+            case .array(.double)?: element = "pg_temp.kdouble(x.e)"
+            default: return "array_to_string(\(a[0]), \(delimiter), 'null')"
+            }
+            return overElements(a[0], "(SELECT coalesce(string_agg(coalesce(\(element), 'null'), \(delimiter) ORDER BY x.o), '') "
+                + "FROM unnest(\(a[0])) WITH ORDINALITY AS x(e, o))")
+        }),
         // Counts down when the end is below the start, unless a step says otherwise.
         "GENERATE_SERIES": ScalarFunction(arity: 2...3) { a in
             let step = a.count > 2 ? a[2] : "CASE WHEN \(a[1]) < \(a[0]) THEN -1 ELSE 1 END"

@@ -42,14 +42,17 @@ extension ExpressionTranslator {
         case ("TRANSFORM", false):
             let element = try lambdaBody(lambdas.first!, entry, name, isMap)
             return "CASE WHEN \(collection) IS NULL THEN NULL ELSE ARRAY(SELECT \(element) FROM \(entries) ORDER BY \(alias).o) END"
+        // A map is rebuilt as Java's Collectors.toMap builds it: a NULL value,
+        // or a key made twice, fails it, which makes the result NULL in ksqlDB.
         case ("FILTER", true):
             let condition = try lambdaBody(lambdas.first!, entry, name, isMap)
-            return "CASE WHEN \(collection) IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_object_agg(\(alias).k, \(alias).e), '{}'::jsonb) "
-                + "FROM \(entries) WHERE \(condition)) END"
+            return "CASE WHEN \(collection) IS NULL THEN NULL ELSE (SELECT CASE WHEN bool_or(jsonb_typeof(\(alias).e) = 'null') THEN NULL "
+                + "ELSE coalesce(jsonb_object_agg(\(alias).k, \(alias).e), '{}'::jsonb) END FROM \(entries) WHERE \(condition)) END"
         case ("TRANSFORM", true):
             let key = try lambdaBody(lambdas.first!, entry, name, isMap), newValue = try lambdaBody(lambdas.last!, entry, name, isMap)
-            return "CASE WHEN \(collection) IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_object_agg(CAST(\(key) AS text), "
-                + "to_jsonb(\(newValue))), '{}'::jsonb) FROM \(entries)) END"
+            return "CASE WHEN \(collection) IS NULL THEN NULL ELSE (SELECT CASE WHEN count(DISTINCT t.k) < count(*) OR bool_or(t.v IS NULL) "
+                + "OR bool_or(jsonb_typeof(t.v) = 'null') THEN NULL ELSE coalesce(jsonb_object_agg(t.k, t.v), '{}'::jsonb) END "
+                + "FROM (SELECT CAST(\(key) AS text) AS k, to_jsonb(\(newValue)) AS v FROM \(entries)) AS t) END"
         default:
             let stateType = staticType(arguments[1])
             let next = try lambdaBody(lambdas.first!, [("\(alias)_r.s", stateType)] + entry, name, isMap)

@@ -65,6 +65,23 @@ extension ExpressionTranslator {
             return .array(type)
         case .call(let name, let arguments, _, _) where ["COLLECT_LIST", "COLLECT_SET"].contains(name) && arguments.count == 1:
             return staticType(arguments[0]).map { .array($0) }
+        case .call(let name, let arguments, _, _) where ["ARRAY_MAX", "ARRAY_MIN"].contains(name):
+            if case .array(let element)? = arguments.first.flatMap(staticType) { return element }
+            return nil
+        case .call(let name, let arguments, _, _)
+            where ["ARRAY_SORT", "ARRAY_DISTINCT", "ARRAY_REMOVE", "ARRAY_EXCEPT", "ARRAY_INTERSECT", "SLICE"].contains(name):
+            return arguments.first.flatMap(staticType)
+        case .call(let name, let arguments, _, _) where ["ARRAY_UNION", "ARRAY_CONCAT"].contains(name):
+            return arguments.lazy.compactMap(staticType).first
+        case .call("MAP_KEYS", let arguments, _, _):
+            if case .map(let key, _)? = arguments.first.flatMap(staticType) { return .array(key) }
+            return nil
+        case .call("MAP_VALUES", let arguments, _, _):
+            if case .map(_, let value)? = arguments.first.flatMap(staticType) { return .array(value) }
+            return nil
+        case .call("AS_MAP", let arguments, _, _) where arguments.count == 2:
+            guard case .array(let key)? = staticType(arguments[0]), case .array(let value)? = staticType(arguments[1]) else { return nil }
+            return .map(key, value)
         case .call(let name, let arguments, _, _) where ["FILTER", "TRANSFORM", "REDUCE"].contains(name):
             return lambdaResultType(name, arguments)
         case .call("FROM_UNIXTIME", _, _, _): return .timestamp
@@ -153,6 +170,8 @@ extension ExpressionTranslator {
             return "CAST(CASE WHEN \(value) = 'NaN' THEN 0 ELSE trunc(greatest(least(\(value), \(high)), \(low))) END AS \(target))"
         case (.decimal?, .integer), (.decimal?, .bigint):
             return "CAST(trunc(\(value)) AS \(target))"
+        case (.double?, .string):
+            return "pg_temp.kdouble(\(value))"
         case (.bigint?, .integer):
             // The low 32 bits, as a signed number.
             return "CAST((((\(value)) & 4294967295) # 2147483648) - 2147483648 AS integer)"

@@ -286,9 +286,9 @@ struct PlanBuilder {
                 throw PlanError("the projection contains a key column more than once: \(named.joined(separator: " and "))")
             }
         }
-        let variances = ["STDDEV_SAMP", "STDDEV_SAMPLE", "CORRELATION"]
+        let structStates = ["AVG", "STDDEV_SAMP", "STDDEV_SAMPLE", "CORRELATION"]
         if ["DELIMITED", "KAFKA"].contains(inputs[0].source.valueFormat),
-           items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: variances) }) {
+           items.contains(where: { !$0.expression.calledFunctions.isDisjoint(with: structStates) }) {
             // ksqlDB keeps their state as a STRUCT in the input's value format.
             throw PlanError("One of the functions used in the statement has an intermediate type that the value format "
                 + "can not handle. Please remove the function or change the format.")

@@ -436,7 +436,7 @@ struct Draft {
             let known = items.first { $0.name == sink.columns[index].name }.flatMap { translator.staticType($0.expression) }
             var type = sink.columns[index].type
             switch (postgresType, known) {
-            case ("jsonb", .map?), ("jsonb", .struct?):
+            case ("jsonb", .map?), ("jsonb", .struct?), ("jsonb", .array?):
                 // Kept as declared, so readers (pull queries, `->*`, later queries) know its fields.
                 type = known!
                 sink.columns[index].type = type
@@ -444,7 +444,14 @@ struct Draft {
                 // Written as a DECIMAL (exact in Avro), not as a double.
                 type = known!
                 sink.columns[index].type = type
-            case ("jsonb", _): type = .struct([])
+            case ("jsonb", _):
+                type = .struct([])
+                // An AVRO schema needs the ARRAY, MAP or STRUCT inside: refused now, not when the first row fails.
+                let format = sink.keyColumns.contains(sink.columns[index].name) ? sink.keyFormat : sink.valueFormat
+                if format == "AVRO" && !planner.printsRows {
+                    throw PlanError("the type of \(sink.columns[index].name) cannot be told for its AVRO schema: "
+                        + "CAST it, e.g. CAST(… AS MAP<STRING, INT>)")
+                }
             case ("numeric", _): type = .decimal(precision: 38, scale: 0)
             default: break
             }

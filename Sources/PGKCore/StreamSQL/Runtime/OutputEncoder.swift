@@ -52,14 +52,15 @@ final class OutputEncoder {
         // A NULL single key is a null key in every format, as Kafka serializers write it.
         if keyColumns.count == 1 && values[0].isNull { return nil }
         // One key column is written bare, several as an object (record).
-        let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type)) }))
+        let format = sink.keyFormat
+        let keyObject = Value.object(ValueObject(zip(keyColumns, values).map { ($0.0.name, normalized($0.1, $0.0.type, format)) }))
         switch sink.keyFormat {
         case "NONE": return nil
         case "DELIMITED":
             return Array(delimitedLine(values, separator: sink.keySeparator).utf8)
         case "AVRO":
             let (schema, id) = try avroKeySchema()
-            return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type) : keyObject))
+            return ConfluentFrame.header(schemaID: id) + (try schema.encode(keyColumns.count == 1 ? normalized(values[0], keyColumns[0].type, format) : keyObject))
         case "KAFKA" where keyColumns.count == 1:
             return try KafkaPrimitive.encode(values[0], as: keyColumns[0].type)
         default:
@@ -70,7 +71,7 @@ final class OutputEncoder {
     /// nil for a deleted row (a tombstone).
     func value(_ row: Value?) throws -> [UInt8]? {
         guard let row, !row.isNull else { return nil }
-        let object = ValueObject(valueColumns.map { ($0.name, normalized(row[$0.postgres] ?? .null, $0.type)) })
+        let object = ValueObject(valueColumns.map { ($0.name, normalized(row[$0.postgres] ?? .null, $0.type, sink.valueFormat)) })
         if !sink.wrapSingleValue, sink.valueFormat == "JSON", let only = valueColumns.first {
             // Unwrapped: the column's value alone; a NULL one is the JSON null, not a tombstone.
             return Array(JSON.encode(object[only.name] ?? .null).utf8)
@@ -92,19 +93,23 @@ final class OutputEncoder {
     /// jsonb renders whole doubles as integers; Avro wants them as doubles.
     /// In JSON and DELIMITED, ksqlDB writes times as numbers (TIMESTAMP in
     /// epoch milliseconds, TIME in milliseconds of the day, DATE in days)
-    /// and BYTES in base64, where to_jsonb gives PostgreSQL's text.
-    private func normalized(_ value: Value, _ type: SQLType) -> Value {
+    /// and BYTES in base64, where to_jsonb gives PostgreSQL's text; Avro
+    /// takes BYTES as the bytes themselves.
+    private func normalized(_ value: Value, _ type: SQLType, _ format: String) -> Value {
         if type == .double, case .int(let number) = value { return .double(Double(number)) }
         if type == .double, case .decimal(let text) = value, let number = Double(text) { return .double(number) }
-        if case .array(let element) = type, case .array(let items) = value { return .array(items.map { normalized($0, element) }) }
+        if case .array(let element) = type, case .array(let items) = value { return .array(items.map { normalized($0, element, format) }) }
         // A STRUCT has its declared fields, in order, NULL where absent; a MAP's values their type.
         if case .struct(let fields) = type, case .object(let object) = value {
-            return .object(ValueObject(fields.map { ($0.0, normalized(object[$0.0] ?? .null, $0.1)) }))
+            return .object(ValueObject(fields.map { ($0.0, normalized(object[$0.0] ?? .null, $0.1, format)) }))
         }
         if case .map(_, let valueType) = type, case .object(let object) = value {
-            return .object(ValueObject(object.map { ($0.0, normalized($0.1, valueType)) }))
+            return .object(ValueObject(object.map { ($0.0, normalized($0.1, valueType, format)) }))
         }
-        guard ["JSON", "DELIMITED"].contains(sink.valueFormat), case .string(let text) = value else { return value }
+        if type == .bytes, format == "AVRO", case .string(let text) = value, let raw = PgValueMapper.bytea(ArraySlice(text.utf8)) {
+            return .bytes(raw)
+        }
+        guard ["JSON", "DELIMITED"].contains(format), case .string(let text) = value else { return value }
         switch type {
         case .timestamp:
             guard let (seconds, nanos) = CivilTime.parseTimestamp(text) else { return value }
