@@ -125,6 +125,13 @@ import Testing
             ("ARRAY_JOIN(ARRAY[CAST(1.5 AS DOUBLE), CAST(0 AS DOUBLE)], '|')", "1.5|0.0"),
             ("ARRAY_JOIN(ARRAY[1, 23], CAST(NULL AS STRING))", "123"),
             ("ARRAY_MAX(ARRAY[false, true, false])", "true"),
+            // ENCODE reads hex as ksqlDB does (0x, odd digits, X'…') and writes it in lower case; ASCII as Java's codec.
+            ("ENCODE('0x578616d706C6521', 'hex', 'base64')", "BXhhbXBsZSE="),
+            ("ENCODE('X''4578616d706C6521''', 'hex', 'ascii')", "Example!"),
+            ("ENCODE('x''578616d706C6521''', 'hex', 'utf8') IS NULL", "true"),
+            ("ENCODE('Ελλάδα', 'ascii', 'hex')", "3f3f3f3f3f3f"),
+            ("ENCODE('zpXOu867zqzOtM6x', 'base64', 'ascii')", String(repeating: "\u{FFFD}", count: 12)),
+            ("ENCODE(CAST(NULL AS STRING), 'base64', 'ascii') IS NULL", "true"),
             ("ARRAY_MIN(ARRAY[false, true, false])", "false"),
             // Jackson's compact text: declared STRUCT order, ISO times, base64, Java doubles.
             ("TO_JSON_STRING(1)", "1"),

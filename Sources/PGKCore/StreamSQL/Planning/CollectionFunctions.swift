@@ -27,10 +27,13 @@ enum CollectionFunctions {
         "ARRAY_EXCEPT": ScalarFunction(arity: 2...2) { a in
             "(CASE WHEN \(a[0]) IS NULL OR \(a[1]) IS NULL THEN NULL ELSE \(distinct(a[0], where: "NOT " + contains(a[1], "u.e"))) END)"
         },
-        "ARRAY_REMOVE": ScalarFunction(arity: 2...2) { a in
-            overElements(a[0], "ARRAY(SELECT u.e FROM unnest(\(a[0])) WITH ORDINALITY AS u(e, o) "
-                + "WHERE u.e IS DISTINCT FROM \(a[1]) ORDER BY u.o)")
-        },
+        "ARRAY_REMOVE": ScalarFunction(arity: 2...2, typed: { a, types in
+            // Arrays of arrays hold jsonb elements (see PostgresType): the array removed is compared as jsonb.
+            var removed = a[1]
+            if case .array(.array)? = types[0] { removed = "to_jsonb(\(a[1]))" }
+            return overElements(a[0], "ARRAY(SELECT u.e FROM unnest(\(a[0])) WITH ORDINALITY AS u(e, o) "
+                + "WHERE u.e IS DISTINCT FROM \(removed) ORDER BY u.o)")
+        }),
         // Booleans order false before true, as Java's do (PostgreSQL has no max(boolean)).
         "ARRAY_MAX": ScalarFunction(arity: 1...1, typed: { a, types in
             "(SELECT \(types[0] == .array(.boolean) ? "bool_or" : "max")(x.e) FROM unnest(\(a[0])) AS x(e))"

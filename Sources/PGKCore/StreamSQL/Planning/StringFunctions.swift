@@ -95,7 +95,7 @@ enum StringFunctions {
         },
         // Encodings as ksqlDB names them: hex, utf8, ascii, base64.
         "TO_BYTES": ScalarFunction(arity: 2...2) { a in toBytes(a[0], a[1]) },
-        "ENCODE": ScalarFunction(arity: 3...3) { a in fromBytes(toBytes(a[0], a[1]), a[2]) },
+        "ENCODE": ScalarFunction(arity: 3...3) { a in encodedOutput(encodedInput(a[0], a[1]), a[2]) },
         "FROM_BYTES": ScalarFunction(arity: 2...2) { a in fromBytes(a[0], a[1]) },
     ]
 
@@ -140,6 +140,27 @@ enum StringFunctions {
     private static func toBytes(_ text: String, _ encoding: String) -> String {
         "(CASE lower(\(encoding)) WHEN 'hex' THEN decode(\(text), 'hex') WHEN 'base64' THEN decode(\(text), 'base64') "
             + "WHEN 'utf8' THEN convert_to(\(text), 'UTF8') WHEN 'ascii' THEN convert_to(\(text), 'SQL_ASCII') END)"
+    }
+
+    /// ENCODE's reading, as ksqlDB's: hex may start 0x (an odd digit count
+    /// then gets a leading 0) or be quoted X'…'; ASCII turns each other
+    /// character into '?', as Java's encoder does. Unreadable text is NULL.
+    private static func encodedInput(_ text: String, _ encoding: String) -> String {
+        let hexDigits = "[0-9a-fA-F]*"
+        return "(CASE lower(\(encoding)) WHEN 'hex' THEN (CASE "
+            + "WHEN \(text) ~ '^0x\(hexDigits)$' THEN decode(CASE WHEN length(\(text)) % 2 = 1 THEN '0' ELSE '' END || substr(\(text), 3), 'hex') "
+            + "WHEN \(text) ~ '^[xX]''\(hexDigits)''$' AND length(\(text)) % 2 = 1 THEN decode(substr(\(text), 3, length(\(text)) - 3), 'hex') "
+            + "WHEN \(text) ~ '^\(hexDigits)$' AND length(\(text)) % 2 = 0 THEN decode(\(text), 'hex') END) "
+            + "WHEN 'ascii' THEN convert_to(regexp_replace(\(text), '[^\\x01-\\x7f]', '?', 'g'), 'SQL_ASCII') "
+            + "ELSE \(toBytes(text, encoding)) END)"
+    }
+
+    /// ENCODE's writing: lower-case hex, and ASCII with U+FFFD for each byte above 127, as Java decodes it.
+    private static func encodedOutput(_ bytes: String, _ encoding: String) -> String {
+        "(CASE lower(\(encoding)) WHEN 'hex' THEN encode(\(bytes), 'hex') "
+            + "WHEN 'ascii' THEN (SELECT CASE WHEN \(bytes) IS NOT NULL THEN coalesce(string_agg(CASE WHEN get_byte(\(bytes), i) < 128 THEN chr(get_byte(\(bytes), i)) "
+            + "ELSE chr(65533) END, '' ORDER BY i), '') END FROM generate_series(0, length(\(bytes)) - 1) AS i) "
+            + "ELSE \(fromBytes(bytes, encoding)) END)"
     }
 
     private static func fromBytes(_ bytes: String, _ encoding: String) -> String {
