@@ -62,6 +62,11 @@ struct CopyTextEncoder: Sendable {
         rowCount += 1
     }
 
+    /// Closes a row whose newline is already in the buffer.
+    mutating func endRowWritten() {
+        fieldsInRow = 0
+    }
+
     mutating func appendRow(_ fields: [String?]) {
         for field in fields { append(field: field) }
         endRow()

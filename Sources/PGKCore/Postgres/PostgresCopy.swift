@@ -45,6 +45,14 @@ final class CopyIn {
     func append(field bytes: UnsafeBufferPointer<UInt8>) { encoder.append(field: bytes) }
     func append(encodedFields bytes: [UInt8]) { encoder.append(encodedFields: bytes) }
 
+    /// Whole rows another encoder made, as they are.
+    func append(rows: CopyTextEncoder) throws {
+        encoder.append(encodedFields: rows.buffer)
+        encoder.endRowWritten()
+        rowsAppended += rows.rowCount
+        if encoder.byteCount >= CopyIn.flushThreshold { try flush() }
+    }
+
     func endRow() throws {
         encoder.endRow()
         rowsAppended += 1

@@ -20,6 +20,8 @@ extension Draft {
         /// Collects its argument's values: an ARRAY argument is kept as
         /// jsonb, since PostgreSQL's arrays of arrays must be rectangular.
         var collects = false
+        /// How pgk itself reduces it, where it can (QueryPlan.Combined).
+        var reduction: QueryPlan.Combined.Reduction?
     }
 
     func accumulatingAggregate(queryID: String, sink: CatalogSource, setup inputSetup: [QueryPlan.SQL]) throws -> QueryPlan? {
@@ -71,7 +73,7 @@ extension Draft {
         guard decomposable, select.window?.kind != .session || partials.allSatisfy({ $0.combine != nil }) else { return nil }
         // The latest event time per group: its changelog records' timestamp.
         partials.append(Partial(column: "pts", partial: nil, partialSQL: { _ in "max(i0._ts)" },
-                                merge: { "greatest(\($0), \($1))" }, combine: { "max(\($0))" }))
+                                merge: { "greatest(\($0), \($1))" }, combine: { "max(\($0))" }, reduction: .latestRowtime))
         if select.emitFinal {
             // The partition whose stream time closes the window.
             partials.append(Partial(column: "fp", partial: nil, partialSQL: { _ in "max(i0._part)" },
@@ -189,6 +191,7 @@ extension Draft {
         let updates = partials.map { "\($0.column) = \($0.merge("acc.\($0.column)", "EXCLUDED.\($0.column)"))" }
             + (windowEnd.isEmpty ? [] : ["we = EXCLUDED.we"])
         var batch: [QueryPlan.SQL]
+        var foldInsert: String?
         if let window = select.window, window.kind == .session {
             let points = try quote("\(prefix)_points")
             setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(points) (LIKE \(accumulator) INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"))
@@ -205,9 +208,10 @@ extension Draft {
             // A GROUP BY without aggregates only records its groups.
             // Named columns: an accumulator from an earlier version has them in another order.
             let partialColumns = partialTypes.map(\.name).joined(separator: ", ")
-            batch = [.init(text: "WITH p AS (\(selectPartials))\(noted) INSERT INTO \(accumulator) AS acc (\(partialColumns)) SELECT * FROM p "
-                + "ON CONFLICT (\(groupList)) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")),
-                           parameters: translator.parameters)]
+            let insert = "INSERT INTO \(accumulator) AS acc (\(partialColumns)) SELECT * FROM p "
+                + "ON CONFLICT (\(groupList)) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", "))
+            foldInsert = insert
+            batch = [.init(text: "WITH p AS (\(selectPartials))\(noted) \(insert)", parameters: translator.parameters)]
         }
         if let window = select.window, select.emitFinal {
             // EMIT FINAL: results are the windows that closed at the new
@@ -252,9 +256,31 @@ extension Draft {
         batch += clockUpdates + tableChanges
         var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
-        return QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
-                         batch: joinBatch + batch, sink: typedSink, outputColumns: described, outputKeys: keyNames,
-                         afterOutput: afterOutput)
+        var combined: QueryPlan.Combined?
+        if let foldInsert, joinBatch.isEmpty, translator.parameters.isEmpty,
+           var plain = try combinable(partials, groups: groups, types: partialTypes, table: try quote("\(prefix)_partials")) {
+            setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(plain.table) ("
+                + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ") + ") ON COMMIT DELETE ROWS"))
+            _ = try planner.connection.execute(setup[setup.count - 1].text)
+            let partialRows = "p AS (SELECT * FROM \(plain.table))"
+            if rowsLeave || valueUpdates.isEmpty {
+                plain.batch = [.init(text: "WITH \(partialRows), noted AS (INSERT INTO \(affected) SELECT \(groupList) FROM p) \(foldInsert)")]
+                    + batch.dropFirst()
+            } else {
+                // One statement: the accumulator rows the fold returns are
+                // the changed groups, so no affected keys, no lookups.
+                let folded = "\(partialRows), x AS (\(foldInsert) RETURNING acc.*)"
+                let resultsOfFold = "INSERT INTO \(resultTable) (\(columnList)) SELECT \(projection.joined(separator: ", ")) FROM x AS a" + upsert
+                plain.batch = [try changelog(queryID: queryID, topic: sink.topic, upserted: .init(text: resultsOfFold, parameters: finalParameters),
+                                             timestamp: "x.pts", leading: folded, joining: "JOIN x ON \(sameGroup)")]
+            }
+            combined = plain
+        }
+        var plan = QueryPlan(queryID: queryID, inputs: inputs, output: .table(table: resultTable), setup: setup,
+                             batch: joinBatch + batch, sink: typedSink, outputColumns: described, outputKeys: keyNames,
+                             afterOutput: afterOutput)
+        plan.combined = combined
+        return plan
     }
 
     /// Adds the partial column(s) of one aggregate call; returns its final
@@ -265,26 +291,27 @@ extension Draft {
         let argument = star ? nil : arguments.first
         let options = try AggregateOptions(aggregate, arguments)
         func add(_ name: String, _ partial: @escaping (String) -> String, _ merge: @escaping (String, String) -> String,
-                 combine: ((String) -> String)?) {
+                 combine: ((String) -> String)?, reduction: QueryPlan.Combined.Reduction? = nil) {
             partials.append(Partial(column: name, partial: argument, partialSQL: partial, merge: merge, combine: combine,
-                                    collects: [.collectList, .collectSet].contains(aggregate)))
+                                    collects: [.collectList, .collectSet].contains(aggregate), reduction: reduction))
         }
         let plus: (String, String) -> String = { old, new in
             "CASE WHEN \(old) IS NULL THEN \(new) WHEN \(new) IS NULL THEN \(old) ELSE \(old) + \(new) END"
         }
         switch aggregate {
         case .count:
-            add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
+            add(column, { argument == nil ? "count(*)" : "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" },
+                reduction: argument == nil ? .count : .countValues)
             return "a.\(column)"
         case .sum:
-            add(column, { "pg_temp.ksum(\($0))" }, plus, combine: { "pg_temp.ksum(\($0))" })
+            add(column, { "pg_temp.ksum(\($0))" }, plus, combine: { "pg_temp.ksum(\($0))" }, reduction: .sum)
             return "a.\(column)"
         case .sumList:
             add(column, { "pg_temp.ksum(\(AggregateFunction.listSum($0)))" }, plus, combine: { "pg_temp.ksum(\($0))" })
             return "a.\(column)"
         case .avg:
-            add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" })
-            add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" })
+            add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" }, reduction: .sumAsDouble)
+            add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" }, reduction: .countValues)
             return "CASE WHEN a.\(column)c = 0 THEN NULL ELSE a.\(column)s / a.\(column)c END"
         case .stddevSamp, .stddevSample:
             // Count, sum and sum of squared deviations; a batch's from
@@ -322,10 +349,10 @@ extension Draft {
             add(column, { "pg_temp.khist(CAST(\($0) AS text))" }, { "pg_temp.khist_merge(\($0), \($1))" }, combine: nil)
             return "coalesce(a.\(column), '{}')"
         case .min:
-            add(column, { "min(\($0))" }, { "least(\($0), \($1))" }, combine: { "min(\($0))" })
+            add(column, { "min(\($0))" }, { "least(\($0), \($1))" }, combine: { "min(\($0))" }, reduction: .min)
             return "a.\(column)"
         case .max:
-            add(column, { "max(\($0))" }, { "greatest(\($0), \($1))" }, combine: { "max(\($0))" })
+            add(column, { "max(\($0))" }, { "greatest(\($0), \($1))" }, combine: { "max(\($0))" }, reduction: .max)
             return "a.\(column)"
         case .latestByOffset, .earliestByOffset:
             let latest = aggregate == .latestByOffset
@@ -385,13 +412,16 @@ extension Draft {
     /// Queues the rows an upsert (`INSERT … ON CONFLICT DO UPDATE`) wrote,
     /// as the other `changelog` queues affected rows, but reads each row's
     /// new value from the upsert's RETURNING, not from the result table again.
-    func changelog(queryID: String, topic: String, upserted: QueryPlan.SQL, timestamp: String) throws -> QueryPlan.SQL {
+    /// `leading` names more common table expressions before the upsert;
+    /// `joining` joins the returned rows (alias a) to one of them.
+    func changelog(queryID: String, topic: String, upserted: QueryPlan.SQL, timestamp: String,
+                   leading: String? = nil, joining: String = "") throws -> QueryPlan.SQL {
         let key = try keyNames.map { "'\($0.replacingOccurrences(of: "'", with: "''"))', a.\(try quote($0))" }.joined(separator: ", ")
         let (query, topicParameter) = (upserted.parameters.count + 1, upserted.parameters.count + 2)
         return .init(text: """
-            WITH a AS (\(upserted.text) RETURNING *)
+            WITH \(leading.map { $0 + ", " } ?? "")a AS (\(upserted.text) RETURNING *)
             INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
-            SELECT $\(query), $\(topicParameter), jsonb_build_object(\(key)), to_jsonb(a.*), \(timestamp) FROM a
+            SELECT $\(query), $\(topicParameter), jsonb_build_object(\(key)), to_jsonb(a.*), \(timestamp) FROM a \(joining)
             """, parameters: upserted.parameters + [queryID, topic])
     }
 

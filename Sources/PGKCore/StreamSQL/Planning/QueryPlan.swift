@@ -57,6 +57,39 @@ struct QueryPlan {
     /// The join conditions' literals: each batch sets them first as the
     /// transaction's settings `JoinConstants.name(n)`.
     var joinConstants: [String] = []
+    /// Set for a stream aggregation plain enough to pre-aggregate each
+    /// batch in memory (see BatchCombiner); `batch` serves otherwise.
+    var combined: Combined?
+
+    /// A batch folded from per-group partial rows that pgk computes
+    /// itself: copying 10k partial rows instead of 200k records, and
+    /// grouping none of them in SQL, is where an aggregation's time went.
+    struct Combined {
+        enum Reduction: Equatable {
+            /// COUNT(*), COUNT(col): rows, or rows where the field is set.
+            case count, countValues
+            /// SUM over whole numbers: a bigint, as pg_temp.ksum's.
+            case sum
+            /// AVG's running sum: the values as double precision.
+            case sumAsDouble
+            case min, max
+            /// The latest ROWTIME of the group (its changelog timestamp).
+            case latestRowtime
+        }
+        /// Temporary table (emptied at commit) the partial rows go into.
+        var table: String
+        /// Its columns in COPY order: the group columns, then the partials.
+        var columns: [String]
+        /// Staged-row field numbers of the GROUP BY columns.
+        var groupFields: [Int]
+        /// Per partial column, how it reduces and which staged field it reads.
+        var reductions: [(Reduction, field: Int)]
+        /// Staged-row field numbers of `_deleted` and `_ts`.
+        var deletedField: Int
+        var rowtimeField: Int
+        /// `batch`, folding from `table` instead of the staged records.
+        var batch: [SQL]
+    }
 }
 
 /// Literals of join conditions, read back as settings: a condition is

@@ -47,6 +47,12 @@ final class QueryRunner {
     /// Records per transaction: a batch's statements cost about as much
     /// for few records as for many, so large batches pay for themselves.
     static let maxBatch = 50_000
+    /// A pre-aggregated batch (QueryPlan.Combined) costs PostgreSQL per
+    /// group, not per record: larger batches fold the same groups less often.
+    static let maxCombinedBatch = 200_000
+    private lazy var batchLimit = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
+    /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
+    private var combinedGroups: Int?
     /// Arrival numbers per batch (see `apply`); far above `maxBatch`.
     static let seqStride: Int64 = 1 << 24
 
@@ -181,10 +187,10 @@ final class QueryRunner {
     /// Reads records into the batch until it is full, the deadline passes
     /// or the input is read to its end.
     private func collect(into batch: inout StagedRecords, from consumer: KafkaConsumer, until deadline: Int64) throws {
-        while batch.count < Self.maxBatch {
+        while batch.count < batchLimit {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
-            let taken = try consumer.pollBatch(maxMessages: min(Self.maxBatch - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
+            let taken = try consumer.pollBatch(maxMessages: min(batchLimit - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
                 switch record {
                 case .message(let view):
                     let message = view.copy()
@@ -202,7 +208,7 @@ final class QueryRunner {
             }
             if aligner != nil {
                 let now = SystemClock.shared.nowMilliseconds
-                for staged in aligner!.release(limit: Self.maxBatch - batch.count, caughtUp: ended, now: now) {
+                for staged in aligner!.release(limit: batchLimit - batch.count, caughtUp: ended, now: now) {
                     try take(staged, into: &batch)
                 }
             }
@@ -225,7 +231,8 @@ final class QueryRunner {
         try applyIsolatingBadRecords(batch)
         let applied = clock.nowMilliseconds
         if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
-        Log.debug("sql: \(query.id): \(batch.count) record(s), applied in \(applied - started) ms, "
+        Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "
+            + "applied in \(applied - started) ms, "
             + "published in \(clock.nowMilliseconds - applied) ms")
     }
 
@@ -296,34 +303,19 @@ final class QueryRunner {
                 _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql join'), hashtext($1))",
                                          [store.schema + "." + query.id])
             }
-            // _seq numbers the batch in arrival order, across inputs: one
-            // value drawn from the shared sequence per batch, shifted past
-            // any batch's size, so numbers never repeat and grow from batch
-            // to batch however many processes draw (one draw, not one per record).
-            var numbers: [Int64] = []
-            if !batch.entries.isEmpty {
-                let drawn = try connection.query("SELECT nextval($1::regclass)", [store.table("arrival")]).scalar
-                guard let base = drawn.flatMap({ Int64($0) }), batch.entries.count < Self.seqStride else {
-                    throw RuntimeError("sql: drawing an arrival number failed")
-                }
-                numbers = (0..<Int64(batch.entries.count)).map { base * Self.seqStride + $0 }
-            }
-            for (index, input) in plan.inputs.enumerated() {
-                let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
-                guard !positions.isEmpty else { continue }
-                let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part", "_off"])
-                let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
-                for position in positions {
-                    // Read in place: copying an entry retains its message's buffers.
-                    copy.append(encodedFields: batch.entries[position].row)
-                    copy.append(field: String(numbers[position]))
-                    copy.append(field: String(batch.entries[position].message.partition))
-                    copy.append(field: String(batch.entries[position].message.offset))
-                    try copy.endRow()
-                }
+            combinedGroups = nil
+            if let combined = plan.combined, let rows = BatchCombiner(plan: combined).partialRows(batch.entries.map(\.row)) {
+                combinedGroups = rows.rowCount
+                // Only the batch's partial rows go to PostgreSQL.
+                let columns = try combined.columns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")
+                let copy = try connection.copyIn(sql: "COPY \(combined.table) (\(columns)) FROM STDIN")
+                try copy.append(rows: rows)
                 _ = try copy.finish()
+                for statement in combined.batch { _ = try connection.execute(statement.text, statement.parameters) }
+            } else {
+                try stage(batch, on: connection)
+                for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
             }
-            for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
             if case .stream(var emit, let valueText) = plan.output {
                 if let quiet = plan.emitWithoutTableChanges, !batch.entries.contains(where: { $0.input > 0 }) { emit = quiet }
                 try produceRows(emit, valueText: valueText)
@@ -341,6 +333,37 @@ final class QueryRunner {
             try store.storeOffsets(query: query.id, batch.nextOffsets)
         }
         deadLettered += batch.deadLetters.count
+    }
+
+    /// Copies the batch's records into their inputs' staging tables.
+    private func stage(_ batch: StagedRecords, on connection: PostgresConnection) throws {
+        // _seq numbers the batch in arrival order, across inputs: one
+        // value drawn from the shared sequence per batch, shifted past
+        // any batch's size, so numbers never repeat and grow from batch
+        // to batch however many processes draw (one draw, not one per record).
+        var numbers: [Int64] = []
+        if !batch.entries.isEmpty {
+            let drawn = try connection.query("SELECT nextval($1::regclass)", [store.table("arrival")]).scalar
+            guard let base = drawn.flatMap({ Int64($0) }), batch.entries.count < Self.seqStride else {
+                throw RuntimeError("sql: drawing an arrival number failed")
+            }
+            numbers = (0..<Int64(batch.entries.count)).map { base * Self.seqStride + $0 }
+        }
+        for (index, input) in plan.inputs.enumerated() {
+            let positions = batch.entries.indices.filter { batch.entries[$0].input == index }
+            guard !positions.isEmpty else { continue }
+            let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part", "_off"])
+            let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
+            for position in positions {
+                // Read in place: copying an entry retains its message's buffers.
+                copy.append(encodedFields: batch.entries[position].row)
+                copy.append(field: String(numbers[position]))
+                copy.append(field: String(batch.entries[position].message.partition))
+                copy.append(field: String(batch.entries[position].message.offset))
+                try copy.endRow()
+            }
+            _ = try copy.finish()
+        }
     }
 
     /// A stream's rows of this batch, produced and acknowledged before the

@@ -57,7 +57,19 @@ indirect enum SQLType: Equatable, Sendable, CustomStringConvertible {
     case map(SQLType, SQLType)
     case `struct`([(String, SQLType)])
 
-    static func == (a: SQLType, b: SQLType) -> Bool { a.description == b.description }
+    /// Structural, not by description: staging compares types per field of every record.
+    static func == (a: SQLType, b: SQLType) -> Bool {
+        switch (a, b) {
+        case (.boolean, .boolean), (.integer, .integer), (.bigint, .bigint), (.double, .double), (.string, .string),
+             (.bytes, .bytes), (.date, .date), (.time, .time), (.timestamp, .timestamp):
+            return true
+        case let (.decimal(p1, s1), .decimal(p2, s2)): return p1 == p2 && s1 == s2
+        case let (.array(x), .array(y)): return x == y
+        case let (.map(k1, v1), .map(k2, v2)): return k1 == k2 && v1 == v2
+        case let (.struct(x), .struct(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
 
     var description: String {
         switch self {

@@ -1,0 +1,69 @@
+import Testing
+@testable import PGKCore
+
+@Suite struct BatchCombinerTests {
+    /// Staged rows of `(k INT, name STRING, v BIGINT)`: then _key, _deleted, _ts.
+    static func row(_ fields: String...) -> [UInt8] { Array(fields.joined(separator: "\t").utf8) }
+
+    static func plan(groups: [Int], _ reductions: [(QueryPlan.Combined.Reduction, field: Int)]) -> QueryPlan.Combined {
+        QueryPlan.Combined(table: "p", columns: [], groupFields: groups, reductions: reductions,
+                           deletedField: 4, rowtimeField: 5, batch: [])
+    }
+
+    static func text(_ rows: CopyTextEncoder?) -> String? { rows.map { String(decoding: $0.buffer, as: UTF8.self) } }
+
+    @Test func reducesEachGroupAsTheSQLPartialsWould() {
+        let plan = Self.plan(groups: [0], [(.count, field: 5), (.countValues, field: 1), (.sum, field: 2), (.sumAsDouble, field: 2),
+                                           (.countValues, field: 2), (.min, field: 2), (.max, field: 2), (.latestRowtime, field: 5)])
+        let rows = [
+            Self.row("1", "a", "5", "\\N", "f", "100"),
+            Self.row("2", "\\N", "7", "\\N", "f", "90"),
+            Self.row("1", "b", "\\N", "\\N", "f", "120"),
+            Self.row("1", "c", "-3", "\\N", "f", "110"),
+            Self.row("\\N", "x", "9", "\\N", "f", "1"),    // no group: dropped
+            Self.row("2", "\\N", "\\N", "\\N", "t", "200"),  // a null record: dropped
+        ]
+        let combined = BatchCombiner(plan: plan).partialRows(rows)
+        #expect(combined?.rowCount == 2)
+        // Groups in order of first arrival; a SUM without values is NULL, a COUNT 0.
+        #expect(Self.text(combined) == "1\t3\t3\t2\t2.0\t2\t-3\t5\t120\n2\t1\t0\t7\t7.0\t1\t7\t7\t90\n")
+        let onlyNulls = BatchCombiner(plan: plan).partialRows([Self.row("3", "\\N", "\\N", "\\N", "f", "\\N")])
+        #expect(Self.text(onlyNulls) == "3\t1\t0\t\\N\t\\N\t0\t\\N\t\\N\t\\N\n")
+    }
+
+    @Test func groupsOverSeveralColumnsKeepTheirOrder() {
+        let rows = [Self.row("1", "a", "5", "\\N", "f", "1"), Self.row("1", "b", "5", "\\N", "f", "2"),
+                    Self.row("2", "a", "5", "\\N", "f", "3"), Self.row("1", "a", "6", "\\N", "f", "4")]
+        // Adjacent and in order: the fields as they stand.
+        #expect(Self.text(BatchCombiner(plan: Self.plan(groups: [0, 1], [(.count, field: 5)])).partialRows(rows))
+                == "1\ta\t2\n1\tb\t1\n2\ta\t1\n")
+        // GROUP BY name, k: the key fields in GROUP BY order.
+        #expect(Self.text(BatchCombiner(plan: Self.plan(groups: [1, 0], [(.count, field: 5)])).partialRows(rows))
+                == "a\t1\t2\nb\t1\t1\na\t2\t1\n")
+        // Escaped text stays escaped: it goes back to COPY as it came.
+        let escaped = [Self.row("1", "tab\\there", "5", "\\N", "f", "1"), Self.row("1", "tab\\there", "5", "\\N", "f", "2")]
+        #expect(Self.text(BatchCombiner(plan: Self.plan(groups: [1], [(.sum, field: 2)])).partialRows(escaped)) == "tab\\there\t10\n")
+    }
+
+    @Test func leavesToSQLWhatItCannotSayTheSameWay() {
+        let plan = Self.plan(groups: [0], [(.sum, field: 2)])
+        // A bigint sum past its range: SQL's error sends the record to dead letters.
+        let overflow = [Self.row("1", "a", String(Int64.max), "\\N", "f", "1"), Self.row("1", "a", "1", "\\N", "f", "2")]
+        #expect(BatchCombiner(plan: plan).partialRows(overflow) == nil)
+        #expect(BatchCombiner(plan: plan).partialRows([Self.row("1", "a", "1.5", "\\N", "f", "1")]) == nil)
+        // A row short of its fields is no staged row.
+        #expect(BatchCombiner(plan: plan).partialRows([Self.row("1", "a")]) == nil)
+    }
+
+    @Test func readsWholeNumbersAsInputStagerWritesThem() {
+        func integer(_ text: String) -> Int64? { BatchCombiner.integer(Array(text.utf8)[...]) }
+        #expect(integer("0") == 0)
+        #expect(integer("-42") == -42)
+        #expect(integer("9223372036854775807") == Int64.max)
+        #expect(integer("-9223372036854775808") == Int64.min)
+        #expect(integer("9223372036854775808") == nil)
+        #expect(integer("") == nil)
+        #expect(integer("-") == nil)
+        #expect(integer("1e3") == nil)
+    }
+}
