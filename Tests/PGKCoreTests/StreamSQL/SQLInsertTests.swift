@@ -63,7 +63,7 @@ extension SQLInsertTests {
         let queries = try fx.sql(["-e", "SHOW QUERIES;", "-o", "json"])
         #expect(queries.stdout.contains("INSERTQUERY_1") && queries.stdout.contains("INSERTQUERY_2"), "\(queries.stdout)")
         let cases = [
-            ("INSERT INTO merged SELECT v FROM a;", "must include the key column ID"),
+            ("INSERT INTO merged SELECT v FROM a;", "needs the columns ID KEY, V; the SELECT gives V"),
             ("INSERT INTO merged SELECT id, v AS w FROM a;", "needs the columns"),
             ("INSERT INTO merged SELECT id, CAST(v AS BIGINT) AS v FROM a;",
              "Incompatible schema between results and sink: V is INTEGER in MERGED, the SELECT gives BIGINT"),

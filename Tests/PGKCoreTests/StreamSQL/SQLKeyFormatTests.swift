@@ -21,7 +21,12 @@ import Testing
             CREATE STREAM doubled AS SELECT region, game, points * 2 AS twice FROM plays;
             CREATE TABLE totals AS SELECT region, game, SUM(points) AS total FROM plays GROUP BY region, game;
             CREATE TABLE best AS SELECT region, game, best FROM scores;
+            CREATE STREAM keyless AS SELECT points FROM plays;
             """)
+        // Its key columns left out, a stream's records keep their key bytes as they came (ksqlDB 0.25 on).
+        let keyless = try fx.topic("KEYLESS").map { [String(decoding: $0.key ?? [], as: UTF8.self), String(decoding: $0.value ?? [], as: UTF8.self)] }
+        #expect(keyless.sorted { $0[1] < $1[1] } == [[#"{"REGION": "eu", "GAME": "chess"}"#, #"{"POINTS":3}"#], [#"{"region": "eu", "game": "go"}"#, #"{"POINTS":4}"#],
+                            [#"{"REGION": "eu", "GAME": "chess"}"#, #"{"POINTS":5}"#]], "\(keyless)")
         #expect(try fx.rows("SELECT region, game, total::text FROM totals ORDER BY 1, 2") == [["eu", "chess", "8"], ["eu", "go", "4"]])
         // The tombstone for (us, go) removed that row.
         #expect(try fx.rows("SELECT region, game, best::text FROM best ORDER BY 1, 2") == [["eu", "chess", "10"]])

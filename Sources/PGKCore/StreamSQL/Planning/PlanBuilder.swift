@@ -114,7 +114,7 @@ struct PlanBuilder {
                     keyNames.append(name)
                 }
             } else {
-                keyNames = try streamKeyNames(items)
+                keyNames = try streamKeyNames(items, create)
             }
             try checkKeyNamedOnce(items, keyNames)
             if shape == .streamStreamJoin, select.partitionBy.isEmpty, let index = items.firstIndex(where: { keyNames.contains($0.name) }) {
@@ -332,7 +332,7 @@ struct PlanBuilder {
     /// columns are the result's key, not value columns (as in ksqlDB). A
     /// stream-table join is keyed by its join column, which the SELECT
     /// must include.
-    private func streamKeyNames(_ items: [Item]) throws -> [String] {
+    private func streamKeyNames(_ items: [Item], _ create: CreateAsSelect) throws -> [String] {
         if shape == .streamStreamJoin { return try streamStreamKeyNames(items) }
         guard shape == .streamTableJoin else {
             // Every key column must be selected, as ksqlDB requires.
@@ -340,6 +340,11 @@ struct PlanBuilder {
             let missing = inputs[0].source.keyColumns.filter { key in
                 !items.contains { sameColumn($0.expression, .column(qualifier: inputs[0].qualifier, name: key)) }
             }
+            // Since ksqlDB 0.25 a stream may leave out all its key columns:
+            // its records keep the key they came with (PlanDraft), in the
+            // same format.
+            let sameKeyFormat = create.properties.text(of: "KEY_FORMAT").map { $0.uppercased() == inputs[0].source.keyFormat } ?? true
+            if missing.count == keys.count, sameKeyFormat { return [] }
             if !missing.isEmpty {
                 throw PlanError("key missing from projection: the SELECT must include the key column\(missing.count > 1 ? "s" : "") "
                     + missing.joined(separator: " and "))

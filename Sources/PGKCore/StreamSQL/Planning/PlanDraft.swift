@@ -38,9 +38,11 @@ struct Draft {
             : ", generate_series(1, greatest(\(tableFunctionRows.joined(separator: ", ")))) AS _pgk_ord"
         // A stream-stream join's matches of one record come in the order of the records matched (_pgk_ord).
         let order = tableFunctionRows.isEmpty && builder.shape != .streamStreamJoin ? "o._pgk_seq, o._pgk_ts" : "o._pgk_seq, o._pgk_ord, o._pgk_ts"
+        // A result without key columns has a null key, as in ksqlDB,
+        // unless it left out its stream's key columns: then the key goes on.
+        let keepsInputKey = builder.shape == .streamProjection && select.partitionBy.isEmpty && !inputs[0].source.keyColumns.isEmpty
         func selecting(from: String) -> String {
-            // A result without key columns has a null key, as in ksqlDB.
-            "SELECT \(projection.joined(separator: ", "))\(ordinal), \(keyNames.isEmpty ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
+            "SELECT \(projection.joined(separator: ", "))\(ordinal), \(keyNames.isEmpty && !keepsInputKey ? "NULL::bytea" : "i0._key") AS _pgk_raw_key, "
                 + "i0._seq AS _pgk_seq, i0._ts AS _pgk_ts, "
                 + "i0._deleted AS _pgk_null FROM \(from) WHERE \(forwardsNulls ? "true" : "NOT i0._deleted")\(filter)"
         }
