@@ -255,6 +255,28 @@ extension SQLJoinTests {
         #expect(try Self.records(fx, "G").count == 4)
     }
 
+    /// A window buffer keeps `before + after + grace` in segments of half
+    /// that, as Kafka Streams' does: a record whose segment stream time
+    /// has left behind is found by no later record (D), while one in a
+    /// segment still live is (C), however late both came.
+    @Test func lateRecordsPastTheBuffersSegmentsJoinNothing() throws {
+        let fx = try Fixture("sql-stream-segments")
+        try fx.cluster.createTopic("sl", partitions: 1)
+        try fx.cluster.createTopic("sr", partitions: 1)
+        try Self.produce(fx, [
+            ("sl", "0", #"{"NAME": "A"}"#, 1_000), ("sl", "1", #"{"NAME": "B"}"#, 331_000), ("sl", "2", #"{"NAME": "C"}"#, 91_000),
+            ("sl", "3", #"{"NAME": "D"}"#, 61_000), ("sr", "0", #"{"F": "a"}"#, 61_000), ("sr", "2", #"{"F": "c"}"#, 91_000),
+            ("sr", "3", #"{"F": "d"}"#, 61_000),
+        ])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM l (id STRING KEY, name STRING) WITH (KAFKA_TOPIC='sl', VALUE_FORMAT='JSON');
+            CREATE STREAM r (id STRING KEY, f STRING) WITH (KAFKA_TOPIC='sr', VALUE_FORMAT='JSON');
+            CREATE STREAM j AS SELECT l.id, name, f FROM l JOIN r WITHIN 1 MINUTE GRACE PERIOD 1 MINUTE ON l.id = r.id;
+            """)
+        #expect(Set(try Self.records(fx, "J")) == [#"0 {"NAME":"A","F":"a"} @61000"#, #"2 {"NAME":"C","F":"c"} @91000"#])
+    }
+
     @Test func streamStreamJoinsAreCheckedWhenCreated() throws {
         let fx = try Fixture("sql-stream-stream-errors")
         let created = try fx.sql(["-e", """

@@ -34,7 +34,7 @@ extension Draft {
         let parts = try windowJoin(level: 0, join, left: left, right: right, values: builder.windowJoinValues(0), condition: condition,
                                    queryID: queryID, projected: projection ?? self.projection.joined(separator: ", "),
                                    filter: filter, lookups: lookups)
-        return (parts.arms.joined(separator: " UNION ALL "), [setup], parts.batch, parts.afterOutput)
+        return (parts.arms.joined(separator: " UNION ALL "), setup, parts.batch, parts.afterOutput)
     }
 
     /// Streams joined within windows, and tables joined between them, each
@@ -49,7 +49,7 @@ extension Draft {
         if select.joins.count > 1, select.joins.contains(where: { $0.graceMilliseconds != nil }) {
             throw PlanError("GRACE PERIOD in a join of more than two streams is not supported yet")
         }
-        var setup = [try paddedSetup(queryID)]
+        var setup = try paddedSetup(queryID)
         var batch: [QueryPlan.SQL] = [], afterOutput: [QueryPlan.SQL] = []
         var left = try WindowJoinSide.stream(inputs[0], state: firstState, quote: quote)
         let prefix = queryID.lowercased()
@@ -124,12 +124,18 @@ extension Draft {
         return (fields + positions).joined(separator: ", ")
     }
 
-    /// The records each batch pads with NULLs: (side, id), two sides per join.
-    private func paddedSetup(_ queryID: String) throws -> QueryPlan.SQL {
-        let setup = QueryPlan.SQL(text: "CREATE TEMP TABLE IF NOT EXISTS \(try quote("\(queryID.lowercased())_padded")) (side smallint, id bigint) ON COMMIT DELETE ROWS")
-        _ = try planner.connection.execute(setup.text)
+    /// The records each batch pads with NULLs: (side, id), two sides per
+    /// join; and the stream time each record of the batch arrived at.
+    private func paddedSetup(_ queryID: String) throws -> [QueryPlan.SQL] {
+        let setup = [
+            QueryPlan.SQL(text: "CREATE TEMP TABLE IF NOT EXISTS \(try quote("\(queryID.lowercased())_padded")) (side smallint, id bigint) ON COMMIT DELETE ROWS"),
+            QueryPlan.SQL(text: "CREATE TEMP TABLE IF NOT EXISTS \(try streamTimes(queryID)) (seq bigint PRIMARY KEY, st bigint) ON COMMIT DELETE ROWS"),
+        ]
+        for statement in setup { _ = try planner.connection.execute(statement.text) }
         return setup
     }
+
+    private func streamTimes(_ queryID: String) throws -> String { try quote("\(queryID.lowercased())_stream_times") }
 
     /// One window join: its output rows (`arms`, UNION ALL), the statements
     /// that pick the records to pad first, and those that buffer the batch.
@@ -140,12 +146,34 @@ extension Draft {
         guard let (before, after) = join.window else { throw PlanError("internal: a stream-stream join without WITHIN") }
         guard before >= 0, after >= 0 else { throw PlanError("WITHIN takes durations of zero or more") }
         let (l, r) = (left.alias, right.alias)
-        let matches = "\(condition) AND \(r)._ts BETWEEN \(l)._ts - \(before) AND \(l)._ts + \(after)"
+        var matches = "\(condition) AND \(r)._ts BETWEEN \(l)._ts - \(before) AND \(l)._ts + \(after)"
+        // Kafka Streams keeps a window buffer for `before + after + grace`
+        // in segments of half that (a minute at least), and drops a whole
+        // segment once stream time leaves it behind: a record is no longer
+        // found, or never stored, once its segment is gone when the later
+        // record of a pair arrives. Stream time is per partition number.
+        let retention = before + after + (join.graceMilliseconds ?? 86_400_000)
+        let segment = max(retention / 2, 60_000)
+        let segmented = join.graceMilliseconds != nil && left.isStream && right.isStream
+        let times = try streamTimes(queryID)
+        var batch: [QueryPlan.SQL] = []
+        func arrivalTime(_ alias: String) -> String { "(SELECT st.st FROM \(times) AS st WHERE st.seq = \(alias)._seq)" }
+        if segmented {
+            batch.append(.init(text: """
+                INSERT INTO \(times) (seq, st)
+                SELECT n._seq, greatest(max(n._ts) OVER (PARTITION BY n._part ORDER BY n._seq), s.m)
+                FROM (SELECT _seq, _ts, _part FROM \(left.batch) AS a UNION ALL SELECT _seq, _ts, _part FROM \(right.batch) AS b) AS n
+                LEFT JOIN (SELECT _part, max(_ts) AS m FROM (SELECT _ts, _part FROM \(left.state) UNION ALL
+                           SELECT _ts, _part FROM \(right.state)) AS t GROUP BY _part) AS s ON s._part = n._part
+                """))
+            // Pairs whose later record is of an earlier batch were live then.
+            matches += " AND coalesce((SELECT div(CASE WHEN \(l)._seq > \(r)._seq THEN \(r)._ts ELSE \(l)._ts END, \(segment)) "
+                + ">= div(st.st - \(retention - 1), \(segment)) FROM \(times) AS st WHERE st.seq = greatest(\(l)._seq, \(r)._seq)), true)"
+        }
         let padded = try quote("\(queryID.lowercased())_padded")
         let sides = [left, right]
         func paddedIDs(_ side: Int) -> String { "SELECT id FROM \(padded) WHERE side = \(2 * level + side)" }
 
-        var batch: [QueryPlan.SQL] = []
         let outer = (left: join.kind == .left || join.kind == .full, right: join.kind == .right || join.kind == .full)
         for (side, wanted) in [(0, outer.left), (1, outer.right)] where wanted {
             // The record being padded is always `me`; the other side is searched under its own aliases.
@@ -155,9 +183,8 @@ extension Draft {
             let earlier = "NOT EXISTS (SELECT 1 FROM \(other.bind(other.all)) WHERE \(matches) AND \(other.alias)._seq < \(me.alias)._seq)"
             if let grace = join.graceMilliseconds, me.isStream, other.isStream {
                 // Stream time per partition number, the unit Kafka Streams keeps it for.
-                let times = "(SELECT _ts, _part FROM \(left.state) UNION ALL SELECT _ts, _part FROM \(right.state))"
-                let streamTimeBefore = "(SELECT max(_ts) FROM \(times) AS t WHERE t._part = \(me.alias)._part)"
-                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts, _part FROM \(times) AS t UNION ALL "
+                let buffered = "(SELECT _ts, _part FROM \(left.state) UNION ALL SELECT _ts, _part FROM \(right.state))"
+                let streamTimeAfter = "(SELECT max(_ts) FROM (SELECT _ts, _part FROM \(buffered) AS t UNION ALL "
                     + "SELECT _ts, _part FROM \(left.batch) AS n0 UNION ALL SELECT _ts, _part FROM \(right.batch) AS n1) AS t "
                     + "WHERE t._part = \(me.alias)._part)"
                 let ever = "NOT EXISTS (SELECT 1 FROM \(other.bind(other.all)) WHERE \(matches))"
@@ -166,7 +193,7 @@ extension Draft {
                       SELECT *, false AS _new FROM \(me.buffered) AS b WHERE NOT b._padded
                       UNION ALL SELECT *, false, true FROM \(me.batch) AS n) AS \(me.alias)
                     WHERE \(ownValue) IS NOT NULL AND (
-                      (\(me.alias)._new AND \(me.alias)._ts + \(ownAfter) < \(streamTimeBefore) AND \(earlier))
+                      (\(me.alias)._new AND \(me.alias)._ts + \(ownAfter) < \(arrivalTime(me.alias)) AND \(earlier))
                       OR (\(me.alias)._ts + \(ownAfter) + \(grace) < \(streamTimeAfter) AND \(ever)))
                     """))
             } else {
@@ -198,7 +225,6 @@ extension Draft {
 
         // Then the batch joins the window buffers, which keep what a late
         // record may still match (the grace period, 24 hours by default).
-        let retention = before + after + (join.graceMilliseconds ?? 86_400_000)
         var afterOutput: [QueryPlan.SQL] = []
         for (side, buffer) in sides.enumerated() {
             afterOutput.append(.init(text: "UPDATE \(buffer.state) SET _padded = true WHERE \(buffer.idColumn) IN (\(paddedIDs(side)))"))
@@ -207,8 +233,8 @@ extension Draft {
         let newest = "(SELECT _part, max(_ts) AS newest FROM (SELECT _ts, _part FROM \(left.state) UNION ALL "
             + "SELECT _ts, _part FROM \(right.state)) AS t GROUP BY _part)"
         for state in [left.state, right.state] {
-            afterOutput.append(.init(text: "DELETE FROM \(state) AS s USING \(newest) AS m "
-                + "WHERE s._part = m._part AND s._ts < m.newest - \(retention)"))
+            afterOutput.append(.init(text: "DELETE FROM \(state) AS s USING \(newest) AS m WHERE s._part = m._part AND "
+                + (segmented ? "div(s._ts, \(segment)) < div(m.newest - \(retention - 1), \(segment))" : "s._ts < m.newest - \(retention)")))
             // A record without a timestamp can never match: it stays no longer than its batch.
             afterOutput.append(.init(text: "DELETE FROM \(state) WHERE _ts IS NULL"))
         }
