@@ -123,6 +123,10 @@ struct BatchCombiner {
 
     /// A whole number as InputStager writes it (`String(Int64)`).
     static func integer(_ text: ArraySlice<UInt8>) -> Int64? {
+        text.withUnsafeBufferPointer { integer($0[...]) }
+    }
+
+    static func integer(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
         var index = text.startIndex
         let negative = index < text.endIndex && text[index] == UInt8(ascii: "-")
         if negative { index += 1 }
