@@ -55,8 +55,9 @@ import Testing
         #expect(BatchCombiner(plan: plan).partialRows([Self.row("1", "a")]) == nil)
     }
 
+    /// The staged text of whole numbers, read back (PgValueMapper's reader).
     @Test func readsWholeNumbersAsInputStagerWritesThem() {
-        func integer(_ text: String) -> Int64? { BatchCombiner.integer(Array(text.utf8)[...]) }
+        func integer(_ text: String) -> Int64? { PgValueMapper.integer(Array(text.utf8)[...]) }
         #expect(integer("0") == 0)
         #expect(integer("-42") == -42)
         #expect(integer("9223372036854775807") == Int64.max)

@@ -46,7 +46,7 @@ enum PgValueMapper {
     static func string(_ text: ArraySlice<UInt8>) -> String { String(decoding: text, as: UTF8.self) }
 
     /// Decimal digits with an optional sign, in Int64 range.
-    static func integer(_ text: ArraySlice<UInt8>) -> Int64? {
+    static func integer<Digits: Collection<UInt8>>(_ text: Digits) -> Int64? where Digits.Index == Int {
         var index = text.startIndex
         guard index < text.endIndex else { return nil }
         let negative = text[index] == UInt8(ascii: "-")

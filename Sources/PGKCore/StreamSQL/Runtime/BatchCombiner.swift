@@ -60,7 +60,7 @@ struct BatchCombiner {
                     if !Self.isNull(row, text) { partials[group].integers[slot] += 1 }
                 case .sum, .min, .max, .latestRowtime:
                     if Self.isNull(row, text) { continue }
-                    guard let value = Self.integer(row[text]) else { return nil }
+                    guard let value = PgValueMapper.integer(row[text]) else { return nil }
                     let seen = partials[group].seen[slot]
                     let old = partials[group].integers[slot]
                     switch reduction {
@@ -74,7 +74,7 @@ struct BatchCombiner {
                     partials[group].seen[slot] = true
                 case .sumAsDouble:
                     if Self.isNull(row, text) { continue }
-                    guard let value = Self.integer(row[text]) else { return nil }
+                    guard let value = PgValueMapper.integer(row[text]) else { return nil }
                     partials[group].doubles[slot] += Double(value)
                     partials[group].seen[slot] = true
                 }
@@ -119,30 +119,5 @@ struct BatchCombiner {
 
     private static func equals(_ row: [UInt8], _ field: Range<Int>, _ text: StaticString) -> Bool {
         field.count == text.utf8CodeUnitCount && zip(row[field], UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)).allSatisfy { $0 == $1 }
-    }
-
-    /// A whole number as InputStager writes it (`String(Int64)`).
-    static func integer(_ text: ArraySlice<UInt8>) -> Int64? {
-        text.withUnsafeBufferPointer { integer($0[...]) }
-    }
-
-    static func integer(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
-        var index = text.startIndex
-        let negative = index < text.endIndex && text[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        guard index < text.endIndex else { return nil }
-        var value: Int64 = 0
-        while index < text.endIndex {
-            let digit = text[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            // Accumulated negatively: Int64.min has no positive twin.
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = times.subtractingReportingOverflow(Int64(digit))
-            guard !overflow1, !overflow2 else { return nil }
-            value = next
-            index += 1
-        }
-        if negative { return value }
-        return value == Int64.min ? nil : -value
     }
 }

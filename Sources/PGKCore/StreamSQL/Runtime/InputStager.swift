@@ -257,12 +257,12 @@ final class InputStager {
                 case (.null, _):
                     flatFields[index] = .null
                 case (.integer(let text), .integer), (.integer(let text), .bigint):
-                    guard let number = BatchCombiner.integer(bytes[text]),
+                    guard let number = PgValueMapper.integer(bytes[text]),
                           columnSources[index].column.type == .bigint || Int32(exactly: number) != nil else { return false }
                     flatFields[index] = .range(text)
                 case (.integer(let text), .string):
                     // Past BIGINT, the general path's number is no longer this text.
-                    guard BatchCombiner.integer(bytes[text]) != nil else { return false }
+                    guard PgValueMapper.integer(bytes[text]) != nil else { return false }
                     flatFields[index] = .range(text)
                 case (.string(let text), .string):
                     flatFields[index] = .range(text)
