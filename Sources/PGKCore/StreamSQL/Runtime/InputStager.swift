@@ -116,7 +116,7 @@ final class InputStager {
     /// Off, every JSON value is decoded the general way (tests compare the two).
     var allowsFlatJSON = true
     /// Records staged by the flat path (for tests and `-v`).
-    private(set) var flatJSONRecords = 0
+    var flatJSONRecords = 0
 
     init(source: CatalogSource, registry: SchemaRegistryClient?) {
         self.source = source
@@ -126,7 +126,7 @@ final class InputStager {
     /// Where each column's value comes from, worked out once: a record's
     /// staging looks at every column, and comparing names there cost more
     /// than the rendering.
-    private struct ColumnSource {
+    struct ColumnSource {
         var column: ColumnDefinition
         var lowercasedName: String
         /// Read from the key: a key column, or a window's end.
@@ -138,7 +138,7 @@ final class InputStager {
         var isWindowEnd: Bool
     }
 
-    private lazy var columnSources: [ColumnSource] = source.columns.map { column in
+    private(set) lazy var columnSources: [ColumnSource] = source.columns.map { column in
         ColumnSource(column: column, lowercasedName: column.name.lowercased(),
                      isKey: column.role == .key || column.role == .primaryKey,
                      inKeyColumns: source.keyColumns.contains(column.name),
@@ -215,7 +215,7 @@ final class InputStager {
     /// The value columns' upper-cased names, for a source whose JSON
     /// values may take FlatJSONObject's path: scalar columns of distinct
     /// ASCII names, and no TIMESTAMP column, window or legacy key column.
-    private lazy var flatJSONNames: [[UInt8]?]? = {
+    private(set) lazy var flatJSONNames: [[UInt8]?]? = {
         guard source.valueFormat == "JSON", source.wrapSingleValue, timestampIndex == nil, !source.isWindowed else { return nil }
         var names: [[UInt8]?] = []
         for column in columnSources {
@@ -230,80 +230,10 @@ final class InputStager {
 
     /// One flat record's value columns as they are read: reused from
     /// record to record, so staging one allocates nothing.
-    private enum FlatField { case null, range(Range<Int>), text(StaticString) }
-    private var flatFields: [FlatField] = []
-    private var flatSeen: [Bool] = []
+    enum FlatField { case null, range(Range<Int>), text(StaticString) }
+    var flatFields: [FlatField] = []
+    var flatSeen: [Bool] = []
 
-    /// Stages a flat JSON object without decoding it into a Value; false
-    /// (nothing appended) where it is not one, or a value would not
-    /// render as the general path renders it: that path then takes it.
-    private func stageFlatJSON(_ value: [UInt8], keyValue: (ColumnSource) -> Value?, key: [UInt8]?,
-                               into row: inout CopyTextEncoder) throws -> Bool {
-        guard allowsFlatJSON, let names = flatJSONNames else { return false }
-        if flatFields.count != names.count {
-            flatFields = Array(repeating: .null, count: names.count)
-            flatSeen = Array(repeating: false, count: names.count)
-        }
-        for index in names.indices { flatFields[index] = .null; flatSeen[index] = false }
-        let flat = value.withUnsafeBufferPointer { bytes in
-            FlatJSONObject.scan(bytes) { member, scalar in
-                // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
-                guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
-                    return true
-                }
-                guard !flatSeen[index] else { return false }
-                flatSeen[index] = true
-                switch (scalar, columnSources[index].column.type) {
-                case (.null, _):
-                    flatFields[index] = .null
-                case (.integer(let text), .integer), (.integer(let text), .bigint):
-                    guard let number = PgValueMapper.integer(bytes[text]),
-                          columnSources[index].column.type == .bigint || Int32(exactly: number) != nil else { return false }
-                    flatFields[index] = .range(text)
-                case (.integer(let text), .string):
-                    // Past BIGINT, the general path's number is no longer this text.
-                    guard PgValueMapper.integer(bytes[text]) != nil else { return false }
-                    flatFields[index] = .range(text)
-                case (.string(let text), .string):
-                    flatFields[index] = .range(text)
-                case (.bool(let flag), .string):
-                    flatFields[index] = .text(flag ? "true" : "false")
-                case (.bool(let flag), .boolean):
-                    flatFields[index] = .text(flag ? "t" : "f")
-                default:
-                    return false
-                }
-                return true
-            }
-        }
-        guard flat else { return false }
-        try value.withUnsafeBufferPointer { bytes in
-            for (index, column) in columnSources.enumerated() {
-                if column.isKey {
-                    row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))
-                    continue
-                }
-                switch flatFields[index] {
-                case .null: row.appendNull()
-                case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
-                case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-                }
-            }
-        }
-        if let key { row.append(byteaHex: key) } else { row.appendNull() }
-        row.append(field: "f")
-        flatJSONRecords += 1
-        return true
-    }
-
-    private static func equalIgnoringASCIICase(_ member: Slice<UnsafeBufferPointer<UInt8>>, _ upper: [UInt8]) -> Bool {
-        guard member.count == upper.count else { return false }
-        for (byte, wanted) in zip(member, upper) {
-            let folded = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
-            if folded != wanted { return false }
-        }
-        return true
-    }
 
     /// A windowed source's key without its window, and the window: the
     /// start (8 big-endian bytes) after the key, a session's end before it.

@@ -1,0 +1,73 @@
+/// InputStager's fast path for flat JSON objects (see FlatJSONObject).
+extension InputStager {
+    /// Stages a flat JSON object without decoding it into a Value; false
+    /// (nothing appended) where it is not one, or a value would not
+    /// render as the general path renders it: that path then takes it.
+    func stageFlatJSON(_ value: [UInt8], keyValue: (ColumnSource) -> Value?, key: [UInt8]?,
+                       into row: inout CopyTextEncoder) throws -> Bool {
+        guard allowsFlatJSON, let names = flatJSONNames else { return false }
+        if flatFields.count != names.count {
+            flatFields = Array(repeating: .null, count: names.count)
+            flatSeen = Array(repeating: false, count: names.count)
+        }
+        for index in names.indices { flatFields[index] = .null; flatSeen[index] = false }
+        let flat = value.withUnsafeBufferPointer { bytes in
+            FlatJSONObject.scan(bytes) { member, scalar in
+                // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
+                guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
+                    return true
+                }
+                guard !flatSeen[index] else { return false }
+                flatSeen[index] = true
+                switch (scalar, columnSources[index].column.type) {
+                case (.null, _):
+                    flatFields[index] = .null
+                case (.integer(let text), .integer), (.integer(let text), .bigint):
+                    guard let number = PgValueMapper.integer(bytes[text]),
+                          columnSources[index].column.type == .bigint || Int32(exactly: number) != nil else { return false }
+                    flatFields[index] = .range(text)
+                case (.integer(let text), .string):
+                    // Past BIGINT, the general path's number is no longer this text.
+                    guard PgValueMapper.integer(bytes[text]) != nil else { return false }
+                    flatFields[index] = .range(text)
+                case (.string(let text), .string):
+                    flatFields[index] = .range(text)
+                case (.bool(let flag), .string):
+                    flatFields[index] = .text(flag ? "true" : "false")
+                case (.bool(let flag), .boolean):
+                    flatFields[index] = .text(flag ? "t" : "f")
+                default:
+                    return false
+                }
+                return true
+            }
+        }
+        guard flat else { return false }
+        try value.withUnsafeBufferPointer { bytes in
+            for (index, column) in columnSources.enumerated() {
+                if column.isKey {
+                    row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))
+                    continue
+                }
+                switch flatFields[index] {
+                case .null: row.appendNull()
+                case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
+                case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+                }
+            }
+        }
+        if let key { row.append(byteaHex: key) } else { row.appendNull() }
+        row.append(field: "f")
+        flatJSONRecords += 1
+        return true
+    }
+
+    private static func equalIgnoringASCIICase(_ member: Slice<UnsafeBufferPointer<UInt8>>, _ upper: [UInt8]) -> Bool {
+        guard member.count == upper.count else { return false }
+        for (byte, wanted) in zip(member, upper) {
+            let folded = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
+            if folded != wanted { return false }
+        }
+        return true
+    }
+}
