@@ -30,6 +30,8 @@ final class KafkaProducer {
     private var topics: [String: OpaquePointer] = [:]
     private var lastTopic: (name: String, rkt: OpaquePointer)?
     private var nextID: UInt64 = 1
+    /// Messages librdkafka accepted; with the delivery reports, what is outstanding.
+    private var enqueued = 0
     private var sincePoll = 0
 
     /// - Parameters:
@@ -70,8 +72,10 @@ final class KafkaProducer {
     var failures: [KafkaDeliveryReport] { state.failures }
     /// The id the next `produce` call takes; ids are consecutive.
     var nextMessageID: UInt64 { nextID }
-    /// Messages produced but not yet reported (queued, in flight, or awaiting poll).
-    var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+    /// Messages produced but not yet reported (queued, in flight, or
+    /// awaiting poll). Counted here: librdkafka's queue length also holds
+    /// requests and events (a broker-down error), not only messages.
+    var outstandingCount: Int { enqueued - state.delivered - state.failed }
 
     /// Queues one message and returns its ID, which its delivery report
     /// carries. A nil value is a tombstone. `partition` nil lets the
@@ -110,6 +114,7 @@ final class KafkaProducer {
                                  operation: "produce", topic: topic)
             }
         }
+        enqueued += 1
         sincePoll += 1
         if sincePoll >= 64 {
             sincePoll = 0
