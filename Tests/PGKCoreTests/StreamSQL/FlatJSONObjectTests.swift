@@ -63,6 +63,19 @@ import Testing
         // Of those, the flat path took the plain ones: the first two, the unknown member's and {}.
         #expect(fast.flatJSONRecords == 4)
         #expect(general.flatJSONRecords == 0)
+        // A table's row without a key is refused either way.
+        var table = source
+        table.kind = .table
+        let fastTable = InputStager(source: table, registry: nil)
+        let generalTable = InputStager(source: table, registry: nil)
+        generalTable.allowsFlatJSON = false
+        for key in [nil, Array("key-1".utf8)] {
+            var fastRow = CopyTextEncoder(), generalRow = CopyTextEncoder()
+            let fastError = (try? fastTable.stage(key: key, value: Array(#"{"k": 1}"#.utf8), into: &fastRow)) == nil
+            let generalError = (try? generalTable.stage(key: key, value: Array(#"{"k": 1}"#.utf8), into: &generalRow)) == nil
+            #expect(fastError == (key == nil) && generalError == fastError && fastRow.buffer == generalRow.buffer)
+        }
+        #expect(fastTable.flatJSONRecords == 1)
         #expect(staged(fast, #"{"k": 1}"#) == "key-1\t1\t\\N\t\\N\t\\N\t\\\\x6b65792d31\tf")
     }
 }

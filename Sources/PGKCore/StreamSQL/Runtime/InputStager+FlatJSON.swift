@@ -42,7 +42,8 @@ extension InputStager {
                 return true
             }
         }
-        guard flat else { return false }
+        // A table row needs its key: the general path says so where it has none.
+        guard flat, !source.isTable || !columnSources.contains(where: { $0.isKey && (keyValue($0) ?? .null).isNull }) else { return false }
         try value.withUnsafeBufferPointer { bytes in
             for (index, column) in columnSources.enumerated() {
                 if column.isKey {
