@@ -53,7 +53,7 @@ final class QueryRunner {
     private lazy var batchLimit = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
     /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
     private var combinedGroups: Int?
-    /// Arrival numbers per batch (see `apply`); far above `maxBatch`.
+    /// Arrival numbers per batch (see `stage`); far above either batch limit.
     static let seqStride: Int64 = 1 << 24
 
     init(query: SQLQuery, plan: QueryPlan, store: CatalogStore, kafka: KafkaConfig,
