@@ -25,15 +25,18 @@ struct BatchCombiner {
         var partials: [Partials] = []
         let width = plan.reductions.count
         var fields: [Range<Int>] = []
+        // Group columns side by side in the row make the key as they stand.
+        let adjacent = zip(plan.groupFields, plan.groupFields.dropFirst()).allSatisfy { $0 + 1 == $1 }
         for row in rows {
             Self.split(row, into: &fields)
             guard fields.count > plan.rowtimeField else { return nil }
-            if Self.equals(row, fields[plan.deletedField], "t") { continue }
+            let deleted = fields[plan.deletedField]
+            if deleted.count == 1 && row[deleted.lowerBound] == UInt8(ascii: "t") { continue }
             // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
             if plan.groupFields.contains(where: { Self.isNull(row, fields[$0]) }) { continue }
             // The group's fields as they stand in the row, tab-joined when apart.
             let key: ArraySlice<UInt8>
-            if Self.ascending(plan.groupFields) {
+            if adjacent {
                 key = row[fields[plan.groupFields.first!].lowerBound..<fields[plan.groupFields.last!].upperBound]
             } else {
                 var joined: [UInt8] = []
@@ -96,11 +99,6 @@ struct BatchCombiner {
         return out
     }
 
-    /// Whether the fields follow one another in the row, in order.
-    private static func ascending(_ fields: [Int]) -> Bool {
-        zip(fields, fields.dropFirst()).allSatisfy { $0 + 1 == $1 }
-    }
-
     /// The ranges of a COPY text row's tab-separated fields (escaped
     /// fields hold no raw tab).
     static func split(_ row: [UInt8], into fields: inout [Range<Int>]) {
@@ -115,9 +113,5 @@ struct BatchCombiner {
 
     private static func isNull(_ row: [UInt8], _ field: Range<Int>) -> Bool {
         field.count == 2 && row[field.lowerBound] == UInt8(ascii: "\\") && row[field.lowerBound + 1] == UInt8(ascii: "N")
-    }
-
-    private static func equals(_ row: [UInt8], _ field: Range<Int>, _ text: StaticString) -> Bool {
-        field.count == text.utf8CodeUnitCount && zip(row[field], UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)).allSatisfy { $0 == $1 }
     }
 }

@@ -115,7 +115,7 @@ final class InputStager {
     private(set) var extractedRowtime: Int64?
     /// Off, every JSON value is decoded the general way (tests compare the two).
     var allowsFlatJSON = true
-    /// Records staged by the flat path (for tests and `-v`).
+    /// Records staged by the flat path (tests check which path took a record).
     var flatJSONRecords = 0
 
     init(source: CatalogSource, registry: SchemaRegistryClient?) {
