@@ -60,6 +60,12 @@ struct CatalogSource: Equatable, Sendable {
 
     /// Columns read from the record value (legacy KEY= columns included).
     var valueColumns: [ColumnDefinition] { columns.filter { $0.role == .value } }
+
+    /// Old KSQL's layout (`KEY='col'`, before 0.10): the key columns are
+    /// value columns too, so results copy them into their values as well.
+    var keysInValue: Bool {
+        keyColumns.contains { key in columns.contains { $0.name == key && $0.role == .value } }
+    }
 }
 
 /// A persistent query: CREATE … AS SELECT, running until terminated.

@@ -481,14 +481,20 @@ struct PlanBuilder {
         }
         let keyFormat = (property("KEY_FORMAT") ?? property("FORMAT") ?? inherited).uppercased()
         try SourceFormats.check(key: keyFormat, value: valueFormat)
-        let role: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
+        let keyRole: ColumnDefinition.Role = create.kind == .table ? .primaryKey : .key
+        // A query over an old-style KEY='col' source writes its key columns into the value too, as KSQL then did.
+        let keysInValue = inputs.contains { $0.source.keysInValue }
+        func role(of name: String) -> ColumnDefinition.Role {
+            guard keyNames.contains(name) else { return .value }
+            return keysInValue && !["WINDOWSTART", "WINDOWEND"].contains(name.uppercased()) ? .value : keyRole
+        }
         // A DELIMITED sink keeps its source's delimiter unless it sets one.
         let delimiter = property("VALUE_DELIMITER") ?? (valueFormat == source.valueFormat ? source.valueDelimiter : nil)
         if let named = property("VALUE_DELIMITER") { try SourceFormats.checkDelimiter(named, valueFormat: valueFormat) }
         var sink = CatalogSource(
             name: create.name, kind: create.kind, topic: property("KAFKA_TOPIC") ?? create.name.uppercased(),
             keyFormat: keyFormat, valueFormat: valueFormat,
-            columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: keyNames.contains($0.name) ? role : .value) },
+            columns: items.map { ColumnDefinition(name: $0.name, type: .string, role: role(of: $0.name)) },
             keyColumns: keyNames, partitions: property("PARTITIONS").flatMap { Int($0) } ?? source.partitions,
             queryID: queryID, resultTable: nil, statement: statement, valueDelimiter: valueFormat == "DELIMITED" ? delimiter : nil)
         // Likewise a DELIMITED key keeps its source's KEY_DELIMITER.
@@ -501,7 +507,7 @@ struct PlanBuilder {
             sink.windowSize = source.windowSize
         }
         sink.wrapSingleValue = try SourceFormats.wrapSingleValue(property("WRAP_SINGLE_VALUE"), valueFormat: valueFormat,
-                                                                 valueColumns: items.filter { !keyNames.contains($0.name) }.count,
+                                                                 valueColumns: items.filter { role(of: $0.name) == .value }.count,
                                                                  byDefault: planner.wrapsSingleValues)
         return sink
     }

@@ -79,7 +79,9 @@ struct Draft {
         // JSON values without DOUBLE columns are built by PostgreSQL as
         // the final text (upper-case names as parameters), skipping a parse
         // and a render per row; doubles go through pgk, which keeps 1.0 a double.
-        let valueColumns = described.filter { !keyNames.contains($0.name) }
+        let valueColumns = described.filter { column in
+            !keyNames.contains(column.name) || typedSink.valueColumns.contains { postgresName($0.name) == column.name }
+        }
         // jsonb (structs, maps) renders with spaces, and times and bytes as
         // PostgreSQL text: pgk writes those as ksqlDB does.
         let renderedByPGK = ["double precision", "real", "numeric", "jsonb", "timestamp without time zone", "date",

@@ -1,7 +1,7 @@
 /// Encodes a query's output rows (as PostgreSQL's `to_jsonb`, keyed by
 /// PostgreSQL column names) into Kafka keys and values in the sink's
 /// formats, with ksqlDB's upper-case field names. Key columns go to the
-/// key only, as in ksqlDB.
+/// key only, as in ksqlDB (to the value as well for an old KEY='col' layout).
 final class OutputEncoder {
     let sink: CatalogSource
     private let registry: SchemaRegistryClient?
@@ -28,7 +28,8 @@ final class OutputEncoder {
         keyColumns = sink.keyColumns.compactMap { name in columns.first { $0.name == name } }
             .filter { column in !(windowed && windowColumns.contains(column.name)) }
         valueColumns = columns.filter { column in
-            !sink.keyColumns.contains(column.name) && !(windowed && windowColumns.contains(column.name))
+            // (An old KEY='col' layout's key columns are value columns as well.)
+            (sink.keysInValue || !sink.keyColumns.contains(column.name)) && !(windowed && windowColumns.contains(column.name))
         }
     }
 
