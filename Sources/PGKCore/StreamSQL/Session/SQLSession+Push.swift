@@ -3,9 +3,11 @@ import Foundation
 /// Push queries (`… EMIT CHANGES [LIMIT n]`): a transient query whose rows
 /// print as they arrive (an aggregation's as its groups change), until
 /// LIMIT or Ctrl-C. Its state, result table and offsets are removed when
-/// it ends.
+/// it ends. A stream's pull query (`scanning`) runs the same way from the
+/// earliest offsets, stops at the topic's current end and prints its rows
+/// as a pull query's table.
 extension SQLSession {
-    func push(_ select: Select) throws {
+    func push(_ select: Select, scanning: Bool = false) throws {
         // An aggregation prints its table's changes, coalesced per key about once a second.
         let aggregates = !select.groupBy.isEmpty
         let id = "TRANSIENT_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
@@ -24,8 +26,9 @@ extension SQLSession {
         planner.limits = try FunctionLimits(properties: properties)
         planner.printsRows = true
         let plan = try planner.plan(create, queryID: id, statement: "")
-        let query = SQLQuery(id: id, sink: id, statement: "", offsetReset: properties["auto.offset.reset"] ?? "latest")
-        let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: false)
+        let query = SQLQuery(id: id, sink: id, statement: "",
+                             offsetReset: scanning ? "earliest" : properties["auto.offset.reset"] ?? "latest")
+        let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: scanning)
         defer {
             runner.stop()
             // Its bad records were reported on stderr; a transient query keeps nothing.
@@ -43,12 +46,17 @@ extension SQLSession {
         let columns = zip(plan.outputColumns, plan.sink.columns).map { (postgres: $0.name, name: $1.name) }
         var printed = 0
         let width = columns.map { max($0.name.count, 12) }
-        if format == .table {
+        if format == .table && !scanning {
             try output.write(zip(columns, width).map { pad($0.name, $1) }.joined(separator: " | ") + "\n")
             try output.flush()
         }
+        var scanned: [ValueObject] = []
         runner.rowSink = { [self] row in
             let values = columns.map { row[$0.postgres] ?? .null }
+            if scanning {
+                scanned.append(ValueObject(zip(columns, values).map { ($0.name, $1) }))
+                return select.limit.map { scanned.count < $0 } ?? true
+            }
             switch format {
             case .json:
                 try output.write(JSON.encode(.object(ValueObject(zip(columns, values).map { ($0.name, $1) }))) + "\n")
@@ -60,9 +68,10 @@ extension SQLSession {
             return select.limit.map { printed < $0 } ?? true
         }
         try runner.start()
-        while !stop.isStopped && !runner.rowSinkIsFull {
+        while !stop.isStopped && !runner.rowSinkIsFull && !(scanning && runner.reachedEnd) {
             try runner.step(timeoutMilliseconds: 200)
         }
+        if scanning { return try write(scanned, columns: columns.map(\.name)) }
         if select.limit != nil && runner.rowSinkIsFull { Log.info("sql: limit reached; query terminated") }
     }
 

@@ -212,14 +212,18 @@ final class SQLSession {
         guard let source = try store.source(named: select.from.name) else {
             throw PlanError("unknown table \(select.from.name)" + didYouMean(select.from.name, among: try store.sources().map(\.name)))
         }
+        // A stream's pull query reads its topic from the start to the current end, as ksqlDB's does.
+        if source.kind == .stream { return try push(select, scanning: true) }
         guard let table = source.resultTable else {
             throw PlanError("\(source.name) is not materialized: pull queries read tables made by CREATE TABLE … AS SELECT")
         }
         let connection = store.connection
         var columns = source.columns
         for index in columns.indices { columns[index].role = .value }
+        // Every column reads as a plain one, except that a windowed table's bounds are named as such.
+        let windowBounds = source.keyColumns.filter { ["WINDOWSTART", "WINDOWEND"].contains($0) }
         let input = QueryPlan.Input(source: CatalogSource(name: source.name, kind: .table, topic: source.topic, keyFormat: "",
-                                                      valueFormat: "", columns: columns, keyColumns: [], queryID: nil,
+                                                      valueFormat: "", columns: columns, keyColumns: windowBounds, queryID: nil,
                                                       resultTable: nil, statement: ""),
                                     qualifier: select.from.qualifier, alias: "i0", staging: "", state: table, columns: [],
                                     keyColumns: [])
@@ -229,7 +233,12 @@ final class SQLSession {
         translator.comparisonsAsValues = true
         let items: [String] = try select.items.flatMap { item -> [String] in
             switch item {
-            case .all: return try source.columns.map { "i0.\(try connection.quoteIdentifier(postgresName($0.name))) AS \(try connection.quoteIdentifier($0.name))" }
+            case .all:
+                // ksqlDB's order: the key columns, the window bounds, then the values.
+                let leading = source.plainKeyColumns + (source.isWindowed ? ["WINDOWSTART", "WINDOWEND"] : [])
+                let ordered = leading.compactMap { name in source.columns.first { $0.name == name } }
+                    + source.columns.filter { !leading.contains($0.name) }
+                return try ordered.map { "i0.\(try connection.quoteIdentifier(postgresName($0.name))) AS \(try connection.quoteIdentifier($0.name))" }
             case .expression(.field(let base, "*"), _):
                 return try builder.structFields(of: base).map { "\(try translator.sql(.field(base, $0))) AS \(try connection.quoteIdentifier($0))" }
             case .expression(let expression, let alias):
@@ -253,7 +262,7 @@ final class SQLSession {
         try write(records, columns: names)
     }
 
-    private func write(_ records: [ValueObject], columns: [String]) throws {
+    func write(_ records: [ValueObject], columns: [String]) throws {
         switch format {
         case .json:
             for record in records { try output.write(JSON.encode(.object(record)) + "\n") }
