@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Testing
 @testable import PGKCore
 
@@ -27,6 +28,40 @@ import Testing
         // The linked library accepts pgk's defaults either way.
         let cluster = try MockKafkaCluster()
         _ = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: "g-defaults")
+    }
+
+    /// The nudger runs only where librdkafka lacks fetch.queue.backoff.ms,
+    /// wakes the leader over and over, and leaves what the consumer reads
+    /// alone, even with a read-ahead far smaller than the topic.
+    @Test func fetchNudgerRunsOnlyOnOldLibrdkafkaAndLeavesConsumptionAlone() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("nudge")
+        try cluster.createTopic(topic, partitions: 2)
+        try Self.produce(cluster, topic, partition: nil, count: 5_000)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil,
+                                         defaults: [("queued.min.messages", "100")], partitionEOF: true)
+        let partitions = [KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1)]
+        #expect(try KafkaFetchNudger.start(for: consumer, partitions: partitions, libraryVersion: 0x0202_00ff) == nil)
+        #expect(try KafkaFetchNudger.start(for: consumer, partitions: [], libraryVersion: 0x0200_02ff) == nil)
+        let nudger = try #require(try KafkaFetchNudger.start(for: consumer, partitions: partitions, intervalMilliseconds: 5,
+                                                             libraryVersion: 0x0200_02ff))
+        try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaStartOffset.beginning) }))
+        var values = Set<String>(), ends = Set<Int32>()
+        let deadline = SystemClock.shared.nowMilliseconds + 20_000
+        while ends.count < 2, SystemClock.shared.nowMilliseconds < deadline {
+            try consumer.pollBatch(maxMessages: 100, timeoutMilliseconds: 100) { record in
+                switch record {
+                case .message(let view): values.insert(String(decoding: view.value.map { Array($0) } ?? [], as: UTF8.self))
+                case .partitionEnd(let end): ends.insert(end.partition)
+                }
+            }
+        }
+        #expect(values.count == 5_000)
+        #expect(nudger.nudges > 0)
+        nudger.stop()
+        let stopped = nudger.nudges
+        usleep(50_000)
+        #expect(nudger.nudges == stopped)
     }
 
     @Test func regexSubscriptionReceivesEveryMatchingTopic() throws {

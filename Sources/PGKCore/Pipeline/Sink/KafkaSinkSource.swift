@@ -83,7 +83,14 @@ final class KafkaSinkSource {
         } else {
             try refreshLeases(consumer)
         }
+        // Every partition of the named topics, whichever this member holds:
+        // a nudge wakes its leader's connection, which may fetch for ours.
+        let nudged = settings.topics.filter { !$0.hasPrefix("^") }.flatMap { topic in
+            ((try? consumer.partitions(of: topic)) ?? []).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        }
+        let nudger = try KafkaFetchNudger.start(for: consumer, partitions: nudged)
         defer {
+            nudger?.stop()
             commitToKafka(consumer, force: true)
             consumer.close()
         }

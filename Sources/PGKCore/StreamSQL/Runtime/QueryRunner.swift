@@ -18,6 +18,7 @@ final class QueryRunner {
     private let stagers: [InputStager]
     private let encoder: OutputEncoder
     private var consumer: KafkaConsumer?
+    private var nudger: KafkaFetchNudger?
     private var producer: KafkaProducer?
     private var assigned: Set<KafkaTopicPartition> = []
     private var ended: Set<KafkaTopicPartition> = []
@@ -138,6 +139,8 @@ final class QueryRunner {
             }
         }
         try consumer.assign(starts)
+        nudger?.stop()
+        nudger = try KafkaFetchNudger.start(for: consumer, partitions: starts.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) })
         assigned = Set(starts.keys)
         // Every partition is read again from its stored offset: what was
         // seen of its end no longer holds.
@@ -463,6 +466,8 @@ final class QueryRunner {
         do { try drain() } catch { Log.warning("sql: \(query.id): stopping: \(error)") }
         writer?.shutdown()
         writer = nil
+        nudger?.stop()
+        nudger = nil
         consumer?.close()
         consumer = nil
         producer = nil
