@@ -1,4 +1,5 @@
 import CRdKafka
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -217,6 +218,7 @@ final class KafkaConsumer {
             try checkState()
             return nil
         }
+        deliveries.add(1, ordering: .relaxed)
         defer { rd_kafka_message_destroy(raw) }
         try checkState()
         switch try classify(raw) {
@@ -241,6 +243,7 @@ final class KafkaConsumer {
             try checkState()
             return 0
         }
+        deliveries.add(1, ordering: .relaxed)
         var index = 0
         defer { while index < count { rd_kafka_message_destroy(batch[index]); index += 1 } }
         try checkState()
@@ -256,6 +259,11 @@ final class KafkaConsumer {
 
     /// Messages fetched and waiting in librdkafka's queue (read-ahead).
     var queuedMessages: Int { Int(rd_kafka_queue_length(queue)) }
+
+    private let deliveries = Atomic<Int>(0)
+
+    /// Polls that returned records so far; safe to read from any thread.
+    var deliveringPolls: Int { deliveries.load(ordering: .relaxed) }
 
     /// Stops (or restarts) fetching these partitions; the read position is kept.
     func setPaused(_ paused: Bool, _ partitions: [KafkaTopicPartition]) throws {

@@ -9,11 +9,11 @@ import Synchronization
 /// (2.2.0 added `fetch.queue.backoff.ms`). A bounded read-ahead feeding a
 /// slower stage therefore idles most of each second.
 ///
-/// The nudger wakes those threads: every few milliseconds it asks one
-/// assigned partition's leader for its watermarks (a ListOffsets round
-/// trip on the connection that fetches it), in turn. Each answer makes the
-/// broker thread decide again whether to fetch. It reads nothing and
-/// changes no consumer state.
+/// The nudger wakes those threads: every few milliseconds, while the
+/// consumer is reading, it asks one assigned partition's leader for its
+/// watermarks (a ListOffsets round trip on the connection that fetches
+/// it), in turn. Each answer makes the broker thread decide again whether
+/// to fetch. It reads nothing and changes no consumer state.
 final class KafkaFetchNudger {
     private let stopToken = StopToken()
     private var thread: OSThread?
@@ -32,8 +32,14 @@ final class KafkaFetchNudger {
         let nudger = KafkaFetchNudger()
         let stop = nudger.stopToken, answered = nudger.answered
         nudger.thread = try OSThread(name: "fetch nudger") {
-            var next = 0
+            var next = 0, polls = 0, lastDelivery: Int64?
             while stop.sleep(milliseconds: intervalMilliseconds) {
+                // Only while records arrive: a fetcher waits on a full
+                // read-ahead only just after it delivered, so an idle
+                // consumer sends no requests.
+                let now = SystemClock.shared.nowMilliseconds
+                if consumer.deliveringPolls != polls { (polls, lastDelivery) = (consumer.deliveringPolls, now) }
+                guard let lastDelivery, now - lastDelivery < 2_000 else { continue }
                 let partition = partitions[next % partitions.count]
                 next += 1
                 // A failed nudge only means no early wake-up this time.

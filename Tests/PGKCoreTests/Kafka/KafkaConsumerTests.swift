@@ -31,8 +31,9 @@ import Testing
     }
 
     /// The nudger runs only where librdkafka lacks fetch.queue.backoff.ms,
-    /// wakes the leader over and over, and leaves what the consumer reads
-    /// alone, even with a read-ahead far smaller than the topic.
+    /// wakes the leader over and over while records arrive (and not once
+    /// they stop), and leaves what the consumer reads alone, even with a
+    /// read-ahead far smaller than the topic.
     @Test func fetchNudgerRunsOnlyOnOldLibrdkafkaAndLeavesConsumptionAlone() throws {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.uniqueName("nudge")
@@ -58,6 +59,11 @@ import Testing
         }
         #expect(values.count == 5_000)
         #expect(nudger.nudges > 0)
+        // Two seconds after the last delivery an idle consumer is left alone.
+        usleep(2_200_000)
+        let idle = nudger.nudges
+        usleep(100_000)
+        #expect(nudger.nudges == idle)
         nudger.stop()
         let stopped = nudger.nudges
         usleep(50_000)

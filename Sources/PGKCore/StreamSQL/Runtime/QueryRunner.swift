@@ -51,6 +51,16 @@ final class QueryRunner {
     /// A pre-aggregated batch (QueryPlan.Combined) costs PostgreSQL per
     /// group, not per record: larger batches fold the same groups less often.
     static let maxCombinedBatch = 200_000
+    /// A third of the sink's read-ahead (`SinkTopics.prefetchDefaults`):
+    /// two batches of up to 200k records are held as well, one read while
+    /// the other is written. With the broker threads nudged awake
+    /// (`KafkaFetchNudger`) a shallow read-ahead refills within
+    /// milliseconds; at the sink's depth 1M events peaked at 291–314 MB.
+    static let prefetchDefaults: [(String, String)] = [
+        ("queued.min.messages", "50000"),
+        ("queued.max.messages.kbytes", "16384"),
+        ("fetch.max.bytes", "4194304"),
+    ]
     private lazy var batchLimit = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
     /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
     private var combinedGroups: Int?
@@ -89,12 +99,11 @@ final class QueryRunner {
     /// leases (checked every 2 s, between batches).
     private func assignWhenTopicsExist() throws -> Bool {
         // A short fetch wait: the end of a partition is seen sooner
-        // (--until-end). The sink's bounded read-ahead: reading a whole
-        // topic ahead took 1M small events to 409 MB RSS, this to 195 MB,
-        // and no slower (5.6 s against 6.0 s).
+        // (--until-end). A bounded read-ahead: reading a whole topic ahead
+        // took 1M small events to 409 MB RSS.
         if self.consumer == nil {
             self.consumer = try KafkaConsumer(config: kafka, groupID: nil,
-                                              defaults: [("fetch.wait.max.ms", "100")] + SinkTopics.prefetchDefaults,
+                                              defaults: [("fetch.wait.max.ms", "100")] + Self.prefetchDefaults,
                                               partitionEOF: true)
         }
         guard let consumer = self.consumer else { return false }
