@@ -16,7 +16,7 @@ enum SinkCommand {
         current batch and exit 0. Several instances with one --group share \
         the partitions.
 
-        librdkafka reads ahead at most 150000 messages (48 MiB) by default; \
+        librdkafka reads ahead at most 100000 messages (32 MiB) by default; \
         raise -X queued.min.messages and queued.max.messages.kbytes where \
         memory allows.
 

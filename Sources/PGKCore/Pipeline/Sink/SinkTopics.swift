@@ -25,15 +25,14 @@ enum SinkTopics {
     /// librdkafka 2.0.2 fetches again only when its broker thread wakes,
     /// which `KafkaFetchNudger` makes happen every 10 ms instead of every
     /// second (2.2.0 and later wait `fetch.queue.backoff.ms`, which the
-    /// consumer sets to 10 ms where it exists). A budget
-    /// of 150,000 messages (48 MiB) keeps the sink under 200 MB (177 MB
-    /// measured over 10M ~100-byte messages with 50,000-message batches)
-    /// without starving the writers (300k msgs/s on that run). One fetch
-    /// response is capped too, since it can overshoot. `-X` overrides all
-    /// three.
+    /// consumer sets to 10 ms where it exists). A budget of 100,000
+    /// messages (32 MiB) keeps the sink under 200 MB: over 10M ~100-byte
+    /// messages, 172 MB in 37.9 s, where 150,000 (48 MiB) took 202 MB and
+    /// 41.6 s once the nudger kept it full. One fetch response is capped
+    /// too, since it can overshoot. `-X` overrides all three.
     static let prefetchDefaults: [(String, String)] = [
-        ("queued.min.messages", "150000"),
-        ("queued.max.messages.kbytes", "49152"),
+        ("queued.min.messages", "100000"),
+        ("queued.max.messages.kbytes", "32768"),
         ("fetch.max.bytes", "16777216"),
     ]
 }

@@ -51,7 +51,7 @@ final class QueryRunner {
     /// A pre-aggregated batch (QueryPlan.Combined) costs PostgreSQL per
     /// group, not per record: larger batches fold the same groups less often.
     static let maxCombinedBatch = 200_000
-    /// A third of the sink's read-ahead (`SinkTopics.prefetchDefaults`):
+    /// Half the sink's read-ahead (`SinkTopics.prefetchDefaults`):
     /// two batches of up to 200k records are held as well, one read while
     /// the other is written. With the broker threads nudged awake
     /// (`KafkaFetchNudger`) a shallow read-ahead refills within
