@@ -53,7 +53,8 @@ extension SQLSession {
         var scanned: [ValueObject] = []
         runner.rowSink = { [self] row in
             let values = columns.map { row[$0.postgres] ?? .null }
-            if scanning {
+            // A scan's aligned table needs every row first; its NDJSON goes out as it comes.
+            if scanning && format == .table {
                 scanned.append(ValueObject(zip(columns, values).map { ($0.name, $1) }))
                 return select.limit.map { scanned.count < $0 } ?? true
             }
@@ -71,8 +72,8 @@ extension SQLSession {
         while !stop.isStopped && !runner.rowSinkIsFull && !(scanning && runner.reachedEnd) {
             try runner.step(timeoutMilliseconds: 200)
         }
-        if scanning { return try write(scanned, columns: columns.map(\.name)) }
-        if select.limit != nil && runner.rowSinkIsFull { Log.info("sql: limit reached; query terminated") }
+        if scanning && format == .table { return try write(scanned, columns: columns.map(\.name)) }
+        if !scanning && select.limit != nil && runner.rowSinkIsFull { Log.info("sql: limit reached; query terminated") }
     }
 
     private func pad(_ text: String, _ width: Int) -> String {
