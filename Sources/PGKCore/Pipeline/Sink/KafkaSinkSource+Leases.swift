@@ -14,14 +14,10 @@ extension KafkaSinkSource {
         let now = SystemClock.shared.nowMilliseconds
         guard now - leaseState.lastCheck >= Self.leaseCheckMilliseconds else { return }
         leaseState.lastCheck = now
-        let timeout = settings.kafka.connectTimeoutMilliseconds
         var partitions: [String: KafkaTopicPartition] = [:]
         do {
-            let names = try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name)
-            for topic in SinkTopics.resolve(settings.topics, among: names) {
-                for partition in try consumer.partitions(of: topic, timeoutMilliseconds: timeout) {
-                    partitions["\(partition):\(topic)"] = KafkaTopicPartition(topic: topic, partition: partition)
-                }
+            for partition in try topicPartitions(consumer) {
+                partitions["\(partition.partition):\(partition.topic)"] = partition
             }
         } catch {
             Log.debug("sink: listing partitions failed (\(error)); keeping the current ones")

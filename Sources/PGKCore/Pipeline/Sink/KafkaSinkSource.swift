@@ -83,12 +83,9 @@ final class KafkaSinkSource {
         } else {
             try refreshLeases(consumer)
         }
-        // Every partition of the named topics, whichever this member holds:
-        // a nudge wakes its leader's connection, which may fetch for ours.
-        let nudged = settings.topics.filter { !$0.hasPrefix("^") }.flatMap { topic in
-            ((try? consumer.partitions(of: topic)) ?? []).map { KafkaTopicPartition(topic: topic, partition: $0) }
-        }
-        let nudger = try KafkaFetchNudger.start(for: consumer, partitions: nudged)
+        // Every partition of the topics, whichever this member holds: a
+        // nudge wakes its leader's connection, which may fetch for ours.
+        let nudger = try KafkaFetchNudger.start(for: consumer, partitions: (try? topicPartitions(consumer)) ?? [])
         defer {
             nudger?.stop()
             commitToKafka(consumer, force: true)
@@ -157,19 +154,23 @@ final class KafkaSinkSource {
     /// the same partitions, so this stays exactly once; it only gives up
     /// sharing the partitions with other members for this bounded run.
     private func assignDirectly(_ consumer: KafkaConsumer) throws {
-        let timeout = settings.kafka.connectTimeoutMilliseconds
-        let names = try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name)
-        var partitions: [KafkaTopicPartition] = []
-        for topic in SinkTopics.resolve(settings.topics, among: names) {
-            partitions += try consumer.partitions(of: topic, timeoutMilliseconds: timeout)
-                .map { KafkaTopicPartition(topic: topic, partition: $0) }
-        }
+        let partitions = try topicPartitions(consumer)
         guard !partitions.isEmpty else {
             throw RuntimeError("sink: no topic matches \(settings.topics.joined(separator: ", "))")
         }
         try consumer.assign(assigned(partitions, consumer: consumer))
         Log.debug("sink: --until-end reads \(partitions.count) partition(s) directly, without joining group "
             + settings.group)
+    }
+
+    /// Every partition of the topics the sink reads, regexes resolved
+    /// against the cluster's topics.
+    func topicPartitions(_ consumer: KafkaConsumer) throws -> [KafkaTopicPartition] {
+        let timeout = settings.kafka.connectTimeoutMilliseconds
+        let names = try consumer.metadata(topic: nil, timeoutMilliseconds: timeout).topics.map(\.name)
+        return try SinkTopics.resolve(settings.topics, among: names).flatMap { topic in
+            try consumer.partitions(of: topic, timeoutMilliseconds: timeout).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        }
     }
 
     /// Logged while the group has assigned nothing for a while.
