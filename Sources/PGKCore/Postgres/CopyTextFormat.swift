@@ -39,11 +39,35 @@ struct CopyTextEncoder: Sendable {
         bytes.withUnsafeBufferPointer { appendEscaped($0) }
     }
 
+    /// A whole number's decimal digits, with no String in between.
+    mutating func append(integer value: Int64) {
+        startField()
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var index = scratch.count
+            repeat {
+                index -= 1
+                scratch[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[index...]))
+        }
+    }
+
     /// A bytea field in hex (`\\x…`, its backslash escaped), written
     /// straight into the buffer with no string in between.
     mutating func append(byteaHex bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append(byteaHex: $0) }
+    }
+
+    mutating func append(byteaHex bytes: UnsafeRawBufferPointer) {
         startField()
-        buffer.append(contentsOf: [backslash, backslash, UInt8(ascii: "x")])
+        // Byte by byte: an array literal here would be an allocation per field.
+        buffer.append(backslash)
+        buffer.append(backslash)
+        buffer.append(UInt8(ascii: "x"))
         for byte in bytes {
             buffer.append(hexDigits[Int(byte >> 4)])
             buffer.append(hexDigits[Int(byte & 15)])
@@ -52,6 +76,11 @@ struct CopyTextEncoder: Sendable {
 
     /// Fields already in COPY text (another encoder's buffer), as they are.
     mutating func append(encodedFields bytes: [UInt8]) {
+        startField()
+        buffer.append(contentsOf: bytes)
+    }
+
+    mutating func append(encodedFields bytes: ArraySlice<UInt8>) {
         startField()
         buffer.append(contentsOf: bytes)
     }

@@ -44,6 +44,8 @@ final class CopyIn {
     func append(field bytes: [UInt8]) { encoder.append(field: bytes) }
     func append(field bytes: UnsafeBufferPointer<UInt8>) { encoder.append(field: bytes) }
     func append(encodedFields bytes: [UInt8]) { encoder.append(encodedFields: bytes) }
+    func append(encodedFields bytes: ArraySlice<UInt8>) { encoder.append(encodedFields: bytes) }
+    func append(integer value: Int64) { encoder.append(integer: value) }
 
     /// Whole rows another encoder made, as they are.
     func append(rows: CopyTextEncoder) throws {

@@ -94,4 +94,12 @@ import Testing
         #expect(throws: CodecError.self) { try CopyTextDecoder.decodeRow([0xFF, 10]) }
         #expect((try? CopyTextDecoder.decodeFields(Array(#"\303"#.utf8))) == [[0xC3]])
     }
+
+    @Test func writesWholeNumbersWithoutAString() {
+        var encoder = CopyTextEncoder()
+        for value in [0, 7, -1, 1_234_567_890, Int64.max, Int64.min] { encoder.append(integer: value) }
+        encoder.endRow()
+        #expect(String(decoding: encoder.buffer, as: UTF8.self)
+                == "0\t7\t-1\t1234567890\t9223372036854775807\t-9223372036854775808\n")
+    }
 }

@@ -67,4 +67,35 @@ import Testing
         #expect(integer("-") == nil)
         #expect(integer("1e3") == nil)
     }
+
+    /// Past the index's first table (1,024 slots) and through its growth,
+    /// every key keeps its group, numbered in order of first arrival.
+    @Test func manyGroupsKeepTheirNumbersAsTheIndexGrows() {
+        var index = GroupIndex()
+        let keys = (0..<5_000).map { Array("key-\($0 * 7919 % 5_000)".utf8) }
+        for (number, key) in keys.enumerated() {
+            let (group, isNew) = key.withUnsafeBufferPointer { index.group(of: $0) }
+            #expect(group == number && isNew)
+        }
+        for (number, key) in keys.enumerated().reversed() {
+            let (group, isNew) = key.withUnsafeBufferPointer { index.group(of: $0) }
+            #expect(group == number && !isNew)
+        }
+        #expect(index.count == 5_000)
+        #expect(Array(index.key(1234)) == keys[1234])
+        // An empty key is a key too, distinct from the rest.
+        let (empty, isNew) = [UInt8]().withUnsafeBufferPointer { index.group(of: $0) }
+        #expect(empty == 5_000 && isNew)
+    }
+
+    @Test func countsAcrossManyGroupsAsSQLWould() {
+        let plan = Self.plan(groups: [0], [(.count, field: 5), (.sum, field: 2)])
+        let rows = (0..<20_000).map { Self.row(String($0 % 3_000), "a", String($0), "\\N", "f", "1") }
+        let text = Self.text(BatchCombiner(plan: plan).partialRows(rows)) ?? ""
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 3_000)
+        // Group 7 holds 7, 3007, …, 18007: seven values.
+        let expected = (0..<20_000).filter { $0 % 3_000 == 7 }
+        #expect(lines[7] == "7\t\(expected.count)\t\(expected.reduce(0, +))")
+    }
 }

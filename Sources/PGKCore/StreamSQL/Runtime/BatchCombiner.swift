@@ -10,88 +10,99 @@
 struct BatchCombiner {
     let plan: QueryPlan.Combined
 
-    /// One group's partials, in the plan's order.
-    private struct Partials {
-        var integers: [Int64]
-        var doubles: [Double]
-        /// Whether a value was reduced yet (SUM, MIN, MAX are NULL until then).
-        var seen: [Bool]
+    /// The partial rows of separate staged rows (tests).
+    func partialRows(_ rows: [[UInt8]]) -> CopyTextEncoder? {
+        var ranges: [Range<Int>] = []
+        var packed: [UInt8] = []
+        for row in rows {
+            ranges.append(packed.count..<packed.count + row.count)
+            packed += row
+        }
+        return partialRows(packed, ranges)
     }
 
-    /// The partial rows in COPY text, one per group in order of first arrival.
-    func partialRows(_ rows: [[UInt8]]) -> CopyTextEncoder? {
-        var groups: [ArraySlice<UInt8>: Int] = [:]
-        var keys: [ArraySlice<UInt8>] = []
-        var partials: [Partials] = []
+    /// The partial rows in COPY text, one per group in order of first
+    /// arrival, of the staged rows at `ranges` in `buffer`.
+    func partialRows(_ buffer: [UInt8], _ ranges: some Sequence<Range<Int>>) -> CopyTextEncoder? {
+        var groups = GroupIndex()
         let width = plan.reductions.count
+        // Every group's partials side by side, `width` slots each, in the plan's order.
+        var integers: [Int64] = [], doubles: [Double] = []
+        // Whether a value was reduced yet (SUM, MIN, MAX are NULL until then).
+        var seen: [Bool] = []
         var fields: [Range<Int>] = []
+        var joined: [UInt8] = []
         // Group columns side by side in the row make the key as they stand.
         let adjacent = zip(plan.groupFields, plan.groupFields.dropFirst()).allSatisfy { $0 + 1 == $1 }
-        for row in rows {
-            Self.split(row, into: &fields)
-            guard fields.count > plan.rowtimeField else { return nil }
-            let deleted = fields[plan.deletedField]
-            if deleted.count == 1 && row[deleted.lowerBound] == UInt8(ascii: "t") { continue }
-            // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
-            if plan.groupFields.contains(where: { Self.isNull(row, fields[$0]) }) { continue }
-            // The group's fields as they stand in the row, tab-joined when apart.
-            let key: ArraySlice<UInt8>
-            if adjacent {
-                key = row[fields[plan.groupFields.first!].lowerBound..<fields[plan.groupFields.last!].upperBound]
-            } else {
-                var joined: [UInt8] = []
-                for (position, field) in plan.groupFields.enumerated() {
-                    if position > 0 { joined.append(UInt8(ascii: "\t")) }
-                    joined += row[fields[field]]
-                }
-                key = joined[...]
-            }
-            let group: Int
-            if let known = groups[key] { group = known } else {
-                group = partials.count
-                groups[key] = group
-                keys.append(key)
-                partials.append(Partials(integers: Array(repeating: 0, count: width), doubles: Array(repeating: 0, count: width),
-                                         seen: Array(repeating: false, count: width)))
-            }
-            for (slot, (reduction, field)) in plan.reductions.enumerated() {
-                let text = fields[field]
-                switch reduction {
-                case .count:
-                    partials[group].integers[slot] += 1
-                case .countValues:
-                    if !Self.isNull(row, text) { partials[group].integers[slot] += 1 }
-                case .sum, .min, .max, .latestRowtime:
-                    if Self.isNull(row, text) { continue }
-                    guard let value = PgValueMapper.integer(row[text]) else { return nil }
-                    let seen = partials[group].seen[slot]
-                    let old = partials[group].integers[slot]
-                    switch reduction {
-                    case .sum:
-                        let (total, overflow) = old.addingReportingOverflow(value)
-                        if overflow { return nil }
-                        partials[group].integers[slot] = total
-                    case .min: partials[group].integers[slot] = seen ? Swift.min(old, value) : value
-                    default: partials[group].integers[slot] = seen ? Swift.max(old, value) : value
+        let complete: Bool = buffer.withUnsafeBufferPointer { bytes in
+            for range in ranges {
+                let row = bytes[range]
+                Self.split(row, into: &fields)
+                guard fields.count > plan.rowtimeField else { return false }
+                let deleted = fields[plan.deletedField]
+                if deleted.count == 1 && row[deleted.lowerBound] == UInt8(ascii: "t") { continue }
+                // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
+                if plan.groupFields.contains(where: { Self.isNull(row, fields[$0]) }) { continue }
+                // The group's fields as they stand in the row, tab-joined when apart.
+                let (group, isNew): (Int, Bool)
+                if adjacent {
+                    let key = fields[plan.groupFields.first!].lowerBound..<fields[plan.groupFields.last!].upperBound
+                    (group, isNew) = groups.group(of: UnsafeBufferPointer(rebasing: bytes[key]))
+                } else {
+                    joined.removeAll(keepingCapacity: true)
+                    for (position, field) in plan.groupFields.enumerated() {
+                        if position > 0 { joined.append(UInt8(ascii: "\t")) }
+                        joined += row[fields[field]]
                     }
-                    partials[group].seen[slot] = true
-                case .sumAsDouble:
-                    if Self.isNull(row, text) { continue }
-                    guard let value = PgValueMapper.integer(row[text]) else { return nil }
-                    partials[group].doubles[slot] += Double(value)
-                    partials[group].seen[slot] = true
+                    (group, isNew) = joined.withUnsafeBufferPointer { groups.group(of: $0) }
+                }
+                if isNew {
+                    integers += repeatElement(0, count: width)
+                    doubles += repeatElement(0, count: width)
+                    seen += repeatElement(false, count: width)
+                }
+                for (slot, (reduction, field)) in plan.reductions.enumerated() {
+                    let text = fields[field], at = group * width + slot
+                    switch reduction {
+                    case .count:
+                        integers[at] += 1
+                    case .countValues:
+                        if !Self.isNull(row, text) { integers[at] += 1 }
+                    case .sum, .min, .max, .latestRowtime:
+                        if Self.isNull(row, text) { continue }
+                        guard let value = PgValueMapper.integer(row[text]) else { return false }
+                        let old = integers[at]
+                        switch reduction {
+                        case .sum:
+                            let (total, overflow) = old.addingReportingOverflow(value)
+                            if overflow { return false }
+                            integers[at] = total
+                        case .min: integers[at] = seen[at] ? Swift.min(old, value) : value
+                        default: integers[at] = seen[at] ? Swift.max(old, value) : value
+                        }
+                        seen[at] = true
+                    case .sumAsDouble:
+                        if Self.isNull(row, text) { continue }
+                        guard let value = PgValueMapper.integer(row[text]) else { return false }
+                        doubles[at] += Double(value)
+                        seen[at] = true
+                    }
                 }
             }
+            return true
         }
-        var out = CopyTextEncoder(reservingCapacity: partials.count * (16 + 12 * width))
-        for (key, group) in zip(keys, partials) {
-            out.append(encodedFields: Array(key))
+        guard complete else { return nil }
+        var out = CopyTextEncoder(reservingCapacity: groups.count * (16 + 12 * width))
+        for group in 0..<groups.count {
+            out.append(encodedFields: groups.key(group))
             for (slot, (reduction, _)) in plan.reductions.enumerated() {
+                let at = group * width + slot
                 switch reduction {
-                case .count, .countValues: out.append(field: String(group.integers[slot]))
-                case .sum, .min, .max, .latestRowtime: out.append(field: group.seen[slot] ? String(group.integers[slot]) : nil)
+                case .count, .countValues: out.append(integer: integers[at])
+                case .sum, .min, .max, .latestRowtime:
+                    if seen[at] { out.append(integer: integers[at]) } else { out.appendNull() }
                 // Swift's shortest round-trip text, which float8in reads back exactly.
-                case .sumAsDouble: out.append(field: group.seen[slot] ? "\(group.doubles[slot])" : nil)
+                case .sumAsDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
                 }
             }
             out.endRow()
@@ -101,17 +112,63 @@ struct BatchCombiner {
 
     /// The ranges of a COPY text row's tab-separated fields (escaped
     /// fields hold no raw tab).
-    static func split(_ row: [UInt8], into fields: inout [Range<Int>]) {
+    static func split(_ row: Slice<UnsafeBufferPointer<UInt8>>, into fields: inout [Range<Int>]) {
         fields.removeAll(keepingCapacity: true)
-        var start = 0
+        var start = row.startIndex
         for index in row.indices where row[index] == UInt8(ascii: "\t") {
             fields.append(start..<index)
             start = index + 1
         }
-        fields.append(start..<row.count)
+        fields.append(start..<row.endIndex)
     }
 
-    private static func isNull(_ row: [UInt8], _ field: Range<Int>) -> Bool {
+    private static func isNull(_ row: Slice<UnsafeBufferPointer<UInt8>>, _ field: Range<Int>) -> Bool {
         field.count == 2 && row[field.lowerBound] == UInt8(ascii: "\\") && row[field.lowerBound + 1] == UInt8(ascii: "N")
+    }
+}
+
+/// Numbers the groups of a batch by their key bytes, in order of first
+/// arrival: open addressing over FNV-1a hashes, keys compared in place.
+/// A Dictionary keyed by slices of the batch hashed each key with SipHash
+/// and retained the batch's buffer per lookup.
+struct GroupIndex {
+    /// Group number + 1 per slot; 0 is empty. A power of two long.
+    private var slots = [Int32](repeating: 0, count: 1024)
+    private var hashes: [UInt64] = []
+    private var keyBytes: [UInt8] = []
+    private var keyRanges: [Range<Int>] = []
+
+    var count: Int { keyRanges.count }
+
+    func key(_ group: Int) -> ArraySlice<UInt8> { keyBytes[keyRanges[group]] }
+
+    /// The key's group, and whether it is new.
+    mutating func group(of key: UnsafeBufferPointer<UInt8>) -> (Int, Bool) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        while slots[slot] != 0 {
+            let group = Int(slots[slot] - 1)
+            if hashes[group] == hash && keyBytes[keyRanges[group]].elementsEqual(key) { return (group, false) }
+            slot = (slot + 1) & mask
+        }
+        let group = keyRanges.count
+        slots[slot] = Int32(group + 1)
+        hashes.append(hash)
+        keyRanges.append(keyBytes.count..<keyBytes.count + key.count)
+        keyBytes.append(contentsOf: key)
+        if keyRanges.count * 2 > slots.count { grow() }
+        return (group, true)
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: 0, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (group, hash) in hashes.enumerated() {
+            var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(group + 1)
+        }
     }
 }

@@ -3,7 +3,7 @@ extension InputStager {
     /// Stages a flat JSON object without decoding it into a Value; false
     /// (nothing appended) where it is not one, or a value would not
     /// render as the general path renders it: that path then takes it.
-    func stageFlatJSON(_ value: [UInt8], keyValue: (ColumnSource) -> Value?, key: [UInt8]?,
+    func stageFlatJSON(_ value: UnsafeRawBufferPointer, keyValue: (ColumnSource) -> Value?, key: UnsafeRawBufferPointer?,
                        into row: inout CopyTextEncoder) throws -> Bool {
         guard allowsFlatJSON, let names = flatJSONNames else { return false }
         if flatFields.count != names.count {
@@ -11,7 +11,9 @@ extension InputStager {
             flatSeen = Array(repeating: false, count: names.count)
         }
         for index in names.indices { flatFields[index] = .null; flatSeen[index] = false }
-        let flat = value.withUnsafeBufferPointer { bytes in
+        let bytes = value.assumingMemoryBound(to: UInt8.self)
+        let types = flatTypes
+        let flat: Bool = {
             FlatJSONObject.scan(bytes) { member, scalar in
                 // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
                 guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
@@ -19,12 +21,12 @@ extension InputStager {
                 }
                 guard !flatSeen[index] else { return false }
                 flatSeen[index] = true
-                switch (scalar, columnSources[index].column.type) {
+                switch (scalar, types[index]) {
                 case (.null, _):
                     flatFields[index] = .null
                 case (.integer(let text), .integer), (.integer(let text), .bigint):
                     guard let number = PgValueMapper.integer(bytes[text]),
-                          columnSources[index].column.type == .bigint || Int32(exactly: number) != nil else { return false }
+                          types[index] == .bigint || Int32(exactly: number) != nil else { return false }
                     flatFields[index] = .range(text)
                 case (.integer(let text), .string):
                     // Past BIGINT, the general path's number is no longer this text.
@@ -41,10 +43,10 @@ extension InputStager {
                 }
                 return true
             }
-        }
+        }()
         // A table row needs its key: the general path says so where it has none.
         guard flat, !source.isTable || !columnSources.contains(where: { $0.isKey && (keyValue($0) ?? .null).isNull }) else { return false }
-        try value.withUnsafeBufferPointer { bytes in
+        do {
             for (index, column) in columnSources.enumerated() {
                 if column.isKey {
                     row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))

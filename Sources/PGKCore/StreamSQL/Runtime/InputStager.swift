@@ -146,13 +146,27 @@ final class InputStager {
                      isWindowStart: column.name == "WINDOWSTART", isWindowEnd: column.name == "WINDOWEND")
     }
     private lazy var keyColumnDefinitions = source.plainKeyColumns.compactMap { source.column(named: $0) }
+    /// Worked out once: CatalogSource answers these by searching its key columns.
+    private lazy var isWindowed = source.isWindowed
+    private lazy var keyHoldsFields = isWindowed || !keyColumnDefinitions.isEmpty
 
     /// Appends the record's COPY fields for the input's staging table: its
     /// columns, then `_key` and `_deleted`. A record without a value is a
     /// deleted row: a table's tombstone, or a stream's null record, which
     /// only a projection without WHERE passes on.
     func stage(key: [UInt8]?, value: [UInt8]?, into row: inout CopyTextEncoder) throws {
+        try withOptionalBytes(key) { key in
+            try withOptionalBytes(value) { value in try stage(key: key, value: value, into: &row) }
+        }
+    }
+
+    /// `stage` reading the record where it lies (librdkafka's memory):
+    /// a key is copied only where it holds columns or a window, a value
+    /// only where the flat JSON path cannot take it.
+    func stage(key keyBytes: UnsafeRawBufferPointer?, value valueBytes: UnsafeRawBufferPointer?,
+               into row: inout CopyTextEncoder) throws {
         extractedRowtime = nil
+        let key = keyHoldsFields ? keyBytes.map { Array($0) } : nil
         let (plainKey, window) = try splitWindow(key)
         let keyValues = try decodeKey(plainKey)
         func keyValue(_ column: ColumnSource) -> Value? {
@@ -162,18 +176,18 @@ final class InputStager {
             }
             return column.plainKeyIndex.flatMap { keyValues?[$0] }
         }
-        guard let value else {
+        guard let valueBytes else {
             guard keyValues != nil || !source.isTable else { throw StageError("a tombstone without a key") }
             for column in columnSources {
                 let inKey = column.inKeyColumns || window != nil && column.isWindowEnd
                 row.append(field: inKey ? try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name) : nil)
             }
-            if let key { row.append(byteaHex: key) } else { row.appendNull() }
+            if let keyBytes { row.append(byteaHex: keyBytes) } else { row.appendNull() }
             row.append(field: "t")
             return
         }
-        if try stageFlatJSON(value, keyValue: keyValue, key: key, into: &row) { return }
-        let object = try decodeValue(value)
+        if try stageFlatJSON(valueBytes, keyValue: keyValue, key: keyBytes, into: &row) { return }
+        let object = try decodeValue(Array(valueBytes))
         var valueIndex = 0
         for (columnIndex, column) in columnSources.enumerated() {
             var field: Value?
@@ -208,7 +222,7 @@ final class InputStager {
                 }
             }
         }
-        if let key { row.append(byteaHex: key) } else { row.appendNull() }
+        if let keyBytes { row.append(byteaHex: keyBytes) } else { row.appendNull() }
         row.append(field: "f")
     }
 
@@ -216,7 +230,7 @@ final class InputStager {
     /// values may take FlatJSONObject's path: scalar columns of distinct
     /// ASCII names, and no TIMESTAMP column, window or legacy key column.
     private(set) lazy var flatJSONNames: [[UInt8]?]? = {
-        guard source.valueFormat == "JSON", source.wrapSingleValue, timestampIndex == nil, !source.isWindowed else { return nil }
+        guard source.valueFormat == "JSON", source.wrapSingleValue, timestampIndex == nil, !isWindowed else { return nil }
         var names: [[UInt8]?] = []
         for column in columnSources {
             guard !column.isKey else { names.append(nil); continue }
@@ -228,6 +242,19 @@ final class InputStager {
         return names
     }()
 
+    /// The flat path's column types, as a trivial enum: comparing SQLType
+    /// values per member copied them.
+    enum FlatType { case integer, bigint, string, boolean, other }
+    private(set) lazy var flatTypes: [FlatType] = columnSources.map {
+        switch $0.column.type {
+        case .integer: return .integer
+        case .bigint: return .bigint
+        case .string: return .string
+        case .boolean: return .boolean
+        default: return .other
+        }
+    }
+
     /// One flat record's value columns as they are read: reused from
     /// record to record, so staging one allocates nothing.
     enum FlatField { case null, range(Range<Int>), text(StaticString) }
@@ -238,7 +265,7 @@ final class InputStager {
     /// A windowed source's key without its window, and the window: the
     /// start (8 big-endian bytes) after the key, a session's end before it.
     private func splitWindow(_ bytes: [UInt8]?) throws -> ([UInt8]?, (start: Int64, end: Int64)?) {
-        guard source.isWindowed, let bytes else { return (bytes, nil) }
+        guard isWindowed, let bytes else { return (bytes, nil) }
         let suffix = source.isSessionWindowed ? 16 : 8
         guard bytes.count > suffix else { throw StageError("a windowed key needs more than \(suffix) bytes, not \(bytes.count)") }
         func long(_ offset: Int) -> Int64 { bytes[offset..<offset + 8].reduce(0) { $0 << 8 | Int64($1) } }

@@ -22,6 +22,8 @@ final class QueryRunner {
     private var producer: KafkaProducer?
     private var assigned: Set<KafkaTopicPartition> = []
     private var ended: Set<KafkaTopicPartition> = []
+    /// The partition of the last record read, which is not in `ended`.
+    private var reading: KafkaTopicPartition?
     private var waitingForTopics: Int64?
     private var leases: Leases?
     private var topicPartitions: [String: [Int32]] = [:]
@@ -65,6 +67,9 @@ final class QueryRunner {
     private lazy var batchLimit = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
     /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
     private var combinedGroups: Int?
+    private var lastBatchSizes = StagedRecords.Sizes()
+    /// Where `decode` writes each record's row before the batch takes a copy.
+    private var rowScratch = CopyTextEncoder(reservingCapacity: 4096)
     /// Arrival numbers per batch (see `stage`); far above either batch limit.
     static let seqStride: Int64 = 1 << 24
 
@@ -169,7 +174,7 @@ final class QueryRunner {
             usleep(UInt32(min(timeoutMilliseconds, 200)) * 1000)
             return 0
         }
-        var batch = StagedRecords()
+        var batch = StagedRecords(reserving: lastBatchSizes)
         // A record that stops the query ends the batch: what came before it is still applied.
         var failure: QueryFailure?
         do {
@@ -183,6 +188,7 @@ final class QueryRunner {
             return 0
         }
         processed += batch.count
+        lastBatchSizes = batch.sizes
         // The previous batch commits while this one was read and decoded.
         if let writer, rowSink == nil {
             try writer.wait()?.get()
@@ -206,17 +212,22 @@ final class QueryRunner {
             let taken = try consumer.pollBatch(maxMessages: min(batchLimit - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
                 switch record {
                 case .message(let view):
-                    let message = view.copy()
-                    if !ended.isEmpty { ended.remove(message.topicPartition) }
+                    // Records come a partition at a time: its end is forgotten once, not hashed per record.
+                    if !ended.isEmpty && (reading?.partition != view.partition || reading?.topic != view.topic) {
+                        reading = KafkaTopicPartition(topic: view.topic, partition: view.partition)
+                        ended.remove(reading!)
+                    }
                     // Joins line records up by ROWTIME: a TIMESTAMP column's
                     // needs the record decoded first; the Kafka timestamp does not.
                     if aligner == nil {
-                        try take(message, into: &batch)
+                        try take(view, into: &batch)
                     } else {
+                        let message = view.copy()
                         aligner!.add(rowtimeFromColumns ? try stage(message) : StagedMessage(message: message))
                     }
                 case .partitionEnd(let end):
                     ended.insert(KafkaTopicPartition(topic: end.topic, partition: end.partition))
+                    reading = nil
                 }
             }
             if aligner != nil {
@@ -249,25 +260,44 @@ final class QueryRunner {
             + "published in \(clock.nowMilliseconds - applied) ms")
     }
 
-    /// Stages a record straight into the batch (no aligner): no
-    /// intermediate StagedMessage to build, copy and free per record.
+    /// Stages a record straight from librdkafka's memory into the batch
+    /// (no aligner): no intermediate message or row to build, copy and
+    /// free per record.
+    private func take(_ view: KafkaMessageView, into batch: inout StagedRecords) throws {
+        let mark = batch.mark
+        let record = batch.take(view)
+        try take(record, topic: view.topic, key: view.key, value: view.value, timestamp: view.timestamp, into: &batch, mark: mark)
+    }
+
     private func take(_ message: KafkaMessage, into batch: inout StagedRecords) throws {
-        let entries = batch.entries.count
+        let mark = batch.mark
+        let record = batch.take(message)
+        try withOptionalBytes(message.key) { key in
+            try withOptionalBytes(message.value) { value in
+                try take(record, topic: message.topic, key: key, value: value, timestamp: message.timestamp, into: &batch, mark: mark)
+            }
+        }
+    }
+
+    private func take(_ record: Int, topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                      timestamp: Int64?, into batch: inout StagedRecords, mark: StagedRecords.Mark) throws {
         do {
-            try decode(message, entry: { entry, _ in batch.entries.append(entry) }, failed: { batch.deadLetters.append((message, $0)) })
+            try decode(topic: topic, key: key, value: value, timestamp: timestamp, record: { batch.records.message(record) },
+                       entry: { input, row, _ in batch.addEntry(input: input, row: row, record: record) },
+                       failed: { batch.deadLetters.append((batch.records.message(record), $0)) })
         } catch {
             // Not taken at all: neither its rows nor its offset.
-            batch.entries.removeSubrange(entries...)
-            batch.deadLetters.removeAll { $0.0.topicPartition == message.topicPartition && $0.0.offset == message.offset }
+            batch.rollBack(to: mark)
             throw error
         }
-        batch.note(message)
+        batch.note(record)
     }
 
     private func take(_ staged: StagedMessage, into batch: inout StagedRecords) throws {
         guard staged.decoded else { return try take(staged.message, into: &batch) }
-        batch.note(staged.message)
-        batch.entries += staged.entries
+        let record = batch.take(staged.message)
+        batch.note(record)
+        for (input, row) in staged.rows { batch.addEntry(input: input, row: row, record: record) }
         batch.deadLetters += staged.deadLetters.map { (staged.message, $0) }
     }
 
@@ -275,26 +305,34 @@ final class QueryRunner {
     private func stage(_ message: KafkaMessage) throws -> StagedMessage {
         var staged = StagedMessage(message: message)
         staged.decoded = true
-        try decode(message, entry: { entry, rowtime in
-            staged.rowtime = rowtime
-            staged.entries.append(entry)
-        }, failed: { staged.deadLetters.append($0) })
+        try withOptionalBytes(message.key) { key in
+            try withOptionalBytes(message.value) { value in
+                try decode(topic: message.topic, key: key, value: value, timestamp: message.timestamp, record: { message },
+                           entry: { input, row, rowtime in
+                               staged.rowtime = rowtime
+                               staged.rows.append((input, row))
+                           }, failed: { staged.deadLetters.append($0) })
+            }
+        }
         return staged
     }
 
-    /// The record's row for each input reading its topic, or why it has none.
-    private func decode(_ message: KafkaMessage, entry: (StagedRecords.Entry, _ rowtime: Int64?) -> Void,
+    /// The record's row for each input reading its topic, or why it has
+    /// none. A row is lent to `entry` in a buffer reused for the next.
+    private func decode(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?,
+                        record: () -> KafkaMessage, entry: (_ input: Int, _ row: [UInt8], _ rowtime: Int64?) -> Void,
                         failed: (String) -> Void) throws {
-        for (index, input) in plan.inputs.enumerated() where input.source.topic == message.topic {
+        for (index, input) in plan.inputs.enumerated() where input.source.topic == topic {
             do {
-                var row = CopyTextEncoder(reservingCapacity: 48 + (message.value?.count ?? 0))
-                try stagers[index].stage(key: message.key, value: message.value, into: &row)
+                rowScratch.removeAll()
+                try stagers[index].stage(key: key, value: value, into: &rowScratch)
                 // ROWTIME: the record's timestamp in milliseconds, or its
                 // TIMESTAMP column's (a tombstone has none: it keeps the record's).
-                let rowtime = stagers[index].extractedRowtime ?? message.timestamp
-                row.append(field: rowtime.map(String.init))
-                entry(.init(input: index, row: row.buffer, message: message), rowtime)
+                let rowtime = stagers[index].extractedRowtime ?? timestamp
+                if let rowtime { rowScratch.append(integer: rowtime) } else { rowScratch.appendNull() }
+                entry(index, rowScratch.buffer, rowtime)
             } catch let error as StageError where error.invalidTimestamp && throwsOnInvalidTimestamp {
+                let message = record()
                 throw QueryFailure(description: "sql: \(query.id): \(message.topic)[\(message.partition)] offset \(message.offset): "
                     + "\(error); ksql.timestamp.throw.on.invalid is true, so the query stops here")
             } catch {
@@ -317,7 +355,7 @@ final class QueryRunner {
                                          [store.schema + "." + query.id])
             }
             combinedGroups = nil
-            if let combined = plan.combined, let rows = BatchCombiner(plan: combined).partialRows(batch.entries.map(\.row)) {
+            if let combined = plan.combined, let rows = BatchCombiner(plan: combined).partialRows(batch.rows, batch.entries.lazy.map(\.row)) {
                 combinedGroups = rows.rowCount
                 // Only the batch's partial rows go to PostgreSQL.
                 let columns = try combined.columns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")
@@ -368,11 +406,11 @@ final class QueryRunner {
             let columns = try (input.columns.map { try connection.quoteIdentifier($0.name) } + ["_key", "_deleted", "_ts", "_seq", "_part", "_off"])
             let copy = try connection.copyIn(sql: "COPY \(input.staging) (\(columns.joined(separator: ", "))) FROM STDIN")
             for position in positions {
-                // Read in place: copying an entry retains its message's buffers.
-                copy.append(encodedFields: batch.entries[position].row)
-                copy.append(field: String(numbers[position]))
-                copy.append(field: String(batch.entries[position].message.partition))
-                copy.append(field: String(batch.entries[position].message.offset))
+                let entry = batch.entries[position]
+                copy.append(encodedFields: batch.rows[entry.row])
+                copy.append(integer: numbers[position])
+                copy.append(integer: Int64(batch.records.partition(entry.record)))
+                copy.append(integer: batch.records.offset(entry.record))
                 try copy.endRow()
             }
             _ = try copy.finish()

@@ -6,39 +6,102 @@ struct StagedRecords {
     struct Entry {
         var input: Int
         /// The row's COPY text for the input's staging table up to `_ts`
-        /// (tab-separated, no newline): one buffer per record, not a
-        /// string per field.
-        var row: [UInt8]
-        var message: KafkaMessage
+        /// (tab-separated, no newline), in `rows`.
+        var row: Range<Int>
+        /// Its record in `records`.
+        var record: Int
     }
 
-    var entries: [Entry] = []
+    private(set) var entries: [Entry] = []
+    /// Every entry's row, back to back: one buffer per batch, not one per record.
+    private(set) var rows: [UInt8] = []
+    private(set) var records = TakenRecords()
     var deadLetters: [(KafkaMessage, String)] = []
-    /// Next offset per partition over every record taken, staged or not.
-    var nextOffsets: [KafkaTopicPartition: Int64] = [:]
+    private var offsets: [KafkaTopicPartition: Int64] = [:]
+    /// The last record's partition and next offset, not yet in `offsets`:
+    /// records come a partition at a time, so most need no hashing.
+    private var latest: (KafkaTopicPartition, Int64)?
     private(set) var count = 0
 
-    mutating func note(_ message: KafkaMessage) {
-        nextOffsets[message.topicPartition] = message.offset + 1
+    /// Next offset per partition over every record taken, staged or not.
+    var nextOffsets: [KafkaTopicPartition: Int64] {
+        var all = offsets
+        if let (partition, next) = latest { all[partition] = next }
+        return all
+    }
+
+    /// How large a batch's buffers grew. The next batch reserves as much
+    /// at once: grown by doubling, they were copied and faulted in afresh
+    /// several times per batch.
+    struct Sizes { var entries = 0, rows = 0, records = 0, recordBytes = 0 }
+    var sizes: Sizes { Sizes(entries: entries.count, rows: rows.count, records: records.count, recordBytes: records.byteCount) }
+
+    init(reserving sizes: Sizes = Sizes()) {
+        entries.reserveCapacity(sizes.entries)
+        rows.reserveCapacity(sizes.rows)
+        records.reserveCapacity(records: sizes.records, bytes: sizes.recordBytes)
+    }
+
+    mutating func take(_ view: KafkaMessageView) -> Int { records.append(view) }
+    mutating func take(_ message: KafkaMessage) -> Int { records.append(message) }
+
+    mutating func addEntry(input: Int, row: [UInt8], record: Int) {
+        let start = rows.count
+        rows.append(contentsOf: row)
+        entries.append(Entry(input: input, row: start..<rows.count, record: record))
+    }
+
+    /// What `rollBack(to:)` returns to.
+    struct Mark { fileprivate var entries, rows, records, deadLetters: Int }
+    var mark: Mark { Mark(entries: entries.count, rows: rows.count, records: records.count, deadLetters: deadLetters.count) }
+
+    /// Forgets what was added since `mark`.
+    mutating func rollBack(to mark: Mark) {
+        entries.removeSubrange(mark.entries...)
+        rows.removeSubrange(mark.rows...)
+        records.removeAll(from: mark.records)
+        deadLetters.removeSubrange(mark.deadLetters...)
+    }
+
+    /// Counts a record taken, staged or not.
+    mutating func note(_ record: Int) {
+        let partition = records.partition(record), next = records.offset(record) + 1
+        if let (last, _) = latest, last.partition == partition, last.topic == records.topic(record) {
+            latest!.1 = next
+        } else {
+            if let (last, offset) = latest { offsets[last] = offset }
+            latest = (records.topicPartition(record), next)
+        }
         count += 1
     }
 
+    func message(_ entry: Entry) -> KafkaMessage { records.message(entry.record) }
+
     /// The batch in two, in arrival order. The first half covers the
     /// offsets of its own entries; the second keeps the whole batch's, so
-    /// committing both in order covers what the batch covered.
+    /// committing both in order covers what the batch covered. Both share
+    /// the batch's buffers.
     func halves() -> (StagedRecords, StagedRecords) {
         let middle = entries.count / 2
-        var first = StagedRecords(), second = self
+        var first = self, second = self
         first.entries = Array(entries[..<middle])
-        first.deadLetters = deadLetters
         first.count = middle
+        first.offsets = [:]
+        first.latest = nil
         for entry in first.entries {
-            first.nextOffsets[entry.message.topicPartition] = entry.message.offset + 1
+            first.offsets[records.topicPartition(entry.record)] = records.offset(entry.record) + 1
         }
         second.entries = Array(entries[middle...])
         second.deadLetters = []
         second.count = count - middle
         return (first, second)
+    }
+
+    /// The batch's dead letters and offsets without its entries.
+    func withoutEntries() -> StagedRecords {
+        var alone = self
+        alone.entries = []
+        return alone
     }
 }
 
@@ -54,9 +117,8 @@ extension QueryRunner {
             try retryingConflicts { try apply(batch) }
         } catch let error as PostgresError where Self.isDataError(error) {
             guard batch.entries.count > 1 else {
-                var alone = batch
-                alone.entries = []
-                alone.deadLetters += batch.entries.map { ($0.message, "PostgreSQL rejected the record: \(error)") }
+                var alone = batch.withoutEntries()
+                alone.deadLetters += batch.entries.map { (batch.message($0), "PostgreSQL rejected the record: \(error)") }
                 try retryingConflicts { try apply(alone) }
                 return
             }

@@ -130,7 +130,8 @@ extension KafkaMessage: AlignedRecord {
 /// its ROWTIME (a TIMESTAMP column's, where the source has one).
 struct StagedMessage: AlignedRecord {
     var message: KafkaMessage
-    var entries: [StagedRecords.Entry] = []
+    /// Its row for each input reading its topic (see StagedRecords.Entry).
+    var rows: [(input: Int, row: [UInt8])] = []
     var deadLetters: [String] = []
     var rowtime: Int64?
     /// False until decoded; an undecoded record is lined up by its Kafka timestamp.
