@@ -73,4 +73,32 @@ import Testing
         #expect(Self.names(aligner.release(limit: 1, caughtUp: [], now: 0)) == ["s0"])
         #expect(aligner.bytes == 664)
     }
+
+    /// A partition that runs ahead is paused at its limit and resumed once
+    /// half drained, so the partition it waits for gets fetched.
+    @Test func aPartitionRunningAheadIsPausedUntilHalfDrained() {
+        var aligner = TimestampAligner<KafkaMessage>()
+        aligner.maxPerPartition = 4
+        aligner.reset(partitions: [Self.stream, Self.table])
+        for offset in 0..<3 as Range<Int64> { aligner.add(Self.message(Self.stream, offset, at: 10 + 10 * offset)) }
+        #expect(aligner.pacing().pause.isEmpty)
+        aligner.add(Self.message(Self.stream, 3, at: 40))
+        #expect(aligner.pacing() == ([Self.stream], []))
+        // Said once: still full, still paused.
+        #expect(aligner.pacing() == ([], []))
+        #expect(aligner.paused == [Self.stream])
+        aligner.add(Self.message(Self.table, 0, at: 15))
+        // In timestamp order: s0, then t0.
+        #expect(Self.names(aligner.release(limit: 2, caughtUp: [], now: 0)) == ["s0", "t0"])
+        #expect(aligner.pacing() == ([], []))  // three left: more than half of four
+        #expect(Self.names(aligner.release(limit: 1, caughtUp: [Self.table], now: 0)) == ["s1"])
+        #expect(aligner.pacing() == ([], [Self.stream]))
+        #expect(aligner.paused.isEmpty)
+        // A new assignment starts with nothing paused.
+        aligner.add(Self.message(Self.stream, 9, at: 99))
+        aligner.add(Self.message(Self.stream, 10, at: 99))
+        _ = aligner.pacing()
+        aligner.reset(partitions: [Self.stream])
+        #expect(aligner.paused.isEmpty)
+    }
 }

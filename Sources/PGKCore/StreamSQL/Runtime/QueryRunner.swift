@@ -153,6 +153,8 @@ final class QueryRunner {
                 starts[key] = stored[key].map { .offset($0) } ?? (query.offsetReset == "earliest" ? .beginning : .end)
             }
         }
+        // Paused for the aligner, a partition would stay paused in the new assignment.
+        try consumer.setPaused(false, Array(aligner?.paused ?? []))
         try consumer.assign(starts)
         nudger?.stop()
         nudger = try KafkaFetchNudger.start(for: consumer, partitions: starts.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) })
@@ -235,6 +237,9 @@ final class QueryRunner {
                 for staged in aligner!.release(limit: batchLimit - batch.count, caughtUp: ended, now: now) {
                     try take(staged, into: &batch)
                 }
+                let (pause, resume) = aligner!.pacing()
+                try consumer.setPaused(true, pause)
+                try consumer.setPaused(false, resume)
             }
             if taken == 0 || reachedEnd { break }
         }

@@ -12,6 +12,14 @@ struct TimestampAligner<Record: AlignedRecord> {
     var maxIdleMilliseconds: Int64 = 1_000
     var maxPending = 100_000
     var maxPendingBytes = 64 << 20
+    /// A partition holding this many records should stop being fetched
+    /// until half of them went (Kafka Streams pauses a partition past
+    /// buffered.records.per.partition): the fetches then bring the
+    /// partitions its records wait for, instead of more of its own, and
+    /// the buffer does not fill up and give up waiting.
+    var maxPerPartition = 5_000
+    /// The partitions `pacing` said to pause and not yet to resume.
+    private(set) var paused: Set<KafkaTopicPartition> = []
     private(set) var bytes = 0
     /// One queue per partition, in an array: a record's release looks
     /// at every queue, and hashing partition names there cost more than
@@ -33,6 +41,7 @@ struct TimestampAligner<Record: AlignedRecord> {
         var messages: [(time: Int64, arrival: Int, record: Record?)] = []
         var head = 0
         var isEmpty: Bool { head == messages.count }
+        var count: Int { messages.count - head }
         mutating func pop() -> Record {
             defer {
                 head += 1
@@ -58,6 +67,23 @@ struct TimestampAligner<Record: AlignedRecord> {
         count = 0
         bytes = 0
         blockedSince = nil
+        paused = []
+    }
+
+    /// The partitions to pause now (full) and to resume (half drained).
+    mutating func pacing() -> (pause: [KafkaTopicPartition], resume: [KafkaTopicPartition]) {
+        var pause: [KafkaTopicPartition] = [], resume: [KafkaTopicPartition] = []
+        for queue in queues {
+            let isPaused = paused.contains(queue.partition)
+            if !isPaused && queue.count >= maxPerPartition {
+                pause.append(queue.partition)
+                paused.insert(queue.partition)
+            } else if isPaused && queue.count <= maxPerPartition / 2 {
+                resume.append(queue.partition)
+                paused.remove(queue.partition)
+            }
+        }
+        return (pause, resume)
     }
 
     mutating func add(_ record: Record) {
