@@ -179,8 +179,9 @@ final class QueryRunner {
         var batch = StagedRecords(reserving: lastBatchSizes)
         // A record that stops the query ends the batch: what came before it is still applied.
         var failure: QueryFailure?
+        let started = SystemClock.shared.nowMilliseconds
         do {
-            try collect(into: &batch, from: consumer, until: SystemClock.shared.nowMilliseconds + Int64(timeoutMilliseconds))
+            try collect(into: &batch, from: consumer, until: started + Int64(timeoutMilliseconds))
         } catch let stopping as QueryFailure {
             failure = stopping
         }
@@ -191,9 +192,12 @@ final class QueryRunner {
         }
         processed += batch.count
         lastBatchSizes = batch.sizes
+        let read = SystemClock.shared.nowMilliseconds
         // The previous batch commits while this one was read and decoded.
         if let writer, rowSink == nil {
             try writer.wait()?.get()
+            Log.debug("sql: \(query.id): read \(batch.count) record(s) in \(read - started) ms, "
+                + "then waited \(SystemClock.shared.nowMilliseconds - read) ms for the batch before")
             writer.start(batch)
         } else {
             try write(batch)
