@@ -33,6 +33,12 @@ final class CatalogStore {
 
     /// Creates the catalog tables once; concurrent first runs are serialized by a lock.
     func prepare() throws {
+        // The last migration below in place: the rest is too (they run in
+        // one transaction), and a run starts without some 15 DDL round trips.
+        let latest = try connection.query("""
+            SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'window_size' AND NOT attisdropped)
+            """, [table("sources")]).scalar
+        if latest == "t" { return }
         try connection.transaction {
             _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk_sql catalog ' || $1))", [schema])
             try connection.executeScript("""
@@ -63,6 +69,7 @@ final class CatalogStore {
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS wrap_single_value boolean;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS key_delimiter text;
                 ALTER TABLE \(table("queries")) ADD COLUMN IF NOT EXISTS function_properties jsonb;
+                -- Keep last: prepare() checks for this column.
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS window_size bigint;
                 """)
         }

@@ -166,7 +166,8 @@ extension Draft {
         let groupList = groupAliases.joined(separator: ", ")
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(accumulator) ("
             + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
-            + (select.emitFinal ? ", emitted boolean NOT NULL DEFAULT false" : "") + ", PRIMARY KEY (\(groupList)))"))
+            + (select.emitFinal ? ", emitted boolean NOT NULL DEFAULT false" : "") + ", PRIMARY KEY (\(groupList)))"
+            + QueryPlan.rewrittenTableStorage))
         _ = try planner.connection.execute(setup[setup.count - 1].text)
         // Accumulators made before changelog timestamps lack this column.
         setup.append(.init(text: "ALTER TABLE \(accumulator) ADD COLUMN IF NOT EXISTS pts bigint"))
@@ -182,7 +183,8 @@ extension Draft {
         let keyTypes = try keyNames.map { key in "\(try quote(key)) \(described.first { $0.name == key }?.type ?? "text")" }
         let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
         setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes.joined(separator: ", "))) ON COMMIT DELETE ROWS"))
-        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"))
+        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"
+            + QueryPlan.rewrittenTableStorage))
         for statement in setup.suffix(2) { _ = try planner.connection.execute(statement.text) }
 
         // Result key columns in group order, matched to the accumulator's

@@ -226,7 +226,8 @@ struct Draft {
         let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
         var setup = inputSetup
         setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes)) ON COMMIT DELETE ROWS"))
-        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"))
+        setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"
+            + QueryPlan.rewrittenTableStorage))
         for statement in setup.suffix(2) { _ = try planner.connection.execute(statement.text) }
 
         var batch = try collectAffected(into: affected)

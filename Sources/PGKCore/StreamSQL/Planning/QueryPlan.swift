@@ -6,6 +6,12 @@
 /// the result rows they touch and queues their changelog, and the source
 /// offsets are stored last. A crash anywhere rolls all of it back.
 struct QueryPlan {
+    /// Storage for tables whose rows are rewritten batch after batch
+    /// (accumulators, result tables, a table input's state): with half of
+    /// each page free, an update that changes no key is a HOT update, on
+    /// the same page and without index entries. Measured on 10k groups
+    /// upserted per batch: 30–35 ms instead of 63–71 ms.
+    static let rewrittenTableStorage = " WITH (fillfactor = 50)"
     struct Input {
         var source: CatalogSource
         /// The name its columns are qualified with in the query (alias or name).

@@ -98,7 +98,9 @@ struct QueryPlanner {
                 // A stream-stream join's window buffer notes the records padded with NULLs.
                 // Stream time is kept per partition, as Kafka Streams keeps it per task.
                 let padded = windowJoin ? ", _padded boolean NOT NULL DEFAULT false, _part integer, _off bigint" : ""
-                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"))
+                // A table's state is upserted by key: it gets room for HOT updates.
+                setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(state) (\(definitions), _seq bigint NOT NULL, _ts bigint\(padded)\(primaryKey))"
+                    + (input.source.isTable ? QueryPlan.rewrittenTableStorage : "")))
                 if windowJoin {
                     // Buffers created before ROWOFFSET was kept lack its column.
                     setup.append(.init(text: "ALTER TABLE \(state) ADD COLUMN IF NOT EXISTS _off bigint"))
