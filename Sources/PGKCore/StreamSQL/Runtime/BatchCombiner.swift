@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Pre-aggregates a batch of staged rows per group, for a plan whose
 /// aggregation is plain enough (QueryPlan.Combined): the rows SQL would
 /// have grouped from the staging table, reduced as its partial
@@ -114,8 +118,11 @@ struct BatchCombiner {
     /// fields hold no raw tab).
     static func split(_ row: Slice<UnsafeBufferPointer<UInt8>>, into fields: inout [Range<Int>]) {
         fields.removeAll(keepingCapacity: true)
+        guard let base = row.base.baseAddress else { return fields.append(row.startIndex..<row.endIndex) }
+        // memchr, not a loop over bytes: this scan was a fifth of the combiner's time.
         var start = row.startIndex
-        for index in row.indices where row[index] == UInt8(ascii: "\t") {
+        while start < row.endIndex, let tab = memchr(base + start, 0x09, row.endIndex - start) {
+            let index = base.distance(to: tab.assumingMemoryBound(to: UInt8.self))
             fields.append(start..<index)
             start = index + 1
         }

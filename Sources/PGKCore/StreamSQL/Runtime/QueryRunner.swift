@@ -64,7 +64,11 @@ final class QueryRunner {
         ("queued.max.messages.kbytes", "16384"),
         ("fetch.max.bytes", "4194304"),
     ]
-    private lazy var batchLimit = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
+    private lazy var fullBatch = plan.combined == nil ? Self.maxBatch : Self.maxCombinedBatch
+    /// The first batches are smaller, doubling up to `fullBatch`: the
+    /// writer starts while the reader is still filling the pipeline,
+    /// instead of after a whole batch was read.
+    private var batchLimit = 25_000
     /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
     private var combinedGroups: Int?
     private var lastBatchSizes = StagedRecords.Sizes()
@@ -192,6 +196,7 @@ final class QueryRunner {
         }
         processed += batch.count
         lastBatchSizes = batch.sizes
+        batchLimit = min(batchLimit * 2, fullBatch)
         let read = SystemClock.shared.nowMilliseconds
         // The previous batch commits while this one was read and decoded.
         if let writer, rowSink == nil {
