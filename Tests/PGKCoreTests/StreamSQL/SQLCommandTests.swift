@@ -499,4 +499,43 @@ import Testing
         #expect(try fx.rows("SELECT sum(n)::text, sum(s)::text, count(*)::text FROM totals")
                 == [["60000", String((0..<60_000).reduce(0) { $0 + $1 % 13 }), "97"]])
     }
+
+    /// A running `pgk sql run` sends a table's changelog from its own
+    /// thread and connection while the writer goes on with the next
+    /// batches (debug builds read 300k records in well over the 1 s
+    /// publishing interval), and the topic ends with each key's total.
+    @Test func aRunningQueryPublishesItsChangelogFromItsOwnThread() throws {
+        let fx = try Fixture("sql-publisher")
+        try fx.cluster.createTopic("events", partitions: 2)
+        let total = 300_000
+        try Self.produceEvents(fx.cluster, "events", count: total, partitions: 2) { #"{"k": \#($0 % 3), "v": 1}"# }
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM events (k INT, v INT) WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON');
+            CREATE TABLE totals AS SELECT k, SUM(v) AS s FROM events GROUP BY k;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let log = try S.temporaryFile("sql-publisher.log", contents: "")
+        let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run", "-v"], environment: S.environment(fx.cluster, fx.url),
+                                           stdout: .null, stderr: .file(path: log, append: false))
+        defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
+        // The publisher's connection is open while the process runs.
+        #expect(S.waitUntil(seconds: 30) {
+            (try? S.scalar(fx.url, "SELECT count(*)::text FROM pg_stat_activity WHERE application_name LIKE 'pgk sql % changelog'")) == "1"
+        }, "\(S.log(log))")
+        func latest() throws -> [String: String] {
+            var values: [String: String] = [:]
+            for message in try fx.topic("TOTALS") {
+                let key = (message.key ?? []).reduce(0) { $0 << 8 | Int($1) }
+                values[String(key)] = message.value.map { String(decoding: $0, as: UTF8.self) }
+            }
+            return values
+        }
+        #expect(S.waitUntil(seconds: 60) { (try? latest()) == ["0": #"{"S":100000}"#, "1": #"{"S":100000}"#, "2": #"{"S":100000}"#] },
+                "\(S.log(log)) \((try? latest()) ?? [:])")
+        #expect(child.poll() == nil, "the process stopped: \(S.log(log))")
+        #expect(S.log(log).contains("publishing the changelog"), "no batch published from the publisher's thread: \(S.log(log))")
+        child.send(signal: SIGTERM)
+        #expect(child.wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(log))")
+    }
 }

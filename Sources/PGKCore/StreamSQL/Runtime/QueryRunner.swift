@@ -16,10 +16,10 @@ final class QueryRunner {
     private let registry: SchemaRegistryClient?
     private let untilEnd: Bool
     private let stagers: [InputStager]
-    private let encoder: OutputEncoder
+    let encoder: OutputEncoder
     private var consumer: KafkaConsumer?
     private var nudger: KafkaFetchNudger?
-    private var producer: KafkaProducer?
+    var producer: KafkaProducer?
     private var assigned: Set<KafkaTopicPartition> = []
     private var ended: Set<KafkaTopicPartition> = []
     /// The partition of the last record read, which is not in `ended`.
@@ -30,7 +30,12 @@ final class QueryRunner {
     private var lastLeaseCheck: Int64 = 0
     private(set) var processed = 0
     var deadLettered = 0
-    private var lastPublish: Int64 = 0
+    var lastPublish: Int64 = 0
+    /// Opens a connection for the changelog publisher's thread (`pgk sql
+    /// run` sets it); without one, the writer publishes between batches.
+    var openPublisherConnection: (() throws -> PostgresConnection)?
+    var publisher: BackgroundWorker<Void, Result<Void, any Error>>?
+    var publisherConnection: PostgresConnection?
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// Set for a query with several input topics (joins).
     private var aligner: TimestampAligner<StagedMessage>?
@@ -43,7 +48,7 @@ final class QueryRunner {
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
-    private(set) var rowSinkIsFull = false
+    var rowSinkIsFull = false
     /// How often a table's changelog goes out, coalesced to the latest
     /// value per key (ksqlDB's commit.interval.ms with its record cache).
     static let publishIntervalMilliseconds: Int64 = 1_000
@@ -101,7 +106,9 @@ final class QueryRunner {
         // Partition number p of every input is one lease: co-partitioned inputs meet in one process.
         leases = try Leases(connection: store.connection, scope: "sql \(store.schema).\(query.id)")
         producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
-        try publishChangelog()
+        lastPublish = SystemClock.shared.nowMilliseconds
+        try publishChangelog(on: store.connection)
+        startPublisher()
         writer = BackgroundWorker(name: "pgk-sql-writer") { [unowned self] batch in Result { try write(batch) } }
     }
 
@@ -258,7 +265,10 @@ final class QueryRunner {
     /// of the input and before stopping.
     func drain() throws {
         try writer?.wait()?.get()
-        try publishChangelog()
+        try publisher?.wait()?.get()
+        // The publisher is idle: its connection is free for this last round.
+        lastPublish = SystemClock.shared.nowMilliseconds
+        try publishChangelog(on: publisherConnection ?? store.connection)
     }
 
     /// One batch into PostgreSQL, then the changelog when it is due; on
@@ -268,10 +278,9 @@ final class QueryRunner {
         let started = clock.nowMilliseconds
         try applyIsolatingBadRecords(batch)
         let applied = clock.nowMilliseconds
-        if applied - lastPublish >= Self.publishIntervalMilliseconds { try publishChangelog() }
+        let publishing = applied - lastPublish >= Self.publishIntervalMilliseconds ? try publishChangelogSoon() : ""
         Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "
-            + "applied in \(applied - started) ms, "
-            + "published in \(clock.nowMilliseconds - applied) ms")
+            + "applied in \(applied - started) ms\(publishing)")
     }
 
     /// Stages a record straight from librdkafka's memory into the batch
@@ -471,63 +480,14 @@ final class QueryRunner {
         }
     }
 
-    /// Sends the table's queued changelog, the latest value per key, and
-    /// deletes what was acknowledged.
-    func publishChangelog() throws {
-        lastPublish = SystemClock.shared.nowMilliseconds
-        guard case .table = plan.output else { return }
-        let connection = store.connection
-        let changelog = store.table("changelog")
-        if let rowSink {
-            // A push query prints the changes instead; tombstones print nothing.
-            let rows = try connection.query("SELECT seq, value::text FROM \(changelog) WHERE query_id = $1 ORDER BY seq", [query.id]).rows
-            for row in rows where !rowSinkIsFull {
-                guard let value = row[1] else { continue }
-                rowSinkIsFull = !(try rowSink(try JSON.decode(value)))
-            }
-            try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
-                                   [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
-            return
-        }
-        guard let producer else { return }
-        // Several processes may run this query: one publishes at a time, and
-        // each deletes exactly the rows it read and sent, never rows another
-        // transaction committed meanwhile.
-        var more = true
-        while more {
-            more = try connection.transaction {
-                _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk sql changelog'), hashtext($1))",
-                                         [store.schema + "." + query.id])
-                let rows = try connection.query("""
-                    SELECT seq, key::text, value::text, ts FROM \(changelog) WHERE query_id = $1 ORDER BY seq LIMIT 100000
-                    """, [query.id]).rows
-                guard !rows.isEmpty else { return false }
-                // The latest value per key, in the order of those latest values.
-                var latest: [String: Int] = [:]
-                for (index, row) in rows.enumerated() { latest[row[1] ?? "null"] = index }
-                let failedBefore = producer.failedCount
-                for index in latest.values.sorted() {
-                    let key = try rows[index][1].map { try JSON.decode($0) } ?? .null
-                    let value = try rows[index][2].map { try JSON.decode($0) }
-                    try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value),
-                                         timestamp: rows[index][3].flatMap { Int64($0) })
-                }
-                try producer.flush(timeoutMilliseconds: 30_000)
-                guard producer.failedCount == failedBefore else {
-                    throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
-                }
-                try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
-                                       [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
-                return rows.count == 100_000
-            }
-        }
-    }
-
     /// Drops Kafka clients and the lease, e.g. before reconnecting.
     func stop() {
         do { try drain() } catch { Log.warning("sql: \(query.id): stopping: \(error)") }
         writer?.shutdown()
         writer = nil
+        publisher?.shutdown()
+        publisher = nil
+        publisherConnection = nil
         nudger?.stop()
         nudger = nil
         consumer?.close()

@@ -148,7 +148,11 @@ struct SQLRun {
         planner.wrapsSingleValues = QueryPlanner.wrapsSingleValues(query.functionProperties)
         planner.defaultKeyFormat = QueryPlanner.defaultKeyFormat(query.functionProperties)
         let plan = try planner.plan(create, queryID: query.id, statement: query.statement)
-        return QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
+        let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
+        runner.openPublisherConnection = { [conninfo] in
+            try PostgresConnection(conninfo: conninfo, applicationName: "pgk sql \(query.id) changelog")
+        }
+        return runner
     }
 
     private func restart(_ query: SQLQuery) throws -> QueryRunner {
