@@ -201,6 +201,11 @@ import Testing
             SELECT column_name::text, data_type::text FROM information_schema.columns
             WHERE table_name = 'merged' AND column_name IN ('doubled', 'whole') ORDER BY 1
             """) == [["doubled", "bigint"], ["whole", "bigint"]])
+        // Rows rewritten batch after batch get room for HOT updates: the result table and its accumulator.
+        #expect(try fx.rows("""
+            SELECT relname::text, array_to_string(reloptions, ',') FROM pg_class
+            WHERE relname IN ('merged', 'ctas_merged_1_acc') ORDER BY 1
+            """) == [["ctas_merged_1_acc", "fillfactor=50"], ["merged", "fillfactor=50"]])
         let a = events.filter { $0.k == "a" }
         #expect(try fx.rows("SELECT whole::text FROM merged WHERE k = 'a'") == [["\(a.compactMap(\.v).reduce(0, +) / a.count)"]])
         #expect(try fx.rows("SELECT k, distinct_v::text, also::text, n::text, list::text, vset::text FROM history ORDER BY k")
