@@ -13,50 +13,46 @@ extension InputStager {
         for index in names.indices { flatFields[index] = .null; flatSeen[index] = false }
         let bytes = value.assumingMemoryBound(to: UInt8.self)
         let types = flatTypes
-        let flat: Bool = {
-            FlatJSONObject.scan(bytes) { member, scalar in
-                // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
-                guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
-                    return true
-                }
-                guard !flatSeen[index] else { return false }
-                flatSeen[index] = true
-                switch (scalar, types[index]) {
-                case (.null, _):
-                    flatFields[index] = .null
-                case (.integer(let text), .integer), (.integer(let text), .bigint):
-                    guard let number = PgValueMapper.integer(bytes[text]),
-                          types[index] == .bigint || Int32(exactly: number) != nil else { return false }
-                    flatFields[index] = .range(text)
-                case (.integer(let text), .string):
-                    // Past BIGINT, the general path's number is no longer this text.
-                    guard PgValueMapper.integer(bytes[text]) != nil else { return false }
-                    flatFields[index] = .range(text)
-                case (.string(let text), .string):
-                    flatFields[index] = .range(text)
-                case (.bool(let flag), .string):
-                    flatFields[index] = .text(flag ? "true" : "false")
-                case (.bool(let flag), .boolean):
-                    flatFields[index] = .text(flag ? "t" : "f")
-                default:
-                    return false
-                }
+        let flat = FlatJSONObject.scan(bytes) { member, scalar in
+            // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
+            guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
                 return true
             }
-        }()
+            guard !flatSeen[index] else { return false }
+            flatSeen[index] = true
+            switch (scalar, types[index]) {
+            case (.null, _):
+                flatFields[index] = .null
+            case (.integer(let text), .integer), (.integer(let text), .bigint):
+                guard let number = PgValueMapper.integer(bytes[text]),
+                      types[index] == .bigint || Int32(exactly: number) != nil else { return false }
+                flatFields[index] = .range(text)
+            case (.integer(let text), .string):
+                // Past BIGINT, the general path's number is no longer this text.
+                guard PgValueMapper.integer(bytes[text]) != nil else { return false }
+                flatFields[index] = .range(text)
+            case (.string(let text), .string):
+                flatFields[index] = .range(text)
+            case (.bool(let flag), .string):
+                flatFields[index] = .text(flag ? "true" : "false")
+            case (.bool(let flag), .boolean):
+                flatFields[index] = .text(flag ? "t" : "f")
+            default:
+                return false
+            }
+            return true
+        }
         // A table row needs its key: the general path says so where it has none.
         guard flat, !source.isTable || !columnSources.contains(where: { $0.isKey && (keyValue($0) ?? .null).isNull }) else { return false }
-        do {
-            for (index, column) in columnSources.enumerated() {
-                if column.isKey {
-                    row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))
-                    continue
-                }
-                switch flatFields[index] {
-                case .null: row.appendNull()
-                case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
-                case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-                }
+        for (index, column) in columnSources.enumerated() {
+            if column.isKey {
+                row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))
+                continue
+            }
+            switch flatFields[index] {
+            case .null: row.appendNull()
+            case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
+            case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
             }
         }
         if let key { row.append(byteaHex: key) } else { row.appendNull() }
