@@ -34,6 +34,30 @@ func resolveStartOffsets(_ rk: OpaquePointer, config: KafkaConfig, _ starts: [Ka
     return result
 }
 
+/// Looks up the offsets that BEGINNING and END stand for, in one
+/// ListOffsets request per leader. Assigned a logical offset before it
+/// knows the partition's leader, librdkafka 2.0.2 retries its own lookup
+/// only after 500 ms: a query assigned right after its consumer was
+/// created read nothing for its first half second. A partition whose
+/// lookup fails keeps its logical offset, for librdkafka to resolve.
+func resolveLogicalOffsets(_ rk: OpaquePointer, _ offsets: [KafkaTopicPartition: Int64],
+                           timeoutMilliseconds: Int) -> [KafkaTopicPartition: Int64] {
+    let logical = offsets.filter { $0.value == KafkaConstant.offsetBeginning || $0.value == KafkaConstant.offsetEnd }
+        .map { KafkaPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
+    guard !logical.isEmpty else { return offsets }
+    let list = makePartitionList(logical)
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    // ListOffsets takes -2 and -1 as the timestamps of the earliest and the latest offset.
+    guard rd_kafka_offsets_for_times(rk, list, Int32(clamping: timeoutMilliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR else { return offsets }
+    var result = offsets
+    for index in 0..<Int(list.pointee.cnt) {
+        let element = list.pointee.elems[index]
+        guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else { continue }
+        result[KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+    }
+    return result
+}
+
 /// librdkafka's mock cluster names itself "mockCluster…".
 func isMockCluster(_ rk: OpaquePointer, timeoutMilliseconds: Int) -> Bool {
     guard let raw = rd_kafka_clusterid(rk, Int32(clamping: timeoutMilliseconds)) else { return false }

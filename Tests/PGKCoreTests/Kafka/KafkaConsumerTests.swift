@@ -115,6 +115,31 @@ import Testing
         #expect(try KafkaTestSupport.consume(fromTail, count: 3).map(\.offset) == [7, 8, 9])
     }
 
+    /// BEGINNING and END are looked up before assigning (librdkafka 2.0.2
+    /// waits 500 ms to look them up itself when it does not know the
+    /// leader yet); offsets that are not logical, and partitions that do
+    /// not exist, are left as they are.
+    @Test func logicalStartOffsetsAreLookedUpBeforeAssigning() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("logical")
+        try cluster.createTopic(topic, partitions: 2)
+        try Self.produce(cluster, topic, partition: 0, count: 4)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil, partitionEOF: true)
+        let p0 = KafkaTopicPartition(topic: topic, partition: 0), p1 = KafkaTopicPartition(topic: topic, partition: 1)
+        let missing = KafkaTopicPartition(topic: topic, partition: 9)
+        let resolved = resolveLogicalOffsets(consumer.handle.pointer, [p0: KafkaConstant.offsetEnd, p1: KafkaConstant.offsetBeginning,
+                                                                       missing: KafkaConstant.offsetBeginning],
+                                             timeoutMilliseconds: 5_000)
+        #expect(resolved[p0] == 4)
+        #expect(resolved[p1] == 0)
+        #expect(resolved[missing] == KafkaConstant.offsetBeginning)
+        #expect(resolveLogicalOffsets(consumer.handle.pointer, [p0: 2], timeoutMilliseconds: 5_000) == [p0: 2])
+        // Assigned from the end, the consumer reads only what comes after.
+        try consumer.assign([p0: .end])
+        try Self.produce(cluster, topic, partition: 0, count: 6)
+        #expect(try KafkaTestSupport.consume(consumer, count: 6).map(\.offset) == Array(4..<10))
+    }
+
     @Test func partitionEndIsReportedForEveryDrainedPartition() throws {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.uniqueName("eof")

@@ -47,10 +47,7 @@ final class KafkaSinkSource {
         let consumer = try KafkaConsumer(
             config: settings.kafka, groupID: settings.group,
             defaults: [("auto.offset.reset", settings.start.rawValue)] + SinkTopics.prefetchDefaults
-                + KafkaConsumer.groupMemberDefaults
-                // The end of a drained partition is only known when an empty
-                // fetch returns, which the broker holds this long (500 ms by default).
-                + (settings.untilEnd ? [("fetch.wait.max.ms", "100")] : []),
+                + KafkaConsumer.groupMemberDefaults + (settings.untilEnd ? KafkaConsumer.readToEndDefaults : []),
             partitionEOF: true)
         consumer.rebalanceHandler = KafkaRebalanceHandler(
             onAssign: { [unowned self, unowned consumer] partitions in self.assigned(partitions, consumer: consumer) },

@@ -115,12 +115,12 @@ final class QueryRunner {
     /// Finds the input topics, then keeps the assignment in step with the
     /// leases (checked every 2 s, between batches).
     private func assignWhenTopicsExist() throws -> Bool {
-        // A short fetch wait: the end of a partition is seen sooner
-        // (--until-end). A bounded read-ahead: reading a whole topic ahead
-        // took 1M small events to 409 MB RSS.
+        // A short fetch wait: the end of a partition is seen sooner. A
+        // bounded read-ahead: reading a whole topic ahead took 1M small
+        // events to 409 MB RSS.
         if self.consumer == nil {
-            self.consumer = try KafkaConsumer(config: kafka, groupID: nil,
-                                              defaults: [("fetch.wait.max.ms", "100")] + Self.prefetchDefaults,
+            let fetchWait = untilEnd ? KafkaConsumer.readToEndDefaults : [("fetch.wait.max.ms", "100")]
+            self.consumer = try KafkaConsumer(config: kafka, groupID: nil, defaults: fetchWait + Self.prefetchDefaults,
                                               partitionEOF: true)
         }
         guard let consumer = self.consumer else { return false }
