@@ -521,7 +521,7 @@ import Testing
             """])
         #expect(created.status == 0, "\(created.stderr)")
         let log = try S.temporaryFile("sql-publisher.log", contents: "")
-        let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run", "-v"], environment: S.environment(fx.cluster, fx.url),
+        let child = try ChildProcess.spawn(RepositoryPaths.binary, ["sql", "run", "-vv"], environment: S.environment(fx.cluster, fx.url),
                                            stdout: .null, stderr: .file(path: log, append: false))
         defer { if child.poll() == nil { child.send(signal: SIGKILL); _ = child.wait() } }
         // The publisher's connection is open while the process runs.
@@ -540,6 +540,12 @@ import Testing
                 "\(S.log(log)) \((try? latest()) ?? [:])")
         #expect(child.poll() == nil, "the process stopped: \(S.log(log))")
         #expect(S.log(log).contains("publishing the changelog"), "no batch published from the publisher's thread: \(S.log(log))")
+        // Caught up, it steps five times a second but publishes about once
+        // a second: nothing new was written.
+        func rounds() -> Int { S.log(log).components(separatedBy: "changelog round").count - 1 }
+        let before = rounds()
+        Thread.sleep(forTimeInterval: 4)
+        #expect((1...6).contains(rounds() - before), "\(rounds() - before) changelog rounds in 4 idle seconds")
         child.send(signal: SIGTERM)
         #expect(child.wait(timeoutMilliseconds: 30_000) == .exited(0), "\(S.log(log))")
     }

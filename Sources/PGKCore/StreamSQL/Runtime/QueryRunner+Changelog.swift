@@ -64,6 +64,7 @@ extension QueryRunner {
                 let rows = try connection.query("""
                     SELECT seq, key::text, value::text, ts FROM \(changelog) WHERE query_id = $1 ORDER BY seq LIMIT 100000
                     """, [query.id]).rows
+                Log.trace("sql: \(query.id): changelog round: \(rows.count) row(s) queued")
                 guard !rows.isEmpty else { return false }
                 // The latest value per key, in the order of those latest values.
                 var latest: [String: Int] = [:]

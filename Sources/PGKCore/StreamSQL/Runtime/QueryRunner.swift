@@ -31,6 +31,9 @@ final class QueryRunner {
     private(set) var processed = 0
     var deadLettered = 0
     var lastPublish: Int64 = 0
+    /// Whether a batch committed since the last round of publishing began
+    /// (read and reset on this thread, once the writer is idle).
+    private var wroteSincePublish = false
     /// Opens a connection for the changelog publisher's thread (`pgk sql
     /// run` sets it); without one, the writer publishes between batches.
     var openPublisherConnection: (() throws -> PostgresConnection)?
@@ -198,7 +201,7 @@ final class QueryRunner {
         }
         guard batch.count > 0 else {
             if let failure { throw failure }
-            if reachedEnd { try drain() }
+            if reachedEnd { try drain(onlyIfDue: true) }
             return 0
         }
         processed += batch.count
@@ -262,12 +265,19 @@ final class QueryRunner {
     }
 
     /// Waits for the batch in flight and sends the changelog: at the end
-    /// of the input and before stopping.
-    func drain() throws {
+    /// of the input and before stopping. `onlyIfDue` skips the round when
+    /// this process wrote nothing since the last one began, up to the
+    /// publishing interval: a caught-up query steps five times a second,
+    /// and each round is a transaction. (Rows another process left behind
+    /// still go out within the interval.)
+    func drain(onlyIfDue: Bool = false) throws {
         try writer?.wait()?.get()
         try publisher?.wait()?.get()
+        let now = SystemClock.shared.nowMilliseconds
+        if onlyIfDue && !wroteSincePublish && now - lastPublish < Self.publishIntervalMilliseconds { return }
+        wroteSincePublish = false
         // The publisher is idle: its connection is free for this last round.
-        lastPublish = SystemClock.shared.nowMilliseconds
+        lastPublish = now
         try publishChangelog(on: publisherConnection ?? store.connection)
     }
 
@@ -277,6 +287,7 @@ final class QueryRunner {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
         try applyIsolatingBadRecords(batch)
+        wroteSincePublish = true
         let applied = clock.nowMilliseconds
         let publishing = applied - lastPublish >= Self.publishIntervalMilliseconds ? try publishChangelogSoon() : ""
         Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "

@@ -59,7 +59,7 @@ struct SQLRun {
                     Log.error(failure.description)
                     failed += 1
                 }
-                try runner.drain()
+                try runner.drain(onlyIfDue: true)
                 report(runner)
             }
             return unplanned + failed == 0 ? ExitStatus.ok : ExitStatus.failure
