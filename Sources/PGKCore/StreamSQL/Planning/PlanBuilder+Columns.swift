@@ -81,6 +81,7 @@ extension PlanBuilder {
 
     func outputItems() throws -> [Item] {
         var items: [Item] = []
+        var fieldAliases = structFieldAliases()
         for item in select.items {
             switch item {
             case .all(let qualifier):
@@ -119,9 +120,9 @@ extension PlanBuilder {
                         || inputs.filter { $0.source.column(named: column) != nil }.count > 1)
                     name = shared && qualifier != nil ? "\(qualifier!.uppercased())_\(column)" : column
                 }
-                // A struct field is named after the field, as in ksqlDB (S->TOWN is TOWN).
-                if name == nil, case .field(_, let field) = expression, !items.contains(where: { $0.name == field.uppercased() }) {
-                    name = field.uppercased()
+                // A struct field is named after the field, as in ksqlDB (S->TOWN is TOWN, or TOWN_1 …).
+                if name == nil, case .field(_, let field) = expression {
+                    name = fieldAliases.name(for: field.uppercased())
                 }
                 items.append(Item(name: name ?? generatedName(avoiding: items), expression: expression))
             }
@@ -167,6 +168,11 @@ extension PlanBuilder {
             throw PlanError("->* selects the fields of a STRUCT, and \(base.sqlText) is not one")
         }
         return fields.map(\.0)
+    }
+
+    /// Names for unaliased struct fields, clear of the sources' columns.
+    func structFieldAliases() -> StructFieldAliases {
+        StructFieldAliases(sourceColumns: inputs.flatMap { $0.source.columns.map { $0.name.uppercased() } })
     }
 
     /// ksqlDB's name for an unnamed expression: KSQL_COL_0, KSQL_COL_1, …,

@@ -95,6 +95,7 @@ struct PlanBuilder {
                 // or, under SELECT *, a new one named as ksqlDB names it (the
                 // column, a struct field's name, else KSQL_COL_n).
                 let selectsAll = select.items.contains { if case .all = $0 { return true } else { return false } }
+                var fieldAliases = structFieldAliases()
                 for partition in select.partitionBy {
                     if let item = items.first(where: { sameColumn($0.expression, partition) }) {
                         keyNames.append(item.name)
@@ -106,7 +107,7 @@ struct PlanBuilder {
                     var name: String
                     switch partition {
                     case .column(_, let column): name = column
-                    case .field(_, let field): name = field.uppercased()
+                    case .field(_, let field): name = fieldAliases.name(for: field.uppercased())
                     default: name = generatedName(avoiding: items)
                     }
                     if items.contains(where: { $0.name == name }) { name = generatedName(avoiding: items) }
