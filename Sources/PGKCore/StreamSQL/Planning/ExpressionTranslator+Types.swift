@@ -51,6 +51,17 @@ extension ExpressionTranslator {
         case .call(let name, _, _, _) where BytesFunctions.types[name] != nil: return BytesFunctions.types[name]
         case .call(let name, _, _, _) where JSONFunctions.types[name] != nil: return JSONFunctions.types[name]
         case .call(let name, _, _, _) where URLFunctions.types[name] != nil: return URLFunctions.types[name]
+        case .call("ROUND", let arguments, _, _):
+            // ksqlDB's ROUND: a DECIMAL(p, s) keeps its type with decimal
+            // places, else becomes DECIMAL(p - s, 0); a DOUBLE with decimal
+            // places stays one; everything else is a BIGINT.
+            switch arguments.first.flatMap(staticType) {
+            case .decimal(let precision, let scale)?:
+                return arguments.count == 2 ? .decimal(precision: precision, scale: scale) : .decimal(precision: max(precision - scale, 1), scale: 0)
+            case .double?: return arguments.count == 2 ? .double : .bigint
+            case .integer?, .bigint?: return .bigint
+            default: return nil
+            }
         case .call(let name, _, _, _) where ["INSTR", "FIELD", "LEN", "LENGTH", "SIGN"].contains(name): return .integer
         case .call(let name, _, _, _) where ["COUNT", "COUNT_DISTINCT"].contains(name): return .bigint
         case .call(let name, _, _, _) where ["AVG", "STDDEV_SAMP", "STDDEV_SAMPLE", "CORRELATION"].contains(name): return .double

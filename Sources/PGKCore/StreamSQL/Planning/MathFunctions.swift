@@ -34,13 +34,19 @@ enum MathFunctions {
         "FLOOR": ScalarFunction(arity: 1...1, typed: { a, types in
             isWhole(types[0]) ? a[0] : "floor(\(a[0]))"
         }),
-        // HALF_UP as ksqlDB rounds: towards +∞ at .5 for DOUBLE (Math.round),
-        // away from zero for DECIMAL (BigDecimal's HALF_UP). ROUND(DOUBLE)
-        // is a BIGINT; with a scale it stays DOUBLE, computed on the
-        // shortest decimal text of the double so no binary digits creep in.
+        // As ksqlDB rounds: a tie goes towards +∞, for DOUBLE (Math.round)
+        // and for DECIMAL alike (HALF_UP above zero, HALF_DOWN below), so
+        // -2.5 is -2 (PostgreSQL's round would say -3). ROUND of a whole
+        // number or a DOUBLE is a BIGINT; with a scale a DOUBLE stays one,
+        // computed on the shortest decimal text of the double so no binary
+        // digits creep in.
         "ROUND": ScalarFunction(arity: 1...2, typed: { a, types in
-            if isWhole(types[0]) { return a[0] }
-            if case .decimal? = types[0] { return a.count == 1 ? "round(\(a[0]))" : "round(\(a[0]), \(a[1]))" }
+            if isWhole(types[0]) { return "CAST(\(a[0]) AS bigint)" }
+            if case .decimal? = types[0] {
+                guard a.count == 2 else { return "floor(\(a[0]) + 0.5)" }
+                let scale = "power(CAST(10 AS numeric), \(a[1]))"
+                return "round(floor(\(a[0]) * \(scale) + 0.5) / \(scale), \(a[1]))"
+            }
             guard a.count == 2 else { return "CAST(floor(\(a[0]) + 0.5) AS bigint)" }
             let exact = "CAST(CAST(\(a[0]) AS text) AS numeric)", scale = "power(CAST(10 AS numeric), \(a[1]))"
             return "CAST(floor(\(exact) * \(scale) + 0.5) / \(scale) AS double precision)"
