@@ -14,11 +14,12 @@ public enum PGK {
     }
 
     /// glibc maps each allocation over 128 KiB afresh and unmaps it when
-    /// freed (raising that bound only slowly, up to 32 MiB), and gives the
-    /// heap's free top back to the kernel. A batch's buffers, several MiB
-    /// each and allocated anew per batch, then fault in page by page every
-    /// time: 70k minor faults and 0.29 s of system time for 1M records
-    /// under `pgk sql run`, against 45k and 0.17 s with the heap reused.
+    /// freed (a freed mapping raises that bound, up to 32 MiB), and gives
+    /// the heap's free top back to the kernel past twice that bound. A
+    /// batch's buffers, several MiB each and allocated anew per batch,
+    /// then fault in page by page time and again: 70k minor faults and
+    /// 0.29–0.37 s of system time for 1M records under `pgk sql run`,
+    /// against 42–46k and 0.17–0.26 s with these bounds.
     private static func keepLargeBuffersInTheHeap() {
         #if canImport(Glibc)
         // Swift's Glibc module leaves malloc.h out: mallopt and its
