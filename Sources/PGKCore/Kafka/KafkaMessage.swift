@@ -152,11 +152,12 @@ struct KafkaMessageView {
         return result
     }
 
-    /// Copies the message out of librdkafka's memory.
-    func copy() -> KafkaMessage {
+    /// Copies the message out of librdkafka's memory; its headers only
+    /// when asked (librdkafka parses them into a fresh list on request).
+    func copy(withHeaders: Bool = true) -> KafkaMessage {
         KafkaMessage(topic: topic, partition: partition, offset: offset,
                      key: key.map { Array($0) }, value: value.map { Array($0) },
-                     headers: headers, timestamp: timestamp, timestampType: timestampType)
+                     headers: withHeaders ? headers : [], timestamp: timestamp, timestampType: timestampType)
     }
 }
 

@@ -6,11 +6,10 @@ extension InputStager {
     func stageFlatJSON(_ value: UnsafeRawBufferPointer, keyValue: (ColumnSource) -> Value?, key: UnsafeRawBufferPointer?,
                        into row: inout CopyTextEncoder) throws -> Bool {
         guard allowsFlatJSON, let names = flatJSONNames else { return false }
-        if flatFields.count != names.count {
-            flatFields = Array(repeating: .null, count: names.count)
-            flatSeen = Array(repeating: false, count: names.count)
-        }
-        for index in names.indices { flatFields[index] = .null; flatSeen[index] = false }
+        // Worked on as locals, not as this class's properties: each write
+        // to those paid an exclusivity check and a uniqueness check.
+        var flatFields = takeFlatFields(count: names.count)
+        defer { self.flatFields = flatFields }
         let bytes = value.assumingMemoryBound(to: UInt8.self)
         let types = flatTypes
         let flat = FlatJSONObject.scan(bytes) { member, scalar in
@@ -18,8 +17,7 @@ extension InputStager {
             guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
                 return true
             }
-            guard !flatSeen[index] else { return false }
-            flatSeen[index] = true
+            guard case .absent = flatFields[index] else { return false }
             switch (scalar, types[index]) {
             case (.null, _):
                 flatFields[index] = .null
@@ -44,13 +42,16 @@ extension InputStager {
         }
         // A table row needs its key: the general path says so where it has none.
         guard flat, !source.isTable || !columnSources.contains(where: { $0.isKey && (keyValue($0) ?? .null).isNull }) else { return false }
-        for (index, column) in columnSources.enumerated() {
-            if column.isKey {
+        // By index, and into columnSources only for a key: copying a
+        // ColumnSource per column retained and released its strings.
+        for index in names.indices {
+            if names[index] == nil {
+                let column = columnSources[index]
                 row.append(field: try ValueText.render(keyValue(column) ?? .null, as: column.column.type, column: column.column.name))
                 continue
             }
             switch flatFields[index] {
-            case .null: row.appendNull()
+            case .absent, .null: row.appendNull()
             case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
             case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
             }
@@ -68,5 +69,14 @@ extension InputStager {
             if folded != wanted { return false }
         }
         return true
+    }
+
+    /// The reused field slots, all absent, moved out of the property.
+    private func takeFlatFields(count: Int) -> [FlatField] {
+        var fields: [FlatField] = []
+        swap(&fields, &flatFields)
+        if fields.count != count { return Array(repeating: .absent, count: count) }
+        for index in fields.indices { fields[index] = .absent }
+        return fields
     }
 }

@@ -255,11 +255,11 @@ final class InputStager {
         }
     }
 
-    /// One flat record's value columns as they are read: reused from
-    /// record to record, so staging one allocates nothing.
-    enum FlatField { case null, range(Range<Int>), text(StaticString) }
+    /// One flat record's value columns as they are read (absent until
+    /// its member is): reused from record to record, so staging one
+    /// allocates nothing.
+    enum FlatField { case absent, null, range(Range<Int>), text(StaticString) }
     var flatFields: [FlatField] = []
-    var flatSeen: [Bool] = []
 
 
     /// A windowed source's key without its window, and the window: the

@@ -16,6 +16,8 @@ final class QueryRunner {
     private let registry: SchemaRegistryClient?
     private let untilEnd: Bool
     private let stagers: [InputStager]
+    /// Each input's topic: taken out of the plan once, not copied per record.
+    private let inputTopics: [String]
     let encoder: OutputEncoder
     private var consumer: KafkaConsumer?
     private var nudger: KafkaFetchNudger?
@@ -94,6 +96,7 @@ final class QueryRunner {
         self.registry = registry
         self.untilEnd = untilEnd
         stagers = plan.inputs.map { InputStager(source: $0.source, registry: registry) }
+        inputTopics = plan.inputs.map(\.source.topic)
         encoder = OutputEncoder(sink: plan.sink, registry: registry)
         if Set(plan.inputs.map(\.source.topic)).count > 1 { aligner = TimestampAligner() }
     }
@@ -243,7 +246,7 @@ final class QueryRunner {
                     if aligner == nil {
                         try take(view, into: &batch)
                     } else {
-                        let message = view.copy()
+                        let message = view.copy(withHeaders: false)
                         aligner!.add(rowtimeFromColumns ? try stage(message) : StagedMessage(message: message))
                     }
                 case .partitionEnd(let end):
@@ -356,7 +359,7 @@ final class QueryRunner {
     private func decode(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?,
                         record: () -> KafkaMessage, entry: (_ input: Int, _ row: [UInt8], _ rowtime: Int64?) -> Void,
                         failed: (String) -> Void) throws {
-        for (index, input) in plan.inputs.enumerated() where input.source.topic == topic {
+        for index in inputTopics.indices where inputTopics[index] == topic {
             do {
                 rowScratch.removeAll()
                 try stagers[index].stage(key: key, value: value, into: &rowScratch)
@@ -475,7 +478,7 @@ final class QueryRunner {
             let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0)) }
             if valueText {
                 let key = try row[2].flatMap { try encoder.key(try JSON.decode(Array($0))) } ?? rawKey
-                try withOptionalBytes(key) { keyBuffer in
+                _ = try withOptionalBytes(key) { keyBuffer in
                     try producer.produce(topic: plan.sink.topic, key: keyBuffer, value: isNull ? nil : row[0], timestamp: timestamp)
                 }
                 return
