@@ -1,7 +1,8 @@
 import Foundation
 
 /// A table query's changelog: queued in the outbox by each batch, sent
-/// to the output topic about once a second.
+/// to the output topic after it by a thread of its own (a push query
+/// prints it about once a second).
 extension QueryRunner {
     /// The publisher's thread and connection, for a table query run by
     /// `pgk sql run`: publishing took 0.15–0.25 s about once a second on
