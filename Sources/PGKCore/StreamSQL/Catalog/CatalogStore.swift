@@ -36,8 +36,9 @@ final class CatalogStore {
         // The last migration below in place: the rest is too (they run in
         // one transaction), and a run starts without some 15 DDL round trips.
         let latest = try connection.query("""
-            SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'window_size' AND NOT attisdropped)
-            """, [table("sources")]).scalar
+            SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'value'
+                           AND atttypid = 'json'::regtype AND NOT attisdropped)
+            """, [table("changelog")]).scalar
         if latest == "t" { return }
         try connection.transaction {
             _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('pgk_sql catalog ' || $1))", [schema])
@@ -69,8 +70,12 @@ final class CatalogStore {
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS wrap_single_value boolean;
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS key_delimiter text;
                 ALTER TABLE \(table("queries")) ADD COLUMN IF NOT EXISTS function_properties jsonb;
-                -- Keep last: prepare() checks for this column.
                 ALTER TABLE \(table("sources")) ADD COLUMN IF NOT EXISTS window_size bigint;
+                -- Keep last: prepare() checks for this type. The outbox holds
+                -- JSON text: its rows are written once and read once, as text;
+                -- jsonb took a quarter of each insert and a third of each read.
+                ALTER TABLE \(table("changelog")) ALTER COLUMN key TYPE json USING key::json,
+                  ALTER COLUMN value TYPE json USING value::json;
                 """)
         }
     }

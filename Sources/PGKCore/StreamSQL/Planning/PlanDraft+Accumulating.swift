@@ -418,12 +418,12 @@ extension Draft {
     /// `joining` joins the returned rows (alias a) to one of them.
     func changelog(queryID: String, topic: String, upserted: QueryPlan.SQL, timestamp: String,
                    leading: String? = nil, joining: String = "") throws -> QueryPlan.SQL {
-        let key = try keyNames.map { "'\($0.replacingOccurrences(of: "'", with: "''"))', a.\(try quote($0))" }.joined(separator: ", ")
+        let key = try changelogKey()
         let (query, topicParameter) = (upserted.parameters.count + 1, upserted.parameters.count + 2)
         return .init(text: """
             WITH \(leading.map { $0 + ", " } ?? "")a AS (\(upserted.text) RETURNING *)
             INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
-            SELECT $\(query), $\(topicParameter), jsonb_build_object(\(key)), to_jsonb(a.*), \(timestamp) FROM a \(joining)
+            SELECT $\(query), $\(topicParameter), \(key), to_json(a.*), \(timestamp) FROM a \(joining)
             """, parameters: upserted.parameters + [queryID, topic])
     }
 
@@ -435,8 +435,15 @@ extension Draft {
         let matchKeys = try keyNames.map { "r.\(try quote($0)) = a.\(try quote($0))" }.joined(separator: " AND ")
         return .init(text: """
             INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)
-            SELECT $1, $2, to_jsonb(a.*), (SELECT to_jsonb(r.*) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
+            SELECT $1, $2, \(try changelogKey()), (SELECT to_json(r.*) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
             FROM (SELECT DISTINCT * FROM \(affected)) AS a
             """, parameters: [queryID, topic])
+    }
+
+    /// The key columns of row `a` as JSON, spelled the same by both
+    /// queues: the publisher keeps the latest row per key by its text.
+    private func changelogKey() throws -> String {
+        "json_build_object(" + (try keyNames.map { "'\($0.replacingOccurrences(of: "'", with: "''"))', a.\(try quote($0))" }
+            .joined(separator: ", ")) + ")"
     }
 }
