@@ -238,16 +238,21 @@ final class KafkaConsumer {
 
     /// Waits up to `timeoutMilliseconds` for up to `maxMessages` messages and
     /// hands each to `body` while still in librdkafka's memory (no copies).
-    /// Returns how many records were handed over.
+    /// With `upToWhatIsQueued`, it waits for the first message only and
+    /// takes what is queued by then. Returns how many records were handed over.
     @discardableResult
-    func pollBatch(maxMessages: Int, timeoutMilliseconds: Int,
-                          _ body: (KafkaConsumerRecord) throws -> Void) throws -> Int {
+    func pollBatch(maxMessages: Int, timeoutMilliseconds: Int, upToWhatIsQueued: Bool = false,
+                   _ body: (KafkaConsumerRecord) throws -> Void) throws -> Int {
         if maxMessages > batchCapacity {
             batch.deallocate()
             batchCapacity = maxMessages
             batch = .allocate(capacity: batchCapacity)
         }
-        let count = rd_kafka_consume_batch_queue(queue, Int32(clamping: timeoutMilliseconds), batch, maxMessages)
+        // librdkafka's batch call waits until the batch is full or the time is up.
+        var count = rd_kafka_consume_batch_queue(queue, Int32(clamping: timeoutMilliseconds), batch, upToWhatIsQueued ? 1 : maxMessages)
+        if upToWhatIsQueued && count == 1 && maxMessages > 1 {
+            count += max(0, rd_kafka_consume_batch_queue(queue, 0, batch + 1, maxMessages - 1))
+        }
         guard count > 0 else {
             try checkState()
             return 0

@@ -163,6 +163,26 @@ import Testing
         #expect(ends == [0: 3, 1: 0])
     }
 
+    /// librdkafka's own batch call waits for a full batch or the timeout:
+    /// three records asked for a thousand at a time took the whole 10 s.
+    @Test func aBatchPollCanTakeWhatIsQueuedWithoutWaitingForAFullBatch() throws {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName("prompt")
+        try cluster.createTopic(topic, partitions: 1)
+        try Self.produce(cluster, topic, partition: 0, count: 3)
+        let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
+        try consumer.assign([KafkaTopicPartition(topic: topic, partition: 0): .beginning])
+        var offsets: [Int64] = []
+        let started = SystemClock.shared.nowMilliseconds
+        while offsets.count < 3, SystemClock.shared.nowMilliseconds - started < 20_000 {
+            try consumer.pollBatch(maxMessages: 1_000, timeoutMilliseconds: 10_000, upToWhatIsQueued: true) { record in
+                if case .message(let view) = record { offsets.append(view.offset) }
+            }
+        }
+        #expect(offsets == [0, 1, 2])
+        #expect(SystemClock.shared.nowMilliseconds - started < 5_000)
+    }
+
     @Test func commitWritesLastProcessedPlusOneAndASecondConsumerResumesThere() throws {
         let cluster = try MockKafkaCluster()
         let topic = KafkaTestSupport.uniqueName("commit")

@@ -234,7 +234,10 @@ final class QueryRunner {
         while batch.count < batchLimit {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
-            let taken = try consumer.pollBatch(maxMessages: min(batchLimit - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100)) { record in
+            // Up to what is queued: a poll that waited for a full 10k
+            // records waited out its 100 ms whenever fewer were left.
+            let taken = try consumer.pollBatch(maxMessages: min(batchLimit - batch.count, 10_000), timeoutMilliseconds: min(remaining, 100),
+                                               upToWhatIsQueued: true) { record in
                 switch record {
                 case .message(let view):
                     // Records come a partition at a time: its end is forgotten once, not hashed per record.
