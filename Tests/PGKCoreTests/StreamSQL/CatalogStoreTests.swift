@@ -25,4 +25,18 @@ import Testing
             == [try JSON.decode(#"{"K":1}"#), try JSON.decode(#"{"K":1,"N":2.50}"#)])
         #expect(row.first?[2] == "7")
     }
+
+    /// A batch's next offsets go in with one statement; a later batch's replace them.
+    @Test func nextOffsetsAreStoredPerQueryAndReplaced() throws {
+        let connection = try PostgresConnection(conninfo: try TestPostgres.freshDatabase("sql-offsets"))
+        let store = try CatalogStore(connection: connection, schema: "pgk_sql")
+        try store.prepare()
+        let p0 = KafkaTopicPartition(topic: "a\"b", partition: 0), p1 = KafkaTopicPartition(topic: "t", partition: 15)
+        try store.storeOffsets(query: "Q1", [p0: 5, p1: 9_000_000_000])
+        try store.storeOffsets(query: "Q2", [p0: 1])
+        try store.storeOffsets(query: "Q1", [p1: 9_000_000_001])
+        try store.storeOffsets(query: "Q1", [:])
+        #expect(try store.offsets(query: "Q1") == [p0: 5, p1: 9_000_000_001])
+        #expect(try store.offsets(query: "Q2") == [p0: 1])
+    }
 }
