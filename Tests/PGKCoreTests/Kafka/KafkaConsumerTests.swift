@@ -14,6 +14,15 @@ import Testing
         try producer.flush(timeoutMilliseconds: 10_000)
     }
 
+    /// A mock cluster with a new topic whose partition 0 holds `count` records.
+    static func topicWithRecords(_ prefix: String, partitions: Int, count: Int) throws -> (MockKafkaCluster, String) {
+        let cluster = try MockKafkaCluster()
+        let topic = KafkaTestSupport.uniqueName(prefix)
+        try cluster.createTopic(topic, partitions: partitions)
+        try produce(cluster, topic, partition: 0, count: count)
+        return (cluster, topic)
+    }
+
     /// librdkafka before 2.2.0 rejects the property; from 2.2.0 on it
     /// replaces the one-second pause after a full fetch queue.
     @Test func fetchQueueBackoffIsSetOnlyWhereLibrdkafkaHasIt() throws {
@@ -120,10 +129,7 @@ import Testing
     /// leader yet); offsets that are not logical, and partitions that do
     /// not exist, are left as they are.
     @Test func logicalStartOffsetsAreLookedUpBeforeAssigning() throws {
-        let cluster = try MockKafkaCluster()
-        let topic = KafkaTestSupport.uniqueName("logical")
-        try cluster.createTopic(topic, partitions: 2)
-        try Self.produce(cluster, topic, partition: 0, count: 4)
+        let (cluster, topic) = try Self.topicWithRecords("logical", partitions: 2, count: 4)
         let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil, partitionEOF: true)
         let p0 = KafkaTopicPartition(topic: topic, partition: 0), p1 = KafkaTopicPartition(topic: topic, partition: 1)
         let missing = KafkaTopicPartition(topic: topic, partition: 9)
@@ -141,10 +147,7 @@ import Testing
     }
 
     @Test func partitionEndIsReportedForEveryDrainedPartition() throws {
-        let cluster = try MockKafkaCluster()
-        let topic = KafkaTestSupport.uniqueName("eof")
-        try cluster.createTopic(topic, partitions: 2)
-        try Self.produce(cluster, topic, partition: 0, count: 3)
+        let (cluster, topic) = try Self.topicWithRecords("eof", partitions: 2, count: 3)
         let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil, partitionEOF: true)
         try consumer.assign([KafkaTopicPartition(topic: topic, partition: 0): .beginning,
                              KafkaTopicPartition(topic: topic, partition: 1): .beginning])
@@ -166,10 +169,7 @@ import Testing
     /// librdkafka's own batch call waits for a full batch or the timeout:
     /// three records asked for a thousand at a time took the whole 10 s.
     @Test func aBatchPollCanTakeWhatIsQueuedWithoutWaitingForAFullBatch() throws {
-        let cluster = try MockKafkaCluster()
-        let topic = KafkaTestSupport.uniqueName("prompt")
-        try cluster.createTopic(topic, partitions: 1)
-        try Self.produce(cluster, topic, partition: 0, count: 3)
+        let (cluster, topic) = try Self.topicWithRecords("prompt", partitions: 1, count: 3)
         let consumer = try KafkaConsumer(config: KafkaTestSupport.config(cluster), groupID: nil)
         try consumer.assign([KafkaTopicPartition(topic: topic, partition: 0): .beginning])
         var offsets: [Int64] = []
