@@ -31,6 +31,10 @@ struct QueryPlan {
     struct SQL {
         var text: String
         var parameters: [String?] = []
+        /// For a statement that queues changelog rows in the outbox: the
+        /// same statement returning them instead (query_id, topic, key,
+        /// value, ts), for a runner that produces them itself.
+        var changelogRows: String? = nil
     }
 
     enum Output {
@@ -39,8 +43,9 @@ struct QueryPlan {
         /// `valueText`, (the final JSON value, raw key bytea, key columns
         /// json, ROWTIME). Output records keep their input's timestamp.
         case stream(emit: SQL, valueText: Bool)
-        /// CREATE TABLE AS SELECT: rows live in `table`, the changelog
-        /// goes to the topic through the outbox.
+        /// CREATE TABLE AS SELECT: rows live in `table`; the changelog goes
+        /// to the topic before each batch commits (`SQL.changelogRows`), or
+        /// through the outbox for a push query.
         case table(table: String)
     }
 

@@ -1,40 +1,81 @@
 import Foundation
 
-/// A table query's changelog: queued in the outbox by each batch, sent
-/// to the output topic after it by a thread of its own (a push query
-/// prints it about once a second).
+/// A table query's changelog. `pgk sql run` produces each batch's
+/// itself, acknowledged before the batch commits. A push query's batches
+/// queue theirs in the outbox, and it prints them about once a second.
+/// Whatever is in the outbox (left by an older version of pgk) is sent
+/// when a query starts, and looked for once a second.
 extension QueryRunner {
-    /// The publisher's thread and connection, for a table query run by
-    /// `pgk sql run`: publishing took 0.15–0.25 s about once a second on
-    /// the writer's thread, and the next batch waited for it.
-    func startPublisher() {
-        guard case .table = plan.output, rowSink == nil, let open = openPublisherConnection, publisher == nil else { return }
-        do {
-            let connection = try open()
-            publisherConnection = connection
-            publisher = BackgroundWorker(name: "pgk-sql-publish") { [unowned self] _ in Result { try publishChangelog(on: connection) } }
-        } catch {
-            Log.warning("sql: \(query.id): the changelog is published between batches: no connection of its own: \(error)")
+    /// Publishes the outbox on the writer's connection; says what it did,
+    /// for the batch's log line.
+    func publishChangelogNow() throws -> String {
+        let clock = SystemClock.shared
+        let started = clock.nowMilliseconds
+        lastPublish = started
+        try publishChangelog(on: store.connection)
+        return ", outbox published in \(clock.nowMilliseconds - started) ms"
+    }
+
+    /// Whether this runner sends its table's changelog itself, produced
+    /// and acknowledged before each batch commits, as a stream's rows are:
+    /// `pgk sql run` does. Queueing 10k rows per batch in the outbox, then
+    /// reading and deleting them, cost PostgreSQL a third of each batch.
+    /// A push query prints its changes from the outbox instead.
+    var producesChangelog: Bool {
+        guard case .table = plan.output else { return false }
+        return producer != nil && rowSink == nil
+    }
+
+    /// Runs one of a batch's statements. One that would queue changelog
+    /// rows returns them instead when this runner produces them; they are
+    /// encoded into `changelog`, to be sent once every statement succeeded
+    /// (see `sendChangelog`).
+    func run(_ statement: QueryPlan.SQL, on connection: PostgresConnection, changelog: inout [ChangelogRecord]) throws {
+        guard let rows = statement.changelogRows, producesChangelog else {
+            _ = try connection.execute(statement.text, statement.parameters)
+            return
+        }
+        // (query_id, topic, key, value, ts): the outbox's columns.
+        try connection.forEachRow(rows, statement.parameters) { row in
+            changelog.append(try changelogRecord(key: row[2].map { Array($0) }, value: row[3].map { Array($0) },
+                                                 timestamp: row[4].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }))
         }
     }
 
-    /// Starts publishing on the publisher's thread (unless it is still
-    /// busy with the last round: the next batch asks again), or publishes
-    /// here without one. Says what it did, for the batch's log line.
-    func publishChangelogSoon() throws -> String {
-        let clock = SystemClock.shared
-        guard let publisher else {
-            let started = clock.nowMilliseconds
-            lastPublish = started
-            try publishChangelog(on: store.connection)
-            return ", published in \(clock.nowMilliseconds - started) ms"
+    struct ChangelogRecord {
+        var key: [UInt8]?
+        var value: [UInt8]?
+        var timestamp: Int64?
+    }
+
+    /// A changelog record from a key and value as PostgreSQL spells them
+    /// in JSON (a NULL value is a tombstone).
+    private func changelogRecord(key: [UInt8]?, value: [UInt8]?, timestamp: Int64?) throws -> ChangelogRecord {
+        let key = try key.map { try JSON.decode($0) } ?? .null
+        let value = try value.map { try JSON.decode($0) }
+        return ChangelogRecord(key: try encoder.key(key), value: try encoder.value(value), timestamp: timestamp)
+    }
+
+    /// Produces a batch's changelog and waits until it is acknowledged,
+    /// before the batch commits. Only after its last statement: a data
+    /// error in a later one would have sent a value that never committed,
+    /// and the records at fault do not come back to correct it.
+    func sendChangelog(_ records: [ChangelogRecord]) throws {
+        guard !records.isEmpty, let producer else { return }
+        let failedBefore = producer.failedCount
+        for record in records {
+            try producer.produce(topic: plan.sink.topic, key: record.key, value: record.value, timestamp: record.timestamp)
         }
-        guard !publisher.isBusy else { return ", changelog still publishing" }
-        // The last round's failure surfaces here, on the writer's thread.
-        try publisher.wait()?.get()
-        lastPublish = clock.nowMilliseconds
-        publisher.start(())
-        return ", publishing the changelog"
+        try flushChangelog(producer, failedBefore: failedBefore)
+    }
+
+    /// Waits until what was produced is acknowledged; fails when any of it
+    /// (failures beyond `failedBefore`) was not delivered.
+    private func flushChangelog(_ producer: KafkaProducer, failedBefore: Int) throws {
+        try producer.flush(timeoutMilliseconds: 30_000)
+        guard producer.failedCount == failedBefore else {
+            throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
+        }
     }
 
     /// Sends the table's queued changelog, the latest value per key, and
@@ -72,15 +113,11 @@ extension QueryRunner {
                 for (index, row) in rows.enumerated() { latest[row[1] ?? "null"] = index }
                 let failedBefore = producer.failedCount
                 for index in latest.values.sorted() {
-                    let key = try rows[index][1].map { try JSON.decode($0) } ?? .null
-                    let value = try rows[index][2].map { try JSON.decode($0) }
-                    try producer.produce(topic: plan.sink.topic, key: try encoder.key(key), value: try encoder.value(value),
-                                         timestamp: rows[index][3].flatMap { Int64($0) })
+                    let record = try changelogRecord(key: rows[index][1].map { Array($0.utf8) }, value: rows[index][2].map { Array($0.utf8) },
+                                                     timestamp: rows[index][3].flatMap { Int64($0) })
+                    try producer.produce(topic: plan.sink.topic, key: record.key, value: record.value, timestamp: record.timestamp)
                 }
-                try producer.flush(timeoutMilliseconds: 30_000)
-                guard producer.failedCount == failedBefore else {
-                    throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
-                }
+                try flushChangelog(producer, failedBefore: failedBefore)
                 try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
                                        [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
                 return rows.count == 100_000

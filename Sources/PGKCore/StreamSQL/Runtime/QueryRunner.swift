@@ -5,9 +5,9 @@ import Foundation
 /// Exactly once into PostgreSQL: a batch's staging, state, result rows,
 /// changelog outbox, dead letters and source offsets commit in one
 /// transaction, and the consumer always resumes from the offsets stored
-/// there. Kafka outputs are at least once: a stream's rows are produced
-/// and acknowledged before that commit; a table's changelog is sent from
-/// the outbox after it and deleted only once acknowledged.
+/// there. Kafka outputs are at least once: a stream's rows, and a table's
+/// changelog, are produced and acknowledged before that commit (a push
+/// query's changelog waits in the outbox until it is printed).
 final class QueryRunner {
     let query: SQLQuery
     let plan: QueryPlan
@@ -33,14 +33,12 @@ final class QueryRunner {
     private(set) var processed = 0
     var deadLettered = 0
     var lastPublish: Int64 = 0
-    /// Whether a batch committed since the last round of publishing began
-    /// (read and reset on this thread, once the writer is idle).
+    /// Whether a batch queued changelog rows in the outbox since the last
+    /// round of publishing began (read and reset on this thread, once the
+    /// writer is idle).
     private var wroteSincePublish = false
-    /// Opens a connection for the changelog publisher's thread (`pgk sql
-    /// run` sets it); without one, the writer publishes between batches.
-    var openPublisherConnection: (() throws -> PostgresConnection)?
-    var publisher: BackgroundWorker<Void, Result<Void, any Error>>?
-    var publisherConnection: PostgresConnection?
+    /// Changelog records the last batch produced itself (`producesChangelog`).
+    var changelogSent = 0
     private var writer: BackgroundWorker<StagedRecords, Result<Void, any Error>>?
     /// Set for a query with several input topics (joins).
     private var aligner: TimestampAligner<StagedMessage>?
@@ -54,9 +52,8 @@ final class QueryRunner {
     /// wants no more rows (LIMIT).
     var rowSink: ((Value) throws -> Bool)?
     var rowSinkIsFull = false
-    /// How often a push query prints its table's changes, and an idle
-    /// query looks for changelog rows another process left behind. With
-    /// a publisher thread, a round starts after each batch instead.
+    /// How often a push query prints its table's changes, and a query
+    /// looks for changelog rows left in the outbox.
     static let publishIntervalMilliseconds: Int64 = 1_000
     /// Records per transaction: a batch's statements cost about as much
     /// for few records as for many, so large batches pay for themselves.
@@ -115,7 +112,6 @@ final class QueryRunner {
         producer = try KafkaProducer(config: kafka, defaults: [("partitioner", "murmur2_random")])
         lastPublish = SystemClock.shared.nowMilliseconds
         try publishChangelog(on: store.connection)
-        startPublisher()
         writer = BackgroundWorker(name: "pgk-sql-writer") { [unowned self] batch in Result { try write(batch) } }
     }
 
@@ -279,13 +275,11 @@ final class QueryRunner {
     /// still go out within the interval.)
     func drain(onlyIfDue: Bool = false) throws {
         try writer?.wait()?.get()
-        try publisher?.wait()?.get()
         let now = SystemClock.shared.nowMilliseconds
         if onlyIfDue && !wroteSincePublish && now - lastPublish < Self.publishIntervalMilliseconds { return }
         wroteSincePublish = false
-        // The publisher is idle: its connection is free for this last round.
         lastPublish = now
-        try publishChangelog(on: publisherConnection ?? store.connection)
+        try publishChangelog(on: store.connection)
     }
 
     /// One batch into PostgreSQL, then the changelog when it is due; on
@@ -293,17 +287,13 @@ final class QueryRunner {
     private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
+        changelogSent = 0
         try applyIsolatingBadRecords(batch)
-        wroteSincePublish = true
+        wroteSincePublish = wroteSincePublish || !producesChangelog
         let applied = clock.nowMilliseconds
-        // A round still running takes the next batch's rows with it: under
-        // load rounds follow each other, each coalescing what piled up.
-        // Once a second, `--until-end` kept up to a second's rows for the
-        // end: 0.2 s after the last batch of 1M events over 10k keys.
-        let due = publisher != nil || applied - lastPublish >= Self.publishIntervalMilliseconds
-        let publishing = due ? try publishChangelogSoon() : ""
+        let publishing = applied - lastPublish >= Self.publishIntervalMilliseconds ? try publishChangelogNow() : ""
         Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "
-            + "applied in \(applied - started) ms\(publishing)")
+            + "applied in \(applied - started) ms\(producesChangelog ? " with \(changelogSent) changelog record(s) sent" : "")\(publishing)")
     }
 
     /// Stages a record straight from librdkafka's memory into the batch
@@ -401,6 +391,7 @@ final class QueryRunner {
                                          [store.schema + "." + query.id])
             }
             combinedGroups = nil
+            var changelog: [ChangelogRecord] = []
             if let combined = plan.combined, let rows = BatchCombiner(plan: combined).partialRows(batch.rows, batch.entries.lazy.map(\.row)) {
                 combinedGroups = rows.rowCount
                 // Only the batch's partial rows go to PostgreSQL.
@@ -408,10 +399,10 @@ final class QueryRunner {
                 let copy = try connection.copyIn(sql: "COPY \(combined.table) (\(columns)) FROM STDIN")
                 try copy.append(rows: rows)
                 _ = try copy.finish()
-                for statement in combined.batch { _ = try connection.execute(statement.text, statement.parameters) }
+                for statement in combined.batch { try run(statement, on: connection, changelog: &changelog) }
             } else {
                 try stage(batch, on: connection)
-                for statement in plan.batch { _ = try connection.execute(statement.text, statement.parameters) }
+                for statement in plan.batch { try run(statement, on: connection, changelog: &changelog) }
             }
             if case .stream(var emit, let valueText) = plan.output {
                 if let quiet = plan.emitWithoutTableChanges, !batch.entries.contains(where: { $0.input > 0 }) { emit = quiet }
@@ -427,6 +418,8 @@ final class QueryRunner {
                 Log.warning("sql: \(query.id): \(message.topic)[\(message.partition)] offset \(message.offset) "
                     + "→ dead letters: \(reason)")
             }
+            try sendChangelog(changelog)
+            changelogSent += changelog.count
             try store.storeOffsets(query: query.id, batch.nextOffsets)
         }
         deadLettered += batch.deadLetters.count
@@ -508,9 +501,6 @@ final class QueryRunner {
         do { try drain() } catch { Log.warning("sql: \(query.id): stopping: \(error)") }
         writer?.shutdown()
         writer = nil
-        publisher?.shutdown()
-        publisher = nil
-        publisherConnection = nil
         nudger?.stop()
         nudger = nil
         consumer?.close()

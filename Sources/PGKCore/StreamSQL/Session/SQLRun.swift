@@ -149,9 +149,6 @@ struct SQLRun {
         planner.defaultKeyFormat = QueryPlanner.defaultKeyFormat(query.functionProperties)
         let plan = try planner.plan(create, queryID: query.id, statement: query.statement)
         let runner = QueryRunner(query: query, plan: plan, store: store, kafka: kafka, registry: registry, untilEnd: untilEnd)
-        runner.openPublisherConnection = { [conninfo] in
-            try PostgresConnection(conninfo: conninfo, applicationName: "pgk sql \(query.id) changelog")
-        }
         return runner
     }
 
