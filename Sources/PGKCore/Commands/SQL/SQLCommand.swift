@@ -24,9 +24,10 @@ enum SQLCommand {
         Runs every CREATE … AS SELECT in the catalog (or those named by \
         --query). Several processes share each query's partitions through \
         PostgreSQL advisory locks; when one exits or dies the others take \
-        its partitions over. A batch's state, result rows, changelog outbox and source \
-        offsets commit in one transaction: results in PostgreSQL are exactly \
-        once, output topics at least once. SIGINT or SIGTERM finishes the \
+        its partitions over. A batch's state, result rows and source offsets \
+        commit in one transaction, after its output records were \
+        acknowledged: results in PostgreSQL are exactly once, output topics \
+        at least once. SIGINT or SIGTERM finishes the \
         batch in hand and exits 0.
         """,
         options: [untilEnd.spec, query.spec, stateSchema.spec],

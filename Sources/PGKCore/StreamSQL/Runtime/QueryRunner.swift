@@ -3,7 +3,7 @@ import Foundation
 /// Runs one persistent query on the calling thread, a batch per `step`.
 ///
 /// Exactly once into PostgreSQL: a batch's staging, state, result rows,
-/// changelog outbox, dead letters and source offsets commit in one
+/// dead letters and source offsets commit in one
 /// transaction, and the consumer always resumes from the offsets stored
 /// there. Kafka outputs are at least once: a stream's rows, and a table's
 /// changelog, are produced and acknowledged before that commit (a push
