@@ -432,10 +432,11 @@ extension Draft {
         }
     }
 
-    /// Queues the rows an upsert (`INSERT … ON CONFLICT DO UPDATE …
-    /// RETURNING *`) wrote, as the other `changelog` queues affected rows,
-    /// but reads each row's new value from what it returned, not from the
-    /// result table again.
+    /// Queues the result rows a statement wrote and returned (`upserted`:
+    /// an `INSERT … ON CONFLICT DO UPDATE … RETURNING *`, or rows updated
+    /// and inserted), as the other `changelog` queues affected rows, but
+    /// with each row's new value as returned, not read from the result
+    /// table again.
     /// `leading` names more common table expressions before the upsert;
     /// `joining` joins the returned rows (alias a) to one of them.
     func changelog(queryID: String, topic: String, upserted: QueryPlan.SQL, timestamp: String,

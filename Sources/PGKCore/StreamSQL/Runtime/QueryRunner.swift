@@ -282,8 +282,9 @@ final class QueryRunner {
         try publishChangelog(on: store.connection)
     }
 
-    /// One batch into PostgreSQL, then the changelog when it is due; on
-    /// the writer thread, which alone uses the connection meanwhile.
+    /// One batch into PostgreSQL (its changelog sent before it commits),
+    /// then the outbox's when it is due; on the writer thread, which alone
+    /// uses the connection meanwhile.
     private func write(_ batch: StagedRecords) throws {
         let clock = SystemClock.shared
         let started = clock.nowMilliseconds
