@@ -164,14 +164,23 @@ struct KafkaMessageView {
 /// Turns `rd_kafka_topic_t` pointers into Swift strings once per topic,
 /// so consuming does not allocate a topic name per message.
 struct TopicNameCache {
-    private var names: [OpaquePointer: (cString: [CChar], name: String)] = [:]
+    private typealias Entry = (cString: [CChar], name: String)
+    private var names: [OpaquePointer: Entry] = [:]
+    /// The last topic looked up: messages come a partition at a time, so
+    /// most need no hashing.
+    private var last: (rkt: OpaquePointer, entry: Entry)?
 
     mutating func name(of rkt: OpaquePointer?) -> String {
         guard let rkt else { return "" }
         let current = rd_kafka_topic_name(rkt)!
-        if let cached = names[rkt], strcmp(cached.cString, current) == 0 { return cached.name }
+        if let last, last.rkt == rkt, strcmp(last.entry.cString, current) == 0 { return last.entry.name }
+        if let cached = names[rkt], strcmp(cached.cString, current) == 0 {
+            last = (rkt, cached)
+            return cached.name
+        }
         let name = String(cString: current)
         names[rkt] = (Array(name.utf8CString), name)
+        last = (rkt, names[rkt]!)
         return name
     }
 }

@@ -53,6 +53,11 @@ import Testing
         #expect(BatchCombiner(plan: plan).partialRows([Self.row("1", "a", "1.5", "\\N", "f", "1")]) == nil)
         // A row short of its fields is no staged row.
         #expect(BatchCombiner(plan: plan).partialRows([Self.row("1", "a")]) == nil)
+        // SUM and AVG read the field once; either way a bad number is left to SQL.
+        let both = Self.plan(groups: [0], [(.sum, field: 2), (.sumAsDouble, field: 2), (.min, field: 5)])
+        #expect(Self.text(BatchCombiner(plan: both).partialRows([Self.row("1", "a", "4", "\\N", "f", "9"),
+                                                                 Self.row("1", "a", "\\N", "\\N", "f", "7")])) == "1\t4\t4.0\t7\n")
+        #expect(BatchCombiner(plan: both).partialRows([Self.row("1", "a", "4", "\\N", "f", "x")]) == nil)
     }
 
     /// The staged text of whole numbers, read back (PgValueMapper's reader).
@@ -66,6 +71,13 @@ import Testing
         #expect(integer("") == nil)
         #expect(integer("-") == nil)
         #expect(integer("1e3") == nil)
+        // Around the 18 digits read without overflow checks.
+        #expect(integer("999999999999999999") == 999_999_999_999_999_999)
+        #expect(integer("-999999999999999999") == -999_999_999_999_999_999)
+        #expect(integer("+1700000000000") == 1_700_000_000_000)
+        #expect(integer("1000000000000000000") == 1_000_000_000_000_000_000)
+        #expect(integer("99999999999999999999") == nil)
+        #expect(integer("12345678901234567x") == nil)
     }
 
     /// Past the index's first table (1,024 slots) and through its growth,

@@ -29,7 +29,16 @@ struct BatchCombiner {
     /// arrival, of the staged rows at `ranges` in `buffer`.
     func partialRows(_ buffer: [UInt8], _ ranges: some Sequence<Range<Int>>) -> CopyTextEncoder? {
         var groups = GroupIndex()
-        let width = plan.reductions.count
+        // The plan's parts taken out once, not from the plan per row.
+        let reductions = plan.reductions, groupFields = plan.groupFields
+        let (deletedField, rowtimeField) = (plan.deletedField, plan.rowtimeField)
+        let width = reductions.count
+        // The whole-number fields the reductions read, each parsed once per
+        // row (SUM and AVG of one column read the same field).
+        let numericFields = Array(Set(reductions.filter { ![.count, .countValues].contains($0.0) }.map(\.field))).sorted()
+        let numericSlots = reductions.map { numericFields.firstIndex(of: $0.field) ?? -1 }
+        var numbers = [Int64](repeating: 0, count: numericFields.count)
+        var numbersSet = [Bool](repeating: false, count: numericFields.count)
         // Every group's partials side by side, `width` slots each, in the plan's order.
         var integers: [Int64] = [], doubles: [Double] = []
         // Whether a value was reduced yet (SUM, MIN, MAX are NULL until then).
@@ -37,24 +46,31 @@ struct BatchCombiner {
         var fields: [Range<Int>] = []
         var joined: [UInt8] = []
         // Group columns side by side in the row make the key as they stand.
-        let adjacent = zip(plan.groupFields, plan.groupFields.dropFirst()).allSatisfy { $0 + 1 == $1 }
+        let adjacent = zip(groupFields, groupFields.dropFirst()).allSatisfy { $0 + 1 == $1 }
         let complete: Bool = buffer.withUnsafeBufferPointer { bytes in
-            for range in ranges {
+            rows: for range in ranges {
                 let row = bytes[range]
                 Self.split(row, into: &fields)
-                guard fields.count > plan.rowtimeField else { return false }
-                let deleted = fields[plan.deletedField]
+                guard fields.count > rowtimeField else { return false }
+                let deleted = fields[deletedField]
                 if deleted.count == 1 && row[deleted.lowerBound] == UInt8(ascii: "t") { continue }
                 // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
-                if plan.groupFields.contains(where: { Self.isNull(row, fields[$0]) }) { continue }
+                for field in groupFields where Self.isNull(row, fields[field]) { continue rows }
+                for (slot, field) in numericFields.enumerated() {
+                    let text = fields[field]
+                    numbersSet[slot] = !Self.isNull(row, text)
+                    guard numbersSet[slot] else { continue }
+                    guard let value = PgValueMapper.integer(row[text]) else { return false }
+                    numbers[slot] = value
+                }
                 // The group's fields as they stand in the row, tab-joined when apart.
                 let (group, isNew): (Int, Bool)
                 if adjacent {
-                    let key = fields[plan.groupFields.first!].lowerBound..<fields[plan.groupFields.last!].upperBound
+                    let key = fields[groupFields.first!].lowerBound..<fields[groupFields.last!].upperBound
                     (group, isNew) = groups.group(of: UnsafeBufferPointer(rebasing: bytes[key]))
                 } else {
                     joined.removeAll(keepingCapacity: true)
-                    for (position, field) in plan.groupFields.enumerated() {
+                    for (position, field) in groupFields.enumerated() {
                         if position > 0 { joined.append(UInt8(ascii: "\t")) }
                         joined += row[fields[field]]
                     }
@@ -65,17 +81,17 @@ struct BatchCombiner {
                     doubles += repeatElement(0, count: width)
                     seen += repeatElement(false, count: width)
                 }
-                for (slot, (reduction, field)) in plan.reductions.enumerated() {
-                    let text = fields[field], at = group * width + slot
+                for (slot, (reduction, field)) in reductions.enumerated() {
+                    let at = group * width + slot
                     switch reduction {
                     case .count:
                         integers[at] += 1
                     case .countValues:
-                        if !Self.isNull(row, text) { integers[at] += 1 }
+                        if !Self.isNull(row, fields[field]) { integers[at] += 1 }
                     case .sum, .min, .max, .latestRowtime:
-                        if Self.isNull(row, text) { continue }
-                        guard let value = PgValueMapper.integer(row[text]) else { return false }
-                        let old = integers[at]
+                        let number = numericSlots[slot]
+                        guard numbersSet[number] else { continue }
+                        let (value, old) = (numbers[number], integers[at])
                         switch reduction {
                         case .sum:
                             let (total, overflow) = old.addingReportingOverflow(value)
@@ -86,9 +102,9 @@ struct BatchCombiner {
                         }
                         seen[at] = true
                     case .sumAsDouble:
-                        if Self.isNull(row, text) { continue }
-                        guard let value = PgValueMapper.integer(row[text]) else { return false }
-                        doubles[at] += Double(value)
+                        let number = numericSlots[slot]
+                        guard numbersSet[number] else { continue }
+                        doubles[at] += Double(numbers[number])
                         seen[at] = true
                     }
                 }
