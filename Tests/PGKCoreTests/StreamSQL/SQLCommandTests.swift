@@ -231,7 +231,7 @@ import Testing
                                  timestamp: Int64(time))
         }
         try producer.flush(timeoutMilliseconds: 10_000)
-        try fx.run("""
+        let created = try fx.sql(["-e", """
             SET 'auto.offset.reset'='earliest';
             CREATE STREAM hits (usr STRING, n INT) WITH (KAFKA_TOPIC='hits', VALUE_FORMAT='JSON');
             CREATE TABLE per_two WITH (KAFKA_TOPIC='per_two') AS SELECT usr, COUNT(*) AS c, SUM(n) AS total
@@ -240,7 +240,20 @@ import Testing
               FROM hits WINDOW HOPPING (SIZE 2 SECONDS, ADVANCE BY 1 SECOND) GROUP BY usr;
             CREATE TABLE users_per_two AS SELECT n, COLLECT_SET(usr) AS users, COUNT_DISTINCT(usr) AS nu
               FROM hits WINDOW TUMBLING (SIZE 2 SECONDS) GROUP BY n;
-            """)
+            CREATE TABLE wide WITH (KAFKA_TOPIC='wide') AS SELECT usr, COUNT(*) AS c
+              FROM hits WINDOW HOPPING (SIZE 5 SECONDS, ADVANCE BY 1 SECOND) GROUP BY usr;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let ran = try fx.sql(["run", "--until-end", "-vv"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        // Two windows per record: the batch produces its changelog. Five:
+        // it goes through the outbox, sent as the run ends.
+        #expect(ran.stderr.contains(/CTAS_HOPPING_[0-9]+: 5 record\(s\), applied in [0-9]+ ms with [1-9][0-9]* changelog record\(s\) sent/),
+                "\(ran.stderr)")
+        #expect(ran.stderr.contains(/CTAS_WIDE_[0-9]+: 5 record\(s\), applied in [0-9]+ ms with 0 changelog record\(s\) sent/),
+                "\(ran.stderr)")
+        let wide = try fx.topic("wide").filter { $0.key?.first == UInt8(ascii: "b") }
+        #expect(wide.map { $0.key?.suffix(8).reduce(0) { $0 << 8 | Int($1) } ?? -1 }.sorted() == [0, 1000], "\(wide)")
         #expect(try fx.rows("SELECT windowstart::text, users::text, nu::text FROM users_per_two ORDER BY 1") == [
             ["0", "{a,b}", "2"], ["2000", "{a}", "1"], ["4000", "{a}", "1"],
         ])

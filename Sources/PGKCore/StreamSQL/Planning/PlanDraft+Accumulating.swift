@@ -445,11 +445,22 @@ extension Draft {
         let (query, topicParameter) = (upserted.parameters.count + 1, upserted.parameters.count + 2)
         let with = "WITH \(leading.map { $0 + ", " } ?? "")a AS (\(upserted.text))\n"
         let rows = "SELECT $\(query), $\(topicParameter), \(key), to_json(a.*), \(timestamp) FROM a \(joining)"
-        return .init(text: with + queueing + rows, parameters: upserted.parameters + [queryID, topic], changelogRows: with + rows)
+        return .init(text: with + queueing + rows, parameters: upserted.parameters + [queryID, topic],
+                     changelogRows: changelogFansOut ? nil : with + rows)
     }
 
     /// What turns a statement's changelog rows into outbox rows.
     private var queueing: String { "INSERT INTO \(planner.store.table("changelog")) (query_id, topic, key, value, ts)\n" }
+
+    /// Whether a batch's changelog may hold many more rows than the batch
+    /// has records: a HOPPING window more than four advances long puts
+    /// each record in as many windows. Such a changelog is queued in the
+    /// outbox, whose rounds send 100k rows at a time, rather than held in
+    /// memory until the batch commits.
+    private var changelogFansOut: Bool {
+        guard let window = select.window, window.kind == .hopping, let advance = window.advanceMilliseconds, advance > 0 else { return false }
+        return window.sizeMilliseconds > 4 * advance
+    }
 
     /// Queues the new value (or a tombstone) of every affected key, with
     /// its record timestamp: `timestamp`, over the affected row `a`, is
@@ -461,7 +472,7 @@ extension Draft {
             SELECT $1, $2, \(try changelogKey()), (SELECT to_json(r.*) FROM \(resultTable) AS r WHERE \(matchKeys)), \(timestamp)
             FROM (SELECT DISTINCT * FROM \(affected)) AS a
             """
-        return .init(text: queueing + rows, parameters: [queryID, topic], changelogRows: rows)
+        return .init(text: queueing + rows, parameters: [queryID, topic], changelogRows: changelogFansOut ? nil : rows)
     }
 
     /// The key columns of row `a` as JSON, spelled the same by both

@@ -33,7 +33,9 @@ struct QueryPlan {
         var parameters: [String?] = []
         /// For a statement that queues changelog rows in the outbox: the
         /// same statement returning them instead (query_id, topic, key,
-        /// value, ts), for a runner that produces them itself.
+        /// value, ts), for a runner that produces them itself. nil where
+        /// a batch's changelog may be far larger than the batch (they are
+        /// queued then).
         var changelogRows: String? = nil
     }
 

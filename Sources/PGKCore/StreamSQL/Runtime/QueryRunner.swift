@@ -33,9 +33,9 @@ final class QueryRunner {
     private(set) var processed = 0
     var deadLettered = 0
     var lastPublish: Int64 = 0
-    /// Whether a batch queued changelog rows in the outbox since the last
-    /// round of publishing began (read and reset on this thread, once the
-    /// writer is idle).
+    /// Whether a batch may have queued changelog rows in the outbox since
+    /// the last round of publishing began (read and reset on this thread,
+    /// once the writer is idle).
     private var wroteSincePublish = false
     /// Changelog records the last batch produced itself (`producesChangelog`).
     var changelogSent = 0
@@ -290,7 +290,9 @@ final class QueryRunner {
         let started = clock.nowMilliseconds
         changelogSent = 0
         try applyIsolatingBadRecords(batch)
-        wroteSincePublish = wroteSincePublish || !producesChangelog
+        // (Even a runner that produces its changelog may queue some: see
+        // `SQL.changelogRows`.)
+        wroteSincePublish = true
         let applied = clock.nowMilliseconds
         let publishing = applied - lastPublish >= Self.publishIntervalMilliseconds ? try publishChangelogNow() : ""
         Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "
