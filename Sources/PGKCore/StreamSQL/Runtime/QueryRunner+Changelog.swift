@@ -60,18 +60,13 @@ extension QueryRunner {
     /// before the batch commits. Only after its last statement: a data
     /// error in a later one would have sent a value that never committed,
     /// and the records at fault do not come back to correct it.
+    /// The outbox's rounds send theirs the same way.
     func sendChangelog(_ records: [ChangelogRecord]) throws {
         guard !records.isEmpty, let producer else { return }
         let failedBefore = producer.failedCount
         for record in records {
             try producer.produce(topic: plan.sink.topic, key: record.key, value: record.value, timestamp: record.timestamp)
         }
-        try flushChangelog(producer, failedBefore: failedBefore)
-    }
-
-    /// Waits until what was produced is acknowledged; fails when any of it
-    /// (failures beyond `failedBefore`) was not delivered.
-    private func flushChangelog(_ producer: KafkaProducer, failedBefore: Int) throws {
         try producer.flush(timeoutMilliseconds: 30_000)
         guard producer.failedCount == failedBefore else {
             throw RuntimeError("sql: \(query.id): changelog records were not delivered to \(plan.sink.topic)")
@@ -94,7 +89,7 @@ extension QueryRunner {
                                    [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
             return
         }
-        guard let producer else { return }
+        guard producer != nil else { return }
         // Several processes may run this query: one publishes at a time, and
         // each deletes exactly the rows it read and sent, never rows another
         // transaction committed meanwhile.
@@ -111,13 +106,10 @@ extension QueryRunner {
                 // The latest value per key, in the order of those latest values.
                 var latest: [String: Int] = [:]
                 for (index, row) in rows.enumerated() { latest[row[1] ?? "null"] = index }
-                let failedBefore = producer.failedCount
-                for index in latest.values.sorted() {
-                    let record = try changelogRecord(key: rows[index][1].map { Array($0.utf8) }, value: rows[index][2].map { Array($0.utf8) },
-                                                     timestamp: rows[index][3].flatMap { Int64($0) })
-                    try producer.produce(topic: plan.sink.topic, key: record.key, value: record.value, timestamp: record.timestamp)
-                }
-                try flushChangelog(producer, failedBefore: failedBefore)
+                try sendChangelog(try latest.values.sorted().map { index in
+                    try changelogRecord(key: rows[index][1].map { Array($0.utf8) }, value: rows[index][2].map { Array($0.utf8) },
+                                        timestamp: rows[index][3].flatMap { Int64($0) })
+                })
                 try connection.execute("DELETE FROM \(changelog) WHERE query_id = $1 AND seq = ANY($2::bigint[])",
                                        [query.id, PostgresTextArray.literal(rows.compactMap { $0[0] })])
                 return rows.count == 100_000
