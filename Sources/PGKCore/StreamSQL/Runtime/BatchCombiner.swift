@@ -28,21 +28,9 @@ struct BatchCombiner {
     /// The partial rows in COPY text, one per group in order of first
     /// arrival, of the staged rows at `ranges` in `buffer`.
     func partialRows(_ buffer: [UInt8], _ ranges: some Sequence<Range<Int>>) -> CopyTextEncoder? {
-        var groups = GroupIndex()
-        // The plan's parts taken out once, not from the plan per row.
-        let reductions = plan.reductions, groupFields = plan.groupFields
-        let (deletedField, rowtimeField) = (plan.deletedField, plan.rowtimeField)
-        let width = reductions.count
-        // The whole-number fields the reductions read, each parsed once per
-        // row (SUM and AVG of one column read the same field).
-        let numericFields = Array(Set(reductions.filter { ![.count, .countValues].contains($0.0) }.map(\.field))).sorted()
-        let numericSlots = reductions.map { numericFields.firstIndex(of: $0.field) ?? -1 }
-        var numbers = [Int64](repeating: 0, count: numericFields.count)
-        var numbersSet = [Bool](repeating: false, count: numericFields.count)
-        // Every group's partials side by side, `width` slots each, in the plan's order.
-        var integers: [Int64] = [], doubles: [Double] = []
-        // Whether a value was reduced yet (SUM, MIN, MAX are NULL until then).
-        var seen: [Bool] = []
+        var groups = GroupAccumulator(plan)
+        let (groupFields, deletedField, rowtimeField) = (plan.groupFields, plan.deletedField, plan.rowtimeField)
+        let (numericFields, countedFields) = (groups.numericFields, groups.countedFields)
         var fields: [Range<Int>] = []
         var joined: [UInt8] = []
         // Group columns side by side in the row make the key as they stand.
@@ -58,76 +46,30 @@ struct BatchCombiner {
                 for field in groupFields where Self.isNull(row, fields[field]) { continue rows }
                 for (slot, field) in numericFields.enumerated() {
                     let text = fields[field]
-                    numbersSet[slot] = !Self.isNull(row, text)
-                    guard numbersSet[slot] else { continue }
+                    groups.numbersSet[slot] = !Self.isNull(row, text)
+                    guard groups.numbersSet[slot] else { continue }
                     guard let value = PgValueMapper.integer(row[text]) else { return false }
-                    numbers[slot] = value
+                    groups.numbers[slot] = value
                 }
+                for (slot, field) in countedFields.enumerated() { groups.counted[slot] = !Self.isNull(row, fields[field]) }
                 // The group's fields as they stand in the row, tab-joined when apart.
-                let (group, isNew): (Int, Bool)
+                let added: Bool
                 if adjacent {
                     let key = fields[groupFields.first!].lowerBound..<fields[groupFields.last!].upperBound
-                    (group, isNew) = groups.group(of: UnsafeBufferPointer(rebasing: bytes[key]))
+                    added = groups.add(group: UnsafeBufferPointer(rebasing: bytes[key]))
                 } else {
                     joined.removeAll(keepingCapacity: true)
                     for (position, field) in groupFields.enumerated() {
                         if position > 0 { joined.append(UInt8(ascii: "\t")) }
                         joined += row[fields[field]]
                     }
-                    (group, isNew) = joined.withUnsafeBufferPointer { groups.group(of: $0) }
+                    added = joined.withUnsafeBufferPointer { groups.add(group: $0) }
                 }
-                if isNew {
-                    integers += repeatElement(0, count: width)
-                    doubles += repeatElement(0, count: width)
-                    seen += repeatElement(false, count: width)
-                }
-                for (slot, (reduction, field)) in reductions.enumerated() {
-                    let at = group * width + slot
-                    switch reduction {
-                    case .count:
-                        integers[at] += 1
-                    case .countValues:
-                        if !Self.isNull(row, fields[field]) { integers[at] += 1 }
-                    case .sum, .min, .max, .latestRowtime:
-                        let number = numericSlots[slot]
-                        guard numbersSet[number] else { continue }
-                        let (value, old) = (numbers[number], integers[at])
-                        switch reduction {
-                        case .sum:
-                            let (total, overflow) = old.addingReportingOverflow(value)
-                            if overflow { return false }
-                            integers[at] = total
-                        case .min: integers[at] = seen[at] ? Swift.min(old, value) : value
-                        default: integers[at] = seen[at] ? Swift.max(old, value) : value
-                        }
-                        seen[at] = true
-                    case .sumAsDouble:
-                        let number = numericSlots[slot]
-                        guard numbersSet[number] else { continue }
-                        doubles[at] += Double(numbers[number])
-                        seen[at] = true
-                    }
-                }
+                if !added { return false }
             }
             return true
         }
-        guard complete else { return nil }
-        var out = CopyTextEncoder(reservingCapacity: groups.count * (16 + 12 * width))
-        for group in 0..<groups.count {
-            out.append(encodedFields: groups.key(group))
-            for (slot, (reduction, _)) in plan.reductions.enumerated() {
-                let at = group * width + slot
-                switch reduction {
-                case .count, .countValues: out.append(integer: integers[at])
-                case .sum, .min, .max, .latestRowtime:
-                    if seen[at] { out.append(integer: integers[at]) } else { out.appendNull() }
-                // Swift's shortest round-trip text, which float8in reads back exactly.
-                case .sumAsDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
-                }
-            }
-            out.endRow()
-        }
-        return out
+        return complete ? groups.partialRows() : nil
     }
 
     /// The ranges of a COPY text row's tab-separated fields (escaped
@@ -147,6 +89,113 @@ struct BatchCombiner {
 
     private static func isNull(_ row: Slice<UnsafeBufferPointer<UInt8>>, _ field: Range<Int>) -> Bool {
         field.count == 2 && row[field.lowerBound] == UInt8(ascii: "\\") && row[field.lowerBound + 1] == UInt8(ascii: "N")
+    }
+}
+
+/// A batch's groups and their partial reductions, a row at a time: the
+/// caller sets the row's `numbers` and `counted`, then `add`s its group.
+/// BatchCombiner feeds it staged rows; InputStager feeds it flat JSON
+/// records straight from Kafka, with no staged row at all.
+struct GroupAccumulator {
+    let reductions: [(QueryPlan.Combined.Reduction, field: Int)]
+    /// The whole-number fields the reductions read, each parsed once per
+    /// row (SUM and AVG of one column read the same field).
+    let numericFields: [Int]
+    /// The fields COUNT(x) reads: only whether they are NULL matters.
+    let countedFields: [Int]
+    /// Per reduction, its slot in `numbers` or `counted` (-1 for none).
+    private let slots: [Int]
+    /// The row's value of each numeric field, where `numbersSet`.
+    var numbers: [Int64]
+    var numbersSet: [Bool]
+    /// Whether each counted field of the row is not NULL.
+    var counted: [Bool]
+    private var groups = GroupIndex()
+    // Every group's partials side by side, one slot per reduction, in the plan's order.
+    private var integers: [Int64] = [], doubles: [Double] = []
+    /// Whether a value was reduced yet (SUM, MIN, MAX are NULL until then).
+    private var seen: [Bool] = []
+
+    init(_ plan: QueryPlan.Combined) {
+        reductions = plan.reductions
+        let numeric = Array(Set(reductions.filter { ![.count, .countValues].contains($0.0) }.map(\.field))).sorted()
+        let countedOnes = Array(Set(reductions.filter { $0.0 == .countValues }.map(\.field))).sorted()
+        slots = reductions.map { reduction, field in
+            switch reduction {
+            case .count: return -1
+            case .countValues: return countedOnes.firstIndex(of: field)!
+            default: return numeric.firstIndex(of: field)!
+            }
+        }
+        (numericFields, countedFields) = (numeric, countedOnes)
+        numbers = Array(repeating: 0, count: numeric.count)
+        numbersSet = Array(repeating: false, count: numeric.count)
+        counted = Array(repeating: false, count: countedOnes.count)
+    }
+
+    var groupCount: Int { groups.count }
+
+    /// Reduces the row set in `numbers` and `counted` into `key`'s group
+    /// (its group fields in COPY text, tab-joined); false where SQL would
+    /// fail (a bigint sum that overflows), leaving the groups unusable.
+    mutating func add(group key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (group, isNew) = groups.group(of: key)
+        let width = reductions.count
+        if isNew {
+            integers += repeatElement(0, count: width)
+            doubles += repeatElement(0, count: width)
+            seen += repeatElement(false, count: width)
+        }
+        for slot in 0..<width {
+            let at = group * width + slot
+            let reduction = reductions[slot].0
+            switch reduction {
+            case .count:
+                integers[at] += 1
+            case .countValues:
+                if counted[slots[slot]] { integers[at] += 1 }
+            case .sum, .min, .max, .latestRowtime:
+                let number = slots[slot]
+                guard numbersSet[number] else { continue }
+                let (value, old) = (numbers[number], integers[at])
+                switch reduction {
+                case .sum:
+                    let (total, overflow) = old.addingReportingOverflow(value)
+                    if overflow { return false }
+                    integers[at] = total
+                case .min: integers[at] = seen[at] ? Swift.min(old, value) : value
+                default: integers[at] = seen[at] ? Swift.max(old, value) : value
+                }
+                seen[at] = true
+            case .sumAsDouble:
+                let number = slots[slot]
+                guard numbersSet[number] else { continue }
+                doubles[at] += Double(numbers[number])
+                seen[at] = true
+            }
+        }
+        return true
+    }
+
+    /// The partial rows in COPY text, one per group in order of first arrival.
+    func partialRows() -> CopyTextEncoder {
+        let width = reductions.count
+        var out = CopyTextEncoder(reservingCapacity: groups.count * (16 + 12 * width))
+        for group in 0..<groups.count {
+            out.append(encodedFields: groups.key(group))
+            for (slot, (reduction, _)) in reductions.enumerated() {
+                let at = group * width + slot
+                switch reduction {
+                case .count, .countValues: out.append(integer: integers[at])
+                case .sum, .min, .max, .latestRowtime:
+                    if seen[at] { out.append(integer: integers[at]) } else { out.appendNull() }
+                // Swift's shortest round-trip text, which float8in reads back exactly.
+                case .sumAsDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
+                }
+            }
+            out.endRow()
+        }
+        return out
     }
 }
 

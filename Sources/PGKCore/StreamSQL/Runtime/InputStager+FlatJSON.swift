@@ -11,35 +11,7 @@ extension InputStager {
         var flatFields = takeFlatFields(count: names.count)
         defer { self.flatFields = flatFields }
         let bytes = value.assumingMemoryBound(to: UInt8.self)
-        let types = flatTypes
-        let flat = FlatJSONObject.scan(bytes) { member, scalar in
-            // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
-            guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
-                return true
-            }
-            guard case .absent = flatFields[index] else { return false }
-            switch (scalar, types[index]) {
-            case (.null, _):
-                flatFields[index] = .null
-            case (.integer(let text), .integer), (.integer(let text), .bigint):
-                guard let number = PgValueMapper.integer(bytes[text]),
-                      types[index] == .bigint || Int32(exactly: number) != nil else { return false }
-                flatFields[index] = .range(text)
-            case (.integer(let text), .string):
-                // Past BIGINT, the general path's number is no longer this text.
-                guard PgValueMapper.integer(bytes[text]) != nil else { return false }
-                flatFields[index] = .range(text)
-            case (.string(let text), .string):
-                flatFields[index] = .range(text)
-            case (.bool(let flag), .string):
-                flatFields[index] = .text(flag ? "true" : "false")
-            case (.bool(let flag), .boolean):
-                flatFields[index] = .text(flag ? "t" : "f")
-            default:
-                return false
-            }
-            return true
-        }
+        let flat = scanFlatJSON(bytes, names: names, into: &flatFields, numbers: nil)
         // A table row needs its key: the general path says so where it has none.
         guard flat, !source.isTable || !columnSources.contains(where: { $0.isKey && (keyValue($0) ?? .null).isNull }) else { return false }
         // By index, and into columnSources only for a key: copying a
@@ -60,6 +32,107 @@ extension InputStager {
         row.append(field: "f")
         flatJSONRecords += 1
         return true
+    }
+
+    /// Whether `combineFlatJSON` may take this input's records: flat JSON
+    /// values, and no column read from the key.
+    var combinesFlatJSON: Bool {
+        allowsFlatJSON && !keyHoldsFields && (flatJSONNames?.allSatisfy { $0 != nil } ?? false)
+    }
+
+    /// Reduces a record into the batch's groups without staging a row
+    /// (QueryPlan.Combined): its group key and numbers read straight from
+    /// its flat JSON value. False, with nothing added, where the record
+    /// needs its staged row (not such an object, a sum that overflows).
+    func combineFlatJSON(_ value: UnsafeRawBufferPointer?, rowtime: Int64?, groupFields: [Int],
+                         into groups: inout GroupAccumulator) -> Bool {
+        // A stream's null record: deleted, as staged, so in no group.
+        guard let value else { return true }
+        guard let names = flatJSONNames else { return false }
+        var flatFields = takeFlatFields(count: names.count)
+        defer { self.flatFields = flatFields }
+        if flatNumbers.count != names.count { flatNumbers = Array(repeating: 0, count: names.count) }
+        let bytes = value.assumingMemoryBound(to: UInt8.self)
+        return flatNumbers.withUnsafeMutableBufferPointer { numbers in
+            guard scanFlatJSON(bytes, names: names, into: &flatFields, numbers: numbers.baseAddress) else { return false }
+            // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
+            for field in groupFields {
+                if case .absent = flatFields[field] { return true }
+                if case .null = flatFields[field] { return true }
+            }
+            for (slot, field) in groups.numericFields.enumerated() {
+                // Past the columns: `_ts`, the ROWTIME.
+                guard field < names.count else {
+                    groups.numbersSet[slot] = rowtime != nil
+                    groups.numbers[slot] = rowtime ?? 0
+                    continue
+                }
+                guard case .range = flatFields[field] else {
+                    groups.numbersSet[slot] = false
+                    continue
+                }
+                groups.numbersSet[slot] = true
+                groups.numbers[slot] = numbers[field]
+            }
+            for (slot, field) in groups.countedFields.enumerated() {
+                switch flatFields[field] {
+                case .absent, .null: groups.counted[slot] = false
+                default: groups.counted[slot] = true
+                }
+            }
+            // The key as the staged row holds it: flat fields need no COPY escapes.
+            if groupFields.count == 1, case .range(let text) = flatFields[groupFields[0]] {
+                return groups.add(group: UnsafeBufferPointer(rebasing: bytes[text]))
+            }
+            var key: [UInt8] = []
+            for (position, field) in groupFields.enumerated() {
+                if position > 0 { key.append(UInt8(ascii: "\t")) }
+                switch flatFields[field] {
+                case .range(let text): key += bytes[text]
+                case .text(let text): key += UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+                case .absent, .null: break
+                }
+            }
+            return key.withUnsafeBufferPointer { groups.add(group: $0) }
+        }
+    }
+
+    /// Reads a flat JSON object's members into the columns' fields;
+    /// false where it is not one, or a value would not render as the
+    /// general path renders it. With `numbers`, a whole number read for
+    /// an INT or BIGINT column is kept there too, at the column's index.
+    private func scanFlatJSON(_ bytes: UnsafeBufferPointer<UInt8>, names: [[UInt8]?], into flatFields: inout [FlatField],
+                              numbers: UnsafeMutablePointer<Int64>?) -> Bool {
+        let types = flatTypes
+        return FlatJSONObject.scan(bytes) { member, scalar in
+            // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
+            guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
+                return true
+            }
+            guard case .absent = flatFields[index] else { return false }
+            switch (scalar, types[index]) {
+            case (.null, _):
+                flatFields[index] = .null
+            case (.integer(let text), .integer), (.integer(let text), .bigint):
+                guard let number = PgValueMapper.integer(bytes[text]),
+                      types[index] == .bigint || Int32(exactly: number) != nil else { return false }
+                flatFields[index] = .range(text)
+                numbers?[index] = number
+            case (.integer(let text), .string):
+                // Past BIGINT, the general path's number is no longer this text.
+                guard PgValueMapper.integer(bytes[text]) != nil else { return false }
+                flatFields[index] = .range(text)
+            case (.string(let text), .string):
+                flatFields[index] = .range(text)
+            case (.bool(let flag), .string):
+                flatFields[index] = .text(flag ? "true" : "false")
+            case (.bool(let flag), .boolean):
+                flatFields[index] = .text(flag ? "t" : "f")
+            default:
+                return false
+            }
+            return true
+        }
     }
 
     private static func equalIgnoringASCIICase(_ member: Slice<UnsafeBufferPointer<UInt8>>, _ upper: [UInt8]) -> Bool {

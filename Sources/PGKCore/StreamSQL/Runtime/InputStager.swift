@@ -148,7 +148,7 @@ final class InputStager {
     private lazy var keyColumnDefinitions = source.plainKeyColumns.compactMap { source.column(named: $0) }
     /// Worked out once: CatalogSource answers these by searching its key columns.
     private lazy var isWindowed = source.isWindowed
-    private lazy var keyHoldsFields = isWindowed || !keyColumnDefinitions.isEmpty
+    private(set) lazy var keyHoldsFields = isWindowed || !keyColumnDefinitions.isEmpty
 
     /// Appends the record's COPY fields for the input's staging table: its
     /// columns, then `_key` and `_deleted`. A record without a value is a
@@ -260,6 +260,8 @@ final class InputStager {
     /// allocates nothing.
     enum FlatField { case absent, null, range(Range<Int>), text(StaticString) }
     var flatFields: [FlatField] = []
+    /// The whole numbers `combineFlatJSON` read, by column.
+    var flatNumbers: [Int64] = []
 
 
     /// A windowed source's key without its window, and the window: the

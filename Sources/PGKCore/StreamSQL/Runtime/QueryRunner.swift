@@ -15,9 +15,9 @@ final class QueryRunner {
     private let kafka: KafkaConfig
     private let registry: SchemaRegistryClient?
     private let untilEnd: Bool
-    private let stagers: [InputStager]
-    /// Each input's topic: taken out of the plan once, not copied per record.
-    private let inputTopics: [String]
+    /// The reader's; the writer's, used only to stage a batch reduced while read, is its own.
+    private let decoder: RecordDecoder
+    private(set) lazy var writerDecoder = makeDecoder()
     let encoder: OutputEncoder
     private var consumer: KafkaConsumer?
     private var nudger: KafkaFetchNudger?
@@ -44,9 +44,6 @@ final class QueryRunner {
     private var aligner: TimestampAligner<StagedMessage>?
     /// Whether an input's ROWTIME comes from a TIMESTAMP column.
     private lazy var rowtimeFromColumns = plan.inputs.contains { $0.source.timestampColumn != nil }
-    /// `ksql.timestamp.throw.on.invalid`: an invalid TIMESTAMP column
-    /// stops the query (QueryFailure) instead of skipping the record.
-    private lazy var throwsOnInvalidTimestamp = query.functionProperties[Self.throwOnInvalidTimestampProperty]?.lowercased() == "true"
     static let throwOnInvalidTimestampProperty = "ksql.timestamp.throw.on.invalid"
     /// A push query's printer instead of a topic; returns false once it
     /// wants no more rows (LIMIT).
@@ -80,8 +77,6 @@ final class QueryRunner {
     /// The groups the last batch applied was pre-aggregated into; nil when SQL folded it.
     private var combinedGroups: Int?
     private var lastBatchSizes = StagedRecords.Sizes()
-    /// Where `decode` writes each record's row before the batch takes a copy.
-    private var rowScratch = CopyTextEncoder(reservingCapacity: 4096)
     /// Arrival numbers per batch (see `stage`); far above either batch limit.
     static let seqStride: Int64 = 1 << 24
 
@@ -93,10 +88,20 @@ final class QueryRunner {
         self.kafka = kafka
         self.registry = registry
         self.untilEnd = untilEnd
-        stagers = plan.inputs.map { InputStager(source: $0.source, registry: registry) }
-        inputTopics = plan.inputs.map(\.source.topic)
         encoder = OutputEncoder(sink: plan.sink, registry: registry)
         if Set(plan.inputs.map(\.source.topic)).count > 1 { aligner = TimestampAligner() }
+        decoder = RecordDecoder(queryID: query.id, plan: plan, registry: registry,
+                                throwsOnInvalidTimestamp: Self.throwsOnInvalidTimestamp(query))
+    }
+
+    /// `ksql.timestamp.throw.on.invalid`: an invalid TIMESTAMP column
+    /// stops the query (QueryFailure) instead of skipping the record.
+    private static func throwsOnInvalidTimestamp(_ query: SQLQuery) -> Bool {
+        query.functionProperties[throwOnInvalidTimestampProperty]?.lowercased() == "true"
+    }
+
+    private func makeDecoder() -> RecordDecoder {
+        RecordDecoder(queryID: query.id, plan: plan, registry: registry, throwsOnInvalidTimestamp: Self.throwsOnInvalidTimestamp(query))
     }
 
     /// Whether every input partition was read to its end (`--until-end`).
@@ -190,7 +195,7 @@ final class QueryRunner {
             usleep(UInt32(min(timeoutMilliseconds, 200)) * 1000)
             return 0
         }
-        var batch = StagedRecords(reserving: lastBatchSizes)
+        var batch = decoder.newBatch(reserving: lastBatchSizes)
         // A record that stops the query ends the batch: what came before it is still applied.
         var failure: QueryFailure?
         let started = SystemClock.shared.nowMilliseconds
@@ -227,7 +232,7 @@ final class QueryRunner {
     /// Reads records into the batch until it is full, the deadline passes
     /// or the input is read to its end.
     private func collect(into batch: inout StagedRecords, from consumer: KafkaConsumer, until deadline: Int64) throws {
-        while batch.count < batchLimit {
+        while batch.count < batchLimit || readsOnWhileWriterIsBusy(batch) {
             let remaining = Int(deadline - SystemClock.shared.nowMilliseconds)
             guard remaining > 0 else { break }
             // Up to what is queued: a poll that waited for a full 10k
@@ -267,6 +272,14 @@ final class QueryRunner {
         }
     }
 
+    /// A batch reduced while read costs the writer per group, not per
+    /// record: rather than wait for a busy writer, the reader goes on
+    /// filling it (up to twice a full batch), and the writer folds the
+    /// same groups fewer times.
+    private func readsOnWhileWriterIsBusy(_ batch: StagedRecords) -> Bool {
+        batch.groups != nil && batch.count < 2 * Self.maxCombinedBatch && writer?.isBusy == true
+    }
+
     /// Waits for the batch in flight and sends the changelog: at the end
     /// of the input and before stopping. `onlyIfDue` skips the round when
     /// this process wrote nothing since the last one began, up to the
@@ -295,7 +308,8 @@ final class QueryRunner {
         wroteSincePublish = true
         let applied = clock.nowMilliseconds
         let publishing = applied - lastPublish >= Self.publishIntervalMilliseconds ? try publishChangelogNow() : ""
-        Log.debug("sql: \(query.id): \(batch.count) record(s)\(combinedGroups.map { ", pre-aggregated into \($0) group(s)" } ?? ""), "
+        let combined = combinedGroups.map { ", pre-aggregated into \($0) group(s)\(batch.groups != nil ? " while read" : "")" } ?? ""
+        Log.debug("sql: \(query.id): \(batch.count) record(s)\(combined), "
             + "applied in \(applied - started) ms\(producesChangelog ? " with \(changelogSent) changelog record(s) sent" : "")\(publishing)")
     }
 
@@ -303,6 +317,10 @@ final class QueryRunner {
     /// (no aligner): no intermediate message or row to build, copy and
     /// free per record.
     private func take(_ view: KafkaMessageView, into batch: inout StagedRecords) throws {
+        if batch.groups != nil {
+            if decoder.combine(value: view.value, timestamp: view.timestamp, into: &batch) { return batch.note(batch.take(view)) }
+            try decoder.stageCombinedRecords(of: &batch)
+        }
         let mark = batch.mark
         let record = batch.take(view)
         try take(record, topic: view.topic, key: view.key, value: view.value, timestamp: view.timestamp, into: &batch, mark: mark)
@@ -321,7 +339,7 @@ final class QueryRunner {
     private func take(_ record: Int, topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                       timestamp: Int64?, into batch: inout StagedRecords, mark: StagedRecords.Mark) throws {
         do {
-            try decode(topic: topic, key: key, value: value, timestamp: timestamp, record: { batch.records.message(record) },
+            try decoder.decode(topic: topic, key: key, value: value, timestamp: timestamp, record: { batch.records.message(record) },
                        entry: { input, row, _ in batch.addEntry(input: input, row: row, record: record) },
                        failed: { batch.deadLetters.append((batch.records.message(record), $0)) })
         } catch {
@@ -346,7 +364,7 @@ final class QueryRunner {
         staged.decoded = true
         try withOptionalBytes(message.key) { key in
             try withOptionalBytes(message.value) { value in
-                try decode(topic: message.topic, key: key, value: value, timestamp: message.timestamp, record: { message },
+                try decoder.decode(topic: message.topic, key: key, value: value, timestamp: message.timestamp, record: { message },
                            entry: { input, row, rowtime in
                                staged.rowtime = rowtime
                                staged.rows.append((input, row))
@@ -354,30 +372,6 @@ final class QueryRunner {
             }
         }
         return staged
-    }
-
-    /// The record's row for each input reading its topic, or why it has
-    /// none. A row is lent to `entry` in a buffer reused for the next.
-    private func decode(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?,
-                        record: () -> KafkaMessage, entry: (_ input: Int, _ row: [UInt8], _ rowtime: Int64?) -> Void,
-                        failed: (String) -> Void) throws {
-        for index in inputTopics.indices where inputTopics[index] == topic {
-            do {
-                rowScratch.removeAll()
-                try stagers[index].stage(key: key, value: value, into: &rowScratch)
-                // ROWTIME: the record's timestamp in milliseconds, or its
-                // TIMESTAMP column's (a tombstone has none: it keeps the record's).
-                let rowtime = stagers[index].extractedRowtime ?? timestamp
-                if let rowtime { rowScratch.append(integer: rowtime) } else { rowScratch.appendNull() }
-                entry(index, rowScratch.buffer, rowtime)
-            } catch let error as StageError where error.invalidTimestamp && throwsOnInvalidTimestamp {
-                let message = record()
-                throw QueryFailure(description: "sql: \(query.id): \(message.topic)[\(message.partition)] offset \(message.offset): "
-                    + "\(error); ksql.timestamp.throw.on.invalid is true, so the query stops here")
-            } catch {
-                failed("\(error)")
-            }
-        }
     }
 
     func apply(_ batch: StagedRecords) throws {
@@ -395,7 +389,8 @@ final class QueryRunner {
             }
             combinedGroups = nil
             var changelog: [ChangelogRecord] = []
-            if let combined = plan.combined, let rows = BatchCombiner(plan: combined).partialRows(batch.rows, batch.entries.lazy.map(\.row)) {
+            if let combined = plan.combined,
+               let rows = batch.groups?.partialRows() ?? BatchCombiner(plan: combined).partialRows(batch.rows, batch.entries.lazy.map(\.row)) {
                 combinedGroups = rows.rowCount
                 // Only the batch's partial rows go to PostgreSQL.
                 let columns = try combined.columns.map { try connection.quoteIdentifier($0) }.joined(separator: ", ")

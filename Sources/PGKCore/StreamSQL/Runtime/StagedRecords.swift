@@ -16,6 +16,9 @@ struct StagedRecords {
     /// Every entry's row, back to back: one buffer per batch, not one per record.
     private(set) var rows: [UInt8] = []
     private(set) var records = TakenRecords()
+    /// Set while the batch's records are reduced into groups as they are
+    /// read, with no staged rows (`entries` stays empty); see RecordDecoder.
+    var groups: GroupAccumulator?
     var deadLetters: [(KafkaMessage, String)] = []
     private var offsets: [KafkaTopicPartition: Int64] = [:]
     /// The last record's partition and next offset, not yet in `offsets`:
@@ -116,6 +119,12 @@ extension QueryRunner {
             // re-apply a half that already committed.
             try retryingConflicts { try apply(batch) }
         } catch let error as PostgresError where Self.isDataError(error) {
+            // Reduced while read, the batch is staged to find the records at fault.
+            if batch.groups != nil {
+                var staged = batch
+                try writerDecoder.stageCombinedRecords(of: &staged)
+                return try applyIsolatingBadRecords(staged)
+            }
             guard batch.entries.count > 1 else {
                 var alone = batch.withoutEntries()
                 alone.deadLetters += batch.entries.map { (batch.message($0), "PostgreSQL rejected the record: \(error)") }
