@@ -59,8 +59,9 @@ final class QueryRunner {
     /// group, not per record: larger batches fold the same groups less often.
     static let maxCombinedBatch = 200_000
     /// Half the sink's read-ahead (`SinkTopics.prefetchDefaults`):
-    /// two batches of up to 200k records are held as well, one read while
-    /// the other is written. With the broker threads nudged awake
+    /// two batches are held as well, one read while the other is written
+    /// (up to 200k records each; 400k while a writer is busy, when the
+    /// records are reduced as read and no staged rows are kept). With the broker threads nudged awake
     /// (`KafkaFetchNudger`) a shallow read-ahead refills within
     /// milliseconds; at 150k messages, 48 MiB and 16 MiB per fetch, 1M
     /// events peaked at 291–314 MB.
