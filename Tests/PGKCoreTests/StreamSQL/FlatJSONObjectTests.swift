@@ -13,6 +13,7 @@ import Testing
                 case .bool(let flag): shown = "\(flag)"
                 case .integer(let digits): shown = "int " + text(digits)
                 case .string(let range): shown = "str " + text(range)
+                case .number(let range): shown = "num " + text(range)
                 }
                 seen.append(text(key) + "=" + shown)
                 return true

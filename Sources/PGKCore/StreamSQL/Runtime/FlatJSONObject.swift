@@ -3,7 +3,8 @@
 /// straight from its bytes: no Value tree, no String per member. Anything
 /// else (a nested value, a fraction, an escape, non-ASCII text, a syntax
 /// error) makes `scan` return false, and the caller decodes the record
-/// the general way, which also words any error.
+/// the general way, which also words any error. (Asked to, it also takes
+/// fractions and exponents: PostgreSQL's JSON of a row's doubles.)
 enum FlatJSONObject {
     /// Texts are ranges of the scanned bytes: no slice to retain per member.
     enum Scalar: Equatable {
@@ -13,12 +14,16 @@ enum FlatJSONObject {
         case integer(Range<Int>)
         /// A string's bytes between its quotes.
         case string(Range<Int>)
+        /// Any other JSON number (a fraction, an exponent, -0): only
+        /// where `scan` is asked for them.
+        case number(Range<Int>)
     }
 
     /// Calls `member` with each member's key (the bytes between its
     /// quotes) and value, in order; false when the bytes are not such an
     /// object or `member` returns false.
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, member: (_ key: Range<Int>, _ value: Scalar) -> Bool) -> Bool {
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, numbers: Bool = false,
+                     member: (_ key: Range<Int>, _ value: Scalar) -> Bool) -> Bool {
         var index = bytes.startIndex
         func skipSpace() {
             while index < bytes.endIndex {
@@ -65,9 +70,29 @@ enum FlatJSONObject {
                 let start = index
                 let negative = take(UInt8(ascii: "-"))
                 let digits = index
-                while index < bytes.endIndex, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-                // No digits, a leading zero, -0, or a fraction or exponent next: not a plain whole number.
-                guard index > digits, bytes[digits] != UInt8(ascii: "0") || (index == digits + 1 && !negative) else { return nil }
+                func skipDigits() -> Bool {
+                    let first = index
+                    while index < bytes.endIndex, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+                    return index > first
+                }
+                guard skipDigits() else { return nil }
+                if numbers {
+                    // JSON's grammar: no leading zero, then an optional fraction and exponent.
+                    guard bytes[digits] != UInt8(ascii: "0") || index == digits + 1 else { return nil }
+                    var whole = !negative || bytes[digits] != UInt8(ascii: "0")
+                    if take(UInt8(ascii: ".")) {
+                        guard skipDigits() else { return nil }
+                        whole = false
+                    }
+                    if take(UInt8(ascii: "e")) || take(UInt8(ascii: "E")) {
+                        _ = take(UInt8(ascii: "+")) || take(UInt8(ascii: "-"))
+                        guard skipDigits() else { return nil }
+                        whole = false
+                    }
+                    return whole ? .integer(start..<index) : .number(start..<index)
+                }
+                // A leading zero, -0, or a fraction or exponent next: not a plain whole number.
+                guard bytes[digits] != UInt8(ascii: "0") || (index == digits + 1 && !negative) else { return nil }
                 if index < bytes.endIndex {
                     let next = bytes[index]
                     guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }

@@ -6,15 +6,17 @@ final class OutputEncoder {
     let sink: CatalogSource
     private let registry: SchemaRegistryClient?
     /// (PostgreSQL name, ksqlDB name, type) of value columns, in order.
-    private let valueColumns: [(postgres: String, name: String, type: SQLType)]
-    private let keyColumns: [(postgres: String, name: String, type: SQLType)]
+    let valueColumns: [(postgres: String, name: String, type: SQLType)]
+    let keyColumns: [(postgres: String, name: String, type: SQLType)]
     private var avro: (schema: AvroSchema, id: Int32)?
     private var avroKey: (schema: AvroSchema, id: Int32)?
     /// Keys of a windowed table: the group key then the window start as
     /// 8 big-endian bytes (ksqlDB's time-windowed key format); a session's
     /// key is the group key, its end, then its start (Kafka Streams' session key).
-    private let windowed: Bool
+    let windowed: Bool
     private let session: Bool
+    /// Set where changelog rows may be encoded straight from PostgreSQL's JSON.
+    private(set) lazy var flatLayout = FlatChangelogLayout(self)
 
     init(sink: CatalogSource, registry: SchemaRegistryClient?) {
         self.sink = sink

@@ -51,6 +51,12 @@ extension QueryRunner {
     /// A changelog record from a key and value as PostgreSQL spells them
     /// in JSON (a NULL value is a tombstone).
     private func changelogRecord(key: [UInt8]?, value: [UInt8]?, timestamp: Int64?) throws -> ChangelogRecord {
+        let flat = withOptionalBytes(key) { key in
+            withOptionalBytes(value) { value in
+                encoder.encodeFlat(key: key.map { $0.assumingMemoryBound(to: UInt8.self) }, value: value.map { $0.assumingMemoryBound(to: UInt8.self) })
+            }
+        }
+        if let flat { return ChangelogRecord(key: flat.key, value: flat.value, timestamp: timestamp) }
         let key = try key.map { try JSON.decode($0) } ?? .null
         let value = try value.map { try JSON.decode($0) }
         return ChangelogRecord(key: try encoder.key(key), value: try encoder.value(value), timestamp: timestamp)
