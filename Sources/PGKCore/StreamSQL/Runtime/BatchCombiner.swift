@@ -222,7 +222,7 @@ struct GroupIndex {
         var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
         while slots[slot] != 0 {
             let group = Int(slots[slot] - 1)
-            if hashes[group] == hash && keyBytes[keyRanges[group]].elementsEqual(key) { return (group, false) }
+            if hashes[group] == hash && equals(keyRanges[group], key) { return (group, false) }
             slot = (slot + 1) & mask
         }
         let group = keyRanges.count
@@ -232,6 +232,13 @@ struct GroupIndex {
         keyBytes.append(contentsOf: key)
         if keyRanges.count * 2 > slots.count { grow() }
         return (group, true)
+    }
+
+    /// memcmp in place: comparing a slice of `keyBytes` retained the array per lookup.
+    private func equals(_ range: Range<Int>, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard range.count == key.count else { return false }
+        guard let other = key.baseAddress, !key.isEmpty else { return true }
+        return keyBytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + range.lowerBound, other, key.count) == 0 }
     }
 
     private mutating func grow() {

@@ -104,10 +104,20 @@ extension InputStager {
     private func scanFlatJSON(_ bytes: UnsafeBufferPointer<UInt8>, names: [[UInt8]?], into flatFields: inout [FlatField],
                               numbers: UnsafeMutablePointer<Int64>?) -> Bool {
         let types = flatTypes
+        var position = 0
         return FlatJSONObject.scan(bytes) { member, scalar in
             // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
-            guard let index = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
-                return true
+            // (Names are distinct: the column in the member's position, where it matches, is the one.)
+            let guess = position
+            position += 1
+            let index: Int
+            if guess < names.count, let name = names[guess], Self.equalIgnoringASCIICase(bytes[member], name) {
+                index = guess
+            } else {
+                guard let found = names.firstIndex(where: { $0.map { Self.equalIgnoringASCIICase(bytes[member], $0) } ?? false }) else {
+                    return true
+                }
+                index = found
             }
             guard case .absent = flatFields[index] else { return false }
             switch (scalar, types[index]) {
