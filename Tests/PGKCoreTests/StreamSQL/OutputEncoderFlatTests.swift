@@ -66,6 +66,22 @@ import Testing
         }
     }
 
+    /// A stream's rows carry their value as text already: only the key is written fast,
+    /// whatever the value columns.
+    @Test func keysAloneWhateverTheValue() throws {
+        let sink = Self.sink(key: .integer, value: [ColumnDefinition(name: "D", type: .decimal(precision: 4, scale: 2))])
+        let encoder = OutputEncoder(sink: sink, registry: nil)
+        #expect(encoder.flatLayout == nil && encoder.flatKeyLayout != nil)
+        for key in [#"{"k" : 42}"#, #"{"k" : -7}"#, #"{"k" : null}"#] {
+            let fast = Array(key.utf8).withUnsafeBufferPointer { encoder.encodeFlatKey($0) }
+            let general = try encoder.key(try JSON.decode(Array(key.utf8)))
+            #expect(fast != nil && fast?.bytes == general, "\(key)")
+        }
+        for key in [#"{"k" : "42"}"#, #"{"k" : 1.5}"#, #"{"id" : 1}"#, #"{"k" : 1, "j" : 2}"#, "not json"] {
+            #expect(Array(key.utf8).withUnsafeBufferPointer { encoder.encodeFlatKey($0) } == nil, "\(key)")
+        }
+    }
+
     @Test func otherSinksTakeTheGeneralPath() {
         // A DECIMAL column, an AVRO key, a windowed table, DELIMITED values: no layout.
         #expect(OutputEncoder(sink: Self.sink(key: .integer, value: [ColumnDefinition(name: "D", type: .decimal(precision: 4, scale: 2))]),

@@ -2,12 +2,31 @@
 import Glibc
 #endif
 
+/// A sink key OutputEncoder can write straight from PostgreSQL's JSON of
+/// the key columns (`json_build_object`): one INT, BIGINT or STRING key
+/// column in KAFKA or JSON, not windowed.
+struct FlatKeyLayout {
+    /// The key column's PostgreSQL name, as the key object spells its member.
+    var postgres: [UInt8]
+    var type: SQLType
+    var json: Bool
+
+    init?(_ encoder: OutputEncoder) {
+        let sink = encoder.sink
+        guard !encoder.windowed, encoder.keyColumns.count == 1, ["KAFKA", "JSON"].contains(sink.keyFormat),
+              [.integer, .bigint, .string].contains(encoder.keyColumns[0].type) else { return nil }
+        postgres = Array(encoder.keyColumns[0].postgres.utf8)
+        type = encoder.keyColumns[0].type
+        json = sink.keyFormat == "JSON"
+    }
+}
+
 /// What OutputEncoder's fast path needs of a sink whose changelog records
-/// can be written straight from PostgreSQL's JSON of a row: a JSON value
-/// of scalar columns (INT, BIGINT, DOUBLE, STRING, BOOLEAN) and one INT,
-/// BIGINT or STRING key column in KAFKA or JSON. Decoding each row into a
-/// Value tree and encoding that again took a table's writer about a
-/// tenth of its CPU (60k changelog records for 1M events).
+/// can be written straight from PostgreSQL's JSON of a row: a flat key
+/// (FlatKeyLayout) and a JSON value of scalar columns (INT, BIGINT,
+/// DOUBLE, STRING, BOOLEAN). Decoding each row into a Value tree and
+/// encoding that again took a table's writer about a tenth of pgk's CPU
+/// (60k changelog records for 1M events).
 struct FlatChangelogLayout {
     enum Kind { case integer, double, string, boolean }
     struct Column {
@@ -18,15 +37,10 @@ struct FlatChangelogLayout {
         var kind: Kind
     }
     var values: [Column]
-    var key: (postgres: [UInt8], type: SQLType, json: Bool)
 
     init?(_ encoder: OutputEncoder) {
         let sink = encoder.sink
-        guard sink.valueFormat == "JSON", sink.wrapSingleValue, !encoder.windowed, encoder.keyColumns.count == 1,
-              ["KAFKA", "JSON"].contains(sink.keyFormat) else { return nil }
-        let keyColumn = encoder.keyColumns[0]
-        guard [.integer, .bigint, .string].contains(keyColumn.type) else { return nil }
-        key = (Array(keyColumn.postgres.utf8), keyColumn.type, sink.keyFormat == "JSON")
+        guard sink.valueFormat == "JSON", sink.wrapSingleValue, encoder.flatKeyLayout != nil else { return nil }
         var values: [Column] = []
         for column in encoder.valueColumns {
             let kind: Kind
@@ -57,15 +71,8 @@ extension OutputEncoder {
         guard let layout = flatLayout else { return nil }
         var encodedKey: [UInt8]?
         if let key {
-            guard let keyValue = Self.flatKey(key, layout) else { return nil }
-            if case .null = keyValue {
-                encodedKey = nil
-            } else if layout.key.json {
-                encodedKey = JSON.encodeBytes(keyValue)
-            } else {
-                guard let bytes = try? KafkaPrimitive.encode(keyValue, as: layout.key.type) else { return nil }
-                encodedKey = bytes
-            }
+            guard let flat = encodeFlatKey(key) else { return nil }
+            encodedKey = flat.bytes
         }
         // A deleted row: a tombstone.
         guard let value else { return (encodedKey, nil) }
@@ -105,27 +112,36 @@ extension OutputEncoder {
         return (encodedKey, out)
     }
 
-    /// The key column's value in the key object, or nil for the general path.
-    private static func flatKey(_ key: UnsafeBufferPointer<UInt8>, _ layout: FlatChangelogLayout) -> Value? {
+    /// A key as `key` writes it from the key object's Value.
+    struct EncodedKey { var bytes: [UInt8]? }
+
+    /// The key, written straight from PostgreSQL's JSON of the key
+    /// columns (bytes nil for a NULL key), or nil for the general path.
+    func encodeFlatKey(_ key: UnsafeBufferPointer<UInt8>) -> EncodedKey? {
+        guard let layout = flatKeyLayout else { return nil }
         var found: FlatJSONObject.Scalar?
         var members = 0
         let flat = FlatJSONObject.scan(key) { member, scalar in
             members += 1
-            guard members == 1, layout.key.postgres.elementsEqual(key[member]) else { return false }
+            guard members == 1, layout.postgres.elementsEqual(key[member]) else { return false }
             found = scalar
             return true
         }
         guard flat, let found else { return nil }
-        switch (found, layout.key.type) {
+        let value: Value
+        switch (found, layout.type) {
         case (.null, _):
-            return .null
+            return EncodedKey(bytes: nil)
         case (.integer(let text), .integer), (.integer(let text), .bigint):
-            return PgValueMapper.integer(key[text]).map(Value.int)
+            guard let number = PgValueMapper.integer(key[text]) else { return nil }
+            value = .int(number)
         case (.string(let text), .string):
-            return .string(String(decoding: key[text], as: UTF8.self))
+            value = .string(String(decoding: key[text], as: UTF8.self))
         default:
             return nil
         }
+        if layout.json { return EncodedKey(bytes: JSON.encodeBytes(value)) }
+        return (try? KafkaPrimitive.encode(value, as: layout.type)).map { EncodedKey(bytes: $0) }
     }
 
     /// A JSON number's value as JSON.decode gives it (strtod, which rounds as Double(Int64) does).

@@ -15,7 +15,8 @@ final class OutputEncoder {
     /// key is the group key, its end, then its start (Kafka Streams' session key).
     let windowed: Bool
     private let session: Bool
-    /// Set where changelog rows may be encoded straight from PostgreSQL's JSON.
+    /// Set where keys, and changelog rows, may be encoded straight from PostgreSQL's JSON.
+    private(set) lazy var flatKeyLayout = FlatKeyLayout(self)
     private(set) lazy var flatLayout = FlatChangelogLayout(self)
 
     init(sink: CatalogSource, registry: SchemaRegistryClient?) {

@@ -37,8 +37,12 @@ extension QueryRunner {
         }
         // (query_id, topic, key, value, ts): the outbox's columns.
         try connection.forEachRow(rows, statement.parameters) { row in
-            changelog.append(try changelogRecord(key: row[2].map { Array($0) }, value: row[3].map { Array($0) },
-                                                 timestamp: row[4].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }))
+            let timestamp = row[4].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+            // Read in libpq's memory where the fast path can write the record.
+            if let flat = encoder.encodeFlat(key: row[2]?.assumingMemoryBound(to: UInt8.self), value: row[3]?.assumingMemoryBound(to: UInt8.self)) {
+                return changelog.append(ChangelogRecord(key: flat.key, value: flat.value, timestamp: timestamp))
+            }
+            changelog.append(try changelogRecord(key: row[2].map { Array($0) }, value: row[3].map { Array($0) }, timestamp: timestamp))
         }
     }
 

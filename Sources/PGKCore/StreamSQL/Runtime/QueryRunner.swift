@@ -478,7 +478,12 @@ final class QueryRunner {
             // column that is NULL makes a null key.
             let rawKey = encoder.hasKeyColumns && row[2] != nil ? nil : row[1].flatMap { PgValueMapper.bytea(ArraySlice($0)) }
             if valueText {
-                let key = try row[2].flatMap { try encoder.key(try JSON.decode(Array($0))) } ?? rawKey
+                let key: [UInt8]?
+                if let keyJSON = row[2], let flat = encoder.encodeFlatKey(keyJSON.assumingMemoryBound(to: UInt8.self)) {
+                    key = flat.bytes ?? rawKey
+                } else {
+                    key = try row[2].flatMap { try encoder.key(try JSON.decode(Array($0))) } ?? rawKey
+                }
                 _ = try withOptionalBytes(key) { keyBuffer in
                     try producer.produce(topic: plan.sink.topic, key: keyBuffer, value: isNull ? nil : row[0], timestamp: timestamp)
                 }
