@@ -38,7 +38,8 @@ extension QueryRunner {
         // (query_id, topic, key, value, ts): the outbox's columns.
         try connection.forEachRow(rows, statement.parameters) { row in
             let timestamp = row[4].flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
-            // Read in libpq's memory where the fast path can write the record.
+            // Read in libpq's memory where the fast path can write the record
+            // (the outbox's rounds, seldom run, take the Value path).
             if let flat = encoder.encodeFlat(key: row[2]?.assumingMemoryBound(to: UInt8.self), value: row[3]?.assumingMemoryBound(to: UInt8.self)) {
                 return changelog.append(ChangelogRecord(key: flat.key, value: flat.value, timestamp: timestamp))
             }
@@ -55,12 +56,6 @@ extension QueryRunner {
     /// A changelog record from a key and value as PostgreSQL spells them
     /// in JSON (a NULL value is a tombstone).
     private func changelogRecord(key: [UInt8]?, value: [UInt8]?, timestamp: Int64?) throws -> ChangelogRecord {
-        let flat = withOptionalBytes(key) { key in
-            withOptionalBytes(value) { value in
-                encoder.encodeFlat(key: key.map { $0.assumingMemoryBound(to: UInt8.self) }, value: value.map { $0.assumingMemoryBound(to: UInt8.self) })
-            }
-        }
-        if let flat { return ChangelogRecord(key: flat.key, value: flat.value, timestamp: timestamp) }
         let key = try key.map { try JSON.decode($0) } ?? .null
         let value = try value.map { try JSON.decode($0) }
         return ChangelogRecord(key: try encoder.key(key), value: try encoder.value(value), timestamp: timestamp)

@@ -17,7 +17,7 @@ final class QueryRunner {
     private let untilEnd: Bool
     /// The reader's; the writer's, used only to stage a batch reduced while read, is its own.
     private let decoder: RecordDecoder
-    private(set) lazy var writerDecoder = makeDecoder()
+    private(set) lazy var writerDecoder = Self.decoder(query, plan, registry)
     let encoder: OutputEncoder
     private var consumer: KafkaConsumer?
     private var nudger: KafkaFetchNudger?
@@ -61,8 +61,8 @@ final class QueryRunner {
     /// Half the sink's read-ahead (`SinkTopics.prefetchDefaults`):
     /// two batches are held as well, one read while the other is written
     /// (up to 200k records each; 400k while a writer is busy, when the
-    /// records are reduced as read and no staged rows are kept). With the broker threads nudged awake
-    /// (`KafkaFetchNudger`) a shallow read-ahead refills within
+    /// records are reduced as read and no staged rows are kept). With the
+    /// broker threads nudged awake (`KafkaFetchNudger`) a shallow read-ahead refills within
     /// milliseconds; at 150k messages, 48 MiB and 16 MiB per fetch, 1M
     /// events peaked at 291–314 MB.
     static let prefetchDefaults: [(String, String)] = [
@@ -91,18 +91,14 @@ final class QueryRunner {
         self.untilEnd = untilEnd
         encoder = OutputEncoder(sink: plan.sink, registry: registry)
         if Set(plan.inputs.map(\.source.topic)).count > 1 { aligner = TimestampAligner() }
-        decoder = RecordDecoder(queryID: query.id, plan: plan, registry: registry,
-                                throwsOnInvalidTimestamp: Self.throwsOnInvalidTimestamp(query))
+        decoder = Self.decoder(query, plan, registry)
     }
 
-    /// `ksql.timestamp.throw.on.invalid`: an invalid TIMESTAMP column
-    /// stops the query (QueryFailure) instead of skipping the record.
-    private static func throwsOnInvalidTimestamp(_ query: SQLQuery) -> Bool {
-        query.functionProperties[throwOnInvalidTimestampProperty]?.lowercased() == "true"
-    }
-
-    private func makeDecoder() -> RecordDecoder {
-        RecordDecoder(queryID: query.id, plan: plan, registry: registry, throwsOnInvalidTimestamp: Self.throwsOnInvalidTimestamp(query))
+    private static func decoder(_ query: SQLQuery, _ plan: QueryPlan, _ registry: SchemaRegistryClient?) -> RecordDecoder {
+        // `ksql.timestamp.throw.on.invalid`: an invalid TIMESTAMP column
+        // stops the query (QueryFailure) instead of skipping the record.
+        let throwsOnInvalidTimestamp = query.functionProperties[throwOnInvalidTimestampProperty]?.lowercased() == "true"
+        return RecordDecoder(queryID: query.id, plan: plan, registry: registry, throwsOnInvalidTimestamp: throwsOnInvalidTimestamp)
     }
 
     /// Whether every input partition was read to its end (`--until-end`).
@@ -320,6 +316,7 @@ final class QueryRunner {
     private func take(_ view: KafkaMessageView, into batch: inout StagedRecords) throws {
         if batch.groups != nil {
             if decoder.combine(value: view.value, timestamp: view.timestamp, into: &batch) { return batch.note(batch.take(view)) }
+            // A record the groups cannot take: the batch stages its records after all, this one with them.
             try decoder.stageCombinedRecords(of: &batch)
         }
         let mark = batch.mark
