@@ -84,7 +84,11 @@ extension InputStager {
             if groupFields.count == 1, case .range(let text) = flatFields[groupFields[0]] {
                 return groups.add(group: UnsafeBufferPointer(rebasing: bytes[text]))
             }
+            // Several fields, tab-joined into a buffer reused from record to record.
             var key: [UInt8] = []
+            swap(&key, &flatGroupKey)
+            defer { swap(&key, &flatGroupKey) }
+            key.removeAll(keepingCapacity: true)
             for (position, field) in groupFields.enumerated() {
                 if position > 0 { key.append(UInt8(ascii: "\t")) }
                 switch flatFields[field] {

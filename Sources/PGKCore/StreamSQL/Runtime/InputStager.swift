@@ -262,6 +262,8 @@ final class InputStager {
     var flatFields: [FlatField] = []
     /// The whole numbers `combineFlatJSON` read, by column.
     var flatNumbers: [Int64] = []
+    /// The group key `combineFlatJSON` joins from several fields.
+    var flatGroupKey: [UInt8] = []
 
 
     /// A windowed source's key without its window, and the window: the

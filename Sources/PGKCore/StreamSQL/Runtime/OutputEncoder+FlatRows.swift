@@ -146,8 +146,11 @@ extension OutputEncoder {
 
     /// A JSON number's value as JSON.decode gives it (strtod, which rounds as Double(Int64) does).
     private static func double(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double {
-        var terminated = [CChar](repeating: 0, count: text.count + 1)
-        for (offset, byte) in text.enumerated() { terminated[offset] = CChar(bitPattern: byte) }
-        return strtod(terminated, nil)
+        // NUL-terminated on the stack: no array per value.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { terminated in
+            for (offset, byte) in text.enumerated() { terminated[offset] = CChar(bitPattern: byte) }
+            terminated[text.count] = 0
+            return strtod(terminated.baseAddress!, nil)
+        }
     }
 }
