@@ -22,24 +22,43 @@ import Testing
 
     /// The partial rows both ways, and the records reading declined.
     static func bothWays(_ plan: QueryPlan.Combined, _ records: [(String?, Int64?)]) -> (String, String?, [Int]) {
+        bothWays(plan, records.map { (nil, $0.0, $0.1) })
+    }
+
+    static func bothWays(_ plan: QueryPlan.Combined, _ records: [(key: [UInt8]?, json: String?, timestamp: Int64?)],
+                         source: CatalogSource = source) -> (String, String?, [Int]) {
         let reader = InputStager(source: source, registry: nil), stager = InputStager(source: source, registry: nil)
-        #expect(reader.combinesFlatJSON)
+        #expect(reader.combines(plan))
         var groups = GroupAccumulator(plan)
         var declined: [Int] = []
         var rows: [[UInt8]] = []
-        for (index, (json, timestamp)) in records.enumerated() {
+        for (index, (key, json, timestamp)) in records.enumerated() {
             let value = json.map { Array($0.utf8) }
-            let taken = withOptionalBytes(value) { reader.combineFlatJSON($0, rowtime: timestamp, groupFields: plan.groupFields, into: &groups) }
+            let taken = withOptionalBytes(key) { key in
+                withOptionalBytes(value) { reader.combineFlatJSON($0, key: key, rowtime: timestamp, groupFields: plan.groupFields, into: &groups) }
+            }
             if !taken { declined.append(index) }
             // A record staging refuses is a dead letter: no row.
             var row = CopyTextEncoder()
-            guard (try? stager.stage(key: nil, value: value, into: &row)) != nil else { continue }
+            guard (try? stager.stage(key: key, value: value, into: &row)) != nil else { continue }
             if let timestamp { row.append(integer: timestamp) } else { row.appendNull() }
             rows.append(row.buffer)
         }
         let read = String(decoding: groups.partialRows().buffer, as: UTF8.self)
         let staged = BatchCombiner(plan: plan).partialRows(rows).map { String(decoding: $0.buffer, as: UTF8.self) }
         return (read, staged, declined)
+    }
+
+    /// The source with its first column (ID) read from a KAFKA key of `type`.
+    static func keyed(_ type: SQLType) -> CatalogSource {
+        var keyed = source
+        keyed.columns[0] = ColumnDefinition(name: "ID", type: type, role: .key)
+        keyed.keyColumns = ["ID"]
+        return keyed
+    }
+
+    static func bigEndian(_ number: Int64, _ width: Int) -> [UInt8] {
+        (0..<width).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * $0)) }
     }
 
     @Test func readingGivesWhatStagingGives() {
@@ -79,12 +98,55 @@ import Testing
         #expect(declined == [1] && staged == nil)
     }
 
-    /// A source whose key holds columns is staged: the key is decoded there.
-    @Test func aKeyedSourceIsStaged() {
-        var keyed = Self.source
-        keyed.columns.insert(ColumnDefinition(name: "ID", type: .string, role: .key), at: 0)
-        keyed.keyColumns = ["ID"]
-        #expect(!InputStager(source: keyed, registry: nil).combinesFlatJSON)
+    /// A KAFKA key's one column is read from the key as staging reads it:
+    /// grouped alone or with value fields, or not grouped at all.
+    @Test func aKafkaKeyColumnIsReadFromTheKey() {
+        let values = [#"{"name": "a", "v": 5, "on": true}"#, #"{"NAME": "b", "v": 7, "id": 99}"#, #"{"name": "a", "v": null}"#]
+        let strings: [(key: [UInt8]?, json: String?, timestamp: Int64?)] = [
+            (Array("k1".utf8), values[0], 10), (Array("k\t2\\".utf8), values[1], 20), (Array("k1".utf8), values[2], 30),
+            (nil, values[0], 40),              // no key: a NULL ID, so no group under ID
+            ([], values[1], 50),               // an empty STRING key is a group
+            (Array("k1".utf8), nil, 60),       // a null record: no group
+        ]
+        let integers: [(SQLType, [(key: [UInt8]?, json: String?, timestamp: Int64?)])] = [
+            (.integer, [(Self.bigEndian(7, 4), values[0], 1), (Self.bigEndian(-2, 4), values[1], 2), (Self.bigEndian(7, 4), values[2], 3),
+                        (nil, values[1], 4)]),
+            (.bigint, [(Self.bigEndian(1 << 40, 8), values[0], 1), (Self.bigEndian(-1, 8), values[1], 2), (Self.bigEndian(1 << 40, 8), values[2], 3)]),
+        ]
+        for (type, records) in [(SQLType.string, strings)] + integers {
+            for groups in [[0], [0, 1], [1, 0], [1]] {
+                let (read, staged, declined) = Self.bothWays(Self.plan(groups: groups), records, source: Self.keyed(type))
+                #expect(declined.isEmpty && read == staged, "\(type) \(groups): \(read) vs \(staged ?? "nil")")
+                #expect(!read.isEmpty)
+            }
+        }
+        // Keys staging refuses (a dead letter there), or that are not ASCII: declined.
+        let refused: [(SQLType, [UInt8])] = [(.integer, [0, 0, 1]), (.bigint, Self.bigEndian(5, 4)), (.string, Array("é".utf8)), (.string, [0xff])]
+        for (type, key) in refused {
+            let (_, _, declined) = Self.bothWays(Self.plan(groups: [1]), [(key, values[0], 1)], source: Self.keyed(type))
+            #expect(declined == [0], "\(type) \(key)")
+        }
+    }
+
+    /// Sources and plans the read-time path leaves to staging: several
+    /// key columns, a key format other than KAFKA, an aggregate reading
+    /// the key column, a DOUBLE key, a table.
+    @Test func whatIsStaged() {
+        let plan = Self.plan(groups: [1])
+        var twoKeys = Self.keyed(.string)
+        twoKeys.columns[3] = ColumnDefinition(name: "ON", type: .boolean, role: .key)
+        twoKeys.keyColumns = ["ID", "ON"]
+        var jsonKey = Self.keyed(.string)
+        jsonKey.keyFormat = "JSON"
+        var table = Self.keyed(.string)
+        table.kind = .table
+        for source in [twoKeys, jsonKey, Self.keyed(.double), table] {
+            #expect(!InputStager(source: source, registry: nil).combines(plan), "\(source.columns) \(source.keyFormat) \(source.kind)")
+        }
+        let summingTheKey = QueryPlan.Combined(table: "p", columns: [], groupFields: [1], reductions: [(.sum, field: 0)],
+                                               deletedField: 5, rowtimeField: 6, batch: [])
+        #expect(InputStager(source: Self.keyed(.integer), registry: nil).combines(plan))
+        #expect(!InputStager(source: Self.keyed(.integer), registry: nil).combines(summingTheKey))
         let general = InputStager(source: Self.source, registry: nil)
         general.allowsFlatJSON = false
         #expect(!general.combinesFlatJSON)

@@ -83,4 +83,34 @@ import Testing
         #expect(try latest("FAST") == (try latest("SLOW")))
         #expect(try latest("FAST").count == 5)
     }
+
+    /// A stream whose group column is its KAFKA key: reduced while read
+    /// too, with the same rows and dead letters as the SQL fold.
+    @Test func aKeyColumnGroupsWhileRead() throws {
+        let fx = try Fixture("sql-combined-key")
+        try fx.cluster.createTopic("keyed", partitions: 1)
+        try fx.produce("keyed", [#"{"v": 5}"#, #"{"v": 7, "ID": "ignored"}"#, #"{"v": 2}"#, #"{"v": 1}"#, #"{"v": "x"}"#, #"{"v": 3}"#, nil, #"{"v": 4}"#],
+                       keys: ["a", "b", "a", nil, "b", "a\tz", "a", "caf\u{e9}"])
+        let created = try fx.sql(["-e", """
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM keyed (id STRING KEY, v INT) WITH (KAFKA_TOPIC='keyed', VALUE_FORMAT='JSON');
+            CREATE TABLE kfast AS SELECT id, COUNT(*) AS n, SUM(v) AS total FROM keyed GROUP BY id;
+            CREATE TABLE kslow AS SELECT id, COUNT(*) AS n, SUM(v) AS total FROM keyed WHERE 1 = 1 GROUP BY id;
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        let ran = try fx.sql(["run", "--until-end", "-v"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        // Its first batch is reduced while read until the non-ASCII key, then staged.
+        #expect(ran.stderr.range(of: "CTAS_KFAST_[0-9]+: .*pre-aggregated into", options: .regularExpression) != nil, "\(ran.stderr)")
+        try fx.produce("keyed", [#"{"v": 10}"#, #"{"v": 20}"#], keys: ["a", "b"])
+        let again = try fx.sql(["run", "--until-end", "-v"])
+        #expect(again.stderr.range(of: "CTAS_KFAST_[0-9]+: .*group\\(s\\) while read", options: .regularExpression) != nil, "\(again.stderr)")
+        // No key: a NULL group, dropped; a bad value: a dead letter.
+        #expect(try fx.rows("SELECT id, n::text, total::text FROM kfast ORDER BY id") == [
+            ["a", "3", "17"], ["a\tz", "1", "3"], ["b", "2", "27"], ["caf\u{e9}", "1", "4"],
+        ])
+        #expect(try fx.rows("SELECT count(*)::text FROM (SELECT * FROM kfast EXCEPT SELECT * FROM kslow) AS d") == [["0"]])
+        #expect(try fx.rows("SELECT count(*)::text FROM (SELECT * FROM kslow EXCEPT SELECT * FROM kfast) AS d") == [["0"]])
+        #expect(try fx.rows("SELECT string_agg(kafka_offset::text, ',' ORDER BY query_id) FROM pgk_sql.dead_letters") == [["4,4"]])
+    }
 }

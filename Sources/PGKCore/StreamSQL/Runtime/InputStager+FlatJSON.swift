@@ -34,21 +34,37 @@ extension InputStager {
         return true
     }
 
-    /// Whether `combineFlatJSON` may take this input's records: flat JSON
-    /// values, and no column read from the key.
+    /// Whether `combineFlatJSON` may take this input's records: a
+    /// stream's flat JSON values, and no column read from the key but
+    /// one KAFKA key column (`combinedKeyColumn`).
     var combinesFlatJSON: Bool {
-        allowsFlatJSON && !keyHoldsFields && (flatJSONNames?.allSatisfy { $0 != nil } ?? false)
+        guard allowsFlatJSON, !source.isTable, !isWindowed, let names = flatJSONNames else { return false }
+        let fromKey = names.indices.filter { names[$0] == nil }
+        return fromKey.isEmpty || fromKey == [combinedKeyColumn?.index]
+    }
+
+    /// Whether it may take them for this plan: none of its aggregates
+    /// reads the key column (the groups take only numbers from the value).
+    func combines(_ plan: QueryPlan.Combined) -> Bool {
+        combinesFlatJSON && !plan.reductions.contains { $0.field == combinedKeyColumn?.index }
     }
 
     /// Reduces a record into the batch's groups without staging a row
     /// (QueryPlan.Combined): its group key and numbers read straight from
-    /// its flat JSON value. False, with nothing added, where the record
-    /// needs its staged row (not such an object, a sum that overflows).
-    func combineFlatJSON(_ value: UnsafeRawBufferPointer?, rowtime: Int64?, groupFields: [Int],
+    /// its flat JSON value (and its KAFKA key). False, with nothing added,
+    /// where the record needs its staged row (not such an object, a key
+    /// staging would refuse or escape, a sum that overflows).
+    func combineFlatJSON(_ value: UnsafeRawBufferPointer?, key: UnsafeRawBufferPointer? = nil, rowtime: Int64?, groupFields: [Int],
                          into groups: inout GroupAccumulator) -> Bool {
         // A stream's null record: deleted, as staged, so in no group.
         guard let value else { return true }
         guard let names = flatJSONNames else { return false }
+        // The key column, decoded as staging decodes it (a key it refuses is a dead letter there).
+        let keyField = combinedKeyColumn?.index ?? -1
+        var keyText = CopyTextEncoder()
+        swap(&keyText, &flatKeyText)
+        defer { swap(&keyText, &flatKeyText) }
+        if let key, let column = combinedKeyColumn, !Self.stageKafkaKey(key, type: column.type, into: &keyText) { return false }
         var flatFields = takeFlatFields(count: names.count)
         defer { self.flatFields = flatFields }
         if flatNumbers.count != names.count { flatNumbers = Array(repeating: 0, count: names.count) }
@@ -57,6 +73,10 @@ extension InputStager {
             guard scanFlatJSON(bytes, names: names, into: &flatFields, numbers: numbers.baseAddress) else { return false }
             // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
             for field in groupFields {
+                if field == keyField {
+                    if key == nil { return true }
+                    continue
+                }
                 if case .absent = flatFields[field] { return true }
                 if case .null = flatFields[field] { return true }
             }
@@ -81,24 +101,48 @@ extension InputStager {
                 }
             }
             // The key as the staged row holds it: flat fields need no COPY escapes.
-            if groupFields.count == 1, case .range(let text) = flatFields[groupFields[0]] {
-                return groups.add(group: UnsafeBufferPointer(rebasing: bytes[text]))
+            if groupFields.count == 1 {
+                if groupFields[0] == keyField { return keyText.buffer.withUnsafeBufferPointer { groups.add(group: $0) } }
+                if case .range(let text) = flatFields[groupFields[0]] { return groups.add(group: UnsafeBufferPointer(rebasing: bytes[text])) }
             }
             // Several fields, tab-joined into a buffer reused from record to record.
-            var key: [UInt8] = []
-            swap(&key, &flatGroupKey)
-            defer { swap(&key, &flatGroupKey) }
-            key.removeAll(keepingCapacity: true)
+            var group: [UInt8] = []
+            swap(&group, &flatGroupKey)
+            defer { swap(&group, &flatGroupKey) }
+            group.removeAll(keepingCapacity: true)
             for (position, field) in groupFields.enumerated() {
-                if position > 0 { key.append(UInt8(ascii: "\t")) }
+                if position > 0 { group.append(UInt8(ascii: "\t")) }
+                if field == keyField {
+                    group += keyText.buffer
+                    continue
+                }
                 switch flatFields[field] {
-                case .range(let text): key += bytes[text]
-                case .text(let text): key += UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+                case .range(let text): group += bytes[text]
+                case .text(let text): group += UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
                 case .absent, .null: break
                 }
             }
-            return key.withUnsafeBufferPointer { groups.add(group: $0) }
+            return group.withUnsafeBufferPointer { groups.add(group: $0) }
         }
+    }
+
+    /// A KAFKA key's one column as COPY text, as staging renders it
+    /// (KafkaPrimitive, then ValueText); false where staging would refuse
+    /// it, or (for brevity) where it is not ASCII text.
+    static func stageKafkaKey(_ key: UnsafeRawBufferPointer, type: FlatType, into text: inout CopyTextEncoder) -> Bool {
+        text.removeAll()
+        switch type {
+        case .integer, .bigint:
+            guard key.count == (type == .integer ? 4 : 8) else { return false }
+            let number = key.reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            text.append(integer: type == .integer ? Int64(Int32(truncatingIfNeeded: number)) : number)
+        case .string:
+            guard key.allSatisfy({ $0 < 0x80 }) else { return false }
+            text.append(field: key.assumingMemoryBound(to: UInt8.self))
+        case .boolean, .other:
+            return false
+        }
+        return true
     }
 
     /// Reads a flat JSON object's members into the columns' fields;

@@ -147,7 +147,7 @@ final class InputStager {
     }
     private lazy var keyColumnDefinitions = source.plainKeyColumns.compactMap { source.column(named: $0) }
     /// Worked out once: CatalogSource answers these by searching its key columns.
-    private lazy var isWindowed = source.isWindowed
+    private(set) lazy var isWindowed = source.isWindowed
     private(set) lazy var keyHoldsFields = isWindowed || !keyColumnDefinitions.isEmpty
 
     /// Appends the record's COPY fields for the input's staging table: its
@@ -264,6 +264,14 @@ final class InputStager {
     var flatNumbers: [Int64] = []
     /// The group key `combineFlatJSON` joins from several fields.
     var flatGroupKey: [UInt8] = []
+    /// The one key column `combineFlatJSON` reads from a KAFKA key (INT,
+    /// BIGINT or STRING), and that column's text for the record at hand.
+    private(set) lazy var combinedKeyColumn: (index: Int, type: FlatType)? = {
+        guard source.keyFormat == "KAFKA", keyColumnDefinitions.count == 1, columnSources.filter(\.isKey).count == 1,
+              let index = columnSources.firstIndex(where: \.isKey), [.integer, .bigint, .string].contains(flatTypes[index]) else { return nil }
+        return (index, flatTypes[index])
+    }()
+    var flatKeyText = CopyTextEncoder()
 
 
     /// A windowed source's key without its window, and the window: the

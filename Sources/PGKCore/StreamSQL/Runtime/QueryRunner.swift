@@ -315,7 +315,7 @@ final class QueryRunner {
     /// free per record.
     private func take(_ view: KafkaMessageView, into batch: inout StagedRecords) throws {
         if batch.groups != nil {
-            if decoder.combine(value: view.value, timestamp: view.timestamp, into: &batch) { return batch.note(batch.take(view)) }
+            if decoder.combine(key: view.key, value: view.value, timestamp: view.timestamp, into: &batch) { return batch.note(batch.take(view)) }
             // A record the groups cannot take: the batch stages its records after all, this one with them.
             try decoder.stageCombinedRecords(of: &batch)
         }

@@ -29,7 +29,7 @@ final class RecordDecoder {
         self.throwsOnInvalidTimestamp = throwsOnInvalidTimestamp
         // One input whose values are flat JSON objects: its records need
         // no staged row unless one of them is not such an object.
-        let combinesWhileReading = plan.combined != nil && stagers.count == 1 && stagers[0].combinesFlatJSON
+        let combinesWhileReading = stagers.count == 1 && plan.combined.map { stagers[0].combines($0) } == true
         combining = combinesWhileReading ? plan.combined : nil
         combinedGroupFields = combinesWhileReading ? plan.combined?.groupFields ?? [] : []
     }
@@ -44,8 +44,8 @@ final class RecordDecoder {
     /// Reduces a record into the batch's groups (`batch.groups`, which the
     /// caller checked); false, with nothing changed, where the record
     /// needs a staged row.
-    func combine(value: UnsafeRawBufferPointer?, timestamp: Int64?, into batch: inout StagedRecords) -> Bool {
-        stagers[0].combineFlatJSON(value, rowtime: timestamp, groupFields: combinedGroupFields, into: &batch.groups!)
+    func combine(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?, into batch: inout StagedRecords) -> Bool {
+        stagers[0].combineFlatJSON(value, key: key, rowtime: timestamp, groupFields: combinedGroupFields, into: &batch.groups!)
     }
 
     /// Stages every record a batch reduced into groups so far, and stops
