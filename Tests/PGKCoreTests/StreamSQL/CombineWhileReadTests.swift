@@ -151,4 +151,28 @@ import Testing
         general.allowsFlatJSON = false
         #expect(!general.combinesFlatJSON)
     }
+
+    /// SUM, AVG, MIN and MAX of a DOUBLE, read as staging reads it: in
+    /// arrival order, -0 kept, the later of equal values, and a sum past
+    /// the largest double left to SQL (whose error isolates the record).
+    @Test func doublesReduceAsStagedOnes() {
+        var doubles = Self.source
+        doubles.columns[2] = ColumnDefinition(name: "V", type: .double)
+        let plan = QueryPlan.Combined(table: "p", columns: [], groupFields: [0],
+                                      reductions: [(.count, field: 6), (.sum, field: 2), (.sumAsDouble, field: 2), (.countValues, field: 2),
+                                                   (.min, field: 2), (.max, field: 2), (.latestRowtime, field: 6)],
+                                      deletedField: 5, rowtimeField: 6, batch: [], doubleFields: [2])
+        let records: [(key: [UInt8]?, json: String?, timestamp: Int64?)] = [
+            (nil, #"{"k": 1, "v": 0.1}"#, 1), (nil, #"{"k": 1, "v": 0.2}"#, 2), (nil, #"{"k": 1, "v": 0.3}"#, 3),
+            (nil, #"{"k": 2, "v": -0.0}"#, 4), (nil, #"{"k": 3, "v": 0}"#, 5), (nil, #"{"k": 3, "v": -0.0}"#, 6),
+            (nil, #"{"k": 4, "v": 5}"#, 7), (nil, #"{"k": 4, "v": null}"#, 8), (nil, #"{"k": 4, "v": 1e300}"#, 9),
+        ]
+        let (read, staged, declined) = Self.bothWays(plan, records, source: doubles)
+        #expect(declined.isEmpty && read == staged, "\(read) vs \(staged ?? "nil")")
+        #expect(read == "1\t3\t0.6000000000000001\t0.6000000000000001\t3\t0.1\t0.3\t3\n2\t1\t-0.0\t-0.0\t1\t-0.0\t-0.0\t4\n"
+                + "3\t2\t0.0\t0.0\t2\t-0.0\t-0.0\t6\n4\t3\t1e+300\t1e+300\t2\t5.0\t1e+300\t9\n")
+        let overflow: [(key: [UInt8]?, json: String?, timestamp: Int64?)] = [(nil, #"{"k": 1, "v": 1e308}"#, 1), (nil, #"{"k": 1, "v": 1e308}"#, 2)]
+        let (_, stagedOverflow, declinedOverflow) = Self.bothWays(plan, overflow, source: doubles)
+        #expect(declinedOverflow == [1] && stagedOverflow == nil)
+    }
 }

@@ -38,6 +38,33 @@ import Testing
 
     /// The flat path stages exactly what the general decoder stages, and
     /// declines (nil) where it would not.
+    /// A DOUBLE column's numbers are staged as JSON.decode reads them
+    /// and ValueText writes them; what that path words otherwise is its own.
+    @Test func stagesDoublesAsTheGeneralPathDoes() {
+        let source = CatalogSource(
+            name: "S", kind: .stream, topic: "s", keyFormat: "KAFKA", valueFormat: "JSON",
+            columns: [ColumnDefinition(name: "K", type: .integer), ColumnDefinition(name: "D", type: .double),
+                      ColumnDefinition(name: "S", type: .string)],
+            keyColumns: [], partitions: 1, queryID: nil, resultTable: nil, statement: "")
+        let fast = InputStager(source: source, registry: nil)
+        let general = InputStager(source: source, registry: nil)
+        general.allowsFlatJSON = false
+        func staged(_ stager: InputStager, _ json: String) -> String {
+            var row = CopyTextEncoder()
+            do { try stager.stage(key: nil, value: Array(json.utf8), into: &row) } catch { return "error: \(error)" }
+            return String(decoding: row.buffer, as: UTF8.self)
+        }
+        let taken = [#"{"k": 1, "d": 1.5}"#, #"{"d": 5}"#, #"{"d": -0.0}"#, #"{"d": 1e20}"#, #"{"d": 1E-7}"#, #"{"d": 0.1}"#,
+                     #"{"d": 9007199254740993}"#, #"{"d": null}"#, #"{"d": 2.5e-320}"#, #"{"D": -12.5e3, "s": "x"}"#]
+        let declined = [#"{"d": -0}"#, #"{"d": 1e400}"#, #"{"d": -1e400}"#, #"{"d": 123456789012345678901234567890}"#,
+                        #"{"d": "1.5"}"#, #"{"k": 1.5, "d": 2}"#, #"{"s": 2.5}"#, #"{"d": [1.5]}"#]
+        for json in taken + declined {
+            #expect(staged(fast, json) == staged(general, json), "\(json)")
+        }
+        #expect(fast.flatJSONRecords == taken.count)
+        #expect(staged(fast, #"{"d": 1e20, "k": 2}"#) == "2\t1e+20\t\\N\t\\N\tf")
+    }
+
     @Test func stagesAsTheGeneralPathDoes() throws {
         let source = CatalogSource(
             name: "S", kind: .stream, topic: "s", keyFormat: "KAFKA", valueFormat: "JSON",

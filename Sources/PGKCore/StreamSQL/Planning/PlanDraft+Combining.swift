@@ -32,11 +32,12 @@ extension Draft {
                 guard let argument = partial.partial, let index = try field(argument, typedAs: nil) else { return nil }
                 reductions.append((reduction, field: index))
             case .sum, .sumAsDouble, .min, .max:
-                guard let argument = partial.partial, let index = try field(argument, typedAs: [.integer, .bigint]) else { return nil }
+                guard let argument = partial.partial, let index = try field(argument, typedAs: [.integer, .bigint, .double]) else { return nil }
                 reductions.append((reduction, field: index))
             }
         }
+        let doubleFields = Set(reductions.map(\.field).filter { $0 < columns.count && columns[$0].type == .double })
         return QueryPlan.Combined(table: table, columns: types.map(\.name), groupFields: groupFields, reductions: reductions,
-                                  deletedField: columns.count + 1, rowtimeField: columns.count + 2, batch: [])
+                                  deletedField: columns.count + 1, rowtimeField: columns.count + 2, batch: [], doubleFields: doubleFields)
     }
 }

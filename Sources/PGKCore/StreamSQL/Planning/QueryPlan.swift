@@ -81,7 +81,7 @@ struct QueryPlan {
         enum Reduction: Equatable {
             /// COUNT(*), COUNT(col): rows, or rows where the field is set.
             case count, countValues
-            /// SUM over whole numbers: a bigint, as pg_temp.ksum's.
+            /// SUM: a bigint over whole numbers, as pg_temp.ksum's; a double over DOUBLE.
             case sum
             /// AVG's running sum: the values as double precision.
             case sumAsDouble
@@ -102,6 +102,8 @@ struct QueryPlan {
         var rowtimeField: Int
         /// `batch`, folding from `table` instead of the staged records.
         var batch: [SQL]
+        /// The fields SUM, AVG, MIN and MAX read that are DOUBLE (the rest are whole numbers).
+        var doubleFields: Set<Int> = []
     }
 }
 

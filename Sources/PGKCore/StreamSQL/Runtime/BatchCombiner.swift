@@ -48,6 +48,12 @@ struct BatchCombiner {
                     let text = fields[field]
                     groups.numbersSet[slot] = !Self.isNull(row, text)
                     guard groups.numbersSet[slot] else { continue }
+                    if groups.numericIsDouble[slot] {
+                        // NaN and infinities (staged from DELIMITED text, say) are SQL's to order and add.
+                        guard let value = FlatJSONObject.double(row[text]), value.isFinite else { return false }
+                        groups.numbers[slot] = GroupAccumulator.bits(value)
+                        continue
+                    }
                     guard let value = PgValueMapper.integer(row[text]) else { return false }
                     groups.numbers[slot] = value
                 }
@@ -105,6 +111,11 @@ struct GroupAccumulator {
     let countedFields: [Int]
     /// Per reduction, its slot in `numbers` or `counted` (-1 for none).
     private let slots: [Int]
+    /// Per reduction, whether its partial is a double: SUM, MIN or MAX of a DOUBLE.
+    private let isDouble: [Bool]
+    /// Per numeric field, whether it is DOUBLE: its `numbers` slot then
+    /// holds the double's bits (`bits`), not a whole number.
+    let numericIsDouble: [Bool]
     /// The row's value of each numeric field, where `numbersSet`.
     var numbers: [Int64]
     var numbersSet: [Bool]
@@ -120,14 +131,19 @@ struct GroupAccumulator {
         reductions = plan.reductions
         let numeric = Array(Set(reductions.filter { ![.count, .countValues].contains($0.0) }.map(\.field))).sorted()
         let countedOnes = Array(Set(reductions.filter { $0.0 == .countValues }.map(\.field))).sorted()
-        slots = reductions.map { reduction, field in
+        let slots = reductions.map { reduction, field in
             switch reduction {
             case .count: return -1
             case .countValues: return countedOnes.firstIndex(of: field)!
             default: return numeric.firstIndex(of: field)!
             }
         }
+        self.slots = slots
         (numericFields, countedFields) = (numeric, countedOnes)
+        numericIsDouble = numeric.map { plan.doubleFields.contains($0) }
+        isDouble = zip(reductions, slots).map { reduction, slot in
+            [.sum, .min, .max].contains(reduction.0) && plan.doubleFields.contains(reduction.field) && slot >= 0
+        }
         numbers = Array(repeating: 0, count: numeric.count)
         numbersSet = Array(repeating: false, count: numeric.count)
         counted = Array(repeating: false, count: countedOnes.count)
@@ -157,6 +173,10 @@ struct GroupAccumulator {
             case .sum, .min, .max, .latestRowtime:
                 let number = slots[slot]
                 guard numbersSet[number] else { continue }
+                if isDouble[slot] {
+                    guard reduce(reduction, Self.double(numbers[number]), at: at) else { return false }
+                    continue
+                }
                 let (value, old) = (numbers[number], integers[at])
                 switch reduction {
                 case .sum:
@@ -170,12 +190,35 @@ struct GroupAccumulator {
             case .sumAsDouble:
                 let number = slots[slot]
                 guard numbersSet[number] else { continue }
-                doubles[at] += Double(numbers[number])
-                seen[at] = true
+                let value = numericIsDouble[number] ? Self.double(numbers[number]) : Double(numbers[number])
+                guard reduce(.sum, value, at: at) else { return false }
             }
         }
         return true
     }
+
+    /// A double into its partial as PostgreSQL's float8 functions reduce
+    /// it: a sum starts at the first value (float8pl, no initial 0, so
+    /// -0 stays -0) and fails past the largest double; min and max keep
+    /// the later of equal values (float8smaller, float8larger).
+    private mutating func reduce(_ reduction: QueryPlan.Combined.Reduction, _ value: Double, at: Int) -> Bool {
+        let old = doubles[at]
+        switch reduction {
+        case .sum:
+            let total = seen[at] ? old + value : value
+            guard total.isFinite else { return false }
+            doubles[at] = total
+        case .min: doubles[at] = seen[at] && old < value ? old : value
+        case .max: doubles[at] = seen[at] && old > value ? old : value
+        default: return false
+        }
+        seen[at] = true
+        return true
+    }
+
+    /// A double kept in a `numbers` slot, and back.
+    static func bits(_ value: Double) -> Int64 { Int64(bitPattern: value.bitPattern) }
+    static func double(_ bits: Int64) -> Double { Double(bitPattern: UInt64(bitPattern: bits)) }
 
     /// The partial rows in COPY text, one per group in order of first arrival.
     func partialRows() -> CopyTextEncoder {
@@ -188,7 +231,13 @@ struct GroupAccumulator {
                 switch reduction {
                 case .count, .countValues: out.append(integer: integers[at])
                 case .sum, .min, .max, .latestRowtime:
-                    if seen[at] { out.append(integer: integers[at]) } else { out.appendNull() }
+                    if !seen[at] {
+                        out.appendNull()
+                    } else if isDouble[slot] {
+                        out.append(field: "\(doubles[at])")
+                    } else {
+                        out.append(integer: integers[at])
+                    }
                 // Swift's shortest round-trip text, which float8in reads back exactly.
                 case .sumAsDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
                 }

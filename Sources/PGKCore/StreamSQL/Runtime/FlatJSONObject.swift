@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the commonest JSON value a stream carries, a flat object of
 /// whole numbers, ASCII strings without escapes, booleans and nulls,
 /// straight from its bytes: no Value tree, no String per member. Anything
@@ -120,5 +124,21 @@ enum FlatJSONObject {
         }
         skipSpace()
         return index == bytes.endIndex
+    }
+}
+
+extension FlatJSONObject {
+    /// A number's text read by strtod, as JSON.decode and PostgreSQL's
+    /// float8in read it (NUL-terminated on the stack: no array per
+    /// value); nil where strtod does not read the whole text.
+    static func double(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
+        guard !text.isEmpty else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { terminated in
+            for (offset, byte) in text.enumerated() { terminated[offset] = CChar(bitPattern: byte) }
+            terminated[text.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(terminated.baseAddress!, &end)
+            return end == terminated.baseAddress! + text.count ? value : nil
+        }
     }
 }

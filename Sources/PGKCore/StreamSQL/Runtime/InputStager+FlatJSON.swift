@@ -26,6 +26,8 @@ extension InputStager {
             case .absent, .null: row.appendNull()
             case .range(let text): row.append(field: UnsafeBufferPointer(rebasing: bytes[text]))
             case .text(let text): row.append(field: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+            // As ValueText renders a JSON fraction (a finite double).
+            case .double(let number): row.append(field: "\(number)")
             }
         }
         if let key { row.append(byteaHex: key) } else { row.appendNull() }
@@ -87,12 +89,13 @@ extension InputStager {
                     groups.numbers[slot] = rowtime ?? 0
                     continue
                 }
-                guard case .range = flatFields[field] else {
+                switch flatFields[field] {
+                case .range, .double:
+                    groups.numbersSet[slot] = true
+                    groups.numbers[slot] = numbers[field]
+                default:
                     groups.numbersSet[slot] = false
-                    continue
                 }
-                groups.numbersSet[slot] = true
-                groups.numbers[slot] = numbers[field]
             }
             for (slot, field) in groups.countedFields.enumerated() {
                 switch flatFields[field] {
@@ -119,7 +122,8 @@ extension InputStager {
                 switch flatFields[field] {
                 case .range(let text): group += bytes[text]
                 case .text(let text): group += UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-                case .absent, .null: break
+                // (No group is DOUBLE: QueryPlan.Combined has none.)
+                case .absent, .null, .double: break
                 }
             }
             return group.withUnsafeBufferPointer { groups.add(group: $0) }
@@ -139,7 +143,7 @@ extension InputStager {
         case .string:
             guard key.allSatisfy({ $0 < 0x80 }) else { return false }
             text.append(field: key.assumingMemoryBound(to: UInt8.self))
-        case .boolean, .other:
+        case .double, .boolean, .other:
             return false
         }
         return true
@@ -147,13 +151,14 @@ extension InputStager {
 
     /// Reads a flat JSON object's members into the columns' fields;
     /// false where it is not one, or a value would not render as the
-    /// general path renders it. With `numbers`, a whole number read for
-    /// an INT or BIGINT column is kept there too, at the column's index.
+    /// general path renders it. With `numbers`, a number read for an INT,
+    /// BIGINT or DOUBLE column is kept there too, at the column's index
+    /// (a DOUBLE's bits).
     private func scanFlatJSON(_ bytes: UnsafeBufferPointer<UInt8>, names: [[UInt8]?], into flatFields: inout [FlatField],
                               numbers: UnsafeMutablePointer<Int64>?) -> Bool {
         let types = flatTypes
         var position = 0
-        return FlatJSONObject.scan(bytes) { member, scalar in
+        return FlatJSONObject.scan(bytes, numbers: flatNumbersWanted) { member, scalar in
             // ksqlDB matches names case-insensitively; a column named twice is the general path's to settle.
             // (Names are distinct: the column in the member's position, where it matches, is the one.)
             let guess = position
@@ -176,6 +181,18 @@ extension InputStager {
                       types[index] == .bigint || Int32(exactly: number) != nil else { return false }
                 flatFields[index] = .range(text)
                 numbers?[index] = number
+            case (.integer(let text), .double):
+                // As JSON.decode reads it (an Int64, then rendered as its digits) and PostgreSQL then.
+                guard let number = PgValueMapper.integer(bytes[text]) else { return false }
+                flatFields[index] = .range(text)
+                numbers?[index] = GroupAccumulator.bits(Double(number))
+            case (.number(let text), .double):
+                // A fraction or exponent: strtod, as JSON.decode; its infinities, and
+                // "-0" (a whole number there, so 0), are the general path's.
+                guard text.count != 2 || bytes[text.lowerBound] != UInt8(ascii: "-"),
+                      let number = FlatJSONObject.double(bytes[text]), number.isFinite else { return false }
+                flatFields[index] = .double(number)
+                numbers?[index] = GroupAccumulator.bits(number)
             case (.integer(let text), .string):
                 // Past BIGINT, the general path's number is no longer this text.
                 guard PgValueMapper.integer(bytes[text]) != nil else { return false }

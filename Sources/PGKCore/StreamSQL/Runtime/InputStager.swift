@@ -235,7 +235,7 @@ final class InputStager {
         for column in columnSources {
             guard !column.isKey else { names.append(nil); continue }
             let name = Array(column.column.name.uppercased().utf8)
-            guard [.integer, .bigint, .string, .boolean].contains(column.column.type), !column.inKeyColumns,
+            guard [.integer, .bigint, .double, .string, .boolean].contains(column.column.type), !column.inKeyColumns,
                   name.allSatisfy({ $0 < 0x80 }), !names.contains(name) else { return nil }
             names.append(name)
         }
@@ -244,11 +244,12 @@ final class InputStager {
 
     /// The flat path's column types, as a trivial enum: comparing SQLType
     /// values per member copied them.
-    enum FlatType { case integer, bigint, string, boolean, other }
+    enum FlatType { case integer, bigint, double, string, boolean, other }
     private(set) lazy var flatTypes: [FlatType] = columnSources.map {
         switch $0.column.type {
         case .integer: return .integer
         case .bigint: return .bigint
+        case .double: return .double
         case .string: return .string
         case .boolean: return .boolean
         default: return .other
@@ -258,9 +259,11 @@ final class InputStager {
     /// One flat record's value columns as they are read (absent until
     /// its member is): reused from record to record, so staging one
     /// allocates nothing.
-    enum FlatField { case absent, null, range(Range<Int>), text(StaticString) }
+    enum FlatField { case absent, null, range(Range<Int>), text(StaticString), double(Double) }
     var flatFields: [FlatField] = []
-    /// The whole numbers `combineFlatJSON` read, by column.
+    /// Whether a column is DOUBLE: the scan then takes fractions and exponents.
+    private(set) lazy var flatNumbersWanted = flatTypes.contains(.double)
+    /// The numbers `combineFlatJSON` read, by column (a DOUBLE's bits, GroupAccumulator.bits).
     var flatNumbers: [Int64] = []
     /// The group key `combineFlatJSON` joins from several fields.
     var flatGroupKey: [UInt8] = []

@@ -97,7 +97,7 @@ extension OutputEncoder {
                 out += value[text]
             // As JSON.decode reads it, then as a DOUBLE column's value is written.
             case (.integer(let text), .double), (.number(let text), .double):
-                JSONWriter.appendDouble(Self.double(value[text]), to: &out)
+                JSONWriter.appendDouble(FlatJSONObject.double(value[text]) ?? .nan, to: &out)
             case (.string(let text), .string):
                 out.append(UInt8(ascii: "\""))
                 out += value[text]
@@ -142,15 +142,5 @@ extension OutputEncoder {
         }
         if layout.json { return EncodedKey(bytes: JSON.encodeBytes(value)) }
         return (try? KafkaPrimitive.encode(value, as: layout.type)).map { EncodedKey(bytes: $0) }
-    }
-
-    /// A JSON number's value as JSON.decode gives it (strtod, which rounds as Double(Int64) does).
-    private static func double(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double {
-        // NUL-terminated on the stack: no array per value.
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { terminated in
-            for (offset, byte) in text.enumerated() { terminated[offset] = CChar(bitPattern: byte) }
-            terminated[text.count] = 0
-            return strtod(terminated.baseAddress!, nil)
-        }
     }
 }
