@@ -112,7 +112,9 @@ import Testing
 
     @Test func aggregatesFollowKsqlDBSemantics() throws {
         let average = try Self.translate("AVG(score)")
-        #expect(average.sql == #"CAST(avg(i0."score") AS double precision)"# && average.aggregates)
+        // ksqlDB's AVG and SUM of no values are 0, not NULL.
+        #expect(average.sql == #"coalesce(CAST(avg(i0."score") AS double precision), 0.0)"# && average.aggregates)
+        #expect(try Self.translate("SUM(score)").sql == #"coalesce(pg_temp.ksum(i0."score"), 0)"#)
         #expect(try Self.translate("COUNT(*)").sql == "count(*)")
         #expect(try Self.translate("COUNT_DISTINCT(name)").sql == #"count(DISTINCT i0."name")"#)
         // LATEST_BY_OFFSET ignores NULLs and orders by arrival.

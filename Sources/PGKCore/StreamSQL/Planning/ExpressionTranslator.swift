@@ -240,9 +240,10 @@ struct ExpressionTranslator {
         switch aggregate {
         case .count: return distinct ? "count(DISTINCT \(x))" : "count(\(x))"
         case .countDistinct: return "count(DISTINCT \(x))"
-        case .sum: return "pg_temp.ksum(\(x))"
+        // ksqlDB's SUM and AVG start at 0 and skip NULLs: no values give 0, not NULL.
+        case .sum: return "coalesce(pg_temp.ksum(\(x)), 0)"
         case .sumList: return "pg_temp.ksum(\(AggregateFunction.listSum(x)))"
-        case .avg: return "CAST(avg(\(x)) AS double precision)"
+        case .avg: return "coalesce(CAST(avg(\(x)) AS double precision), 0.0)"
         case .stddevSamp: return "coalesce(var_samp(CAST(\(x) AS double precision)), 0.0)"
         case .stddevSample: return "coalesce(stddev_samp(CAST(\(x) AS double precision)), 0.0)"
         case .correlation:

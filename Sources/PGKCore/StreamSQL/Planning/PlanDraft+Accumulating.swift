@@ -327,15 +327,17 @@ extension Draft {
                 reduction: argument == nil ? .count : .countValues)
             return "a.\(column)"
         case .sum:
+            // ksqlDB's SUM starts at 0 and skips NULLs: a group without values sums to 0, not NULL.
             add(column, { "pg_temp.ksum(\($0))" }, plus, combine: { "pg_temp.ksum(\($0))" }, reduction: .sum)
-            return "a.\(column)"
+            return "coalesce(a.\(column), 0)"
         case .sumList:
             add(column, { "pg_temp.ksum(\(AggregateFunction.listSum($0)))" }, plus, combine: { "pg_temp.ksum(\($0))" })
             return "a.\(column)"
         case .avg:
             add(column + "s", { "sum(CAST(\($0) AS double precision))" }, plus, combine: { "sum(\($0))" }, reduction: .sumAsDouble)
             add(column + "c", { "count(\($0))" }, { "\($0) + \($1)" }, combine: { "sum(\($0))" }, reduction: .countValues)
-            return "CASE WHEN a.\(column)c = 0 THEN NULL ELSE a.\(column)s / a.\(column)c END"
+            // And its AVG of no values is 0.0.
+            return "CASE WHEN a.\(column)c = 0 THEN 0.0 ELSE a.\(column)s / a.\(column)c END"
         case .stddevSamp, .stddevSample:
             // Count, sum and sum of squared deviations; a batch's from
             // PostgreSQL's own (Youngs-Cramer) sums, merged as its
