@@ -167,4 +167,29 @@ extension SQLAggregateOptionsTests {
             """])
         #expect(delimited.status != 0 && delimited.stderr.contains("intermediate type"), "\(delimited.stderr)")
     }
+
+    /// COLLECT_LIST and COLLECT_SET of ARRAYs, MAPs, STRUCTs and DECIMALs
+    /// get Avro schemas of those (not of strings), and their records encode.
+    @Test func collectionsOfNestedValuesInAvro() throws {
+        var fx = try Fixture("sql-collect-avro")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("nested", partitions: 1)
+        try fx.produce("nested", [#"{"A": [1, 2], "M": {"a": 1}, "S": {"F": 1}, "D": 1.5}"#, #"{"A": [3], "M": {"b": 2}, "S": {"F": 2}, "D": 2.25}"#],
+                       keys: ["k", "k"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM nested (id STRING KEY, a ARRAY<INT>, m MAP<STRING, INT>, s STRUCT<f INT>, d DECIMAL(4, 2))
+              WITH (KAFKA_TOPIC='nested', VALUE_FORMAT='JSON');
+            CREATE TABLE collected WITH (VALUE_FORMAT='AVRO') AS
+              SELECT id, COLLECT_LIST(a) AS la, COLLECT_LIST(m) AS lm, COLLECT_SET(s) AS ls, COLLECT_LIST(d) AS ld FROM nested GROUP BY id;
+            """)
+        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/COLLECTED-value/versions/latest"]).stdout
+        guard case .string(let schemaText)? = try JSON.decode(latest)["schema"] else { Issue.record("no schema: \(latest)"); return }
+        let schema = try AvroSchema(json: schemaText)
+        let last = try #require(try fx.topic("COLLECTED").last?.value)
+        let decoded = try schema.decode(Array(last.dropFirst(5)))
+        #expect(JSON.encode(decoded) == #"{"LA":[[1,2],[3]],"LM":[{"a":1},{"b":2}],"LS":[{"F":1},{"F":2}],"LD":[1.50,2.25]}"#, "\(decoded)")
+    }
 }

@@ -445,8 +445,10 @@ struct Draft {
                 // Kept as declared, so readers (pull queries, `->*`, later queries) know its fields.
                 type = known!
                 sink.columns[index].type = type
-            case ("numeric", .decimal?):
-                // Written as a DECIMAL (exact in Avro), not as a double.
+            case ("numeric", .decimal?), ("jsonb[]", .array?), ("numeric[]", .array?):
+                // Written as a DECIMAL (exact in Avro), not as a double; an
+                // array of ARRAYs, MAPs, STRUCTs or DECIMALs (COLLECT_LIST's,
+                // say) as one, not as an array of strings.
                 type = known!
                 sink.columns[index].type = type
             case ("jsonb", _):
