@@ -192,4 +192,32 @@ extension SQLAggregateOptionsTests {
         let decoded = try schema.decode(Array(last.dropFirst(5)))
         #expect(JSON.encode(decoded) == #"{"LA":[[1,2],[3]],"LM":[{"a":1},{"b":2}],"LS":[{"F":1},{"F":2}],"LD":[1.50,2.25]}"#, "\(decoded)")
     }
+
+    /// A SUM of DECIMAL(4,1) is a DECIMAL(4,1), as in ksqlDB: the record
+    /// that takes it past 999.9 is a dead letter (ksqlDB stops the query
+    /// there), and the AVRO result goes on with the sum before it.
+    @Test func aDecimalSumPastItsPrecisionIsADeadLetter() throws {
+        var fx = try Fixture("sql-decimal-overflow")
+        let registry = try SchemaRegistryServer()
+        defer { registry.stop() }
+        fx.extraEnvironment["PGK_REGISTRY"] = registry.url
+        try fx.cluster.createTopic("amounts", partitions: 1)
+        try fx.produce("amounts", [#"{"V": 5.4}"#, #"{"V": 100.1}"#, #"{"V": 500.9}"#, #"{"V": 300.8}"#, #"{"V": 400.8}"#],
+                       keys: ["0", "0", "100", "100", "100"])
+        try fx.run("""
+            SET 'auto.offset.reset'='earliest';
+            CREATE STREAM amounts (id STRING KEY, v DECIMAL(4, 1)) WITH (KAFKA_TOPIC='amounts', VALUE_FORMAT='JSON');
+            CREATE TABLE sums WITH (VALUE_FORMAT='AVRO') AS SELECT id, SUM(v) AS total FROM amounts GROUP BY id;
+            """)
+        #expect(try fx.rows("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'sums'::regclass AND attname = 'total'")
+                == [["numeric(4,1)"]])
+        #expect(try fx.rows("SELECT id, total::text FROM sums ORDER BY id") == [["0", "105.5"], ["100", "801.7"]])
+        let dead = try fx.rows("SELECT kafka_offset::text, reason LIKE '%numeric field overflow%' FROM pgk_sql.dead_letters")
+        #expect(dead == [["4", "t"]], "\(dead)")
+        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/SUMS-value/versions/latest"]).stdout
+        guard case .string(let schemaText)? = try JSON.decode(latest)["schema"] else { Issue.record("no schema: \(latest)"); return }
+        let schema = try AvroSchema(json: schemaText)
+        let last = try #require(try fx.topic("SUMS").last { $0.key == Array("100".utf8) }?.value)
+        #expect(JSON.encode(try schema.decode(Array(last.dropFirst(5)))) == #"{"TOTAL":801.7}"#)
+    }
 }

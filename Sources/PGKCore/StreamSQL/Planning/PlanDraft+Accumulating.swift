@@ -181,7 +181,7 @@ extension Draft {
         let described = try planner.describe(.init(text: finalSelect, parameters: selectParameters))
         let keyList = try keyNames.map { try quote($0) }.joined(separator: ", ")
         let keyTypes = try keyNames.map { key in "\(try quote(key)) \(described.first { $0.name == key }?.type ?? "text")" }
-        let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
+        let definitions = try described.map { "\(try quote($0.name)) \(resultColumnType($0))" }.joined(separator: ", ")
         setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes.joined(separator: ", "))) ON COMMIT DELETE ROWS"))
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"
             + QueryPlan.rewrittenTableStorage))

@@ -223,7 +223,7 @@ struct Draft {
         let keyTypes = try keyNames.map { key in
             "\(try quote(key)) \(described.first { $0.name == key }?.type ?? "text")"
         }.joined(separator: ", ")
-        let definitions = try described.map { "\(try quote($0.name)) \($0.type)" }.joined(separator: ", ")
+        let definitions = try described.map { "\(try quote($0.name)) \(resultColumnType($0))" }.joined(separator: ", ")
         var setup = inputSetup
         setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(affected) (\(keyTypes)) ON COMMIT DELETE ROWS"))
         setup.append(.init(text: "CREATE TABLE IF NOT EXISTS \(resultTable) (\(definitions), PRIMARY KEY (\(keyList)))"
@@ -425,6 +425,18 @@ struct Draft {
             throw PlanError("PostgreSQL already has a table \(qualified) that pgk sql does not maintain")
         }
         return qualified
+    }
+
+    /// A result table column's type: a DECIMAL item's own precision and
+    /// scale, as ksqlDB types it, so that a value past them (a SUM that
+    /// outgrows its DECIMAL(4,1)) is PostgreSQL's "numeric field overflow",
+    /// whose records go to the dead letters, not a row the sink's format
+    /// cannot hold.
+    func resultColumnType(_ column: (name: String, type: String)) -> String {
+        guard column.type == "numeric", let item = items.first(where: { postgresName($0.name) == column.name }),
+              case .decimal(let precision, let scale)? = builder.translator().staticType(item.expression),
+              (1...1000).contains(precision), (0...precision).contains(scale) else { return column.type }
+        return "numeric(\(precision), \(scale))"
     }
 
     /// The sink's columns with the types PostgreSQL described, checked
