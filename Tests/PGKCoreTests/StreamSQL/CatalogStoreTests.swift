@@ -39,4 +39,18 @@ import Testing
         #expect(try store.offsets(query: "Q1") == [p0: 5, p1: 9_000_000_001])
         #expect(try store.offsets(query: "Q2") == [p0: 1])
     }
+
+    /// A query's connection gets 64MB of work_mem where PostgreSQL's
+    /// built-in 4MB is in force, and keeps what anyone else set.
+    @Test func workMemIsRaisedOnlyFromTheDefault() throws {
+        let conninfo = try TestPostgres.freshDatabase("sql-work-mem")
+        let plain = try PostgresConnection(conninfo: conninfo)
+        #expect(try plain.query("SHOW work_mem").scalar == "4MB")
+        try CatalogStore(connection: plain, schema: "pgk_sql").prepareAggregates()
+        #expect(try plain.query("SHOW work_mem").scalar == "64MB")
+        let chosen = try PostgresConnection(conninfo: conninfo)
+        try chosen.execute("SET work_mem = '8MB'")
+        try CatalogStore(connection: chosen, schema: "pgk_sql").prepareAggregates()
+        #expect(try chosen.query("SHOW work_mem").scalar == "8MB")
+    }
 }

@@ -18,7 +18,7 @@ final class CatalogStore {
     }
 
     /// Creates the session-local aggregates and functions plans use
-    /// (SessionFunctions) once per connection, when a query is first
+    /// (SessionFunctions), and sizes `work_mem`, once per connection, when a query is first
     /// planned on it, or by a pull query that calls one (SHOW and other
     /// pull queries need no TEMP privilege).
     func prepareAggregates() throws {
@@ -26,6 +26,9 @@ final class CatalogStore {
         if try connection.query("SELECT to_regprocedure('pg_temp.kparse(text, text)') IS NULL").scalar == "t" {
             try connection.executeScript(SessionFunctions.script + SessionFunctions.patternScript)
         }
+        // At PostgreSQL's built-in 4MB, a join batch's hash and sort of 50k
+        // records spilled to disk; raised only where no one has set it.
+        _ = try connection.query("SELECT set_config('work_mem', '64MB', false) FROM pg_settings WHERE name = 'work_mem' AND source = 'default'")
         aggregatesPrepared = true
     }
 
