@@ -153,6 +153,8 @@ extension Draft {
             } ?? "*")
         }
         var conditions = ["NOT i0._deleted"] + windowConditions + groupSQL.map { "\($0) IS NOT NULL" }
+        // Literals of the groups and aggregates (not of the WHERE, which FlatFilter reads itself) keep a query off pre-aggregation.
+        let literalsOutsideWhere = translator.parameters.count
         if let filter = select.filter { conditions.append(try translator.sql(filter)) }
         let groupAliases = groupSQL.indices.map(groupColumn)
         let selectPartials = "SELECT " + (zip(groupSQL, groupAliases).map { "\($0) AS \($1)" }
@@ -260,7 +262,7 @@ extension Draft {
         var typedSink = try typed(sink, described)
         typedSink.resultTable = resultTable
         var combined: QueryPlan.Combined?
-        if let foldInsert, joinBatch.isEmpty, translator.parameters.isEmpty,
+        if let foldInsert, joinBatch.isEmpty, literalsOutsideWhere == 0,
            var plain = try combinable(partials, groups: groups, types: partialTypes, table: try quote("\(prefix)_partials")) {
             setup.append(.init(text: "CREATE TEMP TABLE IF NOT EXISTS \(plain.table) ("
                 + partialTypes.map { "\($0.name) \($0.type)" }.joined(separator: ", ") + ") ON COMMIT DELETE ROWS"))

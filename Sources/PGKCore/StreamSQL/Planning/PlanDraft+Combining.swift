@@ -6,7 +6,7 @@
 extension Draft {
     func combinable(_ partials: [Partial], groups: [Expression], types: [(name: String, type: String)],
                     table: String) throws -> QueryPlan.Combined? {
-        guard inputs.count == 1, !groups.isEmpty, select.joins.isEmpty, select.window == nil, !select.emitFinal, select.filter == nil,
+        guard inputs.count == 1, !groups.isEmpty, select.joins.isEmpty, select.window == nil, !select.emitFinal,
               !inputs[0].source.isTable, types.count == groups.count + partials.count else { return nil }
         let columns = inputs[0].source.columns
         // The staged row: the source's columns, then _key, _deleted, _ts.
@@ -15,6 +15,14 @@ extension Draft {
             guard let resolved = try? builder.resolveExpression(expression),
                   let index = fieldNames.firstIndex(of: resolved) else { return nil }
             return allowed.map { $0.contains(columns[index].type) } ?? true ? index : nil
+        }
+        // A WHERE only where the records read can be filtered exactly as SQL would.
+        var filter: FlatFilter?
+        if let condition = select.filter {
+            filter = FlatFilter(condition) { expression in
+                (try? field(expression, typedAs: nil)).flatMap { $0 }.map { ($0, columns[$0].type) }
+            }
+            guard filter != nil else { return nil }
         }
         // Equal text, equal value: no DOUBLE (1.0 and 1), no nested types.
         var groupFields: [Int] = []
@@ -38,6 +46,7 @@ extension Draft {
         }
         let doubleFields = Set(reductions.map(\.field).filter { $0 < columns.count && columns[$0].type == .double })
         return QueryPlan.Combined(table: table, columns: types.map(\.name), groupFields: groupFields, reductions: reductions,
-                                  deletedField: columns.count + 1, rowtimeField: columns.count + 2, batch: [], doubleFields: doubleFields)
+                                  deletedField: columns.count + 1, rowtimeField: columns.count + 2, batch: [], doubleFields: doubleFields,
+                                  filter: filter)
     }
 }

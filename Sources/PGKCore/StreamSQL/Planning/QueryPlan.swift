@@ -104,6 +104,9 @@ struct QueryPlan {
         var batch: [SQL]
         /// The fields SUM, AVG, MIN and MAX read that are DOUBLE (the rest are whole numbers).
         var doubleFields: Set<Int> = []
+        /// The query's WHERE, applied as records are read; staged rows of
+        /// such a query are folded by SQL, which applies it there.
+        var filter: FlatFilter?
     }
 }
 

@@ -28,6 +28,8 @@ struct BatchCombiner {
     /// The partial rows in COPY text, one per group in order of first
     /// arrival, of the staged rows at `ranges` in `buffer`.
     func partialRows(_ buffer: [UInt8], _ ranges: some Sequence<Range<Int>>) -> CopyTextEncoder? {
+        // Staged rows of a query with a WHERE: SQL filters them.
+        guard plan.filter == nil else { return nil }
         var groups = GroupAccumulator(plan)
         let (groupFields, deletedField, rowtimeField) = (plan.groupFields, plan.deletedField, plan.rowtimeField)
         let (numericFields, countedFields) = (groups.numericFields, groups.countedFields)

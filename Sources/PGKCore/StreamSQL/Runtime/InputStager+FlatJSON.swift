@@ -45,10 +45,11 @@ extension InputStager {
         return fromKey.isEmpty || fromKey == [combinedKeyColumn?.index]
     }
 
-    /// Whether it may take them for this plan: none of its aggregates
-    /// reads the key column (the groups take only numbers from the value).
+    /// Whether it may take them for this plan: neither its aggregates nor
+    /// its WHERE read the key column (numbers come only from the value).
     func combines(_ plan: QueryPlan.Combined) -> Bool {
-        combinesFlatJSON && !plan.reductions.contains { $0.field == combinedKeyColumn?.index }
+        let fromKey = combinedKeyColumn?.index
+        return combinesFlatJSON && !plan.reductions.contains { $0.field == fromKey } && !(plan.filter?.fields.contains { $0 == fromKey } ?? false)
     }
 
     /// Reduces a record into the batch's groups without staging a row
@@ -57,7 +58,7 @@ extension InputStager {
     /// where the record needs its staged row (not such an object, a key
     /// staging would refuse or escape, a sum that overflows).
     func combineFlatJSON(_ value: UnsafeRawBufferPointer?, key: UnsafeRawBufferPointer? = nil, rowtime: Int64?, groupFields: [Int],
-                         into groups: inout GroupAccumulator) -> Bool {
+                         filter: FlatFilter? = nil, into groups: inout GroupAccumulator) -> Bool {
         // A stream's null record: deleted, as staged, so in no group.
         guard let value else { return true }
         guard let names = flatJSONNames else { return false }
@@ -73,6 +74,8 @@ extension InputStager {
         let bytes = value.assumingMemoryBound(to: UInt8.self)
         return flatNumbers.withUnsafeMutableBufferPointer { numbers in
             guard scanFlatJSON(bytes, names: names, into: &flatFields, numbers: numbers.baseAddress) else { return false }
+            // Taken, in no group, where the WHERE is not true.
+            if let filter, filter.evaluate({ flatValue($0, flatFields, numbers, bytes) }) != true { return true }
             // Rows with a NULL group are dropped, as `GROUP BY … WHERE g IS NOT NULL`.
             for field in groupFields {
                 if field == keyField {
@@ -127,6 +130,20 @@ extension InputStager {
                 }
             }
             return group.withUnsafeBufferPointer { groups.add(group: $0) }
+        }
+    }
+
+    /// A value column as the flat scan read it, for FlatFilter.
+    private func flatValue(_ field: Int, _ flatFields: [FlatField], _ numbers: UnsafeMutableBufferPointer<Int64>,
+                           _ bytes: UnsafeBufferPointer<UInt8>) -> FlatFilter.Value {
+        switch (flatFields[field], flatTypes[field]) {
+        case (.absent, _), (.null, _): return .null
+        case (.double(let number), _): return .double(number)
+        case (.range, .integer), (.range, .bigint): return .integer(numbers[field])
+        case (.range, .double): return .double(GroupAccumulator.double(numbers[field]))
+        case (.range(let text), _): return .text(UnsafeBufferPointer(rebasing: bytes[text]))
+        case (.text(let text), .boolean): return .boolean(text.utf8Start.pointee == UInt8(ascii: "t"))
+        case (.text(let text), _): return .text(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
     }
 

@@ -16,8 +16,9 @@ final class RecordDecoder {
     private let throwsOnInvalidTimestamp: Bool
     /// The plan's pre-aggregation, where its batches may be reduced while read.
     private let combining: QueryPlan.Combined?
-    /// Its group fields: taken out once, not copied per record.
+    /// Its group fields and WHERE: taken out once, not copied per record.
     private let combinedGroupFields: [Int]
+    private let combinedFilter: FlatFilter?
     /// Where `decode` writes each record's row before the batch takes a copy.
     private var rowScratch = CopyTextEncoder(reservingCapacity: 4096)
 
@@ -32,6 +33,7 @@ final class RecordDecoder {
         let combinesWhileReading = stagers.count == 1 && plan.combined.map { stagers[0].combines($0) } == true
         combining = combinesWhileReading ? plan.combined : nil
         combinedGroupFields = combinesWhileReading ? plan.combined?.groupFields ?? [] : []
+        combinedFilter = combinesWhileReading ? plan.combined?.filter : nil
     }
 
     /// A new batch: reduced into groups while read, where the plan allows.
@@ -45,7 +47,8 @@ final class RecordDecoder {
     /// caller checked); false, with nothing changed, where the record
     /// needs a staged row.
     func combine(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64?, into batch: inout StagedRecords) -> Bool {
-        stagers[0].combineFlatJSON(value, key: key, rowtime: timestamp, groupFields: combinedGroupFields, into: &batch.groups!)
+        stagers[0].combineFlatJSON(value, key: key, rowtime: timestamp, groupFields: combinedGroupFields, filter: combinedFilter,
+                                   into: &batch.groups!)
     }
 
     /// Stages every record a batch reduced into groups so far, and stops
