@@ -136,4 +136,15 @@ import Testing
             #expect(try SQLTypeText.parse(type.description) == type)
         }
     }
+
+    /// Errors quote expressions as SQL, whatever their kind (they printed Swift's dump of lambdas, CASE, LIKE…).
+    @Test func expressionsReadBackAsSQL() throws {
+        let text = "CASE WHEN REDUCE(xs, 0, (s, x) => s + x) < 20 THEN FILTER(ys, y => y IS NOT NULL) END"
+        let first = try SQLParser.parseExpression(text).sqlText
+        #expect(first == "CASE WHEN (REDUCE(XS, 0, (S, X) => (S + X)) < 20) THEN FILTER(YS, Y => Y IS NOT NULL) END", "\(first)")
+        let second = try SQLParser.parseExpression("a NOT LIKE 'x%' ESCAPE '!' OR b BETWEEN 1 AND 2 OR c IN (1, 'z')").sqlText
+        #expect(second == "((A NOT LIKE 'x%' ESCAPE '!' OR B BETWEEN 1 AND 2) OR C IN (1, 'z'))", "\(second)")
+        let error = try #require(throws: PlanError.self) { try Self.translate("REDUCE(ARRAY[1], 0, (s, x) => s + x) = 'a'") }
+        #expect(!error.description.contains("PGKCore") && error.description.contains("(S, X) => (S + X)"), "\(error)")
+    }
 }

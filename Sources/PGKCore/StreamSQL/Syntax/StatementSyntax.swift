@@ -304,7 +304,20 @@ extension Expression {
         case .binary(let op, let left, let right): return "(\(left.sqlText) \(op.rawValue) \(right.sqlText))"
         case .unary(let op, let operand): return op == .not ? "NOT \(operand.sqlText)" : "\(op.rawValue)\(operand.sqlText)"
         case .cast(let operand, let type): return "CAST(\(operand.sqlText) AS \(type))"
-        default: return String(describing: self)
+        case .isNull(let operand, let negated): return "\(operand.sqlText) IS \(negated ? "NOT " : "")NULL"
+        case .like(let operand, let pattern, let escape, let negated):
+            return "\(operand.sqlText) \(negated ? "NOT " : "")LIKE \(pattern.sqlText)"
+                + (escape.map { " ESCAPE '" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "")
+        case .between(let operand, let low, let high, let negated):
+            return "\(operand.sqlText) \(negated ? "NOT " : "")BETWEEN \(low.sqlText) AND \(high.sqlText)"
+        case .inList(let operand, let items, let negated):
+            return "\(operand.sqlText) \(negated ? "NOT " : "")IN (\(items.map(\.sqlText).joined(separator: ", ")))"
+        case .caseWhen(let operand, let branches, let otherwise):
+            return "CASE" + (operand.map { " \($0.sqlText)" } ?? "")
+                + branches.map { " WHEN \($0.0.sqlText) THEN \($0.1.sqlText)" }.joined()
+                + (otherwise.map { " ELSE \($0.sqlText)" } ?? "") + " END"
+        case .lambda(let parameters, let body):
+            return (parameters.count == 1 ? parameters[0] : "(\(parameters.joined(separator: ", ")))") + " => \(body.sqlText)"
         }
     }
 }
