@@ -457,10 +457,14 @@ struct Draft {
                 // Kept as declared, so readers (pull queries, `->*`, later queries) know its fields.
                 type = known!
                 sink.columns[index].type = type
-            case ("numeric", .decimal?), ("jsonb[]", .array?), ("numeric[]", .array?):
-                // Written as a DECIMAL (exact in Avro), not as a double; an
-                // array of ARRAYs, MAPs, STRUCTs or DECIMALs (COLLECT_LIST's,
-                // say) as one, not as an array of strings.
+            case ("numeric", .decimal?), ("numeric[]", .array(.decimal)?):
+                // Written as a DECIMAL (exact in Avro), not as a double.
+                type = known!
+                sink.columns[index].type = type
+            case ("jsonb[]", .array(let element)?) where element.isComplex:
+                // An array of ARRAYs, MAPs or STRUCTs (COLLECT_LIST's, say) as
+                // one, not as an array of strings. (Other jsonb elements, a
+                // MAP's BYTES values say, are already as JSON writes them.)
                 type = known!
                 sink.columns[index].type = type
             case ("jsonb", _):
