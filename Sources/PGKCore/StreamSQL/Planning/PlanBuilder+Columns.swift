@@ -54,10 +54,7 @@ extension PlanBuilder {
             return "coalesce(\(try inputs.map { "\($0.alias).\(try quote($0.keyColumns[0]))" }.joined(separator: ", ")))"
         }
         if name.uppercased() == "ROWTIME" {
-            let input = try pseudoColumnInput(qualifier)
-            // Joined to a stream's event, a table's row has that event's time, as in ksqlDB.
-            if shape == .streamTableJoin, input.source.isTable { return "\(inputs[0].alias)._ts" }
-            return "\(input.alias)._ts"
+            return "\(try pseudoColumnInput(qualifier).alias)._ts"
         }
         if let position = Self.recordPositions[name.uppercased()], !inputs.contains(where: { $0.source.column(named: name) != nil }) {
             let input = try pseudoColumnInput(qualifier)
