@@ -60,7 +60,10 @@ import Testing
             CREATE STREAM enriched AS SELECT c.uid, page, name FROM clicks c LEFT JOIN users u ON c.uid = u.uid;
             CREATE STREAM known AS SELECT c.uid, page, name FROM clicks c JOIN users u ON c.uid = u.uid;
             CREATE STREAM by_table_key AS SELECT u.uid, page FROM clicks c LEFT JOIN users u ON c.uid = u.uid;
+            CREATE STREAM times AS SELECT c.uid, c.ROWTIME AS ct, u.ROWTIME AS ut FROM clicks c JOIN users u ON c.uid = u.uid;
             """)
+        // A table's ROWTIME is when its row was set (2000 for Anna), as QTT's joins.json has it.
+        #expect(try Self.records(fx, "TIMES") == [#"u1 {"CT":1000,"UT":1000} @1000"#, #"u1 {"CT":2500,"UT":2000} @2500"#])
         // Keyed by the table's key column, an unmatched record still has its join value as the key.
         #expect(try Self.records(fx, "BY_TABLE_KEY").filter { $0.hasPrefix("u2 ") } == [#"u2 {"PAGE":"home"} @2600"#])
         // The key column is the record key, not a value field; ROWTIME is the stream record's.
