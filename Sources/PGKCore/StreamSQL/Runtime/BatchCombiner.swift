@@ -111,10 +111,14 @@ struct GroupAccumulator {
     let numericFields: [Int]
     /// The fields COUNT(x) reads: only whether they are NULL matters.
     let countedFields: [Int]
-    /// Per reduction, its slot in `numbers` or `counted` (-1 for none).
-    private let slots: [Int]
     /// Per reduction, whether its partial is a double: SUM, MIN or MAX of a DOUBLE.
     private let isDouble: [Bool]
+    /// Each reduction's work on a row, worked out once: what it does, and
+    /// which slot of `numbers` or `counted` it reads (one array lookup a
+    /// reduction per row, where reading the reduction, its slot and its
+    /// kind were three).
+    private enum Step { case count, countValues(Int), sum(Int), min(Int), max(Int), doubleSum(Int), doubleMin(Int), doubleMax(Int), avgSum(Int), avgSumOfDouble(Int) }
+    private let steps: [Step]
     /// Per numeric field, whether it is DOUBLE: its `numbers` slot then
     /// holds the double's bits (`bits`), not a whole number.
     let numericIsDouble: [Bool]
@@ -133,6 +137,7 @@ struct GroupAccumulator {
         reductions = plan.reductions
         let numeric = Array(Set(reductions.filter { ![.count, .countValues].contains($0.0) }.map(\.field))).sorted()
         let countedOnes = Array(Set(reductions.filter { $0.0 == .countValues }.map(\.field))).sorted()
+        // Per reduction, its slot in `numbers` or `counted` (-1 for none).
         let slots = reductions.map { reduction, field in
             switch reduction {
             case .count: return -1
@@ -140,11 +145,21 @@ struct GroupAccumulator {
             default: return numeric.firstIndex(of: field)!
             }
         }
-        self.slots = slots
         (numericFields, countedFields) = (numeric, countedOnes)
         numericIsDouble = numeric.map { plan.doubleFields.contains($0) }
         isDouble = zip(reductions, slots).map { reduction, slot in
             [.sum, .min, .max].contains(reduction.0) && plan.doubleFields.contains(reduction.field) && slot >= 0
+        }
+        steps = zip(reductions, slots).map { reduction, slot -> Step in
+            let double = plan.doubleFields.contains(reduction.field)
+            switch reduction.0 {
+            case .count: return .count
+            case .countValues: return .countValues(slot)
+            case .sum: return double ? .doubleSum(slot) : .sum(slot)
+            case .min: return double ? .doubleMin(slot) : .min(slot)
+            case .max, .latestRowtime: return double ? .doubleMax(slot) : .max(slot)
+            case .sumAsDouble: return double ? .avgSumOfDouble(slot) : .avgSum(slot)
+            }
         }
         numbers = Array(repeating: 0, count: numeric.count)
         numbersSet = Array(repeating: false, count: numeric.count)
@@ -164,36 +179,36 @@ struct GroupAccumulator {
             doubles += repeatElement(0, count: width)
             seen += repeatElement(false, count: width)
         }
-        for slot in 0..<width {
+        for (slot, step) in steps.enumerated() {
             let at = group * width + slot
-            let reduction = reductions[slot].0
-            switch reduction {
+            switch step {
             case .count:
                 integers[at] += 1
-            case .countValues:
-                if counted[slots[slot]] { integers[at] += 1 }
-            case .sum, .min, .max, .latestRowtime:
-                let number = slots[slot]
+            case .countValues(let counter):
+                if counted[counter] { integers[at] += 1 }
+            case .sum(let number):
                 guard numbersSet[number] else { continue }
-                if isDouble[slot] {
-                    guard reduce(reduction, Self.double(numbers[number]), at: at) else { return false }
-                    continue
-                }
+                let (total, overflow) = integers[at].addingReportingOverflow(numbers[number])
+                if overflow { return false }
+                integers[at] = total
+                seen[at] = true
+            case .min(let number), .max(let number):
+                guard numbersSet[number] else { continue }
                 let (value, old) = (numbers[number], integers[at])
-                switch reduction {
-                case .sum:
-                    let (total, overflow) = old.addingReportingOverflow(value)
-                    if overflow { return false }
-                    integers[at] = total
-                case .min: integers[at] = seen[at] ? Swift.min(old, value) : value
-                default: integers[at] = seen[at] ? Swift.max(old, value) : value
+                if case .min = step {
+                    integers[at] = seen[at] ? Swift.min(old, value) : value
+                } else {
+                    integers[at] = seen[at] ? Swift.max(old, value) : value
                 }
                 seen[at] = true
-            case .sumAsDouble:
-                let number = slots[slot]
+            case .doubleSum(let number), .avgSum(let number), .avgSumOfDouble(let number):
                 guard numbersSet[number] else { continue }
-                let value = numericIsDouble[number] ? Self.double(numbers[number]) : Double(numbers[number])
+                let value = { if case .avgSum = step { return Double(numbers[number]) } else { return Self.double(numbers[number]) } }()
                 guard reduce(.sum, value, at: at) else { return false }
+            case .doubleMin(let number), .doubleMax(let number):
+                guard numbersSet[number] else { continue }
+                let reduction: QueryPlan.Combined.Reduction = { if case .doubleMin = step { return .min } else { return .max } }()
+                guard reduce(reduction, Self.double(numbers[number]), at: at) else { return false }
             }
         }
         return true

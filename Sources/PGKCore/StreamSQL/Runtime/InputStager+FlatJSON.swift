@@ -63,11 +63,17 @@ extension InputStager {
         guard let value else { return true }
         guard let names = flatJSONNames else { return false }
         // The key column, decoded as staging decodes it (a key it refuses is a dead letter there).
-        let keyField = combinedKeyColumn?.index ?? -1
+        let keyColumn = combinedKeyColumn
+        let keyField = keyColumn?.index ?? -1
         var keyText = CopyTextEncoder()
-        swap(&keyText, &flatKeyText)
-        defer { swap(&keyText, &flatKeyText) }
-        if let key, let column = combinedKeyColumn, !Self.stageKafkaKey(key, type: column.type, into: &keyText) { return false }
+        if let keyColumn {
+            swap(&keyText, &flatKeyText)
+            if let key, !Self.stageKafkaKey(key, type: keyColumn.type, into: &keyText) {
+                swap(&keyText, &flatKeyText)
+                return false
+            }
+        }
+        defer { if keyColumn != nil { swap(&keyText, &flatKeyText) } }
         var flatFields = takeFlatFields(count: names.count)
         defer { self.flatFields = flatFields }
         if flatNumbers.count != names.count { flatNumbers = Array(repeating: 0, count: names.count) }
