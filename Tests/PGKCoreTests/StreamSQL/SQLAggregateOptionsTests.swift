@@ -186,9 +186,7 @@ extension SQLAggregateOptionsTests {
             CREATE TABLE collected WITH (VALUE_FORMAT='AVRO') AS
               SELECT id, COLLECT_LIST(a) AS la, COLLECT_LIST(m) AS lm, COLLECT_SET(s) AS ls, COLLECT_LIST(d) AS ld FROM nested GROUP BY id;
             """)
-        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/COLLECTED-value/versions/latest"]).stdout
-        guard case .string(let schemaText)? = try JSON.decode(latest)["schema"] else { Issue.record("no schema: \(latest)"); return }
-        let schema = try AvroSchema(json: schemaText)
+        let schema = try AvroSchema(json: try registry.latestSchemaText("COLLECTED-value"))
         let last = try #require(try fx.topic("COLLECTED").last?.value)
         let decoded = try schema.decode(Array(last.dropFirst(5)))
         #expect(JSON.encode(decoded) == #"{"LA":[[1,2],[3]],"LM":[{"a":1},{"b":2}],"LS":[{"F":1},{"F":2}],"LD":[1.50,2.25]}"#, "\(decoded)")
@@ -218,9 +216,7 @@ extension SQLAggregateOptionsTests {
         #expect(try fx.rows("SELECT id, total::text FROM sums ORDER BY id") == [["0", "105.5"], ["100", "801.7"]])
         let dead = try fx.rows("SELECT kafka_offset::text, reason LIKE '%numeric field overflow%' FROM pgk_sql.dead_letters")
         #expect(dead == [["4", "t"]], "\(dead)")
-        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/SUMS-value/versions/latest"]).stdout
-        guard case .string(let schemaText)? = try JSON.decode(latest)["schema"] else { Issue.record("no schema: \(latest)"); return }
-        let schema = try AvroSchema(json: schemaText)
+        let schema = try AvroSchema(json: try registry.latestSchemaText("SUMS-value"))
         let last = try #require(try fx.topic("SUMS").last { $0.key == Array("100".utf8) }?.value)
         #expect(JSON.encode(try schema.decode(Array(last.dropFirst(5)))) == #"{"TOTAL":801.7}"#)
     }

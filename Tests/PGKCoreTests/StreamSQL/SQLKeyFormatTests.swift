@@ -114,9 +114,7 @@ import Testing
             CREATE STREAM prices (p DECIMAL(15, 2)) WITH (KAFKA_TOPIC='prices', VALUE_FORMAT='JSON');
             CREATE STREAM exact WITH (VALUE_FORMAT='AVRO') AS SELECT p FROM prices;
             """)
-        let latest = try CommandRunner.run("/usr/bin/curl", ["-s", registry.url + "/subjects/EXACT-value/versions/latest"]).stdout
-        let registered = try JSON.decode(latest)
-        guard case .string(let schemaText)? = registered["schema"] else { Issue.record("no schema: \(latest)"); return }
+        let schemaText = try registry.latestSchemaText("EXACT-value")
         #expect(schemaText.contains(#""logicalType":"decimal""#) && schemaText.contains(#""scale":2"#), "\(schemaText)")
         let schema = try AvroSchema(json: schemaText)
         let decoded = try fx.topic("EXACT").compactMap { $0.value }.map { try schema.decode(Array($0.dropFirst(5))) }
