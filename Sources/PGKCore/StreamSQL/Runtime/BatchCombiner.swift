@@ -111,8 +111,6 @@ struct GroupAccumulator {
     let numericFields: [Int]
     /// The fields COUNT(x) reads: only whether they are NULL matters.
     let countedFields: [Int]
-    /// Per reduction, whether its partial is a double: SUM, MIN or MAX of a DOUBLE.
-    private let isDouble: [Bool]
     /// Each reduction's work on a row, worked out once: what it does, and
     /// which slot of `numbers` or `counted` it reads (one array lookup a
     /// reduction per row, where reading the reduction, its slot and its
@@ -147,9 +145,6 @@ struct GroupAccumulator {
         }
         (numericFields, countedFields) = (numeric, countedOnes)
         numericIsDouble = numeric.map { plan.doubleFields.contains($0) }
-        isDouble = zip(reductions, slots).map { reduction, slot in
-            [.sum, .min, .max].contains(reduction.0) && plan.doubleFields.contains(reduction.field) && slot >= 0
-        }
         steps = zip(reductions, slots).map { reduction, slot -> Step in
             let double = plan.doubleFields.contains(reduction.field)
             switch reduction.0 {
@@ -243,20 +238,14 @@ struct GroupAccumulator {
         var out = CopyTextEncoder(reservingCapacity: groups.count * (16 + 12 * width))
         for group in 0..<groups.count {
             out.append(encodedFields: groups.key(group))
-            for (slot, (reduction, _)) in reductions.enumerated() {
+            for (slot, step) in steps.enumerated() {
                 let at = group * width + slot
-                switch reduction {
+                switch step {
                 case .count, .countValues: out.append(integer: integers[at])
-                case .sum, .min, .max, .latestRowtime:
-                    if !seen[at] {
-                        out.appendNull()
-                    } else if isDouble[slot] {
-                        out.append(field: "\(doubles[at])")
-                    } else {
-                        out.append(integer: integers[at])
-                    }
+                case .sum, .min, .max:
+                    if seen[at] { out.append(integer: integers[at]) } else { out.appendNull() }
                 // Swift's shortest round-trip text, which float8in reads back exactly.
-                case .sumAsDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
+                case .doubleSum, .doubleMin, .doubleMax, .avgSum, .avgSumOfDouble: out.append(field: seen[at] ? "\(doubles[at])" : nil)
                 }
             }
             out.endRow()
